@@ -1,0 +1,1 @@
+"""Generated gRPC/protobuf code (betterproto). DO NOT EDIT: run `make proto`."""
