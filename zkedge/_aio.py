@@ -1,0 +1,290 @@
+"""The one place zkedge touches asyncio: grpclib server and channel plumbing over trio-asyncio.
+
+grpclib is an asyncio library; everything else in zkedge is trio. This module runs grpclib in a
+trio-asyncio loop and exposes trio-flavoured entry points:
+
+* :func:`serve_grpc` serves a generated betterproto service, dispatching every RPC to a plain
+  trio object (``impl.register_worker(request)`` etc.), checking the shared token first.
+* :class:`GrpcClient` (from :func:`open_client`) calls unary RPCs and consumes server streams
+  from trio code.
+
+Errors cross the boundary as :class:`RpcError` (a gRPC status name plus message) and
+:class:`ConnectionLost`, so callers never import grpclib or asyncio.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import re
+import ssl as _ssl
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
+from typing import Any, Protocol, TypeVar
+
+import betterproto
+import grpclib
+import grpclib.const
+import grpclib.exceptions
+import grpclib.server
+import trio
+import trio_asyncio
+from grpclib.client import Channel
+from grpclib.server import Server
+
+__all__ = [
+    "ConnectionLost",
+    "GrpcClient",
+    "RpcError",
+    "TrioStream",
+    "open_client",
+    "serve_grpc",
+]
+
+M = TypeVar("M", bound=betterproto.Message)
+
+# Status names callers may use in RpcError (a subset of grpclib.const.Status).
+STATUS_NAMES = frozenset(s.name for s in grpclib.const.Status)
+
+
+class RpcError(Exception):
+    """A gRPC error status: raised by service implementations, seen by clients."""
+
+    def __init__(self, status: str, message: str = "") -> None:
+        if status not in STATUS_NAMES:
+            raise ValueError(f"unknown gRPC status {status!r}")
+        super().__init__(f"{status}: {message}")
+        self.status = status
+        self.message = message
+
+
+class ConnectionLost(Exception):
+    """The channel to the server could not be opened or broke mid-call."""
+
+
+class TrioStream(Protocol):
+    """What a server-streaming handler returns: a trio source of messages plus a sync close."""
+
+    async def receive(self) -> betterproto.Message | None:
+        """Next message to send; ``None`` ends the stream."""
+
+    def close(self) -> None:
+        """Called exactly once when the stream ends for any reason (client gone, server stop)."""
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def _token_ok(metadata: Mapping[str, Any], token: str | None) -> bool:
+    if token is None:
+        return True
+    got = metadata.get("authorization")
+    if not isinstance(got, str):
+        return False
+    return hmac.compare_digest(got.encode(), f"Bearer {token}".encode())
+
+
+class _Adapter:
+    """A grpclib handler object (``__mapping__``) dispatching to a trio implementation."""
+
+    def __init__(self, base: type[Any], impl: object, token: str | None) -> None:
+        self._impl = impl
+        self._token = token
+        self._mapping: dict[str, grpclib.const.Handler] = {}
+        for path, h in base().__mapping__().items():
+            name = _snake(path.rsplit("/", 1)[1])
+            method = getattr(impl, name)
+            if h.cardinality is grpclib.const.Cardinality.UNARY_UNARY:
+                func = self._unary(method)
+            elif h.cardinality is grpclib.const.Cardinality.UNARY_STREAM:
+                func = self._server_stream(method)
+            else:  # pragma: no cover - the contract has no such RPCs
+                raise TypeError(f"{path}: unsupported cardinality {h.cardinality}")
+            self._mapping[path] = grpclib.const.Handler(
+                func, h.cardinality, h.request_type, h.reply_type
+            )
+
+    def __mapping__(self) -> dict[str, grpclib.const.Handler]:
+        return self._mapping
+
+    async def _recv(self, stream: grpclib.server.Stream[Any, Any]) -> Any:
+        if not _token_ok(stream.metadata or {}, self._token):
+            raise grpclib.GRPCError(grpclib.const.Status.UNAUTHENTICATED, "missing or bad token")
+        try:
+            request = await stream.recv_message()
+        except (ValueError, TypeError, IndexError, KeyError) as exc:
+            raise grpclib.GRPCError(
+                grpclib.const.Status.INVALID_ARGUMENT, f"undecodable request: {exc}"
+            ) from None
+        if request is None:
+            raise grpclib.GRPCError(grpclib.const.Status.INVALID_ARGUMENT, "empty request")
+        return request
+
+    def _unary(self, method: Callable[..., Any]) -> Callable[..., Any]:
+        async def handle(stream: grpclib.server.Stream[Any, Any]) -> None:
+            request = await self._recv(stream)
+            try:
+                reply = await trio_asyncio.trio_as_aio(method)(request)
+            except RpcError as exc:
+                raise grpclib.GRPCError(grpclib.const.Status[exc.status], exc.message) from None
+            await stream.send_message(reply)
+
+        return handle
+
+    def _server_stream(self, method: Callable[..., Any]) -> Callable[..., Any]:
+        async def handle(stream: grpclib.server.Stream[Any, Any]) -> None:
+            request = await self._recv(stream)
+            try:
+                source: TrioStream = await trio_asyncio.trio_as_aio(method)(request)
+            except RpcError as exc:
+                raise grpclib.GRPCError(grpclib.const.Status[exc.status], exc.message) from None
+            try:
+                await stream.send_initial_metadata()
+                while True:
+                    msg = await trio_asyncio.trio_as_aio(source.receive)()
+                    if msg is None:
+                        break
+                    await stream.send_message(msg)
+            except RpcError as exc:
+                raise grpclib.GRPCError(grpclib.const.Status[exc.status], exc.message) from None
+            finally:
+                source.close()
+
+        return handle
+
+
+async def serve_grpc(
+    base: type[Any],
+    impl: object,
+    host: str,
+    port: int,
+    *,
+    token: str | None = None,
+    ssl_context: _ssl.SSLContext | None = None,
+    task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Serve ``base`` (a generated ``*ServiceBase``) with trio object ``impl`` until cancelled.
+
+    ``task_status.started(port)`` reports the bound port once the socket listens (port 0 picks
+    a free one). Cancellation stops accepting, cancels running handlers and waits for them.
+    """
+    async with trio_asyncio.open_loop():
+
+        async def _start() -> Server:
+            server = Server([_Adapter(base, impl, token)])
+            await server.start(host, port, ssl=ssl_context)
+            return server
+
+        server = await trio_asyncio.aio_as_trio(_start)()
+        try:
+            sockets = server._server.sockets if server._server is not None else ()
+            bound = sockets[0].getsockname()[1] if sockets else port
+            task_status.started(bound)
+            await trio.sleep_forever()
+        finally:
+
+            async def _stop() -> None:
+                server.close()
+                await server.wait_closed()
+
+            with trio.CancelScope(shield=True):
+                await trio_asyncio.aio_as_trio(_stop)()
+
+
+class GrpcClient:
+    """Trio-facing calls over one grpclib channel (use :func:`open_client`)."""
+
+    def __init__(self, channel: Channel, base: type[Any], token: str | None) -> None:
+        self._channel = channel
+        self._metadata = {"authorization": f"Bearer {token}"} if token is not None else None
+        self._methods: dict[str, grpclib.const.Handler] = {
+            _snake(path.rsplit("/", 1)[1]): grpclib.const.Handler(
+                path, h.cardinality, h.request_type, h.reply_type
+            )
+            for path, h in base().__mapping__().items()
+        }
+
+    def _method(self, name: str) -> grpclib.const.Handler:
+        try:
+            return self._methods[name]
+        except KeyError:
+            raise ValueError(f"unknown RPC {name!r}") from None
+
+    async def call(self, name: str, request: betterproto.Message) -> Any:
+        """Unary RPC ``name`` (snake_case, e.g. ``"register_worker"``)."""
+        path, _, req_t, reply_t = self._method(name)
+
+        async def _call() -> Any:
+            async with self._channel.request(
+                path, grpclib.const.Cardinality.UNARY_UNARY, req_t, reply_t, metadata=self._metadata
+            ) as stream:
+                await stream.send_message(request, end=True)
+                reply = await stream.recv_message()
+                await stream.recv_trailing_metadata()
+                return reply
+
+        return await self._run(_call)
+
+    async def stream(
+        self,
+        name: str,
+        request: betterproto.Message,
+        on_message: Callable[[Any], None],
+    ) -> None:
+        """Server-streaming RPC: call ``on_message(msg)`` (sync, in trio) for every message.
+
+        Returns when the server ends the stream; cancelling the caller resets the stream.
+        """
+        path, _, req_t, reply_t = self._method(name)
+
+        async def _consume() -> None:
+            async with self._channel.request(
+                path, grpclib.const.Cardinality.UNARY_STREAM, req_t, reply_t, metadata=self._metadata
+            ) as stream:
+                await stream.send_message(request, end=True)
+                while (msg := await stream.recv_message()) is not None:
+                    on_message(msg)
+
+        await self._run(_consume)
+
+    async def collect(self, name: str, request: betterproto.Message) -> list[Any]:
+        """Server-streaming RPC, all messages gathered into a list."""
+        out: list[Any] = []
+        await self.stream(name, request, out.append)
+        return out
+
+    async def _run(self, fn: Callable[[], Any]) -> Any:
+        try:
+            return await trio_asyncio.aio_as_trio(fn)()
+        except grpclib.GRPCError as exc:
+            raise RpcError(exc.status.name, exc.message or "") from None
+        except (
+            OSError,
+            grpclib.exceptions.StreamTerminatedError,
+            grpclib.exceptions.ProtocolError,
+            asyncio.TimeoutError,
+        ) as exc:
+            raise ConnectionLost(f"{type(exc).__name__}: {exc}") from None
+
+
+@asynccontextmanager
+async def open_client(
+    base: type[Any],
+    host: str,
+    port: int,
+    *,
+    token: str | None = None,
+    ssl_context: _ssl.SSLContext | None = None,
+) -> AsyncIterator[GrpcClient]:
+    """A :class:`GrpcClient` for service ``base`` at ``host:port``; the channel closes on exit."""
+    async with trio_asyncio.open_loop():
+
+        async def _make() -> Channel:
+            return Channel(host, port, ssl=ssl_context)
+
+        channel = await trio_asyncio.aio_as_trio(_make)()
+        try:
+            yield GrpcClient(channel, base, token)
+        finally:
+            channel.close()
