@@ -1,0 +1,165 @@
+"""The iden3 binary container shared by .zkey, .wtns and .r1cs, and helpers for its contents.
+
+Layout: 4-byte magic, u32 version, u32 section count, then sections, each a u32 id, a u64 size
+and that many bytes. All integers little-endian. Field elements are fixed-width little-endian.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..curves import BLS12_381, BN254, Curve, G1Affine, G2Affine
+
+__all__ = ["BinFile", "FormatError", "Source", "curve_from_q", "curve_from_r", "read_source"]
+
+Source = str | os.PathLike[str] | bytes | bytearray | memoryview
+
+
+class FormatError(ValueError):
+    """A snarkjs/circom file (or JSON) is malformed: names the file and what is wrong."""
+
+    def __init__(self, name: str, problem: str) -> None:
+        super().__init__(f"{name}: {problem}")
+        self.name = name
+        self.problem = problem
+
+
+def read_source(src: Source, what: str) -> tuple[str, bytes | memoryview]:
+    """(display name, contents) of a path or an in-memory buffer."""
+    if isinstance(src, bytes | bytearray | memoryview):
+        return f"<{what} bytes>", src if isinstance(src, bytes) else memoryview(src)
+    path = Path(src)
+    try:
+        return str(path), path.read_bytes()
+    except OSError as e:
+        raise FormatError(str(path), f"cannot read {what} file: {e.strerror or e}") from None
+
+
+@dataclass
+class BinFile:
+    """A parsed container: sections by id (each a list, duplicates kept) as zero-copy views."""
+
+    name: str
+    magic: str
+    version: int
+    sections: dict[int, list[memoryview]]
+
+    @classmethod
+    def parse(cls, name: str, data: bytes | memoryview, magic: str, max_version: int) -> BinFile:
+        """Check the magic and version and index the sections, checking that each fits."""
+        view = memoryview(data)
+        if len(view) < 12:
+            raise FormatError(name, f"too short for a {magic} file ({len(view)} bytes)")
+        got = bytes(view[:4])
+        if got != magic.encode():
+            raise FormatError(name, f"not a {magic} file (magic {got!r}, expected {magic!r})")
+        version, nsec = struct.unpack_from("<II", view, 4)
+        if version < 1 or version > max_version:
+            raise FormatError(
+                name, f"unsupported {magic} version {version} (supported: 1..{max_version})"
+            )
+        pos = 12
+        sections: dict[int, list[memoryview]] = {}
+        for i in range(nsec):
+            if pos + 12 > len(view):
+                raise FormatError(
+                    name, f"truncated: header of section {i + 1}/{nsec} is past the end"
+                )
+            sid, size = struct.unpack_from("<IQ", view, pos)
+            pos += 12
+            if size > len(view) - pos:
+                raise FormatError(
+                    name,
+                    f"truncated: section {sid} claims {size} bytes, {len(view) - pos} remain",
+                )
+            sections.setdefault(sid, []).append(view[pos : pos + size])
+            pos += size
+        return cls(name, magic, version, sections)
+
+    def section(self, sid: int, what: str) -> memoryview:
+        """The unique section ``sid``; missing or duplicated is a FormatError."""
+        found = self.sections.get(sid)
+        if not found:
+            raise FormatError(self.name, f"missing section {sid} ({what})")
+        if len(found) > 1:
+            raise FormatError(self.name, f"section {sid} ({what}) appears {len(found)} times")
+        return found[0]
+
+    def expect_size(self, sid: int, what: str, size: int, detail: str = "") -> memoryview:
+        """The unique section ``sid``, which must be exactly ``size`` bytes."""
+        sec = self.section(sid, what)
+        if len(sec) != size:
+            extra = f" ({detail})" if detail else ""
+            raise FormatError(
+                self.name, f"section {sid} ({what}) is {len(sec)} bytes, expected {size}{extra}"
+            )
+        return sec
+
+
+def curve_from_q(name: str, n8q: int, q: int) -> Curve:
+    """The curve whose base field modulus is q (as stored with its byte width n8q)."""
+    for c in (BN254, BLS12_381):
+        if q == c.p:
+            if n8q != c.fp_bytes:
+                raise FormatError(name, f"{c.name} base field stored in {n8q} bytes")
+            return c
+    raise FormatError(name, f"unsupported curve: base field prime {q}")
+
+
+def curve_from_r(name: str, n8r: int, r: int) -> Curve:
+    """The curve whose scalar field (circom's prime) is r."""
+    for c in (BN254, BLS12_381):
+        if r == c.r:
+            if n8r != c.fr_bytes:
+                raise FormatError(name, f"{c.name} scalar field stored in {n8r} bytes")
+            return c
+    raise FormatError(name, f"unsupported prime {r} (expected bn128 or bls12381 scalar field)")
+
+
+def fp_from_mont(curve: Curve, data: bytes | memoryview) -> int:
+    """A base-field element from little-endian Montgomery form."""
+    n = curve.fp_bytes
+    v = int.from_bytes(data, "little")
+    return int(v * pow(1 << (8 * n), -1, curve.p) % curve.p)
+
+
+def _fp2_mul(p: int, a: tuple[int, int], b: tuple[int, int]) -> tuple[int, int]:
+    return ((a[0] * b[0] - a[1] * b[1]) % p, (a[0] * b[1] + a[1] * b[0]) % p)
+
+
+def g1_on_curve(curve: Curve, pt: G1Affine) -> bool:
+    """y^2 = x^3 + b over Fp (coordinates reduced)."""
+    x, y = pt
+    p = curve.p
+    return bool(x < p and y < p and (y * y - x * x * x - curve.b) % p == 0)
+
+
+def g2_on_curve(curve: Curve, pt: G2Affine) -> bool:
+    """y^2 = x^3 + b2 over Fp2 (coordinates reduced)."""
+    x, y = pt
+    p = curve.p
+    if any(v >= p for v in (*x, *y)):
+        return False
+    lhs = _fp2_mul(p, y, y)
+    x3 = _fp2_mul(p, _fp2_mul(p, x, x), x)
+    return lhs == ((x3[0] + curve.b2[0]) % p, (x3[1] + curve.b2[1]) % p)
+
+
+def g1_from_mont(curve: Curve, data: bytes | memoryview) -> G1Affine | None:
+    """A G1 point from snarkjs's LE Montgomery affine encoding (all zero: infinity)."""
+    n = curve.fp_bytes
+    if not any(data):
+        return None
+    return (fp_from_mont(curve, data[:n]), fp_from_mont(curve, data[n : 2 * n]))
+
+
+def g2_from_mont(curve: Curve, data: bytes | memoryview) -> G2Affine | None:
+    """A G2 point from snarkjs's LE Montgomery affine encoding, coordinates c0 || c1."""
+    n = curve.fp_bytes
+    if not any(data):
+        return None
+    c = [fp_from_mont(curve, data[i * n : (i + 1) * n]) for i in range(4)]
+    return ((c[0], c[1]), (c[2], c[3]))

@@ -1,0 +1,182 @@
+"""snarkjs's JSON forms of points, proofs and public signals (decimal strings, affine).
+
+G1: ``[x, y, "1"]``; G2: ``[[x.c0, x.c1], [y.c0, y.c1], ["1", "0"]]``; infinity is
+``["0", "1", "0"]`` / ``[["0","0"], ["1","0"], ["0","0"]]``. Parsing also accepts any
+non-zero z as Jacobian coordinates (x/z^2, y/z^3), as snarkjs's ``fromObject`` does.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ..curves import BLS12_381, BN254, Curve, Fp2, G1Affine, G2Affine, get_curve
+from ._binfile import FormatError, g1_on_curve, g2_on_curve
+
+__all__ = [
+    "SNARKJS_CURVE_NAMES",
+    "dump_json",
+    "g1_from_json",
+    "g1_to_json",
+    "g2_from_json",
+    "g2_to_json",
+    "load_json",
+    "parse_proof",
+    "parse_public",
+    "proof_to_json",
+    "public_to_json",
+]
+
+#: zkedge curve name -> the name snarkjs writes in JSON
+SNARKJS_CURVE_NAMES = {BN254.name: "bn128", BLS12_381.name: "bls12381"}
+
+Proof = tuple[G1Affine | None, G2Affine | None, G1Affine | None]
+
+
+def snarkjs_curve_name(curve: Curve) -> str:
+    """The curve's name in snarkjs JSON (``bn128``/``bls12381``)."""
+    return SNARKJS_CURVE_NAMES[curve.name]
+
+
+def g1_to_json(pt: G1Affine | None) -> list[str]:
+    """snarkjs G1 object."""
+    if pt is None:
+        return ["0", "1", "0"]
+    return [str(pt[0]), str(pt[1]), "1"]
+
+
+def g2_to_json(pt: G2Affine | None) -> list[list[str]]:
+    """snarkjs G2 object."""
+    if pt is None:
+        return [["0", "0"], ["1", "0"], ["0", "0"]]
+    (x0, x1), (y0, y1) = pt
+    return [[str(x0), str(x1)], [str(y0), str(y1)], ["1", "0"]]
+
+
+def proof_to_json(
+    curve: Curve, a: G1Affine | None, b: G2Affine | None, c: G1Affine | None
+) -> dict[str, Any]:
+    """A proof exactly as ``snarkjs groth16 prove`` writes it (key order included)."""
+    return {
+        "pi_a": g1_to_json(a),
+        "pi_b": g2_to_json(b),
+        "pi_c": g1_to_json(c),
+        "protocol": "groth16",
+        "curve": snarkjs_curve_name(curve),
+    }
+
+
+def public_to_json(values: Sequence[int]) -> list[str]:
+    """Public signals as decimal strings."""
+    return [str(v) for v in values]
+
+
+def dump_json(obj: object, path: str | os.PathLike[str]) -> None:
+    """Write JSON the way snarkjs does (``JSON.stringify(obj, null, 1)``)."""
+    Path(path).write_text(json.dumps(obj, indent=1))
+
+
+def load_json(src: str | os.PathLike[str] | Any, what: str) -> tuple[str, Any]:
+    """(display name, parsed JSON) from a path, or an already parsed object."""
+    if isinstance(src, str | os.PathLike):
+        path = Path(src)
+        try:
+            return str(path), json.loads(path.read_text())
+        except OSError as e:
+            raise FormatError(str(path), f"cannot read {what}: {e.strerror or e}") from None
+        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise FormatError(str(path), f"{what} is not valid JSON: {e}") from None
+    return f"<{what}>", src
+
+
+def _int(name: str, v: object, what: str, bound: int) -> int:
+    if isinstance(v, bool) or not isinstance(v, str | int):
+        raise FormatError(name, f"{what}: expected a decimal string, got {type(v).__name__}")
+    try:
+        n = int(v)
+    except ValueError:
+        raise FormatError(name, f"{what}: {v!r} is not a decimal integer") from None
+    if n < 0 or n >= bound:
+        raise FormatError(name, f"{what}: value out of range")
+    return n
+
+
+def _list(name: str, v: object, n: int, what: str) -> list[Any]:
+    if not isinstance(v, list) or len(v) != n:
+        raise FormatError(name, f"{what}: expected a list of {n}")
+    return v
+
+
+def g1_from_json(curve: Curve, obj: object, name: str, what: str) -> G1Affine | None:
+    """Parse a snarkjs G1 object, checking the point lies on the curve."""
+    p = curve.p
+    x, y, z = (_int(name, v, what, p) for v in _list(name, obj, 3, what))
+    if z == 0:
+        return None
+    if z != 1:
+        zi = pow(z, -1, p)
+        x, y = x * zi * zi % p, y * zi * zi * zi % p
+    if not g1_on_curve(curve, (x, y)):
+        raise FormatError(name, f"{what} is not on {curve.name} G1")
+    return (x, y)
+
+
+def _fp2(curve: Curve, obj: object, name: str, what: str) -> Fp2:
+    c0, c1 = (_int(name, v, what, curve.p) for v in _list(name, obj, 2, what))
+    return (c0, c1)
+
+
+def _fp2_mul(p: int, a: Fp2, b: Fp2) -> Fp2:
+    return ((a[0] * b[0] - a[1] * b[1]) % p, (a[0] * b[1] + a[1] * b[0]) % p)
+
+
+def _fp2_inv(p: int, a: Fp2) -> Fp2:
+    t = pow(a[0] * a[0] + a[1] * a[1], -1, p)
+    return (a[0] * t % p, -a[1] * t % p)
+
+
+def g2_from_json(curve: Curve, obj: object, name: str, what: str) -> G2Affine | None:
+    """Parse a snarkjs G2 object, checking the point lies on the twist."""
+    p = curve.p
+    x, y, z = (_fp2(curve, v, name, what) for v in _list(name, obj, 3, what))
+    if z == (0, 0):
+        return None
+    if z != (1, 0):
+        zi = _fp2_inv(p, z)
+        zi2 = _fp2_mul(p, zi, zi)
+        x, y = _fp2_mul(p, x, zi2), _fp2_mul(p, y, _fp2_mul(p, zi2, zi))
+    if not g2_on_curve(curve, (x, y)):
+        raise FormatError(name, f"{what} is not on {curve.name} G2")
+    return (x, y)
+
+
+def parse_proof(src: object) -> tuple[Curve, Proof]:
+    """(curve, (A, B, C)) from a proof.json path or parsed dict. Raises FormatError."""
+    name, obj = load_json(src, "proof")
+    if not isinstance(obj, dict):
+        raise FormatError(name, "proof must be a JSON object")
+    if obj.get("protocol", "groth16") != "groth16":
+        raise FormatError(name, f"not a groth16 proof (protocol {obj.get('protocol')!r})")
+    try:
+        curve = get_curve(str(obj.get("curve", "bn128")))
+    except ValueError as e:
+        raise FormatError(name, str(e)) from None
+    for k in ("pi_a", "pi_b", "pi_c"):
+        if k not in obj:
+            raise FormatError(name, f"missing {k}")
+    a = g1_from_json(curve, obj["pi_a"], name, "pi_a")
+    b = g2_from_json(curve, obj["pi_b"], name, "pi_b")
+    c = g1_from_json(curve, obj["pi_c"], name, "pi_c")
+    return curve, (a, b, c)
+
+
+def parse_public(src: object, curve: Curve | None = None) -> list[int]:
+    """Public signals from a public.json path or a parsed list (values >= r are rejected)."""
+    name, obj = load_json(src, "public signals")
+    if not isinstance(obj, list):
+        raise FormatError(name, "public signals must be a JSON list")
+    bound = curve.r if curve is not None else 1 << 512
+    return [_int(name, v, f"public signal {i}", bound) for i, v in enumerate(obj)]

@@ -1,0 +1,102 @@
+"""Groth16 verification with py_ecc's pairings (pure Python: no native core needed).
+
+Accepts when e(A, B) = e(alpha, beta) * e(sum_i pub_i * IC_i, gamma) * e(C, delta), checked as
+one product of four Miller loops and a single final exponentiation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from types import ModuleType
+from typing import Any
+
+import py_ecc.optimized_bls12_381 as _bls
+import py_ecc.optimized_bn128 as _bn
+
+from ..curves import BN254, Curve, G1Affine, G2Affine
+from ._binfile import FormatError
+from .proofjson import Proof, parse_proof, parse_public
+from .vkey import VerificationKey, read_vkey
+
+__all__ = ["explain_verify", "verify"]
+
+
+def _backend(curve: Curve) -> ModuleType:
+    return _bn if curve.name == BN254.name else _bls
+
+
+def _g1(m: ModuleType, pt: G1Affine | None) -> Any:
+    if pt is None:
+        return m.Z1
+    return (m.FQ(pt[0]), m.FQ(pt[1]), m.FQ.one())
+
+
+def _g2(m: ModuleType, pt: G2Affine | None) -> Any:
+    if pt is None:
+        return m.Z2
+    (x0, x1), (y0, y1) = pt
+    return (m.FQ2([x0, x1]), m.FQ2([y0, y1]), m.FQ2.one())
+
+
+def _in_subgroup(m: ModuleType, pt: Any) -> bool:
+    return bool(m.is_inf(m.multiply(pt, m.curve_order)))
+
+
+def explain_verify(
+    vkey: VerificationKey | object, public_signals: Sequence[int | str] | object, proof: object
+) -> str | None:
+    """None if the proof is valid, else why not. A malformed verification key raises
+    FormatError; a malformed proof or public signals is a reason to reject."""
+    vk = vkey if isinstance(vkey, VerificationKey) else read_vkey(vkey)
+    curve = vk.curve
+    try:
+        if isinstance(proof, tuple):
+            pcurve, (a, b, c) = curve, proof
+        else:
+            pcurve, (a, b, c) = parse_proof(proof)
+        pub = parse_public(public_signals)
+    except FormatError as e:
+        return str(e)
+    if pcurve.name != curve.name:
+        return f"proof is on {pcurve.name}, verification key on {curve.name}"
+    if len(pub) != vk.n_public:
+        return f"{len(pub)} public signals, the verification key expects {vk.n_public}"
+    if any(v >= curve.r for v in pub):
+        return "a public signal is not below the scalar field prime"
+    m = _backend(curve)
+    pa, pb, pc = _g1(m, a), _g2(m, b), _g1(m, c)
+    if curve.name != BN254.name and not (_in_subgroup(m, pa) and _in_subgroup(m, pc)):
+        return "proof point A or C is not in the prime-order subgroup of G1"
+    if not _in_subgroup(m, pb):
+        return "proof point B is not in the prime-order subgroup of G2"
+    cpub = _g1(m, vk.ic[0])
+    for v, ic in zip(pub, vk.ic[1:], strict=True):
+        if v and ic is not None:
+            cpub = m.add(cpub, m.multiply(_g1(m, ic), v))
+    pairs = [
+        (pb, m.neg(pa)),
+        (_g2(m, vk.beta2), _g1(m, vk.alpha1)),
+        (_g2(m, vk.gamma2), cpub),
+        (_g2(m, vk.delta2), pc),
+    ]
+    acc = m.FQ12.one()
+    for q, p in pairs:
+        if m.is_inf(q) or m.is_inf(p):
+            continue
+        acc = acc * m.pairing(q, p, final_exponentiate=False)
+    if m.final_exponentiate(acc) != m.FQ12.one():
+        return "pairing check failed"
+    return None
+
+
+def verify(
+    vkey: VerificationKey | object,
+    public_signals: Sequence[int | str] | object,
+    proof: Proof | object,
+) -> bool:
+    """True iff ``proof`` is a valid Groth16 proof for ``public_signals`` under ``vkey``.
+
+    Each argument is a path to snarkjs JSON or its parsed form (``proof`` may also be an
+    ``(A, B, C)`` tuple of affine points); ``vkey`` may be a :class:`VerificationKey`.
+    """
+    return explain_verify(vkey, public_signals, proof) is None
