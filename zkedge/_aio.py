@@ -14,7 +14,6 @@ Errors cross the boundary as :class:`RpcError` (a gRPC status name plus message)
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import re
 import ssl as _ssl
@@ -240,7 +239,11 @@ class GrpcClient:
 
         async def _consume() -> None:
             async with self._channel.request(
-                path, grpclib.const.Cardinality.UNARY_STREAM, req_t, reply_t, metadata=self._metadata
+                path,
+                grpclib.const.Cardinality.UNARY_STREAM,
+                req_t,
+                reply_t,
+                metadata=self._metadata,
             ) as stream:
                 await stream.send_message(request, end=True)
                 while (msg := await stream.recv_message()) is not None:
@@ -260,10 +263,10 @@ class GrpcClient:
         except grpclib.GRPCError as exc:
             raise RpcError(exc.status.name, exc.message or "") from None
         except (
+            TimeoutError,
             OSError,
             grpclib.exceptions.StreamTerminatedError,
             grpclib.exceptions.ProtocolError,
-            asyncio.TimeoutError,
         ) as exc:
             raise ConnectionLost(f"{type(exc).__name__}: {exc}") from None
 

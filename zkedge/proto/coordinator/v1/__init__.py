@@ -53,6 +53,7 @@ class RegisterWorkerRequest(betterproto.Message):
     worker_id: str = betterproto.string_field(1)
     node: "NodeInfo" = betterproto.message_field(2)
     cached: List["CachedRange"] = betterproto.message_field(3)
+    load: "LoadReport" = betterproto.message_field(4)
 
 
 @dataclass(eq=False, repr=False)
@@ -60,6 +61,7 @@ class RegisterWorkerResponse(betterproto.Message):
     session_id: str = betterproto.string_field(1)
     heartbeat_interval_ms: int = betterproto.uint32_field(2)
     max_missed_heartbeats: int = betterproto.uint32_field(3)
+    bases_block_points: int = betterproto.uint32_field(4)
 
 
 @dataclass(eq=False, repr=False)
@@ -69,7 +71,7 @@ class LoadReport(betterproto.Message):
      (has_temperature / has_throttle_flag say whether the reading exists).
     """
 
-    load_avg_1_m: float = betterproto.double_field(1)
+    load_average: float = betterproto.double_field(1)
     cpu_utilization: float = betterproto.double_field(2)
     own_cpu_utilization: float = betterproto.double_field(3)
     mem_available_bytes: int = betterproto.uint64_field(4)

@@ -1,0 +1,299 @@
+"""The embeddable coordinator: a gRPC server plus scheduler, started with ``nursery.start``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import trio
+
+from zkedge import _aio
+from zkedge.coordinator.auth import TlsConfig, server_context
+from zkedge.coordinator.registry import Registry, WorkerRecord
+from zkedge.coordinator.scheduler import (
+    Job,
+    PartialResult,
+    Progress,
+    Scheduler,
+)
+from zkedge.coordinator.service import CoordinatorService
+from zkedge.coordinator.sizing import SizingPolicy
+from zkedge.coordinator.store import Store
+from zkedge.curves import Curve, Point, check_group, get_curve
+from zkedge.proto.coordinator.v1 import CoordinatorServiceBase
+
+__all__ = ["Coordinator", "JobHandle", "MsmSpec", "parse_hostport"]
+
+
+def parse_hostport(value: str, default_host: str = "127.0.0.1") -> tuple[str, int]:
+    """``"host:port"`` (or ``"[v6]:port"``, or ``":port"``) -> (host, port)."""
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(f"expected HOST:PORT, got {value!r}")
+    host = host.strip("[]") or default_host
+    return host, int(port)
+
+
+@dataclass(frozen=True)
+class MsmSpec:
+    """One MSM of a job: ``bases`` is a ``zkedge.msm.BaseTable`` or its "mont" bytes;
+    ``scalars`` are ints or ``32*n`` little-endian bytes (n may be below the table size:
+    the MSM uses the first n bases)."""
+
+    curve: str | Curve
+    group: str
+    bases: Any
+    scalars: bytes | Sequence[int]
+
+
+def _scalars_bytes(curve: Curve, scalars: bytes | Sequence[int]) -> bytes:
+    if isinstance(scalars, bytes | bytearray | memoryview):
+        data = bytes(scalars)
+        if not data or len(data) % 32:
+            raise ValueError("scalar bytes must be a non-empty multiple of 32")
+        return data
+    r = curve.r
+    return b"".join((int(s) % r).to_bytes(32, "little") for s in scalars)
+
+
+def _bases_bytes(curve: Curve, group: str, bases: Any) -> bytes:
+    if isinstance(bases, bytes | bytearray | memoryview):
+        return bytes(bases)
+    to_bytes = getattr(bases, "to_bytes", None)
+    if to_bytes is None:
+        raise ValueError("bases must be a BaseTable or its mont bytes")
+    if get_curve(bases.curve).name != curve.name or bases.group != group:
+        raise ValueError("BaseTable curve/group differ from the MSM's")
+    data = to_bytes()
+    if not isinstance(data, bytes):
+        raise ValueError("BaseTable.to_bytes() must return bytes")
+    return data
+
+
+class JobHandle:
+    """A submitted job: progress, per-MSM results and per-task partial sums."""
+
+    def __init__(self, coord: Coordinator, job: Job) -> None:
+        self._coord = coord
+        self._job = job
+
+    @property
+    def id(self) -> str:
+        """Job id (stable across coordinator restarts)."""
+        return self._job.id
+
+    @property
+    def progress(self) -> Progress:
+        """Current progress snapshot."""
+        return self._job.progress()
+
+    @property
+    def done(self) -> bool:
+        """Finished (successfully or not)."""
+        return self._job.finished.is_set()
+
+    async def wait_progress(self) -> Progress:
+        """Sleep until progress changes; returns the new snapshot."""
+        if not self._job.finished.is_set():
+            await self._job.wait_changed()
+        return self._job.progress()
+
+    async def results(self) -> list[Point]:
+        """Wait for the job; one point per MSM. Raises :class:`JobFailed`."""
+        await self._job.finished.wait()
+        return self._job.results()
+
+    async def result(self) -> Point:
+        """Wait for a single-MSM job and return its point. Raises :class:`JobFailed`."""
+        res = await self.results()
+        if len(res) != 1:
+            raise ValueError(f"job has {len(res)} MSMs; use results()")
+        return res[0]
+
+    def partials(self) -> list[PartialResult]:
+        """Accepted partial sums per task (worker id, range, attempt, point)."""
+        return self._job.partials()
+
+    def shares(self) -> dict[str, tuple[int, int, float]]:
+        """worker id -> (points, tasks, compute seconds)."""
+        return self._job.shares()
+
+    def cancel(self, reason: str = "cancelled") -> None:
+        """Fail the job now; running attempts are called back."""
+        self._coord._scheduler_or_raise().cancel_job(self._job, reason)
+
+
+class Coordinator:
+    """The fleet coordinator, embeddable in a trio application.
+
+    ``coord = await nursery.start(Coordinator(bind="0.0.0.0:50051", store="jobs.sqlite").serve)``
+    returns once the server listens (``coord.port`` is the bound port, useful with port 0).
+    ``store=None`` keeps jobs in memory only. ``token`` requires ``authorization: Bearer <token>``
+    metadata on every RPC; ``tls`` enables TLS (see :class:`TlsConfig`).
+    """
+
+    def __init__(
+        self,
+        bind: str = "127.0.0.1:0",
+        store: str | Path | None = "jobs.sqlite",
+        token: str | None = None,
+        *,
+        tls: TlsConfig | None = None,
+        policy: SizingPolicy | None = None,
+        heartbeat_interval: float = 5.0,
+        max_missed: int = 3,
+        max_attempts: int = 5,
+        pipeline_depth: int = 2,
+        tick_interval: float = 0.1,
+    ) -> None:
+        self.host, self.requested_port = parse_hostport(bind)
+        if token is not None and not token:
+            raise ValueError("token must be non-empty (or None for no token)")
+        if heartbeat_interval <= 0 or tick_interval <= 0:
+            raise ValueError("intervals must be positive")
+        self.store_path = store
+        self.token = token
+        self.tls = tls
+        self.policy = policy or SizingPolicy()
+        self.heartbeat_interval = heartbeat_interval
+        self.max_missed = max_missed
+        self.max_attempts = max_attempts
+        self.pipeline_depth = pipeline_depth
+        self.tick_interval = tick_interval
+        self.port: int | None = None
+        self._registry: Registry | None = None
+        self._scheduler: Scheduler | None = None
+
+    # ------------------------------------------------------------------ running
+    async def serve(
+        self, *, task_status: trio.TaskStatus[Coordinator] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Serve until cancelled; ``task_status.started(self)`` once listening."""
+        store = Store(self.store_path)
+        try:
+            registry = Registry(
+                self.policy,
+                heartbeat_interval=self.heartbeat_interval,
+                max_missed=self.max_missed,
+                quarantined=store.quarantined(),
+            )
+            scheduler = Scheduler(
+                store,
+                registry,
+                self.policy,
+                max_attempts=self.max_attempts,
+                pipeline_depth=self.pipeline_depth,
+            )
+            scheduler.recover()
+            self._registry, self._scheduler = registry, scheduler
+            ssl_ctx = server_context(self.tls) if self.tls is not None else None
+            async with trio.open_nursery() as nursery:
+
+                async def grpc(task_status: trio.TaskStatus[int]) -> None:
+                    await _aio.serve_grpc(
+                        CoordinatorServiceBase,
+                        CoordinatorService(self),
+                        self.host,
+                        self.requested_port,
+                        token=self.token,
+                        ssl_context=ssl_ctx,
+                        task_status=task_status,
+                    )
+
+                self.port = await nursery.start(grpc)
+                nursery.start_soon(self._liveness_loop, registry)
+                nursery.start_soon(self._tick_loop, scheduler)
+                task_status.started(self)
+        finally:
+            self._registry = self._scheduler = None
+            store.close()
+
+    async def _liveness_loop(self, registry: Registry) -> None:
+        while True:
+            await trio.sleep(self.heartbeat_interval / 4)
+            registry.sweep()
+
+    async def _tick_loop(self, scheduler: Scheduler) -> None:
+        while True:
+            await trio.sleep(self.tick_interval)
+            scheduler.tick()
+
+    def _registry_or_raise(self) -> Registry:
+        if self._registry is None:
+            raise RuntimeError("coordinator is not serving (await nursery.start(coord.serve))")
+        return self._registry
+
+    def _scheduler_or_raise(self) -> Scheduler:
+        if self._scheduler is None:
+            raise RuntimeError("coordinator is not serving (await nursery.start(coord.serve))")
+        return self._scheduler
+
+    # ------------------------------------------------------------------ jobs
+    async def submit_msm(
+        self, curve: str | Curve, group: str, bases: Any, scalars: bytes | Sequence[int]
+    ) -> JobHandle:
+        """Spread sum(scalars[i] * bases[i]) over the fleet; ``await handle.result()``."""
+        return await self.submit_job([MsmSpec(curve, group, bases, scalars)], label="msm")
+
+    async def submit_job(self, msms: Sequence[MsmSpec], label: str = "job") -> JobHandle:
+        """One job of several MSMs (e.g. the G1 and G2 MSMs of a Groth16 proof)."""
+        sched = self._scheduler_or_raise()
+        prepared = []
+        for spec in msms:
+            c = get_curve(spec.curve)
+            g = check_group(spec.group)
+            mont = _bases_bytes(c, g, spec.bases)
+            scalars = await trio.to_thread.run_sync(_scalars_bytes, c, spec.scalars)
+            h = sched.add_table(c.name, g, mont)
+            prepared.append((h, len(scalars) // 32, scalars))
+        return JobHandle(self, sched.submit(label, prepared))
+
+    def job(self, job_id: str) -> JobHandle | None:
+        """Handle of a job known to this coordinator (including ones recovered from the store)."""
+        job = self._scheduler_or_raise().jobs.get(job_id)
+        return None if job is None else JobHandle(self, job)
+
+    # ------------------------------------------------------------------ blame and fleet control
+    async def rerun_task(
+        self, task_id: str, *, exclude: Sequence[str] = (), replace: bool = False
+    ) -> PartialResult:
+        """Recompute a finished task on a worker not in ``exclude`` (the original worker is
+        always excluded) and return that partial sum. ``replace=True`` also adopts it as the
+        task's result and recomputes the MSM's total. Wrap in ``trio.fail_after`` to bound it."""
+        sched = self._scheduler_or_raise()
+        task = sched.tasks.get(task_id)
+        if task is None:
+            raise KeyError(f"unknown task {task_id!r}")
+        excl = set(exclude)
+        if task.worker_id is not None:
+            excl.add(task.worker_id)
+        v = sched.request_verify(task_id, sorted(excl), replace)
+        try:
+            await v.done.wait()  # failed or lost attempts are re-dispatched meanwhile
+        finally:
+            sched.drop_verify(v)
+        assert v.outcome is not None
+        return v.outcome
+
+    def quarantine(self, worker_id: str, reason: str = "wrong partial sum") -> None:
+        """Give a worker no more tasks (persisted); its running attempts go elsewhere."""
+        self._scheduler_or_raise().store.quarantine(worker_id, reason)
+        self._registry_or_raise().quarantine(worker_id, reason)
+        self._scheduler_or_raise().dispatch()
+
+    def release(self, worker_id: str) -> None:
+        """Undo :meth:`quarantine`."""
+        self._scheduler_or_raise().store.unquarantine(worker_id)
+        self._registry_or_raise().release(worker_id)
+        self._scheduler_or_raise().dispatch()
+
+    def workers(self) -> list[WorkerRecord]:
+        """Current registry records (read-only view for status pages and tests)."""
+        return list(self._registry_or_raise().workers.values())
+
+    def capacity(self, worker_id: str) -> float:
+        """Current capacity estimate of a worker in points/s (0 if unknown)."""
+        rec = self._registry_or_raise().workers.get(worker_id)
+        return 0.0 if rec is None else rec.capacity_pps(self.policy)

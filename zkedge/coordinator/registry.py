@@ -1,0 +1,205 @@
+"""Worker registry: who is in the fleet, what each node is, its load, liveness and task stream.
+
+Liveness is judged on trio's clock (so tests can use a fake clock): a worker silent for more than
+``heartbeat_interval`` is *suspect* (gets no new tasks), silent for ``max_missed`` intervals it is
+*dead* and the scheduler requeues its tasks. Quarantined workers get nothing until released.
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import trio
+
+from zkedge.coordinator.sizing import (
+    BENCH_POINTS,
+    CapacityEstimate,
+    LoadSnapshot,
+    SizingPolicy,
+    load_factor,
+)
+from zkedge.proto.coordinator.v1 import LoadReport, NodeInfo, TaskMessage
+
+if TYPE_CHECKING:
+    from zkedge.coordinator.scheduler import Attempt
+
+__all__ = ["ACTIVE", "DEAD", "QUARANTINED", "SUSPECT", "Registry", "WorkerRecord"]
+
+ACTIVE, SUSPECT, DEAD, QUARANTINED = "active", "suspect", "dead", "quarantined"
+_NOMINAL_N = 1 << 16  # size at which "capacity" (points/s) is reported
+
+
+def snapshot(load: LoadReport | None) -> LoadSnapshot | None:
+    """The policy's view of a heartbeat load report."""
+    if load is None:
+        return None
+    return LoadSnapshot(
+        cpu_utilization=load.cpu_utilization,
+        own_cpu_utilization=load.own_cpu_utilization,
+        throttled=load.throttled,
+        temperature_c=load.soc_temperature_c if load.has_temperature else None,
+    )
+
+
+@dataclass(eq=False)
+class WorkerRecord:
+    """Everything the coordinator knows about one worker."""
+
+    worker_id: str
+    session_id: str
+    node: NodeInfo
+    capacity: CapacityEstimate
+    registered_at: float
+    last_heartbeat: float
+    state: str = ACTIVE
+    load: LoadReport | None = None
+    stream: trio.MemorySendChannel[TaskMessage] | None = None
+    inflight: dict[tuple[str, int], Attempt] = field(default_factory=dict)
+    held: dict[str, set[int]] = field(default_factory=dict)  # table hash -> cached blocks
+    points_done: int = 0
+    tasks_done: int = 0
+    compute_seconds: float = 0.0
+
+    def factor(self, policy: SizingPolicy) -> float:
+        """Current load/throttle factor from the last load report."""
+        return load_factor(policy, snapshot(self.load))
+
+    def capacity_pps(self, policy: SizingPolicy) -> float:
+        """Expected points/s now, at a nominal task size (0 if unknown)."""
+        return self.capacity.rate(_NOMINAL_N, self.factor(policy))
+
+    @property
+    def assignable(self) -> bool:
+        """May receive new tasks: active with an open stream."""
+        return self.state == ACTIVE and self.stream is not None
+
+
+class Registry:
+    """Workers by id, with registration, heartbeats and the liveness sweep."""
+
+    def __init__(
+        self,
+        policy: SizingPolicy,
+        *,
+        heartbeat_interval: float = 5.0,
+        max_missed: int = 3,
+        quarantined: dict[str, str] | None = None,
+        on_lost: Callable[[WorkerRecord, str], None] | None = None,
+    ) -> None:
+        if heartbeat_interval <= 0 or max_missed < 1:
+            raise ValueError("heartbeat_interval must be > 0 and max_missed >= 1")
+        self.policy = policy
+        self.heartbeat_interval = heartbeat_interval
+        self.max_missed = max_missed
+        self.workers: dict[str, WorkerRecord] = {}
+        self.quarantined: dict[str, str] = dict(quarantined or {})
+        self.on_lost = on_lost or (lambda rec, why: None)
+
+    def register(
+        self,
+        worker_id: str,
+        node: NodeInfo,
+        cached: dict[str, set[int]],
+        load: LoadReport | None,
+    ) -> WorkerRecord:
+        """(Re-)register a worker; a previous session's tasks are requeued."""
+        now = trio.current_time()
+        old = self.workers.get(worker_id)
+        if old is not None:
+            self._lose(old, "re-registered")
+        cap = old.capacity if old is not None else CapacityEstimate(self.policy)
+        rec = WorkerRecord(
+            worker_id=worker_id,
+            session_id=secrets.token_hex(8),
+            node=node,
+            capacity=cap,
+            registered_at=now,
+            last_heartbeat=now,
+            load=load,
+            held=cached,
+        )
+        if old is not None:
+            rec.points_done, rec.tasks_done = old.points_done, old.tasks_done
+            rec.compute_seconds = old.compute_seconds
+        if worker_id in self.quarantined:
+            rec.state = QUARANTINED
+        cap.seed(node.bench_points_per_sec, BENCH_POINTS, rec.factor(self.policy))
+        self.workers[worker_id] = rec
+        return rec
+
+    def get(self, worker_id: str, session_id: str | None = None) -> WorkerRecord | None:
+        """The live record for an id (and session, if given); None if unknown or dead."""
+        rec = self.workers.get(worker_id)
+        if rec is None or rec.state == DEAD:
+            return None
+        if session_id and rec.session_id != session_id:
+            return None
+        return rec
+
+    def heartbeat(self, rec: WorkerRecord, load: LoadReport | None) -> bool:
+        """Record a heartbeat; returns True if the worker became assignable again."""
+        rec.last_heartbeat = trio.current_time()
+        if load is not None:
+            rec.load = load
+        if rec.state == SUSPECT:
+            rec.state = ACTIVE
+            return True
+        return False
+
+    def open_stream(self, rec: WorkerRecord) -> trio.MemoryReceiveChannel[TaskMessage]:
+        """Attach a fresh task stream to a worker (closing an older one)."""
+        if rec.stream is not None:
+            rec.stream.close()
+            self._lose(rec, "stream replaced", keep_state=True)
+        send, recv = trio.open_memory_channel[TaskMessage](math.inf)
+        rec.stream = send
+        return recv
+
+    def stream_closed(self, rec: WorkerRecord, send: trio.MemorySendChannel[TaskMessage]) -> None:
+        """The ReceiveTasks stream ``send`` belonged to ended; requeue if it was the current one."""
+        if rec.stream is send:
+            rec.stream = None
+            self._lose(rec, "task stream closed", keep_state=True)
+
+    def sweep(self) -> list[WorkerRecord]:
+        """Mark silent workers suspect/dead; returns the newly dead ones."""
+        now = trio.current_time()
+        dead = []
+        for rec in list(self.workers.values()):
+            if rec.state in (DEAD, QUARANTINED):
+                continue
+            silent = now - rec.last_heartbeat
+            if silent > self.max_missed * self.heartbeat_interval:
+                rec.state = DEAD
+                self._lose(rec, f"no heartbeat for {silent:.1f}s")
+                dead.append(rec)
+            elif silent > 1.5 * self.heartbeat_interval:
+                rec.state = SUSPECT
+        return dead
+
+    def quarantine(self, worker_id: str, reason: str) -> None:
+        """Stop giving a worker tasks (its running attempts are requeued elsewhere)."""
+        self.quarantined[worker_id] = reason
+        rec = self.workers.get(worker_id)
+        if rec is not None and rec.state != DEAD:
+            rec.state = QUARANTINED
+            self._lose(rec, f"quarantined: {reason}", keep_state=True)
+
+    def release(self, worker_id: str) -> None:
+        """Undo :meth:`quarantine`."""
+        self.quarantined.pop(worker_id, None)
+        rec = self.workers.get(worker_id)
+        if rec is not None and rec.state == QUARANTINED:
+            rec.state = ACTIVE
+
+    def _lose(self, rec: WorkerRecord, why: str, keep_state: bool = False) -> None:
+        """Hand the worker's attempts back to the scheduler; dead/replaced sessions lose their
+        stream too (``keep_state``: the stream is gone already or stays, e.g. quarantine)."""
+        if not keep_state and rec.stream is not None:
+            rec.stream.close()
+            rec.stream = None
+        self.on_lost(rec, why)

@@ -1,0 +1,233 @@
+"""Adaptive task sizing: a pure policy (no I/O, no clock) the scheduler asks for decisions.
+
+* Capacity of a worker is its MSM throughput: an EWMA over completed tasks, the startup
+  micro-benchmark until then. Samples are normalised to an unloaded, unthrottled board of the
+  same size (divided by the load/throttle factor when measured) and scaled by the factor now,
+  so a load spike or the throttle flag shrinks the worker's next share at once.
+* Pippenger's cost per point falls with n, so rates are kept per "log-size unit":
+  ``rate(n) = k * g(n)`` with ``g(n) = max(1, log2(n) - 2)``.
+* A task is sized to take about ``target_seconds`` on its worker, but never more than
+  ``tail_fraction`` of the worker's proportional share of what is left (factoring), so tasks
+  shrink toward the end of a job and all workers finish together.
+* A straggling attempt is re-issued to an idle worker (first result wins).
+* Ranges whose base points a worker already caches are preferred for it (locality).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+__all__ = [
+    "BENCH_POINTS",
+    "CapacityEstimate",
+    "LoadSnapshot",
+    "SizingPolicy",
+    "align_size",
+    "load_factor",
+    "pick_start",
+    "should_speculate",
+    "size_gain",
+    "task_size",
+]
+
+BENCH_POINTS = 1 << 13  # size of the workers' startup MSM micro-benchmark
+
+
+@dataclass(frozen=True)
+class SizingPolicy:
+    """Knobs of the sizing policy (all times in seconds, sizes in points)."""
+
+    target_seconds: float = 2.0
+    min_points: int = 4096
+    max_points: int = 1 << 22
+    block_points: int = 4096  # alignment of task ranges = base cache block size
+    tail_fraction: float = 0.5  # factoring: at most this share of a worker's fair remainder
+    ewma_alpha: float = 0.4
+    throttle_factor: float = 0.5  # capacity multiplier while the board reports throttling
+    hot_celsius: float = 80.0  # above this, scale capacity down ...
+    hot_factor: float = 0.8  # ... by this much (the SoC is about to throttle)
+    straggler_ratio: float = 1.5  # attempt slower than this x expected is a straggler
+    speculate_min_seconds: float = 0.2  # never speculate before an attempt ran this long
+    deadline_ratio: float = 8.0  # attempt presumed lost after this x expected ...
+    deadline_min_seconds: float = 60.0  # ... and at least this long
+
+    def __post_init__(self) -> None:
+        if self.target_seconds <= 0:
+            raise ValueError("target_seconds must be positive")
+        if not 1 <= self.block_points <= self.min_points <= self.max_points:
+            raise ValueError("need 1 <= block_points <= min_points <= max_points")
+        if not 0 < self.tail_fraction <= 1:
+            raise ValueError("tail_fraction must be in (0, 1]")
+        if not 0 < self.ewma_alpha <= 1:
+            raise ValueError("ewma_alpha must be in (0, 1]")
+
+
+@dataclass(frozen=True)
+class LoadSnapshot:
+    """The part of a heartbeat's load report the policy looks at."""
+
+    cpu_utilization: float = 0.0  # 0..1 over the worker's CPUs
+    own_cpu_utilization: float = 0.0  # 0..1, the worker's own share of it
+    throttled: bool = False
+    temperature_c: float | None = None
+
+
+def load_factor(policy: SizingPolicy, load: LoadSnapshot | None) -> float:
+    """Multiplier in (0, 1] for what a board delivers now relative to idle and cool.
+
+    CPU time others use on the worker's CPUs is time our MSM threads share: with an external
+    busy share ``e`` the fair-share scheduler leaves about ``1 / (1 + e)`` of the board.
+    """
+    if load is None:
+        return 1.0
+    external = min(1.0, max(0.0, load.cpu_utilization - load.own_cpu_utilization))
+    factor = 1.0 / (1.0 + external)
+    if load.throttled:
+        factor *= policy.throttle_factor
+    elif load.temperature_c is not None and load.temperature_c >= policy.hot_celsius:
+        factor *= policy.hot_factor
+    return factor
+
+
+def size_gain(n: int) -> float:
+    """Relative per-point speed of an MSM of n points (Pippenger: about log2(n) - 2)."""
+    return max(1.0, math.log2(max(n, 2)) - 2.0)
+
+
+@dataclass
+class CapacityEstimate:
+    """EWMA of a worker's normalised throughput (points/s per unit of :func:`size_gain`)."""
+
+    policy: SizingPolicy
+    k: float | None = None  # normalised rate; None until a benchmark or task is seen
+    samples: int = 0
+
+    def observe(self, points: int, seconds: float, factor: float) -> None:
+        """Fold in ``points`` done in ``seconds`` while the load factor was ``factor``."""
+        if points <= 0 or seconds <= 0 or factor <= 0:
+            return
+        sample = points / seconds / size_gain(points) / factor
+        if self.k is None or self.samples == 0:
+            self.k = sample  # the first real task replaces the micro-benchmark outright
+        else:
+            a = self.policy.ewma_alpha
+            self.k = a * sample + (1 - a) * self.k
+        self.samples += 1
+
+    def seed(self, points_per_sec: float, n: int, factor: float) -> None:
+        """Use the startup micro-benchmark (``n`` points) until a task completes."""
+        if self.samples == 0 and points_per_sec > 0 and factor > 0:
+            self.k = points_per_sec / size_gain(n) / factor
+
+    def rate(self, n: int, factor: float) -> float:
+        """Expected points/s for an n-point task at load factor ``factor`` (0 if unknown)."""
+        if self.k is None:
+            return 0.0
+        return self.k * size_gain(n) * factor
+
+    def seconds_for(self, n: int, factor: float) -> float:
+        """Expected seconds for an n-point task (inf if unknown)."""
+        r = self.rate(n, factor)
+        return n / r if r > 0 else math.inf
+
+    def points_for(self, seconds: float, factor: float) -> int:
+        """Largest n expected to finish within ``seconds`` (two fixed-point steps on g(n))."""
+        if self.k is None:
+            return 0
+        n = self.k * factor * seconds * size_gain(1 << 16)
+        for _ in range(3):
+            n = self.k * factor * seconds * size_gain(int(n))
+        return int(n)
+
+
+def align_size(size: int, start: int, end: int, block: int) -> int:
+    """Round a range starting at ``start`` so it ends on a block boundary (or at ``end``)."""
+    stop = start + size
+    if stop >= end:
+        return end - start
+    stop = max(((stop + block // 2) // block) * block, ((start // block) + 1) * block)
+    return min(stop, end) - start
+
+
+def task_size(
+    policy: SizingPolicy,
+    *,
+    worker_rate_k: float,
+    worker_factor: float,
+    fleet_capacity: float,
+    remaining: int,
+    free_here: int,
+) -> int:
+    """Points to hand one worker next.
+
+    ``fleet_capacity`` is the sum of all live workers' current capacities (points/s at a
+    nominal size, same units as this worker's), ``remaining`` the points not yet assigned in
+    the whole job, ``free_here`` the size of the free interval the task is carved from.
+    """
+    if remaining <= 0 or free_here <= 0:
+        return 0
+    est = CapacityEstimate(policy, k=worker_rate_k)
+    by_time = est.points_for(policy.target_seconds, worker_factor) if worker_rate_k > 0 else 0
+    mine = worker_rate_k * worker_factor
+    share = remaining * (mine / fleet_capacity) if fleet_capacity > 0 and mine > 0 else remaining
+    by_tail = math.ceil(share * policy.tail_fraction)
+    size = min(by_time, by_tail) if by_time > 0 else by_tail
+    size = max(policy.min_points, min(size, policy.max_points))
+    size = min(size, free_here)
+    if free_here - size < policy.min_points:  # never leave a sliver behind
+        size = free_here
+    return size
+
+
+def should_speculate(
+    policy: SizingPolicy,
+    *,
+    elapsed: float,
+    expected: float,
+    idle_expected: float,
+) -> bool:
+    """Re-issue a running attempt to an idle worker?
+
+    Yes when the attempt is a straggler (ran ``straggler_ratio`` x longer than expected) or
+    when the idle worker would finish the whole task before the original is expected to.
+    """
+    if elapsed < policy.speculate_min_seconds or not math.isfinite(idle_expected):
+        return False
+    if math.isfinite(expected) and elapsed > policy.straggler_ratio * expected:
+        return True
+    remaining = expected - elapsed if math.isfinite(expected) else math.inf
+    return idle_expected * 1.2 < remaining
+
+
+def attempt_deadline(policy: SizingPolicy, expected: float) -> float:
+    """Seconds after which a silent attempt is presumed lost and its task requeued."""
+    if not math.isfinite(expected):
+        return policy.deadline_min_seconds * 5
+    return max(policy.deadline_min_seconds, policy.deadline_ratio * expected)
+
+
+def pick_start(
+    free: Sequence[tuple[int, int]], held_blocks: Iterable[int], block: int
+) -> tuple[int, int]:
+    """Choose where to carve the next task: (index into ``free``, start point).
+
+    ``free`` is a list of half-open free intervals ``(start, end)``; ``held_blocks`` are the
+    block indices the worker already caches. The first free block the worker holds wins;
+    otherwise the start of the largest free interval (so other workers' cached ranges, which
+    tend to be at the other ends, stay free for them).
+    """
+    if not free:
+        raise ValueError("no free interval")
+    held = sorted(set(held_blocks))
+    if held:
+        for i, (s, e) in enumerate(free):
+            first = -(-s // block)  # first block starting inside [s, e)
+            for b in held:
+                if b < first and b * block < s and (b + 1) * block > s:
+                    return i, s  # a partially consumed held block at the interval start
+                if first <= b and b * block < e:
+                    return i, b * block
+    i = max(range(len(free)), key=lambda j: free[j][1] - free[j][0])
+    return i, free[i][0]

@@ -1,0 +1,221 @@
+"""SQLite persistence (stdlib ``sqlite3``, WAL) so jobs and their finished tasks survive restarts.
+
+What is stored: base tables by content hash, jobs, each job's MSMs (table hash + scalars), tasks
+(range, state, attempts, partial result) and quarantined worker ids. Attempts in flight are not
+stored: after a restart every unfinished task is simply pending again.
+Writes are small and synchronous (WAL, ``synchronous=NORMAL``); heartbeats never touch the store.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = ["Store", "StoredJob", "StoredMsm", "StoredTask"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS base_tables(
+    hash TEXT PRIMARY KEY, curve TEXT NOT NULL, grp TEXT NOT NULL, n INTEGER NOT NULL,
+    data BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS jobs(
+    id TEXT PRIMARY KEY, label TEXT NOT NULL, state TEXT NOT NULL, created REAL NOT NULL,
+    finished REAL, error TEXT);
+CREATE TABLE IF NOT EXISTS msms(
+    job_id TEXT NOT NULL, idx INTEGER NOT NULL, table_hash TEXT NOT NULL, n INTEGER NOT NULL,
+    scalars BLOB NOT NULL, result BLOB, PRIMARY KEY(job_id, idx));
+CREATE TABLE IF NOT EXISTS tasks(
+    id TEXT PRIMARY KEY, job_id TEXT NOT NULL, msm_idx INTEGER NOT NULL, start INTEGER NOT NULL,
+    count INTEGER NOT NULL, state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+    result BLOB, worker_id TEXT, compute_seconds REAL);
+CREATE INDEX IF NOT EXISTS tasks_job ON tasks(job_id);
+CREATE TABLE IF NOT EXISTS quarantine(worker_id TEXT PRIMARY KEY, reason TEXT, at REAL);
+"""
+
+
+@dataclass
+class StoredTask:
+    """A task row."""
+
+    id: str
+    msm_idx: int
+    start: int
+    count: int
+    state: str
+    attempts: int
+    result: bytes | None
+    worker_id: str | None
+    compute_seconds: float | None
+
+
+@dataclass
+class StoredMsm:
+    """One MSM of a job."""
+
+    idx: int
+    table_hash: str
+    n: int
+    scalars: bytes
+    result: bytes | None
+
+
+@dataclass
+class StoredJob:
+    """A job with its MSMs and tasks."""
+
+    id: str
+    label: str
+    state: str
+    created: float
+    error: str | None
+    msms: list[StoredMsm] = field(default_factory=list)
+    tasks: list[StoredTask] = field(default_factory=list)
+
+
+class Store:
+    """The coordinator's database. ``path=None`` or ``":memory:"`` keeps it in memory."""
+
+    def __init__(self, path: str | Path | None) -> None:
+        target = ":memory:" if path is None else str(path)
+        self._db = sqlite3.connect(target, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        """Close the connection (the WAL is checkpointed by sqlite)."""
+        self._db.close()
+
+    # base tables
+    def put_table(self, table_hash: str, curve: str, group: str, n: int, data: bytes) -> None:
+        """Store a base table unless one with this content hash exists."""
+        self._db.execute(
+            "INSERT OR IGNORE INTO base_tables(hash, curve, grp, n, data) VALUES (?,?,?,?,?)",
+            (table_hash, curve, group, n, data),
+        )
+
+    def get_table(self, table_hash: str) -> tuple[str, str, int, bytes] | None:
+        """(curve, group, n, mont bytes) of a stored table, or None."""
+        row = self._db.execute(
+            "SELECT curve, grp, n, data FROM base_tables WHERE hash = ?", (table_hash,)
+        ).fetchone()
+        return None if row is None else (row[0], row[1], int(row[2]), bytes(row[3]))
+
+    # jobs
+    def add_job(self, job_id: str, label: str, msms: list[tuple[str, int, bytes]]) -> None:
+        """Record a new job and its MSMs ``(table_hash, n, scalars)`` in one transaction."""
+        with self._tx():
+            self._db.execute(
+                "INSERT INTO jobs(id, label, state, created) VALUES (?,?,?,?)",
+                (job_id, label, "running", time.time()),
+            )
+            self._db.executemany(
+                "INSERT INTO msms(job_id, idx, table_hash, n, scalars) VALUES (?,?,?,?,?)",
+                [(job_id, i, h, n, s) for i, (h, n, s) in enumerate(msms)],
+            )
+
+    def finish_job(
+        self, job_id: str, state: str, results: list[bytes] | None, error: str | None
+    ) -> None:
+        """Mark a job done (with per-MSM results) or failed."""
+        with self._tx():
+            self._db.execute(
+                "UPDATE jobs SET state = ?, finished = ?, error = ? WHERE id = ?",
+                (state, time.time(), error, job_id),
+            )
+            for i, r in enumerate(results or []):
+                self._db.execute(
+                    "UPDATE msms SET result = ? WHERE job_id = ? AND idx = ?", (r, job_id, i)
+                )
+
+    def add_task(self, task_id: str, job_id: str, msm_idx: int, start: int, count: int) -> None:
+        """Record a newly carved task (state ``pending``)."""
+        self._db.execute(
+            "INSERT INTO tasks(id, job_id, msm_idx, start, count, state) VALUES (?,?,?,?,?,?)",
+            (task_id, job_id, msm_idx, start, count, "pending"),
+        )
+
+    def task_attempts(self, task_id: str, attempts: int) -> None:
+        """Persist the attempt counter (so retry limits hold across restarts)."""
+        self._db.execute("UPDATE tasks SET attempts = ? WHERE id = ?", (attempts, task_id))
+
+    def task_done(
+        self, task_id: str, result: bytes, worker_id: str, compute_seconds: float
+    ) -> None:
+        """Persist a task's accepted partial result."""
+        self._db.execute(
+            "UPDATE tasks SET state = 'done', result = ?, worker_id = ?, compute_seconds = ?"
+            " WHERE id = ?",
+            (result, worker_id, compute_seconds, task_id),
+        )
+
+    def unfinished_jobs(self) -> list[StoredJob]:
+        """Jobs still running, with their MSMs and tasks (for recovery after a restart)."""
+        jobs = []
+        for jid, label, state, created, error in self._db.execute(
+            "SELECT id, label, state, created, error FROM jobs WHERE state = 'running'"
+            " ORDER BY created"
+        ).fetchall():
+            job = StoredJob(jid, label, state, created, error)
+            for idx, h, n, scalars, result in self._db.execute(
+                "SELECT idx, table_hash, n, scalars, result FROM msms WHERE job_id = ?"
+                " ORDER BY idx",
+                (jid,),
+            ):
+                job.msms.append(
+                    StoredMsm(idx, h, int(n), bytes(scalars), None if result is None else result)
+                )
+            for row in self._db.execute(
+                "SELECT id, msm_idx, start, count, state, attempts, result, worker_id,"
+                " compute_seconds FROM tasks WHERE job_id = ? ORDER BY msm_idx, start",
+                (jid,),
+            ):
+                job.tasks.append(StoredTask(*row))
+            jobs.append(job)
+        return jobs
+
+    def job_row(self, job_id: str) -> tuple[str, str | None, list[bytes | None]] | None:
+        """(state, error, per-MSM results) of any stored job."""
+        row = self._db.execute("SELECT state, error FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        if row is None:
+            return None
+        results = [
+            r[0]
+            for r in self._db.execute(
+                "SELECT result FROM msms WHERE job_id = ? ORDER BY idx", (job_id,)
+            )
+        ]
+        return row[0], row[1], results
+
+    # quarantine
+    def quarantine(self, worker_id: str, reason: str) -> None:
+        """Remember a quarantined worker id."""
+        self._db.execute(
+            "INSERT OR REPLACE INTO quarantine(worker_id, reason, at) VALUES (?,?,?)",
+            (worker_id, reason, time.time()),
+        )
+
+    def unquarantine(self, worker_id: str) -> None:
+        """Forget a quarantine."""
+        self._db.execute("DELETE FROM quarantine WHERE worker_id = ?", (worker_id,))
+
+    def quarantined(self) -> dict[str, str]:
+        """worker id -> reason."""
+        return {w: r for w, r in self._db.execute("SELECT worker_id, reason FROM quarantine")}
+
+    def _tx(self) -> _Tx:
+        return _Tx(self._db)
+
+
+class _Tx:
+    """BEGIN/COMMIT (ROLLBACK on error) around a block, for an autocommit connection."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def __enter__(self) -> None:
+        self._db.execute("BEGIN")
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        self._db.execute("ROLLBACK" if exc_type is not None else "COMMIT")

@@ -1,0 +1,380 @@
+"""The worker: registers, heartbeats, receives tasks on one stream, computes, reports.
+
+One *session* = one channel + registration + heartbeat loop + task stream + executor. Any
+break (coordinator gone, stream closed, "unknown worker") ends the session; the worker then
+reconnects with exponential backoff and jitter and registers again (the coordinator requeues
+whatever the old session had in flight). :meth:`Worker.stop` (SIGTERM in the CLI) drains: the
+running task may finish within ``drain_grace`` seconds, everything else is handed back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import os
+import random
+import socket
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import trio
+
+from zkedge import _aio
+from zkedge.coordinator.auth import TlsConfig, client_context
+from zkedge.coordinator.sizing import BENCH_POINTS
+from zkedge.curves import check_group, get_curve
+from zkedge.proto.coordinator.v1 import (
+    CoordinatorServiceBase,
+    FetchBasesRequest,
+    HeartbeatRequest,
+    ReceiveTasksRequest,
+    RegisterWorkerRequest,
+    ReportCompletionRequest,
+    ReportFailureRequest,
+    TaskAssignment,
+    TaskMessage,
+)
+from zkedge.worker.cache import BaseCache
+from zkedge.worker.executor import TaskResult, run_partial
+from zkedge.worker.probe import Probe, micro_benchmark
+
+__all__ = ["Backoff", "Worker", "WorkerConfig", "reconnect_loop"]
+
+log = logging.getLogger("zkedge.worker")
+
+
+@dataclass
+class WorkerConfig:
+    """Everything a worker is configured with (CLI flags today, a TOML file later)."""
+
+    coordinator: str  # HOST:PORT
+    worker_id: str | None = None  # default: the hostname
+    threads: int | None = None  # default: the CPUs this process may use
+    cache_dir: Path | None = None  # default: $XDG_CACHE_HOME/zkedge/bases
+    cache_bytes: int = 1 << 30
+    cache_memory_bytes: int = 64 << 20
+    token: str | None = None
+    tls: TlsConfig | None = None
+    backoff_initial: float = 0.5
+    backoff_max: float = 30.0
+    drain_grace: float = 30.0
+    benchmark: bool = True
+    probe_root: Path = Path("/")
+
+    def __post_init__(self) -> None:
+        from zkedge.coordinator._coordinator import parse_hostport
+
+        parse_hostport(self.coordinator)  # validate early
+        if self.threads is not None and self.threads < 1:
+            raise ValueError("threads must be >= 1")
+        if self.backoff_initial <= 0 or self.backoff_max < self.backoff_initial:
+            raise ValueError("need 0 < backoff_initial <= backoff_max")
+        if self.drain_grace < 0:
+            raise ValueError("drain_grace must be >= 0")
+
+
+class Backoff:
+    """Exponential backoff with "equal jitter": the k-th delay is uniform in
+    [b/2, b] with b = min(maximum, initial * 2^k); :meth:`reset` after a good session."""
+
+    def __init__(self, initial: float, maximum: float, rng: random.Random | None = None) -> None:
+        self.initial, self.maximum = initial, maximum
+        self.rng = rng or random.Random()
+        self.attempt = 0
+
+    def next(self) -> float:
+        """Delay before the next reconnection attempt."""
+        base = min(self.maximum, self.initial * 2.0**self.attempt)
+        self.attempt += 1
+        jitter: float = self.rng.random()
+        return base / 2 + jitter * base / 2
+
+    def reset(self) -> None:
+        """Back to the initial delay."""
+        self.attempt = 0
+
+
+class SessionEnded(Exception):
+    """A session ended in a way that calls for reconnecting (with backoff)."""
+
+
+async def reconnect_loop(
+    session: Callable[[], Awaitable[bool]], backoff: Backoff, stopping: Callable[[], bool]
+) -> None:
+    """Run ``session()`` until it returns True (done) or ``stopping()``; back off after failures.
+
+    ``session`` returns False after a session that got going (registered), which resets the
+    backoff, and raises :class:`SessionEnded` / :class:`~zkedge._aio.ConnectionLost` /
+    :class:`~zkedge._aio.RpcError` when it could not connect or broke.
+    """
+    while not stopping():
+        try:
+            if await session():
+                return
+            backoff.reset()
+            continue
+        except (SessionEnded, _aio.ConnectionLost, _aio.RpcError) as exc:
+            log.info("session ended: %s", exc)
+        if stopping():
+            return
+        await trio.sleep(backoff.next())
+
+
+class Worker:
+    """A fleet worker. ``await nursery.start(Worker(cfg).run)`` returns after it first registers."""
+
+    def __init__(self, config: WorkerConfig) -> None:
+        self.config = config
+        self.worker_id = config.worker_id or socket.gethostname()
+        self.probe = Probe(config.probe_root)
+        self.threads = config.threads or len(self.probe.cpus)
+        cache_dir = (
+            config.cache_dir
+            or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "zkedge" / "bases"
+        )
+        self.cache = BaseCache(cache_dir, config.cache_bytes, config.cache_memory_bytes)
+        self.bench_pps = 0.0
+        self.recent_pps = 0.0
+        self.tasks_done = 0
+        self.sessions = 0
+        self._stop = trio.Event()
+        self._stopped = False
+        self._busy = 0
+        self._started: Callable[[Worker], None] | None = None
+
+    def stop(self) -> None:
+        """Ask the worker to drain and exit (what SIGTERM does)."""
+        self._stop.set()
+
+    async def run(self, *, task_status: trio.TaskStatus[Worker] = trio.TASK_STATUS_IGNORED) -> None:
+        """Benchmark, then serve sessions until :meth:`stop`; ``started`` after registering."""
+        if self.config.benchmark:
+            self.bench_pps = await trio.to_thread.run_sync(
+                micro_benchmark, self.threads, BENCH_POINTS
+            )
+        self._started = task_status.started
+        backoff = Backoff(self.config.backoff_initial, self.config.backoff_max)
+        await reconnect_loop(self._session, backoff, lambda: self._stopped)
+
+    def _mark_started(self) -> None:
+        if self._started is not None:
+            started, self._started = self._started, None
+            started(self)
+
+    # ------------------------------------------------------------------ one session
+    async def _session(self) -> bool:
+        from zkedge.coordinator._coordinator import parse_hostport
+
+        host, port = parse_hostport(self.config.coordinator)
+        ssl_ctx = client_context(self.config.tls) if self.config.tls is not None else None
+        async with _aio.open_client(
+            CoordinatorServiceBase, host, port, token=self.config.token, ssl_context=ssl_ctx
+        ) as client:
+            reg = await client.call(
+                "register_worker",
+                RegisterWorkerRequest(
+                    worker_id=self.worker_id,
+                    node=self.probe.node_info(self.threads, self.bench_pps),
+                    cached=self.cache.ranges(),
+                    load=self.probe.load_report(0, self.recent_pps),
+                ),
+            )
+            self.sessions += 1
+            sess = _Session(self, client, reg.session_id, reg.bases_block_points)
+            interval = max(reg.heartbeat_interval_ms, 10) / 1000
+            ended: str | None = None
+            try:
+                async with trio.open_nursery() as nursery:
+                    nursery.start_soon(sess.heartbeats, interval)
+                    nursery.start_soon(sess.stream)
+                    nursery.start_soon(sess.execute)
+                    nursery.start_soon(sess.drain_on_stop, nursery.cancel_scope)
+                    self._mark_started()
+            except* (SessionEnded, _aio.ConnectionLost, _aio.RpcError) as group:
+                ended = "; ".join(str(e) for e in group.exceptions)
+            if ended is not None and not self._stopped:
+                log.info("session ended: %s", ended)
+                return False
+            return self._stopped
+
+
+class _Session:
+    """State of one registered session."""
+
+    def __init__(
+        self, worker: Worker, client: _aio.GrpcClient, session_id: str, block_points: int
+    ) -> None:
+        self.w = worker
+        self.client = client
+        self.session_id = session_id
+        self.block = max(1, block_points)
+        self.send, self.recv = trio.open_memory_channel[TaskAssignment](math.inf)
+        self.cancelled: set[tuple[str, int]] = set()
+        self.current: TaskAssignment | None = None
+        self.current_done = trio.Event()
+        self.draining = False
+
+    async def heartbeats(self, interval: float) -> None:
+        """Heartbeat every ``interval``; "unknown worker" ends the session (re-register)."""
+        while True:
+            await trio.sleep(interval)
+            load = self.w.probe.load_report(self.w._busy, self.w.recent_pps)
+            try:
+                await self.client.call(
+                    "send_heartbeat",
+                    HeartbeatRequest(
+                        worker_id=self.w.worker_id, session_id=self.session_id, load=load
+                    ),
+                )
+            except _aio.RpcError as exc:
+                if exc.status == "NOT_FOUND":
+                    raise SessionEnded("coordinator forgot us; registering again") from None
+                raise
+
+    async def stream(self) -> None:
+        """Receive assignments and cancellations until the coordinator ends the stream."""
+
+        def on_message(msg: TaskMessage) -> None:
+            if msg.assign is not None and msg.assign.task_id:
+                self.send.send_nowait(msg.assign)
+            elif msg.cancel is not None and msg.cancel.task_id:
+                self.cancelled.add((msg.cancel.task_id, msg.cancel.attempt))
+
+        await self.client.stream(
+            "receive_tasks",
+            ReceiveTasksRequest(worker_id=self.w.worker_id, session_id=self.session_id),
+            on_message,
+        )
+        if not self.draining:
+            raise SessionEnded("task stream closed by the coordinator")
+        await trio.sleep_forever()
+
+    async def execute(self) -> None:
+        """Run assignments one at a time (each uses all the worker's threads)."""
+        async for task in self.recv:
+            if self.draining:
+                await self.hand_back(task, "worker is shutting down")
+                continue
+            if (task.task_id, task.attempt) in self.cancelled:
+                continue
+            self.current, self.current_done = task, trio.Event()
+            self.w._busy = 1
+            try:
+                await self.run_one(task)
+            finally:
+                self.w._busy = 0
+                self.current = None
+                self.current_done.set()
+
+    async def run_one(self, task: TaskAssignment) -> None:
+        """Fetch missing bases, compute the partial sum, report it (or the failure)."""
+        try:
+            bases, fetch_s = await self.bases_for(task)
+            res: TaskResult = await run_partial(
+                task.curve, task.group, bases, task.scalars, self.w.threads
+            )
+        except (ValueError, RuntimeError, MemoryError) as exc:
+            await self.client.call(
+                "report_failure",
+                ReportFailureRequest(
+                    worker_id=self.w.worker_id,
+                    task_id=task.task_id,
+                    attempt=task.attempt,
+                    error=f"{type(exc).__name__}: {exc}",
+                ),
+            )
+            return
+        if res.seconds > 0:
+            pps = task.count / res.seconds
+            self.w.recent_pps = (
+                pps if self.w.recent_pps == 0 else 0.5 * pps + 0.5 * self.w.recent_pps
+            )
+        await self.client.call(
+            "report_completion",
+            ReportCompletionRequest(
+                worker_id=self.w.worker_id,
+                task_id=task.task_id,
+                attempt=task.attempt,
+                result=res.result,
+                compute_seconds=res.seconds,
+                fetch_seconds=fetch_s,
+            ),
+        )
+        self.w.tasks_done += 1
+
+    async def bases_for(self, task: TaskAssignment) -> tuple[bytes, float]:
+        """The task's base points (mont bytes), from cache or fetched (then cached)."""
+        pb = get_curve(task.curve).point_bytes(check_group(task.group))
+        b = self.block
+        first, last = task.start // b, (task.start + task.count - 1) // b
+        blocks: dict[int, bytes] = {}
+        missing = []
+        for i in range(first, last + 1):
+            data = self.w.cache.get(task.table_hash, b, i)
+            if data is None:
+                missing.append(i)
+            else:
+                blocks[i] = data
+        t0 = trio.current_time()
+        if missing:
+            lo, hi = missing[0] * b, min(task.table_n, (missing[-1] + 1) * b)
+            chunks = await self.client.collect(
+                "fetch_bases",
+                FetchBasesRequest(
+                    worker_id=self.w.worker_id, table_hash=task.table_hash, start=lo, count=hi - lo
+                ),
+            )
+            for ch in chunks:
+                if hashlib.sha256(ch.data).hexdigest() != ch.sha256 or ch.start % b:
+                    raise ValueError("corrupt base chunk from coordinator")
+                idx = ch.start // b
+                blocks[idx] = ch.data
+                await trio.to_thread.run_sync(self.w.cache.put, task.table_hash, b, idx, ch.data)
+        fetch_s = trio.current_time() - t0
+        try:
+            joined = b"".join(blocks[i] for i in range(first, last + 1))
+        except KeyError:
+            raise ValueError("coordinator did not send every base block") from None
+        off = (task.start - first * b) * pb
+        out = joined[off : off + task.count * pb]
+        if len(out) != task.count * pb:
+            raise ValueError("base range shorter than the task")
+        return out, fetch_s
+
+    async def hand_back(self, task: TaskAssignment, why: str) -> None:
+        """Return an attempt unrun (shutdown), so it is reassigned without a strike."""
+        try:
+            await self.client.call(
+                "report_failure",
+                ReportFailureRequest(
+                    worker_id=self.w.worker_id,
+                    task_id=task.task_id,
+                    attempt=task.attempt,
+                    error=why,
+                    handed_back=True,
+                ),
+            )
+        except (_aio.RpcError, _aio.ConnectionLost):
+            pass  # the coordinator requeues it when our stream closes anyway
+
+    async def drain_on_stop(self, scope: trio.CancelScope) -> None:
+        """On :meth:`Worker.stop`: stop taking tasks, let the running one finish within the
+        grace period, hand everything else back, then end the session."""
+        await self.w._stop.wait()
+        self.draining = True
+        self.w._stopped = True
+        while True:
+            try:
+                task = self.recv.receive_nowait()
+            except trio.WouldBlock:
+                break
+            await self.hand_back(task, "worker is shutting down")
+        if self.current is not None:
+            running = self.current
+            with trio.move_on_after(self.w.config.drain_grace):
+                await self.current_done.wait()
+            if self.current is running:
+                await self.hand_back(running, "worker is shutting down (task abandoned)")
+        scope.cancel()
