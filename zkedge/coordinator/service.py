@@ -71,6 +71,14 @@ def _check_load(load: LoadReport) -> None:
         raise RpcError("INVALID_ARGUMENT", "cpu utilisation must be within 0..1")
 
 
+def _load_of(load: LoadReport) -> LoadReport | None:
+    """A validated load report, or None if the message did not carry one."""
+    if not betterproto.serialized_on_wire(load):
+        return None
+    _check_load(load)
+    return load
+
+
 class _Source:
     """A :class:`zkedge._aio.TrioStream` over a memory channel, with a close callback."""
 
@@ -162,15 +170,14 @@ class CoordinatorService:
     async def register_worker(self, req: RegisterWorkerRequest) -> RegisterWorkerResponse:
         _check_id(req.worker_id, "worker_id")
         node = req.node
-        if node is None or not math.isfinite(node.bench_points_per_sec):
+        if not betterproto.serialized_on_wire(node) or not math.isfinite(node.bench_points_per_sec):
             raise RpcError("INVALID_ARGUMENT", "node facts missing or malformed")
         if node.bench_points_per_sec < 0:
             raise RpcError("INVALID_ARGUMENT", "bench_points_per_sec must be >= 0")
         for c in node.curves:
             if c.lower() not in CURVES:
                 raise RpcError("INVALID_ARGUMENT", f"unknown curve {c!r}")
-        if req.load is not None:
-            _check_load(req.load)
+        load = _load_of(req.load_report)
         block = self._coord.policy.block_points
         cached: dict[str, set[int]] = {}
         for r in req.cached:
@@ -179,7 +186,7 @@ class CoordinatorService:
             first = -(-r.start // block)
             last = (r.start + r.count) // block
             cached.setdefault(r.table_hash, set()).update(range(first, last))
-        rec = self._reg.register(req.worker_id, node, cached, req.load)
+        rec = self._reg.register(req.worker_id, node, cached, load)
         self._sched.dispatch()
         return RegisterWorkerResponse(
             session_id=rec.session_id,
@@ -190,9 +197,7 @@ class CoordinatorService:
 
     async def send_heartbeat(self, req: HeartbeatRequest) -> HeartbeatResponse:
         rec = self._live(req.worker_id, req.session_id)
-        if req.load is not None:
-            _check_load(req.load)
-        if self._reg.heartbeat(rec, req.load):
+        if self._reg.heartbeat(rec, _load_of(req.load_report)):
             self._sched.dispatch()
         return HeartbeatResponse(
             heartbeat_interval_ms=round(self._reg.heartbeat_interval * 1000), state=rec.state
@@ -327,7 +332,7 @@ class CoordinatorService:
                 worker_id=w.worker_id,
                 state=w.state,
                 node=w.node,
-                load=w.load or LoadReport(),
+                load_report=w.load or LoadReport(),
                 capacity_points_per_sec=w.capacity_pps(policy),
                 seconds_since_heartbeat=now - w.last_heartbeat,
                 tasks_in_flight=len(w.inflight),

@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import betterproto
 import trio
 
 from zkedge import _aio
@@ -34,6 +35,7 @@ from zkedge.proto.coordinator.v1 import (
     ReportCompletionRequest,
     ReportFailureRequest,
     TaskAssignment,
+    TaskCancel,
     TaskMessage,
 )
 from zkedge.worker.cache import BaseCache
@@ -178,7 +180,7 @@ class Worker:
                     worker_id=self.worker_id,
                     node=self.probe.node_info(self.threads, self.bench_pps),
                     cached=self.cache.ranges(),
-                    load=self.probe.load_report(0, self.recent_pps),
+                    load_report=self.probe.load_report(0, self.recent_pps),
                 ),
             )
             self.sessions += 1
@@ -225,7 +227,7 @@ class _Session:
                 await self.client.call(
                     "send_heartbeat",
                     HeartbeatRequest(
-                        worker_id=self.w.worker_id, session_id=self.session_id, load=load
+                        worker_id=self.w.worker_id, session_id=self.session_id, load_report=load
                     ),
                 )
             except _aio.RpcError as exc:
@@ -237,10 +239,11 @@ class _Session:
         """Receive assignments and cancellations until the coordinator ends the stream."""
 
         def on_message(msg: TaskMessage) -> None:
-            if msg.assign is not None and msg.assign.task_id:
-                self.send.send_nowait(msg.assign)
-            elif msg.cancel is not None and msg.cancel.task_id:
-                self.cancelled.add((msg.cancel.task_id, msg.cancel.attempt))
+            kind, value = betterproto.which_one_of(msg, "kind")
+            if kind == "assign" and isinstance(value, TaskAssignment):
+                self.send.send_nowait(value)
+            elif kind == "cancel" and isinstance(value, TaskCancel):
+                self.cancelled.add((value.task_id, value.attempt))
 
         await self.client.stream(
             "receive_tasks",

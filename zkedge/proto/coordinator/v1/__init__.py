@@ -53,7 +53,7 @@ class RegisterWorkerRequest(betterproto.Message):
     worker_id: str = betterproto.string_field(1)
     node: "NodeInfo" = betterproto.message_field(2)
     cached: List["CachedRange"] = betterproto.message_field(3)
-    load: "LoadReport" = betterproto.message_field(4)
+    load_report: "LoadReport" = betterproto.message_field(4)
 
 
 @dataclass(eq=False, repr=False)
@@ -88,7 +88,7 @@ class LoadReport(betterproto.Message):
 class HeartbeatRequest(betterproto.Message):
     worker_id: str = betterproto.string_field(1)
     session_id: str = betterproto.string_field(2)
-    load: "LoadReport" = betterproto.message_field(3)
+    load_report: "LoadReport" = betterproto.message_field(3)
 
 
 @dataclass(eq=False, repr=False)
@@ -230,7 +230,7 @@ class WorkerStatus(betterproto.Message):
     worker_id: str = betterproto.string_field(1)
     state: str = betterproto.string_field(2)
     node: "NodeInfo" = betterproto.message_field(3)
-    load: "LoadReport" = betterproto.message_field(4)
+    load_report: "LoadReport" = betterproto.message_field(4)
     capacity_points_per_sec: float = betterproto.double_field(5)
     seconds_since_heartbeat: float = betterproto.double_field(6)
     tasks_in_flight: int = betterproto.uint32_field(7)

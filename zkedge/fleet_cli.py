@@ -1,0 +1,276 @@
+"""CLI subcommands of the fleet: ``coordinator``, ``worker``, ``msm``, ``status``.
+
+``zkedge.cli`` calls :func:`register` on its subparsers; every subcommand sets ``func`` (taking
+the parsed namespace, returning an exit code). ``python -m zkedge.fleet_cli ...`` runs them
+standalone. The shared token may come from ``--token`` or the ``ZKEDGE_TOKEN`` environment
+variable (preferred: it does not show in ``ps``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import trio
+
+__all__ = ["main", "register"]
+
+
+def _add_token(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--token",
+        default=os.environ.get("ZKEDGE_TOKEN"),
+        help="shared token sent/required on every RPC (default: $ZKEDGE_TOKEN)",
+    )
+
+
+def _add_client_tls(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--tls", action="store_true", help="connect with TLS")
+    p.add_argument("--tls-ca", type=Path, help="CA bundle to verify the coordinator with")
+    p.add_argument("--tls-cert", type=Path, help="client certificate (mutual TLS)")
+    p.add_argument("--tls-key", type=Path, help="client key (mutual TLS)")
+
+
+def register(subparsers: Any) -> None:
+    """Add the fleet subcommands to an ``argparse`` subparsers object."""
+    p = subparsers.add_parser("coordinator", help="run the fleet coordinator (gRPC server)")
+    p.add_argument("--bind", default="127.0.0.1:50051", help="HOST:PORT to listen on")
+    p.add_argument("--store", default="jobs.sqlite", help="SQLite file for jobs (':memory:')")
+    _add_token(p)
+    p.add_argument("--tls-cert", type=Path, help="server certificate (enables TLS)")
+    p.add_argument("--tls-key", type=Path, help="server key")
+    p.add_argument("--tls-client-ca", type=Path, help="require client certs signed by this CA")
+    p.add_argument("--heartbeat-interval", type=float, default=5.0, help="seconds (default 5)")
+    p.add_argument("--target-seconds", type=float, default=2.0, help="task size target time")
+    p.add_argument("--block-points", type=int, default=4096, help="base block size in points")
+    p.set_defaults(func=cmd_coordinator)
+
+    p = subparsers.add_parser("worker", help="run a fleet worker on this board")
+    p.add_argument("--coordinator", required=True, help="coordinator HOST:PORT")
+    p.add_argument("--id", dest="worker_id", help="worker id (default: hostname)")
+    p.add_argument("--threads", type=int, help="threads per MSM (default: usable CPUs)")
+    p.add_argument("--cache-dir", type=Path, help="base point cache directory")
+    p.add_argument("--cache-mb", type=int, default=1024, help="cache bound in MiB")
+    p.add_argument("--drain-grace", type=float, default=30.0, help="seconds to finish on SIGTERM")
+    p.add_argument("--no-benchmark", action="store_true", help="skip the startup micro-benchmark")
+    _add_token(p)
+    _add_client_tls(p)
+    p.set_defaults(func=cmd_worker)
+
+    p = subparsers.add_parser("msm", help="run an MSM on the fleet from files")
+    p.add_argument("--coordinator", required=True, help="coordinator HOST:PORT")
+    p.add_argument("--curve", default="bn254")
+    p.add_argument("--group", default="G1", choices=["G1", "G2"])
+    p.add_argument("--bases", type=Path, required=True, help="file of base points")
+    p.add_argument("--bases-encoding", default="mont", choices=["mont", "be"])
+    p.add_argument("--scalars", type=Path, required=True, help="file of 32-byte LE scalars")
+    _add_token(p)
+    _add_client_tls(p)
+    p.set_defaults(func=cmd_msm)
+
+    p = subparsers.add_parser("status", help="show workers, load, shares and tasks")
+    p.add_argument("--coordinator", required=True, help="coordinator HOST:PORT")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    _add_token(p)
+    _add_client_tls(p)
+    p.set_defaults(func=cmd_status)
+
+
+def _client_tls(args: argparse.Namespace) -> Any:
+    from zkedge.coordinator.auth import TlsConfig
+
+    if not (args.tls or args.tls_ca or args.tls_cert):
+        return None
+    return TlsConfig(cert=args.tls_cert, key=args.tls_key, ca=args.tls_ca)
+
+
+async def _until_signal(cancel: trio.CancelScope, on_first: Any = None) -> None:
+    with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+        async for _ in signals:
+            if on_first is not None:
+                on_first()
+                on_first = None
+                continue
+            cancel.cancel()
+            return
+
+
+def cmd_coordinator(args: argparse.Namespace) -> int:
+    """``zkedge coordinator``: serve until SIGTERM/SIGINT."""
+    from zkedge.coordinator import Coordinator, SizingPolicy, TlsConfig
+
+    tls = None
+    if args.tls_cert or args.tls_key:
+        tls = TlsConfig(cert=args.tls_cert, key=args.tls_key, client_ca=args.tls_client_ca)
+    policy = SizingPolicy(
+        target_seconds=args.target_seconds,
+        block_points=args.block_points,
+        min_points=max(args.block_points, 4096),
+    )
+    coord = Coordinator(
+        args.bind,
+        store=None if args.store == ":memory:" else args.store,
+        token=args.token,
+        tls=tls,
+        policy=policy,
+        heartbeat_interval=args.heartbeat_interval,
+    )
+
+    async def run() -> None:
+        async with trio.open_nursery() as nursery:
+            c = await nursery.start(coord.serve)
+            print(f"coordinator listening on {c.host}:{c.port}", flush=True)
+            nursery.start_soon(_until_signal, nursery.cancel_scope, nursery.cancel_scope.cancel)
+
+    trio.run(run)
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    """``zkedge worker``: run until SIGTERM (drain: finish or hand back, then exit)."""
+    from zkedge.worker import Worker, WorkerConfig
+
+    cfg = WorkerConfig(
+        coordinator=args.coordinator,
+        worker_id=args.worker_id,
+        threads=args.threads,
+        cache_dir=args.cache_dir,
+        cache_bytes=args.cache_mb << 20,
+        token=args.token,
+        tls=_client_tls(args),
+        drain_grace=args.drain_grace,
+        benchmark=not args.no_benchmark,
+    )
+    worker = Worker(cfg)
+
+    async def run() -> None:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(_until_signal, nursery.cancel_scope, worker.stop)
+            await worker.run()
+            nursery.cancel_scope.cancel()
+
+    trio.run(run)
+    return 0
+
+
+async def _with_client(args: argparse.Namespace, fn: Any) -> Any:
+    from zkedge import _aio
+    from zkedge.coordinator._coordinator import parse_hostport
+    from zkedge.coordinator.auth import client_context
+    from zkedge.proto.coordinator.v1 import CoordinatorServiceBase
+
+    host, port = parse_hostport(args.coordinator)
+    tls = _client_tls(args)
+    ssl_ctx = client_context(tls) if tls is not None else None
+    async with _aio.open_client(
+        CoordinatorServiceBase, host, port, token=args.token, ssl_context=ssl_ctx
+    ) as client:
+        return await fn(client)
+
+
+def cmd_msm(args: argparse.Namespace) -> int:
+    """``zkedge msm``: submit bases+scalars, wait, print the result and each worker's share."""
+    from zkedge import _aio
+    from zkedge.curves import get_curve
+    from zkedge.proto.coordinator.v1 import JobUpdate, SubmitMsmRequest, WatchJobRequest
+
+    curve = get_curve(args.curve)
+    bases = args.bases.read_bytes()
+    if args.bases_encoding == "be":
+        from zkedge import ec
+
+        n = len(bases) // curve.point_bytes(args.group)
+        bases = ec.convert(curve, args.group, bases, n, "be", "mont")
+    scalars = args.scalars.read_bytes()
+    last: list[JobUpdate] = []
+
+    async def go(client: _aio.GrpcClient) -> None:
+        resp = await client.call(
+            "submit_msm",
+            SubmitMsmRequest(curve=curve.name, group=args.group, bases=bases, scalars=scalars),
+        )
+        print(f"job {resp.job_id} submitted", file=sys.stderr)
+
+        def on_update(u: JobUpdate) -> None:
+            last[:] = [u]
+            print(f"  {u.state}: {u.points_done}/{u.points_total} points", file=sys.stderr)
+
+        await client.stream("watch_job", WatchJobRequest(job_id=resp.job_id), on_update)
+
+    try:
+        trio.run(_with_client, args, go)
+    except (_aio.RpcError, _aio.ConnectionLost) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if not last or last[0].state != "done":
+        print(f"job failed: {last[0].error if last else 'no update'}", file=sys.stderr)
+        return 1
+    u = last[0]
+    half = len(u.results[0]) // 2
+    print(f"result.x = 0x{u.results[0][:half].hex()}")
+    print(f"result.y = 0x{u.results[0][half:].hex()}")
+    print(f"{'worker':<24}{'points':>12}{'share':>9}{'tasks':>7}{'compute s':>11}")
+    for s in u.shares:
+        share = s.points / u.points_total if u.points_total else 0
+        print(f"{s.worker_id:<24}{s.points:>12}{share:>9.1%}{s.tasks:>7}{s.compute_seconds:>11.2f}")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    """``zkedge status``: workers, their load and capacity, jobs and tasks."""
+    from zkedge import _aio
+    from zkedge.proto.coordinator.v1 import GetStatusRequest, GetStatusResponse
+
+    async def go(client: _aio.GrpcClient) -> GetStatusResponse:
+        reply: GetStatusResponse = await client.call("get_status", GetStatusRequest())
+        return reply
+
+    try:
+        st: GetStatusResponse = trio.run(_with_client, args, go)
+    except (_aio.RpcError, _aio.ConnectionLost) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(st.to_dict(), indent=2))
+        return 0
+    print(
+        f"{'worker':<20}{'state':<12}{'cores':>6}{'load':>6}{'cpu':>6}{'temp':>6}"
+        f"{'thr':>4}{'cap pt/s':>11}{'tasks':>6}{'points':>10}{'hb s':>6}"
+    )
+    for w in st.workers:
+        temp = f"{w.load_report.soc_temperature_c:.0f}" if w.load_report.has_temperature else "-"
+        thr = (
+            ("yes" if w.load_report.throttled else "no") if w.load_report.has_throttle_flag else "-"
+        )
+        print(
+            f"{w.worker_id:<20}{w.state:<12}{w.node.cores:>6}{w.load_report.load_average:>6.2f}"
+            f"{w.load_report.cpu_utilization:>6.0%}{temp:>6}{thr:>4}{w.capacity_points_per_sec:>11.0f}"
+            f"{w.tasks_in_flight:>6}{w.points_done:>10}{w.seconds_since_heartbeat:>6.1f}"
+        )
+    print(f"tasks: {st.tasks_running} running, {st.tasks_pending} pending")
+    for j in st.jobs:
+        shares = ", ".join(f"{s.worker_id}={s.points}" for s in j.shares)
+        print(f"job {j.job_id} {j.state} {j.points_done}/{j.points_total} [{shares}] {j.error}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Standalone entry point (``python -m zkedge.fleet_cli``)."""
+    logging.basicConfig(level=os.environ.get("ZKEDGE_LOG", "WARNING"))
+    ap = argparse.ArgumentParser(prog="zkedge")
+    sub = ap.add_subparsers(dest="command", required=True)
+    register(sub)
+    args = ap.parse_args(argv)
+    rc: int = args.func(args)
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())
