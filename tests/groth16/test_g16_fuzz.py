@@ -1,0 +1,74 @@
+"""Fuzz the binary readers: truncated or mutated files must raise FormatError, nothing else."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from g16_paths import fixture_dir
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from zkedge.groth16 import FormatError, read_r1cs, read_wtns, read_zkey
+
+BLS = fixture_dir("bls12381")  # the smallest files: quick to re-read many times
+ZKEY = (BLS / "circuit.zkey").read_bytes()
+WTNS = (BLS / "witness.wtns").read_bytes()
+R1CS = (BLS / "circuit.r1cs").read_bytes()
+
+SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def _only_format_errors(reader: Callable[[bytes], object], data: bytes) -> None:
+    try:
+        reader(data)
+    except FormatError:
+        pass
+
+
+def mutations(base: bytes) -> st.SearchStrategy[bytes]:
+    """Truncations, byte flips (biased to the headers), splices and garbage."""
+    n = len(base)
+    trunc = st.integers(0, n - 1).map(lambda k: base[:k])
+    head = st.integers(0, min(n - 1, 400))
+    anywhere = st.integers(0, n - 1)
+
+    def flip(pos_vals: list[tuple[int, int]]) -> bytes:
+        b = bytearray(base)
+        for p, v in pos_vals:
+            b[p] ^= v or 1
+        return bytes(b)
+
+    flips = st.lists(
+        st.tuples(st.one_of(head, anywhere), st.integers(0, 255)), min_size=1, max_size=8
+    ).map(flip)
+    splice = st.tuples(anywhere, st.binary(max_size=64)).map(
+        lambda t: base[: t[0]] + t[1] + base[t[0] :]
+    )
+    garbage = st.binary(max_size=200)
+    return st.one_of(trunc, flips, splice, garbage)
+
+
+@SETTINGS
+@given(mutations(ZKEY))
+def test_fuzz_zkey(data: bytes) -> None:
+    _only_format_errors(read_zkey, data)
+
+
+@SETTINGS
+@given(mutations(WTNS))
+def test_fuzz_wtns(data: bytes) -> None:
+    _only_format_errors(read_wtns, data)
+
+
+@SETTINGS
+@given(mutations(R1CS))
+def test_fuzz_r1cs(data: bytes) -> None:
+    _only_format_errors(read_r1cs, data)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, len(ZKEY) - 1), st.integers(1, 255))
+def test_fuzz_zkey_single_flip_in_header(pos: int, val: int) -> None:
+    b = bytearray(ZKEY)
+    b[pos % 1200] ^= val
+    _only_format_errors(read_zkey, bytes(b))

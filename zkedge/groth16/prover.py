@@ -1,0 +1,296 @@
+"""The local Groth16 prover, following snarkjs 0.7.6's ``groth16Prove`` step by step.
+
+1. A, B on the domain from zkey section 4 against the witness; C = A*B pointwise (native
+   ``zkey_eval_ab``).
+2. Each of A, B, C: inverse NTT, multiply coefficient i by g^i with g ffjavascript's primitive
+   2n-th root of unity, forward NTT: evaluations on the odd coset g*w^k (native NTT).
+3. h = A*B - C there (native ``fr_mul_sub``); section 9 (pointsH) already holds the bases that
+   turn these evaluations into [h(tau) t(tau) / delta], so no division by Z is needed.
+4. MSMs (native Pippenger; zero scalars cost nothing, and circom witnesses are full of 0 and 1):
+   A, B1, C (private signals), H in G1 and B in G2.
+5. Blinding with fresh r, s from ``secrets``:
+   pi_a = A + alpha + r delta1, pi_b = B + beta2 + s delta2, B1' = B1 + beta1 + s delta1,
+   pi_c = C + H + s pi_a + r B1' - r s delta1.
+
+The roots of unity must be ffjavascript's (w[s] = nqr^t for nqr its smallest quadratic
+non-residue, 5 on both curves, then squared down): pointsH is laid out for them.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, cast
+
+from ..curves import Curve, G1Affine, G2Affine, Point
+from ._binfile import FormatError, Source
+from ._progress import Progress
+from .plan import MSM_NAMES, ProofPlan, plan_proof
+from .proofjson import proof_to_json, public_to_json
+from .wtns import Witness, read_wtns
+from .zkey import PointSet, Zkey, ZkeyHeader, read_zkey
+
+__all__ = [
+    "ProofResult",
+    "compute_h",
+    "ffjs_root",
+    "finish_proof",
+    "load_inputs",
+    "msm_partials",
+    "prove",
+    "prove_points",
+    "public_signals",
+]
+
+
+@dataclass
+class ProofResult:
+    """A proof as points, its public signals and the time of each step."""
+
+    curve: Curve
+    a: G1Affine | None
+    b: G2Affine | None
+    c: G1Affine | None
+    public: list[int]
+    times: dict[str, float]
+
+    def to_json(self) -> tuple[dict[str, Any], list[str]]:
+        """(proof.json, public.json) objects exactly as snarkjs writes them."""
+        return proof_to_json(self.curve, self.a, self.b, self.c), public_to_json(self.public)
+
+
+def _ffjs_nqr(curve: Curve) -> int:
+    r = curve.r
+    q = 2
+    while pow(q, (r - 1) // 2, r) == 1:
+        q += 1
+    return q
+
+
+def ffjs_root(curve: Curve, power: int) -> int:
+    """ffjavascript's primitive 2^power-th root of unity in Fr (``Fr.w[power]``)."""
+    s = curve.fr_two_adicity
+    if not 0 <= power <= s:
+        raise ValueError(f"{curve.name}: no 2^{power}-th root of unity in Fr")
+    w = pow(_ffjs_nqr(curve), (curve.r - 1) >> s, curve.r)
+    return pow(w, 1 << (s - power), curve.r)
+
+
+def coset_shift(curve: Curve, power: int) -> int:
+    """The coset generator snarkjs uses for a 2^power domain: Fr.w[power+1], or nqr^2 at the
+    maximal power."""
+    if power == curve.fr_two_adicity:
+        return pow(_ffjs_nqr(curve), 2, curve.r)
+    return ffjs_root(curve, power + 1)
+
+
+def load_inputs(zkey: Zkey | Source, witness: Witness | Source) -> tuple[Zkey, Witness]:
+    """Read (if needed) and cross-check a zkey and a witness."""
+    zk = zkey if isinstance(zkey, Zkey) else read_zkey(zkey)
+    wit = witness if isinstance(witness, Witness) else read_wtns(witness)
+    if wit.curve.name != zk.curve.name:
+        raise FormatError(
+            wit.name, f"witness is for {wit.curve.name}, proving key {zk.name} for {zk.curve.name}"
+        )
+    if wit.n != zk.header.n_vars:
+        raise FormatError(
+            wit.name, f"witness has {wit.n} values, the circuit ({zk.name}) {zk.header.n_vars}"
+        )
+    return zk, wit
+
+
+def public_signals(zk: Zkey | ZkeyHeader, wit: Witness) -> list[int]:
+    """Witness values 1..nPublic: outputs, then public inputs."""
+    h = zk.header if isinstance(zk, Zkey) else zk
+    return [wit.value(i) for i in range(1, h.n_public + 1)]
+
+
+def _coset_evals(curve: Curve, evals: bytes, power: int, threads: int | None) -> bytes:
+    """Evaluations on the domain -> evaluations on snarkjs's odd coset (same order)."""
+    from .. import ntt as _ntt
+
+    omega = ffjs_root(curve, power)
+    g = coset_shift(curve, power)
+    ntt_with_omega = getattr(_ntt, "ntt_with_omega", None)
+    if ntt_with_omega is not None:
+        coefs = ntt_with_omega(curve, evals, omega, inverse=True, threads=threads)
+        return cast(bytes, ntt_with_omega(curve, coefs, omega, coset=g, threads=threads))
+    # The module's own root: fine when it is ffjavascript's (BN254); else permute.
+    n = 1 << power
+    own = curve.root_of_unity(n)
+    if own == omega:
+        coefs = _ntt.ntt(curve, evals, inverse=True, threads=threads)
+        return cast(bytes, _ntt.ntt(curve, coefs, coset=g, threads=threads))
+    # omega = own^j with j odd: value at omega^k sits at own-index j*k mod n.
+    j = _dlog_pow2(curve, own, omega, n)
+    perm = [(j * k) & (n - 1) for k in range(n)]
+    src = [evals[32 * k : 32 * k + 32] for k in range(n)]
+    own_order = [b""] * n
+    for k in range(n):
+        own_order[perm[k]] = src[k]
+    coefs = _ntt.ntt(curve, b"".join(own_order), inverse=True, threads=threads)
+    out = _ntt.ntt(curve, coefs, coset=g, threads=threads)
+    return b"".join(out[32 * p : 32 * p + 32] for p in perm)
+
+
+def _dlog_pow2(curve: Curve, base: int, target: int, n: int) -> int:
+    """j with base^j = target, both primitive n-th roots (n a power of two): bit by bit."""
+    r = curve.r
+    j = 0
+    for bit in range(n.bit_length() - 1):
+        # check (target / base^j)^(n / 2^(bit+1)) == 1
+        t = target * pow(base, -j, r) % r
+        if pow(t, n >> (bit + 1), r) != 1:
+            j |= 1 << bit
+    if pow(base, j, r) != target:
+        raise ArithmeticError("roots of unity are not powers of one another")
+    return j
+
+
+def compute_h(
+    zk: Zkey, wit: Witness, *, threads: int | None = None, progress: Progress | None = None
+) -> bytes:
+    """The H scalars (domain_size * 32 bytes LE): A*B - C on snarkjs's coset."""
+    from .. import field
+
+    curve = zk.curve
+    h = zk.header
+    n = h.domain_size
+    prog = progress or Progress("", 1.0, enabled=False)
+    with prog.step("eval ABC", 0.02 * n):
+        try:
+            a, b, c = field.zkey_eval_ab(curve, bytes(zk.coefs), zk.n_coefs, wit.data, h.n_vars, n)
+        except ValueError as e:
+            raise FormatError(zk.name, f"section 4 (coefficients): {e}") from None
+    out = []
+    for name, ev in (("ntt A", a), ("ntt B", b), ("ntt C", c)):
+        with prog.step(name, 0.1 * n):
+            out.append(_coset_evals(curve, ev, h.power, threads))
+    with prog.step("A*B-C", 0.01 * n):
+        return cast(bytes, field.fr_mul_sub(curve, out[0], out[1], out[2]))
+
+
+def msm_partials(
+    zk: Zkey,
+    scalars: Mapping[str, bytes],
+    plan: ProofPlan,
+    *,
+    threads: int | None = None,
+    progress: Progress | None = None,
+) -> dict[PointSet, Point]:
+    """Run every task of ``plan`` locally and add the partial sums per MSM.
+
+    ``scalars`` maps "witness" and "h" to their full LE byte vectors.
+    """
+    from .. import ec
+    from ..msm import msm
+
+    prog = progress or Progress("", 1.0, enabled=False)
+    sums: dict[PointSet, Point] = {}
+    for t in plan.tasks:
+        with prog.step(f"msm {t.msm}", t.cost):
+            table = zk.table(t.msm)
+            part = msm(
+                table,
+                t.scalar_slice(scalars[t.source]),
+                start=t.start,
+                count=t.count,
+                threads=threads,
+            )
+        prev = sums.get(t.msm)
+        sums[t.msm] = part if prev is None else ec.add(zk.curve, t.group, prev, part)
+    for name in MSM_NAMES:
+        sums.setdefault(name, None)
+    return sums
+
+
+def finish_proof(
+    header: ZkeyHeader, sums: Mapping[PointSet, Point], r: int, s: int
+) -> tuple[G1Affine | None, G2Affine | None, G1Affine | None]:
+    """Add alpha, beta, delta and the blinding r, s to the five MSM sums: (pi_a, pi_b, pi_c)."""
+    from .. import ec
+
+    curve = header.curve
+    q = curve.r
+    r, s = r % q, s % q
+
+    def add1(*pts: Point) -> Point:
+        acc: Point = None
+        for p in pts:
+            acc = ec.add(curve, "G1", acc, p)
+        return acc
+
+    d1 = header.delta1
+    pi_a = add1(sums["A"], header.alpha1, ec.mul(curve, "G1", d1, r))
+    pi_b = ec.add(
+        curve,
+        "G2",
+        ec.add(curve, "G2", sums["B2"], header.beta2),
+        ec.mul(curve, "G2", header.delta2, s),
+    )
+    b1 = add1(sums["B1"], header.beta1, ec.mul(curve, "G1", d1, s))
+    pi_c = add1(
+        sums["C"],
+        sums["H"],
+        ec.mul(curve, "G1", pi_a, s),
+        ec.mul(curve, "G1", b1, r),
+        ec.mul(curve, "G1", d1, (-r * s) % q),
+    )
+    return (
+        cast(G1Affine | None, pi_a),
+        cast(G2Affine | None, pi_b),
+        cast(G1Affine | None, pi_c),
+    )
+
+
+def prove_points(
+    zkey: Zkey | Source,
+    witness: Witness | Source,
+    *,
+    threads: int | None = None,
+    progress: bool | Progress = False,
+    rs: tuple[int, int] | None = None,
+    plan: ProofPlan | None = None,
+) -> ProofResult:
+    """Prove locally; the result as points with step times. ``rs`` fixes the blinding (tests
+    only: a reused r, s leaks the witness)."""
+    zk, wit = load_inputs(zkey, witness)
+    h = zk.header
+    plan = plan or plan_proof(h)
+    if isinstance(progress, Progress):
+        prog = progress
+    else:
+        weight = 0.33 * h.domain_size + plan.total_cost + 1.0
+        prog = Progress("zkedge prove", weight, enabled=progress)
+    hvec = compute_h(zk, wit, threads=threads, progress=prog)
+    sums = msm_partials(zk, {"witness": wit.data, "h": hvec}, plan, threads=threads, progress=prog)
+    if rs is None:
+        r, s = secrets.randbelow(h.curve.r), secrets.randbelow(h.curve.r)
+    else:
+        r, s = rs
+    with prog.step("blind", 1.0):
+        a, b, c = finish_proof(h, sums, r, s)
+    prog.close()
+    return ProofResult(h.curve, a, b, c, public_signals(zk, wit), dict(prog.times))
+
+
+def prove(
+    zkey: Zkey | Source,
+    witness: Witness | Source,
+    *,
+    threads: int | None = None,
+    progress: bool = False,
+) -> tuple[dict[str, Any], list[str]]:
+    """A Groth16 proof of ``witness`` under ``zkey`` (paths, bytes or parsed objects):
+    ``(proof, public_signals)`` exactly as snarkjs's JSON. ``threads`` None: all cores."""
+    return prove_points(zkey, witness, threads=threads, progress=progress).to_json()
+
+
+def default_threads() -> int:
+    """Cores available to this process."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
