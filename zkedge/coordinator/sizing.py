@@ -24,7 +24,7 @@ __all__ = [
     "CapacityEstimate",
     "LoadSnapshot",
     "SizingPolicy",
-    "align_size",
+    "attempt_deadline",
     "load_factor",
     "pick_start",
     "should_speculate",
@@ -140,15 +140,6 @@ class CapacityEstimate:
         for _ in range(3):
             n = self.k * factor * seconds * size_gain(int(n))
         return int(n)
-
-
-def align_size(size: int, start: int, end: int, block: int) -> int:
-    """Round a range starting at ``start`` so it ends on a block boundary (or at ``end``)."""
-    stop = start + size
-    if stop >= end:
-        return end - start
-    stop = max(((stop + block // 2) // block) * block, ((start // block) + 1) * block)
-    return min(stop, end) - start
 
 
 def task_size(

@@ -1,0 +1,104 @@
+"""Worker pieces that need no network: the on-disk base cache and the OS probe."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from zkedge.worker.cache import BaseCache
+from zkedge.worker.probe import Probe, ThrottleState
+
+H1, H2 = "a" * 64, "b" * 64
+
+
+def test_cache_roundtrip_lru_and_bound(tmp_path: Path) -> None:
+    c = BaseCache(tmp_path, max_bytes=300, memory_bytes=0)
+    c.put(H1, 16, 0, b"x" * 100)
+    c.put(H1, 16, 1, b"y" * 100)
+    c.put(H1, 16, 2, b"z" * 100)
+    assert c.get(H1, 16, 0) == b"x" * 100  # touch block 0: now block 1 is least recent
+    c.put(H2, 16, 0, b"w" * 100)
+    assert c.get(H1, 16, 1) is None
+    assert c.get(H1, 16, 0) == b"x" * 100 and c.total_bytes == 300
+    assert len([p for p in tmp_path.iterdir()]) == 3
+
+
+def test_cache_survives_restart_and_reports_ranges(tmp_path: Path) -> None:
+    c = BaseCache(tmp_path, max_bytes=1 << 20)
+    for i in (0, 1, 2, 5):
+        c.put(H1, 16, i, bytes(64))
+    c.put(H2, 8, 3, bytes(64))
+    (tmp_path / ".tmpcrash").write_bytes(b"partial")
+    (tmp_path / "unrelated.txt").write_text("keep")
+    d = BaseCache(tmp_path, max_bytes=1 << 20)
+    assert d.get(H1, 16, 5) == bytes(64)
+    assert not (tmp_path / ".tmpcrash").exists() and (tmp_path / "unrelated.txt").exists()
+    ranges = sorted((r.table_hash, r.start, r.count) for r in d.ranges())
+    assert ranges == [(H1, 0, 48), (H1, 80, 16), (H2, 24, 8)]
+
+
+def test_cache_lru_order_from_mtime(tmp_path: Path) -> None:
+    c = BaseCache(tmp_path, max_bytes=1 << 20)
+    c.put(H1, 16, 0, bytes(10))
+    c.put(H1, 16, 1, bytes(10))
+    old = time.time() - 100
+    os.utime(tmp_path / f"{H1}.16.1", (old, old))
+    d = BaseCache(tmp_path, max_bytes=10)  # shrinking the bound evicts the older block
+    assert (H1, 16, 0) in d and (H1, 16, 1) not in d
+
+
+def test_cache_rejects_bad_arguments(tmp_path: Path) -> None:
+    with pytest.raises(ValueError):
+        BaseCache(tmp_path, max_bytes=0)
+    with pytest.raises(ValueError):
+        BaseCache(tmp_path).put("short", 16, 0, b"")
+
+
+def write(root: Path, rel: str, text: str) -> None:
+    p = root / rel
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text(text)
+
+
+def test_probe_reads_a_raspberry_pi(tmp_path: Path) -> None:
+    write(tmp_path, "proc/loadavg", "1.50 0.80 0.40 2/300 1234\n")
+    write(tmp_path, "proc/meminfo", "MemTotal:  3884000 kB\nMemAvailable:  2000000 kB\n")
+    write(tmp_path, "sys/class/thermal/thermal_zone0/temp", "61234\n")
+    write(tmp_path, "sys/class/thermal/thermal_zone1/temp", "45000\n")
+    write(tmp_path, "sys/devices/platform/soc/soc:firmware/get_throttled", "0x50005\n")
+    stat = "cpu  1 1 1 1\ncpu0 100 0 100 800 0 0 0 0\ncpu1 100 0 100 800 0 0 0 0\n"
+    write(tmp_path, "proc/stat", stat)
+    p = Probe(tmp_path, cpus={0})
+    p.cpu_utilization()
+    write(tmp_path, "proc/stat", stat.replace("cpu0 100 0 100 800", "cpu0 175 0 100 825"))
+    util, own = p.cpu_utilization()
+    assert util == pytest.approx(0.75) and 0 <= own <= util
+    r = p.load_report(tasks_in_flight=1, recent_pps=123.0)
+    assert r.load_average == 1.5 and r.mem_available_bytes == 2000000 * 1024
+    assert r.has_temperature and r.soc_temperature_c == pytest.approx(61.234)
+    assert r.has_throttle_flag and r.throttled and r.throttle_bits == 0x50005
+    assert r.tasks_in_flight == 1 and r.recent_points_per_sec == 123.0
+    node = p.node_info(threads=1, bench_pps=10.0)
+    assert node.cores == 1 and node.memory_bytes == 3884000 * 1024
+    assert not ThrottleState(0x50000).throttled  # only "happened since boot" bits
+
+
+def test_probe_tolerates_missing_files(tmp_path: Path) -> None:
+    p = Probe(tmp_path / "nothing-here", cpus={0, 1})
+    r = p.load_report()
+    assert r.load_average == 0 and not r.has_temperature and not r.has_throttle_flag
+    assert p.memory() == (0, 0) and p.cpu_utilization() == (0.0, 0.0)
+    write(tmp_path, "proc/loadavg", "garbage")
+    write(tmp_path, "sys/class/thermal/thermal_zone0/temp", "n/a")
+    q = Probe(tmp_path, cpus={0})
+    assert q.load_avg() == 0 and q.temperature() is None
+
+
+def test_probe_on_this_machine() -> None:
+    p = Probe()
+    p.cpu_utilization()
+    r = p.load_report()
+    assert 0 <= r.cpu_utilization <= 1 and r.mem_available_bytes > 0
