@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 
 import pytest
@@ -120,7 +121,7 @@ async def test_reconnect_backoff_is_exponential_with_jitter(
     backoff = Backoff(0.5, 4.0, random.Random(7))
     with trio.fail_after(100):
         await reconnect_loop(session, backoff, lambda: False)
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     bases = [0.5, 1.0, 2.0, 4.0, 4.0, 4.0]
     for gap, base in zip(gaps, bases, strict=True):
         assert base / 2 <= gap <= base + 1e-9
