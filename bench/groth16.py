@@ -1,0 +1,244 @@
+#!/usr/bin/env python3
+"""Groth16 benchmark: zkedge (local, 1 thread and all threads) against `snarkjs groth16 prove`.
+
+    .venv/bin/python bench/groth16.py                 # sizes 2^12 and 2^14
+    .venv/bin/python bench/groth16.py --sizes 12,14,16 --repeat 3
+
+Circuits (tests/fixtures/circuits/chain.circom.in: half bit decompositions, whose witness
+values are 0/1, half chained multiplications) of about 15/16 * 2^k constraints are generated on
+demand and cached under build/groth16-bench/ with their powers of tau (build/fixtures/ptau/;
+on 2 cores 2^12 takes ~3 min, 2^14 ~10 min, 2^16 ~35-60 min). Every run is a fresh process;
+peak memory is that process's max RSS. Each zkedge proof is checked with snarkjs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests" / "fixtures"))
+
+import build as fixtures  # noqa: E402  (tests/fixtures/build.py)
+
+BENCH = ROOT / "build" / "groth16-bench"
+PY = sys.executable
+
+# Runs in a fresh interpreter: read + prove, report times and peak RSS as JSON.
+ZKEDGE_CHILD = r"""
+import json, resource, sys, time
+t0 = time.monotonic()
+from zkedge.groth16.prover import load_inputs, prove_points
+from zkedge.groth16.proofjson import dump_json
+t_import = time.monotonic() - t0
+zkey, wtns, proof, public, threads = sys.argv[1:6]
+t1 = time.monotonic()
+zk, wit = load_inputs(zkey, wtns)
+zk.load_tables()
+t_read = time.monotonic() - t1
+t2 = time.monotonic()
+res = prove_points(zk, wit, threads=int(threads) or None)
+t_prove = time.monotonic() - t2
+p, pub = res.to_json()
+dump_json(p, proof); dump_json(pub, public)
+print(json.dumps({"import": t_import, "read": t_read, "prove": t_prove, "steps": res.times,
+                  "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+"""
+
+# Wraps a command: wall time and the child's peak RSS.
+WRAP_CHILD = r"""
+import json, resource, subprocess, sys, time
+t0 = time.monotonic()
+p = subprocess.run(sys.argv[1:], capture_output=True, text=True)
+t = time.monotonic() - t0
+if p.returncode:
+    sys.exit(p.stdout + p.stderr)
+print(json.dumps({"wall": t, "maxrss_kb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}))
+"""
+
+
+def log(msg: str) -> None:
+    print(f"[bench] {msg}", file=sys.stderr, flush=True)
+
+
+def circuit_for(k: int) -> tuple[Path, int, int]:
+    """(dir with circuit.zkey + witness.wtns, constraints, wires) for the 2^k bench circuit."""
+    d = BENCH / f"chain{k}"
+    target = (1 << k) * 15 // 16 - 8
+    nbits = target // 2 // 35
+    nmul = target - 35 * nbits
+    if not (d / "circuit.zkey").is_file() or not (d / "witness.wtns").is_file():
+        d.mkdir(parents=True, exist_ok=True)
+        src = d / "chain.circom"
+        tmpl = (ROOT / "tests" / "fixtures" / "circuits" / "chain.circom.in").read_text()
+        src.write_text(tmpl.replace("NBITS", str(nbits)).replace("NMUL", str(nmul)))
+        log(f"building 2^{k} circuit ({nbits} bit blocks, {nmul} multiplications)")
+        times = fixtures.build_circuit(
+            src, d, prime="bn128", curve="bn128", power=k, inputs=[{"x": "5", "y": "7"}]
+        )
+        log("  " + ", ".join(f"{a} {b:.1f} s" for a, b in times.items()))
+    from zkedge.groth16.r1cs import read_r1cs_header
+
+    h = read_r1cs_header(d / "circuit.r1cs")
+    return d, h.n_constraints, h.n_wires
+
+
+def run_zkedge(d: Path, threads: int, out: Path) -> dict[str, float]:
+    t0 = time.monotonic()
+    proc = subprocess.run(
+        [
+            PY,
+            "-c",
+            ZKEDGE_CHILD,
+            str(d / "circuit.zkey"),
+            str(d / "witness.wtns"),
+            str(out / "proof.json"),
+            str(out / "public.json"),
+            str(threads),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+    )
+    wall = time.monotonic() - t0
+    if proc.returncode:
+        raise RuntimeError(proc.stdout + proc.stderr)
+    res: dict[str, float] = json.loads(proc.stdout.strip().splitlines()[-1])
+    res["wall"] = wall
+    return res
+
+
+def run_snarkjs(d: Path, out: Path) -> dict[str, float]:
+    proc = subprocess.run(
+        [
+            PY,
+            "-c",
+            WRAP_CHILD,
+            "node",
+            str(fixtures.SNARKJS),
+            "groth16",
+            "prove",
+            str(d / "circuit.zkey"),
+            str(d / "witness.wtns"),
+            str(out / "sj_proof.json"),
+            str(out / "sj_public.json"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode:
+        raise RuntimeError(proc.stdout + proc.stderr)
+    res: dict[str, float] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return res
+
+
+def snarkjs_verifies(d: Path, out: Path) -> bool:
+    proc = subprocess.run(
+        [
+            "node",
+            str(fixtures.SNARKJS),
+            "groth16",
+            "verify",
+            str(d / "verification_key.json"),
+            str(out / "public.json"),
+            str(out / "proof.json"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return proc.returncode == 0
+
+
+def zero_one_fraction(d: Path) -> float:
+    from zkedge.groth16 import read_wtns
+
+    vals = read_wtns(d / "witness.wtns").values()
+    return sum(1 for v in vals if v in (0, 1)) / len(vals)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", default="12,14", help="comma-separated log2 sizes (12,14,16)")
+    ap.add_argument("--repeat", type=int, default=2, help="runs per configuration (best kept)")
+    ap.add_argument("--no-snarkjs", action="store_true", help="skip snarkjs timings")
+    args = ap.parse_args()
+    if not fixtures.node_available():
+        log("node toolchain missing: run `make node`")
+        return 2
+    ncpu = len(os.sched_getaffinity(0))
+    rows = []
+    for k in (int(s) for s in args.sizes.split(",")):
+        d, ncons, nwires = circuit_for(k)
+        out = BENCH / f"out{k}"
+        out.mkdir(parents=True, exist_ok=True)
+        row: dict[str, object] = {
+            "k": k,
+            "constraints": ncons,
+            "wires": nwires,
+            "01": zero_one_fraction(d),
+        }
+        for label, threads in (("zk1", 1), ("zkN", 0)):
+            best = None
+            for _ in range(args.repeat):
+                r = run_zkedge(d, threads, out)
+                if best is None or r["read"] + r["prove"] < best["read"] + best["prove"]:
+                    best = r
+            assert best is not None
+            if not snarkjs_verifies(d, out):
+                raise SystemExit(f"snarkjs rejects zkedge's 2^{k} proof ({label})")
+            row[label] = best
+            log(
+                f"2^{k} {label}: read {best['read']:.2f} s, prove {best['prove']:.2f} s, "
+                f"process {best['wall']:.2f} s, {best['maxrss_kb'] / 1024:.0f} MB; "
+                + ", ".join(f"{a} {b:.2f}" for a, b in best["steps"].items())
+            )  # type: ignore[attr-defined]
+        if not args.no_snarkjs:
+            best_sj = None
+            for _ in range(args.repeat):
+                r = run_snarkjs(d, out)
+                if best_sj is None or r["wall"] < best_sj["wall"]:
+                    best_sj = r
+            row["sj"] = best_sj
+            assert best_sj is not None
+            log(f"2^{k} snarkjs: {best_sj['wall']:.2f} s, {best_sj['maxrss_kb'] / 1024:.0f} MB")
+        rows.append(row)
+
+    print(
+        f"\nGroth16 prove, BN254, {ncpu} cores ({os.uname().machine}); best of {args.repeat}. "
+        "zkedge: read+prove in-process (process wall incl. interpreter start in brackets); "
+        "snarkjs: whole `snarkjs groth16 prove` process."
+    )
+    hdr = (
+        f"{'size':>5} {'constr':>7} {'0/1 wit':>7} | {'snarkjs s':>9} {'MB':>5} | "
+        f"{'zk 1t s':>14} {'MB':>5} | {f'zk {ncpu}t s':>14} {'MB':>5} | "
+        f"{'sj/zk1':>6} {'sj/zkN':>6}"
+    )
+    print(hdr)
+    print("-" * len(hdr))
+    for row in rows:
+        z1, zn = row["zk1"], row["zkN"]
+        sj = row.get("sj")
+        t1 = z1["read"] + z1["prove"]  # type: ignore[index]
+        tn = zn["read"] + zn["prove"]  # type: ignore[index]
+        sj_s = f"{sj['wall']:9.2f} {sj['maxrss_kb'] / 1024:5.0f}" if sj else f"{'-':>9} {'-':>5}"  # type: ignore[index]
+        r1 = f"{sj['wall'] / t1:6.1f}" if sj else "     -"  # type: ignore[index]
+        rn = f"{sj['wall'] / tn:6.1f}" if sj else "     -"  # type: ignore[index]
+        print(
+            f"2^{row['k']:<3} {row['constraints']:>7} {row['01']:>7.0%} | {sj_s} | "
+            f"{t1:6.2f} ({z1['wall']:5.2f}) {z1['maxrss_kb'] / 1024:5.0f} | "  # type: ignore[index]
+            f"{tn:6.2f} ({zn['wall']:5.2f}) {zn['maxrss_kb'] / 1024:5.0f} | {r1} {rn}"  # type: ignore[index]
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

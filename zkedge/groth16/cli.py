@@ -1,0 +1,125 @@
+"""``zkedge prove`` and ``zkedge verify`` (snarkjs's argument order).
+
+``zkedge.cli`` calls :func:`register` on its subparsers; each subcommand sets ``func`` (taking
+the parsed namespace, returning an exit code).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+__all__ = ["cmd_prove", "cmd_verify", "register"]
+
+
+def register(subparsers: Any) -> None:
+    """Add ``prove`` and ``verify`` to an ``argparse`` subparsers object."""
+    p = subparsers.add_parser(
+        "prove",
+        help="Groth16 proof from a snarkjs .zkey and a circom .wtns",
+        description="Like `snarkjs groth16 prove`: writes proof.json and public.json.",
+    )
+    p.add_argument("zkey", type=Path, help="circuit.zkey (snarkjs Groth16 proving key)")
+    p.add_argument("witness", type=Path, help="witness.wtns")
+    p.add_argument("proof", type=Path, help="output proof.json")
+    p.add_argument("public", type=Path, help="output public.json")
+    p.add_argument("--coordinator", metavar="HOST:PORT", help="spread the MSMs over a zkedge fleet")
+    p.add_argument("--threads", type=int, help="threads for local work (default: all cores)")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar or timings")
+    p.add_argument(
+        "--verify",
+        action="store_true",
+        help="check the proof (py_ecc pairing, ~1-2 s) before writing it; always done with "
+        "--coordinator",
+    )
+    p.set_defaults(func=cmd_prove)
+
+    p = subparsers.add_parser(
+        "verify",
+        help="check a Groth16 proof (snarkjs JSON)",
+        description="Like `snarkjs groth16 verify`: exit 0 if valid, 1 if not.",
+    )
+    p.add_argument("vkey", type=Path, help="verification_key.json")
+    p.add_argument("public", type=Path, help="public.json")
+    p.add_argument("proof", type=Path, help="proof.json")
+    p.set_defaults(func=cmd_verify)
+
+
+def cmd_prove(args: argparse.Namespace) -> int:
+    """``zkedge prove``."""
+    from . import FormatError, explain_verify, vkey_from_zkey
+    from .proofjson import dump_json
+    from .prover import load_inputs
+
+    t0 = time.monotonic()
+    try:
+        zk, wit = load_inputs(args.zkey, args.witness)
+    except FormatError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    t_read = time.monotonic() - t0
+    try:
+        if args.coordinator:
+            from .distributed import prove_remote
+
+            res = prove_remote(
+                args.coordinator, zk, wit, threads=args.threads, progress=not args.quiet
+            )
+        else:
+            from .prover import prove_points
+
+            res = prove_points(zk, wit, threads=args.threads, progress=not args.quiet)
+    except FormatError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except (OSError, RuntimeError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    proof, public = res.to_json()
+    if args.verify and not args.coordinator:
+        why = explain_verify(vkey_from_zkey(zk), res.public, (res.a, res.b, res.c))
+        if why is not None:
+            print(f"error: the proof does not verify ({why}); wrong witness?", file=sys.stderr)
+            return 1
+    dump_json(proof, args.proof)
+    dump_json(public, args.public)
+    if not args.quiet:
+        steps = ", ".join(f"{k} {v:.2f}" for k, v in res.times.items())
+        print(
+            f"proved in {time.monotonic() - t0:.2f} s (read {t_read:.2f} s; {steps})",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    """``zkedge verify``."""
+    from . import FormatError, explain_verify
+
+    try:
+        why = explain_verify(args.vkey, args.public, args.proof)
+    except FormatError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    if why is None:
+        print("OK: proof is valid")
+        return 0
+    print(f"INVALID: {why}")
+    return 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Standalone entry point (``python -m zkedge.groth16.cli prove ...``)."""
+    ap = argparse.ArgumentParser(prog="zkedge")
+    sub = ap.add_subparsers(dest="command", required=True)
+    register(sub)
+    args = ap.parse_args(argv)
+    rc: int = args.func(args)
+    return rc
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
