@@ -60,6 +60,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--cache-mb", type=int, default=1024, help="cache bound in MiB")
     p.add_argument("--drain-grace", type=float, default=30.0, help="seconds to finish on SIGTERM")
     p.add_argument("--no-benchmark", action="store_true", help="skip the startup micro-benchmark")
+    p.add_argument("--debug-task-delay", type=float, default=0.0, help=argparse.SUPPRESS)
+    p.add_argument("--backoff-initial", type=float, default=0.5, help=argparse.SUPPRESS)
     _add_token(p)
     _add_client_tls(p)
     p.set_defaults(func=cmd_worker)
@@ -147,6 +149,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
         tls=_client_tls(args),
         drain_grace=args.drain_grace,
         benchmark=not args.no_benchmark,
+        task_delay=args.debug_task_delay,
+        backoff_initial=args.backoff_initial,
     )
     worker = Worker(cfg)
 

@@ -64,6 +64,7 @@ class WorkerConfig:
     drain_grace: float = 30.0
     benchmark: bool = True
     probe_root: Path = Path("/")
+    task_delay: float = 0.0  # fault-injection knob for tests: extra seconds per task
 
     def __post_init__(self) -> None:
         from zkedge.coordinator._coordinator import parse_hostport
@@ -275,6 +276,8 @@ class _Session:
         """Fetch missing bases, compute the partial sum, report it (or the failure)."""
         try:
             bases, fetch_s = await self.bases_for(task)
+            if self.w.config.task_delay > 0:
+                await trio.sleep(self.w.config.task_delay)
             res: TaskResult = await run_partial(
                 task.curve, task.group, bases, task.scalars, self.w.threads
             )

@@ -1,0 +1,270 @@
+"""The gRPC contract against a real coordinator on 127.0.0.1 (port 0), with a raw client."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+import trio
+
+from tests.fleet.conftest import TOKEN, client, make_table, native_or_skip, start_coordinator
+from zkedge import _aio
+from zkedge.proto.coordinator.v1 import (
+    CachedRange,
+    FetchBasesRequest,
+    GetStatusRequest,
+    HeartbeatRequest,
+    LoadReport,
+    NodeInfo,
+    ReceiveTasksRequest,
+    RegisterWorkerRequest,
+    ReportCompletionRequest,
+    ReportFailureRequest,
+    SubmitMsmRequest,
+    TaskAssignment,
+    TaskMessage,
+    WatchJobRequest,
+)
+
+NODE = NodeInfo(hostname="h", arch="aarch64", cores=4, curves=["bn254"], bench_points_per_sec=1e5)
+
+
+async def test_register_heartbeat_and_status(nursery: trio.Nursery, store: Path) -> None:
+    with trio.fail_after(20):
+        coord = await start_coordinator(nursery, store)
+        async with client(coord.port) as c:
+            reg = await c.call("register_worker", RegisterWorkerRequest(worker_id="w1", node=NODE))
+            assert reg.session_id and reg.heartbeat_interval_ms == 5000
+            assert reg.max_missed_heartbeats == 3 and reg.bases_block_points == 16
+            load = LoadReport(load_average=0.5, cpu_utilization=0.25, has_temperature=True)
+            hb = await c.call(
+                "send_heartbeat",
+                HeartbeatRequest(worker_id="w1", session_id=reg.session_id, load_report=load),
+            )
+            assert hb.state == "active"
+            st = await c.call("get_status", GetStatusRequest())
+            (w,) = st.workers
+            assert w.worker_id == "w1" and w.node.arch == "aarch64"
+            assert w.load_report.cpu_utilization == 0.25 and w.capacity_points_per_sec > 0
+            assert coord.capacity("w1") > 0
+
+
+async def test_unknown_worker_is_told_to_register(nursery: trio.Nursery, store: Path) -> None:
+    with trio.fail_after(20):
+        coord = await start_coordinator(nursery, store)
+        async with client(coord.port) as c:
+            calls = [
+                ("send_heartbeat", HeartbeatRequest(worker_id="ghost")),
+                (
+                    "report_completion",
+                    ReportCompletionRequest(worker_id="ghost", task_id="t", attempt=1),
+                ),
+                ("report_failure", ReportFailureRequest(worker_id="ghost", task_id="t", attempt=1)),
+                ("fetch_bases", FetchBasesRequest(worker_id="ghost", table_hash="0" * 64, count=1)),
+            ]
+            for name, req in calls:
+                with pytest.raises(_aio.RpcError) as info:
+                    if name == "fetch_bases":
+                        await c.collect(name, req)
+                    else:
+                        await c.call(name, req)
+                assert info.value.status == "NOT_FOUND" and "RegisterWorker" in info.value.message
+            reg = await c.call("register_worker", RegisterWorkerRequest(worker_id="w", node=NODE))
+            with pytest.raises(_aio.RpcError) as info:  # a stale session is unknown too
+                await c.call("send_heartbeat", HeartbeatRequest(worker_id="w", session_id="old"))
+            assert info.value.status == "NOT_FOUND"
+            with pytest.raises(_aio.RpcError) as info:
+                await c.collect("receive_tasks", ReceiveTasksRequest(worker_id="w", session_id="x"))
+            assert info.value.status == "NOT_FOUND"
+            assert reg.session_id
+
+
+async def test_malformed_requests_get_invalid_argument(nursery: trio.Nursery, store: Path) -> None:
+    with trio.fail_after(30):
+        coord = await start_coordinator(nursery, store)
+        async with client(coord.port) as c:
+            reg = await c.call("register_worker", RegisterWorkerRequest(worker_id="w", node=NODE))
+            sid = reg.session_id
+            bad = [
+                ("register_worker", RegisterWorkerRequest(worker_id="", node=NODE)),
+                ("register_worker", RegisterWorkerRequest(worker_id="x" * 500, node=NODE)),
+                ("register_worker", RegisterWorkerRequest(worker_id="w2")),  # no node facts
+                (
+                    "register_worker",
+                    RegisterWorkerRequest(
+                        worker_id="w2", node=NodeInfo(bench_points_per_sec=math.nan)
+                    ),
+                ),
+                (
+                    "register_worker",
+                    RegisterWorkerRequest(worker_id="w2", node=NodeInfo(curves=["p256"])),
+                ),
+                (
+                    "register_worker",
+                    RegisterWorkerRequest(
+                        worker_id="w2", node=NODE, cached=[CachedRange(table_hash="zz")]
+                    ),
+                ),
+                (
+                    "send_heartbeat",
+                    HeartbeatRequest(
+                        worker_id="w", session_id=sid, load_report=LoadReport(cpu_utilization=2.0)
+                    ),
+                ),
+                (
+                    "send_heartbeat",
+                    HeartbeatRequest(
+                        worker_id="w", session_id=sid, load_report=LoadReport(load_average=-1)
+                    ),
+                ),
+                ("send_heartbeat", HeartbeatRequest(worker_id="")),
+                ("report_completion", ReportCompletionRequest(worker_id="w", task_id="t")),
+                ("report_failure", ReportFailureRequest(worker_id="w", task_id="", attempt=1)),
+                (
+                    "report_completion",
+                    ReportCompletionRequest(
+                        worker_id="w", task_id="t", attempt=1, compute_seconds=-1.0
+                    ),
+                ),
+                ("submit_msm", SubmitMsmRequest(curve="bn254", group="G1", bases=b"x" * 63)),
+                ("submit_msm", SubmitMsmRequest(curve="nope", group="G1")),
+                (
+                    "submit_msm",
+                    SubmitMsmRequest(curve="bn254", group="G3", bases=bytes(64), scalars=bytes(32)),
+                ),
+                (
+                    "submit_msm",
+                    SubmitMsmRequest(curve="bn254", group="G1", bases=bytes(64), scalars=bytes(64)),
+                ),
+            ]
+            for name, req in bad:
+                with pytest.raises(_aio.RpcError) as info:
+                    await c.call(name, req)
+                assert info.value.status == "INVALID_ARGUMENT", (name, req, info.value)
+            # a table exists now? no: bad submissions stored nothing. Make one and ask past its end.
+            job = await c.call(
+                "submit_msm",
+                SubmitMsmRequest(
+                    curve="bn254", group="G1", bases=bytes(64 * 4), scalars=bytes(128)
+                ),
+            )
+            assert job.job_id
+            table = coord._scheduler_or_raise().jobs[job.job_id].msms[0].table_hash
+            for start, count in ((0, 0), (3, 2), (2**63, 2**63)):
+                with pytest.raises(_aio.RpcError) as info:
+                    await c.collect(
+                        "fetch_bases",
+                        FetchBasesRequest(
+                            worker_id="w", table_hash=table, start=start, count=count
+                        ),
+                    )
+                assert info.value.status == "INVALID_ARGUMENT"
+            with pytest.raises(_aio.RpcError) as info:
+                await c.collect("watch_job", WatchJobRequest(job_id="nope"))
+            assert info.value.status == "NOT_FOUND"
+            # still healthy
+            hb = await c.call("send_heartbeat", HeartbeatRequest(worker_id="w", session_id=sid))
+            assert hb.state == "active"
+
+
+async def test_token_is_required_on_every_rpc(nursery: trio.Nursery, store: Path) -> None:
+    with trio.fail_after(20):
+        coord = await start_coordinator(nursery, store)
+        for token in (None, "wrong", TOKEN + "x", ""):
+            async with client(coord.port, token=token) as c:
+                for name, req in (
+                    ("register_worker", RegisterWorkerRequest(worker_id="w", node=NODE)),
+                    ("send_heartbeat", HeartbeatRequest(worker_id="w")),
+                    ("get_status", GetStatusRequest()),
+                ):
+                    with pytest.raises(_aio.RpcError) as info:
+                        await c.call(name, req)
+                    assert info.value.status == "UNAUTHENTICATED"
+                with pytest.raises(_aio.RpcError) as info:
+                    await c.collect("receive_tasks", ReceiveTasksRequest(worker_id="w"))
+                assert info.value.status == "UNAUTHENTICATED"
+        assert not coord.workers()
+        open_coord = await start_coordinator(nursery, None, token=None)
+        async with client(open_coord.port, token=None) as c:
+            await c.call("register_worker", RegisterWorkerRequest(worker_id="w", node=NODE))
+
+
+async def test_stream_push_completion_and_idempotent_reports(
+    nursery: trio.Nursery, store: Path
+) -> None:
+    native_or_skip()
+    from zkedge.msm import msm
+
+    from zkedge import ec
+
+    table, scalars = make_table("bn254", "G1", 48)
+    with trio.fail_after(60):
+        coord = await start_coordinator(nursery, store, pipeline_depth=1)
+        async with client(coord.port) as c:
+            reg = await c.call("register_worker", RegisterWorkerRequest(worker_id="w", node=NODE))
+            send, recv = trio.open_memory_channel[TaskMessage](100)
+
+            async def stream() -> None:
+                await c.stream(
+                    "receive_tasks",
+                    ReceiveTasksRequest(worker_id="w", session_id=reg.session_id),
+                    send.send_nowait,
+                )
+
+            async with trio.open_nursery() as local:
+                local.start_soon(stream)
+                handle = await coord.submit_msm("bn254", "G1", table, scalars)
+                first: TaskAssignment | None = None
+                while not handle.done:
+                    msg = await recv.receive()
+                    a = msg.assign
+                    chunks = await c.collect(
+                        "fetch_bases",
+                        FetchBasesRequest(
+                            worker_id="w", table_hash=a.table_hash, start=a.start, count=a.count
+                        ),
+                    )
+                    bases = b"".join(ch.data for ch in chunks)[: a.count * 64]
+                    from zkedge.msm import BaseTable
+
+                    part = msm(BaseTable.from_bytes("bn254", "G1", bases, "mont"), a.scalars)
+                    res = ec.encode("bn254", "G1", part, "be")
+                    if first is None:  # a wrong-length result is refused outright
+                        with pytest.raises(_aio.RpcError) as info:
+                            await c.call(
+                                "report_completion",
+                                ReportCompletionRequest(
+                                    worker_id="w", task_id=a.task_id, attempt=a.attempt, result=b"1"
+                                ),
+                            )
+                        assert info.value.status == "INVALID_ARGUMENT"
+                    req = ReportCompletionRequest(
+                        worker_id="w", task_id=a.task_id, attempt=a.attempt, result=res
+                    )
+                    ack = await c.call("report_completion", req)
+                    assert ack.accepted, ack.detail
+                    dup = await c.call("report_completion", req)
+                    assert not dup.accepted and "already" in dup.detail
+                    late = await c.call(
+                        "report_failure",
+                        ReportFailureRequest(
+                            worker_id="w", task_id=a.task_id, attempt=a.attempt, error="late"
+                        ),
+                    )
+                    assert not late.accepted
+                    other = ReportCompletionRequest(
+                        worker_id="w", task_id=a.task_id, attempt=a.attempt + 5, result=res
+                    )
+                    assert not (await c.call("report_completion", other)).accepted
+                    first = first or a
+                assert await handle.result() == msm(table, scalars)
+                p = handle.progress
+                assert p.points_done == p.points_total == 48 and p.tasks_done == p.tasks_total
+                assert sum(pr.count for pr in handle.partials()) == 48
+                updates = await c.collect("watch_job", WatchJobRequest(job_id=handle.id))
+                assert updates[-1].state == "done"
+                assert updates[-1].results[0] == ec.encode(
+                    "bn254", "G1", await handle.result(), "be"
+                )
+                local.cancel_scope.cancel()
