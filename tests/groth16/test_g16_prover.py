@@ -74,6 +74,7 @@ def test_fixed_blinding_equals_reference_and_split_plans() -> None:
     ra, rb, rc = ref.prove(zk, wit, *rs)
     assert one.a == (int(ra[0].n), int(ra[1].n))
     assert one.c == (int(rc[0].n), int(rc[1].n))
+    assert one.b == tuple((int(v.coeffs[0]), int(v.coeffs[1])) for v in rb[:2])
 
 
 def test_wrong_witness_gives_invalid_proof(snarkjs_verify: object, tmp_path: Path) -> None:

@@ -1,0 +1,90 @@
+"""Groth16 across the fleet: a coordinator and two in-process workers on 127.0.0.1."""
+
+from __future__ import annotations
+
+import contextvars
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trio
+from g16_paths import fixture_dir, needs_native
+
+pytestmark = [needs_native]
+
+BN = fixture_dir("bn128")
+BLS = fixture_dir("bls12381")
+ROLE: contextvars.ContextVar[str] = contextvars.ContextVar("g16_worker_role", default="honest")
+
+
+async def start_fleet(nursery: trio.Nursery, tmp: Path, n: int = 2, liar: int | None = None) -> Any:
+    from zkedge.coordinator import Coordinator, SizingPolicy
+    from zkedge.worker import Worker, WorkerConfig
+
+    policy = SizingPolicy(target_seconds=0.05, min_points=16, block_points=16)
+    coord = await nursery.start(Coordinator(store=None, policy=policy).serve)
+    for i in range(n):
+        cfg = WorkerConfig(
+            coordinator=f"127.0.0.1:{coord.port}",
+            worker_id=f"w{i}",
+            threads=1,
+            cache_dir=tmp / f"w{i}",
+            benchmark=False,
+        )
+        token = ROLE.set("liar" if i == liar else "honest")
+        try:
+            await nursery.start(Worker(cfg).run)
+        finally:
+            ROLE.reset(token)
+    return coord
+
+
+@pytest.mark.parametrize("name", ["bn128", "bls12381"])
+async def test_fleet_proof_verifies(name: str, tmp_path: Path, snarkjs_verify: Any) -> None:
+    from zkedge.groth16.distributed import prove_groth16
+
+    d = fixture_dir(name)
+    async with trio.open_nursery() as nursery:
+        coord = await start_fleet(nursery, tmp_path)
+        with trio.fail_after(120):
+            res = await prove_groth16(coord, d / "circuit.zkey", d / "witness.wtns")
+            # the same zkey again: workers reuse their cached bases
+            res2 = await prove_groth16(coord, d / "circuit.zkey", d / "witness2.wtns")
+        nursery.cancel_scope.cancel()
+    assert res.quarantined == [] and set(res.shares) <= {"w0", "w1"}
+    assert sum(v[0] for v in res.shares.values()) > 0
+    proof, public = res.to_json()
+    assert snarkjs_verify(d / "verification_key.json", public, proof, tmp_path)
+    proof2, public2 = res2.to_json()
+    assert public2 != public
+    assert snarkjs_verify(d / "verification_key.json", public2, proof2, tmp_path)
+
+
+async def test_lying_worker_is_caught(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, snarkjs_verify: Any
+) -> None:
+    import zkedge.worker.client as wc
+    from zkedge import ec
+    from zkedge.groth16.distributed import prove_groth16
+    from zkedge.worker.executor import TaskResult
+
+    real = wc.run_partial
+
+    async def lying(curve: str, group: str, bases: bytes, scalars: bytes, threads: Any) -> Any:
+        res = await real(curve, group, bases, scalars, threads)
+        if ROLE.get() != "liar":
+            return res
+        pt = ec.decode(curve, group, res.result, "be")
+        bad = ec.add(curve, group, pt, ec.generator(curve, group))
+        return TaskResult(ec.encode(curve, group, bad, "be"), res.seconds)
+
+    monkeypatch.setattr(wc, "run_partial", lying)
+    d = BLS
+    async with trio.open_nursery() as nursery:
+        coord = await start_fleet(nursery, tmp_path, n=3, liar=1)
+        with trio.fail_after(180):
+            res = await prove_groth16(coord, d / "circuit.zkey", d / "witness.wtns")
+        nursery.cancel_scope.cancel()
+    assert res.quarantined == ["w1"]
+    proof, public = res.to_json()
+    assert snarkjs_verify(d / "verification_key.json", public, proof, tmp_path)
