@@ -259,6 +259,7 @@ def prove_points(
     zk, wit = load_inputs(zkey, witness)
     h = zk.header
     plan = plan or plan_proof(h)
+    zk.load_tables()  # native tables (cached on zk); the file's bytes are released
     if isinstance(progress, Progress):
         prog = progress
     else:

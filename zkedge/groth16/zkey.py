@@ -102,20 +102,28 @@ class Zkey:
             from ..msm import BaseTable
 
             sid, group = POINT_SECTIONS[which]
+            raw = self.raw.get(which)
+            if raw is None:
+                raise RuntimeError(f"{self.name}: points {which} were released")
             try:
-                tab = BaseTable.from_bytes(
-                    self.curve, group, bytes(self.raw[which]), encoding="mont", check=check
-                )
+                try:  # zero-copy when the native wrapper takes any buffer
+                    tab = BaseTable.from_bytes(self.curve, group, raw, encoding="mont", check=check)
+                except TypeError:
+                    tab = BaseTable.from_bytes(
+                        self.curve, group, bytes(raw), encoding="mont", check=check
+                    )
             except ValueError as e:
                 raise FormatError(self.name, f"section {sid} (points {which}): {e}") from None
             self._tables[which] = tab
         return tab
 
     def load_tables(self, check: Literal["curve", "none"] = "curve") -> None:
-        """Load every point section into native tables and drop the raw bytes."""
+        """Load every point section into native tables and release the file's bytes (the
+        coefficients are copied out): afterwards memory is the tables plus section 4."""
         for which in POINT_SECTIONS:
             self.table(which, check)
         self.raw = {}
+        self.coefs = memoryview(bytes(self.coefs))
 
 
 def _g1(z: BinFile, curve: Curve, data: memoryview, what: str) -> G1Affine:
