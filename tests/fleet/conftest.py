@@ -24,9 +24,7 @@ def native_or_skip() -> Any:
     return pytest.importorskip("zkedge.msm", reason="zkedge native core not built")
 
 
-async def start_coordinator(
-    nursery: trio.Nursery, store: Path | None, **kw: Any
-) -> Coordinator:
+async def start_coordinator(nursery: trio.Nursery, store: Path | None, **kw: Any) -> Coordinator:
     kw.setdefault("policy", SMALL)
     kw.setdefault("token", TOKEN)
     coord: Coordinator = await nursery.start(Coordinator(store=store, **kw).serve)

@@ -63,6 +63,7 @@ class WorkerRecord:
     points_done: int = 0
     tasks_done: int = 0
     compute_seconds: float = 0.0
+    draining: bool = False  # handed a task back: shutting down, give it nothing new
 
     def factor(self, policy: SizingPolicy) -> float:
         """Current load/throttle factor from the last load report."""
@@ -75,7 +76,7 @@ class WorkerRecord:
     @property
     def assignable(self) -> bool:
         """May receive new tasks: active with an open stream."""
-        return self.state == ACTIVE and self.stream is not None
+        return self.state == ACTIVE and self.stream is not None and not self.draining
 
 
 class Registry:

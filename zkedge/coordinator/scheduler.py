@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import logging
 import math
 import secrets
 from collections.abc import Sequence
@@ -23,6 +24,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import trio
+
+log = logging.getLogger("zkedge.coordinator")
 
 from zkedge.coordinator.registry import Registry, WorkerRecord
 from zkedge.coordinator.sizing import (
@@ -596,6 +599,8 @@ class Scheduler:
         w = self.registry.workers.get(worker_id)
         if w is not None:
             w.inflight.pop((task_id, attempt), None)
+            if handed_back:
+                w.draining = True
         if att.verify is not None:
             att.verify.error = error
             self.dispatch()
@@ -612,6 +617,10 @@ class Scheduler:
 
     def worker_lost(self, w: WorkerRecord, why: str) -> None:
         """Requeue every attempt the worker was running (dead, stream broken, quarantined)."""
+        if w.inflight:
+            log.info(
+                "worker %s lost (%s): requeueing %d attempts", w.worker_id, why, len(w.inflight)
+            )
         for att in list(w.inflight.values()):
             att.state = LOST
             task = att.task

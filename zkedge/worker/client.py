@@ -369,6 +369,7 @@ class _Session:
         """On :meth:`Worker.stop`: stop taking tasks, let the running one finish within the
         grace period, hand everything else back, then end the session."""
         await self.w._stop.wait()
+        log.info("draining: handing back queued tasks, %s running", self.current is not None)
         self.draining = True
         self.w._stopped = True
         while True:

@@ -1,0 +1,152 @@
+"""Interop: a client built with the official ``grpcio`` from the same .proto talks to us.
+
+The stubs are generated at test time with ``grpc_tools.protoc`` into tmp_path (under another
+file name, so the generated modules cannot clash with the ``zkedge`` package).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+import trio
+
+from tests.fleet.conftest import TOKEN, make_table, native_or_skip, start_coordinator
+
+PROTO = Path(__file__).resolve().parents[2] / "protos/zkedge/coordinator/v1/coordinator.proto"
+
+
+def generate(tmp: Path) -> tuple[ModuleType, ModuleType]:
+    grpc_tools = pytest.importorskip("grpc_tools.protoc")
+    src = tmp / "proto"
+    src.mkdir()
+    shutil.copy(PROTO, src / "zkinterop.proto")
+    rc = grpc_tools.main(
+        [
+            "protoc",
+            f"-I{src}",
+            f"-I{Path(grpc_tools.__file__).parent / '_proto'}",
+            f"--python_out={tmp}",
+            f"--grpc_python_out={tmp}",
+            str(src / "zkinterop.proto"),
+        ]
+    )
+    assert rc == 0
+    sys.path.insert(0, str(tmp))
+    try:
+        mods = []
+        for name in ("zkinterop_pb2", "zkinterop_pb2_grpc"):
+            spec = importlib.util.spec_from_file_location(name, tmp / f"{name}.py")
+            assert spec and spec.loader
+            mod = importlib.util.module_from_spec(spec)
+            sys.modules[name] = mod
+            spec.loader.exec_module(mod)
+            mods.append(mod)
+        return mods[0], mods[1]
+    finally:
+        sys.path.remove(str(tmp))
+
+
+def blocking_session(pb2: Any, pb2_grpc: Any, port: int, n: int) -> dict[str, Any]:
+    """What a third-party worker would do with grpcio: register, beat, take a task, report."""
+    import grpc
+    from zkedge.msm import BaseTable, msm
+
+    from zkedge import ec
+
+    md = (("authorization", f"Bearer {TOKEN}"),)
+    out: dict[str, Any] = {}
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as ch:
+        stub = pb2_grpc.CoordinatorServiceStub(ch)
+        node = pb2.NodeInfo(hostname="grpcio", arch="x86_64", cores=1, bench_points_per_sec=1e4)
+        reg = stub.RegisterWorker(pb2.RegisterWorkerRequest(worker_id="gw", node=node), metadata=md)
+        hb = stub.SendHeartbeat(
+            pb2.HeartbeatRequest(
+                worker_id="gw",
+                session_id=reg.session_id,
+                load_report=pb2.LoadReport(load_average=0.1, cpu_utilization=0.5),
+            ),
+            metadata=md,
+        )
+        out["hb_state"] = hb.state
+        try:
+            stub.SendHeartbeat(
+                pb2.HeartbeatRequest(worker_id="gw"), metadata=(("authorization", "x"),)
+            )
+        except grpc.RpcError as exc:
+            out["bad_token"] = exc.code()
+        try:
+            stub.SendHeartbeat(pb2.HeartbeatRequest(worker_id="nobody"), metadata=md)
+        except grpc.RpcError as exc:
+            out["unknown"] = exc.code()
+        garbage = ch.unary_unary(
+            "/zkedge.coordinator.v1.CoordinatorService/SendHeartbeat",
+            request_serializer=None,
+            response_deserializer=None,
+        )
+        try:
+            garbage(b"\xff\xff\xff\xff\x0f", metadata=md)
+        except grpc.RpcError as exc:
+            out["garbage"] = exc.code()
+        stream = stub.ReceiveTasks(
+            pb2.ReceiveTasksRequest(worker_id="gw", session_id=reg.session_id), metadata=md
+        )
+        done = 0
+        for msg in stream:
+            if msg.WhichOneof("kind") != "assign":
+                continue
+            a = msg.assign
+            data = b"".join(
+                c.data
+                for c in stub.FetchBases(
+                    pb2.FetchBasesRequest(
+                        worker_id="gw", table_hash=a.table_hash, start=a.start, count=a.count
+                    ),
+                    metadata=md,
+                )
+            )
+            off = a.start % reg.bases_block_points
+            bases = data[off * 64 : (off + a.count) * 64]
+            point = msm(BaseTable.from_bytes(a.curve, a.group, bases, "mont"), a.scalars)
+            ack = stub.ReportCompletion(
+                pb2.ReportCompletionRequest(
+                    worker_id="gw",
+                    task_id=a.task_id,
+                    attempt=a.attempt,
+                    result=ec.encode(a.curve, a.group, point, "be"),
+                    compute_seconds=0.01,
+                ),
+                metadata=md,
+            )
+            assert ack.accepted, ack.detail
+            done += a.count
+            if done >= n:
+                break
+        stream.cancel()
+    return out
+
+
+async def test_grpcio_client_registers_beats_and_runs_a_task(
+    nursery: trio.Nursery, tmp_path: Path
+) -> None:
+    native_or_skip()
+    import grpc
+    from zkedge.msm import msm
+
+    pb2, pb2_grpc = generate(tmp_path)
+    table, scalars = make_table("bn254", "G1", 40)
+    with trio.fail_after(60):
+        coord = await start_coordinator(nursery, tmp_path / "s.sqlite")
+        handle = await coord.submit_msm("bn254", "G1", table, scalars)
+        res = await trio.to_thread.run_sync(blocking_session, pb2, pb2_grpc, coord.port, 40)
+        assert res["hb_state"] == "active"
+        assert res["bad_token"] == grpc.StatusCode.UNAUTHENTICATED
+        assert res["unknown"] == grpc.StatusCode.NOT_FOUND
+        assert res["garbage"] == grpc.StatusCode.INVALID_ARGUMENT
+        assert await handle.result() == msm(table, scalars)
+        assert {p.worker_id for p in handle.partials()} == {"gw"}

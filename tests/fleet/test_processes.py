@@ -1,0 +1,146 @@
+"""Behaviour that is about processes: real worker processes killed with SIGKILL, drained with
+SIGTERM, and a coordinator restarted on the same SQLite store."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import trio
+
+from tests.fleet.conftest import TOKEN, make_table, native_or_skip, start_coordinator
+from zkedge.coordinator import Coordinator
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@asynccontextmanager
+async def worker_process(
+    port: int, wid: str, tmp: Path, *extra: str
+) -> AsyncIterator[trio.Process]:
+    """A ``zkedge worker`` process; killed (and reaped) on exit if still running."""
+    env = dict(os.environ, ZKEDGE_TOKEN=TOKEN, ZKEDGE_LOG="INFO")
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    cmd = [
+        sys.executable,
+        "-m",
+        "zkedge.fleet_cli",
+        "worker",
+        "--coordinator",
+        f"127.0.0.1:{port}",
+        "--id",
+        wid,
+        "--threads",
+        "1",
+        "--cache-dir",
+        str(tmp / f"cache-{wid}"),
+        "--no-benchmark",
+        "--backoff-initial",
+        "0.2",
+        *extra,
+    ]
+    with open(tmp / f"{wid}.log", "ab") as log:
+        proc = await trio.lowlevel.open_process(cmd, stdout=log, stderr=log, env=env)
+        try:
+            yield proc
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+            with trio.CancelScope(shield=True):
+                await proc.wait()
+
+
+async def wait_registered(coord: Coordinator, ids: set[str]) -> None:
+    while not ids <= {w.worker_id for w in coord.workers() if w.stream is not None}:
+        await trio.sleep(0.05)
+
+
+async def test_sigkill_mid_task_reruns_elsewhere(nursery: trio.Nursery, tmp_path: Path) -> None:
+    native_or_skip()
+    from zkedge.msm import msm
+
+    table, scalars = make_table("bn254", "G1", 64, seed=11)
+    with trio.fail_after(60):
+        coord = await start_coordinator(nursery, tmp_path / "s.sqlite", pipeline_depth=1)
+        async with (
+            worker_process(coord.port, "victim", tmp_path, "--debug-task-delay", "2") as victim,
+            worker_process(coord.port, "survivor", tmp_path, "--debug-task-delay", "0.05"),
+        ):
+            await wait_registered(coord, {"victim", "survivor"})
+            handle = await coord.submit_msm("bn254", "G1", table, scalars)
+            rec = {w.worker_id: w for w in coord.workers()}["victim"]
+            while not rec.inflight:
+                await trio.sleep(0.01)
+            (task_id, _), *_ = rec.inflight
+            victim.send_signal(signal.SIGKILL)
+            assert await handle.result() == msm(table, scalars)
+            assert victim.returncode == -signal.SIGKILL
+        parts = handle.partials()
+        assert {p.worker_id for p in parts} == {"survivor"}
+        assert sum(p.count for p in parts) == 64 and handle.progress.points_done == 64
+        task = coord._scheduler_or_raise().tasks[task_id]
+        assert task.attempts >= 2 and task.worker_id == "survivor"
+
+
+async def test_coordinator_restart_on_same_store(nursery: trio.Nursery, tmp_path: Path) -> None:
+    native_or_skip()
+    from zkedge.msm import msm
+
+    table, scalars = make_table("bn254", "G1", 128, seed=12)
+    store = tmp_path / "jobs.sqlite"
+    with trio.fail_after(90):
+        async with trio.open_nursery() as first:
+            coord = await start_coordinator(first, store, pipeline_depth=1)
+            port = coord.port
+            assert port is not None
+            async with (
+                worker_process(port, "a", tmp_path, "--debug-task-delay", "0.3"),
+                worker_process(port, "b", tmp_path, "--debug-task-delay", "0.3"),
+            ):
+                await wait_registered(coord, {"a", "b"})
+                handle = await coord.submit_msm("bn254", "G1", table, scalars)
+                job_id = handle.id
+                while handle.progress.tasks_done < 2:
+                    await handle.wait_progress()
+                assert not handle.done
+                first.cancel_scope.cancel()  # the coordinator dies mid-job
+                await trio.sleep(0)
+                async with trio.open_nursery() as second:
+                    coord2 = await start_coordinator(second, store, bind=f"127.0.0.1:{port}")
+                    h2 = coord2.job(job_id)
+                    assert h2 is not None and h2.progress.points_done >= 32
+                    assert await h2.result() == msm(table, scalars)
+                    assert h2.progress.points_done == 128
+                    assert sum(p.count for p in h2.partials()) == 128
+                    second.cancel_scope.cancel()
+
+
+async def test_sigterm_hands_back_and_exits_cleanly(nursery: trio.Nursery, tmp_path: Path) -> None:
+    native_or_skip()
+    from zkedge.msm import msm
+
+    table, scalars = make_table("bn254", "G1", 32, seed=13)
+    with trio.fail_after(60):
+        coord = await start_coordinator(nursery, None, pipeline_depth=1)
+        async with worker_process(
+            coord.port, "leaving", tmp_path, "--debug-task-delay", "30", "--drain-grace", "0.5"
+        ) as leaving:
+            await wait_registered(coord, {"leaving"})
+            handle = await coord.submit_msm("bn254", "G1", table, scalars)
+            rec = {w.worker_id: w for w in coord.workers()}["leaving"]
+            while not rec.inflight:
+                await trio.sleep(0.01)
+            (task_id, _), *_ = rec.inflight
+            await trio.sleep(0.5)  # let the worker actually start it (it sleeps 30 s in it)
+            leaving.send_signal(signal.SIGTERM)
+            with trio.fail_after(10):
+                assert await leaving.wait() == 0
+        task = coord._scheduler_or_raise().tasks[task_id]
+        assert task.strikes == 0  # handed back, not held against the task
+        async with worker_process(coord.port, "next", tmp_path):
+            assert await handle.result() == msm(table, scalars)
+        assert {p.worker_id for p in handle.partials()} == {"next"}
