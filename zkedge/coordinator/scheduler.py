@@ -25,8 +25,6 @@ from typing import Any
 
 import trio
 
-log = logging.getLogger("zkedge.coordinator")
-
 from zkedge.coordinator.registry import Registry, WorkerRecord
 from zkedge.coordinator.sizing import (
     SizingPolicy,
@@ -38,6 +36,8 @@ from zkedge.coordinator.sizing import (
 from zkedge.coordinator.store import Store, StoredJob
 from zkedge.curves import Point, check_group, get_curve
 from zkedge.proto.coordinator.v1 import TaskAssignment, TaskCancel, TaskMessage
+
+log = logging.getLogger("zkedge.coordinator")
 
 __all__ = [
     "Attempt",
