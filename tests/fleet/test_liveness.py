@@ -65,7 +65,7 @@ async def test_missed_heartbeats_mark_dead_and_requeue(
     # a's task is requeued at once; b (pipeline depth 1, busy) takes it as soon as it is free
     assert set(a_tasks) <= {t.id for t in sched.pending}
     (b_task, b_attempt), *_ = b.inflight
-    assert sched.fail("b", b_task, b_attempt, "handing back", handed_back=True)[0]
+    assert sched.fail("b", b_task, b_attempt, "transient error", handed_back=False)[0]
     assert a_tasks[0] in {k for k, _ in b.inflight}
     assert sched.tasks[a_tasks[0]].attempts == 2 and sched.tasks[a_tasks[0]].strikes == 1
     assert b.state == ACTIVE

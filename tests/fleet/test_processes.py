@@ -135,7 +135,9 @@ async def test_sigterm_hands_back_and_exits_cleanly(nursery: trio.Nursery, tmp_p
             while not rec.inflight:
                 await trio.sleep(0.01)
             (task_id, _), *_ = rec.inflight
-            await trio.sleep(0.5)  # let the worker actually start it (it sleeps 30 s in it)
+            while not rec.held:  # the worker fetched its bases: it is inside the task now
+                await trio.sleep(0.01)
+            await trio.sleep(0.3)
             leaving.send_signal(signal.SIGTERM)
             with trio.fail_after(10):
                 assert await leaving.wait() == 0

@@ -289,6 +289,17 @@ class Coordinator:
         self._registry_or_raise().release(worker_id)
         self._scheduler_or_raise().dispatch()
 
+    def set_policy(self, policy: SizingPolicy) -> None:
+        """Switch the sizing policy at runtime (new tasks only); block size must not change."""
+        if policy.block_points != self.policy.block_points:
+            raise ValueError("block_points cannot change while serving (workers cache by it)")
+        self.policy = policy
+        if self._scheduler is not None and self._registry is not None:
+            self._scheduler.policy = policy
+            self._registry.policy = policy
+            for w in self._registry.workers.values():
+                w.capacity.policy = policy
+
     def workers(self) -> list[WorkerRecord]:
         """Current registry records (read-only view for status pages and tests)."""
         return list(self._registry_or_raise().workers.values())

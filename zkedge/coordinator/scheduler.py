@@ -248,6 +248,7 @@ class Scheduler:
         *,
         max_attempts: int = 5,
         pipeline_depth: int = 2,
+        history: int = 100,
     ) -> None:
         if max_attempts < 1 or pipeline_depth < 1:
             raise ValueError("max_attempts and pipeline_depth must be >= 1")
@@ -256,7 +257,9 @@ class Scheduler:
         self.policy = policy
         self.max_attempts = max_attempts
         self.pipeline_depth = pipeline_depth
-        self.jobs: dict[str, Job] = {}
+        self.history = history
+        self.jobs: dict[str, Job] = {}  # running jobs and the most recent finished ones
+        self.running: dict[str, Job] = {}
         self.tasks: dict[str, Task] = {}
         self.pending: list[Task] = []  # fixed ranges waiting for a (new) attempt
         self._verifies: list[_Verify] = []
@@ -303,6 +306,7 @@ class Scheduler:
         self.store.add_job(job_id, label, [(m.table_hash, m.n, m.scalars) for m in states])
         job = Job(job_id, label, states)
         self.jobs[job_id] = job
+        self.running[job_id] = job
         self.dispatch()
         return job
 
@@ -316,6 +320,7 @@ class Scheduler:
                     ec = ec or _ec()
                     t.point = ec.decode(t.msm.curve, t.msm.group, t.result, "be", check="none")
             self.jobs[job.id] = job
+            self.running[job.id] = job
             for m in job.msms:
                 self._maybe_finish_msm(job, m)
         return list(self.jobs.values())
@@ -358,22 +363,30 @@ class Scheduler:
 
     # ------------------------------------------------------------------ dispatch
     def dispatch(self) -> None:
-        """Fill every assignable worker's pipeline; then consider speculative re-issues."""
-        if self._dispatching:
+        """Fill every assignable worker's pipeline; then consider speculative re-issues.
+
+        Cheap when there is nothing to do (it runs on every heartbeat state change and tick).
+        """
+        if self._dispatching or not (self.running or self._verifies):
             return
         self._dispatching = True
         try:
+            work = bool(self._verifies or self.pending) or any(
+                m.free for j in self.running.values() for m in j.msms
+            )
             workers = [w for w in self.registry.workers.values() if w.assignable]
             if not workers:
                 return
-            progress = True
-            while progress:
-                progress = False
-                for w in sorted(workers, key=lambda w: len(w.inflight)):
-                    if not w.assignable or len(w.inflight) >= self.pipeline_depth:
-                        continue
-                    if self._assign_next(w, workers):
-                        progress = True
+            if work:
+                fleet = self._fleet_capacity(workers)
+                progress = True
+                while progress:
+                    progress = False
+                    for w in sorted(workers, key=lambda w: len(w.inflight)):
+                        if not w.assignable or len(w.inflight) >= self.pipeline_depth:
+                            continue
+                        if self._assign_next(w, fleet):
+                            progress = True
             self._speculate(workers)
         finally:
             self._dispatching = False
@@ -381,7 +394,7 @@ class Scheduler:
     def _fleet_capacity(self, workers: list[WorkerRecord]) -> float:
         return sum((w.capacity.k or 0.0) * w.factor(self.policy) for w in workers)
 
-    def _assign_next(self, w: WorkerRecord, workers: list[WorkerRecord]) -> bool:
+    def _assign_next(self, w: WorkerRecord, fleet: float) -> bool:
         # 1. verification re-runs (Groth16 blame finding), never on an excluded worker
         for v in self._verifies:
             if w.worker_id not in v.exclude and not any(
@@ -398,16 +411,8 @@ class Scheduler:
             return self._start(w, best)
         self.pending = candidates
         # 3. carve a new range from the oldest running job with free points
-        for job in self.jobs.values():
-            if job.state != RUNNING:
-                continue
-            remaining = sum(
-                e - s
-                for j in self.jobs.values()
-                if j.state == RUNNING
-                for m in j.msms
-                for s, e in m.free
-            )
+        remaining = sum(e - s for j in self.running.values() for m in j.msms for s, e in m.free)
+        for job in self.running.values():
             for m in job.msms:
                 if not m.free:
                     continue
@@ -419,7 +424,7 @@ class Scheduler:
                     self.policy,
                     worker_rate_k=w.capacity.k or 0.0,
                     worker_factor=w.factor(self.policy),
-                    fleet_capacity=self._fleet_capacity(workers),
+                    fleet_capacity=fleet,
                     remaining=remaining,
                     free_here=e - start,
                 )
@@ -497,17 +502,13 @@ class Scheduler:
         return True
 
     def _speculate(self, workers: list[WorkerRecord]) -> None:
-        if self.pending or any(
-            m.free for j in self.jobs.values() if j.state == RUNNING for m in j.msms
-        ):
+        if self.pending or any(m.free for j in self.running.values() for m in j.msms):
             return
         idle = [w for w in workers if w.assignable and not w.inflight]
         if not idle:
             return
         now = trio.current_time()
-        for job in self.jobs.values():
-            if job.state != RUNNING:
-                continue
+        for job in list(self.running.values()):
             for task in job.tasks.values():
                 if task.state != RUNNING or not idle:
                     continue
@@ -684,8 +685,18 @@ class Scheduler:
             self.store.finish_job(
                 job.id, DONE, [ec.encode(x.curve, x.group, x.result, "be") for x in job.msms], None
             )
-            job.finished.set()
-            job.touch()
+            self._finished(job)
+
+    def _finished(self, job: Job) -> None:
+        """Bookkeeping when a job ends: wake waiters, keep only a bounded history."""
+        self.running.pop(job.id, None)
+        job.finished.set()
+        job.touch()
+        done = [j for j in self.jobs.values() if j.state != RUNNING]
+        for old in done[: max(0, len(done) - self.history)]:
+            del self.jobs[old.id]
+            for t in old.tasks:
+                self.tasks.pop(t, None)
 
     def _fail_job(self, job: Job, error: str) -> None:
         if job.state != RUNNING:
@@ -696,8 +707,7 @@ class Scheduler:
                 self._cancel(att)
         self.pending = [t for t in self.pending if t.job is not job]
         self.store.finish_job(job.id, FAILED, None, error)
-        job.finished.set()
-        job.touch()
+        self._finished(job)
 
     # ------------------------------------------------------------------ verification / blame
     def request_verify(self, task_id: str, exclude: Sequence[str], replace: bool) -> _Verify:

@@ -1,0 +1,193 @@
+#!/usr/bin/env python3
+"""Fleet benchmark: adaptive vs static sizing on a heterogeneous pair, and fleet overhead.
+
+A coordinator (in this process) and two worker processes, each pinned to its own core with
+``taskset``; a CPU burner shares the second worker's core. BN254 G1 MSM at n = 2^18 (default).
+Prints makespans with adaptive sizing, with a static equal split, the ideal (n over the sum of the
+workers' measured rates), and the fleet's overhead against one local 2-thread MSM (no burner).
+
+    .venv/bin/python bench/fleet.py [--log-n 18] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import trio
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from zkedge import ec  # noqa: E402
+from zkedge.coordinator import Coordinator, SizingPolicy  # noqa: E402
+from zkedge.curves import BN254  # noqa: E402
+from zkedge.msm import BaseTable, msm  # noqa: E402
+
+BURNER = "import os\nwhile True:\n    pass\n"
+
+
+def make_inputs(n: int) -> tuple[BaseTable, bytes]:
+    rng = random.Random(2026)
+    g = ec.mul(BN254, "G1", BN254.g1, rng.randrange(1, BN254.r))
+    pts, acc = [], g
+    for _ in range(n):
+        pts.append(acc)
+        acc = ec.add(BN254, "G1", acc, g)
+    scalars = b"".join(rng.randrange(BN254.r).to_bytes(32, "little") for _ in range(n))
+    return BaseTable.from_points(BN254, "G1", pts), scalars
+
+
+def pinned(core: int, cmd: list[str], log: Path) -> subprocess.Popen[bytes]:
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    prefix = ["taskset", "-c", str(core)] if shutil.which("taskset") else []
+    with open(log, "ab") as f:
+        return subprocess.Popen(prefix + cmd, stdout=f, stderr=f, env=env)
+
+
+async def run_job(coord: Coordinator, table: BaseTable, scalars: bytes) -> tuple[float, dict]:
+    t0 = time.perf_counter()
+    h = await coord.submit_msm("bn254", "G1", table, scalars)
+    await h.result()
+    return time.perf_counter() - t0, h.shares()
+
+
+def fmt_shares(shares: dict) -> str:
+    return ", ".join(f"{w}:{p}pts/{k}t" for w, (p, k, _) in sorted(shares.items()))
+
+
+async def bench(args: argparse.Namespace) -> None:
+    n = 1 << args.log_n
+    print(f"# building {n} bases ...", file=sys.stderr)
+    table, scalars = make_inputs(n)
+    want = msm(table, scalars, threads=2)
+    local = []
+    for _ in range(args.repeat):
+        t0 = time.perf_counter()
+        msm(table, scalars, threads=2)
+        local.append(time.perf_counter() - t0)
+    t_local = statistics.median(local)
+
+    tmp = Path(tempfile.mkdtemp(prefix="zkedge-bench-"))
+    adaptive = SizingPolicy(target_seconds=args.target_seconds, min_points=8192, block_points=4096)
+    static = SizingPolicy(
+        target_seconds=1e6,
+        min_points=n // 2,
+        max_points=n // 2,
+        block_points=4096,
+        tail_fraction=1.0,
+        speculate_min_seconds=1e9,
+    )
+    procs: list[subprocess.Popen[bytes]] = []
+    rows: list[tuple[str, float, str]] = []
+    try:
+        async with trio.open_nursery() as nursery:
+            coord = await nursery.start(
+                Coordinator(store=None, policy=adaptive, pipeline_depth=2).serve
+            )
+            for core, wid in ((0, "core0"), (1, "core1+burner")):
+                cmd = [
+                    sys.executable,
+                    "-m",
+                    "zkedge.fleet_cli",
+                    "worker",
+                    "--coordinator",
+                    f"127.0.0.1:{coord.port}",
+                    "--id",
+                    wid,
+                    "--threads",
+                    "1",
+                    "--cache-dir",
+                    str(tmp / wid),
+                ]
+                procs.append(pinned(core, cmd, tmp / f"{wid}.log"))
+            while len([w for w in coord.workers() if w.stream is not None]) < 2:
+                await trio.sleep(0.1)
+            # warm-up: bases reach the workers' caches, capacities are learned
+            t, _ = await run_job(coord, table, scalars)
+            print(f"# warm-up (cold caches) {t:.2f}s", file=sys.stderr)
+
+            no_burn = []
+            for _ in range(args.repeat):
+                t, shares = await run_job(coord, table, scalars)
+                no_burn.append(t)
+            t_fleet = statistics.median(no_burn)
+            rows.append(("fleet adaptive, no burner", t_fleet, fmt_shares(shares)))
+
+            procs.append(pinned(1, [sys.executable, "-c", BURNER], tmp / "burner.log"))
+            await trio.sleep(args.settle)
+            await run_job(coord, table, scalars)  # let the EWMA see the burner
+
+            adapt, rates_pts, rates_s = [], {}, {}
+            for _ in range(args.repeat):
+                t, shares = await run_job(coord, table, scalars)
+                adapt.append(t)
+                for w, (p, _k, s) in shares.items():
+                    rates_pts[w] = rates_pts.get(w, 0) + p
+                    rates_s[w] = rates_s.get(w, 0.0) + s
+            t_adapt = statistics.median(adapt)
+            rows.append(("fleet adaptive, burner on core 1", t_adapt, fmt_shares(shares)))
+            rates = {w: rates_pts[w] / rates_s[w] for w in rates_pts if rates_s[w] > 0}
+            t_ideal = n / sum(rates.values())
+
+            coord.set_policy(static)
+            stat = []
+            for _ in range(args.repeat):
+                t, shares = await run_job(coord, table, scalars)
+                stat.append(t)
+            t_static = statistics.median(stat)
+            rows.append(("fleet static equal split, burner", t_static, fmt_shares(shares)))
+            coord.set_policy(adaptive)
+            h = await coord.submit_msm("bn254", "G1", table, scalars)
+            assert await h.result() == want, "fleet result differs from the local MSM"
+            nursery.cancel_scope.cancel()
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    print(
+        f"\nBN254 G1 MSM, n = 2^{args.log_n} = {n}; median of {args.repeat}; "
+        f"workers 1 thread each, pinned to cores 0 and 1"
+    )
+    print(f"{'configuration':<36}{'seconds':>9}  shares")
+    print(f"{'local msm, 2 threads (no fleet)':<36}{t_local:>9.3f}")
+    for name, t, sh in rows:
+        print(f"{name:<36}{t:>9.3f}  {sh}")
+    print(
+        f"{'ideal with burner: n / sum(rates)':<36}{t_ideal:>9.3f}  "
+        + ", ".join(f"{w}:{r:,.0f}pt/s" for w, r in sorted(rates.items()))
+    )
+    print()
+    print(f"adaptive vs ideal:  {t_adapt / t_ideal - 1:+.1%}   (target: within +15%)")
+    print(f"static vs ideal:    {t_static / t_ideal - 1:+.1%}")
+    print(
+        f"fleet overhead vs local 2-thread MSM (no burner): {t_fleet / t_local - 1:+.1%}"
+        "   (target: at most +10%)"
+    )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--log-n", type=int, default=18)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--target-seconds", type=float, default=2.0)
+    ap.add_argument("--settle", type=float, default=3.0, help="seconds after starting the burner")
+    trio.run(bench, ap.parse_args())
+
+
+if __name__ == "__main__":
+    main()
