@@ -14,9 +14,11 @@ Errors cross the boundary as :class:`RpcError` (a gRPC status name plus message)
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import re
 import ssl as _ssl
+import weakref
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any, Protocol, TypeVar
@@ -69,6 +71,16 @@ class TrioStream(Protocol):
 
     def close(self) -> None:
         """Called exactly once when the stream ends for any reason (client gone, server stop)."""
+
+
+def _unwrap(group: BaseExceptionGroup[BaseException]) -> BaseException | None:
+    """The one leaf exception of a (nested) single-exception group, else None."""
+    exc: BaseException = group
+    while isinstance(exc, BaseExceptionGroup):
+        if len(exc.exceptions) != 1:
+            return None
+        exc = exc.exceptions[0]
+    return exc
 
 
 def _snake(name: str) -> str:
@@ -153,6 +165,26 @@ class _Adapter:
         return handle
 
 
+class _Server(Server):
+    """grpclib's Server, also closing accepted connections on shutdown (asyncio's
+    ``Server.close`` leaves them open before Python 3.13, leaking sockets)."""
+
+    def __init__(self, handlers: list[Any]) -> None:
+        super().__init__(handlers)
+        self._protocols: weakref.WeakSet[Any] = weakref.WeakSet()
+
+    def _protocol_factory(self) -> Any:
+        proto = super()._protocol_factory()
+        self._protocols.add(proto)
+        return proto
+
+    def close_connections(self) -> None:
+        for proto in list(self._protocols):
+            transport = getattr(getattr(proto, "connection", None), "_transport", None)
+            if transport is not None and not transport.is_closing():
+                transport.close()
+
+
 async def serve_grpc(
     base: type[Any],
     impl: object,
@@ -168,10 +200,28 @@ async def serve_grpc(
     ``task_status.started(port)`` reports the bound port once the socket listens (port 0 picks
     a free one). Cancellation stops accepting, cancels running handlers and waits for them.
     """
+    try:
+        await _serve(base, impl, host, port, token, ssl_context, task_status)
+    except BaseExceptionGroup as group:  # trio-asyncio's internal nurseries wrap everything
+        leaf = _unwrap(group)
+        if leaf is None:
+            raise
+        raise leaf from None
+
+
+async def _serve(
+    base: type[Any],
+    impl: object,
+    host: str,
+    port: int,
+    token: str | None,
+    ssl_context: _ssl.SSLContext | None,
+    task_status: trio.TaskStatus[int],
+) -> None:
     async with trio_asyncio.open_loop():
 
-        async def _start() -> Server:
-            server = Server([_Adapter(base, impl, token)])
+        async def _start() -> _Server:
+            server = _Server([_Adapter(base, impl, token)])
             await server.start(host, port, ssl=ssl_context)
             return server
 
@@ -185,7 +235,10 @@ async def serve_grpc(
 
             async def _stop() -> None:
                 server.close()
+                server.close_connections()
                 await server.wait_closed()
+                for _ in range(3):  # let the transports' close callbacks run
+                    await asyncio.sleep(0)
 
             with trio.CancelScope(shield=True):
                 await trio_asyncio.aio_as_trio(_stop)()
@@ -280,14 +333,23 @@ async def open_client(
     token: str | None = None,
     ssl_context: _ssl.SSLContext | None = None,
 ) -> AsyncIterator[GrpcClient]:
-    """A :class:`GrpcClient` for service ``base`` at ``host:port``; the channel closes on exit."""
-    async with trio_asyncio.open_loop():
+    """A :class:`GrpcClient` for service ``base`` at ``host:port``; the channel closes on exit.
 
-        async def _make() -> Channel:
-            return Channel(host, port, ssl=ssl_context)
+    Exceptions from the body come out as themselves, not wrapped in the exception groups of
+    trio-asyncio's internal nurseries."""
+    try:
+        async with trio_asyncio.open_loop():
 
-        channel = await trio_asyncio.aio_as_trio(_make)()
-        try:
-            yield GrpcClient(channel, base, token)
-        finally:
-            channel.close()
+            async def _make() -> Channel:
+                return Channel(host, port, ssl=ssl_context)
+
+            channel = await trio_asyncio.aio_as_trio(_make)()
+            try:
+                yield GrpcClient(channel, base, token)
+            finally:
+                channel.close()
+    except BaseExceptionGroup as group:
+        leaf = _unwrap(group)
+        if leaf is None:
+            raise
+        raise leaf from None

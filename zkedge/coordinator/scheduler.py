@@ -249,6 +249,7 @@ class Scheduler:
         max_attempts: int = 5,
         pipeline_depth: int = 2,
         history: int = 100,
+        keep_scalars: int = 4,
     ) -> None:
         if max_attempts < 1 or pipeline_depth < 1:
             raise ValueError("max_attempts and pipeline_depth must be >= 1")
@@ -258,6 +259,7 @@ class Scheduler:
         self.max_attempts = max_attempts
         self.pipeline_depth = pipeline_depth
         self.history = history
+        self.keep_scalars = keep_scalars
         self.jobs: dict[str, Job] = {}  # running jobs and the most recent finished ones
         self.running: dict[str, Job] = {}
         self.tasks: dict[str, Task] = {}
@@ -693,6 +695,9 @@ class Scheduler:
         job.finished.set()
         job.touch()
         done = [j for j in self.jobs.values() if j.state != RUNNING]
+        for old in done[: max(0, len(done) - self.keep_scalars)]:
+            for m in old.msms:  # memory: only recent jobs can have tasks re-run
+                m.scalars = b""
         for old in done[: max(0, len(done) - self.history)]:
             del self.jobs[old.id]
             for t in old.tasks:
@@ -717,6 +722,8 @@ class Scheduler:
             raise KeyError(task_id)
         if task.state != DONE:
             raise ValueError(f"task {task_id} is not finished")
+        if not task.msm.scalars:
+            raise ValueError(f"task {task_id} is too old to re-run (its scalars were released)")
         v = _Verify(task, frozenset(exclude), replace)
         self._verifies.append(v)
         self.dispatch()
