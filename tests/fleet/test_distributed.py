@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 import trio
+from fleet_helpers import TOKEN, make_table, native_or_skip, start_coordinator
 
-from tests.fleet.conftest import TOKEN, make_table, native_or_skip, start_coordinator
 from zkedge.coordinator import Coordinator, MsmSpec
 from zkedge.worker import Worker, WorkerConfig
 

@@ -15,8 +15,7 @@ from typing import Any
 
 import pytest
 import trio
-
-from tests.fleet.conftest import TOKEN, make_table, native_or_skip, start_coordinator
+from fleet_helpers import TOKEN, make_table, native_or_skip, start_coordinator
 
 PROTO = Path(__file__).resolve().parents[2] / "protos/zkedge/coordinator/v1/coordinator.proto"
 
@@ -55,9 +54,9 @@ def generate(tmp: Path) -> tuple[ModuleType, ModuleType]:
 def blocking_session(pb2: Any, pb2_grpc: Any, port: int, n: int) -> dict[str, Any]:
     """What a third-party worker would do with grpcio: register, beat, take a task, report."""
     import grpc
-    from zkedge.msm import BaseTable, msm
 
     from zkedge import ec
+    from zkedge.msm import BaseTable, msm
 
     md = (("authorization", f"Bearer {TOKEN}"),)
     out: dict[str, Any] = {}
@@ -136,6 +135,7 @@ async def test_grpcio_client_registers_beats_and_runs_a_task(
 ) -> None:
     native_or_skip()
     import grpc
+
     from zkedge.msm import msm
 
     pb2, pb2_grpc = generate(tmp_path)

@@ -11,8 +11,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import trio
+from fleet_helpers import TOKEN, make_table, native_or_skip, start_coordinator
 
-from tests.fleet.conftest import TOKEN, make_table, native_or_skip, start_coordinator
 from zkedge.coordinator import Coordinator
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 import trio
+from fleet_helpers import TOKEN, client, make_table, native_or_skip, start_coordinator
 
-from tests.fleet.conftest import TOKEN, client, make_table, native_or_skip, start_coordinator
 from zkedge import _aio
 from zkedge.proto.coordinator.v1 import (
     CachedRange,
@@ -194,9 +194,8 @@ async def test_stream_push_completion_and_idempotent_reports(
     nursery: trio.Nursery, store: Path
 ) -> None:
     native_or_skip()
-    from zkedge.msm import msm
-
     from zkedge import ec
+    from zkedge.msm import msm
 
     table, scalars = make_table("bn254", "G1", 48)
     with trio.fail_after(60):

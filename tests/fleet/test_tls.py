@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 import trio
+from fleet_helpers import TOKEN, start_coordinator
 
-from tests.fleet.conftest import TOKEN, start_coordinator
 from zkedge import _aio
 from zkedge.coordinator import TlsConfig
 from zkedge.coordinator.auth import client_context

@@ -1,0 +1,55 @@
+"""Helpers for fleet tests: coordinators on 127.0.0.1 port 0, raw clients, base tables."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trio
+
+from zkedge import _aio
+from zkedge.coordinator import Coordinator, SizingPolicy
+from zkedge.proto.coordinator.v1 import CoordinatorServiceBase
+
+TOKEN = "s3cret-token"
+SMALL = SizingPolicy(target_seconds=0.05, min_points=16, block_points=16)
+
+
+def native_or_skip() -> Any:
+    """The native MSM module; fleet integration tests use the real core, never a mock."""
+    return pytest.importorskip("zkedge.msm", reason="zkedge native core not built")
+
+
+async def start_coordinator(nursery: trio.Nursery, store: Path | None, **kw: Any) -> Coordinator:
+    kw.setdefault("policy", SMALL)
+    kw.setdefault("token", TOKEN)
+    coord: Coordinator = await nursery.start(Coordinator(store=store, **kw).serve)
+    return coord
+
+
+@asynccontextmanager
+async def client(port: int, token: str | None = TOKEN) -> AsyncIterator[_aio.GrpcClient]:
+    async with _aio.open_client(CoordinatorServiceBase, "127.0.0.1", port, token=token) as c:
+        yield c
+
+
+def make_table(curve: str, group: str, n: int, seed: int = 1) -> tuple[Any, list[int]]:
+    """A BaseTable of n distinct points and n random scalars (0 and 1 included)."""
+    from zkedge import ec
+    from zkedge.curves import get_curve
+    from zkedge.msm import BaseTable
+
+    c = get_curve(curve)
+    rng = random.Random(seed)
+    g = ec.mul(c, group, ec.generator(c, group), rng.randrange(1, c.r))
+    pts, acc = [], g
+    for _ in range(n):
+        pts.append(acc)
+        acc = ec.add(c, group, acc, g)
+    scalars = [rng.randrange(c.r) for _ in range(n)]
+    scalars[0], scalars[-1] = 0, 1
+    return BaseTable.from_points(c, group, pts), scalars
