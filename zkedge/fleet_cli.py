@@ -190,8 +190,7 @@ def cmd_msm(args: argparse.Namespace) -> int:
     if args.bases_encoding == "be":
         from zkedge import ec
 
-        n = len(bases) // curve.point_bytes(args.group)
-        bases = ec.convert(curve, args.group, bases, n, "be", "mont")
+        bases = ec.convert(curve, args.group, bases, "be", "mont")
     scalars = args.scalars.read_bytes()
     last: list[JobUpdate] = []
 

@@ -26,9 +26,8 @@ def compute_partial(
     curve: str, group: str, bases_mont: bytes, scalars: bytes, threads: int | None
 ) -> TaskResult:
     """sum(scalars[i] * bases[i]) over the given range (blocking; call in a thread)."""
-    from zkedge.msm import BaseTable, msm
-
     from zkedge import ec
+    from zkedge.msm import BaseTable, msm
 
     t0 = time.perf_counter()
     table = BaseTable.from_bytes(curve, group, bases_mont, encoding="mont", check="none")

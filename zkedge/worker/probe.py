@@ -170,7 +170,7 @@ class Probe:
         """Registration facts about this node."""
         total, _ = self.memory()
         try:
-            from zkedge import native_info  # type: ignore[attr-defined]
+            from zkedge import native_info
 
             info = native_info()
             build = f"limb{info.get('limb_bits')} {info.get('compiler', '')}".strip()
@@ -201,10 +201,9 @@ def micro_benchmark(threads: int, n: int, curve: str = "bn254") -> float:
     Bases are consecutive multiples of the generator (distinct, cheap to make), scalars random:
     the cost of Pippenger does not depend on which points are summed.
     """
-    from zkedge.msm import BaseTable, msm
-
     from zkedge import ec
     from zkedge.curves import get_curve
+    from zkedge.msm import BaseTable, msm
 
     c = get_curve(curve)
     g = ec.generator(c, "G1")
