@@ -1,0 +1,62 @@
+# zkedge: `make demo` runs the main job, `make test` everything CI checks.
+PY ?= python3
+VENV := .venv
+VPY := $(VENV)/bin/python
+STAMP := $(VENV)/.zkedge-installed
+NODE_DIR := tests/fixtures
+NODE_STAMP := $(NODE_DIR)/node_modules/.zkedge-installed
+
+.PHONY: all venv native node proto proto-check lint typecheck pytest pytest-limb32 test demo bench \
+        firmware-test firmware-test-full clean
+
+all: venv
+
+$(VPY):
+	$(PY) -m venv $(VENV)
+	$(VPY) -m pip install -q --upgrade pip setuptools wheel
+
+# Reinstall when the packaging or the C sources change (editable install compiles native/).
+$(STAMP): $(VPY) pyproject.toml setup.py native/build_ffi.py $(wildcard native/*.c native/*.h)
+	$(VPY) -m pip install -q -e '.[dev,bench]'
+	touch $@
+
+venv: $(STAMP)
+
+native: $(STAMP)
+
+$(NODE_STAMP): $(NODE_DIR)/package.json
+	cd $(NODE_DIR) && npm install --no-audit --no-fund --loglevel=error
+	touch $@
+
+node: $(NODE_STAMP)
+
+proto: venv
+	$(VPY) tools/gen_proto.py
+
+proto-check: venv
+	$(VPY) tools/gen_proto.py --check
+
+lint: venv
+	$(VENV)/bin/ruff check zkedge tests bench tools
+	$(VENV)/bin/ruff format --check zkedge tools
+
+typecheck: venv
+	$(VENV)/bin/mypy zkedge
+
+pytest: venv node
+	$(VENV)/bin/pytest -q -p no:cacheprovider
+
+# The same native tests against the forced 32-bit-limb build (the armv6/armv7 code path).
+pytest-limb32: venv
+	ZKEDGE_NATIVE=32 $(VENV)/bin/pytest -q -p no:cacheprovider -m "not slow" tests/native
+
+test: venv proto-check lint typecheck pytest pytest-limb32 firmware-test
+
+demo: venv node
+	$(VPY) -m zkedge demo
+
+bench: venv node
+	$(VPY) bench/msm.py
+
+clean:
+	rm -rf build dist *.egg-info zkedge/_native*.so zkedge/_native*.c .pytest_cache .mypy_cache

@@ -1,0 +1,58 @@
+"""cffi build script for the native core (out-of-line API mode).
+
+``ffi`` builds ``zkedge._native`` with 64-bit limbs where the compiler has ``unsigned __int128``
+(32-bit limbs otherwise); ``ffi32`` builds ``zkedge._native32`` with 32-bit limbs forced, the
+path armv6/armv7 boards run, so it is tested everywhere. ZKEDGE_CFLAGS adds compiler flags
+(e.g. ``-march=native`` when building on the board that will run it).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from cffi import FFI
+
+HERE = Path(__file__).resolve().parent
+
+
+def _cdef() -> str:
+    """The declarations of zkedge.h, without preprocessor lines and C++ guards."""
+    text = (HERE / "zkedge.h").read_text()
+    text = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
+    keep = []
+    for line in text.splitlines():
+        s = line.strip()
+        if s.startswith("#") or s.startswith('extern "C"') or s == "}":
+            continue
+        keep.append(line)
+    return "\n".join(keep)
+
+
+def _make(module: str, force32: bool) -> FFI:
+    ffi = FFI()
+    ffi.cdef(_cdef())
+    macros = [("ZK_FORCE_LIMB32", "1")] if force32 else []
+    extra = ["-O3", "-std=c11", "-pthread", "-fno-strict-aliasing"]
+    extra += os.environ.get("ZKEDGE_CFLAGS", "").split()
+    ffi.set_source(
+        module,
+        '#include "unity.c"',
+        include_dirs=[str(HERE)],
+        define_macros=macros,
+        extra_compile_args=extra,
+        extra_link_args=["-pthread"],
+    )
+    return ffi
+
+
+ffi = _make("zkedge._native", force32=False)
+ffi32 = _make("zkedge._native32", force32=True)
+
+if __name__ == "__main__":
+    # Build both modules in place (zkedge/_native*.so) without pip: python native/build_ffi.py
+    os.chdir(HERE.parent)
+    for f in (_make("zkedge._native", False), _make("zkedge._native32", True)):
+        f.compile(tmpdir=str(HERE.parent), verbose=False)
+        print("built", f)

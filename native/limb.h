@@ -1,0 +1,159 @@
+/* Limb types and generic n-limb Montgomery arithmetic (internal).
+ *
+ * limb_t is 64-bit with an unsigned __int128 double width where the compiler has it, and 32-bit
+ * with a uint64_t double width elsewhere (armv6/armv7) or when ZK_FORCE_LIMB32 is defined (to
+ * test that path on any machine). Functions take the limb count n as an argument; they are
+ * always inlined into per-field wrappers (fields.h) with a constant n, so loops unroll.
+ */
+#ifndef ZK_LIMB_H
+#define ZK_LIMB_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#if defined(__SIZEOF_INT128__) && !defined(ZK_FORCE_LIMB32)
+typedef uint64_t limb_t;
+typedef unsigned __int128 dlimb_t;
+#define ZK_LIMB_BITS 64
+#define L64(x) ((limb_t)(x))
+#else
+typedef uint32_t limb_t;
+typedef uint64_t dlimb_t;
+#define ZK_LIMB_BITS 32
+#define L64(x) ((limb_t)((x) & 0xffffffffu)), ((limb_t)((uint64_t)(x) >> 32))
+#endif
+
+#define ZK_INLINE static inline __attribute__((always_inline, unused))
+#define ZK_NOINLINE static __attribute__((noinline, unused))
+#define ZK_FN static __attribute__((unused))
+#define NLIMBS(bits) ((bits) / ZK_LIMB_BITS)
+#define ZK_MAXL NLIMBS(384)
+
+/* r = a + b, returns carry. */
+ZK_INLINE limb_t limbs_add(limb_t *r, const limb_t *a, const limb_t *b, const int n) {
+    dlimb_t c = 0;
+    for (int i = 0; i < n; i++) {
+        c += (dlimb_t)a[i] + b[i];
+        r[i] = (limb_t)c;
+        c >>= ZK_LIMB_BITS;
+    }
+    return (limb_t)c;
+}
+
+/* r = a - b, returns borrow (0 or 1). */
+ZK_INLINE limb_t limbs_sub(limb_t *r, const limb_t *a, const limb_t *b, const int n) {
+    limb_t borrow = 0;
+    for (int i = 0; i < n; i++) {
+        dlimb_t d = (dlimb_t)a[i] - b[i] - borrow;
+        r[i] = (limb_t)d;
+        borrow = (limb_t)(d >> (2 * ZK_LIMB_BITS - 1));
+    }
+    return borrow;
+}
+
+/* a >= b */
+ZK_INLINE int limbs_geq(const limb_t *a, const limb_t *b, const int n) {
+    for (int i = n - 1; i >= 0; i--) {
+        if (a[i] != b[i]) return a[i] > b[i];
+    }
+    return 1;
+}
+
+ZK_INLINE int limbs_is_zero(const limb_t *a, const int n) {
+    limb_t acc = 0;
+    for (int i = 0; i < n; i++) acc |= a[i];
+    return acc == 0;
+}
+
+ZK_INLINE int limbs_eq(const limb_t *a, const limb_t *b, const int n) {
+    limb_t acc = 0;
+    for (int i = 0; i < n; i++) acc |= a[i] ^ b[i];
+    return acc == 0;
+}
+
+/* r = a + b mod p, for a, b < p and p < 2^(n*w - 1) (true for all our moduli). */
+ZK_INLINE void mod_add(limb_t *r, const limb_t *a, const limb_t *b, const limb_t *p, const int n) {
+    limb_t t[ZK_MAXL];
+    limbs_add(t, a, b, n);
+    limb_t u[ZK_MAXL];
+    if (limbs_sub(u, t, p, n)) memcpy(r, t, (size_t)n * sizeof(limb_t));
+    else memcpy(r, u, (size_t)n * sizeof(limb_t));
+}
+
+/* r = a - b mod p. */
+ZK_INLINE void mod_sub(limb_t *r, const limb_t *a, const limb_t *b, const limb_t *p, const int n) {
+    limb_t t[ZK_MAXL];
+    if (limbs_sub(t, a, b, n)) limbs_add(t, t, p, n);
+    memcpy(r, t, (size_t)n * sizeof(limb_t));
+}
+
+ZK_INLINE void mod_neg(limb_t *r, const limb_t *a, const limb_t *p, const int n) {
+    if (limbs_is_zero(a, n)) {
+        memset(r, 0, (size_t)n * sizeof(limb_t));
+    } else {
+        limbs_sub(r, p, a, n);
+    }
+}
+
+/* Montgomery product r = a * b * R^-1 mod p (CIOS without the final carry word: valid since the
+ * top limb of every modulus here is below 2^(w-1) - 1, so intermediate results fit n limbs plus
+ * the carries A and C; see Acar's thesis / gnark-crypto's "no-carry" note). a, b < p. */
+ZK_INLINE void mont_mul(limb_t *r, const limb_t *a, const limb_t *b, const limb_t *p, limb_t n0,
+                        const int n) {
+    limb_t t[ZK_MAXL];
+    memset(t, 0, (size_t)n * sizeof(limb_t));
+    for (int i = 0; i < n; i++) {
+        dlimb_t A = (dlimb_t)a[0] * b[i] + t[0];
+        t[0] = (limb_t)A;
+        A >>= ZK_LIMB_BITS;
+        limb_t m = t[0] * n0;
+        dlimb_t C = (dlimb_t)m * p[0] + t[0];
+        C >>= ZK_LIMB_BITS;
+        for (int j = 1; j < n; j++) {
+            A += (dlimb_t)a[j] * b[i] + t[j];
+            t[j] = (limb_t)A;
+            A >>= ZK_LIMB_BITS;
+            C += (dlimb_t)m * p[j] + t[j];
+            t[j - 1] = (limb_t)C;
+            C >>= ZK_LIMB_BITS;
+        }
+        t[n - 1] = (limb_t)(C + A);
+    }
+    limb_t u[ZK_MAXL];
+    if (limbs_sub(u, t, p, n)) memcpy(r, t, (size_t)n * sizeof(limb_t));
+    else memcpy(r, u, (size_t)n * sizeof(limb_t));
+}
+
+/* Little-endian bytes <-> limbs (endian-independent). */
+ZK_INLINE void limbs_from_le(limb_t *r, const uint8_t *in, const int n) {
+    for (int i = 0; i < n; i++) {
+        limb_t v = 0;
+        for (int k = 0; k < ZK_LIMB_BITS / 8; k++) v |= (limb_t)in[i * (ZK_LIMB_BITS / 8) + k] << (8 * k);
+        r[i] = v;
+    }
+}
+
+ZK_INLINE void limbs_to_le(uint8_t *out, const limb_t *a, const int n) {
+    for (int i = 0; i < n; i++) {
+        for (int k = 0; k < ZK_LIMB_BITS / 8; k++) out[i * (ZK_LIMB_BITS / 8) + k] = (uint8_t)(a[i] >> (8 * k));
+    }
+}
+
+ZK_INLINE void limbs_from_be(limb_t *r, const uint8_t *in, const int n) {
+    const int nb = n * (ZK_LIMB_BITS / 8);
+    for (int i = 0; i < n; i++) {
+        limb_t v = 0;
+        for (int k = 0; k < ZK_LIMB_BITS / 8; k++) v |= (limb_t)in[nb - 1 - (i * (ZK_LIMB_BITS / 8) + k)] << (8 * k);
+        r[i] = v;
+    }
+}
+
+ZK_INLINE void limbs_to_be(uint8_t *out, const limb_t *a, const int n) {
+    const int nb = n * (ZK_LIMB_BITS / 8);
+    for (int i = 0; i < n; i++) {
+        for (int k = 0; k < ZK_LIMB_BITS / 8; k++) out[nb - 1 - (i * (ZK_LIMB_BITS / 8) + k)] = (uint8_t)(a[i] >> (8 * k));
+    }
+}
+
+#endif

@@ -1,0 +1,9 @@
+/* Single translation unit holding the whole native core: the cffi module compiles this one file,
+ * so each build variant (64-bit or forced 32-bit limbs) gets its own objects. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "parallel.c"
+#include "api.c"
+#include "msm.c"
+#include "ntt.c"

@@ -1,0 +1,123 @@
+/* zkedge native core: public C API.
+ *
+ * Everything crosses this boundary as contiguous byte arrays with explicit lengths; every
+ * function checks the lengths it is given and returns a zk_err code, never aborts.
+ *
+ * Encodings (per coordinate, per field element):
+ *   ZK_ENC_BE   big-endian, standard form (the Ethereum / py_ecc convention); G2 coordinates
+ *               as c0 || c1 (real part first).
+ *   ZK_ENC_MONT little-endian Montgomery form, R = 2^(limb bits * limbs) = 2^256 (BN254,
+ *               BLS12-381 Fr) or 2^384 (BLS12-381 Fp): the layout snarkjs uses inside .zkey
+ *               files and the in-memory layout of a base table on little-endian machines.
+ *   Affine points are x || y; the point at infinity is all zero bytes in both encodings.
+ * Scalars: 32 bytes little-endian, standard form. Values >= r are reduced mod r.
+ */
+#ifndef ZKEDGE_H
+#define ZKEDGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum {
+    ZK_OK = 0,
+    ZK_EINVAL = 1,        /* unknown curve / group / field / op / encoding */
+    ZK_ELEN = 2,          /* a buffer length does not match what the call needs */
+    ZK_ENOTONCURVE = 3,   /* a point is not on the curve */
+    ZK_ENOTINSUBGROUP = 4,/* a point is on the curve but not in the prime-order subgroup */
+    ZK_ENOMEM = 5,        /* allocation failed */
+    ZK_ERANGE = 6,        /* a field element is not below the modulus / index out of range */
+    ZK_ENOINV = 7,        /* inverse of zero */
+    ZK_ETHREAD = 8        /* a thread could not be started */
+};
+
+enum { ZK_BN254 = 0, ZK_BLS12_381 = 1 };
+enum { ZK_G1 = 1, ZK_G2 = 2 };
+enum { ZK_FP = 0, ZK_FR = 1, ZK_FP2 = 2 };
+enum { ZK_ENC_BE = 0, ZK_ENC_MONT = 1 };
+enum { ZK_CHECK_NONE = 0, ZK_CHECK_CURVE = 1, ZK_CHECK_SUBGROUP = 2 };
+
+enum {
+    ZK_OP_ADD = 0, ZK_OP_SUB = 1, ZK_OP_NEG = 2, ZK_OP_MUL = 3, ZK_OP_SQR = 4,
+    ZK_OP_INV = 5, ZK_OP_TO_MONT = 6, ZK_OP_FROM_MONT = 7
+};
+enum { ZK_PT_ADD = 0, ZK_PT_DBL = 1, ZK_PT_NEG = 2, ZK_PT_MUL = 3, ZK_PT_ADD_MIXED = 4 };
+
+/* Build facts. */
+int zk_limb_bits(void);
+const char *zk_compiler(void);
+int zk_cpu_count(void);
+
+/* Sizes in bytes: field element (ZK_FP: 32/48, ZK_FR: 32, ZK_FP2: 2x Fp), affine point. */
+size_t zk_field_bytes(int curve, int field);
+size_t zk_point_bytes(int curve, int group);
+
+/* One field operation on little-endian standard-form operands of zk_field_bytes() each.
+ * Inputs must be below the modulus (ZK_ERANGE otherwise), except for ZK_OP_FROM_MONT whose
+ * input is a Montgomery-form value (also below the modulus). b is ignored for unary ops. */
+int zk_field_op(int curve, int field, int op, const uint8_t *a, size_t a_len,
+                const uint8_t *b, size_t b_len, uint8_t *out, size_t out_len);
+
+/* One group operation on affine points (ZK_ENC_BE). ZK_PT_ADD: general projective add;
+ * ZK_PT_ADD_MIXED: a lifted to a projective point with a non-trivial Z, plus affine b;
+ * ZK_PT_MUL: a * scalar (32-byte LE). Points are checked to lie on the curve. */
+int zk_point_op(int curve, int group, int op, const uint8_t *a, size_t a_len,
+                const uint8_t *b, size_t b_len, const uint8_t *scalar, size_t scalar_len,
+                uint8_t *out, size_t out_len);
+
+/* Check n points in encoding enc at the given level; on failure *bad_index is the first bad
+ * point's index. */
+int zk_points_check(int curve, int group, const uint8_t *pts, size_t len, size_t n, int enc,
+                    int level, size_t *bad_index);
+
+/* Convert n points between encodings (in and out may not overlap). */
+int zk_points_convert(int curve, int group, const uint8_t *in, size_t in_len, int in_enc,
+                      uint8_t *out, size_t out_len, int out_enc, size_t n);
+
+/* Fill a base table (n points, zk_point_bytes each, ZK_ENC_MONT layout) from points in
+ * encoding enc, checking them at `level`. The caller owns the table memory. */
+int zk_table_load(int curve, int group, const uint8_t *in, size_t in_len, int enc, size_t n,
+                  int level, uint8_t *table, size_t table_len, size_t *bad_index);
+
+/* Pippenger MSM over table points [start, start + count): sum scalars[i] * table[start + i].
+ * scalars: count * 32 bytes LE. threads <= 0: all cores. window 0: chosen from count.
+ * out: affine point, ZK_ENC_BE. The GIL is released by the caller (cffi) around this call. */
+int zk_msm(int curve, int group, const uint8_t *table, size_t table_len, size_t start,
+           size_t count, const uint8_t *scalars, size_t scalars_len, int threads, int window,
+           uint8_t *out, size_t out_len);
+
+/* The window size zk_msm chooses for count points. */
+int zk_msm_window(int curve, size_t count);
+
+/* NTT over Fr, in place, natural order in and out, values 32-byte LE standard form.
+ * Computes out[k] = sum_i (shift^i * in[i]) * omega^(i*k), then multiplies every output by
+ * scale. shift/scale may be NULL (meaning 1). n must be a power of two, omega a primitive n-th
+ * root of unity (not checked: the caller derives it). */
+int zk_fr_ntt(int curve, uint8_t *data, size_t len, size_t n, const uint8_t *omega,
+              const uint8_t *shift, const uint8_t *scale, int threads);
+
+/* data[i] *= g^i for i in [0, n). */
+int zk_fr_mul_powers(int curve, uint8_t *data, size_t len, size_t n, const uint8_t *g);
+
+/* out[i] = a[i] * b[i] - c[i] (all n values, LE standard). out may alias a. */
+int zk_fr_mul_sub(int curve, const uint8_t *a, const uint8_t *b, const uint8_t *c,
+                  uint8_t *out, size_t len, size_t n);
+
+/* Evaluate the zkey section-4 coefficients against a witness: for each record
+ * (u32 matrix, u32 constraint, u32 signal, value in LE Montgomery Fr), add
+ * value * witness[signal] into out_a (matrix 0) or out_b (matrix 1) at index constraint.
+ * witness: nvars * 32 bytes LE standard; out_a/out_b: n * 32 bytes, overwritten, LE standard.
+ * On a bad record (matrix > 1, constraint >= n, signal >= nvars) returns ZK_ERANGE with
+ * *bad_index set. out_c[i] = out_a[i] * out_b[i] if out_c is not NULL. */
+int zk_zkey_eval_ab(int curve, const uint8_t *coefs, size_t coefs_len, size_t ncoefs,
+                    const uint8_t *witness, size_t witness_len, size_t nvars,
+                    uint8_t *out_a, uint8_t *out_b, uint8_t *out_c, size_t out_len, size_t n,
+                    size_t *bad_index);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

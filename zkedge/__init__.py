@@ -1,0 +1,31 @@
+"""zkedge: a fleet of small ARM boards as one zero-knowledge prover.
+
+The prover API is importable directly (``zkedge.msm``, ``zkedge.ntt``, ``zkedge.groth16``); the
+coordinator and worker live in ``zkedge.coordinator`` and ``zkedge.worker``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .curves import BLS12_381 as BLS12_381
+from .curves import BN254 as BN254
+from .curves import Curve as Curve
+from .curves import get_curve as get_curve
+
+__version__ = "0.1.0"
+
+
+def native_info() -> dict[str, Any]:
+    """Facts about the loaded native core: limb width, compiler, default threads, module."""
+    from . import _lib
+
+    return {
+        "limb_bits": _lib.limb_bits(),
+        "compiler": _lib.compiler(),
+        "threads": _lib.cpu_count(),
+        "module": _lib.MODULE_NAME,
+    }
+
+
+__all__ = ["BLS12_381", "BN254", "Curve", "__version__", "get_curve", "native_info"]

@@ -1,0 +1,305 @@
+"""The one module that touches the compiled cffi extension.
+
+It checks lengths before calling C (C checks them again), turns error codes into Python
+exceptions, and hands back ``bytes`` or ints, never cffi objects. ``ZKEDGE_NATIVE=32`` selects
+the forced 32-bit-limb build (the code path of armv6/armv7 boards) for testing.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from .curves import Curve, Group, check_group, get_curve
+
+if os.environ.get("ZKEDGE_NATIVE", "") == "32":
+    from . import _native32 as _mod
+else:
+    from . import _native as _mod
+
+ffi: Any = _mod.ffi
+lib: Any = _mod.lib
+MODULE_NAME: str = _mod.__name__
+
+ENC = {"be": lib.ZK_ENC_BE, "mont": lib.ZK_ENC_MONT}
+CHECK = {"none": lib.ZK_CHECK_NONE, "curve": lib.ZK_CHECK_CURVE, "subgroup": lib.ZK_CHECK_SUBGROUP}
+FIELDS = {"fp": lib.ZK_FP, "fr": lib.ZK_FR, "fp2": lib.ZK_FP2}
+FIELD_OPS = {
+    "add": lib.ZK_OP_ADD,
+    "sub": lib.ZK_OP_SUB,
+    "neg": lib.ZK_OP_NEG,
+    "mul": lib.ZK_OP_MUL,
+    "sqr": lib.ZK_OP_SQR,
+    "inv": lib.ZK_OP_INV,
+    "to_mont": lib.ZK_OP_TO_MONT,
+    "from_mont": lib.ZK_OP_FROM_MONT,
+}
+POINT_OPS = {
+    "add": lib.ZK_PT_ADD,
+    "dbl": lib.ZK_PT_DBL,
+    "neg": lib.ZK_PT_NEG,
+    "mul": lib.ZK_PT_MUL,
+    "add_mixed": lib.ZK_PT_ADD_MIXED,
+}
+
+_MESSAGES = {
+    lib.ZK_EINVAL: "invalid argument (curve, group, field, operation or encoding)",
+    lib.ZK_ELEN: "buffer length does not match",
+    lib.ZK_ENOTONCURVE: "point is not on the curve",
+    lib.ZK_ENOTINSUBGROUP: "point is not in the prime-order subgroup",
+    lib.ZK_ERANGE: "value out of range (not below the modulus, or index out of range)",
+    lib.ZK_ENOINV: "zero has no inverse",
+}
+
+
+class NativeError(ValueError):
+    """A native call rejected its input; ``code`` is the C error code."""
+
+    def __init__(self, code: int, what: str) -> None:
+        super().__init__(f"{what}: {_MESSAGES.get(code, f'native error {code}')}")
+        self.code = code
+
+
+def _check(rc: int, what: str) -> None:
+    if rc == lib.ZK_OK:
+        return
+    if rc == lib.ZK_ENOMEM:
+        raise MemoryError(f"{what}: out of memory")
+    if rc in _MESSAGES:
+        raise NativeError(rc, what)
+    raise RuntimeError(f"{what}: native error {rc}")
+
+
+def _enc(encoding: str) -> int:
+    try:
+        return int(ENC[encoding])
+    except KeyError:
+        raise ValueError(f"unknown encoding {encoding!r}; expected 'be' or 'mont'") from None
+
+
+def _level(check: str) -> int:
+    try:
+        return int(CHECK[check])
+    except KeyError:
+        raise ValueError(
+            f"unknown check {check!r}; expected 'none', 'curve' or 'subgroup'"
+        ) from None
+
+
+def _gid(group: str) -> int:
+    return 1 if check_group(group) == "G1" else 2
+
+
+def limb_bits() -> int:
+    """Limb width of the loaded build: 64, or 32 (armv6/armv7 or forced)."""
+    return int(lib.zk_limb_bits())
+
+
+def compiler() -> str:
+    """Compiler that built the native core."""
+    return str(ffi.string(lib.zk_compiler()).decode())
+
+
+def cpu_count() -> int:
+    """Cores the native core will use by default (respects the affinity mask)."""
+    return int(lib.zk_cpu_count())
+
+
+def field_bytes(curve: Curve, field: str) -> int:
+    """Bytes of one element of ``field`` ('fp', 'fr' or 'fp2')."""
+    if field not in FIELDS:
+        raise ValueError(f"unknown field {field!r}; expected 'fp', 'fr' or 'fp2'")
+    return int(lib.zk_field_bytes(curve.native_id, FIELDS[field]))
+
+
+def field_op(curve: Curve, field: str, op: str, a: bytes, b: bytes | None = None) -> bytes:
+    """One field operation on little-endian standard-form encodings."""
+    n = field_bytes(curve, field)
+    if op not in FIELD_OPS:
+        raise ValueError(f"unknown field operation {op!r}")
+    if len(a) != n or (b is not None and len(b) != n):
+        raise ValueError(f"{curve}.{field}: operands must be {n} bytes")
+    out = ffi.new("uint8_t[]", n)
+    bb = b if b is not None else b""
+    rc = lib.zk_field_op(curve.native_id, FIELDS[field], FIELD_OPS[op], a, len(a), bb, len(bb), out, n)
+    _check(rc, f"{curve}.{field}.{op}")
+    return bytes(ffi.buffer(out, n))
+
+
+def point_op(
+    curve: Curve, group: Group, op: str, a: bytes, b: bytes | None = None, k: bytes | None = None
+) -> bytes:
+    """One group operation on 'be'-encoded affine points."""
+    n = curve.point_bytes(group)
+    if op not in POINT_OPS:
+        raise ValueError(f"unknown point operation {op!r}")
+    if len(a) != n or (b is not None and len(b) != n):
+        raise ValueError(f"{curve} {group}: points must be {n} bytes")
+    if k is not None and len(k) != 32:
+        raise ValueError("scalar must be 32 bytes")
+    out = ffi.new("uint8_t[]", n)
+    bb = b if b is not None else b""
+    kk = k if k is not None else b""
+    rc = lib.zk_point_op(
+        curve.native_id, _gid(group), POINT_OPS[op], a, len(a), bb, len(bb), kk, len(kk), out, n
+    )
+    _check(rc, f"{curve} {group} {op}")
+    return bytes(ffi.buffer(out, n))
+
+
+def points_check(curve: Curve, group: Group, data: bytes, encoding: str, check: str) -> None:
+    """Raise ValueError naming the first point of ``data`` that fails ``check``."""
+    pb = curve.point_bytes(group)
+    if len(data) % pb:
+        raise ValueError(f"{curve} {group}: {len(data)} bytes is not a multiple of {pb}")
+    bad = ffi.new("size_t *", 0)
+    rc = lib.zk_points_check(
+        curve.native_id, _gid(group), data, len(data), len(data) // pb, _enc(encoding), _level(check), bad
+    )
+    if rc != lib.ZK_OK:
+        _check(rc, f"{curve} {group} point {bad[0]}")
+
+
+def points_convert(curve: Curve, group: Group, data: bytes, src: str, dst: str) -> bytes:
+    """Re-encode a run of points from ``src`` to ``dst`` encoding."""
+    pb = curve.point_bytes(group)
+    if len(data) % pb:
+        raise ValueError(f"{curve} {group}: {len(data)} bytes is not a multiple of {pb}")
+    out = ffi.new("uint8_t[]", max(len(data), 1))
+    rc = lib.zk_points_convert(
+        curve.native_id, _gid(group), data, len(data), _enc(src), out, len(data), _enc(dst), len(data) // pb
+    )
+    _check(rc, f"{curve} {group} convert")
+    return bytes(ffi.buffer(out, len(data)))
+
+
+def table_load(
+    curve: Curve, group: Group, data: bytes | bytearray | memoryview, encoding: str, check: str
+) -> bytearray:
+    """Decode and check points into a new base table (``bytearray``, 'mont' layout)."""
+    pb = curve.point_bytes(group)
+    mv = memoryview(data).cast("B")
+    if mv.nbytes % pb:
+        raise ValueError(f"{curve} {group}: {mv.nbytes} bytes is not a multiple of {pb} bytes per point")
+    n = mv.nbytes // pb
+    table = bytearray(mv.nbytes)
+    bad = ffi.new("size_t *", 0)
+    src = ffi.from_buffer(mv)
+    dst = ffi.from_buffer(table)
+    rc = lib.zk_table_load(
+        curve.native_id, _gid(group), src, mv.nbytes, _enc(encoding), n, _level(check), dst, len(table), bad
+    )
+    if rc != lib.ZK_OK:
+        _check(rc, f"{curve} {group} base point {bad[0]}")
+    return table
+
+
+def msm(
+    curve: Curve, group: Group, table: bytearray, start: int, count: int, scalars: bytes, threads: int
+) -> bytes:
+    """Native Pippenger MSM over table points [start, start+count); result 'be' bytes."""
+    pb = curve.point_bytes(group)
+    npts = len(table) // pb
+    if len(table) % pb:
+        raise ValueError("base table size is not a multiple of the point size")
+    if start < 0 or count < 0 or start + count > npts:
+        raise ValueError(f"range [{start}, {start + count}) outside the table's {npts} points")
+    if len(scalars) != 32 * count:
+        raise ValueError(f"expected {count} scalars ({32 * count} bytes), got {len(scalars)} bytes")
+    out = ffi.new("uint8_t[]", pb)
+    rc = lib.zk_msm(
+        curve.native_id,
+        _gid(group),
+        ffi.from_buffer(table),
+        len(table),
+        start,
+        count,
+        scalars,
+        len(scalars),
+        threads,
+        0,
+        out,
+        pb,
+    )
+    _check(rc, f"{curve} {group} msm")
+    return bytes(ffi.buffer(out, pb))
+
+
+def msm_window(curve: Curve, count: int) -> int:
+    """The Pippenger window size the native core picks for ``count`` points."""
+    return int(lib.zk_msm_window(curve.native_id, count))
+
+
+def fr_ntt(
+    curve: Curve,
+    data: bytes,
+    omega: int,
+    shift: int | None,
+    scale: int | None,
+    threads: int,
+) -> bytes:
+    """Forward NTT (see zk_fr_ntt) on n*32 LE standard bytes; returns new bytes."""
+    n = len(data) // 32
+    if len(data) % 32 or n == 0 or n & (n - 1):
+        raise ValueError(f"NTT input must be a power-of-two count of 32-byte values, got {len(data)} bytes")
+    buf = bytearray(data)
+
+    def le(x: int | None) -> Any:
+        return ffi.NULL if x is None else x.to_bytes(32, "little")
+
+    rc = lib.zk_fr_ntt(
+        curve.native_id, ffi.from_buffer(buf), len(buf), n, le(omega), le(shift), le(scale), threads
+    )
+    _check(rc, f"{curve} Fr NTT")
+    return bytes(buf)
+
+
+def fr_mul_powers(curve: Curve, data: bytes, g: int) -> bytes:
+    """data[i] * g^i."""
+    n = len(data) // 32
+    if len(data) % 32:
+        raise ValueError("Fr vector length must be a multiple of 32 bytes")
+    buf = bytearray(data)
+    rc = lib.zk_fr_mul_powers(curve.native_id, ffi.from_buffer(buf), len(buf), n, g.to_bytes(32, "little"))
+    _check(rc, f"{curve} Fr mul_powers")
+    return bytes(buf)
+
+
+def fr_mul_sub(curve: Curve, a: bytes, b: bytes, c: bytes) -> bytes:
+    """Elementwise a*b - c over Fr."""
+    if not (len(a) == len(b) == len(c)) or len(a) % 32:
+        raise ValueError("fr_mul_sub: a, b, c must be equal multiples of 32 bytes")
+    out = ffi.new("uint8_t[]", max(len(a), 1))
+    rc = lib.zk_fr_mul_sub(curve.native_id, a, b, c, out, len(a), len(a) // 32)
+    _check(rc, f"{curve} Fr mul_sub")
+    return bytes(ffi.buffer(out, len(a)))
+
+
+def zkey_eval_ab(
+    curve: Curve, coefs: bytes | memoryview, ncoefs: int, witness: bytes, nvars: int, n: int
+) -> tuple[bytes, bytes, bytes]:
+    """Evaluate zkey section-4 records against a witness: (A, B, A*B) over the domain."""
+    rec = 44
+    cm = memoryview(coefs).cast("B")
+    if cm.nbytes != rec * ncoefs:
+        raise ValueError(f"coefficient section must be {rec * ncoefs} bytes, got {cm.nbytes}")
+    if len(witness) != 32 * nvars:
+        raise ValueError(f"witness must be {32 * nvars} bytes, got {len(witness)}")
+    if n <= 0:
+        raise ValueError("domain size must be positive")
+    oa = ffi.new("uint8_t[]", 32 * n)
+    ob = ffi.new("uint8_t[]", 32 * n)
+    oc = ffi.new("uint8_t[]", 32 * n)
+    bad = ffi.new("size_t *", 0)
+    rc = lib.zk_zkey_eval_ab(
+        curve.native_id, ffi.from_buffer(cm), cm.nbytes, ncoefs, witness, len(witness), nvars,
+        oa, ob, oc, 32 * n, n, bad,
+    )
+    if rc != lib.ZK_OK:
+        _check(rc, f"{curve} zkey coefficient record {bad[0]}")
+    return bytes(ffi.buffer(oa, 32 * n)), bytes(ffi.buffer(ob, 32 * n)), bytes(ffi.buffer(oc, 32 * n))
+
+
+def curve_of(curve: str | Curve) -> Curve:
+    """Resolve a curve name or object."""
+    return get_curve(curve)

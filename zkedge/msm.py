@@ -1,0 +1,123 @@
+"""Multi-scalar multiplication over native base tables.
+
+A :class:`BaseTable` holds n affine points in the native 'mont' layout (the snarkjs .zkey layout),
+n * point_bytes bytes and nothing more; bases are decoded and checked once when loaded. An MSM
+over any sub-range runs in place, without copying, with the GIL released.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from . import _lib
+from .curves import Curve, Group, Point, check_group, get_curve
+from .ec import _from_be, encode
+
+
+class BaseTable:
+    """Base points of one group loaded into native memory."""
+
+    __slots__ = ("_data", "curve", "group")
+
+    def __init__(self, curve: Curve, group: Group, data: bytearray) -> None:
+        """Wrap an already-checked table; use :meth:`from_bytes` or :meth:`from_points`."""
+        self.curve = curve
+        self.group = group
+        self._data = data
+
+    @classmethod
+    def from_bytes(
+        cls,
+        curve: str | Curve,
+        group: str,
+        data: bytes | bytearray | memoryview,
+        encoding: str = "be",
+        check: str = "subgroup",
+    ) -> BaseTable:
+        """Load points from 'be' or 'mont' bytes, checking each ('subgroup', 'curve', 'none')."""
+        c, g = get_curve(curve), check_group(group)
+        return cls(c, g, _lib.table_load(c, g, data, encoding, check))
+
+    @classmethod
+    def from_points(cls, curve: str | Curve, group: str, points: Iterable[Point]) -> BaseTable:
+        """Load affine point tuples (checked for the subgroup)."""
+        c, g = get_curve(curve), check_group(group)
+        return cls.from_bytes(c, g, b"".join(encode(c, g, p) for p in points), "be", "subgroup")
+
+    @property
+    def point_bytes(self) -> int:
+        """Bytes per point."""
+        return self.curve.point_bytes(self.group)
+
+    @property
+    def n(self) -> int:
+        """Number of points."""
+        return len(self._data) // self.point_bytes
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the table: exactly n * point_bytes."""
+        return len(self._data)
+
+    def __len__(self) -> int:
+        return self.n
+
+    def to_bytes(self, start: int = 0, count: int | None = None) -> bytes:
+        """Points [start, start+count) in the 'mont' layout (the wire format for bases)."""
+        count = self.n - start if count is None else count
+        if start < 0 or count < 0 or start + count > self.n:
+            raise ValueError(f"range [{start}, {start + count}) outside the table's {self.n} points")
+        pb = self.point_bytes
+        return bytes(self._data[start * pb : (start + count) * pb])
+
+    def __repr__(self) -> str:
+        return f"BaseTable({self.curve.name}, {self.group}, n={self.n})"
+
+
+def scalars_to_bytes(curve: str | Curve, scalars: Sequence[int] | bytes | bytearray | memoryview) -> bytes:
+    """Pack scalars as 32-byte little-endian values reduced mod r (bytes pass through)."""
+    if isinstance(scalars, bytes | bytearray | memoryview):
+        b = bytes(scalars)
+        if len(b) % 32:
+            raise ValueError(f"scalar bytes must be a multiple of 32, got {len(b)}")
+        return b
+    r = get_curve(curve).r
+    try:
+        return b"".join((int(k) % r).to_bytes(32, "little") for k in scalars)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"scalars must be integers: {e}") from None
+
+
+def msm(
+    table: BaseTable,
+    scalars: Sequence[int] | bytes | bytearray | memoryview,
+    start: int = 0,
+    count: int | None = None,
+    threads: int | None = None,
+) -> Point:
+    """sum(scalars[i] * table[start + i] for i < count); count defaults to len(scalars).
+
+    Scalars are ints (reduced mod r) or count*32 little-endian bytes (values >= r reduced).
+    ``threads`` None or 0 uses every core the process may run on.
+    """
+    sb = scalars_to_bytes(table.curve, scalars)
+    if count is None:
+        count = len(sb) // 32
+    if threads is not None and threads < 0:
+        raise ValueError("threads must be >= 0")
+    be = _lib.msm(table.curve, table.group, table._data, start, count, sb, threads or 0)
+    return _from_be(table.curve, table.group, be)
+
+
+def msm_points(
+    curve: str | Curve, group: str, points: Sequence[Point], scalars: Sequence[int], threads: int | None = None
+) -> Point:
+    """One-off MSM over a list of point tuples."""
+    if len(points) != len(scalars):
+        raise ValueError(f"{len(points)} points but {len(scalars)} scalars")
+    return msm(BaseTable.from_points(curve, group, points), scalars, threads=threads)
+
+
+def window_size(curve: str | Curve, count: int) -> int:
+    """Pippenger window the native core chooses for ``count`` points."""
+    return _lib.msm_window(get_curve(curve), count)

@@ -1,0 +1,65 @@
+"""NTT over the scalar field Fr (radix-2, natural order in and out, multi-threaded in C)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import overload
+
+from . import _lib
+from .curves import Curve, get_curve
+
+
+def _pack(c: Curve, values: Sequence[int]) -> bytes:
+    try:
+        return b"".join((int(v) % c.r).to_bytes(32, "little") for v in values)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"NTT values must be integers: {e}") from None
+
+
+@overload
+def ntt(
+    curve: str | Curve, values: bytes, *, inverse: bool = ..., coset: int | None = ..., threads: int | None = ...
+) -> bytes: ...
+@overload
+def ntt(
+    curve: str | Curve,
+    values: Sequence[int],
+    *,
+    inverse: bool = ...,
+    coset: int | None = ...,
+    threads: int | None = ...,
+) -> list[int]: ...
+
+
+def ntt(
+    curve: str | Curve,
+    values: bytes | Sequence[int],
+    *,
+    inverse: bool = False,
+    coset: int | None = None,
+    threads: int | None = None,
+) -> bytes | list[int]:
+    """Evaluate (forward) or interpolate (inverse) over the size-n subgroup, or its coset g·H.
+
+    Forward: out[k] = sum_i values[i] * (g ω^k)^i. Inverse: coefficients from evaluations at
+    g ω^k. Bytes in (n*32, little-endian standard form) give bytes out; ints give ints.
+    """
+    c = get_curve(curve)
+    as_bytes = isinstance(values, bytes | bytearray | memoryview)
+    data = bytes(values) if as_bytes else _pack(c, values)  # type: ignore[arg-type]
+    n = len(data) // 32
+    if len(data) % 32 or n == 0 or n & (n - 1):
+        raise ValueError(f"NTT size must be a power of two, got {len(data) / 32:g} values")
+    if coset is not None and coset % c.r == 0:
+        raise ValueError("coset shift must be nonzero mod r")
+    w = c.root_of_unity(n)
+    t = threads or 0
+    if not inverse:
+        out = _lib.fr_ntt(c, data, w, None if coset is None else coset % c.r, None, t)
+    else:
+        out = _lib.fr_ntt(c, data, pow(w, -1, c.r), None, pow(n, -1, c.r), t)
+        if coset is not None:
+            out = _lib.fr_mul_powers(c, out, pow(coset, -1, c.r))
+    if as_bytes:
+        return out
+    return [int.from_bytes(out[i : i + 32], "little") for i in range(0, len(out), 32)]
