@@ -146,3 +146,53 @@ async def test_sigterm_hands_back_and_exits_cleanly(nursery: trio.Nursery, tmp_p
         async with worker_process(coord.port, "next", tmp_path):
             assert await handle.result() == msm(table, scalars)
         assert {p.worker_id for p in handle.partials()} == {"next"}
+
+
+async def test_cli_msm_and_status(nursery: trio.Nursery, tmp_path: Path) -> None:
+    native_or_skip()
+    from zkedge import ec
+    from zkedge.msm import msm
+
+    table, scalars = make_table("bn254", "G1", 50, seed=14)
+    (tmp_path / "bases.bin").write_bytes(ec.convert("bn254", "G1", table.to_bytes(), "mont", "be"))
+    (tmp_path / "scalars.bin").write_bytes(b"".join(s.to_bytes(32, "little") for s in scalars))
+    env = dict(os.environ, ZKEDGE_TOKEN=TOKEN)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    cli = [sys.executable, "-m", "zkedge.fleet_cli"]
+    with trio.fail_after(60):
+        coord = await start_coordinator(nursery, None)
+        target = ["--coordinator", f"127.0.0.1:{coord.port}"]
+        async with worker_process(coord.port, "cli-w", tmp_path):
+            await wait_registered(coord, {"cli-w"})
+            done = await trio.run_process(
+                [
+                    *cli,
+                    "msm",
+                    *target,
+                    "--bases",
+                    str(tmp_path / "bases.bin"),
+                    "--bases-encoding",
+                    "be",
+                    "--scalars",
+                    str(tmp_path / "scalars.bin"),
+                ],
+                capture_stdout=True,
+                capture_stderr=True,
+                env=env,
+            )
+            out = done.stdout.decode()
+            want = msm(table, scalars)
+            assert want is not None
+            assert f"result.x = 0x{want[0]:064x}" in out and "cli-w" in out
+            st = await trio.run_process(
+                [*cli, "status", *target], capture_stdout=True, capture_stderr=True, env=env
+            )
+            assert "cli-w" in st.stdout.decode() and "active" in st.stdout.decode()
+            bad = await trio.run_process(
+                [*cli, "status", *target, "--token", "nope"],
+                capture_stdout=True,
+                capture_stderr=True,
+                env=env,
+                check=False,
+            )
+            assert bad.returncode == 1 and b"UNAUTHENTICATED" in bad.stderr
