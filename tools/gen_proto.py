@@ -77,7 +77,9 @@ def check() -> int:
         generate(fresh)
         want, have = _tree(fresh), _tree(OUT) if OUT.exists() else set()
         stale = sorted(want ^ have)
-        stale += sorted(f for f in want & have if not filecmp.cmp(fresh / f, OUT / f, shallow=False))
+        stale += sorted(
+            f for f in want & have if not filecmp.cmp(fresh / f, OUT / f, shallow=False)
+        )
         if stale:
             print("zkedge/proto is stale (run `make proto`):", *stale, sep="\n  ", file=sys.stderr)
             return 1
