@@ -163,6 +163,10 @@ async def bench(args: argparse.Namespace) -> None:
         f"\nBN254 G1 MSM, n = 2^{args.log_n} = {n}; median of {args.repeat}; "
         f"workers 1 thread each, pinned to cores 0 and 1"
     )
+    print(
+        f"policy: tail_fraction={args.tail_fraction}, min_points={args.min_points}, "
+        f"target_seconds={args.target_seconds}; machine load average {os.getloadavg()[0]:.2f}"
+    )
     print(f"{'configuration':<36}{'seconds':>9}  shares")
     print(f"{'local msm, 2 threads (no fleet)':<36}{t_local:>9.3f}")
     for name, t, sh in rows:
@@ -185,6 +189,8 @@ def main() -> None:
     ap.add_argument("--log-n", type=int, default=18)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--target-seconds", type=float, default=2.0)
+    ap.add_argument("--tail-fraction", type=float, default=SizingPolicy.tail_fraction)
+    ap.add_argument("--min-points", type=int, default=8192)
     ap.add_argument("--settle", type=float, default=3.0, help="seconds after starting the burner")
     trio.run(bench, ap.parse_args())
 
