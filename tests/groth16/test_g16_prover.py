@@ -71,7 +71,7 @@ def test_fixed_blinding_equals_reference_and_split_plans() -> None:
     one = prove_points(zk, wit, rs=rs, threads=1)
     split = prove_points(zk, wit, rs=rs, plan=plan_proof(zk.header, max_task_cost=13))
     assert (one.a, one.b, one.c) == (split.a, split.b, split.c)
-    ra, rb, rc = ref.prove(zk, wit, *rs)
+    ra, rb, rc = ref.prove(read_zkey(BLS / "circuit.zkey"), wit, *rs)
     assert one.a == (int(ra[0].n), int(ra[1].n))
     assert one.c == (int(rc[0].n), int(rc[1].n))
     assert one.b == tuple((int(v.coeffs[0]), int(v.coeffs[1])) for v in rb[:2])

@@ -4,6 +4,9 @@ from ._binfile import FormatError as FormatError
 from .proofjson import dump_json as dump_json
 from .proofjson import parse_proof as parse_proof
 from .proofjson import proof_to_json as proof_to_json
+from .prover import ProofResult as ProofResult
+from .prover import prove as prove
+from .prover import prove_points as prove_points
 from .r1cs import R1cs as R1cs
 from .r1cs import read_r1cs as read_r1cs
 from .verifier import explain_verify as explain_verify

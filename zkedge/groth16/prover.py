@@ -18,8 +18,10 @@ non-residue, 5 on both curves, then squared down): pointsH is laid out for them.
 
 from __future__ import annotations
 
+import functools
 import os
 import secrets
+import struct
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, cast
@@ -107,46 +109,37 @@ def public_signals(zk: Zkey | ZkeyHeader, wit: Witness) -> list[int]:
     return [wit.value(i) for i in range(1, h.n_public + 1)]
 
 
-def _coset_evals(curve: Curve, evals: bytes, power: int, threads: int | None) -> bytes:
-    """Evaluations on the domain -> evaluations on snarkjs's odd coset (same order)."""
-    from .. import ntt as _ntt
+def _coset_evals(
+    curve: Curve, evals: bytes, power: int, threads: int | None, factor: int = 1
+) -> bytes:
+    """Evaluations on the domain (times ``factor``) -> true evaluations on snarkjs's odd coset,
+    same order: an inverse NTT scaled by 1/(n*factor), then a forward NTT with coefficient i
+    multiplied by g^i, both with ffjavascript's roots (``zkedge.ntt.ntt`` derives its own,
+    which differ on BLS12-381)."""
+    from .. import _lib
 
-    omega = ffjs_root(curve, power)
-    g = coset_shift(curve, power)
-    ntt_with_omega = getattr(_ntt, "ntt_with_omega", None)
-    if ntt_with_omega is not None:
-        coefs = ntt_with_omega(curve, evals, omega, inverse=True, threads=threads)
-        return cast(bytes, ntt_with_omega(curve, coefs, omega, coset=g, threads=threads))
-    # The module's own root: fine when it is ffjavascript's (BN254); else permute.
-    n = 1 << power
-    own = curve.root_of_unity(n)
-    if own == omega:
-        coefs = _ntt.ntt(curve, evals, inverse=True, threads=threads)
-        return cast(bytes, _ntt.ntt(curve, coefs, coset=g, threads=threads))
-    # omega = own^j with j odd: value at omega^k sits at own-index j*k mod n.
-    j = _dlog_pow2(curve, own, omega, n)
-    perm = [(j * k) & (n - 1) for k in range(n)]
-    src = [evals[32 * k : 32 * k + 32] for k in range(n)]
-    own_order = [b""] * n
-    for k in range(n):
-        own_order[perm[k]] = src[k]
-    coefs = _ntt.ntt(curve, b"".join(own_order), inverse=True, threads=threads)
-    out = _ntt.ntt(curve, coefs, coset=g, threads=threads)
-    return b"".join(out[32 * p : 32 * p + 32] for p in perm)
-
-
-def _dlog_pow2(curve: Curve, base: int, target: int, n: int) -> int:
-    """j with base^j = target, both primitive n-th roots (n a power of two): bit by bit."""
     r = curve.r
-    j = 0
-    for bit in range(n.bit_length() - 1):
-        # check (target / base^j)^(n / 2^(bit+1)) == 1
-        t = target * pow(base, -j, r) % r
-        if pow(t, n >> (bit + 1), r) != 1:
-            j |= 1 << bit
-    if pow(base, j, r) != target:
-        raise ArithmeticError("roots of unity are not powers of one another")
-    return j
+    n = 1 << power
+    omega = ffjs_root(curve, power)
+    t = threads or 0
+    scale = pow(n * factor % r, -1, r)
+    coefs = _lib.fr_ntt(curve, evals, pow(omega, -1, r), None, scale, t)
+    return cast(bytes, _lib.fr_ntt(curve, coefs, omega, coset_shift(curve, power), None, t))
+
+
+@functools.cache
+def _eval_ab_factor(curve: Curve) -> int:
+    """What the native section-4 evaluator multiplies A and B by: 1, or R if it reads the
+    stored v*R^2 as the Montgomery form of v (probed once per curve with one record)."""
+    from .. import field
+
+    rr = pow(1 << 256, 2, curve.r)
+    rec = struct.pack("<III", 0, 0, 0) + rr.to_bytes(32, "little")
+    a, _, _ = field.zkey_eval_ab(curve, rec, 1, (1).to_bytes(32, "little"), 1, 1)
+    k = int.from_bytes(a, "little")
+    if k == 0:
+        raise RuntimeError("native zkey_eval_ab returned 0 for a non-zero coefficient")
+    return k
 
 
 def compute_h(
@@ -164,10 +157,11 @@ def compute_h(
             a, b, c = field.zkey_eval_ab(curve, bytes(zk.coefs), zk.n_coefs, wit.data, h.n_vars, n)
         except ValueError as e:
             raise FormatError(zk.name, f"section 4 (coefficients): {e}") from None
+    k = _eval_ab_factor(curve)
     out = []
-    for name, ev in (("ntt A", a), ("ntt B", b), ("ntt C", c)):
+    for name, ev, f in (("ntt A", a, k), ("ntt B", b, k), ("ntt C", c, k * k)):
         with prog.step(name, 0.1 * n):
-            out.append(_coset_evals(curve, ev, h.power, threads))
+            out.append(_coset_evals(curve, ev, h.power, threads, f))
     with prog.step("A*B-C", 0.01 * n):
         return cast(bytes, field.fr_mul_sub(curve, out[0], out[1], out[2]))
 
