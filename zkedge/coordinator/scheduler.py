@@ -606,6 +606,7 @@ class Scheduler:
                 w.draining = True
         if att.verify is not None:
             att.verify.error = error
+            att.verify.exclude = att.verify.exclude | {worker_id}  # try someone else
             self.dispatch()
             return True, "verification attempt failed; will retry elsewhere"
         task = att.task
