@@ -1,0 +1,124 @@
+"""Scheduler rules without sockets: retry limits, deadlines, re-registration, bad partial sums,
+recovery from the store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import trio
+import trio.testing
+from fleet_helpers import native_or_skip
+
+from zkedge.coordinator import JobFailed
+from zkedge.coordinator.registry import Registry
+from zkedge.coordinator.scheduler import Scheduler
+from zkedge.coordinator.sizing import SizingPolicy
+from zkedge.coordinator.store import Store
+from zkedge.proto.coordinator.v1 import NodeInfo
+
+POLICY = SizingPolicy(target_seconds=1.0, min_points=8, block_points=8, deadline_min_seconds=10)
+
+
+def setup(store: Store | None = None, **kw: int) -> tuple[Registry, Scheduler]:
+    reg = Registry(POLICY)
+    return reg, Scheduler(store or Store(None), reg, POLICY, **kw)
+
+
+def submit(sched: Scheduler, n: int = 16) -> str:
+    h = sched.add_table("bn254", "G1", bytes(64 * n))
+    return sched.submit("t", [(h, n, bytes(32 * n))]).id
+
+
+async def test_retry_limit_fails_the_job() -> None:
+    reg, sched = setup(max_attempts=2, pipeline_depth=1)
+    w = reg.register("w", NodeInfo(bench_points_per_sec=1e3), {}, None)
+    reg.open_stream(w)
+    job = sched.jobs[submit(sched, 8)]
+    for i in range(2):
+        ((task_id, attempt),) = w.inflight
+        assert attempt == i + 1
+        ok, _ = sched.fail("w", task_id, attempt, "boom", handed_back=False)
+        assert ok
+    assert job.state == "failed" and "boom" in (job.error or "")
+    with pytest.raises(JobFailed):
+        job.results()
+    assert not w.inflight
+
+
+async def test_hand_back_is_not_a_strike() -> None:
+    reg, sched = setup(max_attempts=1, pipeline_depth=1)
+    a = reg.register("a", NodeInfo(bench_points_per_sec=1e3), {}, None)
+    reg.open_stream(a)
+    job = sched.jobs[submit(sched, 8)]
+    ((task_id, attempt),) = a.inflight
+    assert sched.fail("a", task_id, attempt, "bye", handed_back=True)[0]
+    assert job.state == "running" and sched.tasks[task_id].strikes == 0
+    assert a.draining and not a.inflight  # a is leaving: nothing new for it
+    b = reg.register("b", NodeInfo(bench_points_per_sec=1e3), {}, None)
+    reg.open_stream(b)
+    sched.dispatch()
+    assert (task_id, 2) in b.inflight
+
+
+async def test_silent_attempt_times_out_and_is_requeued(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    reg, sched = setup(pipeline_depth=1)
+    a = reg.register("a", NodeInfo(bench_points_per_sec=1e6), {}, None)
+    reg.open_stream(a)
+    submit(sched, 8)
+    ((task_id, _),) = a.inflight
+    with trio.fail_after(100):
+        await trio.sleep(POLICY.deadline_min_seconds + 1)
+    sched.tick()
+    task = sched.tasks[task_id]
+    assert task.strikes == 1 and task.runs[1].state == "lost"
+    assert (task_id, 2) in a.inflight  # re-issued (the only worker gets it again)
+
+
+async def test_reregistration_requeues_old_session() -> None:
+    reg, sched = setup(pipeline_depth=1)
+    a = reg.register("a", NodeInfo(bench_points_per_sec=1e3), {}, None)
+    reg.open_stream(a)
+    submit(sched, 8)
+    ((task_id, _),) = a.inflight
+    a2 = reg.register("a", NodeInfo(bench_points_per_sec=1e3), {}, None)  # the board rebooted
+    assert a2.session_id != a.session_id and a.stream is None
+    assert sched.tasks[task_id].runs[1].state == "lost"
+    assert sched.fail("a", task_id, 1, "late", handed_back=False) == (False, "attempt already lost")
+    reg.open_stream(a2)
+    sched.dispatch()
+    assert (task_id, 2) in a2.inflight
+
+
+async def test_bad_partial_sum_is_a_failure() -> None:
+    native_or_skip()
+    reg, sched = setup(pipeline_depth=1)
+    a = reg.register("a", NodeInfo(bench_points_per_sec=1e3), {}, None)
+    reg.open_stream(a)
+    submit(sched, 8)
+    ((task_id, attempt),) = a.inflight
+    ok, why = sched.complete("a", task_id, attempt, b"\x01" * 64, 0.1)  # (1, 1): not on the curve
+    assert not ok and "bad partial" in why
+    assert sched.tasks[task_id].strikes == 1 and (task_id, 2) in a.inflight
+
+
+async def test_recovery_rebuilds_free_ranges(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite"
+    reg, sched = setup(Store(path), pipeline_depth=1)
+    a = reg.register("a", NodeInfo(bench_points_per_sec=1e3), {}, None)
+    reg.open_stream(a)
+    job_id = submit(sched, 40)
+    ((task_id, attempt),) = a.inflight
+    task = sched.tasks[task_id]
+    sched.store.close()
+    # a new coordinator on the same store: the carved task is pending, the rest is free
+    _, sched2 = setup(Store(path))
+    (job,) = sched2.recover()
+    assert job.id == job_id and job.state == "running"
+    assert [t.id for t in sched2.pending] == [task_id]
+    assert sched2.pending[0].attempts == attempt
+    covered = sorted([(task.start, task.start + task.count), *job.msms[0].free])
+    assert covered[0][0] == 0 and covered[-1][1] == 40
+    assert sum(e - s for s, e in covered) == 40
