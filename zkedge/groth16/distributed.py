@@ -14,6 +14,7 @@ again.
 
 from __future__ import annotations
 
+import functools
 import secrets
 import sys
 import time
@@ -155,12 +156,12 @@ async def _blame(
         tk = tasks[p.msm_index]
         lo = (tk.scalar_start + p.start) * 32
         scalars = scal[tk.source][lo : lo + p.count * 32]
+        table = zk.table(tk.msm)
         truth = await trio.to_thread.run_sync(
-            lambda tk=tk, p=p, scalars=scalars: msm(
-                zk.table(tk.msm), scalars, start=tk.start + p.start, count=p.count,
-                threads=threads,
+            functools.partial(
+                msm, table, scalars, start=tk.start + p.start, count=p.count, threads=threads
             )
-        )  # fmt: skip
+        )
         for res in (p, other):
             if res.point != truth:
                 bad.add(res.worker_id)

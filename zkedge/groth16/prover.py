@@ -124,7 +124,7 @@ def _coset_evals(
     t = threads or 0
     scale = pow(n * factor % r, -1, r)
     coefs = _lib.fr_ntt(curve, evals, pow(omega, -1, r), None, scale, t)
-    return cast(bytes, _lib.fr_ntt(curve, coefs, omega, coset_shift(curve, power), None, t))
+    return _lib.fr_ntt(curve, coefs, omega, coset_shift(curve, power), None, t)
 
 
 @functools.cache
@@ -163,7 +163,7 @@ def compute_h(
         with prog.step(name, 0.1 * n):
             out.append(_coset_evals(curve, ev, h.power, threads, f))
     with prog.step("A*B-C", 0.01 * n):
-        return cast(bytes, field.fr_mul_sub(curve, out[0], out[1], out[2]))
+        return field.fr_mul_sub(curve, out[0], out[1], out[2])
 
 
 def msm_partials(
