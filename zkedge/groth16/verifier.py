@@ -10,9 +10,6 @@ from collections.abc import Sequence
 from types import ModuleType
 from typing import Any
 
-import py_ecc.optimized_bls12_381 as _bls
-import py_ecc.optimized_bn128 as _bn
-
 from ..curves import BN254, Curve, G1Affine, G2Affine
 from ._binfile import FormatError
 from .proofjson import Proof, parse_proof, parse_public
@@ -22,7 +19,14 @@ __all__ = ["explain_verify", "verify"]
 
 
 def _backend(curve: Curve) -> ModuleType:
-    return _bn if curve.name == BN254.name else _bls
+    """py_ecc's optimized module for the curve (imported on first use: it is slow to import)."""
+    if curve.name == BN254.name:
+        import py_ecc.optimized_bn128 as bn
+
+        return bn
+    import py_ecc.optimized_bls12_381 as bls
+
+    return bls
 
 
 def _g1(m: ModuleType, pt: G1Affine | None) -> Any:
