@@ -4,8 +4,9 @@ Reads ``tests/vectors/kat.json`` (the project's KAT file, schema ``zkedge-kat/1`
 ``tests/vectors/make_kat.py``) plus ``firmware_tests/kat_extra.json`` (schema
 ``zkedge-firmware-kat/1`` from ``make_vectors.py``: error paths, ``from_mont``, mixed addition,
 more MSM/NTT shapes). Both are normalised into one internal form, then every value is encoded
-the way the C API takes it (``native/zkedge.h``): field elements little-endian standard form (Fp2: c0 || c1),
-points big-endian affine x || y (G2: c0 || c1, infinity all zeros), scalars 32 bytes LE.
+the way the C API takes it (``native/zkedge.h``): field elements little-endian standard form
+(Fp2: c0 || c1), points big-endian affine x || y (G2: c0 || c1, infinity all zeros), scalars
+32 bytes LE.
 
 The header holds one byte blob plus tables of offsets into it, so it compiles fast even when it
 is large. Standard library only: it runs on a bare host before anything is installed.
@@ -23,14 +24,26 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_SOURCES = (ROOT / "tests" / "vectors" / "kat.json", ROOT / "firmware_tests" / "kat_extra.json")
+DEFAULT_SOURCES = (
+    ROOT / "tests" / "vectors" / "kat.json",
+    ROOT / "firmware_tests" / "kat_extra.json",
+)
 SECTIONS = ("field", "point", "check", "encode", "msm", "ntt")
 
 CURVE_ID = {"bn254": 0, "bn128": 0, "alt_bn128": 0, "bls12_381": 1, "bls12-381": 1, "bls12381": 1}
 FP_BYTES = {0: 32, 1: 48}
 FIELD_ID = {"fp": 0, "fr": 1, "fp2": 2}
 GROUP_ID = {"G1": 1, "G2": 2}
-FIELD_OP = {"add": 0, "sub": 1, "neg": 2, "mul": 3, "sqr": 4, "inv": 5, "to_mont": 6, "from_mont": 7}
+FIELD_OP = {
+    "add": 0,
+    "sub": 1,
+    "neg": 2,
+    "mul": 3,
+    "sqr": 4,
+    "inv": 5,
+    "to_mont": 6,
+    "from_mont": 7,
+}
 POINT_OP = {"add": 0, "dbl": 1, "neg": 2, "mul": 3, "add_mixed": 4}
 LEVEL = {"none": 0, "curve": 1, "subgroup": 2}
 # expected return codes (zkedge.h)
@@ -127,28 +140,45 @@ def _from_zkedge_kat(doc: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
                 out["point"].append({**e, "op": "add_mixed"})
         for v in c.get("encode", []):
             out["encode"].append(
-                {"curve": curve, "group": v["group"], "be": bytes.fromhex(v["be"]),
-                 "mont": bytes.fromhex(v["mont"])}
+                {
+                    "curve": curve,
+                    "group": v["group"],
+                    "be": bytes.fromhex(v["be"]),
+                    "mont": bytes.fromhex(v["mont"]),
+                }
             )
         for v in c.get("check", []):
             for level in ("curve", "subgroup"):
                 err = None if v[level] == "ok" else v[level]
                 out["check"].append(
-                    {"curve": curve, "group": v["group"], "point": bytes.fromhex(v["be"]),
-                     "level": level, "error": err}
+                    {
+                        "curve": curve,
+                        "group": v["group"],
+                        "point": bytes.fromhex(v["be"]),
+                        "level": level,
+                        "error": err,
+                    }
                 )
         for v in c.get("msm", []):
             out["msm"].append(
-                {"curve": curve, "group": v["group"],
-                 "points": [bytes.fromhex(b) for b in v["bases"]],
-                 "scalars": [int(s, 16) for s in v["scalars"]], "out": bytes.fromhex(v["out"])}
+                {
+                    "curve": curve,
+                    "group": v["group"],
+                    "points": [bytes.fromhex(b) for b in v["bases"]],
+                    "scalars": [int(s, 16) for s in v["scalars"]],
+                    "out": bytes.fromhex(v["out"]),
+                }
             )
         for v in c.get("ntt", []):
             n = int(v["n"])
             w = int(v["omega"], 16)
             g = int(v["coset"], 16) if v.get("coset") else None
-            e: dict[str, Any] = {"curve": curve, "n": n, "input": [int(x, 16) for x in v["in"]],
-                                 "out": [int(x, 16) for x in v["out"]]}
+            e: dict[str, Any] = {
+                "curve": curve,
+                "n": n,
+                "input": [int(x, 16) for x in v["in"]],
+                "out": [int(x, 16) for x in v["out"]],
+            }
             if not v["inverse"]:
                 e["omega"] = w
                 if g is not None:
@@ -230,7 +260,8 @@ def build(kat: dict[str, list[dict[str, Any]]], source: str) -> str:
         "typedef struct { uint8_t curve, group, level, rc; uint32_t pt; } kat_check;",
         "typedef struct { uint8_t curve, group; uint32_t be, mont; } kat_encode;",
         "typedef struct { uint8_t curve, group; uint32_t n, pts, scalars, out; } kat_msm;",
-        "typedef struct { uint8_t curve; uint32_t n, omega, shift, scale, post, in, out; } kat_ntt;",
+        "typedef struct { uint8_t curve; uint32_t n, omega, shift, scale, post, in, out; }"
+        " kat_ntt;",
         "",
     ]
     out.append(f"static const uint8_t KAT_DATA[{max(len(blob.data), 1)}] = {{")
@@ -261,8 +292,10 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("out", type=Path, help="header to write")
     ap.add_argument(
-        "--json", type=Path, action="append",
-        help="KAT JSON, repeatable (default: tests/vectors/kat.json and firmware_tests/kat_extra.json)",
+        "--json",
+        type=Path,
+        action="append",
+        help="KAT JSON, repeatable (default: tests/vectors/kat.json + kat_extra.json)",
     )
     args = ap.parse_args(argv)
     sources = args.json or [p for p in DEFAULT_SOURCES if p.exists()]

@@ -2,8 +2,8 @@
 
 These are the firmware tests' extra vectors (``kat_extra.json``), read by ``gen_vectors.py``
 next to the project's main KAT file ``tests/vectors/kat.json``: out-of-range operands,
-``from_mont``, mixed addition, more MSM sizes and NTT shift/scale combinations. Answers come from py_ecc (curve
-operations) and Python big integers (fields, NTT), never from zkedge itself.
+``from_mont``, mixed addition, more MSM sizes and NTT shift/scale combinations. Answers come
+from py_ecc (curve operations) and Python big integers (fields, NTT), never from zkedge.
 
 Schema (``"schema": "zkedge-firmware-kat/1"``); integers are ``"0x..."`` hex strings, an Fp2
 element is ``[c0, c1]``, a G1 point ``[x, y]``, a G2 point ``[[x0, x1], [y0, y1]]``, infinity
@@ -13,11 +13,14 @@ element is ``[c0, c1]``, a G1 point ``[x, y]``, a G2 point ``[[x0, x1], [y0, y1]
             error?: "range"|"noinv"}
     point: {curve, group: G1|G2, op: add|dbl|neg|mul|add_mixed, a, b?, k?, out?,
             error?: "not_on_curve"}
-    check: {curve, group, point, level: curve|subgroup, error: null|"not_on_curve"|"not_in_subgroup"}
+    check: {curve, group, point, level: curve|subgroup,
+            error: null|"not_on_curve"|"not_in_subgroup"}
     msm:   {curve, group, points: [...], scalars: [...], out}
     ntt:   {curve, n, omega, shift?, scale?, input: [...], out: [...]}
 
-Usage: ``python firmware_tests/make_vectors.py firmware_tests/kat_extra.json`` (deterministic: fixed seed).
+Usage (deterministic, fixed seed)::
+
+    python firmware_tests/make_vectors.py firmware_tests/kat_extra.json
 """
 
 from __future__ import annotations
@@ -92,7 +95,7 @@ def field_vectors(rng: random.Random) -> list[dict[str, Any]]:
             bits = 256 if field == "fr" else cp["rbits_fp"]
             R = 1 << bits
 
-            def rnd() -> int:
+            def rnd(m: int = m) -> int:
                 return rng.randrange(m)
 
             specials = [0, 1, 2, m - 1, m - 2, (m - 1) // 2]
@@ -128,10 +131,37 @@ def field_vectors(rng: random.Random) -> list[dict[str, Any]]:
                     out.append(v)
             # out-of-range operands must be rejected, not silently reduced
             if field != "fp2":
-                out.append({"curve": curve, "field": field, "op": "add", "a": h(m), "b": h(1), "error": "range"})
-                out.append({"curve": curve, "field": field, "op": "mul", "a": h(1), "b": h(R - 1), "error": "range"})
+                out.append(
+                    {
+                        "curve": curve,
+                        "field": field,
+                        "op": "add",
+                        "a": h(m),
+                        "b": h(1),
+                        "error": "range",
+                    }
+                )
+                out.append(
+                    {
+                        "curve": curve,
+                        "field": field,
+                        "op": "mul",
+                        "a": h(1),
+                        "b": h(R - 1),
+                        "error": "range",
+                    }
+                )
             else:
-                out.append({"curve": curve, "field": field, "op": "mul", "a": [h(m), h(0)], "b": [h(1), h(0)], "error": "range"})
+                out.append(
+                    {
+                        "curve": curve,
+                        "field": field,
+                        "op": "mul",
+                        "a": [h(m), h(0)],
+                        "b": [h(1), h(0)],
+                        "error": "range",
+                    }
+                )
     return out
 
 
@@ -155,7 +185,9 @@ def fp_op(op: str, a: int, b: int, m: int, R: int) -> int | None:
     raise ValueError(op)
 
 
-def fp2_op(op: str, a: tuple[int, int], b: tuple[int, int], m: int, R: int) -> tuple[int, int] | None:
+def fp2_op(
+    op: str, a: tuple[int, int], b: tuple[int, int], m: int, R: int
+) -> tuple[int, int] | None:
     a0, a1 = a
     b0, b1 = b
     if op == "add":
@@ -198,26 +230,90 @@ def point_vectors(rng: random.Random) -> list[dict[str, Any]]:
             pairs = [(0, 1), (4, 5), (0, 0), (0, 3), (3, 4), (5, 1)]
             for i, j in pairs:  # includes P+P (doubling inside add) and P+(-P) = infinity
                 s = mod.add(P[i], P[j])
-                out.append({"curve": curve, "group": group, "op": "add", "a": E(P[i]), "b": E(P[j]), "out": E(s)})
-                out.append({"curve": curve, "group": group, "op": "add_mixed", "a": E(P[i]), "b": E(P[j]), "out": E(s)})
-            out.append({"curve": curve, "group": group, "op": "add", "a": inf, "b": E(P[4]), "out": E(P[4])})
-            out.append({"curve": curve, "group": group, "op": "add", "a": E(P[4]), "b": inf, "out": E(P[4])})
+                out.append(
+                    {
+                        "curve": curve,
+                        "group": group,
+                        "op": "add",
+                        "a": E(P[i]),
+                        "b": E(P[j]),
+                        "out": E(s),
+                    }
+                )
+                out.append(
+                    {
+                        "curve": curve,
+                        "group": group,
+                        "op": "add_mixed",
+                        "a": E(P[i]),
+                        "b": E(P[j]),
+                        "out": E(s),
+                    }
+                )
+            out.append(
+                {
+                    "curve": curve,
+                    "group": group,
+                    "op": "add",
+                    "a": inf,
+                    "b": E(P[4]),
+                    "out": E(P[4]),
+                }
+            )
+            out.append(
+                {
+                    "curve": curve,
+                    "group": group,
+                    "op": "add",
+                    "a": E(P[4]),
+                    "b": inf,
+                    "out": E(P[4]),
+                }
+            )
             out.append({"curve": curve, "group": group, "op": "dbl", "a": inf, "out": None})
             for p in P:
-                out.append({"curve": curve, "group": group, "op": "dbl", "a": E(p), "out": E(mod.double(p))})
-                out.append({"curve": curve, "group": group, "op": "neg", "a": E(p), "out": E(mod.neg(p))})
+                out.append(
+                    {
+                        "curve": curve,
+                        "group": group,
+                        "op": "dbl",
+                        "a": E(p),
+                        "out": E(mod.double(p)),
+                    }
+                )
+                out.append(
+                    {"curve": curve, "group": group, "op": "neg", "a": E(p), "out": E(mod.neg(p))}
+                )
             scalars = [0, 1, 2, r - 1, r, r + 5, (1 << 256) - 1, rng.randrange(r), rng.randrange(r)]
             for n, k in enumerate(scalars):
                 base = P[n % len(P)]
                 res = mod.multiply(base, k % r) if k % r else Z
-                out.append({"curve": curve, "group": group, "op": "mul", "a": E(base), "k": h(k), "out": E(res)})
+                out.append(
+                    {
+                        "curve": curve,
+                        "group": group,
+                        "op": "mul",
+                        "a": E(base),
+                        "k": h(k),
+                        "out": E(res),
+                    }
+                )
             # a point off the curve is rejected
             bad = E(P[4])
             if group == "G1":
                 bad = [bad[0], h((int(bad[1], 16) + 1) % cp["p"])]
             else:
                 bad = [bad[0], [h((int(bad[1][0], 16) + 1) % cp["p"]), bad[1][1]]]
-            out.append({"curve": curve, "group": group, "op": "add", "a": bad, "b": E(P[0]), "error": "not_on_curve"})
+            out.append(
+                {
+                    "curve": curve,
+                    "group": group,
+                    "op": "add",
+                    "a": bad,
+                    "b": E(P[0]),
+                    "error": "not_on_curve",
+                }
+            )
     return out
 
 
@@ -235,12 +331,24 @@ def check_vectors(rng: random.Random) -> list[dict[str, Any]]:
         x += 1
     pt = [h(x), h(y)]
     out.append({"curve": "bls12_381", "group": "G1", "point": pt, "level": "curve", "error": None})
-    out.append({"curve": "bls12_381", "group": "G1", "point": pt, "level": "subgroup", "error": "not_in_subgroup"})
+    out.append(
+        {
+            "curve": "bls12_381",
+            "group": "G1",
+            "point": pt,
+            "level": "subgroup",
+            "error": "not_in_subgroup",
+        }
+    )
     for curve in CURVES:
         for group in ("G1", "G2"):
             good = enc_point(curve, group, mul(curve, group, rng.randrange(1, CURVES[curve]["r"])))
-            out.append({"curve": curve, "group": group, "point": good, "level": "subgroup", "error": None})
-            out.append({"curve": curve, "group": group, "point": None, "level": "subgroup", "error": None})
+            out.append(
+                {"curve": curve, "group": group, "point": good, "level": "subgroup", "error": None}
+            )
+            out.append(
+                {"curve": curve, "group": group, "point": None, "level": "subgroup", "error": None}
+            )
     return out
 
 
@@ -285,16 +393,34 @@ def ntt_vectors(rng: random.Random) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for curve, cp in CURVES.items():
         r = cp["r"]
-        for n, shift, scale in [(1, None, None), (2, None, None), (8, None, None), (16, 7, None), (32, None, 3), (64, 5, 11)]:
+        for n, shift, scale in [
+            (1, None, None),
+            (2, None, None),
+            (8, None, None),
+            (16, 7, None),
+            (32, None, 3),
+            (64, 5, 11),
+        ]:
             log_n = n.bit_length() - 1
-            w = pow(pow(cp["gen"], (r - 1) >> cp["two_adicity"], r), 1 << (cp["two_adicity"] - log_n), r)
+            w = pow(
+                pow(cp["gen"], (r - 1) >> cp["two_adicity"], r), 1 << (cp["two_adicity"] - log_n), r
+            )
             vals = [rng.randrange(r) for _ in range(n)]
             if n >= 8:
                 vals[0], vals[1] = 0, r - 1
             g = 1 if shift is None else shift
             sc = 1 if scale is None else scale
-            res = [sc * sum(pow(g, i, r) * vals[i] * pow(w, i * k, r) for i in range(n)) % r for k in range(n)]
-            v: dict[str, Any] = {"curve": curve, "n": n, "omega": h(w), "input": [h(x) for x in vals], "out": [h(x) for x in res]}
+            res = [
+                sc * sum(pow(g, i, r) * vals[i] * pow(w, i * k, r) for i in range(n)) % r
+                for k in range(n)
+            ]
+            v: dict[str, Any] = {
+                "curve": curve,
+                "n": n,
+                "omega": h(w),
+                "input": [h(x) for x in vals],
+                "out": [h(x) for x in res],
+            }
             if shift is not None:
                 v["shift"] = h(shift)
             if scale is not None:
