@@ -148,7 +148,7 @@ class Attempt:
     task: Task
     number: int
     worker_id: str
-    started: float
+    started: float  # inf while queued behind another attempt on the same worker
     expected: float
     deadline: float
     state: str = RUNNING
@@ -465,13 +465,14 @@ class Scheduler:
         task.attempts += 1
         now = trio.current_time()
         expected = w.capacity.seconds_for(task.count, w.factor(self.policy))
+        began = now if not w.inflight else math.inf  # workers run one task at a time
         att = Attempt(
             task,
             task.attempts,
             w.worker_id,
-            now,
+            began,
             expected,
-            now + attempt_deadline(self.policy, expected),
+            began + attempt_deadline(self.policy, expected),
             verify=verify,
         )
         task.runs[att.number] = att
@@ -564,6 +565,7 @@ class Scheduler:
         att.state = DONE
         if w is not None:
             w.inflight.pop((task_id, attempt), None)
+            self._promote(w)
             if compute_seconds > 0:
                 w.capacity.observe(task.count, compute_seconds, w.factor(self.policy))
                 w.compute_seconds += compute_seconds
@@ -602,6 +604,7 @@ class Scheduler:
         w = self.registry.workers.get(worker_id)
         if w is not None:
             w.inflight.pop((task_id, attempt), None)
+            self._promote(w)
             if handed_back:
                 w.draining = True
         if att.verify is not None:
@@ -645,6 +648,7 @@ class Scheduler:
                 if now > att.deadline:
                     att.state = LOST
                     w.inflight.pop(key, None)
+                    self._promote(w)
                     task = att.task
                     task.strikes += 1
                     if task.strikes >= self.max_attempts:
@@ -652,6 +656,14 @@ class Scheduler:
                     elif task.state != DONE and not task.running() and att.verify is None:
                         self._requeue(task)
         self.dispatch()
+
+    def _promote(self, w: WorkerRecord) -> None:
+        """The worker finished something: its oldest queued attempt is now running."""
+        queued = [a for a in w.inflight.values() if math.isinf(a.started)]
+        if queued and not any(math.isfinite(a.started) for a in w.inflight.values()):
+            att = queued[0]
+            att.started = trio.current_time()
+            att.deadline = att.started + attempt_deadline(self.policy, att.expected)
 
     def _requeue(self, task: Task) -> None:
         if task.state != DONE and task not in self.pending and task.job.state == RUNNING:
@@ -664,6 +676,7 @@ class Scheduler:
         if w is None:
             return
         w.inflight.pop((att.task.id, att.number), None)
+        self._promote(w)
         if w.stream is not None:
             try:
                 w.stream.send_nowait(
