@@ -102,3 +102,43 @@ def test_probe_on_this_machine() -> None:
     p.cpu_utilization()
     r = p.load_report()
     assert 0 <= r.cpu_utilization <= 1 and r.mem_available_bytes > 0
+
+
+async def test_worker_stops_while_coordinator_unreachable(tmp_path: Path) -> None:
+    import socket
+
+    import trio
+
+    from zkedge.worker import Worker, WorkerConfig
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cfg = WorkerConfig(
+        coordinator=f"127.0.0.1:{port}",
+        worker_id="w",
+        cache_dir=tmp_path,
+        benchmark=False,
+        backoff_initial=10.0,
+        backoff_max=60.0,
+    )
+    worker = Worker(cfg)
+    with trio.fail_after(5):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(worker.run)
+            await trio.sleep(0.3)  # refused, now in a 5..10 s backoff
+            worker.stop()
+    assert worker.sessions == 0
+
+
+def test_worker_config_validates() -> None:
+    from zkedge.worker import WorkerConfig
+
+    for bad in (
+        {"coordinator": "nohostport"},
+        {"coordinator": "h:1", "threads": 0},
+        {"coordinator": "h:1", "backoff_initial": 0},
+        {"coordinator": "h:1", "drain_grace": -1},
+    ):
+        with pytest.raises(ValueError):
+            WorkerConfig(**bad)  # type: ignore[arg-type]

@@ -104,7 +104,10 @@ class SessionEnded(Exception):
 
 
 async def reconnect_loop(
-    session: Callable[[], Awaitable[bool]], backoff: Backoff, stopping: Callable[[], bool]
+    session: Callable[[], Awaitable[bool]],
+    backoff: Backoff,
+    stopping: Callable[[], bool],
+    wait: Callable[[float], Awaitable[None]] = trio.sleep,
 ) -> None:
     """Run ``session()`` until it returns True (done) or ``stopping()``; back off after failures.
 
@@ -122,7 +125,7 @@ async def reconnect_loop(
             log.info("session ended: %s", exc)
         if stopping():
             return
-        await trio.sleep(backoff.next())
+        await wait(backoff.next())
 
 
 class Worker:
@@ -159,7 +162,12 @@ class Worker:
             )
         self._started = task_status.started
         backoff = Backoff(self.config.backoff_initial, self.config.backoff_max)
-        await reconnect_loop(self._session, backoff, lambda: self._stopped)
+        await reconnect_loop(self._session, backoff, self._stop.is_set, self._backoff_wait)
+
+    async def _backoff_wait(self, delay: float) -> None:
+        """Sleep before reconnecting, but wake at once when asked to stop."""
+        with trio.move_on_after(delay):
+            await self._stop.wait()
 
     def _mark_started(self) -> None:
         if self._started is not None:
