@@ -51,8 +51,17 @@ ffi = _make("zkedge._native", force32=False)
 ffi32 = _make("zkedge._native32", force32=True)
 
 if __name__ == "__main__":
-    # Build both modules in place (zkedge/_native*.so) without pip: python native/build_ffi.py
+    # Build both modules without pip: python native/build_ffi.py. Each is compiled in build/
+    # and renamed into zkedge/, so processes that have the old module loaded keep a valid file.
+    import shutil
+    import sysconfig
+
     os.chdir(HERE.parent)
-    for f in (_make("zkedge._native", False), _make("zkedge._native32", True)):
-        f.compile(tmpdir=str(HERE.parent), verbose=False)
-        print("built", f)
+    suffix = sysconfig.get_config_var("EXT_SUFFIX")
+    for name, force32 in (("_native", False), ("_native32", True)):
+        tmp = HERE.parent / "build" / f"cffi{name}"
+        so = _make(f"zkedge.{name}", force32).compile(tmpdir=str(tmp), verbose=False)
+        dst = HERE.parent / "zkedge" / f"{name}{suffix}"
+        shutil.copyfile(so, f"{dst}.tmp")
+        os.replace(f"{dst}.tmp", dst)
+        print("built", dst)
