@@ -31,6 +31,7 @@ import grpclib.server
 import trio
 import trio_asyncio
 from grpclib.client import Channel
+from grpclib.config import Configuration
 from grpclib.server import Server
 
 __all__ = [
@@ -332,8 +333,10 @@ async def open_client(
     *,
     token: str | None = None,
     ssl_context: _ssl.SSLContext | None = None,
+    server_name: str | None = None,
 ) -> AsyncIterator[GrpcClient]:
     """A :class:`GrpcClient` for service ``base`` at ``host:port``; the channel closes on exit.
+    ``server_name`` overrides the name checked in the server's TLS certificate.
 
     Exceptions from the body come out as themselves, not wrapped in the exception groups of
     trio-asyncio's internal nurseries."""
@@ -341,7 +344,8 @@ async def open_client(
         async with trio_asyncio.open_loop():
 
             async def _make() -> Channel:
-                return Channel(host, port, ssl=ssl_context)
+                config = Configuration(ssl_target_name_override=server_name)
+                return Channel(host, port, ssl=ssl_context, config=config)
 
             channel = await trio_asyncio.aio_as_trio(_make)()
             try:

@@ -36,6 +36,7 @@ def _add_client_tls(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tls-ca", type=Path, help="CA bundle to verify the coordinator with")
     p.add_argument("--tls-cert", type=Path, help="client certificate (mutual TLS)")
     p.add_argument("--tls-key", type=Path, help="client key (mutual TLS)")
+    p.add_argument("--tls-server-name", help="name expected in the coordinator's certificate")
 
 
 def register(subparsers: Any) -> None:
@@ -90,7 +91,9 @@ def _client_tls(args: argparse.Namespace) -> Any:
 
     if not (args.tls or args.tls_ca or args.tls_cert):
         return None
-    return TlsConfig(cert=args.tls_cert, key=args.tls_key, ca=args.tls_ca)
+    return TlsConfig(
+        cert=args.tls_cert, key=args.tls_key, ca=args.tls_ca, server_name=args.tls_server_name
+    )
 
 
 async def _until_signal(cancel: trio.CancelScope, on_first: Any = None) -> None:
@@ -174,7 +177,12 @@ async def _with_client(args: argparse.Namespace, fn: Any) -> Any:
     tls = _client_tls(args)
     ssl_ctx = client_context(tls) if tls is not None else None
     async with _aio.open_client(
-        CoordinatorServiceBase, host, port, token=args.token, ssl_context=ssl_ctx
+        CoordinatorServiceBase,
+        host,
+        port,
+        token=args.token,
+        ssl_context=ssl_ctx,
+        server_name=tls.server_name if tls is not None else None,
     ) as client:
         return await fn(client)
 

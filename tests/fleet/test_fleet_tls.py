@@ -77,8 +77,9 @@ def make_pki(d: Path) -> dict[str, Path]:
 
 async def register(port: int, tls: TlsConfig | None) -> str:
     ctx = client_context(tls) if tls is not None else None
+    name = tls.server_name if tls is not None else None
     async with _aio.open_client(
-        CoordinatorServiceBase, "127.0.0.1", port, token=TOKEN, ssl_context=ctx
+        CoordinatorServiceBase, "127.0.0.1", port, token=TOKEN, ssl_context=ctx, server_name=name
     ) as c:
         reply = await c.call("register_worker", RegisterWorkerRequest(worker_id="w", node=NODE))
         return str(reply.session_id)
@@ -94,6 +95,9 @@ async def test_tls_and_mutual_tls(nursery: trio.Nursery, tmp_path: Path) -> None
             await register(coord.port, None)
         with pytest.raises(_aio.ConnectionLost):  # server cert not trusted
             await register(coord.port, TlsConfig())
+        assert await register(coord.port, TlsConfig(ca=pki["ca.pem"], server_name="localhost"))
+        with pytest.raises(_aio.ConnectionLost):  # name not in the certificate
+            await register(coord.port, TlsConfig(ca=pki["ca.pem"], server_name="evil.example"))
 
         mutual = TlsConfig(cert=pki["server.pem"], key=pki["server.key"], client_ca=pki["ca.pem"])
         coord2 = await start_coordinator(nursery, None, tls=mutual)

@@ -181,7 +181,12 @@ class Worker:
         host, port = parse_hostport(self.config.coordinator)
         ssl_ctx = client_context(self.config.tls) if self.config.tls is not None else None
         async with _aio.open_client(
-            CoordinatorServiceBase, host, port, token=self.config.token, ssl_context=ssl_ctx
+            CoordinatorServiceBase,
+            host,
+            port,
+            token=self.config.token,
+            ssl_context=ssl_ctx,
+            server_name=self.config.tls.server_name if self.config.tls is not None else None,
         ) as client:
             reg = await client.call(
                 "register_worker",
