@@ -1,0 +1,191 @@
+#!/usr/bin/env bash
+# A real aarch64 Python run of zkedge under emulation (`make firmware-test-full`):
+#   1. host packages (qemu-user-static, debootstrap) and binfmt_misc registration of qemu-aarch64
+#   2. a Debian bookworm arm64 rootfs made with debootstrap, cached in build/arm/rootfs-arm64
+#      (reused when present; built in a .tmp directory and renamed, so a killed run leaves no
+#      half rootfs behind)
+#   3. chroot: venv, `pip install` zkedge FROM SOURCE (a copy of the working tree; its
+#      dependencies come from PyPI as aarch64 wheels, the C core is compiled by the rootfs' gcc)
+#   4. import it, run `zkedge selftest`
+#   5. a worker inside the chroot joins a coordinator on the host (127.0.0.1 is shared) and
+#      completes MSM jobs; the results are checked against a host-side local MSM
+#      (firmware_tests/arm_roundtrip.py)
+# Every phase prints "PHASE <name> <seconds>". Needs root (debootstrap, chroot, mounts).
+# When root/apt/network are missing it skips with a message, except under CI=true (then fails).
+#
+# Env: ROOTFS=dir (default build/arm/rootfs-arm64), MIRROR=url (default: the host's Debian
+#      mirror), PY=host python with zkedge installed (default .venv/bin/python),
+#      RT_POINTS=points per round-trip MSM (default 20000), KEEP_ROOTFS=0 to delete it after.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+REPO=$(cd "$HERE/.." && pwd)
+cd "$REPO"
+ROOT=${ROOTFS:-$REPO/build/arm/rootfs-arm64}
+PY=${PY:-$REPO/.venv/bin/python}
+CI=${CI:-false}
+RT_POINTS=${RT_POINTS:-20000}
+LOG=$REPO/build/arm
+mkdir -p "$LOG"
+
+ts() { date +%s.%N; }
+T_ALL=$(ts)
+phase() { awk -v n="$1" -v a="$2" -v b="$(ts)" 'BEGIN{printf "PHASE %-26s %7.1f s\n", n, b-a}'; }
+skip() {
+  echo "SKIP firmware-test-full: $*"
+  if [ "$CI" = true ]; then echo "FAIL: CI=true, the aarch64 run may not be skipped"; exit 1; fi
+  exit 0
+}
+
+[ "$(id -u)" = 0 ] || skip "needs root (debootstrap, chroot, binfmt_misc)"
+[ -x "$PY" ] || skip "no host Python at $PY (run 'make venv' first)"
+
+# ------------------------------------------------------------------ 1. host tools + binfmt
+t=$(ts)
+export DEBIAN_FRONTEND=noninteractive
+if ! command -v qemu-aarch64-static >/dev/null || ! command -v debootstrap >/dev/null; then
+  command -v apt-get >/dev/null || skip "no apt-get to install qemu-user-static and debootstrap"
+  timeout 900 apt-get update -qq && \
+    timeout 900 apt-get install -y -qq --no-install-recommends qemu-user-static debootstrap >/dev/null \
+    || skip "could not install qemu-user-static/debootstrap"
+fi
+# No systemd here to register the handlers: mount binfmt_misc and register qemu-aarch64 from the
+# file qemu-user-static ships (flags F: the host binary is used inside the chroot too).
+mountpoint -q /proc/sys/fs/binfmt_misc || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc \
+  || skip "cannot mount binfmt_misc"
+if [ ! -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]; then
+  conf=/usr/lib/binfmt.d/qemu-aarch64.conf
+  [ -f "$conf" ] || skip "no $conf"
+  cat "$conf" > /proc/sys/fs/binfmt_misc/register
+fi
+echo 1 > /proc/sys/fs/binfmt_misc/qemu-aarch64
+phase host-tools "$t"
+
+MOUNTS=(work/src proc sys dev/pts dev)
+cleanup() {
+  local rc=$?
+  [ -n "${WORKER_PID:-}" ] && kill "$WORKER_PID" 2>/dev/null && wait "$WORKER_PID" 2>/dev/null
+  [ -n "${COORD_PID:-}" ] && kill "$COORD_PID" 2>/dev/null && wait "$COORD_PID" 2>/dev/null
+  for m in "${MOUNTS[@]}"; do mountpoint -q "$ROOT/$m" && umount -l "$ROOT/$m"; done
+  return $rc
+}
+trap cleanup EXIT
+for m in "${MOUNTS[@]}"; do mountpoint -q "$ROOT/$m" && umount -l "$ROOT/$m"; done  # a killed run
+
+# ------------------------------------------------------------------ 2. rootfs (cached)
+t=$(ts)
+if [ -x "$ROOT/usr/bin/python3" ] && [ -x "$ROOT/usr/bin/gcc" ]; then
+  echo "reusing $ROOT ($(du -sh "$ROOT" 2>/dev/null | cut -f1))"
+else
+  MIRROR=${MIRROR:-$(awk '/^URIs:/{print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)}
+  MIRROR=${MIRROR:-http://deb.debian.org/debian}
+  TMP="$ROOT.tmp"
+  if grep -q " $TMP" /proc/self/mountinfo; then echo "mounts remain under $TMP; not deleting" >&2; exit 1; fi
+  rm -rf --one-file-system "$TMP"
+  echo "debootstrap arm64 bookworm from $MIRROR into $TMP (about 5-6 min under emulation)"
+  if ! timeout 1800 debootstrap --arch=arm64 --variant=minbase \
+      --include=python3,python3-venv,python3-dev,gcc,libc6-dev,ca-certificates \
+      bookworm "$TMP" "$MIRROR" >"$LOG/debootstrap.log" 2>&1; then
+    tail -30 "$LOG/debootstrap.log"
+    grep -qiE "Failed getting release|Temporary failure|Could not resolve" "$LOG/debootstrap.log" \
+      && skip "no network to the Debian mirror"
+    echo "FAIL: debootstrap"; exit 1
+  fi
+  rm -f "$TMP"/var/cache/apt/archives/*.deb
+  mv "$TMP" "$ROOT"
+fi
+phase debootstrap "$t"
+
+# ------------------------------------------------------------------ 3. chroot, venv, pip install
+t=$(ts)
+cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
+# This sandbox's egress TLS is intercepted by its own CA: give pip the host's bundle (not the
+# host's pip config, which points at x86-only local wheel directories).
+mkdir -p "$ROOT/etc/ssl/certs" "$ROOT/work/src"
+cp /etc/ssl/certs/ca-certificates.crt "$ROOT/etc/ssl/certs/host-ca-bundle.crt"
+printf '[global]\ncert = /etc/ssl/certs/host-ca-bundle.crt\ntimeout = 180\ndisable-pip-version-check = true\n' \
+  > "$ROOT/etc/pip.conf"
+mount -t proc proc "$ROOT/proc"
+mount -t sysfs sys "$ROOT/sys"
+mount --bind /dev "$ROOT/dev"
+mount --bind /dev/pts "$ROOT/dev/pts"
+# The source as a copy of the working tree's files (tracked + new, minus ignored), so the
+# build inside never writes into the host checkout.
+rm -rf --one-file-system "$ROOT/opt/zkedge-src"
+mkdir -p "$ROOT/opt/zkedge-src"
+git ls-files -z --cached --others --exclude-standard \
+  | grep -zv '^tests/fixtures/' \
+  | while IFS= read -r -d '' f; do [ -f "$f" ] && printf '%s\0' "$f"; done \
+  | tar --null -T - -cf - | tar -xf - -C "$ROOT/opt/zkedge-src"
+in_arm() {
+  chroot "$ROOT" /usr/bin/env -i HOME=/root LANG=C.UTF-8 PATH=/opt/venv/bin:/usr/local/bin:/usr/bin:/bin \
+    /bin/bash -c "$1"
+}
+in_arm 'uname -m; python3 -V' | tr '\n' ' '; echo
+phase chroot-setup "$t"
+
+t=$(ts)
+[ -x "$ROOT/opt/venv/bin/python" ] || timeout 600 in_arm 'python3 -m venv /opt/venv'
+phase venv "$t"
+
+t=$(ts)
+# Dependencies first (aarch64 wheels from PyPI), then zkedge itself from source: its build
+# compiles native/unity.c twice (64-bit limbs and forced 32-bit limbs) with the rootfs' gcc.
+timeout 1200 in_arm 'pip install -q "cffi>=1.17" "setuptools>=64" wheel' \
+  || skip "pip could not reach PyPI from the chroot"
+phase pip-deps "$t"
+t=$(ts)
+timeout 2400 in_arm 'cd /opt/zkedge-src && pip install -q --no-build-isolation . 2>&1 | tail -20'
+in_arm 'python -c "import zkedge"' || { echo "FAIL: zkedge did not install"; exit 1; }
+phase "pip install zkedge" "$t"
+
+# ------------------------------------------------------------------ 4. import + selftest
+t=$(ts)
+in_arm 'cd / && python -c "import platform, zkedge; print(platform.machine(), zkedge.native_info())"'
+phase import "$t"
+t=$(ts)
+if in_arm 'python -c "import zkedge.cli" 2>/dev/null'; then SELFTEST='zkedge selftest'; else
+  SELFTEST='python -m zkedge.selftest'
+  echo "(zkedge.cli is not wired yet: running '$SELFTEST')"
+fi
+set +e
+timeout 900 in_arm "cd / && $SELFTEST" | tee "$LOG/selftest-aarch64.txt"
+st=${PIPESTATUS[0]}
+set -e
+phase selftest "$t"
+[ "$st" = 0 ] || { echo "FAIL: selftest on aarch64 exited $st"; exit 1; }
+
+# ------------------------------------------------------------------ 5. worker round trip
+t=$(ts)
+PORT=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+TOKEN=$("$PY" -c 'import secrets; print(secrets.token_hex(16))')
+export ZKEDGE_TOKEN=$TOKEN
+"$PY" -m zkedge.fleet_cli coordinator --bind "127.0.0.1:$PORT" --store :memory: \
+  --target-seconds 1 --block-points 1024 >"$LOG/coordinator.log" 2>&1 &
+COORD_PID=$!
+WORKER_ID=arm64-chroot
+in_arm "rm -rf /tmp/zkcache; ZKEDGE_TOKEN=$TOKEN ZKEDGE_LOG=INFO exec python -m zkedge.fleet_cli worker \
+  --coordinator 127.0.0.1:$PORT --id $WORKER_ID --cache-dir /tmp/zkcache --cache-mb 64" \
+  >"$LOG/worker-aarch64.log" 2>&1 &
+WORKER_PID=$!
+set +e
+timeout 1200 "$PY" "$REPO/firmware_tests/arm_roundtrip.py" --coordinator "127.0.0.1:$PORT" \
+  --worker "$WORKER_ID" --points "$RT_POINTS" --expect-machine aarch64
+rt=$?
+set -e
+phase "worker round trip" "$t"
+if [ "$rt" != 0 ]; then
+  echo "--- worker log"; tail -30 "$LOG/worker-aarch64.log"
+  echo "--- coordinator log"; tail -30 "$LOG/coordinator.log"
+  echo "FAIL: worker round trip"; exit 1
+fi
+kill -TERM "$WORKER_PID" 2>/dev/null; wait "$WORKER_PID" 2>/dev/null || true; WORKER_PID=
+kill -TERM "$COORD_PID" 2>/dev/null; wait "$COORD_PID" 2>/dev/null || true; COORD_PID=
+
+phase total "$T_ALL"
+if [ "${KEEP_ROOTFS:-1}" = 0 ]; then
+  cleanup || true
+  trap - EXIT
+  grep -q " $ROOT/" /proc/self/mountinfo || rm -rf --one-file-system "$ROOT"
+fi
+echo "firmware-test-full: PASS (aarch64 selftest + worker round trip)"
