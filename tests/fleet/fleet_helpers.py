@@ -16,7 +16,7 @@ from zkedge.coordinator import Coordinator, SizingPolicy
 from zkedge.proto.coordinator.v1 import CoordinatorServiceBase
 
 TOKEN = "s3cret-token"
-SMALL = SizingPolicy(target_seconds=0.05, min_points=16, block_points=16)
+SMALL = SizingPolicy(target_seconds=0.05, min_points=16, block_points=16, tail_fraction=0.5)
 
 
 def native_or_skip() -> Any:

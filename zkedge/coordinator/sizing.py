@@ -43,7 +43,7 @@ class SizingPolicy:
     min_points: int = 4096
     max_points: int = 1 << 22
     block_points: int = 4096  # alignment of task ranges = base cache block size
-    tail_fraction: float = 0.5  # factoring: at most this share of a worker's fair remainder
+    tail_fraction: float = 0.75  # factoring: at most this share of a worker's fair remainder
     ewma_alpha: float = 0.4
     throttle_factor: float = 0.5  # capacity multiplier while the board reports throttling
     hot_celsius: float = 80.0  # above this, scale capacity down ...
