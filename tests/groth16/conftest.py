@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+if "zkedge" not in sys.modules:  # run from a checkout without `pip install -e .`
+    sys.path.insert(1, str(Path(__file__).resolve().parents[2]))
 
 from g16_paths import CURVES, SNARKJS, fixture_dir
 
