@@ -11,8 +11,6 @@ from hypothesis import strategies as st
 from native_ref import (
     CURVE_GROUP_IDS,
     CURVE_GROUPS,
-    CURVE_IDS,
-    CURVES,
     FAST,
     SLOW_OPS,
     be_bytes,
@@ -175,7 +173,9 @@ def test_non_subgroup_point_rejected(c: Curve, g: str) -> None:
     m = pe(c)
     Q = to_pe(c, g, q)
     assert ec.double(c, g, q) == from_pe(c, g, m.double(Q))
-    assert ec.add(c, g, q, mul_ref(c, g, 5)) == from_pe(c, g, m.add(Q, to_pe(c, g, mul_ref(c, g, 5))))
+    assert ec.add(c, g, q, mul_ref(c, g, 5)) == from_pe(
+        c, g, m.add(Q, to_pe(c, g, mul_ref(c, g, 5)))
+    )
 
 
 def test_bls_g1_order_three_point() -> None:
@@ -257,7 +257,9 @@ def test_table_fuzz_never_crashes(c: Curve, g: str, data: st.DataObject) -> None
     pb = c.point_bytes(g)  # type: ignore[arg-type]
     n = data.draw(st.integers(0, 4), "n")
     vals = data.draw(
-        st.lists(st.integers(0, c.p - 1), min_size=n * pb // c.fp_bytes, max_size=n * pb // c.fp_bytes)
+        st.lists(
+            st.integers(0, c.p - 1), min_size=n * pb // c.fp_bytes, max_size=n * pb // c.fp_bytes
+        )
     )
     raw = b"".join(v.to_bytes(c.fp_bytes, "big") for v in vals)
     t = msm.BaseTable.from_bytes(c, g, raw, check="none")

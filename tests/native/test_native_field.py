@@ -136,7 +136,7 @@ def test_fr_mul_sub(c: Curve) -> None:
         field.fr_mul_sub(c, pack(a), pack(b), pack(d[:-1]))
     with pytest.raises(ValueError):
         field.fr_mul_sub(c, pack(a) + b"\x00", pack(b) + b"\x00", pack(d) + b"\x00")
-    big = pack([r] + a[1:])  # an operand >= r
+    big = pack([r, *a[1:]])  # an operand >= r
     with pytest.raises(ValueError):
         field.fr_mul_sub(c, big, pack(b), pack(d))
 

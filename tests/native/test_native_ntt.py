@@ -1,0 +1,148 @@
+"""Fr NTT against a plain Python (gmpy2) reference: forward, inverse, cosets, both curves."""
+
+from __future__ import annotations
+
+import random
+
+import gmpy2
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from native_ref import CURVE_IDS, CURVES, FAST
+
+from zkedge import ntt
+from zkedge.curves import Curve
+
+params = pytest.mark.parametrize("c", CURVES, ids=CURVE_IDS)
+
+
+def omega(c: Curve, n: int) -> int:
+    """g^((r-1)/n) for the curve's Fr generator (computed here, not via zkedge)."""
+    return pow(c.fr_generator, (c.r - 1) // n, c.r)
+
+
+def dft(vals: list[int], w: int, r: int) -> list[int]:
+    """Naive O(n^2) evaluation: out[k] = sum_i vals[i] * w^(ik)."""
+    n = len(vals)
+    return [sum(v * pow(w, i * k, r) for i, v in enumerate(vals)) % r for k in range(n)]
+
+
+def fft(vals: list[int], w: int, r: int) -> list[int]:
+    """Recursive radix-2 FFT over gmpy2 integers (the fast reference for larger n)."""
+    mr = gmpy2.mpz(r)
+
+    def rec(a: list[gmpy2.mpz], w: gmpy2.mpz) -> list[gmpy2.mpz]:
+        n = len(a)
+        if n == 1:
+            return a
+        even, odd = rec(a[0::2], w * w % mr), rec(a[1::2], w * w % mr)
+        out = [gmpy2.mpz(0)] * n
+        t = gmpy2.mpz(1)
+        for k in range(n // 2):
+            x = odd[k] * t % mr
+            out[k] = (even[k] + x) % mr
+            out[k + n // 2] = (even[k] - x) % mr
+            t = t * w % mr
+        return out
+
+    return [int(x) for x in rec([gmpy2.mpz(v) for v in vals], gmpy2.mpz(w))]
+
+
+def forward_ref(vals: list[int], c: Curve, coset: int | None) -> list[int]:
+    n, r = len(vals), c.r
+    g = 1 if coset is None else coset % r
+    shifted = [v * pow(g, i, r) % r for i, v in enumerate(vals)]
+    return (dft if n <= 32 else fft)(shifted, omega(c, n), r)
+
+
+@params
+def test_root_of_unity(c: Curve) -> None:
+    for log_n in (0, 1, 3, 10, c.fr_two_adicity):
+        n = 1 << log_n
+        w = c.root_of_unity(n)
+        assert w == omega(c, n)
+        assert pow(w, n, c.r) == 1
+        if n > 1:
+            assert pow(w, n // 2, c.r) == c.r - 1
+    with pytest.raises(ValueError):
+        c.root_of_unity(1 << (c.fr_two_adicity + 1))
+    for bad in (0, 3, -4):
+        with pytest.raises(ValueError):
+            c.root_of_unity(bad)
+
+
+@params
+@FAST
+@given(data=st.data())
+def test_ntt_random(c: Curve, data: st.DataObject) -> None:
+    log_n = data.draw(st.integers(0, 6), "log_n")
+    n = 1 << log_n
+    vals = data.draw(st.lists(st.integers(0, c.r - 1), min_size=n, max_size=n), "vals")
+    coset = data.draw(st.one_of(st.none(), st.integers(1, c.r - 1)), "coset")
+    ev = ntt.ntt(c, vals, coset=coset)
+    assert ev == forward_ref(vals, c, coset)
+    assert ntt.ntt(c, ev, inverse=True, coset=coset) == vals
+
+
+@params
+@pytest.mark.parametrize("log_n", [7, 10])
+def test_ntt_large(c: Curve, log_n: int) -> None:
+    n = 1 << log_n
+    rng = random.Random(log_n)
+    vals = [rng.randrange(c.r) for _ in range(n)]
+    vals[0], vals[1], vals[-1] = 0, c.r - 1, 1
+    for coset in (None, c.fr_generator, rng.randrange(2, c.r)):
+        ev = ntt.ntt(c, vals, coset=coset, threads=2)
+        assert ev == forward_ref(vals, c, coset)
+        back = ntt.ntt(c, ev, inverse=True, coset=coset, threads=1)
+        assert back == vals
+
+
+@params
+def test_ntt_threaded_sizes(c: Curve) -> None:
+    """n >= 4096 runs the butterfly stages on several threads: same answer as one thread."""
+    n = 1 << 12
+    rng = random.Random(12)
+    vals = [rng.randrange(c.r) for _ in range(n)]
+    b = b"".join(v.to_bytes(32, "little") for v in vals)
+    one = ntt.ntt(c, b, threads=1)
+    assert ntt.ntt(c, b, threads=2) == one == ntt.ntt(c, b, threads=3)
+    assert [int.from_bytes(one[i : i + 32], "little") for i in range(0, len(one), 32)] == fft(
+        vals, omega(c, n), c.r
+    )
+    assert ntt.ntt(c, one, inverse=True) == b
+
+
+@params
+def test_ntt_bytes_and_ints(c: Curve) -> None:
+    vals = [5, 0, c.r - 1, 7, 1, 2, 3, 4]
+    b = b"".join(v.to_bytes(32, "little") for v in vals)
+    out_b = ntt.ntt(c, b, coset=3)
+    assert isinstance(out_b, bytes)
+    out_i = ntt.ntt(c, vals, coset=3)
+    assert out_b == b"".join(v.to_bytes(32, "little") for v in out_i)
+    assert ntt.ntt(c, bytearray(b)) == ntt.ntt(c, memoryview(b)) == ntt.ntt(c, b)
+    # ints are reduced mod r (negative ones too); bytes must already be below r
+    assert ntt.ntt(c, [v + c.r for v in vals]) == ntt.ntt(c, vals)
+    assert ntt.ntt(c, [v - c.r for v in vals]) == ntt.ntt(c, vals)
+    with pytest.raises(ValueError):
+        ntt.ntt(c, c.r.to_bytes(32, "little") + b[32:])
+    # n = 1 is the identity; a coset equal to 1 is the plain transform
+    assert ntt.ntt(c, [42]) == [42] == ntt.ntt(c, [42], inverse=True, coset=5)
+    assert ntt.ntt(c, vals, coset=1) == ntt.ntt(c, vals)
+    assert ntt.ntt(c, vals, coset=c.r + 3) == ntt.ntt(c, vals, coset=3)
+
+
+@params
+def test_ntt_bad_sizes(c: Curve) -> None:
+    for n in (0, 3, 5, 6, 12):
+        with pytest.raises(ValueError, match="power of two"):
+            ntt.ntt(c, list(range(n)))
+        with pytest.raises(ValueError):
+            ntt.ntt(c, bytes(32 * n))
+    for nbytes in (1, 31, 33, 65):
+        with pytest.raises(ValueError):
+            ntt.ntt(c, bytes(nbytes))
+    for coset in (0, c.r, -c.r):
+        with pytest.raises(ValueError, match="coset"):
+            ntt.ntt(c, [1, 2], coset=coset)
