@@ -255,6 +255,13 @@ class Coordinator:
         job = self._scheduler_or_raise().jobs.get(job_id)
         return None if job is None else JobHandle(self, job)
 
+    async def prove_groth16(self, zkey: Any, witness: Any, **kw: Any) -> Any:
+        """Groth16 proof over this fleet: :func:`zkedge.groth16.distributed.prove_groth16`
+        (H here, the five MSMs on the workers, blame and re-runs on a bad proof)."""
+        from zkedge.groth16.distributed import prove_groth16
+
+        return await prove_groth16(self, zkey, witness, **kw)
+
     # ------------------------------------------------------------------ blame and fleet control
     async def rerun_task(
         self, task_id: str, *, exclude: Sequence[str] = (), replace: bool = False
