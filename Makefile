@@ -60,3 +60,9 @@ bench: venv node
 
 clean:
 	rm -rf build dist *.egg-info zkedge/_native*.so zkedge/_native*.c .pytest_cache .mypy_cache
+
+# Fleet benchmarks (issue 3): pinned workers + CPU burner at n = 2^18; 500 simulated workers.
+.PHONY: bench-fleet
+bench-fleet: venv
+	$(VPY) bench/fleet.py
+	$(VPY) bench/coordinator_load.py --duration 120
