@@ -88,3 +88,58 @@ async def test_lying_worker_is_caught(
     assert res.quarantined == ["w1"]
     proof, public = res.to_json()
     assert snarkjs_verify(d / "verification_key.json", public, proof, tmp_path)
+
+
+def test_cli_prove_through_remote_coordinator(tmp_path: Path, snarkjs_verify: Any) -> None:
+    """``zkedge prove ... --coordinator HOST:PORT`` against real coordinator/worker processes."""
+    import os
+    import re
+    import subprocess
+    import sys
+    import time
+
+    from zkedge.groth16.cli import main
+
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    py = [sys.executable, "-m", "zkedge.fleet_cli"]
+    procs: list[subprocess.Popen[str]] = []
+    try:
+        coord = subprocess.Popen(
+            [*py, "coordinator", "--bind", "127.0.0.1:0", "--store", ":memory:"],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+        )  # fmt: skip
+        procs.append(coord)
+        assert coord.stdout is not None
+        deadline = time.monotonic() + 30
+        addr = None
+        while addr is None and time.monotonic() < deadline:
+            line = coord.stdout.readline()
+            m = re.search(r"listening on (\S+:\d+)", line)
+            addr = m.group(1) if m else None
+        assert addr, "coordinator did not start"
+        for i in range(2):
+            argv = [*py, "worker", "--coordinator", addr, "--id", f"rw{i}", "--threads", "1",
+                    "--no-benchmark", "--cache-dir", str(tmp_path / f"rw{i}")]  # fmt: skip
+            procs.append(
+                subprocess.Popen(
+                    argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
+                )
+            )
+        d = BLS
+        proof, public = tmp_path / "proof.json", tmp_path / "public.json"
+        rc = main(["prove", str(d / "circuit.zkey"), str(d / "witness.wtns"), str(proof),
+                   str(public), "--coordinator", addr, "-q"])  # fmt: skip
+        assert rc == 0
+        assert snarkjs_verify(d / "verification_key.json", public, proof, tmp_path)
+    finally:
+        for p in reversed(procs):
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+            if p.stdout is not None:
+                p.stdout.close()
