@@ -79,7 +79,7 @@ def _flatten(doc: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def _convert(key: str, value: Any, typ: type) -> Any:
+def _convert(key: str, value: Any, typ: type, *, zero_ok: bool = False) -> Any:
     if typ is bool:
         if not isinstance(value, bool):
             raise ConfigError(f"{key}: expected true or false, got {value!r}")
@@ -87,7 +87,7 @@ def _convert(key: str, value: Any, typ: type) -> Any:
     if typ is int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ConfigError(f"{key}: expected an integer, got {value!r}")
-        if value < (0 if key == "cache.memory_mb" else 1):
+        if value < (0 if zero_ok else 1):
             raise ConfigError(f"{key}: must be positive, got {value}")
         return value
     if typ is float:
@@ -124,7 +124,7 @@ def load_worker_config(path: str | Path) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in flat.items():
         dest, typ = _KEYS[key]
-        v = _convert(f"{p}: {key}", value, typ)
+        v = _convert(f"{p}: {key}", value, typ, zero_ok=key == "cache.memory_mb")
         if isinstance(v, Path) and not v.is_absolute():
             v = p.parent / v
         if key == "benchmark":
