@@ -52,6 +52,19 @@ pytest-limb32: venv
 
 test: venv proto-check lint typecheck pytest pytest-limb32 firmware-test
 
+# Native known-answer tests (firmware_tests/): the C core cross-compiled for aarch64 (64-bit
+# limbs) and armhf (32-bit limbs, no __int128) and run under qemu-user, plus x86-64 builds
+# (64-bit and forced 32-bit limbs). Installs its apt packages when missing; skips a target it
+# cannot build with a message, but fails instead under CI=true.
+firmware-test:
+	PYTHON=$(PY) bash firmware_tests/run.sh
+
+# A real aarch64 Python run (tools/arm64_rootfs.sh): debootstrap arm64 rootfs (cached in
+# build/arm), pip install from source, `zkedge selftest`, and a worker in the chroot completing
+# MSM tasks for a coordinator on the host. Needs root; about 12 min from nothing, 2-4 min cached.
+firmware-test-full: venv
+	timeout 3600 bash tools/arm64_rootfs.sh
+
 demo: venv node
 	$(VPY) -m zkedge demo
 
