@@ -24,7 +24,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests" / "fixtures"))
+sys.path.insert(0, str(ROOT / "tests" / "fixtures"))  # build.py, fast_setup.py
 
 import build as fixtures  # noqa: E402  (tests/fixtures/build.py)
 
@@ -106,9 +106,14 @@ def log(msg: str) -> None:
     print(f"[bench] {msg}", file=sys.stderr, flush=True)
 
 
-def circuit_for(k: int) -> tuple[Path, int, int]:
-    """(dir with circuit.zkey + witness.wtns, constraints, wires) for the 2^k bench circuit."""
-    d = BENCH / f"chain{k}"
+def circuit_for(k: int, setup: str) -> tuple[Path, int, int]:
+    """(dir with circuit.zkey + witness.wtns, constraints, wires) for the 2^k bench circuit.
+
+    setup "snarkjs": powers of tau + groth16 setup + contribution; "fast": tests/fixtures/
+    fast_setup.py (known toxic waste, minutes instead of an hour at 2^16; same file format)."""
+    import json as _json
+
+    d = BENCH / (f"chain{k}" if setup == "snarkjs" else f"chain{k}-fast")
     target = (1 << k) * 15 // 16 - 8
     nbits = target // 2 // 35
     nmul = target - 35 * nbits
@@ -117,10 +122,29 @@ def circuit_for(k: int) -> tuple[Path, int, int]:
         src = d / "chain.circom"
         tmpl = (ROOT / "tests" / "fixtures" / "circuits" / "chain.circom.in").read_text()
         src.write_text(tmpl.replace("NBITS", str(nbits)).replace("NMUL", str(nmul)))
-        log(f"building 2^{k} circuit ({nbits} bit blocks, {nmul} multiplications)")
-        times = fixtures.build_circuit(
-            src, d, prime="bn128", curve="bn128", power=k, inputs=[{"x": "5", "y": "7"}]
-        )
+        log(f"building 2^{k} circuit ({nbits} bit blocks, {nmul} multiplications, {setup} setup)")
+        inputs = [{"x": "5", "y": "7"}]
+        if setup == "snarkjs":
+            times = fixtures.build_circuit(
+                src, d, prime="bn128", curve="bn128", power=k, inputs=inputs
+            )
+        else:
+            import fast_setup
+
+            times = {}
+            t = time.monotonic()
+            r1cs, wasm = fixtures.compile_circuit(src, "bn128", fixtures.WORK / "circom" / d.name)
+            times["compile"] = time.monotonic() - t
+            (d / "circuit.r1cs").write_bytes(r1cs.read_bytes())
+            t = time.monotonic()
+            fast_setup.fast_setup(d / "circuit.r1cs", d / "circuit.zkey")
+            times["fast setup"] = time.monotonic() - t
+            fixtures.snarkjs("zkey", "export", "verificationkey", d / "circuit.zkey",
+                             d / "verification_key.json")  # fmt: skip
+            (d / "input.json").write_text(_json.dumps(inputs[0]))
+            t = time.monotonic()
+            fixtures.snarkjs("wtns", "calculate", wasm, d / "input.json", d / "witness.wtns")
+            times["witness"] = time.monotonic() - t
         log("  " + ", ".join(f"{a} {b:.1f} s" for a, b in times.items()))
     from zkedge.groth16.r1cs import read_r1cs_header
 
@@ -242,10 +266,19 @@ def main() -> int:
     ncpu = len(os.sched_getaffinity(0))
     rows = []
     for k in (int(s) for s in args.sizes.split(",")):
-        d, ncons, nwires = circuit_for(k)
+        setup = args.setup
+        if setup == "auto":
+            ptau = fixtures.WORK / "ptau" / f"bn128_{k}.ptau"
+            setup = (
+                "snarkjs"
+                if ptau.is_file() or (BENCH / f"chain{k}" / "circuit.zkey").is_file()
+                else "fast"
+            )
+        d, ncons, nwires = circuit_for(k, setup)
         out = BENCH / f"out{k}"
         out.mkdir(parents=True, exist_ok=True)
         row: dict[str, object] = {
+            "setup": setup,
             "k": k,
             "constraints": ncons,
             "wires": nwires,
@@ -296,6 +329,7 @@ def main() -> int:
     print(
         "fleet: coordinator + workers (1 thread each) on this machine, warm base cache; 'fleet s'"
         " includes H, MSMs and blinding, not the py_ecc check of the proof (given apart)."
+        " * = zkey from tests/fixtures/fast_setup.py (same format, insecure) instead of snarkjs."
     )
     cols = [
         ("size", 5), ("constr", 7), ("0/1 wit", 7), ("snarkjs s", 9), ("MB", 5),
@@ -313,7 +347,8 @@ def main() -> int:
         t1 = z1["read"] + z1["prove"]
         tn = zn["read"] + zn["prove"]
         cells = [
-            f"2^{row['k']}", str(row["constraints"]), f"{row['01']:.0%}",
+            f"2^{row['k']}" + ("*" if row["setup"] == "fast" else ""),
+            str(row["constraints"]), f"{row['01']:.0%}",
             f"{sj['wall']:.2f}" if sj else "-", f"{sj['maxrss_kb'] / 1024:.0f}" if sj else "-",
             f"{t1:.2f}", f"{z1['maxrss_kb'] / 1024:.0f}",
             f"{tn:.2f}", f"{zn['maxrss_kb'] / 1024:.0f}",
