@@ -266,3 +266,23 @@ def test_table_fuzz_never_crashes(c: Curve, g: str, data: st.DataObject) -> None
     ks = data.draw(st.lists(scalars(c), min_size=n, max_size=n), "ks")
     res: Any = msm.msm(t, ks, threads=data.draw(st.integers(0, 3)))
     assert res is None or len(res) == 2
+
+
+@pytest.mark.parametrize(
+    ("c", "g"),
+    [(c, g) for c, g in CURVE_GROUPS if g == "G1"],
+    ids=[i for i in CURVE_GROUP_IDS if i.endswith("G1")],
+)
+def test_first_bad_point_reported(c: Curve, g: str) -> None:
+    """Checks of many points run on several threads; the error names the first bad point."""
+    good = be_bytes(c, g, mul_ref(c, g, 31337))
+    v = coords(g, mul_ref(c, g, 31337))
+    off = be_bytes(c, g, from_coords(g, [v[0], (v[1] + 1) % c.p]))
+    pts = [good] * 100
+    pts[37] = pts[80] = off
+    for level in ("curve", "subgroup"):
+        with pytest.raises(ValueError, match=r"point 37\b"):
+            msm.BaseTable.from_bytes(c, g, b"".join(pts), check=level)
+    pts[37] = good
+    with pytest.raises(ValueError, match=r"point 80\b"):
+        msm.BaseTable.from_bytes(c, g, b"".join(pts), check="subgroup")

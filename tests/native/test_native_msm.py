@@ -292,3 +292,17 @@ def test_subrange_hypothesis(c: Curve, data: st.DataObject) -> None:
     assert msm.msm(t, ks, start=start, count=count) == msm_ref(
         c, g, dlogs[start : start + count], ks
     )
+
+
+@pytest.mark.parametrize("c", CURVES, ids=CURVE_IDS)
+def test_concurrent_calls(c: Curve) -> None:
+    """MSMs from several Python threads at once (the GIL is released) all stay correct."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    g, n = "G1", 300
+    dlogs, t = table_of(c, g, n)
+    jobs = [rand_scalars(c, n, 100 + i) for i in range(4)]
+    wants = [msm_ref(c, g, dlogs, ks) for ks in jobs]
+    with ThreadPoolExecutor(4) as ex:
+        got = list(ex.map(lambda ks: msm.msm(t, le(ks), threads=2), jobs * 2))
+    assert got == wants * 2
