@@ -127,3 +127,23 @@ def test_progress_bar() -> None:
     quiet = io.StringIO()
     Progress("x", 1.0, stream=quiet).close()
     assert quiet.getvalue() == ""
+
+
+def test_fast_setup_zkey_proves(tmp_path: Path, snarkjs_verify: object) -> None:
+    """The bench's insecure fast setup writes a zkey snarkjs and zkedge both prove with."""
+    import sys
+
+    from zkedge.groth16 import prove, vkey_from_zkey
+    from zkedge.groth16.vkey import vkey_to_json
+
+    sys.path.insert(0, str(BN.parent))
+    import fast_setup
+
+    zkey = tmp_path / "fast.zkey"
+    fast_setup.fast_setup(BLS / "circuit.r1cs", zkey, seed=7, log=False)
+    zk = read_zkey(zkey)
+    assert zk.header.n_vars == read_wtns(BLS / "witness.wtns").n
+    proof, public = prove(zk, BLS / "witness2.wtns")
+    vk = vkey_from_zkey(zk)
+    assert verify(vk, public, proof)
+    assert snarkjs_verify(vkey_to_json(vk), public, proof, tmp_path)  # type: ignore[operator]
