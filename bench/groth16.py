@@ -301,6 +301,7 @@ def main() -> int:
         out.mkdir(parents=True, exist_ok=True)
         row: dict[str, object] = {
             "setup": setup,
+            "dir": str(d),
             "k": k,
             "constraints": ncons,
             "wires": nwires,
