@@ -4,7 +4,8 @@ grpclib is an asyncio library; everything else in zkedge is trio. This module ru
 trio-asyncio loop and exposes trio-flavoured entry points:
 
 * :func:`serve_grpc` serves a generated betterproto service, dispatching every RPC to a plain
-  trio object (``impl.register_worker(request)`` etc.), checking the shared token first.
+  trio object (``impl.register_worker(request)`` etc.), checking the shared token first. A
+  unary RPC whose handler never waits may instead be implemented as ``<name>_sync(request)``.
 * :class:`GrpcClient` (from :func:`open_client`) calls unary RPCs and consumes server streams
   from trio code.
 
@@ -107,7 +108,10 @@ class _Adapter:
         for path, h in base().__mapping__().items():
             name = _snake(path.rsplit("/", 1)[1])
             method = getattr(impl, name)
-            if h.cardinality is grpclib.const.Cardinality.UNARY_UNARY:
+            sync = getattr(impl, f"{name}_sync", None)
+            if h.cardinality is grpclib.const.Cardinality.UNARY_UNARY and callable(sync):
+                func = self._unary_sync(sync)
+            elif h.cardinality is grpclib.const.Cardinality.UNARY_UNARY:
                 func = self._unary(method)
             elif h.cardinality is grpclib.const.Cardinality.UNARY_STREAM:
                 func = self._server_stream(method)
@@ -138,6 +142,21 @@ class _Adapter:
             request = await self._recv(stream)
             try:
                 reply = await trio_asyncio.trio_as_aio(method)(request)
+            except RpcError as exc:
+                raise grpclib.GRPCError(grpclib.const.Status[exc.status], exc.message) from None
+            await stream.send_message(reply)
+
+        return handle
+
+    def _unary_sync(self, method: Callable[[Any], Any]) -> Callable[..., Any]:
+        """Fast path for handlers that never wait (heartbeats): called in place, without a
+        round trip through a new trio task. It still runs on trio's thread inside the trio run,
+        so trio's clock and non-blocking channel operations work in it."""
+
+        async def handle(stream: grpclib.server.Stream[Any, Any]) -> None:
+            request = await self._recv(stream)
+            try:
+                reply = method(request)
             except RpcError as exc:
                 raise grpclib.GRPCError(grpclib.const.Status[exc.status], exc.message) from None
             await stream.send_message(reply)
