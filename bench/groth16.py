@@ -278,8 +278,13 @@ def main() -> int:
     ap.add_argument("--sizes", default="12,14", help="comma-separated log2 sizes (12,14,16)")
     ap.add_argument("--repeat", type=int, default=2, help="runs per configuration (best kept)")
     ap.add_argument("--no-snarkjs", action="store_true", help="skip snarkjs timings")
+    ap.add_argument("--fleet", type=int, default=2, help="local workers (0: no fleet run)")
     ap.add_argument(
-        "--fleet", type=int, default=2, help="local workers for the fleet run (0: skip)"
+        "--setup",
+        choices=["auto", "snarkjs", "fast"],
+        default="auto",
+        help="zkey from snarkjs (needs a ptau: slow above 2^14) or tests/fixtures/fast_setup.py "
+        "(insecure, same format); auto: snarkjs when its ptau is cached, else fast",
     )
     args = ap.parse_args()
     if not fixtures.node_available():
