@@ -52,14 +52,13 @@ print(json.dumps({"import": t_import, "read": t_read, "prove": t_prove, "steps":
                   "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
 """
 
-# Runs in a fresh interpreter: a coordinator and N local workers (1 thread each) in this process;
-# one cold proof (workers fetch and cache the bases), then a warm one (only scalars travel).
+# Runs in a fresh interpreter: a coordinator here and N worker processes (1 thread each); one cold
+# proof (workers fetch and cache the bases), then a warm one (only scalars travel).
 FLEET_CHILD = r"""
-import json, resource, sys, tempfile, time
+import json, resource, subprocess, sys, tempfile, time
 from pathlib import Path
 import trio
 from zkedge.coordinator import Coordinator
-from zkedge.worker import Worker, WorkerConfig
 from zkedge.groth16.distributed import prove_groth16
 from zkedge.groth16.prover import load_inputs
 from zkedge.groth16.proofjson import dump_json
@@ -67,20 +66,31 @@ zkey, wtns, proof, public, nworkers = sys.argv[1:6]
 
 async def main():
     out = {}
+    procs = []
     with tempfile.TemporaryDirectory() as tmp:
         async with trio.open_nursery() as nursery:
             coord = await nursery.start(Coordinator(store=None).serve)
-            for i in range(int(nworkers)):
-                cfg = WorkerConfig(coordinator=f"127.0.0.1:{coord.port}", worker_id=f"w{i}",
-                                   threads=1, cache_dir=Path(tmp) / f"w{i}", benchmark=False)
-                await nursery.start(Worker(cfg).run)
-            for label in ("cold", "warm"):
-                t = time.monotonic()
-                zk, wit = load_inputs(zkey, wtns)
-                res = await prove_groth16(coord, zk, wit)
-                out[label] = time.monotonic() - t
-                out[label + "_steps"] = res.times
-                out[label + "_shares"] = res.shares
+            for i in range(int(nworkers)):  # worker processes, one thread each
+                procs.append(subprocess.Popen(
+                    [sys.executable, "-m", "zkedge.fleet_cli", "worker", "--coordinator",
+                     f"127.0.0.1:{coord.port}", "--id", f"w{i}", "--threads", "1",
+                     "--no-benchmark", "--cache-dir", str(Path(tmp) / f"w{i}")],
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            while len(coord.workers()) < int(nworkers):
+                await trio.sleep(0.05)
+            try:
+                for label in ("cold", "warm"):
+                    t = time.monotonic()
+                    zk, wit = load_inputs(zkey, wtns)
+                    res = await prove_groth16(coord, zk, wit)
+                    out[label] = time.monotonic() - t
+                    out[label + "_steps"] = res.times
+                    out[label + "_shares"] = res.shares
+            finally:
+                for p in procs:
+                    p.terminate()
+                for p in procs:
+                    p.wait()
             p, pub = res.to_json()
             dump_json(p, proof); dump_json(pub, public)
             nursery.cancel_scope.cancel()
@@ -355,7 +365,8 @@ def main() -> int:
         "snarkjs: whole `snarkjs groth16 prove` process."
     )
     print(
-        "fleet: coordinator + workers (1 thread each) on this machine, warm base cache; 'fleet s'"
+        "fleet: coordinator + worker processes (1 thread each) on this machine, warm base cache;"
+        " 'fleet s'"
         " includes H, MSMs and blinding, not the py_ecc check of the proof (given apart)."
         " * = zkey from tests/fixtures/fast_setup.py (same format, insecure) instead of snarkjs."
     )
