@@ -58,7 +58,12 @@ if __name__ == "__main__":
 
     os.chdir(HERE.parent)
     suffix = sysconfig.get_config_var("EXT_SUFFIX")
+    import sys
+
+    only = sys.argv[1:]  # e.g. "_native" to rebuild one variant
     for name, force32 in (("_native", False), ("_native32", True)):
+        if only and name not in only:
+            continue
         tmp = HERE.parent / "build" / f"cffi{name}"
         so = _make(f"zkedge.{name}", force32).compile(tmpdir=str(tmp), verbose=False)
         dst = HERE.parent / "zkedge" / f"{name}{suffix}"

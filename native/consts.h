@@ -8,6 +8,8 @@
 #define BN_FP_ONE { L64(0xd35d438dc58f0d9dull), L64(0x0a78eb28f5c70b3dull), L64(0x666ea36f7879462cull), L64(0x0e0a77c19a07df2full) }
 /* R^2 mod p (to Montgomery form) */
 #define BN_FP_R2 { L64(0xf32cfc5b538afa89ull), L64(0xb5e71911d44501fbull), L64(0x47ab1eff0a417ff6ull), L64(0x06d89f71cab8351full) }
+/* R^3 mod p (turns a plain inverse of a Montgomery value back into Montgomery form) */
+#define BN_FP_R3 { L64(0xb1cd6dafda1530dfull), L64(0x62f210e6a7283db6ull), L64(0xef7f0b0c0ada0afbull), L64(0x20fd6e902d592544ull) }
 /* -p^-1 mod 2^64; its low 32 bits are -p^-1 mod 2^32 */
 #define BN_FP_N0_64 0x87d20782e4866389ull
 /* p - 2, the exponent for Fermat inversion */
@@ -19,6 +21,8 @@
 #define BN_FR_ONE { L64(0xac96341c4ffffffbull), L64(0x36fc76959f60cd29ull), L64(0x666ea36f7879462eull), L64(0x0e0a77c19a07df2full) }
 /* R^2 mod p (to Montgomery form) */
 #define BN_FR_R2 { L64(0x1bb8e645ae216da7ull), L64(0x53fe3ab1e35c59e3ull), L64(0x8c49833d53bb8085ull), L64(0x0216d0b17f4e44a5ull) }
+/* R^3 mod p (turns a plain inverse of a Montgomery value back into Montgomery form) */
+#define BN_FR_R3 { L64(0x5e94d8e1b4bf0040ull), L64(0x2a489cbe1cfbb6b8ull), L64(0x893cc664a19fcfedull), L64(0x0cf8594b7fcc657cull) }
 /* -p^-1 mod 2^64; its low 32 bits are -p^-1 mod 2^32 */
 #define BN_FR_N0_64 0xc2e1f593efffffffull
 /* p - 2, the exponent for Fermat inversion */
@@ -38,6 +42,8 @@
 #define BLS_FP_ONE { L64(0x760900000002fffdull), L64(0xebf4000bc40c0002ull), L64(0x5f48985753c758baull), L64(0x77ce585370525745ull), L64(0x5c071a97a256ec6dull), L64(0x15f65ec3fa80e493ull) }
 /* R^2 mod p (to Montgomery form) */
 #define BLS_FP_R2 { L64(0xf4df1f341c341746ull), L64(0x0a76e6a609d104f1ull), L64(0x8de5476c4c95b6d5ull), L64(0x67eb88a9939d83c0ull), L64(0x9a793e85b519952dull), L64(0x11988fe592cae3aaull) }
+/* R^3 mod p (turns a plain inverse of a Montgomery value back into Montgomery form) */
+#define BLS_FP_R3 { L64(0xed48ac6bd94ca1e0ull), L64(0x315f831e03a7adf8ull), L64(0x9a53352a615e29ddull), L64(0x34c04e5e921e1761ull), L64(0x2512d43565724728ull), L64(0x0aa6346091755d4dull) }
 /* -p^-1 mod 2^64; its low 32 bits are -p^-1 mod 2^32 */
 #define BLS_FP_N0_64 0x89f3fffcfffcfffdull
 /* p - 2, the exponent for Fermat inversion */
@@ -49,6 +55,8 @@
 #define BLS_FR_ONE { L64(0x00000001fffffffeull), L64(0x5884b7fa00034802ull), L64(0x998c4fefecbc4ff5ull), L64(0x1824b159acc5056full) }
 /* R^2 mod p (to Montgomery form) */
 #define BLS_FR_R2 { L64(0xc999e990f3f29c6dull), L64(0x2b6cedcb87925c23ull), L64(0x05d314967254398full), L64(0x0748d9d99f59ff11ull) }
+/* R^3 mod p (turns a plain inverse of a Montgomery value back into Montgomery form) */
+#define BLS_FR_R3 { L64(0xc62c1807439b73afull), L64(0x1b3e0d188cf06990ull), L64(0x73d13c71c7b5f418ull), L64(0x6e2a5bb9c8db33e9ull) }
 /* -p^-1 mod 2^64; its low 32 bits are -p^-1 mod 2^32 */
 #define BLS_FR_N0_64 0xfffffffeffffffffull
 /* p - 2, the exponent for Fermat inversion */

@@ -23,13 +23,14 @@ typedef struct {
     limb_t one[ZK_MAXL];
     limb_t r2[ZK_MAXL];
     limb_t pm2[ZK_MAXL];
+    limb_t r3[ZK_MAXL];
     limb_t n0;
 } zk_field_params;
 
-static const zk_field_params ZK_BN_FP = {BN_FP_P, BN_FP_ONE, BN_FP_R2, BN_FP_PM2, (limb_t)BN_FP_N0_64};
-static const zk_field_params ZK_BN_FR = {BN_FR_P, BN_FR_ONE, BN_FR_R2, BN_FR_PM2, (limb_t)BN_FR_N0_64};
-static const zk_field_params ZK_BLS_FP = {BLS_FP_P, BLS_FP_ONE, BLS_FP_R2, BLS_FP_PM2, (limb_t)BLS_FP_N0_64};
-static const zk_field_params ZK_BLS_FR = {BLS_FR_P, BLS_FR_ONE, BLS_FR_R2, BLS_FR_PM2, (limb_t)BLS_FR_N0_64};
+static const zk_field_params ZK_BN_FP = {BN_FP_P, BN_FP_ONE, BN_FP_R2, BN_FP_PM2, BN_FP_R3, (limb_t)BN_FP_N0_64};
+static const zk_field_params ZK_BN_FR = {BN_FR_P, BN_FR_ONE, BN_FR_R2, BN_FR_PM2, BN_FR_R3, (limb_t)BN_FR_N0_64};
+static const zk_field_params ZK_BLS_FP = {BLS_FP_P, BLS_FP_ONE, BLS_FP_R2, BLS_FP_PM2, BLS_FP_R3, (limb_t)BLS_FP_N0_64};
+static const zk_field_params ZK_BLS_FR = {BLS_FR_P, BLS_FR_ONE, BLS_FR_R2, BLS_FR_PM2, BLS_FR_R3, (limb_t)BLS_FR_N0_64};
 
 /* Generic operations over a field given by its parameters and limb count. */
 ZK_INLINE void fld_mul(limb_t *r, const limb_t *a, const limb_t *b, const zk_field_params *F, const int n) {
@@ -62,9 +63,46 @@ static inline void fld_pow(limb_t *r, const limb_t *a, const limb_t *e, const zk
     memcpy(r, acc, (size_t)n * sizeof(limb_t));
 }
 
-/* Fermat inversion; inverse of zero is zero (callers check where it matters). */
+/* Inversion: binary extended Euclid on the Montgomery representation aR (variable time: MSM
+ * inputs are not secret from the machine doing the work), giving (aR)^-1, then one Montgomery
+ * product with R^3 gives a^-1 R. About ten times fewer instructions than Fermat's a^(p-2),
+ * which matters for batch-affine MSM. The inverse of zero is zero (callers check). */
 static inline void fld_inv(limb_t *r, const limb_t *a, const zk_field_params *F, const int n) {
-    fld_pow(r, a, F->pm2, F, n);
+    if (limbs_is_zero(a, n)) {
+        memset(r, 0, (size_t)n * sizeof(limb_t));
+        return;
+    }
+    limb_t u[ZK_MAXL], v[ZK_MAXL], x1[ZK_MAXL] = {1}, x2[ZK_MAXL] = {0};
+    memcpy(u, a, (size_t)n * sizeof(limb_t));
+    memcpy(v, F->p, (size_t)n * sizeof(limb_t));
+    limb_t one[ZK_MAXL] = {1};
+    for (;;) {
+        if (limbs_eq(u, one, n)) {
+            mont_mul(r, x1, F->r3, F->p, F->n0, n);
+            return;
+        }
+        if (limbs_eq(v, one, n)) {
+            mont_mul(r, x2, F->r3, F->p, F->n0, n);
+            return;
+        }
+        while (!(u[0] & 1)) {
+            limbs_shr1(u, 0, n);
+            limb_t c = (x1[0] & 1) ? limbs_add(x1, x1, F->p, n) : 0;
+            limbs_shr1(x1, c, n);
+        }
+        while (!(v[0] & 1)) {
+            limbs_shr1(v, 0, n);
+            limb_t c = (x2[0] & 1) ? limbs_add(x2, x2, F->p, n) : 0;
+            limbs_shr1(x2, c, n);
+        }
+        if (limbs_geq(u, v, n)) {
+            limbs_sub(u, u, v, n);
+            mod_sub(x1, x1, x2, F->p, n);
+        } else {
+            limbs_sub(v, v, u, n);
+            mod_sub(x2, x2, x1, F->p, n);
+        }
+    }
 }
 
 /* Per-field wrappers: F##_add(T*, const T*, const T*), ... */

@@ -52,6 +52,12 @@ ZK_INLINE limb_t limbs_sub(limb_t *r, const limb_t *a, const limb_t *b, const in
     return borrow;
 }
 
+/* a = (top:a) >> 1, shifting the bit `top` (0 or 1) in at the most significant end. */
+ZK_INLINE void limbs_shr1(limb_t *a, limb_t top, const int n) {
+    for (int i = 0; i < n - 1; i++) a[i] = (a[i] >> 1) | (a[i + 1] << (ZK_LIMB_BITS - 1));
+    a[n - 1] = (a[n - 1] >> 1) | (top << (ZK_LIMB_BITS - 1));
+}
+
 /* a >= b */
 ZK_INLINE int limbs_geq(const limb_t *a, const limb_t *b, const int n) {
     for (int i = n - 1; i >= 0; i--) {

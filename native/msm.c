@@ -40,15 +40,17 @@
 
 static int r_bits(int curve) { return curve == ZK_BN254 ? BN_R_BITS : BLS_R_BITS; }
 
-/* Window size minimising W * (n * madd + 2^(c-1) * 2 * add): a mixed XYZZ addition costs about
- * 10 multiplications, a full one about 14. */
+/* Window size minimising W * (n * add + 2^(c-1) * reduce). Weights fitted to callgrind counts:
+ * batch-affine (n >= 1024) a bucket costs about 1.6 additions in the reduction (the fit at
+ * n = 2^15 over c = 11..14 gave 3450 instructions per addition, 5630 per bucket); for the XYZZ
+ * path (small n) a mixed addition is ~10 multiplications and a bucket ~28. */
 int zk_msm_window(int curve, size_t count) {
     if (curve != ZK_BN254 && curve != ZK_BLS12_381) return 0;
     int bits = r_bits(curve), best = 1;
-    double best_cost = 0;
+    double best_cost = 0, add = count >= 1024 ? 7.0 : 10.0, red = count >= 1024 ? 11.5 : 28.0;
     for (int c = 1; c <= ZK_MAX_WINDOW; c++) {
         int W = (bits + 1 + c - 1) / c;
-        double cost = (double)W * ((double)count * 10.0 + (double)((size_t)1 << (c - 1)) * 28.0);
+        double cost = (double)W * ((double)count * add + (double)((size_t)1 << (c - 1)) * red);
         if (c == 1 || cost < best_cost) {
             best = c;
             best_cost = cost;
@@ -154,12 +156,16 @@ int zk_msm(int curve, int group, const uint8_t *table, size_t table_len, size_t 
     zk_parallel(zk_resolve_threads(nt, (int)(count < 4096 ? 1 : (count / 4096 < 256 ? count / 4096 : 256))),
                 digits_worker, &dc);
     const uint8_t *base = table + start * pb;
+    /* Batch-affine buckets pay off once buckets are many and filled (see msm_template.h);
+     * ZKEDGE_MSM_XYZZ=1 forces the plain XYZZ path (for comparison in bench/). */
+    const char *force = getenv("ZKEDGE_MSM_XYZZ");
+    int ba = c >= 10 && count >= 1024 && !(force && force[0] == '1');
     int rc;
     switch (gi) {
-    case 0: rc = bn_g1_msm(base, count, digits, c, W, nt, out); break;
-    case 1: rc = bn_g2_msm(base, count, digits, c, W, nt, out); break;
-    case 2: rc = bls_g1_msm(base, count, digits, c, W, nt, out); break;
-    default: rc = bls_g2_msm(base, count, digits, c, W, nt, out); break;
+    case 0: rc = bn_g1_msm(base, count, digits, c, W, nt, ba, out); break;
+    case 1: rc = bn_g2_msm(base, count, digits, c, W, nt, ba, out); break;
+    case 2: rc = bls_g1_msm(base, count, digits, c, W, nt, ba, out); break;
+    default: rc = bls_g2_msm(base, count, digits, c, W, nt, ba, out); break;
     }
     free(digits);
     return rc;

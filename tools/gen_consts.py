@@ -36,6 +36,8 @@ def field_block(prefix: str, mod: int, bits: int, comment: str) -> list[str]:
         f"#define {prefix}_ONE {{ {words(r % mod, nw)} }}",
         f"/* R^2 mod p (to Montgomery form) */",
         f"#define {prefix}_R2 {{ {words(r * r % mod, nw)} }}",
+        f"/* R^3 mod p (turns a plain inverse of a Montgomery value back into Montgomery form) */",
+        f"#define {prefix}_R3 {{ {words(r * r * r % mod, nw)} }}",
         f"/* -p^-1 mod 2^64; its low 32 bits are -p^-1 mod 2^32 */",
         f"#define {prefix}_N0_64 0x{n0:016x}ull",
         f"/* p - 2, the exponent for Fermat inversion */",
