@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Groth16 benchmark: zkedge (local, 1 thread and all threads) against `snarkjs groth16 prove`.
 
-    .venv/bin/python bench/groth16.py                 # sizes 2^12 and 2^14
+    .venv/bin/python bench/groth16.py                 # sizes 2^12, 2^14, 2^16
     .venv/bin/python bench/groth16.py --sizes 12,14,16 --repeat 3
 
 Circuits (tests/fixtures/circuits/chain.circom.in: half bit decompositions, whose witness
@@ -285,7 +285,7 @@ def zero_one_msm(d: Path) -> tuple[float, float, float]:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sizes", default="12,14", help="comma-separated log2 sizes (12,14,16)")
+    ap.add_argument("--sizes", default="12,14,16", help="comma-separated log2 sizes")
     ap.add_argument("--repeat", type=int, default=2, help="runs per configuration (best kept)")
     ap.add_argument("--no-snarkjs", action="store_true", help="skip snarkjs timings")
     ap.add_argument("--fleet", type=int, default=2, help="local workers (0: no fleet run)")
