@@ -1,14 +1,17 @@
 #!/usr/bin/env python3
-"""Groth16 benchmark: zkedge (local, 1 thread and all threads) against `snarkjs groth16 prove`.
+"""Groth16 benchmark: zkedge local (1 thread, all threads), zkedge across 2 local worker
+processes, and `snarkjs groth16 prove`, on the same zkey and witness.
 
     .venv/bin/python bench/groth16.py                 # sizes 2^12, 2^14, 2^16
-    .venv/bin/python bench/groth16.py --sizes 12,14,16 --repeat 3
+    .venv/bin/python bench/groth16.py --sizes 12,14 --repeat 3 --fleet 0
 
 Circuits (tests/fixtures/circuits/chain.circom.in: half bit decompositions, whose witness
 values are 0/1, half chained multiplications) of about 15/16 * 2^k constraints are generated on
-demand and cached under build/groth16-bench/ with their powers of tau (build/fixtures/ptau/;
-on 2 cores 2^12 takes ~3 min, 2^14 ~10 min, 2^16 ~35-60 min). Every run is a fresh process;
-peak memory is that process's max RSS. Each zkedge proof is checked with snarkjs.
+demand and cached under build/groth16-bench/. With --setup auto, sizes whose powers of tau is
+cached in build/fixtures/ptau/ are set up by snarkjs (on 2 busy cores the ptau took 3 min for
+2^12, 16 min for 2^14, over an hour for 2^16); others by tests/fixtures/fast_setup.py (same zkey
+format, known toxic waste: ~5 min at 2^16). Every run is a fresh process; peak memory is that
+process's max RSS. Each zkedge proof is checked with snarkjs.
 """
 
 from __future__ import annotations
