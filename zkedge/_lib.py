@@ -7,15 +7,15 @@ the forced 32-bit-limb build (the code path of armv6/armv7 boards) for testing.
 
 from __future__ import annotations
 
+import importlib
 import os
 from typing import Any
 
 from .curves import Curve, Group, check_group, get_curve
 
-if os.environ.get("ZKEDGE_NATIVE", "") == "32":
-    from . import _native32 as _mod
-else:
-    from . import _native as _mod
+_mod: Any = importlib.import_module(
+    "zkedge._native32" if os.environ.get("ZKEDGE_NATIVE", "") == "32" else "zkedge._native"
+)
 
 ffi: Any = _mod.ffi
 lib: Any = _mod.lib
@@ -121,7 +121,9 @@ def field_op(curve: Curve, field: str, op: str, a: bytes, b: bytes | None = None
         raise ValueError(f"{curve}.{field}: operands must be {n} bytes")
     out = ffi.new("uint8_t[]", n)
     bb = b if b is not None else b""
-    rc = lib.zk_field_op(curve.native_id, FIELDS[field], FIELD_OPS[op], a, len(a), bb, len(bb), out, n)
+    rc = lib.zk_field_op(
+        curve.native_id, FIELDS[field], FIELD_OPS[op], a, len(a), bb, len(bb), out, n
+    )
     _check(rc, f"{curve}.{field}.{op}")
     return bytes(ffi.buffer(out, n))
 
@@ -154,7 +156,14 @@ def points_check(curve: Curve, group: Group, data: bytes, encoding: str, check: 
         raise ValueError(f"{curve} {group}: {len(data)} bytes is not a multiple of {pb}")
     bad = ffi.new("size_t *", 0)
     rc = lib.zk_points_check(
-        curve.native_id, _gid(group), data, len(data), len(data) // pb, _enc(encoding), _level(check), bad
+        curve.native_id,
+        _gid(group),
+        data,
+        len(data),
+        len(data) // pb,
+        _enc(encoding),
+        _level(check),
+        bad,
     )
     if rc != lib.ZK_OK:
         _check(rc, f"{curve} {group} point {bad[0]}")
@@ -167,7 +176,15 @@ def points_convert(curve: Curve, group: Group, data: bytes, src: str, dst: str) 
         raise ValueError(f"{curve} {group}: {len(data)} bytes is not a multiple of {pb}")
     out = ffi.new("uint8_t[]", max(len(data), 1))
     rc = lib.zk_points_convert(
-        curve.native_id, _gid(group), data, len(data), _enc(src), out, len(data), _enc(dst), len(data) // pb
+        curve.native_id,
+        _gid(group),
+        data,
+        len(data),
+        _enc(src),
+        out,
+        len(data),
+        _enc(dst),
+        len(data) // pb,
     )
     _check(rc, f"{curve} {group} convert")
     return bytes(ffi.buffer(out, len(data)))
@@ -180,14 +197,25 @@ def table_load(
     pb = curve.point_bytes(group)
     mv = memoryview(data).cast("B")
     if mv.nbytes % pb:
-        raise ValueError(f"{curve} {group}: {mv.nbytes} bytes is not a multiple of {pb} bytes per point")
+        raise ValueError(
+            f"{curve} {group}: {mv.nbytes} bytes is not a multiple of {pb} bytes per point"
+        )
     n = mv.nbytes // pb
     table = bytearray(mv.nbytes)
     bad = ffi.new("size_t *", 0)
     src = ffi.from_buffer(mv)
     dst = ffi.from_buffer(table)
     rc = lib.zk_table_load(
-        curve.native_id, _gid(group), src, mv.nbytes, _enc(encoding), n, _level(check), dst, len(table), bad
+        curve.native_id,
+        _gid(group),
+        src,
+        mv.nbytes,
+        _enc(encoding),
+        n,
+        _level(check),
+        dst,
+        len(table),
+        bad,
     )
     if rc != lib.ZK_OK:
         _check(rc, f"{curve} {group} base point {bad[0]}")
@@ -195,7 +223,13 @@ def table_load(
 
 
 def msm(
-    curve: Curve, group: Group, table: bytearray, start: int, count: int, scalars: bytes, threads: int
+    curve: Curve,
+    group: Group,
+    table: bytearray,
+    start: int,
+    count: int,
+    scalars: bytes,
+    threads: int,
 ) -> bytes:
     """Native Pippenger MSM over table points [start, start+count); result 'be' bytes."""
     pb = curve.point_bytes(group)
@@ -241,7 +275,9 @@ def fr_ntt(
     """Forward NTT (see zk_fr_ntt) on n*32 LE standard bytes; returns new bytes."""
     n = len(data) // 32
     if len(data) % 32 or n == 0 or n & (n - 1):
-        raise ValueError(f"NTT input must be a power-of-two count of 32-byte values, got {len(data)} bytes")
+        raise ValueError(
+            f"NTT input must be a power-of-two count of 32-byte values, got {len(data)} bytes"
+        )
     buf = bytearray(data)
 
     def le(x: int | None) -> Any:
@@ -260,7 +296,9 @@ def fr_mul_powers(curve: Curve, data: bytes, g: int) -> bytes:
     if len(data) % 32:
         raise ValueError("Fr vector length must be a multiple of 32 bytes")
     buf = bytearray(data)
-    rc = lib.zk_fr_mul_powers(curve.native_id, ffi.from_buffer(buf), len(buf), n, g.to_bytes(32, "little"))
+    rc = lib.zk_fr_mul_powers(
+        curve.native_id, ffi.from_buffer(buf), len(buf), n, g.to_bytes(32, "little")
+    )
     _check(rc, f"{curve} Fr mul_powers")
     return bytes(buf)
 
@@ -292,12 +330,27 @@ def zkey_eval_ab(
     oc = ffi.new("uint8_t[]", 32 * n)
     bad = ffi.new("size_t *", 0)
     rc = lib.zk_zkey_eval_ab(
-        curve.native_id, ffi.from_buffer(cm), cm.nbytes, ncoefs, witness, len(witness), nvars,
-        oa, ob, oc, 32 * n, n, bad,
+        curve.native_id,
+        ffi.from_buffer(cm),
+        cm.nbytes,
+        ncoefs,
+        witness,
+        len(witness),
+        nvars,
+        oa,
+        ob,
+        oc,
+        32 * n,
+        n,
+        bad,
     )
     if rc != lib.ZK_OK:
         _check(rc, f"{curve} zkey coefficient record {bad[0]}")
-    return bytes(ffi.buffer(oa, 32 * n)), bytes(ffi.buffer(ob, 32 * n)), bytes(ffi.buffer(oc, 32 * n))
+    return (
+        bytes(ffi.buffer(oa, 32 * n)),
+        bytes(ffi.buffer(ob, 32 * n)),
+        bytes(ffi.buffer(oc, 32 * n)),
+    )
 
 
 def curve_of(curve: str | Curve) -> Curve:

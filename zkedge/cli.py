@@ -58,7 +58,14 @@ def _snarkjs_verify(out: Path) -> bool:
         print("(snarkjs not installed here: `make node` installs it to cross-check the proof)")
         return True
     vkey = demo_circuit() / "verification_key.json"
-    cmd = [str(snarkjs), "groth16", "verify", str(vkey), str(out / "public.json"), str(out / "proof.json")]
+    cmd = [
+        str(snarkjs),
+        "groth16",
+        "verify",
+        str(vkey),
+        str(out / "public.json"),
+        str(out / "proof.json"),
+    ]
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     ok = res.returncode == 0 and "OK" in res.stdout
     print(f"snarkjs groth16 verify: {'OK' if ok else 'REJECTED'}")

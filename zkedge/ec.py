@@ -41,7 +41,9 @@ def encode(curve: str | Curve, group: str, pt: Point, encoding: str = "be") -> b
     return _lib.points_convert(c, g, be, "be", encoding)
 
 
-def decode(curve: str | Curve, group: str, data: bytes, encoding: str = "be", check: str = "subgroup") -> Point:
+def decode(
+    curve: str | Curve, group: str, data: bytes, encoding: str = "be", check: str = "subgroup"
+) -> Point:
     """Decode one point, checking it (``check``: 'subgroup', 'curve' or 'none')."""
     c, g = get_curve(curve), check_group(group)
     if len(data) != c.point_bytes(g):
@@ -60,7 +62,9 @@ def _from_be(c: Curve, g: Group, be: bytes) -> Point:
     return ((v[0], v[1]), (v[2], v[3]))
 
 
-def _op(curve: str | Curve, group: str, op: str, a: Point, b: Point = None, k: int | None = None) -> Point:
+def _op(
+    curve: str | Curve, group: str, op: str, a: Point, b: Point = None, k: int | None = None
+) -> Point:
     c, g = get_curve(curve), check_group(group)
     ea = encode(c, g, a)
     eb = encode(c, g, b) if op in ("add", "add_mixed") else None
@@ -96,7 +100,9 @@ def mul(curve: str | Curve, group: str, a: Point, k: int) -> Point:
 def is_on_curve(curve: str | Curve, group: str, pt: Point) -> bool:
     """Whether pt satisfies the curve equation (infinity does)."""
     try:
-        _lib.points_check(get_curve(curve), check_group(group), encode(curve, group, pt), "be", "curve")
+        _lib.points_check(
+            get_curve(curve), check_group(group), encode(curve, group, pt), "be", "curve"
+        )
     except _lib.NativeError:
         return False
     return True
@@ -105,7 +111,9 @@ def is_on_curve(curve: str | Curve, group: str, pt: Point) -> bool:
 def in_subgroup(curve: str | Curve, group: str, pt: Point) -> bool:
     """Whether pt is on the curve and in the prime-order subgroup."""
     try:
-        _lib.points_check(get_curve(curve), check_group(group), encode(curve, group, pt), "be", "subgroup")
+        _lib.points_check(
+            get_curve(curve), check_group(group), encode(curve, group, pt), "be", "subgroup"
+        )
     except _lib.NativeError:
         return False
     return True
@@ -123,11 +131,10 @@ def convert(curve: str | Curve, group: str, data: bytes, src: str, dst: str) -> 
 
 
 def _py_ecc_module(c: Curve) -> Any:
-    if c.name == "bn254":
-        from py_ecc import optimized_bn128 as m
-    else:
-        from py_ecc import optimized_bls12_381 as m
-    return m
+    import importlib
+
+    name = "optimized_bn128" if c.name == "bn254" else "optimized_bls12_381"
+    return importlib.import_module(f"py_ecc.{name}")
 
 
 def to_py_ecc(curve: str | Curve, group: str, pt: Point) -> Any:

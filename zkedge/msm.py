@@ -66,7 +66,9 @@ class BaseTable:
         """Points [start, start+count) in the 'mont' layout (the wire format for bases)."""
         count = self.n - start if count is None else count
         if start < 0 or count < 0 or start + count > self.n:
-            raise ValueError(f"range [{start}, {start + count}) outside the table's {self.n} points")
+            raise ValueError(
+                f"range [{start}, {start + count}) outside the table's {self.n} points"
+            )
         pb = self.point_bytes
         return bytes(self._data[start * pb : (start + count) * pb])
 
@@ -74,7 +76,9 @@ class BaseTable:
         return f"BaseTable({self.curve.name}, {self.group}, n={self.n})"
 
 
-def scalars_to_bytes(curve: str | Curve, scalars: Sequence[int] | bytes | bytearray | memoryview) -> bytes:
+def scalars_to_bytes(
+    curve: str | Curve, scalars: Sequence[int] | bytes | bytearray | memoryview
+) -> bytes:
     """Pack scalars as 32-byte little-endian values reduced mod r (bytes pass through)."""
     if isinstance(scalars, bytes | bytearray | memoryview):
         b = bytes(scalars)
@@ -110,7 +114,11 @@ def msm(
 
 
 def msm_points(
-    curve: str | Curve, group: str, points: Sequence[Point], scalars: Sequence[int], threads: int | None = None
+    curve: str | Curve,
+    group: str,
+    points: Sequence[Point],
+    scalars: Sequence[int],
+    threads: int | None = None,
 ) -> Point:
     """One-off MSM over a list of point tuples."""
     if len(points) != len(scalars):

@@ -17,8 +17,13 @@ def _pack(c: Curve, values: Sequence[int]) -> bytes:
 
 
 @overload
-def ntt(
-    curve: str | Curve, values: bytes, *, inverse: bool = ..., coset: int | None = ..., threads: int | None = ...
+def ntt(  # type: ignore[overload-overlap]
+    curve: str | Curve,
+    values: bytes,
+    *,
+    inverse: bool = ...,
+    coset: int | None = ...,
+    threads: int | None = ...,
 ) -> bytes: ...
 @overload
 def ntt(
@@ -46,7 +51,7 @@ def ntt(
     """
     c = get_curve(curve)
     as_bytes = isinstance(values, bytes | bytearray | memoryview)
-    data = bytes(values) if as_bytes else _pack(c, values)  # type: ignore[arg-type]
+    data = bytes(values) if as_bytes else _pack(c, values)
     n = len(data) // 32
     if len(data) % 32 or n == 0 or n & (n - 1):
         raise ValueError(f"NTT size must be a power of two, got {len(data) / 32:g} values")
