@@ -1,10 +1,11 @@
 """Groth16 across the fleet: H on the coordinator, the five MSMs on the workers.
 
-The coordinator process reads the zkey and witness, computes the H evaluations (native NTT),
-submits one job of five MSMs (A, B1, C, H in G1; B in G2) whose bases are the zkey's point
-sections as they are (workers fetch each range once and cache it by content hash: later
-proofs with the same zkey send only scalars), adds alpha/beta/delta and the blinding r, s
-(which never leave this process) and verifies the proof before returning it.
+The coordinator process reads the zkey and witness and submits the four witness MSMs (A, B1, C
+in G1; B in G2) as one job at once; while the fleet works on them it computes the H evaluations
+(native NTT) and then submits the H MSM as a second job. Bases are the zkey's point sections as
+they are (workers fetch each range once and cache it by content hash: later proofs with the
+same zkey send only scalars). It adds alpha/beta/delta and the blinding r, s (which never leave
+this process) and verifies the proof before returning it.
 
 A wrong partial sum makes the check fail. Then every task is re-run on another worker; each
 task whose two results disagree is recomputed here (the tie-breaker), the worker(s) that
@@ -26,7 +27,7 @@ import trio
 
 from ..curves import Point
 from ._binfile import Source
-from .plan import ProofPlan, plan_proof
+from .plan import MsmTask, ProofPlan, plan_proof
 from .prover import ProofResult, compute_h, finish_proof, load_inputs, public_signals
 from .verifier import explain_verify
 from .vkey import vkey_from_zkey
@@ -78,19 +79,32 @@ async def prove_groth16(
     zk, wit = await trio.to_thread.run_sync(load_inputs, zkey, witness)
     times["read"] = time.monotonic() - t
     h = zk.header
-    t = time.monotonic()
-    hvec = await trio.to_thread.run_sync(lambda: compute_h(zk, wit, threads=threads))
-    times["h"] = time.monotonic() - t
     plan: ProofPlan = plan_proof(h)
-    tasks = [tk for tk in plan.tasks if tk.count > 0]
-    scal = {"witness": wit.data, "h": hvec}
-    specs = [
-        MsmSpec(h.curve, tk.group, _bases(zk, tk.msm), tk.scalar_slice(scal[tk.source]))
-        for tk in tasks
-    ]
+    wtasks = [tk for tk in plan.tasks if tk.count > 0 and tk.source == "witness"]
+    htasks = [tk for tk in plan.tasks if tk.count > 0 and tk.source == "h"]
+    scal = {"witness": wit.data}
+
+    def specs(tks: list[MsmTask]) -> list[Any]:
+        return [
+            MsmSpec(h.curve, tk.group, _bases(zk, tk.msm), tk.scalar_slice(scal[tk.source]))
+            for tk in tks
+        ]
+
+    # The witness MSMs (A, B1, B in G2, C) go out first; H is computed meanwhile.
     t = time.monotonic()
-    handle = await coord.submit_job(specs, label="groth16")
-    points = await handle.results()
+    jobs: list[tuple[Any, list[MsmTask]]] = [
+        (await coord.submit_job(specs(wtasks), label="groth16 A/B/C"), wtasks)
+    ]
+    t1 = time.monotonic()
+    scal["h"] = await trio.to_thread.run_sync(lambda: compute_h(zk, wit, threads=threads))
+    times["h"] = time.monotonic() - t1
+    if htasks:
+        jobs.append((await coord.submit_job(specs(htasks), label="groth16 H"), htasks))
+    tasks: list[MsmTask] = []
+    points: list[Point] = []
+    for handle, tks in jobs:
+        points += await handle.results()
+        tasks += tks
     times["fleet msm"] = time.monotonic() - t
     sums: dict[PointSet, Point] = {name: None for name in ("A", "B1", "B2", "C", "H")}
     for tk, pt in zip(tasks, points, strict=True):
@@ -113,22 +127,26 @@ async def prove_groth16(
     if why is not None:
         t = time.monotonic()
         with trio.fail_after(rerun_timeout):
-            sums, quarantined = await _blame(coord, handle, zk, tasks, scal, threads)
+            sums, quarantined = await _blame(coord, jobs, zk, scal, threads)
         (a, b, c), why = await check(sums)
         times["blame"] = time.monotonic() - t
         if why is not None:
             raise ProofRejected(f"fleet proof invalid after re-running every task: {why}")
+    shares: dict[str, tuple[int, int, float]] = {}
+    for handle, _ in jobs:
+        for wid, (npts, ntasks, secs) in handle.shares().items():
+            p0, t0, s0 = shares.get(wid, (0, 0, 0.0))
+            shares[wid] = (p0 + npts, t0 + ntasks, s0 + secs)
     return FleetProof(
         h.curve, a, b, c, pub, times,
-        shares=handle.shares(), quarantined=quarantined, job_id=handle.id,
+        shares=shares, quarantined=quarantined, job_id=",".join(hd.id for hd, _ in jobs),
     )  # fmt: skip
 
 
 async def _blame(
     coord: Coordinator,
-    handle: Any,
+    jobs: list[tuple[Any, list[MsmTask]]],
     zk: Zkey,
-    tasks: list[Any],
     scal: dict[str, bytes],
     threads: int | None,
 ) -> tuple[dict[PointSet, Point], list[str]]:
@@ -137,23 +155,22 @@ async def _blame(
     from ..msm import msm
 
     curve = zk.curve
-    partials = handle.partials()
+    partials = [(p, tks[p.msm_index]) for handle, tks in jobs for p in handle.partials()]
     alt: dict[str, Any] = {}
 
     async def rerun(p: Any) -> None:
         alt[p.task_id] = await coord.rerun_task(p.task_id, exclude=[p.worker_id])
 
     async with trio.open_nursery() as nursery:
-        for p in partials:
+        for p, _ in partials:
             nursery.start_soon(rerun, p)
     bad: set[str] = set()
-    fixed: list[tuple[Any, Point]] = []
-    for p in partials:
+    fixed: list[tuple[MsmTask, Point]] = []
+    for p, tk in partials:
         other = alt[p.task_id]
         if other.point == p.point:
-            fixed.append((p, p.point))
+            fixed.append((tk, p.point))
             continue
-        tk = tasks[p.msm_index]
         lo = (tk.scalar_start + p.start) * 32
         scalars = scal[tk.source][lo : lo + p.count * 32]
         table = zk.table(tk.msm)
@@ -165,12 +182,11 @@ async def _blame(
         for res in (p, other):
             if res.point != truth:
                 bad.add(res.worker_id)
-        fixed.append((p, truth))
+        fixed.append((tk, truth))
     for w in sorted(bad):
         coord.quarantine(w, "wrong Groth16 partial sum")
     sums: dict[PointSet, Point] = {name: None for name in ("A", "B1", "B2", "C", "H")}
-    for p, pt in fixed:
-        tk = tasks[p.msm_index]
+    for tk, pt in fixed:
         sums[tk.msm] = ec.add(curve, tk.group, sums[tk.msm], pt)
     return sums, sorted(bad)
 
