@@ -7,6 +7,7 @@ pools of points with known discrete logs are all computed with py_ecc and Python
 from __future__ import annotations
 
 import json
+import os
 import random
 from functools import cache
 from pathlib import Path
@@ -26,9 +27,12 @@ CURVE_GROUPS = [(c, g) for c in CURVES for g in GROUPS]
 CURVE_GROUP_IDS = [f"{c.name}-{g}" for c, g in CURVE_GROUPS]
 KAT_PATH = Path(__file__).resolve().parents[1] / "vectors" / "kat.json"
 
-#: Modest example counts: the suite shares two cores with other work.
-FAST = settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-SLOW_OPS = settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+#: Modest example counts (the suite shares two cores); ZKEDGE_TEST_EXAMPLES=k multiplies them
+#: for a deeper bug hunt.
+_SCALE = max(1, int(os.environ.get("ZKEDGE_TEST_EXAMPLES", "1")))
+_HC = [HealthCheck.too_slow]
+FAST = settings(max_examples=20 * _SCALE, deadline=None, suppress_health_check=_HC)
+SLOW_OPS = settings(max_examples=8 * _SCALE, deadline=None, suppress_health_check=_HC)
 
 Affine = Any  # (x, y) or ((x0, x1), (y0, y1)) or None
 
