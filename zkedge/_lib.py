@@ -8,6 +8,7 @@ the forced 32-bit-limb build (the code path of armv6/armv7 boards) for testing.
 from __future__ import annotations
 
 import importlib
+import operator
 import os
 from typing import Any
 
@@ -88,6 +89,27 @@ def _level(check: str) -> int:
 
 def _gid(group: str) -> int:
     return 1 if check_group(group) == "G1" else 2
+
+
+def check_threads(threads: int | None) -> int:
+    """Validate a thread count (None or 0: all cores); the native core caps it at the cores."""
+    if threads is None:
+        return 0
+    try:
+        t = operator.index(threads)
+    except TypeError:
+        raise ValueError(f"threads must be an integer, got {threads!r}") from None
+    if not 0 <= t < 2**31:
+        raise ValueError(f"threads must be >= 0 (0: all cores), got {t}")
+    return t
+
+
+def as_int(value: object, what: str) -> int:
+    """An int from an int-like value (no floats, no strings), else ValueError."""
+    try:
+        return operator.index(value)  # type: ignore[arg-type]
+    except TypeError:
+        raise ValueError(f"{what} must be an integer, got {value!r}") from None
 
 
 def limb_bits() -> int:

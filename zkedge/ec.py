@@ -68,7 +68,7 @@ def _op(
     c, g = get_curve(curve), check_group(group)
     ea = encode(c, g, a)
     eb = encode(c, g, b) if op in ("add", "add_mixed") else None
-    ek = (k % c.r).to_bytes(32, "little") if k is not None else None
+    ek = (_lib.as_int(k, "scalar") % c.r).to_bytes(32, "little") if k is not None else None
     return _from_be(c, g, _lib.point_op(c, g, op, ea, eb, ek))
 
 

@@ -7,6 +7,7 @@ over any sub-range runs in place, without copying, with the GIL released.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable, Sequence
 
 from . import _lib
@@ -87,7 +88,7 @@ def scalars_to_bytes(
         return b
     r = get_curve(curve).r
     try:
-        return b"".join((int(k) % r).to_bytes(32, "little") for k in scalars)
+        return b"".join((operator.index(k) % r).to_bytes(32, "little") for k in scalars)
     except (TypeError, ValueError) as e:
         raise ValueError(f"scalars must be integers: {e}") from None
 
@@ -107,9 +108,9 @@ def msm(
     sb = scalars_to_bytes(table.curve, scalars)
     if count is None:
         count = len(sb) // 32
-    if threads is not None and threads < 0:
-        raise ValueError("threads must be >= 0")
-    be = _lib.msm(table.curve, table.group, table._data, start, count, sb, threads or 0)
+    be = _lib.msm(
+        table.curve, table.group, table._data, start, count, sb, _lib.check_threads(threads)
+    )
     return _from_be(table.curve, table.group, be)
 
 

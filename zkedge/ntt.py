@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 from typing import overload
 
@@ -11,7 +12,7 @@ from .curves import Curve, get_curve
 
 def _pack(c: Curve, values: Sequence[int]) -> bytes:
     try:
-        return b"".join((int(v) % c.r).to_bytes(32, "little") for v in values)
+        return b"".join((operator.index(v) % c.r).to_bytes(32, "little") for v in values)
     except (TypeError, ValueError) as e:
         raise ValueError(f"NTT values must be integers: {e}") from None
 
@@ -55,10 +56,12 @@ def ntt(
     n = len(data) // 32
     if len(data) % 32 or n == 0 or n & (n - 1):
         raise ValueError(f"NTT size must be a power of two, got {len(data) / 32:g} values")
-    if coset is not None and coset % c.r == 0:
-        raise ValueError("coset shift must be nonzero mod r")
+    if coset is not None:
+        coset = _lib.as_int(coset, "coset shift")
+        if coset % c.r == 0:
+            raise ValueError("coset shift must be nonzero mod r")
     w = c.root_of_unity(n)
-    t = threads or 0
+    t = _lib.check_threads(threads)
     if not inverse:
         out = _lib.fr_ntt(c, data, w, None if coset is None else coset % c.r, None, t)
     else:
