@@ -46,6 +46,25 @@ def _in_subgroup(m: ModuleType, pt: Any) -> bool:
     return bool(m.is_inf(m.multiply(pt, m.curve_order)))
 
 
+_AB_CACHE: dict[tuple[str, object, object], Any] = {}
+
+
+def _alpha_beta_miller(
+    m: ModuleType, curve: Curve, alpha1: G1Affine | None, beta2: G2Affine | None
+) -> Any:
+    """The Miller loop of (beta2, alpha1), cached per key: repeated checks against one key
+    (the fleet verifies every proof) save one of the four loops."""
+    key = (curve.name, alpha1, beta2)
+    hit = _AB_CACHE.get(key)
+    if hit is None:
+        q, p = _g2(m, beta2), _g1(m, alpha1)
+        hit = m.FQ12.one() if m.is_inf(q) or m.is_inf(p) else m.pairing(q, p, False)
+        if len(_AB_CACHE) > 64:
+            _AB_CACHE.clear()
+        _AB_CACHE[key] = hit
+    return hit
+
+
 def explain_verify(
     vkey: VerificationKey | object, public_signals: Sequence[int | str] | object, proof: object
 ) -> str | None:
@@ -77,13 +96,8 @@ def explain_verify(
     for v, ic in zip(pub, vk.ic[1:], strict=True):
         if v and ic is not None:
             cpub = m.add(cpub, m.multiply(_g1(m, ic), v))
-    pairs = [
-        (pb, m.neg(pa)),
-        (_g2(m, vk.beta2), _g1(m, vk.alpha1)),
-        (_g2(m, vk.gamma2), cpub),
-        (_g2(m, vk.delta2), pc),
-    ]
-    acc = m.FQ12.one()
+    pairs = [(pb, m.neg(pa)), (_g2(m, vk.gamma2), cpub), (_g2(m, vk.delta2), pc)]
+    acc = _alpha_beta_miller(m, curve, vk.alpha1, vk.beta2)
     for q, p in pairs:
         if m.is_inf(q) or m.is_inf(p):
             continue
