@@ -63,7 +63,7 @@ firmware-test:
 # build/arm), pip install from source, `zkedge selftest`, and a worker in the chroot completing
 # MSM tasks for a coordinator on the host. Needs root; about 12 min from nothing, 2-4 min cached.
 firmware-test-full: venv
-	timeout 3600 bash tools/arm64_rootfs.sh
+	timeout 5400 bash tools/arm64_rootfs.sh
 
 demo: venv node
 	$(VPY) -m zkedge demo

@@ -251,6 +251,7 @@ static void test_misuse(void) {
 
 int main(int argc, char **argv) {
     int expect_limb = 0;
+    setvbuf(stdout, NULL, _IOLBF, 0); /* stream section lines through tee / qemu */
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--expect-limb") && i + 1 < argc)
             expect_limb = atoi(argv[++i]);

@@ -90,34 +90,60 @@ fi
 "$PY" "$HERE/gen_vectors.py" ${KAT_JSON:+--json "$KAT_JSON"} "$OUT/kat_vectors.h" || { echo "FAIL: gen_vectors"; exit 1; }
 echo "PHASE vectors                $(secs "$t0") s"
 
-# ------------------------------------------------------------------ build + run per target
+# ------------------------------------------------------------------ build (in parallel)
+# Compiling the core is the slow part: up to KAT_JOBS (default: the CPU count) at once. A binary
+# newer than every source is reused.
+build_one() {  # target; writes build.<t>.log, build.<t>.rc and build.<t>.secs
+  local t=$1 t0 rc
+  t0=$(now)
+  # shellcheck disable=SC2086
+  timeout 900 "${CC[$t]}" "${CFLAGS[@]}" ${EXTRA[$t]} -static -I"$ROOT/native" -I"$OUT" \
+    -o "$OUT/kat.$t" "$ROOT/native/unity.c" "$HERE/kat_main.c" >"$OUT/build.$t.log" 2>&1
+  rc=$?
+  secs "$t0" >"$OUT/build.$t.secs"
+  echo "$rc" >"$OUT/build.$t.rc"
+}
+JOBS=${KAT_JOBS:-$(nproc 2>/dev/null || echo 2)}
+BUILD=()
 for t in "${TARGETS[@]}"; do
-  cc=${CC[$t]}
-  if ! command -v "$cc" >/dev/null; then skip "$t" "no $cc"; continue; fi
+  if ! command -v "${CC[$t]}" >/dev/null; then skip "$t" "no ${CC[$t]}"; continue; fi
   runner=${RUNNER[$t]}
   if [ -n "$runner" ] && ! command -v "$runner" >/dev/null; then skip "$t" "no $runner"; continue; fi
+  BUILD+=("$t")
   exe="$OUT/kat.$t"
-  t0=$(now)
   fresh=1
   for src in "$ROOT"/native/*.c "$ROOT"/native/*.h "$HERE/kat_main.c" "$OUT/kat_vectors.h"; do
     [ "$exe" -nt "$src" ] || { fresh=0; break; }
   done
-  if [ "$fresh" = 1 ]; then
+  if [ "$fresh" = 1 ] && [ -f "$OUT/build.$t.rc" ]; then
     echo "== $t: $exe is up to date"
-  # shellcheck disable=SC2086
-  elif ! timeout 900 "$cc" "${CFLAGS[@]}" ${EXTRA[$t]} -static -I"$ROOT/native" -I"$OUT" \
-      -o "$exe" "$ROOT/native/unity.c" "$HERE/kat_main.c" >"$OUT/build.$t.log" 2>&1; then
-    if [ "$t" = x86_64 ] || [ "$t" = x86_64-limb32 ] && grep -q "cannot find -lc" "$OUT/build.$t.log"; then
-      skip "$t" "no static libc"; continue
-    fi
+    echo 0 >"$OUT/build.$t.rc"; : >"$OUT/build.$t.log"; echo "-" >"$OUT/build.$t.secs"
+    continue
+  fi
+  rm -f "$exe" "$OUT/build.$t.rc"
+  echo "== $t: compiling with ${CC[$t]} ${EXTRA[$t]}"
+  while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do wait -n || true; done
+  build_one "$t" &
+done
+t0=$(now)
+wait
+echo "PHASE build                  $(secs "$t0") s (waiting for the last compiles)"
+
+# ------------------------------------------------------------------ run
+for t in "${BUILD[@]}"; do
+  runner=${RUNNER[$t]}
+  exe="$OUT/kat.$t"
+  TCOMPILE[$t]=$(cat "$OUT/build.$t.secs" 2>/dev/null || echo "?")
+  if [ "$(cat "$OUT/build.$t.rc" 2>/dev/null || echo 1)" != 0 ]; then
+    rm -f "$exe" "$OUT/build.$t.rc"
+    if grep -q "cannot find -lc" "$OUT/build.$t.log"; then skip "$t" "no static libc"; continue; fi
     cat "$OUT/build.$t.log"
     RESULT[$t]="FAIL (compile)"; failed=$((failed + 1)); continue
   fi
-  if [ "$fresh" = 0 ] && [ -s "$OUT/build.$t.log" ]; then  # the test program and the core must compile warning-free
-    cat "$OUT/build.$t.log"; rm -f "$exe"
+  if [ -s "$OUT/build.$t.log" ]; then  # the test program and the core must compile warning-free
+    cat "$OUT/build.$t.log"; rm -f "$exe" "$OUT/build.$t.rc"
     RESULT[$t]="FAIL (compiler warnings)"; failed=$((failed + 1)); continue
   fi
-  TCOMPILE[$t]=$(secs "$t0")
   t0=$(now)
   echo "== $t: ${runner:+$runner }$exe --expect-limb ${LIMB[$t]}"
   # shellcheck disable=SC2086

@@ -82,9 +82,9 @@ else
   TMP="$ROOT.tmp"
   if grep -q " $TMP" /proc/self/mountinfo; then echo "mounts remain under $TMP; not deleting" >&2; exit 1; fi
   rm -rf --one-file-system "$TMP"
-  echo "debootstrap arm64 bookworm from $MIRROR into $TMP (about 5-6 min under emulation)"
-  if ! timeout 1800 debootstrap --arch=arm64 --variant=minbase \
-      --include=python3,python3-venv,python3-dev,gcc,libc6-dev,ca-certificates \
+  echo "debootstrap arm64 bookworm from $MIRROR into $TMP (5-6 min under emulation on a quiet 2-core host, far longer on a busy one)"
+  if ! timeout 3600 debootstrap --arch=arm64 --variant=minbase \
+      --include=python3,python3-venv,python3-dev,gcc,libc6-dev \
       bookworm "$TMP" "$MIRROR" >"$LOG/debootstrap.log" 2>&1; then
     tail -30 "$LOG/debootstrap.log"
     grep -qiE "Failed getting release|Temporary failure|Could not resolve" "$LOG/debootstrap.log" \
