@@ -143,3 +143,30 @@ def test_cli_prove_through_remote_coordinator(tmp_path: Path, snarkjs_verify: An
                 p.wait()
             if p.stdout is not None:
                 p.stdout.close()
+
+
+async def test_second_proof_sends_only_scalars(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Bases are fetched once per zkey and cached; the next proof fetches none."""
+    from zkedge.groth16.distributed import prove_groth16
+    from zkedge.worker.cache import BaseCache
+
+    puts: list[int] = []
+    real_put = BaseCache.put
+
+    def counting_put(self: Any, *args: Any, **kw: Any) -> Any:
+        puts.append(1)
+        return real_put(self, *args, **kw)
+
+    monkeypatch.setattr(BaseCache, "put", counting_put)
+    d = BLS
+    async with trio.open_nursery() as nursery:
+        coord = await start_fleet(nursery, tmp_path, n=1)
+        with trio.fail_after(120):
+            await prove_groth16(coord, d / "circuit.zkey", d / "witness.wtns")
+            first = len(puts)
+            res = await prove_groth16(coord, d / "circuit.zkey", d / "witness2.wtns")
+        nursery.cancel_scope.cancel()
+    assert first > 0 and len(puts) == first
+    assert res.public != []
