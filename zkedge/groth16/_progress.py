@@ -63,6 +63,11 @@ class Progress:
             self.times[name] = self.times.get(name, 0.0) + time.monotonic() - t
             self.done += weight
 
+    def update(self, done: float, name: str) -> None:
+        """Set the amount of work done (for work reported from elsewhere, e.g. the fleet)."""
+        self.done = done
+        self._draw(name)
+
     def close(self) -> None:
         """Draw 100% (if anything was shown) and end the line."""
         if self.shown:

@@ -27,6 +27,7 @@ import trio
 
 from ..curves import Point
 from ._binfile import Source
+from ._progress import Progress
 from .plan import MsmTask, ProofPlan, plan_proof
 from .prover import ProofResult, compute_h, finish_proof, load_inputs, public_signals
 from .verifier import explain_verify
@@ -268,6 +269,9 @@ def prove_remote(
     tasks = [tk for tk in plan_proof(h).tasks if tk.count > 0]
     scal = {"witness": wit.data, "h": hvec}
     results: dict[int, bytes] = {}
+    done: dict[int, int] = {}
+    total = sum(tk.count for tk in tasks) or 1
+    prog = Progress("zkedge prove (fleet)", total, enabled=progress)
 
     async def go() -> None:
         from .. import _aio
@@ -294,11 +298,8 @@ def prove_remote(
 
                 def on_update(u: JobUpdate) -> None:
                     last[:] = [u]
-                    if progress:
-                        print(
-                            f"  msm {tk.msm}: {u.state} {u.points_done}/{u.points_total}",
-                            file=sys.stderr,
-                        )
+                    done[tk.index] = u.points_done
+                    prog.update(sum(done.values()), f"msm {tk.msm}")
 
                 await client.stream("watch_job", WatchJobRequest(job_id=resp.job_id), on_update)
                 if not last or last[0].state != "done" or not last[0].results:
@@ -312,6 +313,7 @@ def prove_remote(
 
     t = time.monotonic()
     trio.run(go)
+    prog.close()
     times["fleet msm"] = time.monotonic() - t
     sums: dict[PointSet, Point] = {name: None for name in ("A", "B1", "B2", "C", "H")}
     for tk in tasks:
