@@ -66,12 +66,13 @@ async def prove_groth16(
     *,
     threads: int | None = None,
     verify: bool = True,
-    rerun_timeout: float = 600.0,
+    rerun_timeout: float = 120.0,
 ) -> FleetProof:
     """Prove on the fleet of ``coord`` (a serving :class:`zkedge.Coordinator`).
 
-    ``threads`` is for the H computation here. Raises :class:`ProofRejected` if the proof still
-    fails after blame, ``JobFailed`` if the fleet cannot finish the MSMs.
+    ``threads`` is for the H computation here; ``rerun_timeout`` bounds each re-run during blame
+    (a task no other worker re-runs in time is recomputed here). Raises :class:`ProofRejected`
+    if the proof still fails after blame, ``JobFailed`` if the fleet cannot finish the MSMs.
     """
     from ..coordinator import MsmSpec
 
@@ -127,8 +128,7 @@ async def prove_groth16(
     quarantined: list[str] = []
     if why is not None:
         t = time.monotonic()
-        with trio.fail_after(rerun_timeout):
-            sums, quarantined = await _blame(coord, jobs, zk, scal, threads)
+        sums, quarantined = await _blame(coord, jobs, zk, scal, threads, rerun_timeout)
         (a, b, c), why = await check(sums)
         times["blame"] = time.monotonic() - t
         if why is not None:
@@ -150,8 +150,10 @@ async def _blame(
     zk: Zkey,
     scal: dict[str, bytes],
     threads: int | None,
+    rerun_timeout: float,
 ) -> tuple[dict[PointSet, Point], list[str]]:
-    """Re-run every task elsewhere; settle disagreements locally; quarantine liars."""
+    """Re-run every task on another worker; recompute here the tasks whose results disagree
+    (or that no other worker could re-run in time); quarantine the workers that were wrong."""
     from .. import ec
     from ..msm import msm
 
@@ -160,7 +162,10 @@ async def _blame(
     alt: dict[str, Any] = {}
 
     async def rerun(p: Any) -> None:
-        alt[p.task_id] = await coord.rerun_task(p.task_id, exclude=[p.worker_id])
+        # Only if another worker can take it; otherwise the local recomputation below decides.
+        if any(w.assignable and w.worker_id != p.worker_id for w in coord.workers()):
+            with trio.move_on_after(rerun_timeout):
+                alt[p.task_id] = await coord.rerun_task(p.task_id, exclude=[p.worker_id])
 
     async with trio.open_nursery() as nursery:
         for p, _ in partials:
@@ -168,8 +173,8 @@ async def _blame(
     bad: set[str] = set()
     fixed: list[tuple[MsmTask, Point]] = []
     for p, tk in partials:
-        other = alt[p.task_id]
-        if other.point == p.point:
+        other = alt.get(p.task_id)
+        if other is not None and other.point == p.point:
             fixed.append((tk, p.point))
             continue
         lo = (tk.scalar_start + p.start) * 32
@@ -181,7 +186,7 @@ async def _blame(
             )
         )
         for res in (p, other):
-            if res.point != truth:
+            if res is not None and res.point != truth:
                 bad.add(res.worker_id)
         fixed.append((tk, truth))
     for w in sorted(bad):
