@@ -146,6 +146,23 @@ def best_of(fn: Callable[[], Any], repeats: int) -> tuple[float, float, Any]:
     return wall * 1e3, cpu * 1e3, res
 
 
+def crit_path(fn: Callable[[], Any], nthreads: int, repeats: int) -> float:
+    """CPU critical path (ms) of a multi-threaded native call, robust to other load.
+
+    The calling thread is the native pool's thread 0, so its CPU time is thread_time() and the
+    workers' is the rest of process_time(); with the workers' share split evenly, the longest
+    thread's CPU time bounds the elapsed time on an otherwise idle machine from below.
+    """
+    best = math.inf
+    for _ in range(repeats):
+        t0, p0 = time.thread_time(), time.process_time()
+        fn()
+        main_cpu = time.thread_time() - t0
+        others = time.process_time() - p0 - main_cpu
+        best = min(best, max(main_cpu, others / max(nthreads - 1, 1)))
+    return best * 1e3
+
+
 def repeats_for(n: int, quick: bool) -> int:
     if quick:
         return 2
@@ -240,6 +257,7 @@ class Row:
     zk1: float = math.nan  # CPU ms, 1 thread
     zk1_wall: float = math.nan
     zkn: float = math.nan  # wall ms, all threads
+    zkn_crit: float = math.nan  # CPU critical path of the all-threads run (see crit_path)
     pyecc: float = math.nan
     ark: float = math.nan
     ffjs: float = math.nan
@@ -271,6 +289,9 @@ def run(args: argparse.Namespace) -> list[Row]:
             )
             row.zkn, _, resn = best_of(
                 lambda t=table, s=s, n=n: msm.msm(t, s, 0, n, threads=nthreads), reps
+            )
+            row.zkn_crit = crit_path(
+                lambda t=table, s=s, n=n: msm.msm(t, s, 0, n, threads=nthreads), nthreads, reps
             )
             if resn != got[n]:
                 row.checks.append("1t != all-threads")
@@ -317,7 +338,7 @@ def print_table(rows: list[Row], nthreads: int) -> None:
     head = (
         f"{'curve':<10}{'grp':<4}{'n':>6} {'zk 1t cpu':>10} {'1t wall':>9} "
         f"{f'{nthreads}t wall':>9} "
-        f"{'spd':>6} {'py_ecc* cpu':>12} {'':>7} {'arkworks cpu':>12} {'':>6} "
+        f"{'spd':>6} {'spd est':>7} {'py_ecc* cpu':>12} {'':>7} {'arkworks cpu':>12} {'':>6} "
         f"{'ffjs-1t cpu':>11} {'':>6}"
     )
     print(head)
@@ -326,7 +347,7 @@ def print_table(rows: list[Row], nthreads: int) -> None:
         print(
             f"{r.curve.name:<10}{r.group:<4}{'2^' + str(r.n.bit_length() - 1):>6} "
             f"{fmt_ms(r.zk1):>10} {fmt_ms(r.zk1_wall):>9} {fmt_ms(r.zkn):>9} "
-            f"{r.zk1_wall / r.zkn:>5.2f}x "
+            f"{r.zk1_wall / r.zkn:>5.2f}x {r.zk1 / r.zkn_crit:>6.2f}x "
             f"{fmt_ms(r.pyecc):>12} {fmt_x(r.pyecc, r.zk1):>7} "
             f"{fmt_ms(r.ark):>12} {fmt_x(r.ark, r.zk1):>6} "
             f"{fmt_ms(r.ffjs):>11} {fmt_x(r.ffjs, r.zk1):>6}"
@@ -336,6 +357,8 @@ def print_table(rows: list[Row], nthreads: int) -> None:
         "times in ms, best of 2-5 runs. cpu = process CPU time (single-threaded runs; immune to\n"
         "other load), wall = elapsed. x = reference cpu / zkedge 1-thread cpu; spd = 1t wall / "
         f"{nthreads}t wall.\n"
+        f"spd est = 1t cpu / CPU critical path of the {nthreads}-thread run (busiest thread): the "
+        "speed-up an idle machine would show; an estimate, not a measurement.\n"
         "py_ecc*: naive sum (multiply + add) timed on 4 points (G2: 2), per-point cost x n: "
         "EXTRAPOLATED, not run at n.\n"
         "arkworks: py-arkworks-bls12381 G1Point.multiexp_unchecked on lists of G1Point/Scalar "
@@ -388,9 +411,10 @@ def print_targets(rows: list[Row]) -> None:
         x = b.ark / b.zk1
         print(f"target BLS12-381 G1 2^16 1t >= 3x arkworks: {x:.1f}x  {verdict(x >= 3)}")
     for r in (a, b):
-        x = r.zk1_wall / r.zkn
+        x, est = r.zk1_wall / r.zkn, r.zk1 / r.zkn_crit
         print(
-            f"target {r.curve.name} G1 2^16 all threads >= 1.8x 1t: {x:.2f}x  {verdict(x >= 1.8)}"
+            f"target {r.curve.name} G1 2^16 all threads >= 1.8x 1t: measured {x:.2f}x "
+            f"{verdict(x >= 1.8)} (load-free estimate {est:.2f}x)"
         )
 
 
