@@ -185,28 +185,37 @@ def test_scalar_forms(c: Curve) -> None:
     assert msm.scalars_to_bytes(c, [c.r + 5, -1]) == le([5, c.r - 1])
 
 
+def raw_msm(t: msm.BaseTable, sb: bytes, n: int, threads: int, window: int) -> bytes:
+    """zk_msm straight from C with an explicit window size."""
+    ffi, lib = _lib.ffi, _lib.lib
+    out = ffi.new("uint8_t[]", t.point_bytes)
+    gid = 1 if t.group == "G1" else 2
+    data = ffi.from_buffer(t._data)
+    rc = lib.zk_msm(
+        t.curve.native_id, gid, data, t.nbytes, 0, n, sb, len(sb), threads, window, out,
+        t.point_bytes,
+    )  # fmt: skip
+    assert rc == lib.ZK_OK
+    return bytes(ffi.buffer(out, t.point_bytes))
+
+
+WINDOW_CASES = [
+    *(("G1", 24, w, 1) for w in range(1, 13)),
+    *(pytest.param("G1", 24, w, 1, marks=pytest.mark.slow) for w in (13, 14, 15)),
+    *(("G1", 300, w, 3) for w in (1, 4, 8, 11)),  # >= 256 points: several threads
+    *(("G2", 24, w, 1) for w in (1, 5, 9)),
+]
+
+
 @pytest.mark.parametrize("c", CURVES, ids=CURVE_IDS)
-@pytest.mark.parametrize(
-    "window", [*range(1, 13), *(pytest.param(w, marks=pytest.mark.slow) for w in (13, 14, 15))]
-)
-def test_every_window_size(c: Curve, window: int) -> None:
+@pytest.mark.parametrize(("g", "n", "window", "threads"), WINDOW_CASES)
+def test_every_window_size(c: Curve, g: str, n: int, window: int, threads: int) -> None:
     """The raw C entry point with each window size 1..15 (signed-digit recoding edges)."""
-    g, n = "G1", 24
     dlogs, t = table_of(c, g, n)
     ks = rand_scalars(c, n, window)
     ks[0], ks[1], ks[2] = c.r - 1, 2**256 - 1, (1 << (253 if c.name == "bn254" else 254)) - 1
     want = be_bytes(c, g, msm_ref(c, g, dlogs, ks))
-    ffi, lib = _lib.ffi, _lib.lib
-    data = t._data
-    out = ffi.new("uint8_t[]", t.point_bytes)
-    sb = le(ks)
-    for threads in (1, 2):
-        rc = lib.zk_msm(
-            c.native_id, 1, ffi.from_buffer(data), len(data), 0, n, sb, len(sb), threads, window,
-            out, t.point_bytes,
-        )  # fmt: skip
-        assert rc == lib.ZK_OK
-        assert bytes(ffi.buffer(out, t.point_bytes)) == want, (window, threads)
+    assert raw_msm(t, le(ks), n, threads, window) == want
 
 
 @pytest.mark.parametrize("c", CURVES, ids=CURVE_IDS)
