@@ -338,3 +338,23 @@ def test_c_field_and_ntt_entry_points_reject(c: Curve) -> None:
     assert lib.zk_fr_mul_sub(c.native_id, d, ffi.NULL, d, d, 128, 4) == lib.ZK_ELEN
     assert lib.zk_fr_mul_sub(2, d, d, d, d, 128, 4) == lib.ZK_EINVAL
     assert int(lib.zk_msm_window(2, 100)) == 0
+
+
+@pytest.mark.parametrize("c", CURVES, ids=CURVE_IDS)
+def test_non_int_ranges_and_sizes(c: Curve) -> None:
+    """Range/size arguments that are not non-negative machine-size ints: ValueError.
+
+    (Not TypeError from a comparison, nor OverflowError from cffi.)
+    """
+    t = table3(c, "G1")
+    for kw in ({"start": 1.5}, {"start": None}, {"count": 1.5}, {"start": "1"}):
+        with pytest.raises(ValueError):
+            msm.msm(t, [1], **kw)  # type: ignore[arg-type]
+    for n in (-1, 2**70):
+        with pytest.raises(ValueError):
+            msm.window_size(c, n)
+    for bad in (1.5, 2**70):
+        with pytest.raises(ValueError):
+            field.zkey_eval_ab(c, b"", 0, b"", 0, bad)  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        t.to_bytes(1.5)  # type: ignore[arg-type]
