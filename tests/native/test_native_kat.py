@@ -133,3 +133,36 @@ def test_ntt(c: Curve) -> None:
         vals = [int(h, 16) for h in v["in"]]
         got = ntt.ntt(c, vals, inverse=v["inverse"], coset=coset)
         assert got == [int(h, 16) for h in v["out"]], v
+
+
+def test_schema_widths(c: Curve) -> None:
+    """Every hex string has the documented fixed width (the C-header converter relies on it)."""
+    k = kat()["curves"][c.name]
+    fp, pb1 = 2 * c.fp_bytes, 4 * c.fp_bytes
+
+    def width(f: str) -> int:
+        return 64 if f == "fr" else fp
+
+    def hexes(v: Any) -> list[str]:
+        return v if isinstance(v, list) else [v]
+
+    for v in k["field"]:
+        for key in ("a", "b", "out"):
+            if key in v:
+                assert all(len(h) == width(v["field"]) for h in hexes(v[key])), v
+                assert isinstance(v[key], list) == (v["field"] == "fp2"), v
+    for v in k["group"]:
+        pw = pb1 if v["group"] == "G1" else 2 * pb1
+        assert all(len(v[key]) == pw for key in ("a", "b", "out") if key in v), v
+        assert "k" not in v or len(v["k"]) == 64
+    for v in k["msm"]:
+        pw = pb1 if v["group"] == "G1" else 2 * pb1
+        assert len(v["bases"]) == len(v["scalars"]) == v["n"]
+        assert all(len(h) == pw for h in [*v["bases"], v["out"]])
+        assert all(len(h) == 64 for h in v["scalars"])
+    for v in k["ntt"]:
+        assert len(v["in"]) == len(v["out"]) == v["n"]
+        assert all(len(h) == 64 for h in [*v["in"], *v["out"], v["omega"]])
+    for v in k["encode"] + k["check"]:
+        pw = pb1 if v["group"] == "G1" else 2 * pb1
+        assert len(v["be"]) == pw and len(v.get("mont", "0" * pw)) == pw
