@@ -13,7 +13,7 @@ The tables are synthetic (distinct random points, random scalars) with the shape
 constraint circuit's proving key, not a real zkey: the worker only ever sees points and scalars,
 so its memory does not depend on where they came from.
 
-Usage: ``python bench/worker_memory.py [--log2 16] [--curves bn254,bls12_381] [--json]``
+Usage: ``python bench/worker_memory.py [--log2 16] [--curves bn254,bls12_381] [--rounds 2]``
 """
 
 from __future__ import annotations
@@ -61,8 +61,13 @@ def fleet(*args: str, env: dict[str, str], timeout: float) -> subprocess.Complet
     )
 
 
-def table(curve: str, group: str, n: int) -> tuple[bytes, bytes, str]:
-    """n distinct points (mont bytes), n scalars, and the expected MSM ("be" hex)."""
+def table(curve: str, group: str, n: int, distinct: int = 256) -> tuple[bytes, bytes, str]:
+    """n points (mont bytes), n scalars, and the expected MSM ("be" hex).
+
+    ``distinct`` random points are tiled up to n (making 2^16 distinct points in Python is the
+    slow part of this bench, and the worker's memory does not depend on repeats); every table
+    has its own random points, so its content hash, and the worker's cache blocks, are new.
+    """
     from zkedge import ec, get_curve
     from zkedge.msm import BaseTable, msm
 
@@ -71,12 +76,15 @@ def table(curve: str, group: str, n: int) -> tuple[bytes, bytes, str]:
     step = ec.mul(c, group, g, secrets.randbelow(c.r - 1) + 1)
     acc = ec.mul(c, group, g, secrets.randbelow(c.r - 1) + 1)
     pts = []
-    for _ in range(n):
+    for _ in range(min(n, distinct)):
         pts.append(acc)
         acc = ec.add(c, group, acc, step)
-    t = BaseTable.from_points(c, group, pts)
+    chunk = BaseTable.from_points(c, group, pts).to_bytes()
+    reps = -(-n // len(pts))
+    data = (chunk * reps)[: n * c.point_bytes(group)]  # type: ignore[arg-type]
+    t = BaseTable.from_bytes(c, group, data, encoding="mont", check="none")
     scalars = b"".join(secrets.randbelow(c.r).to_bytes(32, "little") for _ in range(n))
-    return t.to_bytes(), scalars, ec.encode(c, group, msm(t, scalars), "be").hex()
+    return data, scalars, ec.encode(c, group, msm(t, scalars), "be").hex()
 
 
 def wait_registered(addr: str, wid: str, env: dict[str, str], timeout: float) -> None:
@@ -93,7 +101,9 @@ def dir_bytes(d: Path) -> int:
     return sum(f.stat().st_size for f in d.rglob("*") if f.is_file()) if d.exists() else 0
 
 
-def run(log2: int, curves: list[str], cache_mb: int, threads: int | None) -> dict[str, Any]:
+def run(
+    log2: int, curves: list[str], cache_mb: int, threads: int | None, rounds: int = 1
+) -> dict[str, Any]:
     n = 1 << log2
     tmp = Path(tempfile.mkdtemp(prefix="zkedge-wmem-"))
     env = {**os.environ, "ZKEDGE_TOKEN": secrets.token_hex(8)}
@@ -122,7 +132,7 @@ def run(log2: int, curves: list[str], cache_mb: int, threads: int | None) -> dic
         result["idle_rss"] = proc_status(worker.pid).get("VmRSS", 0)
         result["idle_hwm"] = proc_status(worker.pid).get("VmHWM", 0)
         total_bases = 0
-        for curve in curves:
+        for curve in [c for _ in range(rounds) for c in curves]:
             # the five MSMs of a 2^log2-constraint Groth16 proof: A, B1, C, H in G1; B2 in G2
             for name, group in (("A", "G1"), ("B1", "G1"), ("C", "G1"), ("H", "G1"), ("B2", "G2")):
                 bases, scalars, want = table(curve, group, n)
@@ -189,9 +199,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--curves", default="bn254,bls12_381")
     ap.add_argument("--cache-mb", type=int, default=64)
     ap.add_argument("--threads", type=int)
+    ap.add_argument(
+        "--rounds",
+        type=int,
+        default=2,
+        help="proofs per curve (new tables each time), so more "
+        "points pass through the worker than its cache bounds allow",
+    )
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
-    r = run(args.log2, args.curves.split(","), args.cache_mb, args.threads)
+    r = run(args.log2, args.curves.split(","), args.cache_mb, args.threads, args.rounds)
     if args.json:
         print(json.dumps(r, indent=2))
     else:
