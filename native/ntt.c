@@ -201,7 +201,10 @@ int zk_zkey_eval_ab(int curve, const uint8_t *coefs, size_t coefs_len, size_t nc
             rc = ZK_ERANGE;
             goto done;
         }
-        fr_mul(&v, &v, &w[si], F); /* Montgomery coef x Montgomery witness: stays Montgomery */
+        /* snarkjs stores v * R^2 mod r (see zkey section 4): one Montgomery reduction gives v * R,
+         * the Montgomery form of v; times the Montgomery witness value it stays Montgomery. */
+        fld_from_mont(v.l, v.l, F, N256);
+        fr_mul(&v, &v, &w[si], F);
         f256 *dst = m == 0 ? &A[ci] : &B[ci];
         fr_add(dst, dst, &v, F);
     }

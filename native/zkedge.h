@@ -107,7 +107,7 @@ int zk_fr_mul_sub(int curve, const uint8_t *a, const uint8_t *b, const uint8_t *
                   uint8_t *out, size_t len, size_t n);
 
 /* Evaluate the zkey section-4 coefficients against a witness: for each record
- * (u32 matrix, u32 constraint, u32 signal, value in LE Montgomery Fr), add
+ * (u32 matrix, u32 constraint, u32 signal, value v stored as v * R^2 mod r, LE), add
  * value * witness[signal] into out_a (matrix 0) or out_b (matrix 1) at index constraint.
  * witness: nvars * 32 bytes LE standard; out_a/out_b: n * 32 bytes, overwritten, LE standard.
  * On a bad record (matrix > 1, constraint >= n, signal >= nvars) returns ZK_ERANGE with

@@ -112,6 +112,14 @@ def as_int(value: object, what: str) -> int:
         raise ValueError(f"{what} must be an integer, got {value!r}") from None
 
 
+def as_size(value: object, what: str) -> int:
+    """A non-negative machine-size int (a count, index or length), else ValueError."""
+    v = as_int(value, what)
+    if not 0 <= v < 2**62:
+        raise ValueError(f"{what} must be between 0 and 2^62, got {v}")
+    return v
+
+
 def limb_bits() -> int:
     """Limb width of the loaded build: 64, or 32 (armv6/armv7 or forced)."""
     return int(lib.zk_limb_bits())
@@ -255,6 +263,7 @@ def msm(
 ) -> bytes:
     """Native Pippenger MSM over table points [start, start+count); result 'be' bytes."""
     pb = curve.point_bytes(group)
+    start, count = as_int(start, "start"), as_int(count, "count")
     npts = len(table) // pb
     if len(table) % pb:
         raise ValueError("base table size is not a multiple of the point size")
@@ -283,7 +292,7 @@ def msm(
 
 def msm_window(curve: Curve, count: int) -> int:
     """The Pippenger window size the native core picks for ``count`` points."""
-    return int(lib.zk_msm_window(curve.native_id, count))
+    return int(lib.zk_msm_window(curve.native_id, as_size(count, "count")))
 
 
 def fr_ntt(
@@ -340,6 +349,7 @@ def zkey_eval_ab(
 ) -> tuple[bytes, bytes, bytes]:
     """Evaluate zkey section-4 records against a witness: (A, B, A*B) over the domain."""
     rec = 44
+    ncoefs, nvars, n = as_size(ncoefs, "ncoefs"), as_size(nvars, "nvars"), as_size(n, "n")
     cm = memoryview(coefs).cast("B")
     if cm.nbytes != rec * ncoefs:
         raise ValueError(f"coefficient section must be {rec * ncoefs} bytes, got {cm.nbytes}")

@@ -65,7 +65,8 @@ class BaseTable:
 
     def to_bytes(self, start: int = 0, count: int | None = None) -> bytes:
         """Points [start, start+count) in the 'mont' layout (the wire format for bases)."""
-        count = self.n - start if count is None else count
+        start = _lib.as_int(start, "start")
+        count = self.n - start if count is None else _lib.as_int(count, "count")
         if start < 0 or count < 0 or start + count > self.n:
             raise ValueError(
                 f"range [{start}, {start + count}) outside the table's {self.n} points"
@@ -106,8 +107,7 @@ def msm(
     ``threads`` None or 0 uses every core the process may run on.
     """
     sb = scalars_to_bytes(table.curve, scalars)
-    if count is None:
-        count = len(sb) // 32
+    count = len(sb) // 32 if count is None else _lib.as_int(count, "count")
     be = _lib.msm(
         table.curve, table.group, table._data, start, count, sb, _lib.check_threads(threads)
     )

@@ -18,10 +18,8 @@ non-residue, 5 on both curves, then squared down): pointsH is laid out for them.
 
 from __future__ import annotations
 
-import functools
 import os
 import secrets
-import struct
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, cast
@@ -109,11 +107,9 @@ def public_signals(zk: Zkey | ZkeyHeader, wit: Witness) -> list[int]:
     return [wit.value(i) for i in range(1, h.n_public + 1)]
 
 
-def _coset_evals(
-    curve: Curve, evals: bytes, power: int, threads: int | None, factor: int = 1
-) -> bytes:
-    """Evaluations on the domain (times ``factor``) -> true evaluations on snarkjs's odd coset,
-    same order: an inverse NTT scaled by 1/(n*factor), then a forward NTT with coefficient i
+def _coset_evals(curve: Curve, evals: bytes, power: int, threads: int | None) -> bytes:
+    """Evaluations on the domain -> evaluations on snarkjs's odd coset, same order: an inverse
+    NTT scaled by 1/n, then a forward NTT with coefficient i
     multiplied by g^i, both with ffjavascript's roots (``zkedge.ntt.ntt`` derives its own,
     which differ on BLS12-381)."""
     from .. import _lib
@@ -122,24 +118,9 @@ def _coset_evals(
     n = 1 << power
     omega = ffjs_root(curve, power)
     t = threads or 0
-    scale = pow(n * factor % r, -1, r)
+    scale = pow(n, -1, r)
     coefs = _lib.fr_ntt(curve, evals, pow(omega, -1, r), None, scale, t)
     return _lib.fr_ntt(curve, coefs, omega, coset_shift(curve, power), None, t)
-
-
-@functools.cache
-def _eval_ab_factor(curve: Curve) -> int:
-    """What the native section-4 evaluator multiplies A and B by: 1, or R if it reads the
-    stored v*R^2 as the Montgomery form of v (probed once per curve with one record)."""
-    from .. import field
-
-    rr = pow(1 << 256, 2, curve.r)
-    rec = struct.pack("<III", 0, 0, 0) + rr.to_bytes(32, "little")
-    a, _, _ = field.zkey_eval_ab(curve, rec, 1, (1).to_bytes(32, "little"), 1, 1)
-    k = int.from_bytes(a, "little")
-    if k == 0:
-        raise RuntimeError("native zkey_eval_ab returned 0 for a non-zero coefficient")
-    return k
 
 
 def compute_h(
@@ -157,11 +138,10 @@ def compute_h(
             a, b, c = field.zkey_eval_ab(curve, bytes(zk.coefs), zk.n_coefs, wit.data, h.n_vars, n)
         except ValueError as e:
             raise FormatError(zk.name, f"section 4 (coefficients): {e}") from None
-    k = _eval_ab_factor(curve)
     out = []
-    for name, ev, f in (("ntt A", a, k), ("ntt B", b, k), ("ntt C", c, k * k)):
+    for name, ev in (("ntt A", a), ("ntt B", b), ("ntt C", c)):
         with prog.step(name, 0.1 * n):
-            out.append(_coset_evals(curve, ev, h.power, threads, f))
+            out.append(_coset_evals(curve, ev, h.power, threads))
     with prog.step("A*B-C", 0.01 * n):
         return field.fr_mul_sub(curve, out[0], out[1], out[2])
 
