@@ -142,7 +142,7 @@ def test_fr_mul_sub(c: Curve) -> None:
 
 
 def record(matrix: int, constraint: int, signal: int, value_mont: int) -> bytes:
-    """One zkey section-4 record: u32 matrix, u32 constraint, u32 signal, LE Montgomery value."""
+    """One zkey section-4 record: u32 matrix, u32 constraint, u32 signal, stored v*R^2."""
     return (
         matrix.to_bytes(4, "little")
         + constraint.to_bytes(4, "little")
@@ -157,15 +157,16 @@ def test_zkey_eval_ab(c: Curve) -> None:
 
     rng = random.Random(11)
     r, R = c.r, pow(2, 256, c.r)
+    R2 = R * R % r  # snarkjs stores each section-4 value v as v * R^2 mod r
     n, nvars = 8, 5
     wit = [1] + [rng.randrange(r) for _ in range(nvars - 1)]
     recs = []
     A, B = [0] * n, [0] * n
     for _ in range(30):
         m, ci, si, v = rng.randrange(2), rng.randrange(n), rng.randrange(nvars), rng.randrange(r)
-        recs.append(record(m, ci, si, v * R % r))
+        recs.append(record(m, ci, si, v * R2 % r))
         (A if m == 0 else B)[ci] = ((A if m == 0 else B)[ci] + v * wit[si]) % r
-    recs.append(record(1, n - 1, 0, (r - 1) * R % r))  # -1 * one
+    recs.append(record(1, n - 1, 0, (r - 1) * R2 % r))  # -1 * one
     B[n - 1] = (B[n - 1] - 1) % r
     coefs = b"".join(recs)
     w = b"".join(x.to_bytes(32, "little") for x in wit)
