@@ -64,10 +64,17 @@ class WorkerRecord:
     tasks_done: int = 0
     compute_seconds: float = 0.0
     draining: bool = False  # handed a task back: shutting down, give it nothing new
+    snap: LoadSnapshot | None = None  # the policy's view of ``load`` (betterproto reads are slow)
+
+    def set_load(self, load: LoadReport | None) -> None:
+        """Remember a load report (and the plain snapshot the sizing policy reads)."""
+        if load is not None:
+            self.load = load
+            self.snap = snapshot(load)
 
     def factor(self, policy: SizingPolicy) -> float:
         """Current load/throttle factor from the last load report."""
-        return load_factor(policy, snapshot(self.load))
+        return load_factor(policy, self.snap)
 
     def capacity_pps(self, policy: SizingPolicy) -> float:
         """Expected points/s now, at a nominal task size (0 if unknown)."""
@@ -120,9 +127,9 @@ class Registry:
             capacity=cap,
             registered_at=now,
             last_heartbeat=now,
-            load=load,
             held=cached,
         )
+        rec.set_load(load)
         if old is not None:
             rec.points_done, rec.tasks_done = old.points_done, old.tasks_done
             rec.compute_seconds = old.compute_seconds
@@ -144,8 +151,7 @@ class Registry:
     def heartbeat(self, rec: WorkerRecord, load: LoadReport | None) -> bool:
         """Record a heartbeat; returns True if the worker became assignable again."""
         rec.last_heartbeat = trio.current_time()
-        if load is not None:
-            rec.load = load
+        rec.set_load(load)
         if rec.state == SUSPECT:
             rec.state = ACTIVE
             return True
