@@ -20,6 +20,8 @@ from typing import Any
 
 import trio
 
+from zkedge.worker.config_file import ConfigError, add_config_argument, apply_config
+
 __all__ = ["main", "register"]
 
 
@@ -54,17 +56,19 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=cmd_coordinator)
 
     p = subparsers.add_parser("worker", help="run a fleet worker on this board")
-    p.add_argument("--coordinator", required=True, help="coordinator HOST:PORT")
+    p.add_argument("--coordinator", help="coordinator HOST:PORT (or `coordinator` in --config)")
     p.add_argument("--id", dest="worker_id", help="worker id (default: hostname)")
     p.add_argument("--threads", type=int, help="threads per MSM (default: usable CPUs)")
     p.add_argument("--cache-dir", type=Path, help="base point cache directory")
     p.add_argument("--cache-mb", type=int, default=1024, help="cache bound in MiB")
+    p.add_argument("--cache-memory-mb", type=int, default=64, help="in-memory cache layer, MiB")
     p.add_argument("--drain-grace", type=float, default=30.0, help="seconds to finish on SIGTERM")
     p.add_argument("--no-benchmark", action="store_true", help="skip the startup micro-benchmark")
     p.add_argument("--debug-task-delay", type=float, default=0.0, help=argparse.SUPPRESS)
     p.add_argument("--backoff-initial", type=float, default=0.5, help=argparse.SUPPRESS)
     _add_token(p)
     _add_client_tls(p)
+    add_config_argument(p)  # last: --config PATH (TOML), flags given win over the file
     p.set_defaults(func=cmd_worker)
 
     p = subparsers.add_parser("msm", help="run an MSM on the fleet from files")
@@ -142,12 +146,18 @@ def cmd_worker(args: argparse.Namespace) -> int:
     """``zkedge worker``: run until SIGTERM (drain: finish or hand back, then exit)."""
     from zkedge.worker import Worker, WorkerConfig
 
+    try:
+        apply_config(args)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     cfg = WorkerConfig(
         coordinator=args.coordinator,
         worker_id=args.worker_id,
         threads=args.threads,
         cache_dir=args.cache_dir,
         cache_bytes=args.cache_mb << 20,
+        cache_memory_bytes=args.cache_memory_mb << 20,
         token=args.token,
         tls=_client_tls(args),
         drain_grace=args.drain_grace,

@@ -196,3 +196,33 @@ async def test_cli_msm_and_status(nursery: trio.Nursery, tmp_path: Path) -> None
                 check=False,
             )
             assert bad.returncode == 1 and b"UNAUTHENTICATED" in bad.stderr
+
+
+async def test_worker_from_toml_config(nursery: trio.Nursery, tmp_path: Path) -> None:
+    cfg = tmp_path / "worker.toml"
+    with trio.fail_after(60):
+        coord = await start_coordinator(nursery, None)
+        (tmp_path / "token").write_text(TOKEN + "\n")
+        cfg.write_text(
+            f'coordinator = "127.0.0.1:{coord.port}"\nworker_id = "toml-w"\nthreads = 1\n'
+            f'benchmark = false\n[cache]\ndir = "cache"\nsize_mb = 8\n'
+            f'[auth]\ntoken_file = "token"\n'
+        )
+        env = {k: v for k, v in os.environ.items() if k != "ZKEDGE_TOKEN"}
+        env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(
+            os.pathsep
+        )
+        cmd = [sys.executable, "-m", "zkedge.fleet_cli", "worker", "--config", str(cfg)]
+        proc = await trio.lowlevel.open_process(cmd, env=env)
+        try:
+            await wait_registered(coord, {"toml-w"})
+            (rec,) = coord.workers()
+            assert rec.node.threads == 1
+            assert (tmp_path / "cache").is_dir()
+            proc.send_signal(signal.SIGTERM)
+            assert await proc.wait() == 0
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+            with trio.CancelScope(shield=True):
+                await proc.wait()
