@@ -7,6 +7,30 @@
 #include "parallel.h"
 #include "zkedge.h"
 
+#define ZK_MAX_WINDOW 15 /* signed digits must fit int16_t: |d| <= 2^(c-1) */
+#define ZK_DIGIT_BLOCK 256
+
+/* Signed digits of window w for scalars [i0, i0 + cnt), computed on the fly (no n x W array):
+ * with b_w the raw c-bit window and t_w its top bit, d_w = b_w - t_w 2^c + t_(w-1). The sum
+ * telescopes back to the scalar, |d_w| <= 2^(c-1), and with W = ceil((bits + 1) / c) windows the
+ * top window's t is zero for scalars below r. Scalars are 32-byte LE, already below r. */
+static inline void zk_window_digits(const uint8_t *scalars, size_t i0, size_t cnt, int w, int c,
+                                    int16_t *out) {
+    const int off = w * c;
+    const uint64_t mask = ((uint64_t)1 << c) - 1;
+    for (size_t k = 0; k < cnt; k++) {
+        uint64_t s[4];
+        memcpy(s, scalars + 32 * (i0 + k), 32); /* little-endian target (fields.h checks) */
+        int word = off >> 6, sh = off & 63;
+        uint64_t v = word < 4 ? s[word] >> sh : 0;
+        if (sh + c > 64 && word + 1 < 4) v |= s[word + 1] << (64 - sh);
+        v &= mask;
+        int64_t d = (int64_t)v - (int64_t)((v >> (c - 1)) << c);
+        if (off > 0) d += (int64_t)((s[(off - 1) >> 6] >> ((off - 1) & 63)) & 1);
+        out[k] = (int16_t)d;
+    }
+}
+
 #define EC bn_g1
 #define FE bn_fp
 #define FE_T f256
@@ -36,8 +60,6 @@
 #undef FE
 #undef FE_T
 
-#define ZK_MAX_WINDOW 15 /* signed digits must fit int16_t: |d| <= 2^(c-1) */
-
 static int r_bits(int curve) { return curve == ZK_BN254 ? BN_R_BITS : BLS_R_BITS; }
 
 /* Window size minimising W * (n * add + 2^(c-1) * reduce). Weights fitted to callgrind counts:
@@ -59,64 +81,25 @@ int zk_msm_window(int curve, size_t count) {
     return best;
 }
 
-typedef struct {
-    const uint8_t *scalars;
-    size_t count;
-    uint64_t r[4];
-    int c, W;
-    int16_t *digits;
-} digit_ctx;
-
-/* Signed-digit recoding: digit d_w = b_w + carry_w, and if d_w > 2^(c-1) it becomes
- * d_w - 2^c with a carry into the next window. With W = ceil((bits + 1) / c) windows, the top
- * window never carries, since scalars are reduced below r < 2^bits. */
-static void digits_worker(void *vctx, int t, int nt) {
-    digit_ctx *ctx = vctx;
-    size_t lo = ctx->count * (size_t)t / (size_t)nt, hi = ctx->count * (size_t)(t + 1) / (size_t)nt;
-    const int c = ctx->c;
-    const uint64_t mask = ((uint64_t)1 << c) - 1, half = (uint64_t)1 << (c - 1);
-    for (size_t i = lo; i < hi; i++) {
-        const uint8_t *sb = ctx->scalars + 32 * i;
-        uint64_t s[4];
-        for (int k = 0; k < 4; k++) {
-            uint64_t v = 0;
-            for (int b = 0; b < 8; b++) v |= (uint64_t)sb[8 * k + b] << (8 * b);
-            s[k] = v;
+/* Scalars >= r are reduced mod r. Python hands in reduced values, so a reduced copy (32 bytes
+ * per scalar) is made only when some input needs it. Returns NULL and sets *copy = NULL when
+ * none does, or a malloc'ed reduced copy. */
+static int reduce_scalars(int curve, const uint8_t *scalars, size_t count, uint8_t **copy) {
+    const zk_field_params *fr = curve == ZK_BN254 ? &ZK_BN_FR : &ZK_BLS_FR;
+    *copy = NULL;
+    for (size_t i = 0; i < count; i++) {
+        limb_t v[N256];
+        limbs_from_le(v, scalars + 32 * i, N256);
+        if (!limbs_geq(v, fr->p, N256)) continue;
+        if (!*copy) {
+            *copy = malloc(count * 32);
+            if (!*copy) return ZK_ENOMEM;
+            memcpy(*copy, scalars, count * 32);
         }
-        for (;;) { /* reduce mod r: s < 2^256 < 6r, so a few subtractions at most */
-            int geq = 1;
-            for (int k = 3; k >= 0; k--) {
-                if (s[k] != ctx->r[k]) {
-                    geq = s[k] > ctx->r[k];
-                    break;
-                }
-            }
-            if (!geq) break;
-            uint64_t borrow = 0;
-            for (int k = 0; k < 4; k++) {
-                uint64_t a = s[k], b = ctx->r[k];
-                uint64_t d = a - b - borrow;
-                borrow = (a < b) || (a - b < borrow);
-                s[k] = d;
-            }
-        }
-        uint64_t carry = 0;
-        for (int w = 0; w < ctx->W; w++) {
-            int off = w * c, word = off >> 6, sh = off & 63;
-            uint64_t v = word < 4 ? s[word] >> sh : 0;
-            if (sh + c > 64 && word + 1 < 4) v |= s[word + 1] << (64 - sh);
-            v = (v & mask) + carry;
-            int64_t d;
-            if (v > half) {
-                d = (int64_t)v - (int64_t)((uint64_t)1 << c);
-                carry = 1;
-            } else {
-                d = (int64_t)v;
-                carry = 0;
-            }
-            ctx->digits[(size_t)w * ctx->count + i] = (int16_t)d;
-        }
+        while (limbs_geq(v, fr->p, N256)) limbs_sub(v, v, fr->p, N256); /* < 2^256 < 6r */
+        limbs_to_le(*copy + 32 * i, v, N256);
     }
+    return ZK_OK;
 }
 
 int zk_msm(int curve, int group, const uint8_t *table, size_t table_len, size_t start,
@@ -137,36 +120,23 @@ int zk_msm(int curve, int group, const uint8_t *table, size_t table_len, size_t 
     }
     int c = window ? window : zk_msm_window(curve, count);
     int W = (r_bits(curve) + 1 + c - 1) / c;
-    if (count > SIZE_MAX / ((size_t)W * sizeof(int16_t))) return ZK_ENOMEM;
-    int16_t *digits = malloc(count * (size_t)W * sizeof(int16_t));
-    if (!digits) return ZK_ENOMEM;
-    digit_ctx dc = {.scalars = scalars, .count = count, .c = c, .W = W, .digits = digits};
-    {
-        const zk_field_params *fr = curve == ZK_BN254 ? &ZK_BN_FR : &ZK_BLS_FR;
-        uint8_t rb[32];
-        limbs_to_le(rb, fr->p, N256);
-        for (int k = 0; k < 4; k++) {
-            uint64_t v = 0;
-            for (int b = 0; b < 8; b++) v |= (uint64_t)rb[8 * k + b] << (8 * b);
-            dc.r[k] = v;
-        }
-    }
+    uint8_t *reduced = NULL;
+    int rc = reduce_scalars(curve, scalars, count, &reduced);
+    if (rc) return rc;
+    const uint8_t *sc = reduced ? reduced : scalars;
     int nt = zk_resolve_threads(threads, 0);
     if (count < 256) nt = 1;
-    zk_parallel(zk_resolve_threads(nt, (int)(count < 4096 ? 1 : (count / 4096 < 256 ? count / 4096 : 256))),
-                digits_worker, &dc);
     const uint8_t *base = table + start * pb;
     /* Batch-affine buckets pay off once buckets are many and filled (see msm_template.h);
      * ZKEDGE_MSM_XYZZ=1 forces the plain XYZZ path (for comparison in bench/). */
     const char *force = getenv("ZKEDGE_MSM_XYZZ");
     int ba = c >= 10 && count >= 1024 && !(force && force[0] == '1');
-    int rc;
     switch (gi) {
-    case 0: rc = bn_g1_msm(base, count, digits, c, W, nt, ba, out); break;
-    case 1: rc = bn_g2_msm(base, count, digits, c, W, nt, ba, out); break;
-    case 2: rc = bls_g1_msm(base, count, digits, c, W, nt, ba, out); break;
-    default: rc = bls_g2_msm(base, count, digits, c, W, nt, ba, out); break;
+    case 0: rc = bn_g1_msm(base, count, sc, c, W, nt, ba, out); break;
+    case 1: rc = bn_g2_msm(base, count, sc, c, W, nt, ba, out); break;
+    case 2: rc = bls_g1_msm(base, count, sc, c, W, nt, ba, out); break;
+    default: rc = bls_g2_msm(base, count, sc, c, W, nt, ba, out); break;
     }
-    free(digits);
+    free(reduced);
     return rc;
 }

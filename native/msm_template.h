@@ -11,7 +11,7 @@
 typedef struct {
     const ECF(aff) *pts;
     size_t count;
-    const int16_t *digits; /* window-major: digits[w * count + i] */
+    const uint8_t *scalars; /* count x 32 bytes LE, below r */
     int c, W;
     ECF(xyzz) *sums;       /* W window sums */
     atomic_int next;
@@ -32,11 +32,14 @@ static void ECF(msm_worker)(void *vctx, int t, int nt) {
         int w = atomic_fetch_add(&ctx->next, 1);
         if (w >= ctx->W) break;
         memset(buckets, 0, nb * sizeof *buckets);
-        const int16_t *d = ctx->digits + (size_t)w * ctx->count;
-        const ECF(aff) *pts = ctx->pts;
-        for (size_t i = 0; i < ctx->count; i++) {
+        int16_t d[ZK_DIGIT_BLOCK];
+        for (size_t i0 = 0; i0 < ctx->count; i0 += ZK_DIGIT_BLOCK) {
+          size_t cnt = ctx->count - i0 < ZK_DIGIT_BLOCK ? ctx->count - i0 : ZK_DIGIT_BLOCK;
+          zk_window_digits(ctx->scalars, i0, cnt, w, ctx->c, d);
+          const ECF(aff) *pts = ctx->pts + i0;
+          for (size_t i = 0; i < cnt; i++) {
             int di = d[i];
-            if (i + 4 < ctx->count) {
+            if (i + 4 < cnt) {
                 int dn = d[i + 4];
                 if (dn) __builtin_prefetch(&buckets[(dn > 0 ? dn : -dn) - 1], 1);
             }
@@ -50,6 +53,7 @@ static void ECF(msm_worker)(void *vctx, int t, int nt) {
                 FEF(neg)(&ny, &p->y);
                 ECF(xyzz_madd)(&buckets[-di - 1], &p->x, &ny);
             }
+          }
         }
         ECF(xyzz) running, sum;
         memset(&running, 0, sizeof running);
@@ -168,11 +172,14 @@ static void ECF(msm_worker_ba)(void *vctx, int t, int nt) {
         int w = atomic_fetch_add(&ctx->next, 1);
         if (w >= ctx->W) break;
         memset(s.st, 0, nb);
-        const int16_t *d = ctx->digits + (size_t)w * ctx->count;
-        const ECF(aff) *pts = ctx->pts;
-        for (size_t i = 0; i < ctx->count; i++) {
+        int16_t d[ZK_DIGIT_BLOCK];
+        for (size_t i0 = 0; i0 < ctx->count; i0 += ZK_DIGIT_BLOCK) {
+          size_t cnt = ctx->count - i0 < ZK_DIGIT_BLOCK ? ctx->count - i0 : ZK_DIGIT_BLOCK;
+          zk_window_digits(ctx->scalars, i0, cnt, w, ctx->c, d);
+          const ECF(aff) *pts = ctx->pts + i0;
+          for (size_t i = 0; i < cnt; i++) {
             int di = d[i];
-            if (i + 8 < ctx->count) {
+            if (i + 8 < cnt) {
                 int dn = d[i + 8];
                 if (dn) __builtin_prefetch(&s.bk[(dn > 0 ? dn : -dn) - 1], 1);
             }
@@ -186,6 +193,7 @@ static void ECF(msm_worker_ba)(void *vctx, int t, int nt) {
                 FEF(neg)(&ny, &p->y);
                 ECF(ba_add)(&s, (size_t)(-di - 1), &p->x, &ny);
             }
+          }
         }
         ECF(ba_flush)(&s);
         ECF(xyzz) running, sum;
@@ -210,12 +218,12 @@ out:
     free(s.bi);
 }
 
-static int ECF(msm)(const uint8_t *table, size_t count, const int16_t *digits, int c, int W,
+static int ECF(msm)(const uint8_t *table, size_t count, const uint8_t *scalars, int c, int W,
                     int threads, int batch_affine, uint8_t *out) {
     ECF(msm_ctx) ctx;
     ctx.pts = (const ECF(aff) *)(const void *)table;
     ctx.count = count;
-    ctx.digits = digits;
+    ctx.scalars = scalars;
     ctx.c = c;
     ctx.W = W;
     ctx.sums = calloc((size_t)W, sizeof *ctx.sums);

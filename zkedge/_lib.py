@@ -377,7 +377,13 @@ def zkey_eval_ab(
         bad,
     )
     if rc != lib.ZK_OK:
-        _check(rc, f"{curve} zkey coefficient record {bad[0]}")
+        # the C side reports a witness value >= r before it looks at any record
+        bad_witness = any(
+            int.from_bytes(witness[i : i + 32], "little") >= curve.r
+            for i in range(0, len(witness), 32)
+        )
+        where = f"witness value {bad[0]}" if bad_witness else f"zkey coefficient record {bad[0]}"
+        _check(rc, f"{curve} {where}")
     return (
         bytes(ffi.buffer(oa, 32 * n)),
         bytes(ffi.buffer(ob, 32 * n)),

@@ -94,7 +94,7 @@ def neg(curve: str | Curve, group: str, a: Point) -> Point:
 
 def mul(curve: str | Curve, group: str, a: Point, k: int) -> Point:
     """k * a (k reduced mod r)."""
-    return _op(curve, group, "mul", a, k=k)
+    return _op(curve, group, "mul", a, k=_lib.as_int(k, "scalar"))
 
 
 def is_on_curve(curve: str | Curve, group: str, pt: Point) -> bool:
