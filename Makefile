@@ -61,7 +61,9 @@ firmware-test:
 
 # A real aarch64 Python run (tools/arm64_rootfs.sh): debootstrap arm64 rootfs (cached in
 # build/arm), pip install from source, `zkedge selftest`, and a worker in the chroot completing
-# MSM tasks for a coordinator on the host. Needs root; about 12 min from nothing, 2-4 min cached.
+# MSM tasks for a coordinator on the host. Needs root. From nothing: debootstrap ~6 min and the
+# emulated compile of the core ~5 min on a quiet 2-core host (much longer on a busy one); with
+# build/arm cached and the source unchanged, about a minute.
 firmware-test-full: venv
 	timeout 5400 bash tools/arm64_rootfs.sh
 

@@ -117,26 +117,38 @@ git ls-files -z --cached --others --exclude-standard \
   | grep -zv '^tests/fixtures/' \
   | while IFS= read -r -d '' f; do [ -f "$f" ] && printf '%s\0' "$f"; done \
   | tar --null -T - -cf - | tar -xf - -C "$ROOT/opt/zkedge-src"
-in_arm() {
-  chroot "$ROOT" /usr/bin/env -i HOME=/root LANG=C.UTF-8 PATH=/opt/venv/bin:/usr/local/bin:/usr/bin:/bin \
-    /bin/bash -c "$1"
+in_arm() {  # [timeout seconds (default 1800)] command
+  local limit=1800
+  if [ $# -gt 1 ]; then limit=$1; shift; fi
+  timeout "$limit" chroot "$ROOT" /usr/bin/env -i HOME=/root LANG=C.UTF-8 \
+    PATH=/opt/venv/bin:/usr/local/bin:/usr/bin:/bin /bin/bash -c "$1"
 }
 in_arm 'uname -m; python3 -V' | tr '\n' ' '; echo
 phase chroot-setup "$t"
 
 t=$(ts)
-[ -x "$ROOT/opt/venv/bin/python" ] || timeout 600 in_arm 'python3 -m venv /opt/venv'
+[ -x "$ROOT/opt/venv/bin/python" ] || in_arm 600 'python3 -m venv /opt/venv'
 phase venv "$t"
 
 t=$(ts)
 # Dependencies first (aarch64 wheels from PyPI), then zkedge itself from source: its build
 # compiles native/unity.c twice (64-bit limbs and forced 32-bit limbs) with the rootfs' gcc.
-timeout 1200 in_arm 'pip install -q "cffi>=1.17" "setuptools>=64" wheel' \
+in_arm 1200 'pip install -q "cffi>=1.17" "setuptools>=64" wheel' \
   || skip "pip could not reach PyPI from the chroot"
 phase pip-deps "$t"
 t=$(ts)
-timeout 2400 in_arm 'cd /opt/zkedge-src && pip install -q --no-build-isolation . 2>&1 | tail -20'
-in_arm 'python -c "import zkedge"' || { echo "FAIL: zkedge did not install"; exit 1; }
+# Compiling the core under emulation is slow (minutes): skip the install when the source tree is
+# byte-identical to the one installed last time.
+SRC_HASH=$(cd "$ROOT/opt/zkedge-src" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -c1-64)
+if [ "$(cat "$ROOT/opt/venv/.zkedge-src-hash" 2>/dev/null)" = "$SRC_HASH" ] \
+    && in_arm 'python -c "import zkedge._native"' 2>/dev/null; then
+  echo "zkedge already installed from this exact source ($SRC_HASH)"
+else
+  rm -f "$ROOT/opt/venv/.zkedge-src-hash"
+  in_arm 2400 'cd /opt/zkedge-src && pip install -q --no-build-isolation . 2>&1 | tail -20'
+  in_arm 'python -c "import zkedge._native"' || { echo "FAIL: zkedge did not install"; exit 1; }
+  echo "$SRC_HASH" > "$ROOT/opt/venv/.zkedge-src-hash"
+fi
 phase "pip install zkedge" "$t"
 
 # ------------------------------------------------------------------ 4. import + selftest
@@ -149,7 +161,7 @@ if in_arm 'python -c "import zkedge.cli" 2>/dev/null'; then SELFTEST='zkedge sel
   echo "(zkedge.cli is not wired yet: running '$SELFTEST')"
 fi
 set +e
-timeout 900 in_arm "cd / && $SELFTEST" | tee "$LOG/selftest-aarch64.txt"
+in_arm 900 "cd / && $SELFTEST" | tee "$LOG/selftest-aarch64.txt"
 st=${PIPESTATUS[0]}
 set -e
 phase selftest "$t"
