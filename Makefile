@@ -7,7 +7,7 @@ NODE_DIR := tests/fixtures
 NODE_STAMP := $(NODE_DIR)/node_modules/.zkedge-installed
 
 .PHONY: all venv native node proto proto-check lint typecheck pytest pytest-limb32 test demo bench \
-        firmware-test firmware-test-full clean
+        bench-groth16 firmware-test firmware-test-full clean
 
 all: venv
 
@@ -37,8 +37,9 @@ proto-check: venv
 	$(VPY) tools/gen_proto.py --check
 
 lint: venv
-	$(VENV)/bin/ruff check zkedge tests bench tools
-	$(VENV)/bin/ruff format --check zkedge tools
+	$(VENV)/bin/ruff check zkedge tests bench tools firmware_tests native
+	$(VENV)/bin/ruff format --check zkedge tests bench tools firmware_tests native
+	$(VPY) tools/gen_consts.py --check
 
 typecheck: venv
 	$(VENV)/bin/mypy zkedge
@@ -70,8 +71,13 @@ firmware-test-full: venv
 demo: venv node
 	$(VPY) -m zkedge demo
 
+# MSM table against py_ecc, ffjavascript (bench/ installs it with npm) and arkworks; ~6 min.
 bench: venv node
 	$(VPY) bench/msm.py
+
+# Groth16 at 2^12..2^16 constraints: zkedge local (1 and all threads), 2 workers, snarkjs.
+bench-groth16: venv node
+	$(VPY) bench/groth16.py
 
 clean:
 	rm -rf build dist *.egg-info zkedge/_native*.so zkedge/_native*.c .pytest_cache .mypy_cache
