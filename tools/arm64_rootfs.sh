@@ -137,9 +137,10 @@ in_arm 1200 'pip install -q "cffi>=1.17" "setuptools>=64" wheel' \
   || skip "pip could not reach PyPI from the chroot"
 phase pip-deps "$t"
 t=$(ts)
-# Compiling the core under emulation is slow (minutes): skip the install when the source tree is
-# byte-identical to the one installed last time.
-SRC_HASH=$(cd "$ROOT/opt/zkedge-src" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -c1-64)
+# Compiling the core under emulation is slow (minutes): skip the install when what it is built
+# from (zkedge/, native/, protos/, setup.py, pyproject.toml) is identical to last time.
+SRC_HASH=$(cd "$ROOT/opt/zkedge-src" && find zkedge native protos setup.py pyproject.toml -type f -print0 \
+  | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -c1-64)
 if [ "$(cat "$ROOT/opt/venv/.zkedge-src-hash" 2>/dev/null)" = "$SRC_HASH" ] \
     && in_arm 'python -c "import zkedge._native"' 2>/dev/null; then
   echo "zkedge already installed from this exact source ($SRC_HASH)"
@@ -176,7 +177,11 @@ export ZKEDGE_TOKEN=$TOKEN
   --target-seconds 1 --block-points 1024 >"$LOG/coordinator.log" 2>&1 &
 COORD_PID=$!
 WORKER_ID=arm64-chroot
-in_arm "rm -rf /tmp/zkcache; ZKEDGE_TOKEN=$TOKEN ZKEDGE_LOG=INFO exec python -m zkedge.fleet_cli worker \
+# Not through in_arm: $! must be the timeout process itself, which passes SIGTERM on to the
+# worker (chroot, env and bash all exec), so the worker drains and exits with this script.
+timeout 1800 chroot "$ROOT" /usr/bin/env -i HOME=/root LANG=C.UTF-8 \
+  PATH=/opt/venv/bin:/usr/local/bin:/usr/bin:/bin ZKEDGE_TOKEN="$TOKEN" ZKEDGE_LOG=INFO \
+  /bin/bash -c "rm -rf /tmp/zkcache; exec python -m zkedge.fleet_cli worker \
   --coordinator 127.0.0.1:$PORT --id $WORKER_ID --cache-dir /tmp/zkcache --cache-mb 64" \
   >"$LOG/worker-aarch64.log" 2>&1 &
 WORKER_PID=$!
