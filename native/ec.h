@@ -18,13 +18,6 @@ static const f384x2 ZK_BLS_B2 = {{BLS_B2_C0}, {BLS_B2_C1}};
 #define EC_FR ZK_BN_FR
 #define EC_COFACTOR_ONE 1
 #include "ec_template.h"
-#undef EC
-#undef FE
-#undef FE_T
-#undef EC_B
-#undef FE_BYTES
-#undef EC_FR
-#undef EC_COFACTOR_ONE
 
 #define EC bn_g2
 #define FE bn_fp2
@@ -34,13 +27,6 @@ static const f384x2 ZK_BLS_B2 = {{BLS_B2_C0}, {BLS_B2_C1}};
 #define EC_FR ZK_BN_FR
 #define EC_COFACTOR_ONE 0
 #include "ec_template.h"
-#undef EC
-#undef FE
-#undef FE_T
-#undef EC_B
-#undef FE_BYTES
-#undef EC_FR
-#undef EC_COFACTOR_ONE
 
 #define EC bls_g1
 #define FE bls_fp
@@ -50,13 +36,6 @@ static const f384x2 ZK_BLS_B2 = {{BLS_B2_C0}, {BLS_B2_C1}};
 #define EC_FR ZK_BLS_FR
 #define EC_COFACTOR_ONE 0
 #include "ec_template.h"
-#undef EC
-#undef FE
-#undef FE_T
-#undef EC_B
-#undef FE_BYTES
-#undef EC_FR
-#undef EC_COFACTOR_ONE
 
 #define EC bls_g2
 #define FE bls_fp2
@@ -66,13 +45,6 @@ static const f384x2 ZK_BLS_B2 = {{BLS_B2_C0}, {BLS_B2_C1}};
 #define EC_FR ZK_BLS_FR
 #define EC_COFACTOR_ONE 0
 #include "ec_template.h"
-#undef EC
-#undef FE
-#undef FE_T
-#undef EC_B
-#undef FE_BYTES
-#undef EC_FR
-#undef EC_COFACTOR_ONE
 
 /* Index of a (curve, group) pair: 0 bn_g1, 1 bn_g2, 2 bls_g1, 3 bls_g2; -1 if unknown. */
 static inline int zk_group_index(int curve, int group) {

@@ -6,6 +6,7 @@
  *   FE_BYTES  bytes of one coordinate in the encodings
  *   EC_FR     the scalar field's zk_field_params (its p is the group order r)
  *   EC_COFACTOR_ONE  1 if every point on the curve is in the prime-order subgroup
+ * (all of which it #undefs at the end, ready for the next instantiation).
  * Formulas from the Explicit-Formulas Database (hyperelliptic.org/EFD, "g1p/shortw"): Jacobian
  * dbl-2009-l (2M+5S), add-2007-bl (11M+5S), madd-2007-bl (7M+4S); XYZZ madd-2008-s (8M+2S),
  * mdbl-2008-s, add-2008-s (12M+2S), dbl-2008-s. */
@@ -406,3 +407,10 @@ ZK_FN int ECF(aff_decode_checked)(ECF(aff) *r, const uint8_t *in, int enc, int l
 
 #undef ECF
 #undef FEF
+#undef EC
+#undef FE
+#undef FE_T
+#undef EC_B
+#undef FE_BYTES
+#undef EC_FR
+#undef EC_COFACTOR_ONE

@@ -35,30 +35,18 @@ static inline void zk_window_digits(const uint8_t *scalars, size_t i0, size_t cn
 #define FE bn_fp
 #define FE_T f256
 #include "msm_template.h"
-#undef EC
-#undef FE
-#undef FE_T
 #define EC bn_g2
 #define FE bn_fp2
 #define FE_T f256x2
 #include "msm_template.h"
-#undef EC
-#undef FE
-#undef FE_T
 #define EC bls_g1
 #define FE bls_fp
 #define FE_T f384
 #include "msm_template.h"
-#undef EC
-#undef FE
-#undef FE_T
 #define EC bls_g2
 #define FE bls_fp2
 #define FE_T f384x2
 #include "msm_template.h"
-#undef EC
-#undef FE
-#undef FE_T
 
 static int r_bits(int curve) { return curve == ZK_BN254 ? BN_R_BITS : BLS_R_BITS; }
 

@@ -1,4 +1,5 @@
-/* Pippenger MSM for one group, instantiated from msm.c with EC / FE / FE_T / FE_BYTES set.
+/* Pippenger MSM for one group, instantiated from msm.c with EC / FE / FE_T set (and #undef'd at
+ * the end of this file).
  * Each thread takes whole windows (an atomic counter hands them out), accumulates signed-digit
  * buckets in XYZZ coordinates with mixed additions (no inversions), then reduces its buckets
  * with a running sum; the caller combines windows top-down with c doublings each. */
@@ -250,3 +251,6 @@ static int ECF(msm)(const uint8_t *table, size_t count, const uint8_t *scalars, 
 
 #undef ECF
 #undef FEF
+#undef EC
+#undef FE
+#undef FE_T
