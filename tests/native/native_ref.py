@@ -15,6 +15,9 @@ from typing import Any
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
+
+# the KAT generator's Fp/Fp2 square roots (tests/vectors, put on sys.path by conftest.py)
+from make_kat import fp2_mul, fp2_sqrt, fp_sqrt
 from py_ecc import optimized_bls12_381 as bls
 from py_ecc import optimized_bn128 as bn
 
@@ -104,38 +107,6 @@ def mul_ref(c: Curve, group: str, k: int) -> Affine:
 
 
 # --- Fp / Fp2 with Python ints (u^2 = -1) ---
-
-
-def fp2_mul(a: tuple[int, int], b: tuple[int, int], p: int) -> tuple[int, int]:
-    return ((a[0] * b[0] - a[1] * b[1]) % p, (a[0] * b[1] + a[1] * b[0]) % p)
-
-
-def fp_sqrt(a: int, p: int) -> int | None:
-    """sqrt mod p (p = 3 mod 4 for both curves); None for a non-residue."""
-    x = pow(a, (p + 1) // 4, p)
-    return x if x * x % p == a % p else None
-
-
-def fp2_sqrt(a: tuple[int, int], p: int) -> tuple[int, int] | None:
-    """sqrt in Fp2 through the norm; None for a non-square."""
-    a0, a1 = a[0] % p, a[1] % p
-    if a1 == 0:
-        s = fp_sqrt(a0, p)
-        if s is not None:
-            return (s, 0)
-        s = fp_sqrt(-a0 % p, p)
-        return None if s is None else (0, s)
-    alpha = fp_sqrt((a0 * a0 + a1 * a1) % p, p)
-    if alpha is None:
-        return None
-    half = pow(2, -1, p)
-    for d in ((a0 + alpha) * half % p, (a0 - alpha) * half % p):
-        x0 = fp_sqrt(d, p)
-        if x0:
-            x1 = a1 * pow(2 * x0, -1, p) % p
-            if fp2_mul((x0, x1), (x0, x1), p) == (a0, a1):
-                return (x0, x1)
-    return None
 
 
 def curve_point(c: Curve, group: str, rng: random.Random) -> Affine:
