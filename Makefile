@@ -40,6 +40,7 @@ lint: venv
 	$(VENV)/bin/ruff check zkedge tests bench tools firmware_tests native
 	$(VENV)/bin/ruff format --check zkedge tests bench tools firmware_tests native
 	$(VPY) tools/gen_consts.py --check
+	$(VPY) tools/gen_mont_asm.py --check
 	$(VPY) firmware_tests/gen_selftest_kat.py --check
 
 typecheck: venv

@@ -33,10 +33,6 @@ static const zk_field_params ZK_BLS_FP = {BLS_FP_P, BLS_FP_ONE, BLS_FP_R2, BLS_F
 static const zk_field_params ZK_BLS_FR = {BLS_FR_P, BLS_FR_ONE, BLS_FR_R2, BLS_FR_PM2, BLS_FR_R3, (limb_t)BLS_FR_N0_64};
 
 /* Generic operations over a field given by its parameters and limb count. */
-ZK_INLINE void fld_mul(limb_t *r, const limb_t *a, const limb_t *b, const zk_field_params *F, const int n) {
-    mont_mul(r, a, b, F->p, F->n0, n);
-}
-
 ZK_INLINE void fld_to_mont(limb_t *r, const limb_t *a, const zk_field_params *F, const int n) {
     mont_mul(r, a, F->r2, F->p, F->n0, n);
 }
@@ -111,8 +107,12 @@ static inline void fld_inv(limb_t *r, const limb_t *a, const zk_field_params *F,
     ZK_INLINE void F##_sub(T *r, const T *a, const T *b) { mod_sub(r->l, a->l, b->l, (PRM).p, N); } \
     ZK_INLINE void F##_dbl(T *r, const T *a) { mod_add(r->l, a->l, a->l, (PRM).p, N); }             \
     ZK_INLINE void F##_neg(T *r, const T *a) { mod_neg(r->l, a->l, (PRM).p, N); }                   \
-    ZK_NOINLINE void F##_mul(T *r, const T *a, const T *b) { fld_mul(r->l, a->l, b->l, &(PRM), N); } \
-    ZK_NOINLINE void F##_sqr(T *r, const T *a) { fld_mul(r->l, a->l, a->l, &(PRM), N); }            \
+    ZK_NOINLINE void F##_mul_c(T *r, const T *a, const T *b) { mont_mul_c(r->l, a->l, b->l, (PRM).p, (PRM).n0, N); } \
+    /* The assembly product is inlined at each use (no call); the C one stays out of line. */     \
+    ZK_INLINE void F##_mul(T *r, const T *a, const T *b) {                                          \
+        if (!mont_mul_asm(r->l, a->l, b->l, (PRM).p, (PRM).n0, N)) F##_mul_c(r, a, b);             \
+    }                                                                                               \
+    ZK_INLINE void F##_sqr(T *r, const T *a) { F##_mul(r, a, a); }                                  \
     ZK_NOINLINE void F##_inv(T *r, const T *a) { fld_inv(r->l, a->l, &(PRM), N); }                  \
     ZK_INLINE int F##_is_zero(const T *a) { return limbs_is_zero(a->l, N); }                        \
     ZK_INLINE int F##_eq(const T *a, const T *b) { return limbs_eq(a->l, b->l, N); }                \

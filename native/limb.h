@@ -30,6 +30,14 @@ typedef uint64_t dlimb_t;
 #define NLIMBS(bits) ((bits) / ZK_LIMB_BITS)
 #define ZK_MAXL NLIMBS(384)
 
+/* MULX/ADX Montgomery products for 4 and 6 limbs (x86-64 only, generated). zk_asm_on is set
+ * once at load time when the CPU has BMI2 and ADX (native/api.c); the C code below stays the
+ * fallback and the reference the tests compare against. */
+#include "mont_x86_64.h"
+#if ZK_HAVE_X86_ASM
+static int zk_asm_on __attribute__((unused));
+#endif
+
 /* r = a + b, returns carry. */
 ZK_INLINE limb_t limbs_add(limb_t *r, const limb_t *a, const limb_t *b, const int n) {
     dlimb_t c = 0;
@@ -86,6 +94,16 @@ ZK_INLINE void limbs_select(limb_t *r, limb_t mask, const limb_t *a, const limb_
 
 /* r = a + b mod p, for a, b < p and p < 2^(n*w - 1) (true for all our moduli). */
 ZK_INLINE void mod_add(limb_t *r, const limb_t *a, const limb_t *b, const limb_t *p, const int n) {
+#if ZK_HAVE_X86_ASM
+    if (zk_asm_on && n == 4) {
+        mod_add4_asm(r, a, b, p);
+        return;
+    }
+    if (zk_asm_on && n == 6) {
+        mod_add6_asm(r, a, b, p);
+        return;
+    }
+#endif
     limb_t t[ZK_MAXL], u[ZK_MAXL];
     limbs_add(t, a, b, n);
     limb_t borrow = limbs_sub(u, t, p, n);
@@ -94,6 +112,16 @@ ZK_INLINE void mod_add(limb_t *r, const limb_t *a, const limb_t *b, const limb_t
 
 /* r = a - b mod p. */
 ZK_INLINE void mod_sub(limb_t *r, const limb_t *a, const limb_t *b, const limb_t *p, const int n) {
+#if ZK_HAVE_X86_ASM
+    if (zk_asm_on && n == 4) {
+        mod_sub4_asm(r, a, b, p);
+        return;
+    }
+    if (zk_asm_on && n == 6) {
+        mod_sub6_asm(r, a, b, p);
+        return;
+    }
+#endif
     limb_t t[ZK_MAXL], q[ZK_MAXL];
     limb_t borrow = limbs_sub(t, a, b, n);
     limb_t mask = (limb_t)0 - borrow;
@@ -113,9 +141,9 @@ ZK_INLINE void mod_neg(limb_t *r, const limb_t *a, const limb_t *p, const int n)
  * column sums go into a three-word accumulator (t01 double word + t2), which compiles to fewer
  * instructions than operand scanning with double-word temporaries (measured with callgrind:
  * 342 vs 398 instructions for 4 limbs, 721 vs 1013 for 6). Inputs a, b < p; since every modulus
- * here is below R/4, the unreduced result is below 2p and one conditional subtraction ends it. */
-ZK_INLINE void mont_mul(limb_t *r, const limb_t *a, const limb_t *b, const limb_t *p, limb_t n0,
-                        const int n) {
+ * here is below R/2, the unreduced result is below 2p and one conditional subtraction ends it. */
+ZK_INLINE void mont_mul_c(limb_t *r, const limb_t *a, const limb_t *b, const limb_t *p, limb_t n0,
+                          const int n) {
     limb_t m[ZK_MAXL], t[ZK_MAXL], u[ZK_MAXL];
     dlimb_t t01 = 0;
     limb_t t2 = 0;
@@ -152,6 +180,29 @@ ZK_INLINE void mont_mul(limb_t *r, const limb_t *a, const limb_t *b, const limb_
 #undef ZK_SHIFT
     limb_t borrow = limbs_sub(u, t, p, n);
     limbs_select(r, (limb_t)0 - borrow, t, u, n);
+}
+
+/* The assembly product when it is on for this limb count (returns 1), else 0. */
+ZK_INLINE int mont_mul_asm(limb_t *r, const limb_t *a, const limb_t *b, const limb_t *p, limb_t n0,
+                           const int n) {
+#if ZK_HAVE_X86_ASM
+    if (zk_asm_on && n == 4) {
+        mont_mul4_adx(r, a, b, p, n0);
+        return 1;
+    }
+    if (zk_asm_on && n == 6) {
+        mont_mul6_adx(r, a, b, p, n0);
+        return 1;
+    }
+#else
+    (void)r, (void)a, (void)b, (void)p, (void)n0, (void)n;
+#endif
+    return 0;
+}
+
+ZK_INLINE void mont_mul(limb_t *r, const limb_t *a, const limb_t *b, const limb_t *p, limb_t n0,
+                        const int n) {
+    if (!mont_mul_asm(r, a, b, p, n0, n)) mont_mul_c(r, a, b, p, n0, n);
 }
 
 /* Little-endian bytes <-> limbs (endian-independent). */

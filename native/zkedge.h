@@ -50,6 +50,11 @@ enum { ZK_PT_ADD = 0, ZK_PT_DBL = 1, ZK_PT_NEG = 2, ZK_PT_MUL = 3, ZK_PT_ADD_MIX
 int zk_limb_bits(void);
 const char *zk_compiler(void);
 int zk_cpu_count(void);
+/* Assembly field multiplication: on >= 0 turns it on (only if the CPU supports it) or off
+ * (the portable C path), -1 just asks; returns 1 when it is in use. Not to be toggled while
+ * another thread is inside a native call. zk_asm_name() names the code in use ("none" for C). */
+int zk_asm_set(int on);
+const char *zk_asm_name(void);
 
 /* Sizes in bytes: field element (ZK_FP: 32/48, ZK_FR: 32, ZK_FP2: 2x Fp), affine point. */
 size_t zk_field_bytes(int curve, int field);

@@ -17,12 +17,14 @@ __version__ = "0.1.0"
 
 
 def native_info() -> dict[str, Any]:
-    """Facts about the loaded native core: limb width, compiler, default threads, module."""
+    """Facts about the loaded native core: limb width, compiler, assembly in use, default
+    threads, module."""
     from . import _lib
 
     return {
         "limb_bits": _lib.limb_bits(),
         "compiler": _lib.compiler(),
+        "asm": _lib.asm_name(),
         "threads": _lib.cpu_count(),
         "module": _lib.MODULE_NAME,
     }

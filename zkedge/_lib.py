@@ -125,6 +125,17 @@ def limb_bits() -> int:
     return int(lib.zk_limb_bits())
 
 
+def asm_name() -> str:
+    """Assembly used for field multiplication ("x86-64 mulx/adx"), or "none" for portable C."""
+    return str(ffi.string(lib.zk_asm_name()).decode())
+
+
+def set_asm(on: bool) -> bool:
+    """Use the assembly multiplication (when the CPU has it) or the portable C one; for tests
+    and benchmarks that compare the two. Returns whether assembly is now in use."""
+    return bool(lib.zk_asm_set(1 if on else 0))
+
+
 def compiler() -> str:
     """Compiler that built the native core."""
     return str(ffi.string(lib.zk_compiler()).decode())
@@ -260,8 +271,10 @@ def msm(
     count: int,
     scalars: bytes,
     threads: int,
+    window: int = 0,
 ) -> bytes:
-    """Native Pippenger MSM over table points [start, start+count); result 'be' bytes."""
+    """Native Pippenger MSM over table points [start, start+count); result 'be' bytes.
+    ``window`` 0 lets the core choose the window size from count."""
     pb = curve.point_bytes(group)
     start, count = as_int(start, "start"), as_int(count, "count")
     npts = len(table) // pb
@@ -282,7 +295,7 @@ def msm(
         scalars,
         len(scalars),
         threads,
-        0,
+        as_int(window, "window"),
         out,
         pb,
     )
