@@ -9,6 +9,10 @@
 
 #define ZK_MAX_WINDOW 15 /* signed digits must fit int16_t: |d| <= 2^(c-1) */
 #define ZK_DIGIT_BLOCK 256
+/* Batch-affine bucket reduction (msm_template.h: ba_reduce) in segments of ZK_SEG_LEN buckets,
+ * used from 2048 buckets (c >= 12) where it beats the XYZZ running sum. */
+#define ZK_SEG_LEN 16
+#define ZK_SEG_MIN_BUCKETS 2048
 
 /* Signed digits of window w for scalars [i0, i0 + cnt), computed on the fly (no n x W array):
  * with b_w the raw c-bit window and t_w its top bit, d_w = b_w - t_w 2^c + t_(w-1). The sum

@@ -86,6 +86,13 @@ typedef struct {
     FE_T *px, *py, *dx, *acc;
     uint32_t *bi;
     int nbatch, cap;
+    /* Reduction scratch (ba_reduce), nb entries each: converted fallback points, the
+     * segments' running and weighted sums (2K <= nb), batch pointers and products. */
+    ECF(aff) *cv, *seg;
+    ECF(aff) **bt;
+    const ECF(aff) **bp;
+    FE_T *racc, *rdx;
+    int *ridx;
 } ECF(ba_state);
 
 static void ECF(ba_flush)(ECF(ba_state) *s) {
@@ -148,6 +155,127 @@ ZK_INLINE void ECF(ba_add)(ECF(ba_state) *s, size_t b, const FE_T *x, const FE_T
     if (s->nbatch == s->cap) ECF(ba_flush)(s);
 }
 
+/* T[i] += P[i] for i < m, affine, the T[i] distinct and none aliasing a P[j]. The general case
+ * shares one inversion (Montgomery's trick); infinity, equal and opposite points are settled on
+ * the spot (a doubling costs its own inversion, but only equal points reach it). */
+static void ECF(aff_add_batch)(ECF(aff) *const *T, const ECF(aff) *const *P, int m, FE_T *acc,
+                               FE_T *dx, int *idx) {
+    int nb = 0;
+    for (int i = 0; i < m; i++) {
+        ECF(aff) *t = T[i];
+        const ECF(aff) *p = P[i];
+        if (ECF(aff_is_inf)(p)) continue;
+        if (ECF(aff_is_inf)(t)) {
+            *t = *p;
+            continue;
+        }
+        if (FEF(eq)(&t->x, &p->x)) {
+            if (FEF(eq)(&t->y, &p->y) && !FEF(is_zero)(&t->y)) {
+                ECF(xyzz) d;
+                ECF(xyzz_mdbl)(&d, &t->x, &t->y);
+                ECF(xyzz_to_aff)(t, &d);
+            } else {
+                memset(t, 0, sizeof *t); /* P + (-P) */
+            }
+            continue;
+        }
+        FEF(sub)(&dx[nb], &p->x, &t->x);
+        idx[nb++] = i;
+    }
+    if (!nb) return;
+    FE_T run, inv, ik, lam, u;
+    FEF(set_one)(&run);
+    for (int k = 0; k < nb; k++) {
+        acc[k] = run;
+        FEF(mul)(&run, &run, &dx[k]);
+    }
+    FEF(inv)(&inv, &run);
+    for (int k = nb - 1; k >= 0; k--) {
+        FEF(mul)(&ik, &inv, &acc[k]);
+        FEF(mul)(&inv, &inv, &dx[k]);
+        ECF(aff) *t = T[idx[k]];
+        const ECF(aff) *p = P[idx[k]];
+        FEF(sub)(&lam, &p->y, &t->y);
+        FEF(mul)(&lam, &lam, &ik);
+        FEF(sqr)(&u, &lam);
+        FEF(sub)(&u, &u, &t->x);
+        FEF(sub)(&u, &u, &p->x);    /* x3 */
+        FEF(sub)(&t->x, &t->x, &u); /* x1 - x3 */
+        FEF(mul)(&lam, &lam, &t->x);
+        FEF(sub)(&t->y, &lam, &t->y);
+        t->x = u;
+    }
+}
+
+/* Fold the XYZZ fallback parts into the affine buckets (bk[b] = sum of both, infinity for an
+ * empty bucket): the fallbacks go to affine with one shared inversion of ZZ * ZZZ each
+ * (1/ZZ = ZZZ / (ZZ ZZZ), 1/ZZZ = ZZ / (ZZ ZZZ)), then one batch of affine additions. */
+static void ECF(ba_fold)(ECF(ba_state) *s, size_t nb) {
+    int m = 0;
+    FE_T run, inv, ik, t;
+    FEF(set_one)(&run);
+    for (size_t b = 0; b < nb; b++) {
+        uint8_t st = s->st[b];
+        if (!(st & ZK_ST_FULL)) memset(&s->bk[b], 0, sizeof s->bk[b]);
+        if (!(st & ZK_ST_FB) || ECF(xyzz_is_inf)(&s->fb[b])) continue;
+        s->ridx[m] = (int)b;
+        s->racc[m] = run;
+        FEF(mul)(&s->rdx[m], &s->fb[b].ZZ, &s->fb[b].ZZZ);
+        FEF(mul)(&run, &run, &s->rdx[m]);
+        m++;
+    }
+    if (!m) return;
+    FEF(inv)(&inv, &run);
+    for (int k = m - 1; k >= 0; k--) {
+        const ECF(xyzz) *f = &s->fb[s->ridx[k]];
+        FEF(mul)(&ik, &inv, &s->racc[k]); /* 1 / (ZZ ZZZ) */
+        FEF(mul)(&inv, &inv, &s->rdx[k]);
+        FEF(mul)(&t, &ik, &f->ZZZ);
+        FEF(mul)(&s->cv[k].x, &f->X, &t);
+        FEF(mul)(&t, &ik, &f->ZZ);
+        FEF(mul)(&s->cv[k].y, &f->Y, &t);
+        s->bt[k] = &s->bk[s->ridx[k]];
+        s->bp[k] = &s->cv[k];
+    }
+    ECF(aff_add_batch)(s->bt, s->bp, m, s->racc, s->rdx, s->ridx);
+}
+
+/* Sum of (b + 1) * bk[b] over nb = K * L buckets, in batch-affine form: bucket b = s L + j lies
+ * in segment s; walking j down, every segment updates its running sum R_s += B and its weighted
+ * sum T_s += R_s, the K segments sharing one inversion per step. Then the total is
+ * sum_s T_s + L * sum_s s R_s, the last sum by an XYZZ running sum over the K segments. About 12
+ * multiplications per bucket instead of 26 for the XYZZ running sum. */
+static void ECF(ba_reduce)(ECF(ba_state) *s, size_t nb, ECF(xyzz) *out) {
+    ECF(ba_fold)(s, nb);
+    const int K = (int)(nb / ZK_SEG_LEN), L = ZK_SEG_LEN;
+    ECF(aff) *R = s->seg, *T = s->seg + K;
+    memset(s->seg, 0, 2 * (size_t)K * sizeof *s->seg);
+    for (int j = L - 1; j >= 0; j--) {
+        for (int k = 0; k < K; k++) {
+            s->bt[k] = &R[k];
+            s->bp[k] = &s->bk[(size_t)k * L + (size_t)j];
+        }
+        ECF(aff_add_batch)(s->bt, s->bp, K, s->racc, s->rdx, s->ridx);
+        for (int k = 0; k < K; k++) {
+            s->bt[k] = &T[k];
+            s->bp[k] = &R[k];
+        }
+        ECF(aff_add_batch)(s->bt, s->bp, K, s->racc, s->rdx, s->ridx);
+    }
+    ECF(xyzz) sumT, run, acc;
+    memset(&sumT, 0, sizeof sumT);
+    memset(&run, 0, sizeof run);
+    memset(&acc, 0, sizeof acc);
+    for (int k = K - 1; k >= 0; k--) {
+        if (!ECF(aff_is_inf)(&T[k])) ECF(xyzz_madd)(&sumT, &T[k].x, &T[k].y);
+        if (k == 0) break;
+        if (!ECF(aff_is_inf)(&R[k])) ECF(xyzz_madd)(&run, &R[k].x, &R[k].y);
+        ECF(xyzz_add)(&acc, &acc, &run);
+    }
+    for (int l = L; l > 1; l >>= 1) ECF(xyzz_dbl)(&acc, &acc);
+    ECF(xyzz_add)(out, &acc, &sumT);
+}
+
 static void ECF(msm_worker_ba)(void *vctx, int t, int nt) {
     (void)t;
     (void)nt;
@@ -165,7 +293,16 @@ static void ECF(msm_worker_ba)(void *vctx, int t, int nt) {
     s.dx = malloc((size_t)s.cap * sizeof(FE_T));
     s.acc = malloc((size_t)s.cap * sizeof(FE_T));
     s.bi = malloc((size_t)s.cap * sizeof(uint32_t));
-    if (!s.bk || !s.fb || !s.st || !s.px || !s.py || !s.dx || !s.acc || !s.bi) {
+    const int seg = nb >= ZK_SEG_MIN_BUCKETS;
+    s.cv = seg ? malloc(nb * sizeof *s.cv) : NULL;
+    s.seg = seg ? malloc(nb * sizeof *s.seg) : NULL;
+    s.bt = seg ? malloc(nb * sizeof *s.bt) : NULL;
+    s.bp = seg ? malloc(nb * sizeof *s.bp) : NULL;
+    s.racc = seg ? malloc(nb * sizeof *s.racc) : NULL;
+    s.rdx = seg ? malloc(nb * sizeof *s.rdx) : NULL;
+    s.ridx = seg ? malloc(nb * sizeof *s.ridx) : NULL;
+    if (!s.bk || !s.fb || !s.st || !s.px || !s.py || !s.dx || !s.acc || !s.bi ||
+        (seg && (!s.cv || !s.seg || !s.bt || !s.bp || !s.racc || !s.rdx || !s.ridx))) {
         atomic_store(&ctx->err, ZK_ENOMEM);
         goto out;
     }
@@ -197,6 +334,10 @@ static void ECF(msm_worker_ba)(void *vctx, int t, int nt) {
           }
         }
         ECF(ba_flush)(&s);
+        if (seg) {
+            ECF(ba_reduce)(&s, nb, &ctx->sums[w]);
+            continue;
+        }
         ECF(xyzz) running, sum;
         memset(&running, 0, sizeof running);
         memset(&sum, 0, sizeof sum);
@@ -217,6 +358,13 @@ out:
     free(s.dx);
     free(s.acc);
     free(s.bi);
+    free(s.cv);
+    free(s.seg);
+    free(s.bt);
+    free(s.bp);
+    free(s.racc);
+    free(s.rdx);
+    free(s.ridx);
 }
 
 static int ECF(msm)(const uint8_t *table, size_t count, const uint8_t *scalars, int c, int W,

@@ -100,16 +100,23 @@ def msm(
     start: int = 0,
     count: int | None = None,
     threads: int | None = None,
+    window: int | None = None,
 ) -> Point:
     """sum(scalars[i] * table[start + i] for i < count); count defaults to len(scalars).
 
     Scalars are ints (reduced mod r) or count*32 little-endian bytes (values >= r reduced).
-    ``threads`` None or 0 uses every core the process may run on.
+    ``threads`` None or 0 uses every core the process may run on. ``window`` (1..15) overrides
+    the Pippenger window size the core picks from count (see window_size); for tuning and tests.
     """
     sb = scalars_to_bytes(table.curve, scalars)
     count = len(sb) // 32 if count is None else _lib.as_int(count, "count")
+    w = 0
+    if window is not None:
+        w = _lib.as_int(window, "window")
+        if not 1 <= w <= 15:
+            raise ValueError(f"window must be between 1 and 15, got {w}")
     be = _lib.msm(
-        table.curve, table.group, table._data, start, count, sb, _lib.check_threads(threads)
+        table.curve, table.group, table._data, start, count, sb, _lib.check_threads(threads), w
     )
     return _from_be(table.curve, table.group, be)
 

@@ -315,3 +315,52 @@ def test_concurrent_calls(c: Curve) -> None:
     with ThreadPoolExecutor(4) as ex:
         got = list(ex.map(lambda ks: msm.msm(t, le(ks), threads=2), jobs * 2))
     assert got == wants * 2
+
+
+def _reduction_cases(c: Curve, n: int) -> list[tuple[str, list[int], list[int]]]:
+    """(name, index of the base for each term, scalars): inputs that stress the batch-affine
+    bucket reduction (equal buckets, folded fallbacks, doublings, cancellations)."""
+    rng = random.Random(11)
+    r = c.r
+    few = [1, 2, 3, r - 1, r - 2, 1 << 12, r - (1 << 12)]
+    return [
+        ("random", list(range(n)), [rng.randrange(r) for _ in range(n)]),
+        ("ones", list(range(n)), [1] * n),
+        ("one-base-random", [0] * n, [rng.randrange(r) for _ in range(n)]),
+        ("one-base-few", [0] * n, [rng.choice(few) for _ in range(n)]),
+        ("two-bases-pm", [i % 2 for i in range(n)], [rng.choice(few) for _ in range(n)]),
+        ("digit-ladder", [0] * n, [(i % 4096) + 1 for i in range(n)]),
+    ]
+
+
+@pytest.mark.parametrize("c", CURVES, ids=CURVE_IDS)
+@pytest.mark.parametrize("window", [12, 13, 15])
+def test_batch_affine_reduction(c: Curve, window: int) -> None:
+    """n >= 1024 and c >= 12: batch-affine buckets and the segmented batch-affine reduction,
+    on inputs chosen to hit its special cases, against the discrete-log reference."""
+    g, n = "G1", 1100
+    dlogs, t = table_of(c, g, n)
+    pb = c.point_bytes(g)
+    raw = t.to_bytes()
+    for name, idx, ks in _reduction_cases(c, n):
+        tb = msm.BaseTable.from_bytes(
+            c, g, b"".join(raw[i * pb : (i + 1) * pb] for i in idx), "mont"
+        )
+        want = msm_ref(c, g, [dlogs[i] for i in idx], ks)
+        assert msm.msm(tb, ks, threads=1, window=window) == want, name
+
+
+@pytest.mark.parametrize("c", CURVES, ids=CURVE_IDS)
+def test_batch_affine_reduction_g2(c: Curve) -> None:
+    g, n = "G2", 1100
+    dlogs, t = table_of(c, g, n)
+    ks = rand_scalars(c, n, 12)
+    ks[:200] = [1] * 200
+    assert msm.msm(t, ks, threads=2, window=12) == msm_ref(c, g, dlogs, ks)
+
+
+def test_window_argument_checked() -> None:
+    _, t = table_of(CURVES[0], "G1", 4)
+    for bad in (0, 16, -1):
+        with pytest.raises(ValueError, match="window"):
+            msm.msm(t, [1, 2, 3, 4], window=bad)
