@@ -13,6 +13,11 @@
  * used from 2048 buckets (c >= 12) where it beats the XYZZ running sum. */
 #define ZK_SEG_LEN 16
 #define ZK_SEG_MIN_BUCKETS 2048
+/* Additions sharing one inversion in the batch-affine accumulation (at most a quarter of the
+ * buckets, so few points collide with a bucket already in the batch). */
+#ifndef ZK_BA_CAP
+#define ZK_BA_CAP 512
+#endif
 
 /* Signed digits of window w for scalars [i0, i0 + cnt), computed on the fly (no n x W array):
  * with b_w the raw c-bit window and t_w its top bit, d_w = b_w - t_w 2^c + t_(w-1). The sum

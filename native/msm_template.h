@@ -104,20 +104,54 @@ static void ECF(ba_flush)(ECF(ba_state) *s) {
         FEF(mul)(&run, &run, &s->dx[k]);
     }
     FEF(inv)(&inv, &run);
-    for (int k = s->nbatch - 1; k >= 0; k--) {
+    int k = s->nbatch - 1;
+    /* Two additions per step, their statements interleaved: each is a chain of dependent
+     * multiplications too long for the CPU to overlap across iterations by itself. */
+    for (; k >= 1; k -= 2) {
+        FE_T ik2, lam2, t2;
+        if (k >= 3) {
+            __builtin_prefetch(&s->bk[s->bi[k - 2]], 1);
+            __builtin_prefetch(&s->bk[s->bi[k - 3]], 1);
+        }
         FEF(mul)(&ik, &inv, &s->acc[k]);
         FEF(mul)(&inv, &inv, &s->dx[k]);
-        ECF(aff) *B = &s->bk[s->bi[k]];
+        FEF(mul)(&ik2, &inv, &s->acc[k - 1]);
+        FEF(mul)(&inv, &inv, &s->dx[k - 1]);
+        ECF(aff) *B = &s->bk[s->bi[k]], *B2 = &s->bk[s->bi[k - 1]];
         FEF(sub)(&lam, &s->py[k], &B->y);
+        FEF(sub)(&lam2, &s->py[k - 1], &B2->y);
+        FEF(mul)(&lam, &lam, &ik);
+        FEF(mul)(&lam2, &lam2, &ik2);
+        FEF(sqr)(&t, &lam);
+        FEF(sqr)(&t2, &lam2);
+        FEF(sub)(&t, &t, &B->x);
+        FEF(sub)(&t2, &t2, &B2->x);
+        FEF(sub)(&t, &t, &s->px[k]);        /* x3 */
+        FEF(sub)(&t2, &t2, &s->px[k - 1]);
+        FEF(sub)(&B->x, &B->x, &t);         /* x1 - x3 */
+        FEF(sub)(&B2->x, &B2->x, &t2);
+        FEF(mul)(&lam, &lam, &B->x);
+        FEF(mul)(&lam2, &lam2, &B2->x);
+        FEF(sub)(&B->y, &lam, &B->y);
+        FEF(sub)(&B2->y, &lam2, &B2->y);
+        B->x = t;
+        B2->x = t2;
+        s->st[s->bi[k]] &= (uint8_t)~ZK_ST_BATCH;
+        s->st[s->bi[k - 1]] &= (uint8_t)~ZK_ST_BATCH;
+    }
+    if (k == 0) {
+        FEF(mul)(&ik, &inv, &s->acc[0]);
+        ECF(aff) *B = &s->bk[s->bi[0]];
+        FEF(sub)(&lam, &s->py[0], &B->y);
         FEF(mul)(&lam, &lam, &ik);
         FEF(sqr)(&t, &lam);
         FEF(sub)(&t, &t, &B->x);
-        FEF(sub)(&t, &t, &s->px[k]); /* x3 */
+        FEF(sub)(&t, &t, &s->px[0]); /* x3 */
         FEF(sub)(&B->x, &B->x, &t);  /* x1 - x3 */
         FEF(mul)(&lam, &lam, &B->x);
         FEF(sub)(&B->y, &lam, &B->y);
         B->x = t;
-        s->st[s->bi[k]] &= (uint8_t)~ZK_ST_BATCH;
+        s->st[s->bi[0]] &= (uint8_t)~ZK_ST_BATCH;
     }
     s->nbatch = 0;
 }
@@ -282,7 +316,7 @@ static void ECF(msm_worker_ba)(void *vctx, int t, int nt) {
     ECF(msm_ctx) *ctx = vctx;
     const size_t nb = (size_t)1 << (ctx->c - 1);
     ECF(ba_state) s;
-    s.cap = (int)(nb / 4 < 512 ? nb / 4 : 512);
+    s.cap = (int)(nb / 4 < ZK_BA_CAP ? nb / 4 : ZK_BA_CAP);
     if (s.cap < 1) s.cap = 1;
     s.nbatch = 0;
     s.bk = malloc(nb * sizeof *s.bk);
