@@ -479,7 +479,7 @@ def format_report(r: SelfTestReport) -> str:
         n = r.native
         lines.append(
             f"  native       {n.get('limb_bits')}-bit limbs, {n.get('threads')} threads, "
-            f"{n.get('compiler')} ({n.get('module')})"
+            f"{n.get('compiler')} ({n.get('module')}), asm: {n.get('asm', 'none')}"
         )
     lines.append(f"  vectors      {r.vectors}")
     for c in r.checks:
