@@ -1,5 +1,6 @@
 /* Number-theoretic transform and vector operations over the scalar field Fr (both curves have a
  * 256-bit Fr, so one body serves both, parameterised by the field constants). */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,25 +49,103 @@ static int fr_load_vec(f256 *dst, const uint8_t *src, size_t n, const zk_field_p
 
 typedef struct {
     f256 *a;
-    const f256 *tw; /* tw[j] = omega^j, j < n/2 */
-    size_t n, half, stride;
+    f256 *tw; /* tw[j] = omega^j, j < n/2 */
+    uint8_t *data;
+    size_t n, half, stride, blk; /* blk: points per thread-local block (early stages) */
+    int logn, nblk;
     const zk_field_params *F;
-} stage_ctx;
+    f256 w, g, s;
+    int has_g, has_s;
+    atomic_int err;
+} ntt_ctx;
 
-/* One radix-2 DIT stage over butterflies [lo, hi): butterfly b sits in block b / half, offset
- * j = b % half, pairs (i, i + half) and uses twiddle omega^(j * n / (2 * half)). */
-static void stage_worker(void *vctx, int t, int nt) {
-    stage_ctx *c = vctx;
-    size_t nbf = c->n / 2;
-    size_t lo = nbf * (size_t)t / (size_t)nt, hi = nbf * (size_t)(t + 1) / (size_t)nt;
+/* Rows [lo, hi) of t's share of `count` items split among nt threads. */
+static void share(size_t count, int t, int nt, size_t *lo, size_t *hi) {
+    *lo = count * (size_t)t / (size_t)nt;
+    *hi = count * (size_t)(t + 1) / (size_t)nt;
+}
+
+static size_t bitrev(size_t i, int logn) {
+    size_t r = 0;
+    for (int b = 0; b < logn; b++) r |= ((i >> b) & 1) << (logn - 1 - b);
+    return r;
+}
+
+/* Load (range-checked) into bit-reversed positions times shift^i, and fill the twiddles. Each
+ * thread starts its power sequences with one exponentiation. */
+static void ntt_load(void *vctx, int t, int nt) {
+    ntt_ctx *c = vctx;
+    const zk_field_params *F = c->F;
+    size_t lo, hi;
+    share(c->n, t, nt, &lo, &hi);
+    f256 gp, x;
+    limb_t e[N256] = {(limb_t)lo};
+#if ZK_LIMB_BITS == 32
+    e[1] = (limb_t)((uint64_t)lo >> 32);
+#endif
+    if (c->has_g) fld_pow(gp.l, c->g.l, e, F, N256);
+    for (size_t i = lo; i < hi; i++) {
+        if (!fr_load(&x, c->data + 32 * i, F)) {
+            atomic_store(&c->err, ZK_ERANGE);
+            return;
+        }
+        if (c->has_g) {
+            fr_mul(&x, &x, &gp, F);
+            fr_mul(&gp, &gp, &c->g, F);
+        }
+        c->a[bitrev(i, c->logn)] = x;
+    }
+    share(c->n / 2, t, nt, &lo, &hi);
+    if (lo >= hi) return;
+    limb_t ej[N256] = {(limb_t)lo};
+#if ZK_LIMB_BITS == 32
+    ej[1] = (limb_t)((uint64_t)lo >> 32);
+#endif
+    fld_pow(c->tw[lo].l, c->w.l, ej, F, N256);
+    for (size_t j = lo + 1; j < hi; j++) fr_mul(&c->tw[j], &c->tw[j - 1], &c->w, F);
+}
+
+ZK_INLINE void butterfly(ntt_ctx *c, size_t i, size_t j, size_t half, size_t stride) {
+    size_t k = i + half;
+    f256 u = c->a[i], v;
+    if (j == 0) v = c->a[k];
+    else fr_mul(&v, &c->a[k], &c->tw[j * stride], c->F);
+    fr_add(&c->a[i], &u, &v, c->F);
+    fr_sub(&c->a[k], &u, &v, c->F);
+}
+
+/* The early stages (2 * half <= blk) stay inside blocks of blk points: each thread runs all of
+ * them on its blocks with no synchronisation, and a block is small enough to stay in cache. */
+static void ntt_local(void *vctx, int t, int nt) {
+    ntt_ctx *c = vctx;
+    for (int b = t; b < c->nblk; b += nt) {
+        size_t base = (size_t)b * c->blk;
+        for (size_t half = 1; 2 * half <= c->blk; half *= 2) {
+            size_t stride = c->n / (2 * half);
+            for (size_t blk0 = base; blk0 < base + c->blk; blk0 += 2 * half)
+                for (size_t j = 0; j < half; j++) butterfly(c, blk0 + j, j, half, stride);
+        }
+    }
+}
+
+/* One later stage (blocks wider than blk) over t's share of its n/2 butterflies. */
+static void ntt_stage(void *vctx, int t, int nt) {
+    ntt_ctx *c = vctx;
+    size_t lo, hi;
+    share(c->n / 2, t, nt, &lo, &hi);
     for (size_t b = lo; b < hi; b++) {
         size_t blk = b / c->half, j = b % c->half;
-        size_t i = blk * 2 * c->half + j, k = i + c->half;
-        f256 u = c->a[i], v;
-        if (j == 0) v = c->a[k];
-        else fr_mul(&v, &c->a[k], &c->tw[j * c->stride], c->F);
-        fr_add(&c->a[i], &u, &v, c->F);
-        fr_sub(&c->a[k], &u, &v, c->F);
+        butterfly(c, blk * 2 * c->half + j, j, c->half, c->stride);
+    }
+}
+
+static void ntt_store(void *vctx, int t, int nt) {
+    ntt_ctx *c = vctx;
+    size_t lo, hi;
+    share(c->n, t, nt, &lo, &hi);
+    for (size_t i = lo; i < hi; i++) {
+        if (c->has_s) fr_mul(&c->a[i], &c->a[i], &c->s, c->F);
+        fr_store(c->data + 32 * i, &c->a[i], c->F);
     }
 }
 
@@ -76,57 +155,47 @@ int zk_fr_ntt(int curve, uint8_t *data, size_t len, size_t n, const uint8_t *ome
     if (!F) return ZK_EINVAL;
     if (n == 0 || (n & (n - 1)) != 0) return ZK_EINVAL;
     if (!data || !omega || n > SIZE_MAX / 32 || len != n * 32) return ZK_ELEN;
-    f256 w, g, s;
-    if (!fr_load(&w, omega, F)) return ZK_ERANGE;
-    if (shift && !fr_load(&g, shift, F)) return ZK_ERANGE;
-    if (scale && !fr_load(&s, scale, F)) return ZK_ERANGE;
-    f256 *a = malloc(n * sizeof *a);
-    f256 *tw = malloc((n / 2 + 1) * sizeof *tw);
-    if (!a || !tw) {
-        free(a);
-        free(tw);
+    ntt_ctx c;
+    memset(&c, 0, sizeof c);
+    c.F = F;
+    c.n = n;
+    c.data = data;
+    if (!fr_load(&c.w, omega, F)) return ZK_ERANGE;
+    if (shift && !fr_load(&c.g, shift, F)) return ZK_ERANGE;
+    if (scale && !fr_load(&c.s, scale, F)) return ZK_ERANGE;
+    c.has_g = shift != NULL;
+    c.has_s = scale != NULL;
+    atomic_init(&c.err, ZK_OK);
+    while (((size_t)1 << c.logn) < n) c.logn++;
+    c.a = malloc(n * sizeof *c.a);
+    c.tw = malloc((n / 2 + 1) * sizeof *c.tw);
+    if (!c.a || !c.tw) {
+        free(c.a);
+        free(c.tw);
         return ZK_ENOMEM;
     }
-    int rc = fr_load_vec(a, data, n, F, NULL);
-    if (rc) {
-        free(a);
-        free(tw);
-        return rc;
-    }
-    if (shift) {
-        f256 gp;
-        memcpy(gp.l, F->one, sizeof gp.l);
-        for (size_t i = 0; i < n; i++) {
-            fr_mul(&a[i], &a[i], &gp, F);
-            fr_mul(&gp, &gp, &g, F);
-        }
-    }
-    memcpy(tw[0].l, F->one, sizeof tw[0].l);
-    for (size_t j = 1; j < n / 2; j++) fr_mul(&tw[j], &tw[j - 1], &w, F);
-    /* bit-reversal permutation */
-    int logn = 0;
-    while (((size_t)1 << logn) < n) logn++;
-    for (size_t i = 0; i < n; i++) {
-        size_t r = 0;
-        for (int b = 0; b < logn; b++) r |= ((i >> b) & 1) << (logn - 1 - b);
-        if (r > i) {
-            f256 t = a[i];
-            a[i] = a[r];
-            a[r] = t;
-        }
-    }
     int nt = n >= 4096 ? zk_resolve_threads(threads, 0) : 1;
-    for (size_t half = 1; half < n; half *= 2) {
-        stage_ctx c = {.a = a, .tw = tw, .n = n, .half = half, .stride = n / (2 * half), .F = F};
-        zk_parallel(nt, stage_worker, &c);
+    /* Load everything before writing anything back: a value >= r leaves data untouched. */
+    zk_parallel(nt, ntt_load, &c);
+    int rc = atomic_load(&c.err);
+    if (rc == ZK_OK) {
+        /* blocks: at least one per thread (a power of two), of at most 2^14 points (512 KiB) */
+        size_t nblk = 1;
+        while (nblk < (size_t)nt && nblk < n) nblk *= 2;
+        while (n / nblk > ((size_t)1 << 14)) nblk *= 2;
+        c.nblk = (int)nblk;
+        c.blk = n / nblk;
+        zk_parallel(nt < c.nblk ? nt : c.nblk, ntt_local, &c);
+        for (size_t half = c.blk; half < n; half *= 2) {
+            c.half = half;
+            c.stride = n / (2 * half);
+            zk_parallel(nt, ntt_stage, &c);
+        }
+        zk_parallel(nt, ntt_store, &c);
     }
-    for (size_t i = 0; i < n; i++) {
-        if (scale) fr_mul(&a[i], &a[i], &s, F);
-        fr_store(data + 32 * i, &a[i], F);
-    }
-    free(a);
-    free(tw);
-    return ZK_OK;
+    free(c.a);
+    free(c.tw);
+    return rc;
 }
 
 int zk_fr_mul_powers(int curve, uint8_t *data, size_t len, size_t n, const uint8_t *g) {

@@ -134,6 +134,22 @@ def test_ntt_bytes_and_ints(c: Curve) -> None:
 
 
 @params
+def test_ntt_threaded_blocks_and_cosets(c: Curve) -> None:
+    """2^15 points: thread-local early stages on blocks, then shared stages; with a coset, any
+    thread count gives the one-thread answer, the inverse undoes it, and a value >= r raises."""
+    n = 1 << 15
+    rng = random.Random(15)
+    b = b"".join(rng.randrange(c.r).to_bytes(32, "little") for _ in range(n))
+    g = c.fr_generator
+    one = ntt.ntt(c, b, coset=g, threads=1)
+    assert ntt.ntt(c, b, coset=g, threads=2) == one == ntt.ntt(c, b, coset=g, threads=3)
+    assert ntt.ntt(c, one, inverse=True, coset=g, threads=2) == b
+    bad = b[: 32 * (n - 1)] + c.r.to_bytes(32, "little")
+    with pytest.raises(ValueError):
+        ntt.ntt(c, bad, threads=2)
+
+
+@params
 def test_ntt_bad_sizes(c: Curve) -> None:
     for n in (0, 3, 5, 6, 12):
         with pytest.raises(ValueError, match="power of two"):
