@@ -225,6 +225,10 @@ def test_wtns_bad() -> None:
     v = bytearray(vals)
     v[64:96] = BN254.r.to_bytes(32, "little")
     expect(bf.replace(good, 2, bytes(v)), read_wtns, "value 2", "prime")
+    v[64:96] = (2**256 - 1).to_bytes(32, "little")  # top word above r's
+    expect(bf.replace(good, 2, bytes(v)), read_wtns, "value 2", "prime")
+    v[64:96] = (BN254.r - 1).to_bytes(32, "little")  # top word equal to r's, value below r
+    assert read_wtns(bf.replace(good, 2, bytes(v))).value(2) == BN254.r - 1
 
 
 def test_wtns_other_curve_is_bls() -> None:
