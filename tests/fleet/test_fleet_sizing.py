@@ -156,3 +156,30 @@ def test_locality_prefers_cached_blocks() -> None:
     assert pick_start(free, [5], 256) == (1, 2048)  # block 5 is not free
     with pytest.raises(ValueError):
         pick_start([], [], 256)
+
+
+def test_inflight_counts_toward_the_share() -> None:
+    """A worker's share is of all unfinished work less what it already holds: the other worker
+    gets a full share rather than a share of the rest, and a worker holding its share gets 0."""
+    policy = SizingPolicy(target_seconds=1e6, min_points=256, block_points=256, tail_fraction=1.0)
+    n = 1 << 20
+
+    def size(remaining: int, here: int = 0, total: int = 0) -> int:
+        return task_size(
+            policy,
+            worker_rate_k=10_000.0,
+            worker_factor=1.0,
+            fleet_capacity=20_000.0,
+            remaining=remaining,
+            free_here=remaining,
+            inflight_here=here,
+            inflight_total=total,
+        )
+
+    first = size(n)
+    assert first == n // 2
+    assert size(n - first, total=first) == n // 2  # not half of the remaining half
+    assert size(n // 2, here=first, total=first) == 0  # holds its share already
+    assert size(n // 4, here=first // 2, total=first) > 0  # finished part of it: more
+    # a worker with nothing in flight always gets work while any is left
+    assert size(300, here=0, total=n) >= 256

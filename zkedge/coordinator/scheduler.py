@@ -237,6 +237,11 @@ def _ec() -> Any:
     return ec
 
 
+def _inflight_points(w: WorkerRecord) -> int:
+    """Points of the ordinary attempts a worker holds (running or queued)."""
+    return sum(a.task.count for a in w.inflight.values() if a.verify is None)
+
+
 class Scheduler:
     """Jobs, tasks, attempts and dispatch; see the module docstring."""
 
@@ -414,6 +419,8 @@ class Scheduler:
         self.pending = candidates
         # 3. carve a new range from the oldest running job with free points
         remaining = sum(e - s for j in self.running.values() for m in j.msms for s, e in m.free)
+        mine = _inflight_points(w)
+        held = sum(_inflight_points(x) for x in self.registry.workers.values() if x.assignable)
         for job in self.running.values():
             for m in job.msms:
                 if not m.free:
@@ -429,7 +436,11 @@ class Scheduler:
                     fleet_capacity=fleet,
                     remaining=remaining,
                     free_here=e - start,
+                    inflight_here=mine,
+                    inflight_total=held,
                 )
+                if size <= 0:
+                    return False
                 if start + size < e and size % self.policy.block_points:
                     size = max(
                         self.policy.block_points,

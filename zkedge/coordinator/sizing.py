@@ -150,19 +150,31 @@ def task_size(
     fleet_capacity: float,
     remaining: int,
     free_here: int,
+    inflight_here: int = 0,
+    inflight_total: int = 0,
 ) -> int:
-    """Points to hand one worker next.
+    """Points to hand one worker next (0: none, it already holds its share).
 
     ``fleet_capacity`` is the sum of all live workers' current capacities (points/s at a
     nominal size, same units as this worker's), ``remaining`` the points not yet assigned in
     the whole job, ``free_here`` the size of the free interval the task is carved from.
+    ``inflight_here`` / ``inflight_total`` are the points already handed out and not finished,
+    to this worker / to all: a worker's share is of all unfinished work, less what it holds, so
+    queueing a second task (the pipeline) does not cut the job into ever smaller pieces. Small
+    pieces cost more in total: Pippenger's cost per point falls as n grows.
     """
     if remaining <= 0 or free_here <= 0:
         return 0
     est = CapacityEstimate(policy, k=worker_rate_k)
     by_time = est.points_for(policy.target_seconds, worker_factor) if worker_rate_k > 0 else 0
     mine = worker_rate_k * worker_factor
-    share = remaining * (mine / fleet_capacity) if fleet_capacity > 0 and mine > 0 else remaining
+    if fleet_capacity > 0 and mine > 0:
+        share = (remaining + inflight_total) * (mine / fleet_capacity) - inflight_here
+        if share <= 0 and inflight_here > 0:
+            return 0
+        share = max(share, 0.0)
+    else:
+        share = remaining
     by_tail = math.ceil(share * policy.tail_fraction)
     size = min(by_time, by_tail) if by_time > 0 else by_tail
     size = max(policy.min_points, min(size, policy.max_points))
