@@ -95,6 +95,20 @@ typedef struct {
     int *ridx;
 } ECF(ba_state);
 
+/* B += (x, y) (affine), given ik = 1 / (x - B.x): the last steps of an affine addition. */
+ZK_INLINE void ECF(aff_add_inv)(ECF(aff) *B, const FE_T *x, const FE_T *y, const FE_T *ik) {
+    FE_T lam, t;
+    FEF(sub)(&lam, y, &B->y);
+    FEF(mul)(&lam, &lam, ik);
+    FEF(sqr)(&t, &lam);
+    FEF(sub)(&t, &t, &B->x);
+    FEF(sub)(&t, &t, x);        /* x3 */
+    FEF(sub)(&B->x, &B->x, &t); /* x1 - x3 */
+    FEF(mul)(&lam, &lam, &B->x);
+    FEF(sub)(&B->y, &lam, &B->y);
+    B->x = t;
+}
+
 static void ECF(ba_flush)(ECF(ba_state) *s) {
     if (!s->nbatch) return;
     FE_T run, inv, ik, lam, t;
@@ -105,8 +119,8 @@ static void ECF(ba_flush)(ECF(ba_state) *s) {
     }
     FEF(inv)(&inv, &run);
     int k = s->nbatch - 1;
-    /* Two additions per step, their statements interleaved: each is a chain of dependent
-     * multiplications too long for the CPU to overlap across iterations by itself. */
+    /* Two additions per step, aff_add_inv's statements interleaved by hand: each is a chain of
+     * dependent multiplications too long for the CPU to overlap across iterations by itself. */
     for (; k >= 1; k -= 2) {
         FE_T ik2, lam2, t2;
         if (k >= 3) {
@@ -141,16 +155,7 @@ static void ECF(ba_flush)(ECF(ba_state) *s) {
     }
     if (k == 0) {
         FEF(mul)(&ik, &inv, &s->acc[0]);
-        ECF(aff) *B = &s->bk[s->bi[0]];
-        FEF(sub)(&lam, &s->py[0], &B->y);
-        FEF(mul)(&lam, &lam, &ik);
-        FEF(sqr)(&t, &lam);
-        FEF(sub)(&t, &t, &B->x);
-        FEF(sub)(&t, &t, &s->px[0]); /* x3 */
-        FEF(sub)(&B->x, &B->x, &t);  /* x1 - x3 */
-        FEF(mul)(&lam, &lam, &B->x);
-        FEF(sub)(&B->y, &lam, &B->y);
-        B->x = t;
+        ECF(aff_add_inv)(&s->bk[s->bi[0]], &s->px[0], &s->py[0], &ik);
         s->st[s->bi[0]] &= (uint8_t)~ZK_ST_BATCH;
     }
     s->nbatch = 0;
@@ -217,7 +222,7 @@ static void ECF(aff_add_batch)(ECF(aff) *const *T, const ECF(aff) *const *P, int
         idx[nb++] = i;
     }
     if (!nb) return;
-    FE_T run, inv, ik, lam, u;
+    FE_T run, inv, ik;
     FEF(set_one)(&run);
     for (int k = 0; k < nb; k++) {
         acc[k] = run;
@@ -227,17 +232,8 @@ static void ECF(aff_add_batch)(ECF(aff) *const *T, const ECF(aff) *const *P, int
     for (int k = nb - 1; k >= 0; k--) {
         FEF(mul)(&ik, &inv, &acc[k]);
         FEF(mul)(&inv, &inv, &dx[k]);
-        ECF(aff) *t = T[idx[k]];
         const ECF(aff) *p = P[idx[k]];
-        FEF(sub)(&lam, &p->y, &t->y);
-        FEF(mul)(&lam, &lam, &ik);
-        FEF(sqr)(&u, &lam);
-        FEF(sub)(&u, &u, &t->x);
-        FEF(sub)(&u, &u, &p->x);    /* x3 */
-        FEF(sub)(&t->x, &t->x, &u); /* x1 - x3 */
-        FEF(mul)(&lam, &lam, &t->x);
-        FEF(sub)(&t->y, &lam, &t->y);
-        t->x = u;
+        ECF(aff_add_inv)(T[idx[k]], &p->x, &p->y, &ik);
     }
 }
 
