@@ -71,6 +71,15 @@ static size_t bitrev(size_t i, int logn) {
     return r;
 }
 
+/* r = base^k for a machine-size k (one exponentiation: where a thread's power sequence starts). */
+static void fr_pow_index(f256 *r, const f256 *base, size_t k, const zk_field_params *F) {
+    limb_t e[N256] = {(limb_t)k};
+#if ZK_LIMB_BITS == 32
+    e[1] = (limb_t)((uint64_t)k >> 32);
+#endif
+    fld_pow(r->l, base->l, e, F, N256);
+}
+
 /* Load (range-checked) into bit-reversed positions times shift^i, and fill the twiddles. Each
  * thread starts its power sequences with one exponentiation. */
 static void ntt_load(void *vctx, int t, int nt) {
@@ -79,11 +88,7 @@ static void ntt_load(void *vctx, int t, int nt) {
     size_t lo, hi;
     share(c->n, t, nt, &lo, &hi);
     f256 gp, x;
-    limb_t e[N256] = {(limb_t)lo};
-#if ZK_LIMB_BITS == 32
-    e[1] = (limb_t)((uint64_t)lo >> 32);
-#endif
-    if (c->has_g) fld_pow(gp.l, c->g.l, e, F, N256);
+    if (c->has_g) fr_pow_index(&gp, &c->g, lo, F);
     for (size_t i = lo; i < hi; i++) {
         if (!fr_load(&x, c->data + 32 * i, F)) {
             atomic_store(&c->err, ZK_ERANGE);
@@ -97,11 +102,7 @@ static void ntt_load(void *vctx, int t, int nt) {
     }
     share(c->n / 2, t, nt, &lo, &hi);
     if (lo >= hi) return;
-    limb_t ej[N256] = {(limb_t)lo};
-#if ZK_LIMB_BITS == 32
-    ej[1] = (limb_t)((uint64_t)lo >> 32);
-#endif
-    fld_pow(c->tw[lo].l, c->w.l, ej, F, N256);
+    fr_pow_index(&c->tw[lo], &c->w, lo, F);
     for (size_t j = lo + 1; j < hi; j++) fr_mul(&c->tw[j], &c->tw[j - 1], &c->w, F);
 }
 

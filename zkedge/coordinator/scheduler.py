@@ -263,6 +263,7 @@ class Scheduler:
         self.policy = policy
         self.max_attempts = max_attempts
         self.pipeline_depth = pipeline_depth
+        self._held_total = 0  # points held by assignable workers, during a dispatch pass
         self.history = history
         self.keep_scalars = keep_scalars
         self.jobs: dict[str, Job] = {}  # running jobs and the most recent finished ones
@@ -386,6 +387,8 @@ class Scheduler:
                 return
             if work:
                 fleet = self._fleet_capacity(workers)
+                # points out on workers, counted once per pass; _start adds what it hands out
+                self._held_total = sum(_inflight_points(w) for w in workers)
                 progress = True
                 while progress:
                     progress = False
@@ -420,7 +423,6 @@ class Scheduler:
         # 3. carve a new range from the oldest running job with free points
         remaining = sum(e - s for j in self.running.values() for m in j.msms for s, e in m.free)
         mine = _inflight_points(w)
-        held = sum(_inflight_points(x) for x in self.registry.workers.values() if x.assignable)
         for job in self.running.values():
             for m in job.msms:
                 if not m.free:
@@ -437,7 +439,7 @@ class Scheduler:
                     remaining=remaining,
                     free_here=e - start,
                     inflight_here=mine,
-                    inflight_total=held,
+                    inflight_total=self._held_total,
                 )
                 if size <= 0:
                     return False
@@ -513,6 +515,8 @@ class Scheduler:
             self._requeue(task)
             return False
         w.inflight[(task.id, att.number)] = att
+        if verify is None:
+            self._held_total += task.count
         return True
 
     def _speculate(self, workers: list[WorkerRecord]) -> None:

@@ -65,7 +65,7 @@ def _check_below(name: str, vals: bytes, r: int) -> None:
     is below r, so only values with a top word at least r's are compared in full (the C-level
     max over the top words keeps this fast for 10^5-10^6 values)."""
     r_top = r >> 192
-    tops = memoryview(vals).cast("B").cast("Q")[3::4] if sys.byteorder == "little" else None
+    tops = memoryview(vals).cast("Q")[3::4] if sys.byteorder == "little" else None
     if tops is not None and len(tops) and max(tops) < r_top:
         return
     for i in range(0, len(vals), 32):
