@@ -122,3 +122,53 @@ async def test_recovery_rebuilds_free_ranges(tmp_path: Path) -> None:
     covered = sorted([(task.start, task.start + task.count), *job.msms[0].free])
     assert covered[0][0] == 0 and covered[-1][1] == 40
     assert sum(e - s for s, e in covered) == 40
+
+
+def test_msm_cost_profile_follows_the_scalars() -> None:
+    """An MSM's work profile: cheap ranges (small scalars) cost little, G2 costs more than G1,
+    and points_for inverts cost."""
+    from zkedge.coordinator.scheduler import MsmState
+    from zkedge.coordinator.sizing import SMALL_SCALAR_COST, group_cost
+
+    n, b = 100, 8
+    full = (3 << 250).to_bytes(32, "little")
+    scal = full * 40 + (1).to_bytes(32, "little") * 60  # dense head, cheap tail
+    m1 = MsmState(0, "bn254", "G1", "h", n, scal, [(0, n)], b)
+    m2 = MsmState(1, "bn254", "G2", "h", n, scal, [(0, n)], b)
+    assert m1.cost(0, 40) == pytest.approx(40.0)
+    assert m1.cost(40, 60) == pytest.approx(60 * SMALL_SCALAR_COST)
+    assert m1.cost(0, n) == pytest.approx(40 + 60 * SMALL_SCALAR_COST)
+    assert m2.cost(0, n) == pytest.approx(group_cost("bn254", "G2") * m1.cost(0, n))
+    for start in (0, 3, 37, 40, 41, 99):
+        for count in range(1, n - start + 1, 7):
+            assert m1.points_for(start, m1.cost(start, count)) == count
+    assert m1.points_for(0, 1e9) == n
+    assert m1.points_for(50, 0.0) == 1
+
+
+async def test_tasks_are_sized_by_cost_not_length() -> None:
+    """Two equal workers, one job: a dense G2 MSM and a G1 MSM of small scalars, same length.
+    The cheap MSM goes out whole; the G2 one is cut so that each worker's share of the work,
+    not of the points, is fair."""
+    policy = SizingPolicy(target_seconds=1e6, min_points=64, block_points=64)
+    reg = Registry(policy)
+    sched = Scheduler(Store(None), reg, policy, pipeline_depth=2)
+    n = 4096
+    h1 = sched.add_table("bn254", "G2", bytes(128 * n))
+    h2 = sched.add_table("bn254", "G1", bytes(64 * n))
+    dense = (5 << 240).to_bytes(32, "little") * n
+    ones = (1).to_bytes(32, "little") * n
+    ws = []
+    for name in ("a", "b"):
+        w = reg.register(name, NodeInfo(bench_points_per_sec=1e4), {}, None)
+        reg.open_stream(w)
+        ws.append(w)
+    job = sched.submit("t", [(h1, n, dense), (h2, n, ones)])
+    tasks = list(job.tasks.values())
+    cheap = [t for t in tasks if t.msm.idx == 1]
+    assert len(cheap) == 1 and cheap[0].count == n  # a whole range that fits a share
+    g2 = sorted((t for t in tasks if t.msm.idx == 0), key=lambda t: t.start)
+    assert sum(t.count for t in g2) < n  # G2 work is cut, and not all handed out at once
+    total = job.msms[0].cost(0, n) + job.msms[1].cost(0, n)
+    held = {w.worker_id: sum(a.task.units for a in w.inflight.values()) for w in ws}
+    assert 0.3 * total <= min(held.values()) <= max(held.values()) <= 0.5 * total

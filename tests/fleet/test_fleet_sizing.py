@@ -8,10 +8,13 @@ import math
 import pytest
 
 from zkedge.coordinator.sizing import (
+    SMALL_SCALAR_COST,
     CapacityEstimate,
     LoadSnapshot,
     SizingPolicy,
     attempt_deadline,
+    block_units,
+    group_cost,
     load_factor,
     pick_start,
     should_speculate,
@@ -183,3 +186,21 @@ def test_inflight_counts_toward_the_share() -> None:
     assert size(n // 4, here=first // 2, total=first) > 0  # finished part of it: more
     # a worker with nothing in flight always gets work while any is left
     assert size(300, here=0, total=n) >= 256
+
+
+def test_block_units_weigh_scalars_and_groups() -> None:
+    """Full-size scalars cost 1 unit, small ones (0, 1, < 2^64) SMALL_SCALAR_COST, times the
+    group's weight; the last block may be short."""
+    r = 21888242871839275222246405745257275088548364400416903090008666212781218463041
+    big = [
+        (r - 1).to_bytes(32, "little"),
+        (1 << 64).to_bytes(32, "little"),
+        (1 << 200).to_bytes(32, "little"),
+    ]
+    small = [bytes(32), (1).to_bytes(32, "little"), (2**64 - 1).to_bytes(32, "little")]
+    scal = b"".join(big * 2 + small * 2 + big[:1])  # 13 scalars, blocks of 6: 6 big | 6 small | 1
+    assert block_units(scal, 6) == pytest.approx([6.0, 6 * SMALL_SCALAR_COST, 1.0])
+    w = group_cost("bn254", "G2")
+    assert w > 2 and group_cost("bls12_381", "G1") > group_cost("bn254", "G1") == 1.0
+    assert block_units(scal, 6, w) == pytest.approx([6 * w, 6 * w * SMALL_SCALAR_COST, w])
+    assert block_units(b"", 6) == []

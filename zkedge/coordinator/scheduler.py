@@ -14,6 +14,8 @@ called after every state change and pushes assignments into the workers' stream 
 
 from __future__ import annotations
 
+import bisect
+import functools
 import hashlib
 import itertools
 import logging
@@ -29,6 +31,8 @@ from zkedge.coordinator.registry import Registry, WorkerRecord
 from zkedge.coordinator.sizing import (
     SizingPolicy,
     attempt_deadline,
+    block_units,
+    group_cost,
     pick_start,
     should_speculate,
     task_size,
@@ -104,7 +108,12 @@ class PartialResult:
 
 @dataclass(eq=False)
 class MsmState:
-    """One MSM of a job: its table, scalars, free (unassigned) intervals and result."""
+    """One MSM of a job: its table, scalars, free (unassigned) intervals and result.
+
+    ``cum[i]`` is the work (sizing units: see :mod:`zkedge.coordinator.sizing`) of the first
+    ``i`` blocks of ``block`` points, from the group's weight and the scalars' sizes, so ranges
+    are sized by what they cost rather than by their length.
+    """
 
     idx: int
     curve: str
@@ -113,8 +122,39 @@ class MsmState:
     n: int
     scalars: bytes
     free: list[tuple[int, int]]
+    block: int = 4096
     result: Point = None
     done: bool = False
+    cum: list[float] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.cum:
+            units = block_units(self.scalars, self.block, group_cost(self.curve, self.group))
+            self.cum = list(itertools.accumulate(units, initial=0.0))
+
+    def _at(self, x: int) -> float:
+        """Work of points [0, x), linear inside a block."""
+        b, r = divmod(x, self.block)
+        if r == 0:
+            return self.cum[b]
+        width = min(self.block, self.n - b * self.block)
+        return self.cum[b] + (self.cum[b + 1] - self.cum[b]) * r / width
+
+    def cost(self, start: int, count: int) -> float:
+        """Work of points [start, start + count)."""
+        return self._at(start + count) - self._at(start)
+
+    def points_for(self, start: int, units: float) -> int:
+        """Fewest points from ``start`` whose work reaches ``units`` (at most n - start)."""
+        goal = self._at(start) + units
+        if goal >= self.cum[-1]:
+            return self.n - start
+        b = bisect.bisect_right(self.cum, goal) - 1  # goal falls inside block b
+        lo = b * self.block
+        width = min(self.block, self.n - lo)
+        step = (self.cum[b + 1] - self.cum[b]) / width
+        x = lo + (math.ceil((goal - self.cum[b]) / step - 1e-9) if step > 0 else 0)
+        return max(1, min(self.n, x) - start)
 
 
 @dataclass(eq=False)
@@ -135,6 +175,11 @@ class Task:
     worker_id: str | None = None
     winning_attempt: int = 0
     compute_seconds: float = 0.0
+
+    @property
+    def units(self) -> float:
+        """Estimated work of this range (sizing units)."""
+        return self.msm.cost(self.start, self.count)
 
     def running(self) -> list[Attempt]:
         """Attempts still out on workers."""
@@ -237,9 +282,9 @@ def _ec() -> Any:
     return ec
 
 
-def _inflight_points(w: WorkerRecord) -> int:
-    """Points of the ordinary attempts a worker holds (running or queued)."""
-    return sum(a.task.count for a in w.inflight.values() if a.verify is None)
+def _inflight_units(w: WorkerRecord) -> float:
+    """Work of the ordinary attempts a worker holds (running or queued)."""
+    return sum(a.task.units for a in w.inflight.values() if a.verify is None)
 
 
 class Scheduler:
@@ -263,7 +308,7 @@ class Scheduler:
         self.policy = policy
         self.max_attempts = max_attempts
         self.pipeline_depth = pipeline_depth
-        self._held_total = 0  # points held by assignable workers, during a dispatch pass
+        self._held_total = 0.0  # work held by assignable workers, during a dispatch pass
         self.history = history
         self.keep_scalars = keep_scalars
         self.jobs: dict[str, Job] = {}  # running jobs and the most recent finished ones
@@ -310,7 +355,9 @@ class Scheduler:
                 raise ValueError(f"unknown table {h}")
             if not 0 < n <= t[2] or len(scalars) != 32 * n:
                 raise ValueError(f"MSM {i}: need 0 < n <= {t[2]} and 32*n scalar bytes")
-            states.append(MsmState(i, t[0], t[1], h, n, scalars, [(0, n)]))
+            states.append(
+                MsmState(i, t[0], t[1], h, n, scalars, [(0, n)], self.policy.block_points)
+            )
         self.store.add_job(job_id, label, [(m.table_hash, m.n, m.scalars) for m in states])
         job = Job(job_id, label, states)
         self.jobs[job_id] = job
@@ -339,7 +386,18 @@ class Scheduler:
             t = self.table(sm.table_hash)
             if t is None:
                 raise RuntimeError(f"store is missing table {sm.table_hash}")
-            msms.append(MsmState(sm.idx, t[0], t[1], sm.table_hash, sm.n, sm.scalars, []))
+            msms.append(
+                MsmState(
+                    sm.idx,
+                    t[0],
+                    t[1],
+                    sm.table_hash,
+                    sm.n,
+                    sm.scalars,
+                    [],
+                    self.policy.block_points,
+                )
+            )
         job = Job(sj.id, sj.label, msms)
         covered: dict[int, list[tuple[int, int]]] = {m.idx: [] for m in msms}
         for st in sj.tasks:
@@ -387,8 +445,8 @@ class Scheduler:
                 return
             if work:
                 fleet = self._fleet_capacity(workers)
-                # points out on workers, counted once per pass; _start adds what it hands out
-                self._held_total = sum(_inflight_points(w) for w in workers)
+                # work out on workers, counted once per pass; _start adds what it hands out
+                self._held_total = sum(_inflight_units(w) for w in workers)
                 progress = True
                 while progress:
                     progress = False
@@ -421,9 +479,12 @@ class Scheduler:
             return self._start(w, best)
         self.pending = candidates
         # 3. carve a new range from the oldest running job with free points
-        remaining = sum(e - s for j in self.running.values() for m in j.msms for s, e in m.free)
-        mine = _inflight_points(w)
+        remaining = sum(
+            m.cost(a, e - a) for j in self.running.values() for m in j.msms for a, e in m.free
+        )
+        mine = _inflight_units(w)
         for job in self.running.values():
+            pick: tuple[bool, float, MsmState, int, int, int] | None = None
             for m in job.msms:
                 if not m.free:
                     continue
@@ -440,17 +501,26 @@ class Scheduler:
                     free_here=e - start,
                     inflight_here=mine,
                     inflight_total=self._held_total,
+                    to_points=functools.partial(m.points_for, start),
                 )
                 if size <= 0:
                     return False
-                if start + size < e and size % self.policy.block_points:
-                    size = max(
-                        self.policy.block_points,
-                        (start + size) // self.policy.block_points * self.policy.block_points
-                        - start,
-                    )
-                task = self._carve(job, m, i, start, size)
-                return self._start(w, task)
+                # A whole free range that fits the share beats a piece of a bigger one (no
+                # split, no extra fixed cost); among equals, the most work first.
+                key = (size == e - start, m.cost(start, e - start), m, i, start, size)
+                if pick is None or key[:2] > pick[:2]:
+                    pick = key
+            if pick is None:
+                continue
+            _, _, m, i, start, size = pick
+            e = m.free[i][1]
+            if start + size < e and size % self.policy.block_points:
+                size = max(
+                    self.policy.block_points,
+                    (start + size) // self.policy.block_points * self.policy.block_points - start,
+                )
+            task = self._carve(job, m, i, start, size)
+            return self._start(w, task)
         return False
 
     def _held_fraction(self, w: WorkerRecord, h: str, start: int, count: int) -> float:
@@ -477,7 +547,7 @@ class Scheduler:
             return False
         task.attempts += 1
         now = trio.current_time()
-        expected = w.capacity.seconds_for(task.count, w.factor(self.policy))
+        expected = w.capacity.seconds_for(task.units, w.factor(self.policy), task.count)
         began = now if not w.inflight else math.inf  # workers run one task at a time
         att = Attempt(
             task,
@@ -516,7 +586,7 @@ class Scheduler:
             return False
         w.inflight[(task.id, att.number)] = att
         if verify is None:
-            self._held_total += task.count
+            self._held_total += task.units
         return True
 
     def _speculate(self, workers: list[WorkerRecord]) -> None:
@@ -537,10 +607,11 @@ class Scheduler:
                 cand = [w for w in idle if w.worker_id != att.worker_id]
                 if not cand:
                     continue
+                units, n = task.units, task.count
                 best = min(
-                    cand, key=lambda w: w.capacity.seconds_for(task.count, w.factor(self.policy))
+                    cand, key=lambda w: w.capacity.seconds_for(units, w.factor(self.policy), n)
                 )
-                idle_expected = best.capacity.seconds_for(task.count, best.factor(self.policy))
+                idle_expected = best.capacity.seconds_for(units, best.factor(self.policy), n)
                 if should_speculate(
                     self.policy,
                     elapsed=now - att.started,
@@ -582,7 +653,7 @@ class Scheduler:
             w.inflight.pop((task_id, attempt), None)
             self._promote(w)
             if compute_seconds > 0:
-                w.capacity.observe(task.count, compute_seconds, w.factor(self.policy))
+                w.capacity.observe(task.units, compute_seconds, w.factor(self.policy), task.count)
                 w.compute_seconds += compute_seconds
         if att.verify is not None:
             self._finish_verify(att, point, result)

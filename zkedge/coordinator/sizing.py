@@ -4,8 +4,12 @@
   micro-benchmark until then. Samples are normalised to an unloaded, unthrottled board of the
   same size (divided by the load/throttle factor when measured) and scaled by the factor now,
   so a load spike or the throttle flag shrinks the worker's next share at once.
+* Work is counted in *units*: one unit is one BN254 G1 point with a full-size scalar. A point
+  costs its group's weight (:data:`GROUP_COST`: a G2 point is several G1 points), and a point
+  whose scalar is small (0, 1, a counter: circom witnesses are full of them) costs a fraction
+  of that (:func:`block_units`), so two ranges of equal length can differ several-fold.
 * Pippenger's cost per point falls with n, so rates are kept per "log-size unit":
-  ``rate(n) = k * g(n)`` with ``g(n) = max(1, log2(n) - 2)``.
+  ``rate(n) = k * g(n)`` with ``g(n) = max(1, log2(n) - 2)``, n the task's point count.
 * A task is sized to take about ``target_seconds`` on its worker, but never more than
   ``tail_fraction`` of the worker's proportional share of what is left (factoring), so tasks
   shrink toward the end of a job and all workers finish together.
@@ -16,15 +20,19 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 __all__ = [
     "BENCH_POINTS",
+    "GROUP_COST",
+    "SMALL_SCALAR_COST",
     "CapacityEstimate",
     "LoadSnapshot",
     "SizingPolicy",
     "attempt_deadline",
+    "block_units",
+    "group_cost",
     "load_factor",
     "pick_start",
     "should_speculate",
@@ -33,6 +41,43 @@ __all__ = [
 ]
 
 BENCH_POINTS = 1 << 13  # size of the workers' startup MSM micro-benchmark
+
+#: Cost of one point relative to a BN254 G1 point, full-size scalars, one thread, 2^13 points
+#: (measured on x86-64 with the assembly multiplication; ARM's C path keeps the ratios close).
+GROUP_COST: dict[tuple[str, str], float] = {
+    ("bn254", "G1"): 1.0,
+    ("bn254", "G2"): 2.7,
+    ("bls12_381", "G1"): 1.65,
+    ("bls12_381", "G2"): 4.5,
+}
+#: A scalar below 2^64 (0, 1, small integers) against a full-size one: it fills few windows.
+SMALL_SCALAR_COST = 0.1
+_NONZERO = bytes([0] + [1] * 255)  # bytes.translate table: 0 -> 0, anything else -> 1
+
+
+def group_cost(curve: str, group: str) -> float:
+    """Work units per point of (curve, group) with a full-size scalar."""
+    return GROUP_COST.get((curve, group), 1.0)
+
+
+def block_units(scalars: bytes, block: int, weight: float = 1.0) -> list[float]:
+    """Work units of each ``block``-point slice of an MSM's scalars (32-byte LE each).
+
+    A scalar counts as full-size when it is 2^64 or more (one of its bytes 8..31 is non-zero),
+    else as :data:`SMALL_SCALAR_COST`; ``weight`` is the group's :func:`group_cost`. Byte-string
+    operations only: a few milliseconds for 2^16 points.
+    """
+    n = len(scalars) // 32
+    big = 0
+    for k in range(8, 32):
+        big |= int.from_bytes(scalars[k::32].translate(_NONZERO), "big")
+    flags = big.to_bytes(n, "big")
+    out = []
+    for lo in range(0, n, block):
+        cnt = min(block, n - lo)
+        nbig = cnt - flags.count(0, lo, lo + cnt)
+        out.append(weight * (nbig + SMALL_SCALAR_COST * (cnt - nbig)))
+    return out
 
 
 @dataclass(frozen=True)
@@ -98,17 +143,18 @@ def size_gain(n: int) -> float:
 
 @dataclass
 class CapacityEstimate:
-    """EWMA of a worker's normalised throughput (points/s per unit of :func:`size_gain`)."""
+    """EWMA of a worker's normalised throughput (work units/s per unit of :func:`size_gain`)."""
 
     policy: SizingPolicy
     k: float | None = None  # normalised rate; None until a benchmark or task is seen
     samples: int = 0
 
-    def observe(self, points: int, seconds: float, factor: float) -> None:
-        """Fold in ``points`` done in ``seconds`` while the load factor was ``factor``."""
-        if points <= 0 or seconds <= 0 or factor <= 0:
+    def observe(self, units: float, seconds: float, factor: float, n: int | None = None) -> None:
+        """Fold in ``units`` of work over ``n`` points (default: as many points as units) done
+        in ``seconds`` while the load factor was ``factor``."""
+        if units <= 0 or seconds <= 0 or factor <= 0:
             return
-        sample = points / seconds / size_gain(points) / factor
+        sample = units / seconds / size_gain(int(units) if n is None else n) / factor
         if self.k is None or self.samples == 0:
             self.k = sample  # the first real task replaces the micro-benchmark outright
         else:
@@ -122,18 +168,20 @@ class CapacityEstimate:
             self.k = points_per_sec / size_gain(n) / factor
 
     def rate(self, n: int, factor: float) -> float:
-        """Expected points/s for an n-point task at load factor ``factor`` (0 if unknown)."""
+        """Expected units/s for an n-point task at load factor ``factor`` (0 if unknown)."""
         if self.k is None:
             return 0.0
         return self.k * size_gain(n) * factor
 
-    def seconds_for(self, n: int, factor: float) -> float:
-        """Expected seconds for an n-point task (inf if unknown)."""
-        r = self.rate(n, factor)
-        return n / r if r > 0 else math.inf
+    def seconds_for(self, units: float, factor: float, n: int | None = None) -> float:
+        """Expected seconds for ``units`` of work over ``n`` points (default: as many points as
+        units; inf if unknown)."""
+        r = self.rate(int(units) if n is None else n, factor)
+        return units / r if r > 0 else math.inf
 
     def points_for(self, seconds: float, factor: float) -> int:
-        """Largest n expected to finish within ``seconds`` (two fixed-point steps on g(n))."""
+        """Largest amount of work (units, or points of full-size BN254 G1 scalars) expected to
+        finish within ``seconds`` (fixed-point steps on g(n))."""
         if self.k is None:
             return 0
         n = self.k * factor * seconds * size_gain(1 << 16)
@@ -148,20 +196,23 @@ def task_size(
     worker_rate_k: float,
     worker_factor: float,
     fleet_capacity: float,
-    remaining: int,
+    remaining: float,
     free_here: int,
-    inflight_here: int = 0,
-    inflight_total: int = 0,
+    inflight_here: float = 0,
+    inflight_total: float = 0,
+    to_points: Callable[[float], int] | None = None,
 ) -> int:
     """Points to hand one worker next (0: none, it already holds its share).
 
-    ``fleet_capacity`` is the sum of all live workers' current capacities (points/s at a
-    nominal size, same units as this worker's), ``remaining`` the points not yet assigned in
-    the whole job, ``free_here`` the size of the free interval the task is carved from.
-    ``inflight_here`` / ``inflight_total`` are the points already handed out and not finished,
+    ``fleet_capacity`` is the sum of all live workers' current capacities (units/s at a
+    nominal size, same units as this worker's), ``remaining`` the work not yet assigned in
+    all running jobs, ``free_here`` the points of the free interval the task is carved from.
+    ``inflight_here`` / ``inflight_total`` are the work already handed out and not finished,
     to this worker / to all: a worker's share is of all unfinished work, less what it holds, so
     queueing a second task (the pipeline) does not cut the job into ever smaller pieces. Small
     pieces cost more in total: Pippenger's cost per point falls as n grows.
+    Work is in units (see the module docstring); ``to_points`` turns the chosen amount of work
+    into points from the start of the free interval (default: one unit per point).
     """
     if remaining <= 0 or free_here <= 0:
         return 0
@@ -175,8 +226,9 @@ def task_size(
         share = max(share, 0.0)
     else:
         share = remaining
-    by_tail = math.ceil(share * policy.tail_fraction)
-    size = min(by_time, by_tail) if by_time > 0 else by_tail
+    by_tail = share * policy.tail_fraction
+    units = min(by_time, by_tail) if by_time > 0 else by_tail
+    size = to_points(units) if to_points is not None else math.ceil(units)
     size = max(policy.min_points, min(size, policy.max_points))
     size = min(size, free_here)
     if free_here - size < policy.min_points:  # never leave a sliver behind
