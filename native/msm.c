@@ -47,6 +47,8 @@ static inline void zk_window_digits(const uint8_t *scalars, size_t i0, size_t cn
 #define EC bn_g2
 #define FE bn_fp2
 #define FE_T f256x2
+#define FB bn_fp /* base field: batch inversions over norms (msm_template.h) */
+#define FB_T f256
 #include "msm_template.h"
 #define EC bls_g1
 #define FE bls_fp
@@ -55,6 +57,8 @@ static inline void zk_window_digits(const uint8_t *scalars, size_t i0, size_t cn
 #define EC bls_g2
 #define FE bls_fp2
 #define FE_T f384x2
+#define FB bls_fp
+#define FB_T f384
 #include "msm_template.h"
 
 static int r_bits(int curve) { return curve == ZK_BN254 ? BN_R_BITS : BLS_R_BITS; }

@@ -359,6 +359,22 @@ def test_batch_affine_reduction_g2(c: Curve) -> None:
     assert msm.msm(t, ks, threads=2, window=12) == msm_ref(c, g, dlogs, ks)
 
 
+@pytest.mark.parametrize("c", CURVES, ids=CURVE_IDS)
+def test_batch_affine_reduction_g2_cases(c: Curve) -> None:
+    """G2 inverts the norms of its Fp2 differences in Fp (msm_template.h: bi_step): the special
+    cases of the reduction and the fallback fold through that path."""
+    g, n = "G2", 1100
+    dlogs, t = table_of(c, g, n)
+    pb = c.point_bytes(g)
+    raw = t.to_bytes()
+    for name, idx, ks in _reduction_cases(c, n):
+        tb = msm.BaseTable.from_bytes(
+            c, g, b"".join(raw[i * pb : (i + 1) * pb] for i in idx), "mont"
+        )
+        want = msm_ref(c, g, [dlogs[i] for i in idx], ks)
+        assert msm.msm(tb, ks, threads=1, window=12) == want, name
+
+
 def test_window_argument_checked() -> None:
     _, t = table_of(CURVES[0], "G1", 4)
     for bad in (0, 16, -1):
