@@ -162,7 +162,10 @@ static void ECF(ba_flush)(ECF(ba_state) *s) {
     BI_T run, inv;
     FE_T ik, lam, t;
     BIF(set_one)(&run);
+    /* The norms (G2) are independent of each other: computed here, they fill the latency of the
+     * chain of products. */
     for (int k = 0; k < s->nbatch; k++) {
+        ECF(bi_norm)(BI_KEY(s->nk, s->dx, k), &s->dx[k]);
         s->acc[k] = run;
         BIF(mul)(&run, &run, BI_KEY(s->nk, s->dx, k));
     }
@@ -237,7 +240,6 @@ ZK_INLINE void ECF(ba_add)(ECF(ba_state) *s, size_t b, const FE_T *x, const FE_T
     s->px[k] = *x;
     s->py[k] = *y;
     FEF(sub)(&s->dx[k], x, &s->bk[b].x);
-    ECF(bi_norm)(BI_KEY(s->nk, s->dx, k), &s->dx[k]);
     s->st[b] = st | ZK_ST_BATCH;
     if (s->nbatch == s->cap) ECF(ba_flush)(s);
 }
@@ -267,7 +269,6 @@ static void ECF(aff_add_batch)(ECF(aff) *const *T, const ECF(aff) *const *P, int
             continue;
         }
         FEF(sub)(&dx[nb], &p->x, &t->x);
-        ECF(bi_norm)(BI_KEY(nk, dx, nb), &dx[nb]);
         idx[nb++] = i;
     }
     if (!nb) return;
@@ -275,6 +276,7 @@ static void ECF(aff_add_batch)(ECF(aff) *const *T, const ECF(aff) *const *P, int
     FE_T ik;
     BIF(set_one)(&run);
     for (int k = 0; k < nb; k++) {
+        ECF(bi_norm)(BI_KEY(nk, dx, k), &dx[k]);
         acc[k] = run;
         BIF(mul)(&run, &run, BI_KEY(nk, dx, k));
     }
