@@ -36,17 +36,6 @@ static void fr_store(uint8_t *out, const f256 *a, const zk_field_params *F) {
     limbs_to_le(out, t.l, N256);
 }
 
-/* Load a vector, reducing nothing: values >= r are an error (index in *bad). */
-static int fr_load_vec(f256 *dst, const uint8_t *src, size_t n, const zk_field_params *F, size_t *bad) {
-    for (size_t i = 0; i < n; i++) {
-        if (!fr_load(&dst[i], src + 32 * i, F)) {
-            if (bad) *bad = i;
-            return ZK_ERANGE;
-        }
-    }
-    return ZK_OK;
-}
-
 typedef struct {
     f256 *a;
     f256 *tw; /* tw[j] = omega^j, j < n/2 */
@@ -218,24 +207,80 @@ int zk_fr_mul_powers(int curve, uint8_t *data, size_t len, size_t n, const uint8
     return ZK_OK;
 }
 
+/* Only the range check of a 32-byte LE value (no conversion). */
+static int fr_below(const uint8_t *in, const zk_field_params *F) {
+    limb_t t[N256];
+    limbs_from_le(t, in, N256);
+    return !limbs_geq(t, F->p, N256);
+}
+
+/* *bad = min(*bad, i): threads scanning ascending ranges each report their first bad index. */
+static void note_bad(atomic_size_t *bad, size_t i) {
+    size_t cur = atomic_load(bad);
+    while (i < cur && !atomic_compare_exchange_weak(bad, &cur, i)) {
+    }
+}
+
+/* Vector jobs below this many elements run on the calling thread (a thread start costs more). */
+#define ZK_VEC_PAR_MIN 4096
+
+typedef struct {
+    const uint8_t *a, *b, *c;
+    uint8_t *out;
+    size_t n;
+    const zk_field_params *F;
+    atomic_size_t bad; /* first index of a value >= r; SIZE_MAX: none */
+} mulsub_ctx;
+
+static void mulsub_check(void *vctx, int t, int nt) {
+    mulsub_ctx *m = vctx;
+    size_t lo, hi;
+    share(m->n, t, nt, &lo, &hi);
+    for (size_t i = lo; i < hi; i++) {
+        if (!fr_below(m->a + 32 * i, m->F) || !fr_below(m->b + 32 * i, m->F) ||
+            !fr_below(m->c + 32 * i, m->F)) {
+            note_bad(&m->bad, i);
+            return;
+        }
+    }
+}
+
+/* On standard-form limbs: mont(a, b) = ab/R, times R^2 (Montgomery) gives ab; then minus c. Two
+ * products per element, no conversions. */
+static void mulsub_run(void *vctx, int t, int nt) {
+    mulsub_ctx *m = vctx;
+    const zk_field_params *F = m->F;
+    size_t lo, hi;
+    share(m->n, t, nt, &lo, &hi);
+    f256 r2, x, y, z;
+    memcpy(r2.l, F->r2, sizeof r2.l);
+    for (size_t i = lo; i < hi; i++) {
+        limbs_from_le(x.l, m->a + 32 * i, N256);
+        limbs_from_le(y.l, m->b + 32 * i, N256);
+        limbs_from_le(z.l, m->c + 32 * i, N256);
+        fr_mul(&x, &x, &y, F);
+        fr_mul(&x, &x, &r2, F);
+        fr_sub(&x, &x, &z, F);
+        limbs_to_le(m->out + 32 * i, x.l, N256);
+    }
+}
+
 int zk_fr_mul_sub(int curve, const uint8_t *a, const uint8_t *b, const uint8_t *c, uint8_t *out,
-                  size_t len, size_t n) {
+                  size_t len, size_t n, int threads, size_t *bad_index) {
     const zk_field_params *F = fr_params(curve);
     if (!F) return ZK_EINVAL;
     if (!a || !b || !c || !out || n > SIZE_MAX / 32 || len != n * 32) return ZK_ELEN;
-    f256 x, y, z;
-    for (size_t i = 0; i < n; i++) {
-        if (!fr_load(&x, a + 32 * i, F) || !fr_load(&y, b + 32 * i, F) || !fr_load(&z, c + 32 * i, F))
-            return ZK_ERANGE;
+    mulsub_ctx m = {a, b, c, out, n, F};
+    atomic_init(&m.bad, SIZE_MAX);
+    int nt = n >= ZK_VEC_PAR_MIN ? zk_resolve_threads(threads, 0) : 1;
+    /* check everything before writing anything: out may alias a */
+    zk_parallel(nt, mulsub_check, &m);
+    size_t bad = atomic_load(&m.bad);
+    if (bad != SIZE_MAX) {
+        if (bad_index) *bad_index = bad;
+        return ZK_ERANGE;
     }
-    for (size_t i = 0; i < n; i++) {
-        fr_load(&x, a + 32 * i, F);
-        fr_load(&y, b + 32 * i, F);
-        fr_load(&z, c + 32 * i, F);
-        fr_mul(&x, &x, &y, F);
-        fr_sub(&x, &x, &z, F);
-        fr_store(out + 32 * i, &x, F);
-    }
+    zk_parallel(nt, mulsub_run, &m);
     return ZK_OK;
 }
 
@@ -243,9 +288,37 @@ static uint32_t rd32(const uint8_t *p) {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
+typedef struct {
+    const f256 *A, *B;
+    uint8_t *out_a, *out_b, *out_c;
+    size_t n;
+    const zk_field_params *F;
+} evalout_ctx;
+
+/* A, B are Montgomery: from_mont gives their standard form, and mont(A, B_std) = AR * B / R = AB
+ * standard (three products per point). */
+static void evalab_out(void *vctx, int t, int nt) {
+    evalout_ctx *e = vctx;
+    const zk_field_params *F = e->F;
+    size_t lo, hi;
+    share(e->n, t, nt, &lo, &hi);
+    for (size_t i = lo; i < hi; i++) {
+        f256 a, b;
+        fld_from_mont(a.l, e->A[i].l, F, N256);
+        fld_from_mont(b.l, e->B[i].l, F, N256);
+        limbs_to_le(e->out_a + 32 * i, a.l, N256);
+        limbs_to_le(e->out_b + 32 * i, b.l, N256);
+        if (e->out_c) {
+            fr_mul(&a, &e->A[i], &b, F);
+            limbs_to_le(e->out_c + 32 * i, a.l, N256);
+        }
+    }
+}
+
 int zk_zkey_eval_ab(int curve, const uint8_t *coefs, size_t coefs_len, size_t ncoefs,
                     const uint8_t *witness, size_t witness_len, size_t nvars, uint8_t *out_a,
-                    uint8_t *out_b, uint8_t *out_c, size_t out_len, size_t n, size_t *bad_index) {
+                    uint8_t *out_b, uint8_t *out_c, size_t out_len, size_t n, int threads,
+                    size_t *bad_index) {
     const zk_field_params *F = fr_params(curve);
     if (!F) return ZK_EINVAL;
     const size_t rec = 12 + 32;
@@ -259,8 +332,15 @@ int zk_zkey_eval_ab(int curve, const uint8_t *coefs, size_t coefs_len, size_t nc
         rc = ZK_ENOMEM;
         goto done;
     }
-    rc = fr_load_vec(w, witness, nvars, F, bad_index);
-    if (rc) goto done;
+    /* The witness stays in standard form: see the product below. */
+    for (size_t i = 0; i < nvars; i++) {
+        limbs_from_le(w[i].l, witness + 32 * i, N256);
+        if (limbs_geq(w[i].l, F->p, N256)) {
+            if (bad_index) *bad_index = i;
+            rc = ZK_ERANGE;
+            goto done;
+        }
+    }
     for (size_t k = 0; k < ncoefs; k++) {
         const uint8_t *r = coefs + k * rec;
         uint32_t m = rd32(r), ci = rd32(r + 4), si = rd32(r + 8);
@@ -271,22 +351,14 @@ int zk_zkey_eval_ab(int curve, const uint8_t *coefs, size_t coefs_len, size_t nc
             rc = ZK_ERANGE;
             goto done;
         }
-        /* snarkjs stores v * R^2 mod r (see zkey section 4): one Montgomery reduction gives v * R,
-         * the Montgomery form of v; times the Montgomery witness value it stays Montgomery. */
-        fld_from_mont(v.l, v.l, F, N256);
+        /* snarkjs stores v * R^2 mod r (see zkey section 4); times the standard witness value,
+         * one Montgomery product gives v * w * R, the Montgomery form of the term. */
         fr_mul(&v, &v, &w[si], F);
         f256 *dst = m == 0 ? &A[ci] : &B[ci];
         fr_add(dst, dst, &v, F);
     }
-    for (size_t i = 0; i < n; i++) {
-        fr_store(out_a + 32 * i, &A[i], F);
-        fr_store(out_b + 32 * i, &B[i], F);
-        if (out_c) {
-            f256 c;
-            fr_mul(&c, &A[i], &B[i], F);
-            fr_store(out_c + 32 * i, &c, F);
-        }
-    }
+    evalout_ctx e = {A, B, out_a, out_b, out_c, n, F};
+    zk_parallel(n >= ZK_VEC_PAR_MIN ? zk_resolve_threads(threads, 0) : 1, evalab_out, &e);
 done:
     free(w);
     free(A);

@@ -107,20 +107,22 @@ int zk_fr_ntt(int curve, uint8_t *data, size_t len, size_t n, const uint8_t *ome
 /* data[i] *= g^i for i in [0, n). */
 int zk_fr_mul_powers(int curve, uint8_t *data, size_t len, size_t n, const uint8_t *g);
 
-/* out[i] = a[i] * b[i] - c[i] (all n values, LE standard). out may alias a. */
+/* out[i] = a[i] * b[i] - c[i] (all n values, LE standard). out may alias a. A value >= r:
+ * ZK_ERANGE, *bad_index (may be NULL) its index, out untouched. threads <= 0: all cores. */
 int zk_fr_mul_sub(int curve, const uint8_t *a, const uint8_t *b, const uint8_t *c,
-                  uint8_t *out, size_t len, size_t n);
+                  uint8_t *out, size_t len, size_t n, int threads, size_t *bad_index);
 
 /* Evaluate the zkey section-4 coefficients against a witness: for each record
  * (u32 matrix, u32 constraint, u32 signal, value v stored as v * R^2 mod r, LE), add
  * value * witness[signal] into out_a (matrix 0) or out_b (matrix 1) at index constraint.
  * witness: nvars * 32 bytes LE standard; out_a/out_b: n * 32 bytes, overwritten, LE standard.
  * On a bad record (matrix > 1, constraint >= n, signal >= nvars) returns ZK_ERANGE with
- * *bad_index set. out_c[i] = out_a[i] * out_b[i] if out_c is not NULL. */
+ * *bad_index set. out_c[i] = out_a[i] * out_b[i] if out_c is not NULL. threads (<= 0: all
+ * cores) share the conversion of the outputs; the records are added up on one thread. */
 int zk_zkey_eval_ab(int curve, const uint8_t *coefs, size_t coefs_len, size_t ncoefs,
                     const uint8_t *witness, size_t witness_len, size_t nvars,
                     uint8_t *out_a, uint8_t *out_b, uint8_t *out_c, size_t out_len, size_t n,
-                    size_t *bad_index);
+                    int threads, size_t *bad_index);
 
 #ifdef __cplusplus
 }

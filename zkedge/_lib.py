@@ -347,18 +347,26 @@ def fr_mul_powers(curve: Curve, data: bytes, g: int) -> bytes:
     return bytes(buf)
 
 
-def fr_mul_sub(curve: Curve, a: bytes, b: bytes, c: bytes) -> bytes:
-    """Elementwise a*b - c over Fr."""
+def fr_mul_sub(curve: Curve, a: bytes, b: bytes, c: bytes, threads: int = 0) -> bytes:
+    """Elementwise a*b - c over Fr; a value >= r raises ValueError naming its index."""
     if not (len(a) == len(b) == len(c)) or len(a) % 32:
         raise ValueError("fr_mul_sub: a, b, c must be equal multiples of 32 bytes")
     out = ffi.new("uint8_t[]", max(len(a), 1))
-    rc = lib.zk_fr_mul_sub(curve.native_id, a, b, c, out, len(a), len(a) // 32)
-    _check(rc, f"{curve} Fr mul_sub")
+    bad = ffi.new("size_t *", 0)
+    rc = lib.zk_fr_mul_sub(curve.native_id, a, b, c, out, len(a), len(a) // 32, threads, bad)
+    if rc != lib.ZK_OK:
+        _check(rc, f"{curve} Fr mul_sub, element {bad[0]}")
     return bytes(ffi.buffer(out, len(a)))
 
 
 def zkey_eval_ab(
-    curve: Curve, coefs: bytes | memoryview, ncoefs: int, witness: bytes, nvars: int, n: int
+    curve: Curve,
+    coefs: bytes | memoryview,
+    ncoefs: int,
+    witness: bytes,
+    nvars: int,
+    n: int,
+    threads: int = 0,
 ) -> tuple[bytes, bytes, bytes]:
     """Evaluate zkey section-4 records against a witness: (A, B, A*B) over the domain."""
     rec = 44
@@ -387,6 +395,7 @@ def zkey_eval_ab(
         oc,
         32 * n,
         n,
+        threads,
         bad,
     )
     if rc != lib.ZK_OK:

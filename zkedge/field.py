@@ -88,13 +88,26 @@ def from_mont(curve: str | Curve, field: str, a: Elem) -> Elem:
     return _op(curve, field, "from_mont", a)
 
 
-def fr_mul_sub(curve: str | Curve, a: bytes, b: bytes, c: bytes) -> bytes:
-    """Elementwise a*b - c over Fr on packed 32-byte little-endian vectors."""
-    return _lib.fr_mul_sub(get_curve(curve), a, b, c)
+def fr_mul_sub(
+    curve: str | Curve, a: bytes, b: bytes, c: bytes, *, threads: int | None = None
+) -> bytes:
+    """Elementwise a*b - c over Fr on packed 32-byte little-endian vectors (values below r).
+    ``threads`` None or 0: all cores."""
+    return _lib.fr_mul_sub(get_curve(curve), a, b, c, _lib.check_threads(threads))
 
 
 def zkey_eval_ab(
-    curve: str | Curve, coefs: bytes | memoryview, ncoefs: int, witness: bytes, nvars: int, n: int
+    curve: str | Curve,
+    coefs: bytes | memoryview,
+    ncoefs: int,
+    witness: bytes,
+    nvars: int,
+    n: int,
+    *,
+    threads: int | None = None,
 ) -> tuple[bytes, bytes, bytes]:
-    """Evaluate zkey section-4 records against a witness: A, B and A*B over n domain points."""
-    return _lib.zkey_eval_ab(get_curve(curve), coefs, ncoefs, witness, nvars, n)
+    """Evaluate zkey section-4 records against a witness: A, B and A*B over n domain points.
+    ``threads`` (None or 0: all cores) share the output conversion."""
+    return _lib.zkey_eval_ab(
+        get_curve(curve), coefs, ncoefs, witness, nvars, n, _lib.check_threads(threads)
+    )

@@ -334,9 +334,11 @@ def test_c_field_and_ntt_entry_points_reject(c: Curve) -> None:
     assert lib.zk_fr_ntt(c.native_id, d, 128, 4, w, ffi.NULL, big, 1) == lib.ZK_ERANGE
     assert lib.zk_fr_mul_powers(c.native_id, d, 127, 4, w) == lib.ZK_ELEN
     assert lib.zk_fr_mul_powers(c.native_id, d, 128, 4, big) == lib.ZK_ERANGE
-    assert lib.zk_fr_mul_sub(c.native_id, d, d, d, d, 127, 4) == lib.ZK_ELEN
-    assert lib.zk_fr_mul_sub(c.native_id, d, ffi.NULL, d, d, 128, 4) == lib.ZK_ELEN
-    assert lib.zk_fr_mul_sub(2, d, d, d, d, 128, 4) == lib.ZK_EINVAL
+    nb = ffi.NULL
+    assert lib.zk_fr_mul_sub(c.native_id, d, d, d, d, 127, 4, 1, nb) == lib.ZK_ELEN
+    assert lib.zk_fr_mul_sub(c.native_id, d, ffi.NULL, d, d, 128, 4, 1, nb) == lib.ZK_ELEN
+    assert lib.zk_fr_mul_sub(2, d, d, d, d, 128, 4, 1, nb) == lib.ZK_EINVAL
+    assert lib.zk_fr_mul_sub(c.native_id, d, d, d, d, 128, 4, 2, nb) == lib.ZK_OK
     assert int(lib.zk_msm_window(2, 100)) == 0
 
 

@@ -141,6 +141,74 @@ def test_fr_mul_sub(c: Curve) -> None:
         field.fr_mul_sub(c, big, pack(b), pack(d))
 
 
+@pytest.mark.parametrize("c", CURVES, ids=CURVE_IDS)
+def test_fr_mul_sub_threads(c: Curve) -> None:
+    """Above the one-thread cutoff (4096): any thread count gives the reference, and a value
+    >= r anywhere (the last element: another thread's share) is reported by index with the
+    output untouched."""
+    import random
+
+    rng = random.Random(8)
+    n, r = 5000, c.r
+    a, b, d = ([rng.randrange(r) for _ in range(n)] for _ in range(3))
+
+    def pack(v: list[int]) -> bytes:
+        return b"".join(x.to_bytes(32, "little") for x in v)
+
+    want = pack([(x * y - z) % r for x, y, z in zip(a, b, d, strict=True)])
+    for t in (1, 2, 3):
+        assert field.fr_mul_sub(c, pack(a), pack(b), pack(d), threads=t) == want
+    for i in (0, 2600, n - 1):
+        for which in range(3):
+            vs = [list(a), list(b), list(d)]
+            vs[which][i] = r + which
+            with pytest.raises(ValueError, match=f"element {i}:"):
+                field.fr_mul_sub(c, *(pack(v) for v in vs), threads=2)
+    # two bad values on different threads: the first is reported
+    bad = [r if k in (100, 4000) else x for k, x in enumerate(a)]
+    with pytest.raises(ValueError, match="element 100:"):
+        field.fr_mul_sub(c, pack(bad), pack(b), pack(d), threads=3)
+    # the C call leaves the output untouched on a bad value (out aliasing a too)
+    ffi, lib = _lib.ffi, _lib.lib
+    buf = bytearray(pack(bad))
+    out = ffi.from_buffer(buf)
+    idx = ffi.new("size_t *", 0)
+    rc = lib.zk_fr_mul_sub(c.native_id, out, pack(b), pack(d), out, 32 * n, n, 2, idx)
+    assert rc == lib.ZK_ERANGE and idx[0] == 100 and bytes(buf) == pack(bad)
+    with pytest.raises(ValueError):
+        field.fr_mul_sub(c, pack(a), pack(b), pack(d), threads=-1)
+
+
+@pytest.mark.parametrize("c", CURVES, ids=CURVE_IDS)
+def test_zkey_eval_ab_threads(c: Curve) -> None:
+    """n above the one-thread cutoff: the output conversion split over 1, 2, 3 threads."""
+    import random
+
+    rng = random.Random(12)
+    r, R = c.r, pow(2, 256, c.r)
+    R2 = R * R % r
+    n, nvars = 4096 + 7, 50
+    wit = [1] + [rng.randrange(r) for _ in range(nvars - 1)]
+    A, B = [0] * n, [0] * n
+    recs = []
+    for _ in range(3 * n):
+        m, ci, si, v = rng.randrange(2), rng.randrange(n), rng.randrange(nvars), rng.randrange(r)
+        recs.append(record(m, ci, si, v * R2 % r))
+        (A if m == 0 else B)[ci] = ((A if m == 0 else B)[ci] + v * wit[si]) % r
+    coefs = b"".join(recs)
+    w = b"".join(x.to_bytes(32, "little") for x in wit)
+
+    def pack(v: list[int]) -> bytes:
+        return b"".join(x.to_bytes(32, "little") for x in v)
+
+    want = (pack(A), pack(B), pack([x * y % r for x, y in zip(A, B, strict=True)]))
+    for t in (1, 2, 3):
+        assert field.zkey_eval_ab(c, coefs, len(recs), w, nvars, n, threads=t) == want
+    bad = coefs[: 44 * 5000] + record(0, n, 0, 1) + coefs[44 * 5001 :]
+    with pytest.raises(ValueError, match="record 5000"):
+        field.zkey_eval_ab(c, bad, len(recs), w, nvars, n, threads=2)
+
+
 def record(matrix: int, constraint: int, signal: int, value_mont: int) -> bytes:
     """One zkey section-4 record: u32 matrix, u32 constraint, u32 signal, stored v*R^2."""
     return (

@@ -135,7 +135,9 @@ def compute_h(
     prog = progress or Progress("", 1.0, enabled=False)
     with prog.step("eval ABC", 0.02 * n):
         try:
-            a, b, c = field.zkey_eval_ab(curve, bytes(zk.coefs), zk.n_coefs, wit.data, h.n_vars, n)
+            a, b, c = field.zkey_eval_ab(
+                curve, zk.coefs, zk.n_coefs, wit.data, h.n_vars, n, threads=threads
+            )
         except ValueError as e:
             raise FormatError(zk.name, f"section 4 (coefficients): {e}") from None
     out = []
@@ -143,7 +145,7 @@ def compute_h(
         with prog.step(name, 0.1 * n):
             out.append(_coset_evals(curve, ev, h.power, threads))
     with prog.step("A*B-C", 0.01 * n):
-        return field.fr_mul_sub(curve, out[0], out[1], out[2])
+        return field.fr_mul_sub(curve, out[0], out[1], out[2], threads=threads)
 
 
 def msm_partials(
