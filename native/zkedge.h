@@ -104,6 +104,15 @@ int zk_msm_window(int curve, size_t count);
 int zk_fr_ntt(int curve, uint8_t *data, size_t len, size_t n, const uint8_t *omega,
               const uint8_t *shift, const uint8_t *scale, int threads);
 
+/* Evaluations of a polynomial of degree < n at omega^i (natural order) -> its evaluations at
+ * shift * omega^i (same order), in place: the inverse NTT scaled by 1/n, coefficient i times
+ * shift^i, the forward NTT, in one pass over limbs (no bit-reversal pass, no conversion between
+ * the transforms). n a power of two, omega a primitive n-th root of unity (not checked). A value
+ * >= r: ZK_ERANGE with *bad_index (may be NULL) the first such index, data untouched. threads
+ * <= 0: all cores. */
+int zk_fr_coset_evals(int curve, uint8_t *data, size_t len, size_t n, const uint8_t *omega,
+                      const uint8_t *shift, int threads, size_t *bad_index);
+
 /* data[i] *= g^i for i in [0, n). */
 int zk_fr_mul_powers(int curve, uint8_t *data, size_t len, size_t n, const uint8_t *g);
 

@@ -334,6 +334,32 @@ def fr_ntt(
     return bytes(buf)
 
 
+def fr_coset_evals(curve: Curve, data: bytes, omega: int, shift: int, threads: int) -> bytes:
+    """Evaluations at omega^i (n*32 LE standard bytes, natural order) -> the same polynomial's
+    evaluations at shift * omega^i (see zk_fr_coset_evals); returns new bytes."""
+    n = len(data) // 32
+    if len(data) % 32 or n == 0 or n & (n - 1):
+        raise ValueError(
+            f"coset evaluation needs a power-of-two count of 32-byte values, got {len(data)} bytes"
+        )
+    buf = bytearray(data)
+    bad = ffi.new("size_t *", 0)
+    rc = lib.zk_fr_coset_evals(
+        curve.native_id,
+        ffi.from_buffer(buf),
+        len(buf),
+        n,
+        omega.to_bytes(32, "little"),
+        shift.to_bytes(32, "little"),
+        threads,
+        bad,
+    )
+    if rc == lib.ZK_ERANGE and max(omega, shift) < curve.r:
+        _check(rc, f"{curve} Fr coset evaluation, value {bad[0]}")
+    _check(rc, f"{curve} Fr coset evaluation")
+    return bytes(buf)
+
+
 def fr_mul_powers(curve: Curve, data: bytes, g: int) -> bytes:
     """data[i] * g^i."""
     n = len(data) // 32

@@ -10,7 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from native_ref import CURVE_IDS, CURVES, FAST
 
-from zkedge import ntt
+from zkedge import _lib, ntt
+from zkedge._lib import ffi, lib
 from zkedge.curves import Curve
 
 params = pytest.mark.parametrize("c", CURVES, ids=CURVE_IDS)
@@ -162,3 +163,110 @@ def test_ntt_bad_sizes(c: Curve) -> None:
     for coset in (0, c.r, -c.r):
         with pytest.raises(ValueError, match="coset"):
             ntt.ntt(c, [1, 2], coset=coset)
+
+
+def coset_ref(evals: list[int], c: Curve, w: int, g: int) -> list[int]:
+    """Evaluations at w^i -> at g w^i: interpolate (inverse FFT / n), times g^i, evaluate."""
+    n, r = len(evals), c.r
+    ninv = pow(n, -1, r)
+    coefs = [x * ninv % r for x in fft(evals, pow(w, -1, r), r)]
+    return fft([x * pow(g, i, r) % r for i, x in enumerate(coefs)], w, r)
+
+
+def _pack(vals: list[int]) -> bytes:
+    return b"".join(v.to_bytes(32, "little") for v in vals)
+
+
+def _unpack(b: bytes) -> list[int]:
+    return [int.from_bytes(b[i : i + 32], "little") for i in range(0, len(b), 32)]
+
+
+@params
+@FAST
+@given(data=st.data())
+def test_coset_evals_random(c: Curve, data: st.DataObject) -> None:
+    log_n = data.draw(st.integers(0, 7), "log_n")
+    n = 1 << log_n
+    vals = data.draw(st.lists(st.integers(0, c.r - 1), min_size=n, max_size=n), "vals")
+    g = data.draw(st.integers(1, c.r - 1), "shift")
+    w = omega(c, n)
+    out = _lib.fr_coset_evals(c, _pack(vals), w, g, 1)
+    assert _unpack(out) == coset_ref(vals, c, w, g)
+
+
+@params
+@pytest.mark.parametrize("log_n", [12, 15])
+def test_coset_evals_threads(c: Curve, log_n: int) -> None:
+    """2^12: one block on one thread, two blocks on two; 2^15: one and two global stages each
+    way around the in-cache blocks. Any thread count gives the reference."""
+    n = 1 << log_n
+    rng = random.Random(log_n)
+    vals = [rng.randrange(c.r) for _ in range(n)]
+    vals[0], vals[1], vals[-1] = 0, c.r - 1, 1
+    w, g = omega(c, n), rng.randrange(2, c.r)
+    want = _pack(coset_ref(vals, c, w, g))
+    for t in (1, 2, 3):
+        assert _lib.fr_coset_evals(c, _pack(vals), w, g, t) == want
+    # the prover's use: the same as the two-transform composition with ffjavascript's roots
+    from zkedge.groth16.prover import coset_shift, ffjs_root
+
+    fw, fg = ffjs_root(c, log_n), coset_shift(c, log_n)
+    coefs = _lib.fr_ntt(c, _pack(vals), pow(fw, -1, c.r), None, pow(n, -1, c.r), 1)
+    assert _lib.fr_coset_evals(c, _pack(vals), fw, fg, 2) == _lib.fr_ntt(c, coefs, fw, fg, None, 1)
+
+
+@params
+@pytest.mark.parametrize("log_n", [0, 3, 12])
+def test_coset_evals_rejects_values(c: Curve, log_n: int) -> None:
+    """A value >= r: ZK_ERANGE, the first bad index reported, the data untouched; bad values in
+    both halves (the first stage reads i and i + n/2 together) on every thread count."""
+    n = 1 << log_n
+    rng = random.Random(100 + log_n)
+    vals = [rng.randrange(c.r) for _ in range(n)]
+    w, g = _pack([omega(c, n)]), _pack([5])
+    spots = [[0]] if n == 1 else [[n - 1], [n // 2 + 1, 5 % n], [3 % n, n // 2]]
+    for where in spots:
+        bad = list(vals)
+        for k, i in enumerate(where):
+            bad[i] = c.r + k if k % 2 == 0 else 2**256 - 1
+        for t in (1, 2, 3):
+            buf = bytearray(_pack(bad))
+            idx = ffi.new("size_t *", 0)
+            rc = lib.zk_fr_coset_evals(c.native_id, ffi.from_buffer(buf), 32 * n, n, w, g, t, idx)
+            assert rc == lib.ZK_ERANGE
+            assert idx[0] == min(where)
+            assert bytes(buf) == _pack(bad)
+            with pytest.raises(ValueError, match=f"value {min(where)}:"):
+                _lib.fr_coset_evals(c, _pack(bad), omega(c, n), 5, t)
+
+
+@params
+def test_coset_evals_bad_arguments(c: Curve) -> None:
+    n = 8
+    good = _pack(list(range(n)))
+    w, g, big = _pack([omega(c, n)]), _pack([5]), c.r.to_bytes(32, "little")
+    buf = bytearray(good)
+    d = ffi.from_buffer(buf)
+    nb = ffi.NULL
+    assert lib.zk_fr_coset_evals(c.native_id, d, 32 * n, n, w, g, 1, nb) == lib.ZK_OK
+    before = bytes(buf)
+    for args, code in [
+        ((c.native_id, d, 32 * n - 1, n, w, g, 1, nb), lib.ZK_ELEN),
+        ((c.native_id, d, 32 * n, n // 2, w, g, 1, nb), lib.ZK_ELEN),
+        ((c.native_id, d, 32 * 6, 6, w, g, 1, nb), lib.ZK_EINVAL),
+        ((c.native_id, d, 0, 0, w, g, 1, nb), lib.ZK_EINVAL),
+        ((c.native_id, ffi.NULL, 32 * n, n, w, g, 1, nb), lib.ZK_ELEN),
+        ((c.native_id, d, 32 * n, n, ffi.NULL, g, 1, nb), lib.ZK_ELEN),
+        ((c.native_id, d, 32 * n, n, w, ffi.NULL, 1, nb), lib.ZK_ELEN),
+        ((2, d, 32 * n, n, w, g, 1, nb), lib.ZK_EINVAL),
+        ((c.native_id, d, 32 * n, n, big, g, 1, nb), lib.ZK_ERANGE),
+        ((c.native_id, d, 32 * n, n, w, big, 1, nb), lib.ZK_ERANGE),
+        ((c.native_id, d, 2**64 - 32, 2**59, w, g, 1, nb), lib.ZK_ELEN),
+    ]:
+        assert lib.zk_fr_coset_evals(*args) == code
+        assert bytes(buf) == before
+    for data in (b"", bytes(31), bytes(33), bytes(32 * 3), bytes(32 * 12)):
+        with pytest.raises(ValueError):
+            _lib.fr_coset_evals(c, data, omega(c, 4), 5, 1)
+    with pytest.raises(ValueError, match="coset evaluation"):
+        _lib.fr_coset_evals(c, good, omega(c, n), c.r, 1)

@@ -3,7 +3,8 @@
 1. A, B on the domain from zkey section 4 against the witness; C = A*B pointwise (native
    ``zkey_eval_ab``).
 2. Each of A, B, C: inverse NTT, multiply coefficient i by g^i with g ffjavascript's primitive
-   2n-th root of unity, forward NTT: evaluations on the odd coset g*w^k (native NTT).
+   2n-th root of unity, forward NTT: evaluations on the odd coset g*w^k (one native call,
+   ``fr_coset_evals``).
 3. h = A*B - C there (native ``fr_mul_sub``); section 9 (pointsH) already holds the bases that
    turn these evaluations into [h(tau) t(tau) / delta], so no division by Z is needed.
 4. MSMs (native Pippenger; zero scalars cost nothing, and circom witnesses are full of 0 and 1):
@@ -109,18 +110,12 @@ def public_signals(zk: Zkey | ZkeyHeader, wit: Witness) -> list[int]:
 
 def _coset_evals(curve: Curve, evals: bytes, power: int, threads: int | None) -> bytes:
     """Evaluations on the domain -> evaluations on snarkjs's odd coset, same order: an inverse
-    NTT scaled by 1/n, then a forward NTT with coefficient i
-    multiplied by g^i, both with ffjavascript's roots (``zkedge.ntt.ntt`` derives its own,
-    which differ on BLS12-381)."""
+    NTT scaled by 1/n, coefficient i multiplied by g^i, a forward NTT, in one native call, with
+    ffjavascript's roots (``zkedge.ntt.ntt`` derives its own, which differ on BLS12-381)."""
     from .. import _lib
 
-    r = curve.r
-    n = 1 << power
     omega = ffjs_root(curve, power)
-    t = threads or 0
-    scale = pow(n, -1, r)
-    coefs = _lib.fr_ntt(curve, evals, pow(omega, -1, r), None, scale, t)
-    return _lib.fr_ntt(curve, coefs, omega, coset_shift(curve, power), None, t)
+    return _lib.fr_coset_evals(curve, evals, omega, coset_shift(curve, power), threads or 0)
 
 
 def compute_h(
