@@ -204,3 +204,30 @@ def test_block_units_weigh_scalars_and_groups() -> None:
     assert w > 2 and group_cost("bls12_381", "G1") > group_cost("bn254", "G1") == 1.0
     assert block_units(scal, 6, w) == pytest.approx([6 * w, 6 * w * SMALL_SCALAR_COST, w])
     assert block_units(b"", 6) == []
+
+
+def test_whole_range_within_the_share_is_not_cut() -> None:
+    """A free range whose work fits the worker's full share goes out whole (a cut adds work);
+    a bigger one is cut by factoring; a worker already holding work gets no sliver."""
+    policy = SizingPolicy(target_seconds=1e6, min_points=256, block_points=256, tail_fraction=0.5)
+
+    def size(free_units: float, free_here: int = 1 << 16, **kw: float) -> int:
+        args: dict[str, float] = {"remaining": 4 * free_units} | kw
+        return task_size(
+            policy,
+            worker_rate_k=10_000.0,
+            worker_factor=1.0,
+            fleet_capacity=20_000.0,
+            free_here=free_here,
+            free_units=free_units,
+            to_points=lambda u: math.ceil(u),
+            **args,
+        )
+
+    # share = half of 4 * 1000 = 2000 >= 1000: whole, though tail_fraction * share = 1000 < 65536
+    assert size(1000.0) == 1 << 16
+    assert size(3000.0, remaining=4000.0) == 1000  # over the share: cut to 0.5 * 2000
+    # share (3000 + 2400) / 2 - 2300 = 400, times 0.5 = 200 < min_points: no sliver for a busy
+    # worker, but an idle one still gets its minimum
+    assert size(3000.0, remaining=3000.0, inflight_here=2300.0, inflight_total=2400.0) == 0
+    assert size(3000.0, remaining=3000.0, inflight_here=0.0, inflight_total=4700.0) >= 256

@@ -502,6 +502,7 @@ class Scheduler:
                     inflight_here=mine,
                     inflight_total=self._held_total,
                     to_points=functools.partial(m.points_for, start),
+                    free_units=m.cost(start, e - start),
                 )
                 if size <= 0:
                     return False

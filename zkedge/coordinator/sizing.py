@@ -201,6 +201,7 @@ def task_size(
     inflight_here: float = 0,
     inflight_total: float = 0,
     to_points: Callable[[float], int] | None = None,
+    free_units: float | None = None,
 ) -> int:
     """Points to hand one worker next (0: none, it already holds its share).
 
@@ -213,22 +214,32 @@ def task_size(
     pieces cost more in total: Pippenger's cost per point falls as n grows.
     Work is in units (see the module docstring); ``to_points`` turns the chosen amount of work
     into points from the start of the free interval (default: one unit per point).
+    ``free_units`` is the work of the whole free interval: when it fits in the worker's full
+    share it goes out whole, since a cut costs more in total than it gains in balance (a cut G2
+    MSM of a 2^16 proof costs 25-30% more than the whole one; measured on the 2^16 bench proof,
+    cutting the last free MSM by factoring anyway was 10% slower).
     """
     if remaining <= 0 or free_here <= 0:
         return 0
     est = CapacityEstimate(policy, k=worker_rate_k)
     by_time = est.points_for(policy.target_seconds, worker_factor) if worker_rate_k > 0 else 0
     mine = worker_rate_k * worker_factor
-    if fleet_capacity > 0 and mine > 0:
+    known = fleet_capacity > 0 and mine > 0
+    if known:
         share = (remaining + inflight_total) * (mine / fleet_capacity) - inflight_here
         if share <= 0 and inflight_here > 0:
             return 0
         share = max(share, 0.0)
     else:
         share = remaining
+    whole = free_units is not None and free_units <= share
+    if known and whole and (by_time <= 0 or (free_units or 0.0) <= by_time):
+        return free_here
     by_tail = share * policy.tail_fraction
     units = min(by_time, by_tail) if by_time > 0 else by_tail
     size = to_points(units) if to_points is not None else math.ceil(units)
+    if inflight_here > 0 and size < policy.min_points:
+        return 0  # a sliver of a share is not worth a task: the worker is busy anyway
     size = max(policy.min_points, min(size, policy.max_points))
     size = min(size, free_here)
     if free_here - size < policy.min_points:  # never leave a sliver behind
