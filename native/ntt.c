@@ -270,7 +270,7 @@ int zk_fr_mul_sub(int curve, const uint8_t *a, const uint8_t *b, const uint8_t *
     const zk_field_params *F = fr_params(curve);
     if (!F) return ZK_EINVAL;
     if (!a || !b || !c || !out || n > SIZE_MAX / 32 || len != n * 32) return ZK_ELEN;
-    mulsub_ctx m = {a, b, c, out, n, F};
+    mulsub_ctx m = {.a = a, .b = b, .c = c, .out = out, .n = n, .F = F};
     atomic_init(&m.bad, SIZE_MAX);
     int nt = n >= ZK_VEC_PAR_MIN ? zk_resolve_threads(threads, 0) : 1;
     /* check everything before writing anything: out may alias a */
