@@ -492,6 +492,7 @@ class Scheduler:
                     m.free, w.held.get(m.table_hash, ()), self.policy.block_points
                 )
                 e = m.free[i][1]
+                whole = m.cost(start, e - start)
                 size = task_size(
                     self.policy,
                     worker_rate_k=w.capacity.k or 0.0,
@@ -502,13 +503,13 @@ class Scheduler:
                     inflight_here=mine,
                     inflight_total=self._held_total,
                     to_points=functools.partial(m.points_for, start),
-                    free_units=m.cost(start, e - start),
+                    free_units=whole,
                 )
                 if size <= 0:
                     return False
                 # A whole free range that fits the share beats a piece of a bigger one (no
                 # split, no extra fixed cost); among equals, the most work first.
-                key = (size == e - start, m.cost(start, e - start), m, i, start, size)
+                key = (size == e - start, whole, m, i, start, size)
                 if pick is None or key[:2] > pick[:2]:
                     pick = key
             if pick is None:
