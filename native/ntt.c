@@ -60,13 +60,30 @@ static size_t bitrev(size_t i, int logn) {
     return r;
 }
 
-/* r = base^k for a machine-size k (one exponentiation: where a thread's power sequence starts). */
-static void fr_pow_index(f256 *r, const f256 *base, size_t k, const zk_field_params *F) {
-    limb_t e[N256] = {(limb_t)k};
+/* A machine-size integer as limbs (standard form). */
+static void limbs_from_size(limb_t e[N256], size_t k) {
+    memset(e, 0, N256 * sizeof *e);
+    e[0] = (limb_t)k;
 #if ZK_LIMB_BITS == 32
     e[1] = (limb_t)((uint64_t)k >> 32);
 #endif
+}
+
+/* r = base^k for a machine-size k (one exponentiation: where a thread's power sequence starts). */
+static void fr_pow_index(f256 *r, const f256 *base, size_t k, const zk_field_params *F) {
+    limb_t e[N256];
+    limbs_from_size(e, k);
     fld_pow(r->l, base->l, e, F, N256);
+}
+
+/* tw[j] = w^j for j in t's share of [0, half): one exponentiation, then products. */
+static void fill_twiddles(f256 *tw, const f256 *w, size_t half, int t, int nt,
+                          const zk_field_params *F) {
+    size_t lo, hi;
+    share(half, t, nt, &lo, &hi);
+    if (lo >= hi) return;
+    fr_pow_index(&tw[lo], w, lo, F);
+    for (size_t j = lo + 1; j < hi; j++) fr_mul(&tw[j], &tw[j - 1], w, F);
 }
 
 /* Load (range-checked) into bit-reversed positions times shift^i, and fill the twiddles. Each
@@ -89,10 +106,7 @@ static void ntt_load(void *vctx, int t, int nt) {
         }
         c->a[bitrev(i, c->logn)] = x;
     }
-    share(c->n / 2, t, nt, &lo, &hi);
-    if (lo >= hi) return;
-    fr_pow_index(&c->tw[lo], &c->w, lo, F);
-    for (size_t j = lo + 1; j < hi; j++) fr_mul(&c->tw[j], &c->tw[j - 1], &c->w, F);
+    fill_twiddles(c->tw, &c->w, c->n / 2, t, nt, F);
 }
 
 ZK_INLINE void butterfly(ntt_ctx *c, size_t i, size_t j, size_t half, size_t stride) {
@@ -409,11 +423,7 @@ ZK_INLINE void bf_dif(f256 *x, f256 *y, const f256 *t, const zk_field_params *F)
 
 static void coset_twiddles(void *vctx, int t, int nt) {
     coset_ctx *c = vctx;
-    size_t lo, hi;
-    share(c->n / 2, t, nt, &lo, &hi);
-    if (lo >= hi) return;
-    fr_pow_index(&c->tw[lo], &c->w, lo, c->F);
-    for (size_t j = lo + 1; j < hi; j++) fr_mul(&c->tw[j], &c->tw[j - 1], &c->w, c->F);
+    fill_twiddles(c->tw, &c->w, c->n / 2, t, nt, c->F);
 }
 
 /* One global stage of `half` over t's share of the n/2 butterflies; dif selects the inverse
@@ -578,11 +588,7 @@ int zk_fr_coset_evals(int curve, uint8_t *data, size_t len, size_t n, const uint
     }
     {
         f256 nm;
-        limb_t e[N256] = {(limb_t)n};
-#if ZK_LIMB_BITS == 32
-        e[1] = (limb_t)((uint64_t)n >> 32);
-#endif
-        memcpy(nm.l, e, sizeof nm.l);
+        limbs_from_size(nm.l, n);
         fld_to_mont(nm.l, nm.l, F, N256);
         fld_inv(ninv.l, nm.l, F, N256);
     }
