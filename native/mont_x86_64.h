@@ -15,6 +15,7 @@
 ZK_INLINE void mont_mul4_adx(limb_t *r, const limb_t *a, const limb_t *b, const limb_t *p,
                                  limb_t n0) {
     limb_t t0, t1, t2, t3, t4, lo, hi, z, dx;
+    const limb_t *bp = b; /* a register the end of the 6-limb product reuses */
     __asm__(
         "movq 0(%[b]), %%rdx\n\t"
         "mulxq 0(%[a]), %[t0], %[t1]\n\t"
@@ -134,32 +135,32 @@ ZK_INLINE void mont_mul4_adx(limb_t *r, const limb_t *a, const limb_t *b, const 
         "adoxq %[lo], %[t1]\n\t"
         "adcxq %[hi], %[t2]\n\t"
         "adoxq %[z], %[t2]\n\t"
-        "movq %[t4], 0(%[r])\n\t"
-        "movq %[t0], 8(%[r])\n\t"
-        "movq %[t1], 16(%[r])\n\t"
-        "movq %[t2], 24(%[r])\n\t"
+        "movq %[t4], %[t3]\n\t"
+        "movq %[t0], %[lo]\n\t"
+        "movq %[t1], %[hi]\n\t"
+        "movq %[t2], %[z]\n\t"
         "subq %[p0], %[t4]\n\t"
         "sbbq %[p1], %[t0]\n\t"
         "sbbq %[p2], %[t1]\n\t"
         "sbbq %[p3], %[t2]\n\t"
-        "cmovcq 0(%[r]), %[t4]\n\t"
-        "cmovcq 8(%[r]), %[t0]\n\t"
-        "cmovcq 16(%[r]), %[t1]\n\t"
-        "cmovcq 24(%[r]), %[t2]\n\t"
+        "cmovcq %[t3], %[t4]\n\t"
+        "cmovcq %[lo], %[t0]\n\t"
+        "cmovcq %[hi], %[t1]\n\t"
+        "cmovcq %[z], %[t2]\n\t"
         "movq %[t4], 0(%[r])\n\t"
         "movq %[t0], 8(%[r])\n\t"
         "movq %[t1], 16(%[r])\n\t"
         "movq %[t2], 24(%[r])\n\t"
-        : [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3), [t4] "=&r"(t4), [lo] "=&r"(lo), [hi] "=&r"(hi), [z] "=&r"(z), "=&d"(dx), "=m"(*(limb_t(*)[4])r)
-        : [a] "r"(a), [b] "r"(b), [r] "r"(r), [n0] "m"(n0), [p0] "m"(p[0]), [p1] "m"(p[1]), [p2] "m"(p[2]), [p3] "m"(p[3]), "m"(*(const limb_t(*)[4])a), "m"(*(const limb_t(*)[4])b)
+        : [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3), [t4] "=&r"(t4), [lo] "=&r"(lo), [hi] "=&r"(hi), [z] "=&r"(z), "=&d"(dx), "=m"(*(limb_t(*)[4])r), [b] "+&r"(bp)
+        : [a] "r"(a), [r] "r"(r), [n0] "m"(n0), [p0] "m"(p[0]), [p1] "m"(p[1]), [p2] "m"(p[2]), [p3] "m"(p[3]), "m"(*(const limb_t(*)[4])a), "m"(*(const limb_t(*)[4])b)
         : "cc");
     (void)t4;
-    (void)lo, (void)hi, (void)z, (void)dx;
+    (void)lo, (void)hi, (void)z, (void)dx, (void)bp;
 }
 
 /* r = a + b mod p for 4-limb a, b < p < 2^255; r may alias a or b. */
 ZK_INLINE void mod_add4_asm(limb_t *r, const limb_t *a, const limb_t *b, const limb_t *p) {
-    limb_t t0, t1, t2, t3;
+    limb_t t0, t1, t2, t3, s0, s1, s2, s3;
     __asm__(
         "movq 0(%[a]), %[t0]\n\t"
         "movq 8(%[a]), %[t1]\n\t"
@@ -169,31 +170,31 @@ ZK_INLINE void mod_add4_asm(limb_t *r, const limb_t *a, const limb_t *b, const l
         "adcq 8(%[b]), %[t1]\n\t"
         "adcq 16(%[b]), %[t2]\n\t"
         "adcq 24(%[b]), %[t3]\n\t"
-        "movq %[t0], 0(%[r])\n\t"
-        "movq %[t1], 8(%[r])\n\t"
-        "movq %[t2], 16(%[r])\n\t"
-        "movq %[t3], 24(%[r])\n\t"
+        "movq %[t0], %[s0]\n\t"
+        "movq %[t1], %[s1]\n\t"
+        "movq %[t2], %[s2]\n\t"
+        "movq %[t3], %[s3]\n\t"
         "subq %[p0], %[t0]\n\t"
         "sbbq %[p1], %[t1]\n\t"
         "sbbq %[p2], %[t2]\n\t"
         "sbbq %[p3], %[t3]\n\t"
-        "cmovcq 0(%[r]), %[t0]\n\t"
-        "cmovcq 8(%[r]), %[t1]\n\t"
-        "cmovcq 16(%[r]), %[t2]\n\t"
-        "cmovcq 24(%[r]), %[t3]\n\t"
+        "cmovcq %[s0], %[t0]\n\t"
+        "cmovcq %[s1], %[t1]\n\t"
+        "cmovcq %[s2], %[t2]\n\t"
+        "cmovcq %[s3], %[t3]\n\t"
         "movq %[t0], 0(%[r])\n\t"
         "movq %[t1], 8(%[r])\n\t"
         "movq %[t2], 16(%[r])\n\t"
         "movq %[t3], 24(%[r])\n\t"
-        : [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3), "=m"(*(limb_t(*)[4])r)
+        : [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3), [s0] "=&r"(s0), [s1] "=&r"(s1), [s2] "=&r"(s2), [s3] "=&r"(s3), "=m"(*(limb_t(*)[4])r)
         : [a] "r"(a), [b] "r"(b), [r] "r"(r), [p0] "m"(p[0]), [p1] "m"(p[1]), [p2] "m"(p[2]), [p3] "m"(p[3]), "m"(*(const limb_t(*)[4])a), "m"(*(const limb_t(*)[4])b)
         : "cc");
-    (void)t0, (void)t1, (void)t2, (void)t3;
+    (void)t0, (void)t1, (void)t2, (void)t3, (void)s0, (void)s1, (void)s2, (void)s3;
 }
 
 /* r = a - b mod p for 4-limb a, b < p < 2^255; r may alias a or b. */
 ZK_INLINE void mod_sub4_asm(limb_t *r, const limb_t *a, const limb_t *b, const limb_t *p) {
-    limb_t t0, t1, t2, t3, m;
+    limb_t t0, t1, t2, t3, s0, s1, s2, s3, m;
     __asm__(
         "movq 0(%[a]), %[t0]\n\t"
         "movq 8(%[a]), %[t1]\n\t"
@@ -204,33 +205,34 @@ ZK_INLINE void mod_sub4_asm(limb_t *r, const limb_t *a, const limb_t *b, const l
         "sbbq 16(%[b]), %[t2]\n\t"
         "sbbq 24(%[b]), %[t3]\n\t"
         "sbbq %[m], %[m]\n\t"
-        "movq %[t0], 0(%[r])\n\t"
-        "movq %[t1], 8(%[r])\n\t"
-        "movq %[t2], 16(%[r])\n\t"
-        "movq %[t3], 24(%[r])\n\t"
+        "movq %[t0], %[s0]\n\t"
+        "movq %[t1], %[s1]\n\t"
+        "movq %[t2], %[s2]\n\t"
+        "movq %[t3], %[s3]\n\t"
         "addq %[p0], %[t0]\n\t"
         "adcq %[p1], %[t1]\n\t"
         "adcq %[p2], %[t2]\n\t"
         "adcq %[p3], %[t3]\n\t"
         "testq %[m], %[m]\n\t"
-        "cmovzq 0(%[r]), %[t0]\n\t"
-        "cmovzq 8(%[r]), %[t1]\n\t"
-        "cmovzq 16(%[r]), %[t2]\n\t"
-        "cmovzq 24(%[r]), %[t3]\n\t"
+        "cmovzq %[s0], %[t0]\n\t"
+        "cmovzq %[s1], %[t1]\n\t"
+        "cmovzq %[s2], %[t2]\n\t"
+        "cmovzq %[s3], %[t3]\n\t"
         "movq %[t0], 0(%[r])\n\t"
         "movq %[t1], 8(%[r])\n\t"
         "movq %[t2], 16(%[r])\n\t"
         "movq %[t3], 24(%[r])\n\t"
-        : [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3), [m] "=&r"(m), "=m"(*(limb_t(*)[4])r)
+        : [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3), [s0] "=&r"(s0), [s1] "=&r"(s1), [s2] "=&r"(s2), [s3] "=&r"(s3), [m] "=&r"(m), "=m"(*(limb_t(*)[4])r)
         : [a] "r"(a), [b] "r"(b), [r] "r"(r), [p0] "m"(p[0]), [p1] "m"(p[1]), [p2] "m"(p[2]), [p3] "m"(p[3]), "m"(*(const limb_t(*)[4])a), "m"(*(const limb_t(*)[4])b)
         : "cc");
-    (void)t0, (void)t1, (void)t2, (void)t3, (void)m;
+    (void)t0, (void)t1, (void)t2, (void)t3, (void)s0, (void)s1, (void)s2, (void)s3, (void)m;
 }
 
 /* r = a * b * 2^-384 mod p for 6-limb a, b < p < 2^383; r may alias a or b. */
 ZK_INLINE void mont_mul6_adx(limb_t *r, const limb_t *a, const limb_t *b, const limb_t *p,
                                  limb_t n0) {
     limb_t t0, t1, t2, t3, t4, t5, t6, lo, hi, z, dx;
+    const limb_t *bp = b; /* a register the end of the 6-limb product reuses */
     __asm__(
         "movq 0(%[b]), %%rdx\n\t"
         "mulxq 0(%[a]), %[t0], %[t1]\n\t"
@@ -482,35 +484,35 @@ ZK_INLINE void mont_mul6_adx(limb_t *r, const limb_t *a, const limb_t *b, const 
         "adoxq %[lo], %[t3]\n\t"
         "adcxq %[hi], %[t4]\n\t"
         "adoxq %[z], %[t4]\n\t"
-        "movq %[t6], 0(%[r])\n\t"
-        "movq %[t0], 8(%[r])\n\t"
-        "movq %[t1], 16(%[r])\n\t"
-        "movq %[t2], 24(%[r])\n\t"
-        "movq %[t3], 32(%[r])\n\t"
-        "movq %[t4], 40(%[r])\n\t"
+        "movq %[t6], %[t5]\n\t"
+        "movq %[t0], %[lo]\n\t"
+        "movq %[t1], %[hi]\n\t"
+        "movq %[t2], %[z]\n\t"
+        "movq %[t3], %%rdx\n\t"
+        "movq %[t4], %[b]\n\t"
         "subq %[p0], %[t6]\n\t"
         "sbbq %[p1], %[t0]\n\t"
         "sbbq %[p2], %[t1]\n\t"
         "sbbq %[p3], %[t2]\n\t"
         "sbbq %[p4], %[t3]\n\t"
         "sbbq %[p5], %[t4]\n\t"
-        "cmovcq 0(%[r]), %[t6]\n\t"
-        "cmovcq 8(%[r]), %[t0]\n\t"
-        "cmovcq 16(%[r]), %[t1]\n\t"
-        "cmovcq 24(%[r]), %[t2]\n\t"
-        "cmovcq 32(%[r]), %[t3]\n\t"
-        "cmovcq 40(%[r]), %[t4]\n\t"
+        "cmovcq %[t5], %[t6]\n\t"
+        "cmovcq %[lo], %[t0]\n\t"
+        "cmovcq %[hi], %[t1]\n\t"
+        "cmovcq %[z], %[t2]\n\t"
+        "cmovcq %%rdx, %[t3]\n\t"
+        "cmovcq %[b], %[t4]\n\t"
         "movq %[t6], 0(%[r])\n\t"
         "movq %[t0], 8(%[r])\n\t"
         "movq %[t1], 16(%[r])\n\t"
         "movq %[t2], 24(%[r])\n\t"
         "movq %[t3], 32(%[r])\n\t"
         "movq %[t4], 40(%[r])\n\t"
-        : [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3), [t4] "=&r"(t4), [t5] "=&r"(t5), [t6] "=&r"(t6), [lo] "=&r"(lo), [hi] "=&r"(hi), [z] "=&r"(z), "=&d"(dx), "=m"(*(limb_t(*)[6])r)
-        : [a] "r"(a), [b] "r"(b), [r] "r"(r), [n0] "m"(n0), [p0] "m"(p[0]), [p1] "m"(p[1]), [p2] "m"(p[2]), [p3] "m"(p[3]), [p4] "m"(p[4]), [p5] "m"(p[5]), "m"(*(const limb_t(*)[6])a), "m"(*(const limb_t(*)[6])b)
+        : [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3), [t4] "=&r"(t4), [t5] "=&r"(t5), [t6] "=&r"(t6), [lo] "=&r"(lo), [hi] "=&r"(hi), [z] "=&r"(z), "=&d"(dx), "=m"(*(limb_t(*)[6])r), [b] "+&r"(bp)
+        : [a] "r"(a), [r] "r"(r), [n0] "m"(n0), [p0] "m"(p[0]), [p1] "m"(p[1]), [p2] "m"(p[2]), [p3] "m"(p[3]), [p4] "m"(p[4]), [p5] "m"(p[5]), "m"(*(const limb_t(*)[6])a), "m"(*(const limb_t(*)[6])b)
         : "cc");
     (void)t6;
-    (void)lo, (void)hi, (void)z, (void)dx;
+    (void)lo, (void)hi, (void)z, (void)dx, (void)bp;
 }
 
 /* r = a + b mod p for 6-limb a, b < p < 2^383; r may alias a or b. */

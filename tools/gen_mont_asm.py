@@ -64,13 +64,15 @@ def mont_mul_asm(n: int) -> list[str]:
             out.append(f"adcxq %[hi], {t[j + 1]}")
         out.append(f"adoxq %[z], {t[n]}")
         t = t[1:] + t[:1]  # shift by one word: the zeroed low register becomes the new top
-    # t[0..n-1] < 2p: store, subtract p, and restore the stored value when that borrowed.
+    # t[0..n-1] < 2p: copy into free registers, subtract p, and take the copy back when that
+    # borrowed (in registers: a round trip through r would add store-forwarding latency).
+    spare = [t[n], "%[lo]", "%[hi]", "%[z]", "%%rdx", "%[b]"][:n]
     for j in range(n):
-        out.append(f"movq {t[j]}, {8 * j}(%[r])")
+        out.append(f"movq {t[j]}, {spare[j]}")
     for j in range(n):
         out.append(f"{'subq' if j == 0 else 'sbbq'} %[p{j}], {t[j]}")
     for j in range(n):
-        out.append(f"cmovcq {8 * j}(%[r]), {t[j]}")
+        out.append(f"cmovcq {spare[j]}, {t[j]}")
     for j in range(n):
         out.append(f"movq {t[j]}, {8 * j}(%[r])")
     return out
@@ -84,56 +86,65 @@ def mont_mul_function(n: int) -> list[str]:
         "const limb_t *p,",
         "                                 limb_t n0) {",
         f"    limb_t {', '.join(f't{k}' for k in range(n + 1))}, lo, hi, z, dx;",
+        "    const limb_t *bp = b; /* a register the end of the 6-limb product reuses */",
         "    __asm__(",
     ]
     for ins in mont_mul_asm(n):
         lines.append(f'        "{ins}\\n\\t"')
     outs = [f'[t{k}] "=&r"(t{k})' for k in range(n + 1)]
     outs += ['[lo] "=&r"(lo)', '[hi] "=&r"(hi)', '[z] "=&r"(z)', '"=&d"(dx)']
-    outs += [f'"=m"(*(limb_t(*)[{n}])r)']
-    ins = ['[a] "r"(a)', '[b] "r"(b)', '[r] "r"(r)', '[n0] "m"(n0)']
+    outs += [f'"=m"(*(limb_t(*)[{n}])r)', '[b] "+&r"(bp)']
+    ins = ['[a] "r"(a)', '[r] "r"(r)', '[n0] "m"(n0)']
     ins += [f'[p{j}] "m"(p[{j}])' for j in range(n)]
     ins += [f'"m"(*(const limb_t(*)[{n}])a)', f'"m"(*(const limb_t(*)[{n}])b)']
     lines.append("        : " + ", ".join(outs))
     lines.append("        : " + ", ".join(ins))
     lines.append('        : "cc");')
     lines.append(f"    (void)t{n};")
-    lines.append("    (void)lo, (void)hi, (void)z, (void)dx;")
+    lines.append("    (void)lo, (void)hi, (void)z, (void)dx, (void)bp;")
     lines.append("}")
     return lines
 
 
+def _spare(n: int, j: int) -> str:
+    """Where mod_add/mod_sub keep word j of the first result while trying the second: a
+    register for 4 limbs; for 6 there are not enough registers, so r's memory (one
+    store-forwarding round trip)."""
+    return f"%[s{j}]" if n == 4 else f"{8 * j}(%[r])"
+
+
 def mod_add_asm(n: int) -> list[str]:
-    """r = a + b mod p for a, b < p < R/2: the sum fits n words; store it, subtract p, and
-    restore the stored sum when that borrowed."""
+    """r = a + b mod p for a, b < p < R/2: the sum fits n words; keep it aside, subtract p,
+    and take it back when that borrowed."""
     t = [f"%[t{k}]" for k in range(n)]
     out = [f"movq {8 * j}(%[a]), {t[j]}" for j in range(n)]
     out += [f"{'addq' if j == 0 else 'adcq'} {8 * j}(%[b]), {t[j]}" for j in range(n)]
-    out += [f"movq {t[j]}, {8 * j}(%[r])" for j in range(n)]
+    out += [f"movq {t[j]}, {_spare(n, j)}" for j in range(n)]
     out += [f"{'subq' if j == 0 else 'sbbq'} %[p{j}], {t[j]}" for j in range(n)]
-    out += [f"cmovcq {8 * j}(%[r]), {t[j]}" for j in range(n)]
+    out += [f"cmovcq {_spare(n, j)}, {t[j]}" for j in range(n)]
     out += [f"movq {t[j]}, {8 * j}(%[r])" for j in range(n)]
     return out
 
 
 def mod_sub_asm(n: int) -> list[str]:
-    """r = a - b mod p: subtract, remember the borrow, store, add p, and restore the stored
-    difference when there was no borrow."""
+    """r = a - b mod p: subtract, remember the borrow, keep the difference aside, add p, and
+    take it back when there was no borrow."""
     t = [f"%[t{k}]" for k in range(n)]
     out = [f"movq {8 * j}(%[a]), {t[j]}" for j in range(n)]
     out += [f"{'subq' if j == 0 else 'sbbq'} {8 * j}(%[b]), {t[j]}" for j in range(n)]
     out.append("sbbq %[m], %[m]")
-    out += [f"movq {t[j]}, {8 * j}(%[r])" for j in range(n)]
+    out += [f"movq {t[j]}, {_spare(n, j)}" for j in range(n)]
     out += [f"{'addq' if j == 0 else 'adcq'} %[p{j}], {t[j]}" for j in range(n)]
     out.append("testq %[m], %[m]")
-    out += [f"cmovzq {8 * j}(%[r]), {t[j]}" for j in range(n)]
+    out += [f"cmovzq {_spare(n, j)}, {t[j]}" for j in range(n)]
     out += [f"movq {t[j]}, {8 * j}(%[r])" for j in range(n)]
     return out
 
 
 def addsub_function(n: int, op: str) -> list[str]:
     body = mod_add_asm(n) if op == "add" else mod_sub_asm(n)
-    regs = [f"t{k}" for k in range(n)] + (["m"] if op == "sub" else [])
+    regs = [f"t{k}" for k in range(n)] + ([f"s{k}" for k in range(n)] if n == 4 else [])
+    regs += ["m"] if op == "sub" else []
     lines = [
         f"/* r = a {'+' if op == 'add' else '-'} b mod p for {n}-limb a, b < p < "
         f"2^{64 * n - 1}; r may alias a or b. */",
