@@ -72,9 +72,10 @@ static void ECF(msm_worker)(void *vctx, int t, int nt) {
  * hold affine points; additions into distinct buckets are collected in a batch and share one
  * field inversion (Montgomery's trick), so one addition costs about 5M + 1S + (inversion / batch)
  * instead of 8M + 2S for an XYZZ mixed addition. A point whose bucket is already in the
- * current batch, or whose x equals the bucket's (doubling or cancellation), goes into a per-bucket
- * XYZZ fallback instead; the bucket's value is the sum of both. No queue, so inputs that pile
- * into one bucket (witnesses full of ones) cost no more than plain XYZZ. */
+ * current batch waits in a short queue for the next batch; when the queue is full, or x equals
+ * the bucket's (doubling or cancellation), it goes into a per-bucket XYZZ fallback instead; the
+ * bucket's value is the sum of both. The queue is bounded (a quarter of a batch), so inputs that
+ * pile into one bucket (witnesses full of ones) cost no more than plain XYZZ. */
 #define ZK_ST_FULL 1
 #define ZK_ST_BATCH 2
 #define ZK_ST_FB 4
@@ -133,6 +134,9 @@ typedef struct {
     BI_T *acc, *nk; /* prefix products of the keys, norms of dx (Fp2 only) */
     uint32_t *bi;
     int nbatch, cap;
+    ECF(aff) *qp; /* queued points (ba_put) and their buckets */
+    uint32_t *qb;
+    int nq, qcap;
     /* Reduction scratch (ba_reduce), nb entries each: converted fallback points, the
      * segments' running and weighted sums (2K <= nb), batch pointers and products. */
     ECF(aff) *cv, *seg;
@@ -223,12 +227,23 @@ ZK_INLINE void ECF(ba_fallback)(ECF(ba_state) *s, size_t b, const FE_T *x, const
     }
 }
 
-ZK_INLINE void ECF(ba_add)(ECF(ba_state) *s, size_t b, const FE_T *x, const FE_T *y) {
+/* bk[b] += (x, y). A point whose bucket is already in the batch waits in a short queue (when
+ * may_queue and the queue has room) for the next batch: the XYZZ fallback costs about 10
+ * products against 6. Equal x (doubling or cancellation) always takes the fallback. */
+ZK_INLINE void ECF(ba_put)(ECF(ba_state) *s, size_t b, const FE_T *x, const FE_T *y,
+                           const int may_queue) {
     uint8_t st = s->st[b];
     if (!(st & ZK_ST_FULL)) {
         s->bk[b].x = *x;
         s->bk[b].y = *y;
         s->st[b] = st | ZK_ST_FULL;
+        return;
+    }
+    if (may_queue && (st & ZK_ST_BATCH) && s->nq < s->qcap) {
+        int q = s->nq++;
+        s->qb[q] = (uint32_t)b;
+        s->qp[q].x = *x;
+        s->qp[q].y = *y;
         return;
     }
     if ((st & ZK_ST_BATCH) || FEF(eq)(&s->bk[b].x, x)) {
@@ -241,7 +256,20 @@ ZK_INLINE void ECF(ba_add)(ECF(ba_state) *s, size_t b, const FE_T *x, const FE_T
     s->py[k] = *y;
     FEF(sub)(&s->dx[k], x, &s->bk[b].x);
     s->st[b] = st | ZK_ST_BATCH;
-    if (s->nbatch == s->cap) ECF(ba_flush)(s);
+}
+
+/* Flush the batch, then move the queue into the emptied batch (qcap < cap, so it fits; a
+ * second queued point for one bucket takes the fallback). */
+static void ECF(ba_flush_drain)(ECF(ba_state) *s) {
+    ECF(ba_flush)(s);
+    int nq = s->nq;
+    s->nq = 0;
+    for (int q = 0; q < nq; q++) ECF(ba_put)(s, s->qb[q], &s->qp[q].x, &s->qp[q].y, 0);
+}
+
+ZK_INLINE void ECF(ba_add)(ECF(ba_state) *s, size_t b, const FE_T *x, const FE_T *y) {
+    ECF(ba_put)(s, b, x, y, 1);
+    if (s->nbatch == s->cap) ECF(ba_flush_drain)(s);
 }
 
 /* T[i] += P[i] for i < m, affine, the T[i] distinct and none aliasing a P[j]. The general case
@@ -368,6 +396,10 @@ static void ECF(msm_worker_ba)(void *vctx, int t, int nt) {
     s.cap = (int)(nb / 4 < ZK_BA_CAP ? nb / 4 : ZK_BA_CAP);
     if (s.cap < 1) s.cap = 1;
     s.nbatch = 0;
+    s.nq = 0;
+    s.qcap = s.cap / 4;
+    s.qp = malloc(((size_t)s.qcap + 1) * sizeof *s.qp);
+    s.qb = malloc(((size_t)s.qcap + 1) * sizeof *s.qb);
     s.bk = malloc(nb * sizeof *s.bk);
     s.fb = malloc(nb * sizeof *s.fb);
     s.st = malloc(nb);
@@ -386,7 +418,7 @@ static void ECF(msm_worker_ba)(void *vctx, int t, int nt) {
     s.rnk = seg && ZK_BI_NORM ? malloc(nb * sizeof *s.rnk) : NULL;
     s.rdx = seg ? malloc(nb * sizeof *s.rdx) : NULL;
     s.ridx = seg ? malloc(nb * sizeof *s.ridx) : NULL;
-    if (!s.bk || !s.fb || !s.st || !s.px || !s.py || !s.dx || !s.acc || !s.bi ||
+    if (!s.qp || !s.qb || !s.bk || !s.fb || !s.st || !s.px || !s.py || !s.dx || !s.acc || !s.bi ||
         (ZK_BI_NORM && !s.nk) ||
         (seg && (!s.cv || !s.seg || !s.bt || !s.bp || !s.racc || !s.rdx || !s.ridx ||
                  (ZK_BI_NORM && !s.rnk)))) {
@@ -420,6 +452,7 @@ static void ECF(msm_worker_ba)(void *vctx, int t, int nt) {
             }
           }
         }
+        ECF(ba_flush_drain)(&s);
         ECF(ba_flush)(&s);
         if (seg) {
             ECF(ba_reduce)(&s, nb, &ctx->sums[w]);
@@ -437,6 +470,8 @@ static void ECF(msm_worker_ba)(void *vctx, int t, int nt) {
         ctx->sums[w] = sum;
     }
 out:
+    free(s.qp);
+    free(s.qb);
     free(s.bk);
     free(s.fb);
     free(s.st);
