@@ -122,6 +122,30 @@ async def test_groth16_style_job_rerun_and_quarantine(
         await stop(workers)
 
 
+async def test_tables_named_by_hash(nursery: trio.Nursery, tmp_path: Path) -> None:
+    """add_table returns the content hash; an MsmSpec naming it computes the same MSM as one
+    carrying the table; an unknown hash, or one of another group, is a clear error."""
+    native_or_skip()
+    from zkedge.coordinator.scheduler import table_hash
+    from zkedge.msm import msm
+
+    t1, s1 = make_table("bn254", "G1", 80, seed=4)
+    with trio.fail_after(90):
+        coord = await start_coordinator(nursery, tmp_path / "s.sqlite")
+        workers = await start_workers(nursery, coord, tmp_path, ["a", "b"])
+        digest = await coord.add_table("bn254", "G1", t1)
+        assert digest == table_hash("bn254", "G1", t1.to_bytes()) and coord.has_table(digest)
+        assert not coord.has_table("0" * 64)
+        handle = await coord.submit_job([MsmSpec("bn254", "G1", digest, s1[:50])])
+        (r,) = await handle.results()
+        assert r == msm(t1, s1[:50])
+        with pytest.raises(ValueError, match="no bn254 G1 base table"):
+            await coord.submit_job([MsmSpec("bn254", "G1", "0" * 64, s1)])
+        with pytest.raises(ValueError, match="no bn254 G2 base table"):
+            await coord.submit_job([MsmSpec("bn254", "G2", digest, s1[:10])])
+        await stop(workers)
+
+
 async def test_straggler_is_reissued_first_result_wins(
     nursery: trio.Nursery, tmp_path: Path
 ) -> None:

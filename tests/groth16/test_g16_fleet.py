@@ -173,3 +173,35 @@ async def test_second_proof_sends_only_scalars(
         nursery.cancel_scope.cancel()
     assert first > 0 and len(puts) == first
     assert res.public != []
+
+
+async def test_same_zkey_object_adds_its_tables_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A parsed Zkey proved twice on one coordinator: its five point tables are added (copied
+    and hashed) once; the second proof names them by content hash."""
+    from zkedge.coordinator import Coordinator
+    from zkedge.groth16.distributed import prove_groth16
+    from zkedge.groth16.prover import load_inputs
+
+    added: list[str] = []
+    real_add = Coordinator.add_table
+
+    async def counting_add(self: Any, *args: Any, **kw: Any) -> str:
+        digest: str = await real_add(self, *args, **kw)
+        added.append(digest)
+        return digest
+
+    monkeypatch.setattr(Coordinator, "add_table", counting_add)
+    d = BLS
+    zk, wit = load_inputs(d / "circuit.zkey", d / "witness.wtns")
+    async with trio.open_nursery() as nursery:
+        coord = await start_fleet(nursery, tmp_path, n=1)
+        with trio.fail_after(120):
+            res1 = await prove_groth16(coord, zk, wit)
+            first = list(added)
+            res2 = await prove_groth16(coord, zk, wit)
+        nursery.cancel_scope.cancel()
+    assert len(first) == len(set(first)) == 5 and added == first
+    assert set(zk.fleet_tables.values()) == set(first)
+    assert res1.public == res2.public and (res1.a, res1.c) != (res2.a, res2.c)  # fresh r, s

@@ -17,6 +17,7 @@ from zkedge.coordinator.scheduler import (
     PartialResult,
     Progress,
     Scheduler,
+    table_hash,
 )
 from zkedge.coordinator.service import CoordinatorService
 from zkedge.coordinator.sizing import SizingPolicy
@@ -38,9 +39,10 @@ def parse_hostport(value: str, default_host: str = "127.0.0.1") -> tuple[str, in
 
 @dataclass(frozen=True)
 class MsmSpec:
-    """One MSM of a job: ``bases`` is a ``zkedge.msm.BaseTable`` or its "mont" bytes;
-    ``scalars`` are ints or ``32*n`` little-endian bytes (n may be below the table size:
-    the MSM uses the first n bases)."""
+    """One MSM of a job: ``bases`` is a ``zkedge.msm.BaseTable``, its "mont" bytes, or the
+    content hash (``str``) of a table already added with :meth:`Coordinator.add_table`, which
+    is neither copied nor hashed again; ``scalars`` are ints or ``32*n`` little-endian bytes (n
+    may be below the table size: the MSM uses the first n bases)."""
 
     curve: str | Curve
     group: str
@@ -237,6 +239,21 @@ class Coordinator:
         """Spread sum(scalars[i] * bases[i]) over the fleet; ``await handle.result()``."""
         return await self.submit_job([MsmSpec(curve, group, bases, scalars)], label="msm")
 
+    async def add_table(self, curve: str | Curve, group: str, bases: Any) -> str:
+        """Add a base table (``BaseTable`` or "mont" bytes) and return its content hash, which
+        later :class:`MsmSpec` can give instead of the bases. Hashing runs in a thread: a
+        Groth16 zkey's tables are tens of MB, and hashing them per proof cost about 60 ms."""
+        sched = self._scheduler_or_raise()
+        c = get_curve(curve)
+        g = check_group(group)
+        mont = _bases_bytes(c, g, bases)
+        digest = await trio.to_thread.run_sync(table_hash, c.name, g, mont)
+        return sched.add_table(c.name, g, mont, digest=digest)
+
+    def has_table(self, digest: str) -> bool:
+        """Whether a base table with this content hash is known here (memory or store)."""
+        return self._scheduler_or_raise().table(digest) is not None
+
     async def submit_job(self, msms: Sequence[MsmSpec], label: str = "job") -> JobHandle:
         """One job of several MSMs (e.g. the G1 and G2 MSMs of a Groth16 proof)."""
         sched = self._scheduler_or_raise()
@@ -244,9 +261,14 @@ class Coordinator:
         for spec in msms:
             c = get_curve(spec.curve)
             g = check_group(spec.group)
-            mont = _bases_bytes(c, g, spec.bases)
+            if isinstance(spec.bases, str):
+                t = sched.table(spec.bases)
+                if t is None or t[0] != c.name or t[1] != g:
+                    raise ValueError(f"no {c.name} {g} base table with hash {spec.bases!r}")
+                h = spec.bases
+            else:
+                h = await self.add_table(c, g, spec.bases)
             scalars = await trio.to_thread.run_sync(_scalars_bytes, c, spec.scalars)
-            h = sched.add_table(c.name, g, mont)
             prepared.append((h, len(scalars) // 32, scalars))
         return JobHandle(self, sched.submit(label, prepared))
 

@@ -322,13 +322,14 @@ class Scheduler:
         registry.on_lost = self.worker_lost
 
     # ------------------------------------------------------------------ tables and jobs
-    def add_table(self, curve: str, group: str, mont: bytes) -> str:
-        """Store a base table (mont bytes) and return its content hash."""
+    def add_table(self, curve: str, group: str, mont: bytes, digest: str | None = None) -> str:
+        """Store a base table (mont bytes) and return its content hash (``digest``: that hash,
+        already computed by the caller with :func:`table_hash`)."""
         c = get_curve(curve)
         pb = c.point_bytes(check_group(group))
         if not mont or len(mont) % pb:
             raise ValueError(f"bases must be a non-empty multiple of {pb} bytes")
-        h = table_hash(c.name, group, mont)
+        h = digest if digest is not None else table_hash(c.name, group, mont)
         if h not in self._tables:
             self.store.put_table(h, c.name, group, len(mont) // pb, mont)
             self._tables[h] = (c.name, group, len(mont) // pb, mont)

@@ -86,22 +86,36 @@ async def prove_groth16(
     htasks = [tk for tk in plan.tasks if tk.count > 0 and tk.source == "h"]
     scal = {"witness": wit.data}
 
-    def specs(tks: list[MsmTask]) -> list[Any]:
+    async def table_ref(which: PointSet, group: str) -> str:
+        # The zkey's tables are added (copied, hashed) once per coordinator; later proofs
+        # name them by content hash.
+        digest = zk.fleet_tables.get(which)
+        if digest is None or not coord.has_table(digest):
+            digest = await coord.add_table(h.curve, group, _bases(zk, which))
+            zk.fleet_tables[which] = digest
+        return digest
+
+    async def specs(tks: list[MsmTask]) -> list[Any]:
         return [
-            MsmSpec(h.curve, tk.group, _bases(zk, tk.msm), tk.scalar_slice(scal[tk.source]))
+            MsmSpec(
+                h.curve,
+                tk.group,
+                await table_ref(tk.msm, tk.group),
+                tk.scalar_slice(scal[tk.source]),
+            )
             for tk in tks
         ]
 
     # The witness MSMs (A, B1, B in G2, C) go out first; H is computed meanwhile.
     t = time.monotonic()
     jobs: list[tuple[Any, list[MsmTask]]] = [
-        (await coord.submit_job(specs(wtasks), label="groth16 A/B/C"), wtasks)
+        (await coord.submit_job(await specs(wtasks), label="groth16 A/B/C"), wtasks)
     ]
     t1 = time.monotonic()
     scal["h"] = await trio.to_thread.run_sync(lambda: compute_h(zk, wit, threads=threads))
     times["h"] = time.monotonic() - t1
     if htasks:
-        jobs.append((await coord.submit_job(specs(htasks), label="groth16 H"), htasks))
+        jobs.append((await coord.submit_job(await specs(htasks), label="groth16 H"), htasks))
     tasks: list[MsmTask] = []
     points: list[Point] = []
     for handle, tks in jobs:
