@@ -69,7 +69,7 @@ class JobFailed(Exception):
     """A job could not complete (a task exceeded its retry limit, or it was cancelled)."""
 
 
-def table_hash(curve: str, group: str, mont: bytes) -> str:
+def table_hash(curve: str, group: str, mont: bytes | memoryview) -> str:
     """Content hash naming a base table on the wire and in worker caches."""
     h = hashlib.sha256(f"zkedge-bases:{curve}:{group}:".encode())
     h.update(mont)

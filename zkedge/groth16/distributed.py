@@ -54,11 +54,6 @@ class FleetProof(ProofResult):
     job_id: str = ""
 
 
-def _bases(zk: Zkey, which: PointSet) -> Any:
-    raw = zk.raw.get(which)
-    return bytes(raw) if raw is not None else zk.table(which)
-
-
 async def prove_groth16(
     coord: Coordinator,
     zkey: Zkey | Source,
@@ -91,7 +86,9 @@ async def prove_groth16(
         # name them by content hash.
         digest = zk.fleet_tables.get(which)
         if digest is None or not coord.has_table(digest):
-            digest = await coord.add_table(h.curve, group, _bases(zk, which))
+            raw = zk.raw.get(which)
+            bases = raw if raw is not None else zk.table(which)
+            digest = await coord.add_table(h.curve, group, bases)
             zk.fleet_tables[which] = digest
         return digest
 
