@@ -172,3 +172,42 @@ async def test_tasks_are_sized_by_cost_not_length() -> None:
     total = job.msms[0].cost(0, n) + job.msms[1].cost(0, n)
     held = {w.worker_id: sum(a.task.units for a in w.inflight.values()) for w in ws}
     assert 0.3 * total <= min(held.values()) <= max(held.values()) <= 0.5 * total
+
+
+async def test_held_work_counts_what_is_left(autojump_clock: trio.testing.MockClock) -> None:
+    """A running attempt holds only the part of its work its expected time says is left; a
+    queued one holds all of it. So when a new MSM arrives while one worker is nearly done and
+    the other idle, both get a part (counting the old task whole gave it all to the idle one)."""
+    from zkedge.coordinator.scheduler import _inflight_units
+
+    policy = SizingPolicy(target_seconds=1e6, min_points=64, block_points=64)
+    reg = Registry(policy)
+    sched = Scheduler(Store(None), reg, policy, pipeline_depth=2)
+    n = 2048
+    dense = (5 << 240).to_bytes(32, "little") * n
+    h = sched.add_table("bn254", "G1", bytes(64 * n))
+    a = reg.register("a", NodeInfo(bench_points_per_sec=1e4), {}, None)
+    reg.open_stream(a)
+    sched.submit("x", [(h, n, dense)])
+    ((att),) = a.inflight.values()
+    assert att.task.count == n and 0 < att.expected < 100
+    assert _inflight_units(a, trio.current_time()) == pytest.approx(n)
+    await trio.sleep(0.5 * att.expected)
+    assert _inflight_units(a, trio.current_time()) == pytest.approx(0.5 * n, rel=1e-6)
+    await trio.sleep(0.4 * att.expected)  # a is 90% through its task
+    b = reg.register("b", NodeInfo(bench_points_per_sec=1e4), {}, None)
+    reg.open_stream(b)
+    job = sched.submit("y", [(h, n, dense)])
+    mine = {
+        w.worker_id: sum(
+            t.count
+            for t in job.tasks.values()
+            if t.worker_id is None and any(k[0] == t.id for k in w.inflight)
+        )
+        for w in (a, b)
+    }
+    assert mine["a"] > 0 and 0 < mine["b"] < n
+    queued = [x for x in a.inflight.values() if x.task.job is job]
+    assert _inflight_units(a, trio.current_time()) == pytest.approx(
+        0.1 * n + sum(x.task.units for x in queued), rel=1e-6
+    )

@@ -282,9 +282,20 @@ def _ec() -> Any:
     return ec
 
 
-def _inflight_units(w: WorkerRecord) -> float:
-    """Work of the ordinary attempts a worker holds (running or queued)."""
-    return sum(a.task.units for a in w.inflight.values() if a.verify is None)
+def _inflight_units(w: WorkerRecord, now: float) -> float:
+    """Work the ordinary attempts a worker holds still have to do: all of a queued one, the
+    part of a running one its expected time says is left. Counting a half-done task whole
+    made a worker that had just started a long task look as loaded as one about to finish
+    it, and the next MSM went to the wrong one."""
+    left = 0.0
+    for a in w.inflight.values():
+        if a.verify is not None:
+            continue
+        frac = 1.0
+        if math.isfinite(a.started) and math.isfinite(a.expected) and a.expected > 0:
+            frac = min(1.0, max(0.0, 1.0 - (now - a.started) / a.expected))
+        left += a.task.units * frac
+    return left
 
 
 class Scheduler:
@@ -447,7 +458,8 @@ class Scheduler:
             if work:
                 fleet = self._fleet_capacity(workers)
                 # work out on workers, counted once per pass; _start adds what it hands out
-                self._held_total = sum(_inflight_units(w) for w in workers)
+                now = trio.current_time()
+                self._held_total = sum(_inflight_units(w, now) for w in workers)
                 progress = True
                 while progress:
                     progress = False
@@ -483,7 +495,7 @@ class Scheduler:
         remaining = sum(
             m.cost(a, e - a) for j in self.running.values() for m in j.msms for a, e in m.free
         )
-        mine = _inflight_units(w)
+        mine = _inflight_units(w, trio.current_time())
         for job in self.running.values():
             pick: tuple[bool, float, MsmState, int, int, int] | None = None
             for m in job.msms:
