@@ -59,46 +59,194 @@ static inline void fld_pow(limb_t *r, const limb_t *a, const limb_t *e, const zk
     memcpy(r, acc, (size_t)n * sizeof(limb_t));
 }
 
-/* Inversion: binary extended Euclid on the Montgomery representation aR (variable time: MSM
- * inputs are not secret from the machine doing the work), giving (aR)^-1, then one Montgomery
- * product with R^3 gives a^-1 R. About ten times fewer instructions than Fermat's a^(p-2),
- * which matters for batch-affine MSM. The inverse of zero is zero (callers check). */
+/* Inversion: Bernstein-Yang "safegcd" (https://eprint.iacr.org/2019/266), the variable-time
+ * form (MSM inputs are not secret from the machine doing the work). It runs divsteps on
+ * (f, g) = (p, aR) until g = 0, keeping d, e with f = d * aR and g = e * aR (mod p); then
+ * f = +-1 and (aR)^-1 = +-d. The divsteps go in batches of B = 62 (64-bit limbs) or 30 (32-bit
+ * limbs) on the low word of f and g alone, each batch giving a 2x2 matrix T with
+ * 2^B [f'; g'] = T [f; g], which is then applied to the full f, g and (with an exact division
+ * by 2^B mod p) to d, e. Those are kept as signed numbers in base 2^B (digits 0..2^B-1, the top
+ * one signed) so that a digit times a matrix entry plus carries fits in a signed double word.
+ * One Montgomery product with R^3 turns (aR)^-1 into a^-1 R. About five times faster than the
+ * binary extended Euclid it replaced. The inverse of zero is zero (callers check). */
+#if ZK_LIMB_BITS == 64
+typedef int64_t zk_sw;
+typedef uint64_t zk_uw;
+__extension__ typedef __int128 zk_sdw;
+#define ZK_DS_B 62
+#define ZK_DS_CTZ(x) __builtin_ctzll(x)
+#else
+typedef int32_t zk_sw;
+typedef uint32_t zk_uw;
+typedef int64_t zk_sdw;
+#define ZK_DS_B 30
+#define ZK_DS_CTZ(x) __builtin_ctz(x)
+#endif
+#define ZK_DS_W ((int)sizeof(zk_uw) * 8)
+#define ZK_DS_MASK ((((zk_uw)1) << ZK_DS_B) - 1)
+/* Digits for a signed number of n limbs (every modulus is below 2^(n * limb bits - 1)). */
+#define ZK_DS_LEN(n) (((n) * ZK_LIMB_BITS + ZK_DS_B - 1) / ZK_DS_B)
+#define ZK_DS_MAXLEN ZK_DS_LEN(ZK_MAXL)
+
+typedef struct { zk_sw u, v, q, r; } zk_ds_mat;
+
+/* B divsteps (delta = -eta) on the low B bits of f (odd) and g; returns the new eta and T. A run
+ * of zero bits of g is shifted out at once; after a swap, a run of up to eta + 1 steps that
+ * cannot swap is one addition g += w f, w = -g / f mod 2^k (k <= 6, from f^-1 mod 2^6). */
+ZK_INLINE int zk_divsteps(int eta, zk_uw f, zk_uw g, zk_ds_mat *t) {
+    zk_uw u = 1, v = 0, q = 0, r = 1;
+    zk_uw finv = f * (2 - f * f); /* f^-1 = f mod 8; one Newton step makes it mod 2^6 */
+    int left = ZK_DS_B;
+    for (;;) {
+        /* g even: g /= 2, which scales the f row of T by 2; the sentinel stops at `left`. */
+        int z = ZK_DS_CTZ(g | (~(zk_uw)0 << left));
+        g >>= z;
+        u <<= z;
+        v <<= z;
+        eta -= z;
+        left -= z;
+        if (left == 0) break;
+        if (eta < 0) { /* delta > 0 and g odd: (f, g) = (g, -f), then as below */
+            zk_uw tmp = f;
+            eta = -eta;
+            f = g;
+            g = 0 - tmp;
+            tmp = u;
+            u = q;
+            q = 0 - tmp;
+            tmp = v;
+            v = r;
+            r = 0 - tmp;
+            finv = f * (2 - f * f);
+        }
+        int k = eta + 1 < left ? eta + 1 : left;
+        if (k > 6) k = 6;
+        zk_uw w = (0 - g * finv) & (~(zk_uw)0 >> (ZK_DS_W - k));
+        g += f * w;
+        q += u * w;
+        r += v * w;
+    }
+    t->u = (zk_sw)u;
+    t->v = (zk_sw)v;
+    t->q = (zk_sw)q;
+    t->r = (zk_sw)r;
+    return eta;
+}
+
+/* [f; g] = T [f; g] / 2^B, exact, over the first len digits. */
+ZK_INLINE void zk_ds_update_fg(zk_sw *f, zk_sw *g, const zk_ds_mat *t, const int len) {
+    zk_sdw cf = (zk_sdw)t->u * f[0] + (zk_sdw)t->v * g[0];
+    zk_sdw cg = (zk_sdw)t->q * f[0] + (zk_sdw)t->r * g[0];
+    cf >>= ZK_DS_B;
+    cg >>= ZK_DS_B;
+    for (int i = 1; i < len; i++) {
+        cf += (zk_sdw)t->u * f[i] + (zk_sdw)t->v * g[i];
+        cg += (zk_sdw)t->q * f[i] + (zk_sdw)t->r * g[i];
+        f[i - 1] = (zk_sw)((zk_uw)cf & ZK_DS_MASK);
+        g[i - 1] = (zk_sw)((zk_uw)cg & ZK_DS_MASK);
+        cf >>= ZK_DS_B;
+        cg >>= ZK_DS_B;
+    }
+    f[len - 1] = (zk_sw)cf;
+    g[len - 1] = (zk_sw)cg;
+}
+
+/* [d; e] = T [d; e] / 2^B mod m, for d, e in (-2m, m), giving d, e in (-2m, m) again: each
+ * negative one first gets m added (into (-m, m)), then a multiple k m, 0 <= k < 2^B, is
+ * subtracted to clear the low B bits (k from minv = m^-1 mod 2^B); since |u| + |v| <= 2^B,
+ * the sum is in (-2^(B+1) m, 2^B m) before the division. */
+ZK_INLINE void zk_ds_update_de(zk_sw *d, zk_sw *e, const zk_ds_mat *t, const zk_sw *m, zk_uw minv,
+                               const int len) {
+    const zk_sw u = t->u, v = t->v, q = t->q, r = t->r;
+    const zk_sw sd = d[len - 1] >> (ZK_DS_W - 1), se = e[len - 1] >> (ZK_DS_W - 1);
+    zk_sw md = (u & sd) + (v & se), me = (q & sd) + (r & se);
+    zk_sdw cd = (zk_sdw)u * d[0] + (zk_sdw)v * e[0];
+    zk_sdw ce = (zk_sdw)q * d[0] + (zk_sdw)r * e[0];
+    md -= (zk_sw)((minv * (zk_uw)cd + (zk_uw)md) & ZK_DS_MASK);
+    me -= (zk_sw)((minv * (zk_uw)ce + (zk_uw)me) & ZK_DS_MASK);
+    cd += (zk_sdw)m[0] * md;
+    ce += (zk_sdw)m[0] * me;
+    cd >>= ZK_DS_B;
+    ce >>= ZK_DS_B;
+    for (int i = 1; i < len; i++) {
+        cd += (zk_sdw)u * d[i] + (zk_sdw)v * e[i] + (zk_sdw)m[i] * md;
+        ce += (zk_sdw)q * d[i] + (zk_sdw)r * e[i] + (zk_sdw)m[i] * me;
+        d[i - 1] = (zk_sw)((zk_uw)cd & ZK_DS_MASK);
+        e[i - 1] = (zk_sw)((zk_uw)ce & ZK_DS_MASK);
+        cd >>= ZK_DS_B;
+        ce >>= ZK_DS_B;
+    }
+    d[len - 1] = (zk_sw)cd;
+    e[len - 1] = (zk_sw)ce;
+}
+
+/* n limbs (a non-negative number) -> len base-2^B digits. */
+ZK_INLINE void zk_ds_from_limbs(zk_sw *r, const limb_t *a, const int n, const int len) {
+    for (int j = 0; j < len; j++) {
+        const int w = j * ZK_DS_B / ZK_LIMB_BITS, o = j * ZK_DS_B % ZK_LIMB_BITS;
+        limb_t x = w < n ? a[w] >> o : 0;
+        if (o + ZK_DS_B > ZK_LIMB_BITS && w + 1 < n) x |= a[w + 1] << (ZK_LIMB_BITS - o);
+        r[j] = (zk_sw)((zk_uw)x & ZK_DS_MASK);
+    }
+}
+
+/* len base-2^B digits (a number in [0, 2^(n * limb bits))) -> n limbs. */
+ZK_INLINE void zk_ds_to_limbs(limb_t *r, const zk_sw *a, const int n, const int len) {
+    memset(r, 0, (size_t)n * sizeof(limb_t));
+    for (int j = 0; j < len; j++) {
+        const int w = j * ZK_DS_B / ZK_LIMB_BITS, o = j * ZK_DS_B % ZK_LIMB_BITS;
+        const limb_t x = (limb_t)(zk_uw)a[j];
+        if (w < n) r[w] |= x << o;
+        if (o + ZK_DS_B > ZK_LIMB_BITS && w + 1 < n) r[w + 1] |= x >> (ZK_LIMB_BITS - o);
+    }
+}
+
 static inline void fld_inv(limb_t *r, const limb_t *a, const zk_field_params *F, const int n) {
     if (limbs_is_zero(a, n)) {
         memset(r, 0, (size_t)n * sizeof(limb_t));
         return;
     }
-    limb_t u[ZK_MAXL], v[ZK_MAXL], x1[ZK_MAXL] = {1}, x2[ZK_MAXL] = {0};
-    memcpy(u, a, (size_t)n * sizeof(limb_t));
-    memcpy(v, F->p, (size_t)n * sizeof(limb_t));
-    limb_t one[ZK_MAXL] = {1};
+    const int len = ZK_DS_LEN(n);
+    zk_sw f[ZK_DS_MAXLEN], g[ZK_DS_MAXLEN], d[ZK_DS_MAXLEN] = {0}, e[ZK_DS_MAXLEN] = {1};
+    zk_sw m[ZK_DS_MAXLEN];
+    zk_ds_from_limbs(m, F->p, n, len);
+    zk_ds_from_limbs(g, a, n, len);
+    memcpy(f, m, (size_t)len * sizeof(zk_sw));
+    const zk_uw minv = (0 - (zk_uw)F->n0) & ZK_DS_MASK; /* n0 = -p^-1 mod 2^limb bits */
+    int eta = -1, flen = len;
     for (;;) {
-        if (limbs_eq(u, one, n)) {
-            mont_mul(r, x1, F->r3, F->p, F->n0, n);
-            return;
-        }
-        if (limbs_eq(v, one, n)) {
-            mont_mul(r, x2, F->r3, F->p, F->n0, n);
-            return;
-        }
-        while (!(u[0] & 1)) {
-            limbs_shr1(u, 0, n);
-            limb_t c = (x1[0] & 1) ? limbs_add(x1, x1, F->p, n) : 0;
-            limbs_shr1(x1, c, n);
-        }
-        while (!(v[0] & 1)) {
-            limbs_shr1(v, 0, n);
-            limb_t c = (x2[0] & 1) ? limbs_add(x2, x2, F->p, n) : 0;
-            limbs_shr1(x2, c, n);
-        }
-        if (limbs_geq(u, v, n)) {
-            limbs_sub(u, u, v, n);
-            mod_sub(x1, x1, x2, F->p, n);
-        } else {
-            limbs_sub(v, v, u, n);
-            mod_sub(x2, x2, x1, F->p, n);
+        zk_ds_mat t;
+        eta = zk_divsteps(eta, (zk_uw)f[0], (zk_uw)g[0], &t);
+        zk_ds_update_de(d, e, &t, m, minv, len);
+        zk_ds_update_fg(f, g, &t, flen);
+        zk_sw any = 0;
+        for (int i = 0; i < flen; i++) any |= g[i];
+        if (!any) break;
+        /* f and g shrink as the gcd runs: drop a top digit that is only a sign (0 or -1) in both,
+         * folding it into the digit below, which becomes the signed top. */
+        const zk_sw ft = f[flen - 1], gt = g[flen - 1];
+        if (flen > 1 && !((ft ^ (ft >> (ZK_DS_W - 1))) | (gt ^ (gt >> (ZK_DS_W - 1))))) {
+            f[flen - 2] = (zk_sw)((zk_uw)f[flen - 2] | ((zk_uw)ft << ZK_DS_B));
+            g[flen - 2] = (zk_sw)((zk_uw)g[flen - 2] | ((zk_uw)gt << ZK_DS_B));
+            flen--;
         }
     }
+    /* f = +-1, so (aR)^-1 = sign(f) d with d in (-2p, p): flip it by the sign of f, add 2p if it
+     * is negative (d is not 0 mod p), which leaves it in [0, 2p), and one conditional subtraction
+     * ends it below p. */
+    const zk_sw s = (f[flen - 1] >> (ZK_DS_W - 1)) | 1;
+    const zk_sw add = ((d[len - 1] >> (ZK_DS_W - 1)) ^ (s >> (ZK_DS_W - 1))) & 2;
+    zk_sdw c = 0;
+    for (int i = 0; i < len; i++) {
+        c += (zk_sdw)d[i] * s + (zk_sdw)m[i] * add;
+        d[i] = (zk_sw)((zk_uw)c & ZK_DS_MASK);
+        c >>= ZK_DS_B;
+    }
+    limb_t x[ZK_MAXL], y[ZK_MAXL];
+    zk_ds_to_limbs(x, d, n, len);
+    limb_t borrow = limbs_sub(y, x, F->p, n);
+    limbs_select(x, (limb_t)0 - borrow, x, y, n);
+    mont_mul(r, x, F->r3, F->p, F->n0, n);
 }
 
 /* Per-field wrappers: F##_add(T*, const T*, const T*), ... */
