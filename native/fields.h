@@ -91,11 +91,12 @@ typedef int64_t zk_sdw;
 typedef struct { zk_sw u, v, q, r; } zk_ds_mat;
 
 /* B divsteps (delta = -eta) on the low B bits of f (odd) and g; returns the new eta and T. A run
- * of zero bits of g is shifted out at once; after a swap, a run of up to eta + 1 steps that
- * cannot swap is one addition g += w f, w = -g / f mod 2^k (k <= 6, from f^-1 mod 2^6). */
+ * of zero bits of g is shifted out at once, and a run of up to eta + 1 steps that cannot swap
+ * (after the swap that starts it, if any) is one addition g += w f with w = -g / f mod 2^k,
+ * k <= 6: f^-1 = f mod 8, and one Newton step f (2 - f^2) makes it mod 2^6, so
+ * w = g f (f^2 - 2), two products that do not wait on each other. */
 ZK_INLINE int zk_divsteps(int eta, zk_uw f, zk_uw g, zk_ds_mat *t) {
     zk_uw u = 1, v = 0, q = 0, r = 1;
-    zk_uw finv = f * (2 - f * f); /* f^-1 = f mod 8; one Newton step makes it mod 2^6 */
     int left = ZK_DS_B;
     for (;;) {
         /* g even: g /= 2, which scales the f row of T by 2; the sentinel stops at `left`. */
@@ -117,11 +118,10 @@ ZK_INLINE int zk_divsteps(int eta, zk_uw f, zk_uw g, zk_ds_mat *t) {
             tmp = v;
             v = r;
             r = 0 - tmp;
-            finv = f * (2 - f * f);
         }
         int k = eta + 1 < left ? eta + 1 : left;
         if (k > 6) k = 6;
-        zk_uw w = (0 - g * finv) & (~(zk_uw)0 >> (ZK_DS_W - k));
+        zk_uw w = ((g * f) * (f * f - 2)) & (~(zk_uw)0 >> (ZK_DS_W - k));
         g += f * w;
         q += u * w;
         r += v * w;
