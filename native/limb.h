@@ -14,7 +14,7 @@
 
 #if defined(__SIZEOF_INT128__) && !defined(ZK_FORCE_LIMB32)
 typedef uint64_t limb_t;
-typedef unsigned __int128 dlimb_t;
+__extension__ typedef unsigned __int128 dlimb_t; /* __extension__: no -Wpedantic warning */
 #define ZK_LIMB_BITS 64
 #define L64(x) ((limb_t)(x))
 #else
