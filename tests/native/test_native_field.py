@@ -48,6 +48,47 @@ def test_prime_field_ops(c: Curve, f: str, data: st.DataObject) -> None:
             field.inv(c, f, a)
 
 
+def inverse_edge_values(m: int, rbits: int) -> list[int]:
+    """Values that steer the native inverse (safegcd divsteps on the Montgomery form aR) into
+    its edge paths: small, next to the modulus, powers of two (long runs of zero bits), long
+    runs of one bits; each both as the value itself and as the value whose Montgomery form it
+    is (aR = v)."""
+    bits = m.bit_length()
+    plain = [1, 2, 3, 5, 7, (m - 1) // 2, (m + 1) // 2, m - 1, m - 2]
+    plain += [1 << k for k in range(bits - 1)]
+    plain += [(1 << k) - 1 for k in range(2, bits, 5)]
+    plain += [((1 << k) - 1) << (bits - 1 - k) for k in range(2, bits - 1, 5)]
+    plain += [(1 << k) + 1 for k in range(1, bits - 1, 3)]
+    rinv = pow(2, -rbits, m)
+    vals = {v % m for v in plain} | {v * rinv % m for v in plain}
+    return sorted(vals - {0})
+
+
+@pytest.mark.parametrize("c", CURVES, ids=CURVE_IDS)
+@pytest.mark.parametrize("f", ["fp", "fr"])
+def test_inverse_edge_values(c: Curve, f: str) -> None:
+    m = modulus(c, f)
+    rbits = 8 * (32 if f == "fr" else c.fp_bytes)
+    for a in inverse_edge_values(m, rbits):
+        assert field.inv(c, f, a) == pow(a, -1, m), a
+
+
+@pytest.mark.parametrize("c", CURVES, ids=CURVE_IDS)
+@pytest.mark.parametrize("f", ["fp", "fr"])
+@FAST
+@given(data=st.data())
+def test_inverse_sparse(c: Curve, f: str, data: st.DataObject) -> None:
+    """Values with a few set bits (long zero runs), as given or as their Montgomery form."""
+    m = modulus(c, f)
+    rbits = 8 * (32 if f == "fr" else c.fp_bytes)
+    ks = data.draw(st.lists(st.integers(0, m.bit_length() - 1), min_size=1, max_size=4), "ks")
+    a = sum(1 << k for k in set(ks)) % m
+    if data.draw(st.booleans(), "as Montgomery form"):
+        a = a * pow(2, -rbits, m) % m
+    if a:
+        assert field.inv(c, f, a) == pow(a, -1, m)
+
+
 def fq2(c: Curve, v: tuple[int, int]) -> Any:
     return pe(c).FQ2([v[0], v[1]])
 
