@@ -16,7 +16,10 @@ $(VPY):
 	$(VPY) -m pip install -q --upgrade pip setuptools wheel
 
 # Reinstall when the packaging or the C sources change (editable install compiles native/).
+# A module left by a manual `python native/build_ffi.py` (named .cpython-3XX-...so) would shadow
+# the one pip builds (.abi3.so): remove it first.
 $(STAMP): $(VPY) pyproject.toml setup.py native/build_ffi.py $(wildcard native/*.c native/*.h)
+	rm -f zkedge/_native*.cpython-*.so
 	$(VPY) -m pip install -q -e '.[dev,bench]'
 	touch $@
 

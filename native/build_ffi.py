@@ -69,4 +69,9 @@ if __name__ == "__main__":
         dst = HERE.parent / "zkedge" / f"{name}{suffix}"
         shutil.copyfile(so, f"{dst}.tmp")
         os.replace(f"{dst}.tmp", dst)
+        # pip's build (make) names it .abi3.so; Python would pick whichever comes first in its
+        # suffix list, so leave exactly one
+        stale = dst.with_name(f"{name}.abi3.so")
+        if stale != dst:
+            stale.unlink(missing_ok=True)
         print("built", dst)
