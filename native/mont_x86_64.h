@@ -15,7 +15,6 @@
 ZK_INLINE void mont_mul4_adx(limb_t *r, const limb_t *a, const limb_t *b, const limb_t *p,
                                  limb_t n0) {
     limb_t t0, t1, t2, t3, t4, lo, hi, z, dx;
-    const limb_t *bp = b; /* a register the end of the 6-limb product reuses */
     __asm__(
         "movq 0(%[b]), %%rdx\n\t"
         "mulxq 0(%[a]), %[t0], %[t1]\n\t"
@@ -151,11 +150,11 @@ ZK_INLINE void mont_mul4_adx(limb_t *r, const limb_t *a, const limb_t *b, const 
         "movq %[t0], 8(%[r])\n\t"
         "movq %[t1], 16(%[r])\n\t"
         "movq %[t2], 24(%[r])\n\t"
-        : [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3), [t4] "=&r"(t4), [lo] "=&r"(lo), [hi] "=&r"(hi), [z] "=&r"(z), "=&d"(dx), "=m"(*(limb_t(*)[4])r), [b] "+&r"(bp)
-        : [a] "r"(a), [r] "r"(r), [n0] "m"(n0), [p0] "m"(p[0]), [p1] "m"(p[1]), [p2] "m"(p[2]), [p3] "m"(p[3]), "m"(*(const limb_t(*)[4])a), "m"(*(const limb_t(*)[4])b)
+        : [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3), [t4] "=&r"(t4), [lo] "=&r"(lo), [hi] "=&r"(hi), [z] "=&r"(z), "=&d"(dx), "=m"(*(limb_t(*)[4])r)
+        : [a] "r"(a), [b] "r"(b), [r] "r"(r), [n0] "m"(n0), [p0] "m"(p[0]), [p1] "m"(p[1]), [p2] "m"(p[2]), [p3] "m"(p[3]), "m"(*(const limb_t(*)[4])a), "m"(*(const limb_t(*)[4])b)
         : "cc");
     (void)t4;
-    (void)lo, (void)hi, (void)z, (void)dx, (void)bp;
+    (void)lo, (void)hi, (void)z, (void)dx;
 }
 
 /* r = a + b mod p for 4-limb a, b < p < 2^255; r may alias a or b. */
@@ -232,7 +231,6 @@ ZK_INLINE void mod_sub4_asm(limb_t *r, const limb_t *a, const limb_t *b, const l
 ZK_INLINE void mont_mul6_adx(limb_t *r, const limb_t *a, const limb_t *b, const limb_t *p,
                                  limb_t n0) {
     limb_t t0, t1, t2, t3, t4, t5, t6, lo, hi, z, dx;
-    const limb_t *bp = b; /* a register the end of the 6-limb product reuses */
     __asm__(
         "movq 0(%[b]), %%rdx\n\t"
         "mulxq 0(%[a]), %[t0], %[t1]\n\t"
@@ -489,7 +487,7 @@ ZK_INLINE void mont_mul6_adx(limb_t *r, const limb_t *a, const limb_t *b, const 
         "movq %[t1], %[hi]\n\t"
         "movq %[t2], %[z]\n\t"
         "movq %[t3], %%rdx\n\t"
-        "movq %[t4], %[b]\n\t"
+        "movq %[t4], 40(%[r])\n\t"
         "subq %[p0], %[t6]\n\t"
         "sbbq %[p1], %[t0]\n\t"
         "sbbq %[p2], %[t1]\n\t"
@@ -501,18 +499,18 @@ ZK_INLINE void mont_mul6_adx(limb_t *r, const limb_t *a, const limb_t *b, const 
         "cmovcq %[hi], %[t1]\n\t"
         "cmovcq %[z], %[t2]\n\t"
         "cmovcq %%rdx, %[t3]\n\t"
-        "cmovcq %[b], %[t4]\n\t"
+        "cmovcq 40(%[r]), %[t4]\n\t"
         "movq %[t6], 0(%[r])\n\t"
         "movq %[t0], 8(%[r])\n\t"
         "movq %[t1], 16(%[r])\n\t"
         "movq %[t2], 24(%[r])\n\t"
         "movq %[t3], 32(%[r])\n\t"
         "movq %[t4], 40(%[r])\n\t"
-        : [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3), [t4] "=&r"(t4), [t5] "=&r"(t5), [t6] "=&r"(t6), [lo] "=&r"(lo), [hi] "=&r"(hi), [z] "=&r"(z), "=&d"(dx), "=m"(*(limb_t(*)[6])r), [b] "+&r"(bp)
-        : [a] "r"(a), [r] "r"(r), [n0] "m"(n0), [p0] "m"(p[0]), [p1] "m"(p[1]), [p2] "m"(p[2]), [p3] "m"(p[3]), [p4] "m"(p[4]), [p5] "m"(p[5]), "m"(*(const limb_t(*)[6])a), "m"(*(const limb_t(*)[6])b)
+        : [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3), [t4] "=&r"(t4), [t5] "=&r"(t5), [t6] "=&r"(t6), [lo] "=&r"(lo), [hi] "=&r"(hi), [z] "=&r"(z), "=&d"(dx), "=m"(*(limb_t(*)[6])r)
+        : [a] "r"(a), [b] "r"(b), [r] "r"(r), [n0] "m"(n0), [p0] "m"(p[0]), [p1] "m"(p[1]), [p2] "m"(p[2]), [p3] "m"(p[3]), [p4] "m"(p[4]), [p5] "m"(p[5]), "m"(*(const limb_t(*)[6])a), "m"(*(const limb_t(*)[6])b)
         : "cc");
     (void)t6;
-    (void)lo, (void)hi, (void)z, (void)dx, (void)bp;
+    (void)lo, (void)hi, (void)z, (void)dx;
 }
 
 /* r = a + b mod p for 6-limb a, b < p < 2^383; r may alias a or b. */

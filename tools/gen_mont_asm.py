@@ -65,8 +65,10 @@ def mont_mul_asm(n: int) -> list[str]:
         out.append(f"adoxq %[z], {t[n]}")
         t = t[1:] + t[:1]  # shift by one word: the zeroed low register becomes the new top
     # t[0..n-1] < 2p: copy into free registers, subtract p, and take the copy back when that
-    # borrowed (in registers: a round trip through r would add store-forwarding latency).
-    spare = [t[n], "%[lo]", "%[hi]", "%[z]", "%%rdx", "%[b]"][:n]
+    # borrowed (in registers: a round trip through r adds store-forwarding latency). Five
+    # registers are free here; a sixth word (6 limbs) goes through r's memory.
+    free = [t[n], "%[lo]", "%[hi]", "%[z]", "%%rdx"]
+    spare = [free[j] if j < len(free) else f"{8 * j}(%[r])" for j in range(n)]
     for j in range(n):
         out.append(f"movq {t[j]}, {spare[j]}")
     for j in range(n):
@@ -86,22 +88,21 @@ def mont_mul_function(n: int) -> list[str]:
         "const limb_t *p,",
         "                                 limb_t n0) {",
         f"    limb_t {', '.join(f't{k}' for k in range(n + 1))}, lo, hi, z, dx;",
-        "    const limb_t *bp = b; /* a register the end of the 6-limb product reuses */",
         "    __asm__(",
     ]
     for ins in mont_mul_asm(n):
         lines.append(f'        "{ins}\\n\\t"')
     outs = [f'[t{k}] "=&r"(t{k})' for k in range(n + 1)]
     outs += ['[lo] "=&r"(lo)', '[hi] "=&r"(hi)', '[z] "=&r"(z)', '"=&d"(dx)']
-    outs += [f'"=m"(*(limb_t(*)[{n}])r)', '[b] "+&r"(bp)']
-    ins = ['[a] "r"(a)', '[r] "r"(r)', '[n0] "m"(n0)']
+    outs += [f'"=m"(*(limb_t(*)[{n}])r)']
+    ins = ['[a] "r"(a)', '[b] "r"(b)', '[r] "r"(r)', '[n0] "m"(n0)']
     ins += [f'[p{j}] "m"(p[{j}])' for j in range(n)]
     ins += [f'"m"(*(const limb_t(*)[{n}])a)', f'"m"(*(const limb_t(*)[{n}])b)']
     lines.append("        : " + ", ".join(outs))
     lines.append("        : " + ", ".join(ins))
     lines.append('        : "cc");')
     lines.append(f"    (void)t{n};")
-    lines.append("    (void)lo, (void)hi, (void)z, (void)dx, (void)bp;")
+    lines.append("    (void)lo, (void)hi, (void)z, (void)dx;")
     lines.append("}")
     return lines
 
