@@ -34,6 +34,8 @@ def test_h_matches_reference(name: str) -> None:
         want = ref.h_scalars(zk, wit)
         got = [int.from_bytes(h[i : i + 32], "little") for i in range(0, len(h), 32)]
         assert got == want
+        # 2 and 3 threads: from 1024 points A and B run side by side (bn128's domain is 1024)
+        assert compute_h(zk, wit, threads=2) == h and compute_h(zk, wit, threads=3) == h
 
 
 @pytest.mark.parametrize("name", ["bn128", "bls12381"])
