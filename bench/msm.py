@@ -163,7 +163,14 @@ def crit_path(fn: Callable[[], Any], nthreads: int, repeats: int) -> float:
     return best * 1e3
 
 
+# --repeats: one count for every timed implementation (zkedge, arkworks, ffjavascript), e.g.
+# 7 at n = 2^16 to see past a noisy machine; None keeps the defaults below.
+REPEATS: int | None = None
+
+
 def repeats_for(n: int, quick: bool) -> int:
+    if REPEATS is not None:
+        return REPEATS
     if quick:
         return 2
     return 5 if n <= 1 << 12 else 3 if n <= 1 << 15 else 2
@@ -236,7 +243,7 @@ def ffjs_times(
     bf, sf = CACHE / f"ffjs-bases-{nmax}.bin", CACHE / f"ffjs-scalars-{nmax}.bin"
     bf.write_bytes(mont)
     sf.write_bytes(le(ks[:nmax]))
-    reps = 2 if quick else 3 if nmax <= 1 << 15 else 2
+    reps = REPEATS if REPEATS is not None else 2 if quick else 3 if nmax <= 1 << 15 else 2
     cmd = ["node", str(FFJS_SCRIPT), str(bf), str(sf), ",".join(map(str, sizes)), str(reps)]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=1800)
     out = {}
@@ -354,7 +361,8 @@ def print_table(rows: list[Row], nthreads: int) -> None:
             + (f"  !! {', '.join(r.checks)}" if r.checks else "")
         )
     print(
-        "times in ms, best of 2-5 runs. cpu = process CPU time (single-threaded runs; immune to\n"
+        f"times in ms, best of {REPEATS if REPEATS is not None else '2-5'} runs. cpu = process "
+        "CPU time (single-threaded runs; immune to\n"
         "other load), wall = elapsed. x = reference cpu / zkedge 1-thread cpu; spd = 1t wall / "
         f"{nthreads}t wall.\n"
         f"spd est = 1t cpu / CPU critical path of the {nthreads}-thread run (busiest thread): the "
@@ -432,7 +440,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-node", action="store_true", help="skip ffjavascript")
     ap.add_argument("--no-arkworks", action="store_true", help="skip py-arkworks-bls12381")
     ap.add_argument("--no-pyecc", action="store_true", help="skip py_ecc")
+    ap.add_argument(
+        "--repeats", type=int, default=None, help="timed runs per size for every implementation"
+    )
     args = ap.parse_args(argv)
+    global REPEATS
+    if args.repeats is not None:
+        if args.repeats < 1:
+            ap.error("--repeats must be at least 1")
+        REPEATS = args.repeats
     if args.quick:
         args.max_log = min(args.max_log, 12)
     if not 1 <= args.min_log <= args.max_log <= 22:
