@@ -19,10 +19,14 @@ def modulus(c: Curve, f: str) -> int:
     return c.r if f == "fr" else c.p
 
 
+def mont_bits(c: Curve, f: str) -> int:
+    """log2 R: 256 for 32-byte fields, 384 for BLS12-381 Fp (both limb widths)."""
+    return 8 * (32 if f == "fr" else c.fp_bytes)
+
+
 def mont_r(c: Curve, f: str) -> int:
-    """R = 2^256 for 32-byte fields, 2^384 for BLS12-381 Fp (both limb widths)."""
-    nbytes = 32 if f == "fr" else c.fp_bytes
-    return pow(2, 8 * nbytes, modulus(c, f))
+    """R mod the field's modulus."""
+    return pow(2, mont_bits(c, f), modulus(c, f))
 
 
 @pytest.mark.parametrize("c", CURVES, ids=CURVE_IDS)
@@ -68,7 +72,7 @@ def inverse_edge_values(m: int, rbits: int) -> list[int]:
 @pytest.mark.parametrize("f", ["fp", "fr"])
 def test_inverse_edge_values(c: Curve, f: str) -> None:
     m = modulus(c, f)
-    rbits = 8 * (32 if f == "fr" else c.fp_bytes)
+    rbits = mont_bits(c, f)
     for a in inverse_edge_values(m, rbits):
         assert field.inv(c, f, a) == pow(a, -1, m), a
 
@@ -80,7 +84,7 @@ def test_inverse_edge_values(c: Curve, f: str) -> None:
 def test_inverse_sparse(c: Curve, f: str, data: st.DataObject) -> None:
     """Values with a few set bits (long zero runs), as given or as their Montgomery form."""
     m = modulus(c, f)
-    rbits = 8 * (32 if f == "fr" else c.fp_bytes)
+    rbits = mont_bits(c, f)
     ks = data.draw(st.lists(st.integers(0, m.bit_length() - 1), min_size=1, max_size=4), "ks")
     a = sum(1 << k for k in set(ks)) % m
     if data.draw(st.booleans(), "as Montgomery form"):
