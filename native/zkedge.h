@@ -133,6 +133,12 @@ int zk_zkey_eval_ab(int curve, const uint8_t *coefs, size_t coefs_len, size_t nc
                     uint8_t *out_a, uint8_t *out_b, uint8_t *out_c, size_t out_len, size_t n,
                     int threads, size_t *bad_index);
 
+/* For each block of `block` scalars (32-byte LE; the last block may be shorter), how many are
+ * 2^64 or more: the coordinator's work estimate (a small scalar costs a fraction of a full
+ * one). out: ceil(n / block) counts. */
+int zk_scalar_block_counts(const uint8_t *scalars, size_t len, size_t n, size_t block,
+                           uint32_t *out, size_t out_len);
+
 #ifdef __cplusplus
 }
 #endif

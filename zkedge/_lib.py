@@ -442,3 +442,19 @@ def zkey_eval_ab(
 def curve_of(curve: str | Curve) -> Curve:
     """Resolve a curve name or object."""
     return get_curve(curve)
+
+
+def scalar_block_counts(scalars: bytes | bytearray | memoryview, block: int) -> list[int]:
+    """For each ``block`` scalars (32-byte LE), how many are 2^64 or more."""
+    block = as_size(block, "block")
+    if block == 0:
+        raise ValueError("block must be positive")
+    mv = memoryview(scalars).cast("B")
+    if mv.nbytes % 32:
+        raise ValueError("scalars must be a multiple of 32 bytes")
+    n = mv.nbytes // 32
+    nblocks = -(-n // block)
+    out = ffi.new("uint32_t[]", max(nblocks, 1))
+    rc = lib.zk_scalar_block_counts(ffi.from_buffer(mv), mv.nbytes, n, block, out, nblocks)
+    _check(rc, "scalar block counts")
+    return list(out[0:nblocks])

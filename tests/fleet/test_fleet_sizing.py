@@ -6,6 +6,8 @@ import itertools
 import math
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from zkedge.coordinator.sizing import (
     SMALL_SCALAR_COST,
@@ -204,6 +206,38 @@ def test_block_units_weigh_scalars_and_groups() -> None:
     assert w > 2 and group_cost("bls12_381", "G1") > group_cost("bn254", "G1") == 1.0
     assert block_units(scal, 6, w) == pytest.approx([6 * w, 6 * w * SMALL_SCALAR_COST, w])
     assert block_units(b"", 6) == []
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 31), st.integers(0, 255)).map(
+            lambda t: bytes(t[0]) + bytes([t[1]]) + bytes(31 - t[0])
+        ),
+        max_size=40,
+    ),
+    st.integers(1, 9),
+)
+def test_block_units_match_a_plain_count(scalars: list[bytes], block: int) -> None:
+    """The native count agrees with counting in Python: one non-zero byte anywhere in 8..31
+    makes a scalar full-size (every position and value tried, blocks of every length)."""
+    data = b"".join(scalars)
+    want = []
+    for lo in range(0, len(scalars), block):
+        part = scalars[lo : lo + block]
+        nbig = sum(1 for x in part if any(x[8:]))
+        want.append(nbig + SMALL_SCALAR_COST * (len(part) - nbig))
+    assert block_units(data, block) == pytest.approx(want)
+
+
+def test_scalar_block_counts_reject_bad_arguments() -> None:
+    from zkedge import _lib
+
+    with pytest.raises(ValueError):
+        _lib.scalar_block_counts(bytes(64), 0)
+    with pytest.raises(ValueError):
+        _lib.scalar_block_counts(bytes(63), 4)
+    assert _lib.scalar_block_counts(b"", 4) == []
 
 
 def test_whole_range_within_the_share_is_not_cut() -> None:
