@@ -124,6 +124,29 @@ async def test_recovery_rebuilds_free_ranges(tmp_path: Path) -> None:
     assert sum(e - s for s, e in covered) == 40
 
 
+def test_store_keeps_results_apart_from_scalars(tmp_path: Path) -> None:
+    """Results live in their own table (writing them must not rewrite the scalars), and a
+    store written before that (results in msms.result) still reads back."""
+    path = tmp_path / "s.sqlite"
+    store = Store(path)
+    scal = bytes(range(256)) * 64
+    store.add_job("j1", "t", [("h", 512, scal), ("h", 512, scal)])
+    store.add_job("j2", "t", [("h", 512, scal)])
+    store.finish_job("j1", "done", [b"r0", b"r1"], None)
+    assert store.job_row("j1") == ("done", None, [b"r0", b"r1"])
+    assert store.job_row("j2") == ("running", None, [None])
+    (job,) = store.unfinished_jobs()
+    assert job.id == "j2" and job.msms[0].scalars == scal and job.msms[0].result is None
+    # the old layout: a result written into msms
+    store._db.execute("UPDATE msms SET result = ? WHERE job_id = 'j2'", (b"old",))
+    store._db.execute("UPDATE jobs SET state = 'done' WHERE id = 'j2'")
+    store.close()
+    store = Store(path)
+    assert store.job_row("j2") == ("done", None, [b"old"])
+    assert store.job_row("j1") == ("done", None, [b"r0", b"r1"])
+    store.close()
+
+
 def test_msm_cost_profile_follows_the_scalars() -> None:
     """An MSM's work profile: cheap ranges (small scalars) cost little, G2 costs more than G1,
     and points_for inverts cost."""

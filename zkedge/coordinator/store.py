@@ -22,6 +22,7 @@ CREATE TABLE IF NOT EXISTS base_tables(
 CREATE TABLE IF NOT EXISTS jobs(
     id TEXT PRIMARY KEY, label TEXT NOT NULL, state TEXT NOT NULL, created REAL NOT NULL,
     finished REAL, error TEXT);
+-- msms.result: where stores made before msm_results kept results (read, no longer written)
 CREATE TABLE IF NOT EXISTS msms(
     job_id TEXT NOT NULL, idx INTEGER NOT NULL, table_hash TEXT NOT NULL, n INTEGER NOT NULL,
     scalars BLOB NOT NULL, result BLOB, PRIMARY KEY(job_id, idx));
@@ -30,6 +31,8 @@ CREATE TABLE IF NOT EXISTS tasks(
     count INTEGER NOT NULL, state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
     result BLOB, worker_id TEXT, compute_seconds REAL);
 CREATE INDEX IF NOT EXISTS tasks_job ON tasks(job_id);
+CREATE TABLE IF NOT EXISTS msm_results(
+    job_id TEXT NOT NULL, idx INTEGER NOT NULL, result BLOB NOT NULL, PRIMARY KEY(job_id, idx));
 CREATE TABLE IF NOT EXISTS quarantine(worker_id TEXT PRIMARY KEY, reason TEXT, at REAL);
 """
 
@@ -124,10 +127,12 @@ class Store:
                 "UPDATE jobs SET state = ?, finished = ?, error = ? WHERE id = ?",
                 (state, time.time(), error, job_id),
             )
-            for i, r in enumerate(results or []):
-                self._db.execute(
-                    "UPDATE msms SET result = ? WHERE job_id = ? AND idx = ?", (r, job_id, i)
-                )
+            # A table of their own: updating msms.result would rewrite each row's scalars
+            # (megabytes per MSM), and reading it walk their overflow pages.
+            self._db.executemany(
+                "INSERT OR REPLACE INTO msm_results(job_id, idx, result) VALUES (?,?,?)",
+                [(job_id, i, r) for i, r in enumerate(results or [])],
+            )
 
     def add_task(self, task_id: str, job_id: str, msm_idx: int, start: int, count: int) -> None:
         """Record a newly carved task (state ``pending``)."""
@@ -159,8 +164,9 @@ class Store:
         ).fetchall():
             job = StoredJob(jid, label, state, created, error)
             for idx, h, n, scalars, result in self._db.execute(
-                "SELECT idx, table_hash, n, scalars, result FROM msms WHERE job_id = ?"
-                " ORDER BY idx",
+                "SELECT m.idx, m.table_hash, m.n, m.scalars, COALESCE(r.result, m.result)"
+                " FROM msms m LEFT JOIN msm_results r ON r.job_id = m.job_id AND r.idx = m.idx"
+                " WHERE m.job_id = ? ORDER BY m.idx",
                 (jid,),
             ):
                 job.msms.append(
@@ -183,7 +189,9 @@ class Store:
         results = [
             r[0]
             for r in self._db.execute(
-                "SELECT result FROM msms WHERE job_id = ? ORDER BY idx", (job_id,)
+                "SELECT COALESCE(r.result, m.result) FROM msms m LEFT JOIN msm_results r"
+                " ON r.job_id = m.job_id AND r.idx = m.idx WHERE m.job_id = ? ORDER BY m.idx",
+                (job_id,),
             )
         ]
         return row[0], row[1], results
