@@ -31,9 +31,11 @@ import grpclib.exceptions
 import grpclib.server
 import trio
 import trio_asyncio
-from grpclib.client import Channel
+from grpclib.client import Channel, Handler
 from grpclib.config import Configuration
+from grpclib.protocol import H2Protocol
 from grpclib.server import Server
+from h2.settings import SettingCodes
 
 __all__ = [
     "ConnectionLost",
@@ -185,6 +187,29 @@ class _Adapter:
         return handle
 
 
+# Largest HTTP/2 DATA frame we accept (the peer may send up to this). h2's default, 16 KiB,
+# cuts a 2 MB task (its scalars) into 128 frames, each a round of pure-Python frame handling on
+# both ends; 1 MiB frames make that 2.
+MAX_FRAME_SIZE = 1 << 20
+
+
+class _Protocol(H2Protocol):
+    """grpclib's HTTP/2 protocol, advertising :data:`MAX_FRAME_SIZE` to the peer."""
+
+    def connection_made(self, transport: Any) -> None:
+        super().connection_made(transport)
+        h2conn = self.connection._connection
+        h2conn.update_settings({SettingCodes.MAX_FRAME_SIZE: MAX_FRAME_SIZE})
+        self.connection.flush()
+
+
+class _Channel(Channel):
+    """grpclib's client channel with :class:`_Protocol`."""
+
+    def _protocol_factory(self) -> H2Protocol:
+        return _Protocol(Handler(), self._config, self._h2_config)
+
+
 class _Server(Server):
     """grpclib's Server, also closing accepted connections on shutdown (asyncio's
     ``Server.close`` leaves them open before Python 3.13, leaking sockets)."""
@@ -194,7 +219,8 @@ class _Server(Server):
         self._protocols: weakref.WeakSet[Any] = weakref.WeakSet()
 
     def _protocol_factory(self) -> Any:
-        proto = super()._protocol_factory()
+        plain = super()._protocol_factory()
+        proto = _Protocol(plain.handler, plain.config, plain.h2_config)
         self._protocols.add(proto)
         return proto
 
@@ -364,7 +390,7 @@ async def open_client(
 
             async def _make() -> Channel:
                 config = Configuration(ssl_target_name_override=server_name)
-                return Channel(host, port, ssl=ssl_context, config=config)
+                return _Channel(host, port, ssl=ssl_context, config=config)
 
             channel = await trio_asyncio.aio_as_trio(_make)()
             try:

@@ -267,3 +267,45 @@ async def test_stream_push_completion_and_idempotent_reports(
                     "bn254", "G1", await handle.result(), "be"
                 )
                 local.cancel_scope.cancel()
+
+
+async def test_messages_of_megabytes_both_ways(nursery: trio.Nursery, store: Path) -> None:
+    """A 1.3 MB SubmitMsm up and a 0.6 MB task down arrive intact, in HTTP/2 frames of up to
+    _aio.MAX_FRAME_SIZE (both ends advertise it; h2's default is 16 KiB)."""
+    native_or_skip()
+    from zkedge import ec
+    from zkedge.coordinator import SizingPolicy
+    from zkedge.coordinator.scheduler import table_hash
+    from zkedge.curves import BN254
+
+    n = 20_000
+    g = ec.encode("bn254", "G1", ec.generator(BN254, "G1"), "mont")
+    bases = g * n
+    scalars = b"".join((i * 7919 + 3).to_bytes(32, "little") for i in range(n))
+    policy = SizingPolicy(min_points=1 << 15, block_points=4096)
+    with trio.fail_after(60):
+        coord = await start_coordinator(nursery, store, policy=policy, pipeline_depth=1)
+        async with client(coord.port) as c:
+            reg = await c.call("register_worker", RegisterWorkerRequest(worker_id="w", node=NODE))
+            send, recv = trio.open_memory_channel[TaskMessage](10)
+
+            async def stream() -> None:
+                await c.stream(
+                    "receive_tasks",
+                    ReceiveTasksRequest(worker_id="w", session_id=reg.session_id),
+                    send.send_nowait,
+                )
+
+            async with trio.open_nursery() as local:
+                local.start_soon(stream)
+                resp = await c.call(
+                    "submit_msm",
+                    SubmitMsmRequest(curve="bn254", group="G1", bases=bases, scalars=scalars),
+                )
+                assert resp.job_id and coord.has_table(table_hash("bn254", "G1", bases))
+                a = (await recv.receive()).assign
+                assert (a.start, a.count) == (0, n) and a.scalars == scalars
+                h2conn = c._channel._protocol.connection._connection  # type: ignore[union-attr]
+                assert h2conn.max_inbound_frame_size == _aio.MAX_FRAME_SIZE
+                assert h2conn.max_outbound_frame_size == _aio.MAX_FRAME_SIZE
+                local.cancel_scope.cancel()
