@@ -41,16 +41,22 @@ async def start_fleet(nursery: trio.Nursery, tmp: Path, n: int = 2, liar: int | 
 
 @pytest.mark.parametrize("name", ["bn128", "bls12381"])
 async def test_fleet_proof_verifies(name: str, tmp_path: Path, snarkjs_verify: Any) -> None:
-    from zkedge.groth16.distributed import prove_groth16
+    """Both plans: H first and one job (the default here, the workers share this host), and H
+    overlapping a first job of the witness MSMs (as with workers on other machines)."""
+    from zkedge.groth16.distributed import prove_groth16, workers_share_this_host
 
     d = fixture_dir(name)
     async with trio.open_nursery() as nursery:
         coord = await start_fleet(nursery, tmp_path)
+        assert workers_share_this_host(coord)
         with trio.fail_after(120):
             res = await prove_groth16(coord, d / "circuit.zkey", d / "witness.wtns")
             # the same zkey again: workers reuse their cached bases
-            res2 = await prove_groth16(coord, d / "circuit.zkey", d / "witness2.wtns")
+            res2 = await prove_groth16(
+                coord, d / "circuit.zkey", d / "witness2.wtns", h_first=False
+            )
         nursery.cancel_scope.cancel()
+    assert "," not in res.job_id and len(res2.job_id.split(",")) == 2
     assert res.quarantined == [] and set(res.shares) <= {"w0", "w1"}
     assert sum(v[0] for v in res.shares.values()) > 0
     proof, public = res.to_json()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import secrets
+import socket
 import sys
 import time
 from dataclasses import dataclass, field
@@ -38,7 +39,13 @@ from .zkey import PointSet, Zkey
 if TYPE_CHECKING:
     from ..coordinator import Coordinator
 
-__all__ = ["FleetProof", "ProofRejected", "prove_groth16", "run_fleet_demo"]
+__all__ = [
+    "FleetProof",
+    "ProofRejected",
+    "prove_groth16",
+    "run_fleet_demo",
+    "workers_share_this_host",
+]
 
 
 class ProofRejected(RuntimeError):
@@ -54,6 +61,13 @@ class FleetProof(ProofResult):
     job_id: str = ""
 
 
+def workers_share_this_host(coord: Coordinator) -> bool:
+    """Whether an assignable worker reports this machine's hostname: it shares the CPUs the
+    coordinator's own work (H) needs, so overlapping the two only makes both slower."""
+    host = socket.gethostname()
+    return any(w.assignable and w.node.hostname == host for w in coord.workers())
+
+
 async def prove_groth16(
     coord: Coordinator,
     zkey: Zkey | Source,
@@ -62,12 +76,16 @@ async def prove_groth16(
     threads: int | None = None,
     verify: bool = True,
     rerun_timeout: float = 120.0,
+    h_first: bool | None = None,
 ) -> FleetProof:
     """Prove on the fleet of ``coord`` (a serving :class:`zkedge.Coordinator`).
 
     ``threads`` is for the H computation here; ``rerun_timeout`` bounds each re-run during blame
-    (a task no other worker re-runs in time is recomputed here). Raises :class:`ProofRejected`
-    if the proof still fails after blame, ``JobFailed`` if the fleet cannot finish the MSMs.
+    (a task no other worker re-runs in time is recomputed here). ``h_first``: compute H before
+    handing out any MSM, then submit all five as one job; by default when a worker runs on this
+    host (it would share the CPUs H needs), else H overlaps the witness MSMs. Raises
+    :class:`ProofRejected` if the proof still fails after blame, ``JobFailed`` if the fleet
+    cannot finish the MSMs.
     """
     from ..coordinator import MsmSpec
 
@@ -103,15 +121,22 @@ async def prove_groth16(
             for tk in tks
         ]
 
-    # The witness MSMs (A, B1, B in G2, C) go out first; H is computed meanwhile.
+    if h_first is None:
+        h_first = workers_share_this_host(coord)
     t = time.monotonic()
-    jobs: list[tuple[Any, list[MsmTask]]] = [
-        (await coord.submit_job(await specs(wtasks), label="groth16 A/B/C"), wtasks)
-    ]
+    jobs: list[tuple[Any, list[MsmTask]]] = []
+    if not h_first:
+        # The witness MSMs (A, B1, B in G2, C) go out first; H is computed meanwhile.
+        jobs.append((await coord.submit_job(await specs(wtasks), label="groth16 A/B/C"), wtasks))
     t1 = time.monotonic()
     scal["h"] = await trio.to_thread.run_sync(lambda: compute_h(zk, wit, threads=threads))
     times["h"] = time.monotonic() - t1
-    if htasks:
+    if h_first:
+        # All five MSMs in one job: the scheduler sees the whole proof and can hand out whole
+        # MSMs (no cuts, cached ranges) balanced across the workers.
+        alltasks = wtasks + htasks
+        jobs.append((await coord.submit_job(await specs(alltasks), label="groth16"), alltasks))
+    elif htasks:
         jobs.append((await coord.submit_job(await specs(htasks), label="groth16 H"), htasks))
     tasks: list[MsmTask] = []
     points: list[Point] = []
