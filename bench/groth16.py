@@ -56,7 +56,8 @@ print(json.dumps({"import": t_import, "read": t_read, "prove": t_prove, "steps":
 """
 
 # Runs in a fresh interpreter: a coordinator here and N worker processes (1 thread each); one cold
-# proof (workers fetch and cache the bases), then a warm one (only scalars travel).
+# proof (workers fetch and cache the bases), then R warm ones (only scalars travel), the fastest
+# kept (best of R, as for the local runs).
 FLEET_CHILD = r"""
 import json, resource, subprocess, sys, tempfile, time
 from pathlib import Path
@@ -65,7 +66,7 @@ from zkedge.coordinator import Coordinator
 from zkedge.groth16.distributed import prove_groth16
 from zkedge.groth16.prover import load_inputs
 from zkedge.groth16.proofjson import dump_json
-zkey, wtns, proof, public, nworkers = sys.argv[1:6]
+zkey, wtns, proof, public, nworkers, repeat = sys.argv[1:7]
 
 async def main():
     out = {}
@@ -82,11 +83,16 @@ async def main():
             while len(coord.workers()) < int(nworkers):
                 await trio.sleep(0.05)
             try:
-                for label in ("cold", "warm"):
+                for label in ["cold"] + ["warm"] * max(1, int(repeat)):
                     t = time.monotonic()
                     zk, wit = load_inputs(zkey, wtns)
                     res = await prove_groth16(coord, zk, wit)
-                    out[label] = time.monotonic() - t
+                    took = time.monotonic() - t
+                    fleet = took - res.times.get("verify", 0.0)
+                    prev = out.get(label, 0.0) - out.get(label + "_steps", {}).get("verify", 0.0)
+                    if label in out and fleet >= prev:
+                        continue
+                    out[label] = took
                     out[label + "_steps"] = res.times
                     out[label + "_shares"] = res.shares
             finally:
@@ -191,7 +197,7 @@ def run_zkedge(d: Path, threads: int, out: Path) -> dict[str, float]:
     return res
 
 
-def run_fleet(d: Path, workers: int, out: Path) -> dict[str, object]:
+def run_fleet(d: Path, workers: int, out: Path, repeat: int) -> dict[str, object]:
     proc = subprocess.run(
         [
             PY,
@@ -202,6 +208,7 @@ def run_fleet(d: Path, workers: int, out: Path) -> dict[str, object]:
             str(out / "proof.json"),
             str(out / "public.json"),
             str(workers),
+            str(repeat),
         ],
         capture_output=True,
         text=True,
@@ -341,13 +348,13 @@ def main() -> int:
                 + ", ".join(f"{a} {b:.2f}" for a, b in best["steps"].items())
             )  # type: ignore[attr-defined]
         if args.fleet:
-            fl = run_fleet(d, args.fleet, out)
+            fl = run_fleet(d, args.fleet, out, args.repeat)
             if not snarkjs_verifies(d, out):
                 raise SystemExit(f"snarkjs rejects zkedge's 2^{k} fleet proof")
             row["fleet"] = fl
             warm = fl["warm_steps"]
             log(
-                f"2^{k} fleet x{args.fleet}: cold {fl['cold']:.2f} s, warm {fl['warm']:.2f} s "
+                f"2^{k} fleet x{args.fleet}: cold {fl['cold']:.2f} s, best warm {fl['warm']:.2f} s "
                 f"({', '.join(f'{a} {b:.2f}' for a, b in warm.items())}), "  # type: ignore[attr-defined]
                 f"shares {fl['warm_shares']}"
             )
@@ -368,7 +375,8 @@ def main() -> int:
         "snarkjs: whole `snarkjs groth16 prove` process."
     )
     print(
-        "fleet: coordinator + worker processes (1 thread each) on this machine, warm base cache;"
+        "fleet: coordinator + worker processes (1 thread each) on this machine, warm base cache,"
+        f" best of {args.repeat} warm proofs;"
         " 'fleet s'"
         " includes H, MSMs and blinding, not the py_ecc check of the proof (given apart)."
         " * = zkey from tests/fixtures/fast_setup.py (same format, insecure) instead of snarkjs."
