@@ -294,3 +294,62 @@ int zk_scalar_block_counts(const uint8_t *scalars, size_t len, size_t n, size_t 
     }
     return ZK_OK;
 }
+
+/* Pairing product checks (pairing.h), one instantiation per curve. */
+#define ZK_PAIRING_MAX 64
+
+#define PR bn_pair
+#define F bn_fp
+#define T f256
+#define F2 bn_fp2
+#define T2 f256x2
+#define G1 bn_g1
+#define G2 bn_g2
+#define PR_XI0 BN_XI0
+#define PR_TWIST_M BN_TWIST_M
+#define PR_LOOP BN_ATE_LOOP
+#define PR_LOOP_WORDS BN_ATE_LOOP_WORDS
+#define PR_FEXP BN_FINAL_EXP
+#define PR_FEXP_WORDS BN_FINAL_EXP_WORDS
+#include "pairing.h"
+
+#define PR bls_pair
+#define F bls_fp
+#define T f384
+#define F2 bls_fp2
+#define T2 f384x2
+#define G1 bls_g1
+#define G2 bls_g2
+#define PR_XI0 BLS_XI0
+#define PR_TWIST_M BLS_TWIST_M
+#define PR_LOOP BLS_ATE_LOOP
+#define PR_LOOP_WORDS BLS_ATE_LOOP_WORDS
+#define PR_FEXP BLS_FINAL_EXP
+#define PR_FEXP_WORDS BLS_FINAL_EXP_WORDS
+#include "pairing.h"
+
+#define ZK_PAIRING_BODY(PFX, G1, G2)                                                             \
+    do {                                                                                         \
+        G1##_aff p[ZK_PAIRING_MAX];                                                              \
+        G2##_aff q[ZK_PAIRING_MAX];                                                              \
+        for (size_t i = 0; i < n; i++) {                                                         \
+            int rc = G1##_aff_decode_checked(&p[i], g1 + i * p1, ZK_ENC_BE, ZK_CHECK_SUBGROUP);  \
+            if (!rc) rc = G2##_aff_decode_checked(&q[i], g2 + i * p2, ZK_ENC_BE, ZK_CHECK_SUBGROUP); \
+            if (rc) {                                                                            \
+                if (bad_index) *bad_index = i;                                                   \
+                return rc;                                                                       \
+            }                                                                                    \
+        }                                                                                        \
+        return PFX##_check(p, q, n, result);                                                     \
+    } while (0)
+
+int zk_pairing_check(int curve, const uint8_t *g1, size_t g1_len, const uint8_t *g2,
+                     size_t g2_len, size_t n, int *result, size_t *bad_index) {
+    if ((curve != ZK_BN254 && curve != ZK_BLS12_381) || !result || n > ZK_PAIRING_MAX)
+        return ZK_EINVAL;
+    size_t p1 = zk_point_bytes(curve, ZK_G1), p2 = zk_point_bytes(curve, ZK_G2);
+    if (g1_len != n * p1 || g2_len != n * p2 || (n && (!g1 || !g2))) return ZK_ELEN;
+    *result = 0;
+    if (curve == ZK_BN254) ZK_PAIRING_BODY(bn_pair, bn_g1, bn_g2);
+    ZK_PAIRING_BODY(bls_pair, bls_g1, bls_g2);
+}

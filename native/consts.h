@@ -70,4 +70,24 @@
 /* bit length of r (scalar windows) */
 #define BLS_R_BITS 255
 
+/* bn254 ate pairing: xi = 9 + u; twist D-type (b' = b / xi) */
+#define BN_XI0 9
+#define BN_TWIST_M 0
+/* Miller loop length |t - 1| = 147946756881789318990833708069417712966 (64-bit words, low first) */
+#define BN_ATE_LOOP { 0xf83e9682e87cfd46ull, 0x6f4d8248eeb859fbull }
+#define BN_ATE_LOOP_WORDS 2
+/* final exponent after its easy part p^6 - 1: (p^6 + 1) / r (64-bit words, low first) */
+#define BN_FINAL_EXP { 0x5250a54036e3f812ull, 0xa5635f1596789051ull, 0xd1138bf54d5bd1d4ull, 0xa8ce2533be36c7a2ull, 0x94f69f6b84e09bf6ull, 0x42ad1f5e50ef3644ull, 0x0fcc420e48c3454cull, 0x758e4408ecc9952cull, 0xc901bf1887c6042cull, 0xa733cd65b14bb3b5ull, 0xdf6d76bdcf51b0d8ull, 0xca64c0fd82eb59e1ull, 0x1d2e5726e39276a1ull, 0xc2d1ea74a391cae9ull, 0x07409206c82d647eull, 0x051c6d1aa5afdd17ull, 0xb37f601919667af5ull, 0x150e578c5084015bull, 0xfbdea556c23998e4ull, 0x000fd14cc52f5b83ull }
+#define BN_FINAL_EXP_WORDS 20
+
+/* bls12_381 ate pairing: xi = 1 + u; twist M-type (b' = b * xi) */
+#define BLS_XI0 1
+#define BLS_TWIST_M 1
+/* Miller loop length |t - 1| = 15132376222941642752 (64-bit words, low first) */
+#define BLS_ATE_LOOP { 0xd201000000010000ull }
+#define BLS_ATE_LOOP_WORDS 1
+/* final exponent after its easy part p^6 - 1: (p^6 + 1) / r (64-bit words, low first) */
+#define BLS_FINAL_EXP { 0x8739e1cdc0705d6aull, 0x09a5256de0381a16ull, 0x9cf0f70a61c791e2ull, 0x3a09c4497903f76eull, 0x2d7271563890f133ull, 0x224741b36fec7760ull, 0x338259c22a12bd40ull, 0x38ee1cd4778e0de7ull, 0xc3b5ef4b188a20b0ull, 0x1d615d49e2764d7bull, 0x816101ddd076117dull, 0xf007c01e7ebe3afcull, 0x27d7bd90935021c3ull, 0xc3b5e2f557c0b15full, 0x5e886c94c4f82384ull, 0xee6a95db11e63f56ull, 0x2b822f514a9c4f6full, 0x12d6a874d21b73daull, 0x1304275ef499dffbull, 0x967878febcb95d1full, 0x4744497f8b2f2922ull, 0x85a2e707f0841855ull, 0x9f0c50126c802eecull, 0xfb46e197bd2fa489ull, 0x548ce0809bc5f61aull, 0xcf56fb1573beaa8cull, 0xad7375a3763bdf7cull, 0xe0ec9031179bdeccull, 0x6579aea83c48c1daull, 0xdbf85ae664cf5bb3ull, 0x7b6f235c55ca7566ull, 0x000028b314877503ull }
+#define BLS_FINAL_EXP_WORDS 32
+
 #endif

@@ -139,6 +139,13 @@ int zk_zkey_eval_ab(int curve, const uint8_t *coefs, size_t coefs_len, size_t nc
 int zk_scalar_block_counts(const uint8_t *scalars, size_t len, size_t n, size_t block,
                            uint32_t *out, size_t out_len);
 
+/* *result = 1 if prod_i e(g1[i], g2[i]) == 1 in GT, else 0 (the ate pairing; what a Groth16
+ * verifier asks). n <= 64 pairs of points in ZK_ENC_BE (all-zero: infinity, contributing 1),
+ * each checked to lie in its prime-order subgroup: a bad point returns its error code with
+ * *bad_index (may be NULL) the index of its pair. */
+int zk_pairing_check(int curve, const uint8_t *g1, size_t g1_len, const uint8_t *g2,
+                     size_t g2_len, size_t n, int *result, size_t *bad_index);
+
 #ifdef __cplusplus
 }
 #endif

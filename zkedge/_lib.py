@@ -458,3 +458,20 @@ def scalar_block_counts(scalars: bytes | bytearray | memoryview, block: int) -> 
     rc = lib.zk_scalar_block_counts(ffi.from_buffer(mv), mv.nbytes, n, block, out, nblocks)
     _check(rc, "scalar block counts")
     return list(out[0:nblocks])
+
+
+PAIRING_MAX = 64  # pairs per zk_pairing_check call (ZK_PAIRING_MAX in native/api.c)
+
+
+def pairing_check(curve: Curve, g1: bytes, g2: bytes, n: int) -> bool:
+    """Whether prod e(g1[i], g2[i]) == 1 for n pairs of 'be' points (each subgroup-checked)."""
+    n = as_size(n, "n")
+    if n > PAIRING_MAX:
+        raise ValueError(f"at most {PAIRING_MAX} pairs per pairing check, got {n}")
+    if len(g1) != n * curve.point_bytes("G1") or len(g2) != n * curve.point_bytes("G2"):
+        raise ValueError("pairing check: wrong length of the G1 or G2 points")
+    result = ffi.new("int *", 0)
+    bad = ffi.new("size_t *", 0)
+    rc = lib.zk_pairing_check(curve.native_id, g1, len(g1), g2, len(g2), n, result, bad)
+    _check(rc, f"{curve} pairing check, pair {bad[0]}")
+    return bool(result[0])

@@ -6,10 +6,21 @@ that comes in from outside is checked (on the curve; in the subgroup unless told
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, cast
 
 from . import _lib
 from .curves import Curve, Group, Point, check_group, get_curve
+
+
+def pairing_check(curve: str | Curve, pairs: Sequence[tuple[Point, Point]]) -> bool:
+    """Whether the product of the pairings e(P, Q) over ``pairs`` of (G1, G2) affine points is
+    1 (the ate pairing, natively; what a Groth16 verifier asks). Every point is checked to lie
+    in its prime-order subgroup (ValueError if not); infinity contributes 1. Up to 64 pairs."""
+    c = get_curve(curve)
+    g1 = b"".join(encode(c, "G1", p) for p, _ in pairs)
+    g2 = b"".join(encode(c, "G2", q) for _, q in pairs)
+    return _lib.pairing_check(c, g1, g2, len(pairs))
 
 
 def _coord_ints(curve: Curve, group: Group, data: bytes) -> list[int]:
