@@ -102,3 +102,29 @@ def test_parse_proof_roundtrip() -> None:
     _, _, proof = load(BLS)
     curve, (a, b, c) = parse_proof(proof)
     assert proof_to_json(curve, a, b, c) == proof
+
+
+def test_native_check_agrees_with_py_ecc(curve_dir: Path) -> None:
+    """The native pairing check and py_ecc's pairings give the same verdict, and the same
+    reason, on the valid proof and on proofs, signals and keys that must fail the pairing."""
+    vk, pub, proof = load(curve_dir)
+    neg = copy.deepcopy(proof)
+    p = read_vkey(vk).curve.p
+    neg["pi_a"][1] = str(p - int(proof["pi_a"][1]))
+    swapped = copy.deepcopy(proof)
+    swapped["pi_a"], swapped["pi_c"] = proof["pi_c"], proof["pi_a"]
+    bad_pub = list(pub)
+    bad_pub[0] = str(int(bad_pub[0]) + 1)
+    other = copy.deepcopy(vk)
+    other["vk_delta_2"] = vk["vk_gamma_2"]
+    cases = [(vk, pub, proof), (vk, pub, neg), (vk, pub, swapped), (vk, bad_pub, proof)]
+    cases.append((other, pub, proof))
+    verdicts = []
+    for key, signals, prf in cases:
+        native = explain_verify(key, signals, prf, backend="native")
+        ref = explain_verify(key, signals, prf, backend="py_ecc")
+        assert native == ref
+        verdicts.append(native)
+    assert verdicts == [None] + ["pairing check failed"] * 4
+    with pytest.raises(ValueError, match="backend"):
+        explain_verify(vk, pub, proof, backend="gpu")

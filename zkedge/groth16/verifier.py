@@ -1,7 +1,9 @@
-"""Groth16 verification with py_ecc's pairings (pure Python: no native core needed).
+"""Groth16 verification: the native pairing check, or py_ecc's pairings (pure Python).
 
 Accepts when e(A, B) = e(alpha, beta) * e(sum_i pub_i * IC_i, gamma) * e(C, delta), checked as
-one product of four Miller loops and a single final exponentiation.
+one product of four Miller loops and a single final exponentiation. The native core does it in
+about 10 ms (BN254) or 20 ms (BLS12-381); py_ecc takes about a second and stays as the
+reference the tests compare against, and as the fallback where the core is not built.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from collections.abc import Sequence
 from types import ModuleType
 from typing import Any
 
-from ..curves import BN254, Curve, G1Affine, G2Affine
+from ..curves import BN254, Curve, G1Affine, G2Affine, Point
 from ._binfile import FormatError
 from .proofjson import Proof, parse_proof, parse_public
 from .vkey import VerificationKey, read_vkey
@@ -65,11 +67,52 @@ def _alpha_beta_miller(
     return hit
 
 
+def _native_available() -> bool:
+    try:
+        from .. import _lib  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _explain_native(
+    vk: VerificationKey, pub: list[int], a: G1Affine | None, b: G2Affine | None, c: G1Affine | None
+) -> str | None:
+    from .. import ec
+
+    curve = vk.curve
+    for what, group, pt in (("A", "G1", a), ("B", "G2", b), ("C", "G1", c)):
+        if pt is not None and not ec.in_subgroup(curve, group, pt):
+            return f"proof point {what} is not in the prime-order subgroup of {group}"
+    try:
+        cpub: Point = vk.ic[0]
+        for v, ic in zip(pub, vk.ic[1:], strict=True):
+            if v and ic is not None:
+                cpub = ec.add(curve, "G1", cpub, ec.mul(curve, "G1", ic, v))
+        pairs = [
+            (ec.neg(curve, "G1", a), b),
+            (vk.alpha1, vk.beta2),
+            (cpub, vk.gamma2),
+            (c, vk.delta2),
+        ]
+        ok = ec.pairing_check(curve, pairs)
+    except ValueError as e:  # the proof's points were checked above: this is the key's
+        raise FormatError("verification key", str(e)) from None
+    return None if ok else "pairing check failed"
+
+
 def explain_verify(
-    vkey: VerificationKey | object, public_signals: Sequence[int | str] | object, proof: object
+    vkey: VerificationKey | object,
+    public_signals: Sequence[int | str] | object,
+    proof: object,
+    *,
+    backend: str = "auto",
 ) -> str | None:
     """None if the proof is valid, else why not. A malformed verification key raises
-    FormatError; a malformed proof or public signals is a reason to reject."""
+    FormatError; a malformed proof or public signals is a reason to reject. ``backend``:
+    "native", "py_ecc" or "auto" (native when the core is built)."""
+    if backend not in ("auto", "native", "py_ecc"):
+        raise ValueError(f"unknown backend {backend!r}; expected 'auto', 'native' or 'py_ecc'")
     vk = vkey if isinstance(vkey, VerificationKey) else read_vkey(vkey)
     curve = vk.curve
     try:
@@ -86,6 +129,8 @@ def explain_verify(
         return f"{len(pub)} public signals, the verification key expects {vk.n_public}"
     if any(v >= curve.r for v in pub):
         return "a public signal is not below the scalar field prime"
+    if backend == "native" or (backend == "auto" and _native_available()):
+        return _explain_native(vk, pub, a, b, c)
     m = _backend(curve)
     pa, pb, pc = _g1(m, a), _g2(m, b), _g1(m, c)
     if curve.name != BN254.name and not (_in_subgroup(m, pa) and _in_subgroup(m, pc)):
