@@ -141,3 +141,14 @@ def test_msm_same_on_both_paths(c: Curve, g: str, restore_asm: None) -> None:
     _lib.set_asm(False)
     y = msm.msm(table, ks, threads=1)
     assert x == y
+
+
+@pytest.mark.parametrize("c", [BN254, BLS12_381], ids=["bn254", "bls12_381"])
+def test_pairing_check_on_the_c_path(c: Curve, restore_asm: None) -> None:
+    """The pairing check with the portable C multiplication (what aarch64 boards run)."""
+    _lib.set_asm(False)
+    p, q = ec.generator(c, "G1"), ec.generator(c, "G2")
+    a = random.Random(f"pair-{c.name}").randrange(2, c.r)
+    ap, aq = ec.mul(c, "G1", p, a), ec.mul(c, "G2", q, a)
+    assert ec.pairing_check(c, [(ap, q), (ec.neg(c, "G1", p), aq)])
+    assert not ec.pairing_check(c, [(ap, q), (ec.neg(c, "G1", p), q)])
