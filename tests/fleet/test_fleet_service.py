@@ -309,3 +309,36 @@ async def test_messages_of_megabytes_both_ways(nursery: trio.Nursery, store: Pat
                 assert h2conn.max_inbound_frame_size == _aio.MAX_FRAME_SIZE
                 assert h2conn.max_outbound_frame_size == _aio.MAX_FRAME_SIZE
                 local.cancel_scope.cancel()
+
+
+async def test_submit_msm_names_a_known_table_by_hash(nursery: trio.Nursery, store: Path) -> None:
+    """SubmitMsm with table_hash instead of bases: NOT_FOUND until the table is known, then the
+    same job as with the bases; both at once, or a hash of the other group, is refused."""
+    native_or_skip()
+    from zkedge.coordinator.scheduler import table_hash
+
+    table, scalars = make_table("bn254", "G1", 20)
+    mont = table.to_bytes()
+    sc = b"".join(k.to_bytes(32, "little") for k in scalars)
+    digest = table_hash("bn254", "G1", mont)
+    with trio.fail_after(30):
+        coord = await start_coordinator(nursery, store)
+        async with client(coord.port) as c:
+            by_hash = SubmitMsmRequest(curve="bn254", group="G1", table_hash=digest, scalars=sc)
+            with pytest.raises(_aio.RpcError) as info:
+                await c.call("submit_msm", by_hash)
+            assert info.value.status == "NOT_FOUND"
+            first = SubmitMsmRequest(curve="bn254", group="G1", bases=mont, scalars=sc)
+            await c.call("submit_msm", first)
+            assert coord.has_table(digest)
+            job = (await c.call("submit_msm", by_hash)).job_id
+            assert coord.job(job) is not None
+            for bad in (
+                SubmitMsmRequest(
+                    curve="bn254", group="G1", bases=mont, table_hash=digest, scalars=sc
+                ),
+                SubmitMsmRequest(curve="bn254", group="G2", table_hash=digest, scalars=sc),
+            ):
+                with pytest.raises(_aio.RpcError) as info:
+                    await c.call("submit_msm", bad)
+                assert info.value.status == "INVALID_ARGUMENT"

@@ -99,8 +99,11 @@ async def test_lying_worker_is_caught(
     assert snarkjs_verify(d / "verification_key.json", public, proof, tmp_path)
 
 
-def test_cli_prove_through_remote_coordinator(tmp_path: Path, snarkjs_verify: Any) -> None:
-    """``zkedge prove ... --coordinator HOST:PORT`` against real coordinator/worker processes."""
+def test_cli_prove_through_remote_coordinator(
+    tmp_path: Path, snarkjs_verify: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``zkedge prove ... --coordinator HOST:PORT`` against real coordinator/worker processes,
+    twice: the second proof sends the coordinator only scalars (tables named by hash)."""
     import os
     import re
     import subprocess
@@ -137,10 +140,26 @@ def test_cli_prove_through_remote_coordinator(tmp_path: Path, snarkjs_verify: An
             )
         d = BLS
         proof, public = tmp_path / "proof.json", tmp_path / "public.json"
-        rc = main(["prove", str(d / "circuit.zkey"), str(d / "witness.wtns"), str(proof),
-                   str(public), "--coordinator", addr, "-q"])  # fmt: skip
-        assert rc == 0
-        assert snarkjs_verify(d / "verification_key.json", public, proof, tmp_path)
+        import zkedge.proto.coordinator.v1 as pb
+
+        sent: list[bool] = []  # per SubmitMsm: did it carry the bases?
+
+        class Recording(pb.SubmitMsmRequest):  # type: ignore[misc]
+            def __post_init__(self) -> None:
+                super().__post_init__()
+                sent.append(bool(self.bases))
+
+        monkeypatch.setattr(pb, "SubmitMsmRequest", Recording)
+        for wtns in ("witness.wtns", "witness2.wtns"):
+            sent.clear()
+            rc = main(["prove", str(d / "circuit.zkey"), str(d / wtns), str(proof),
+                       str(public), "--coordinator", addr, "-q"])  # fmt: skip
+            assert rc == 0
+            assert snarkjs_verify(d / "verification_key.json", public, proof, tmp_path)
+            # first proof: each of the 5 MSMs names its table by hash, is told NOT_FOUND and
+            # sends it; the second names them only
+            first = wtns == "witness.wtns"
+            assert sorted(sent) == [False] * 5 + [True] * 5 if first else sent == [False] * 5
     finally:
         for p in reversed(procs):
             p.terminate()

@@ -284,8 +284,15 @@ class CoordinatorService:
 
     # ------------------------------------------------------------------ operator RPCs
     async def submit_msm(self, req: SubmitMsmRequest) -> SubmitMsmResponse:
+        bases: bytes | str = req.bases
+        if req.table_hash:
+            if req.bases:
+                raise RpcError("INVALID_ARGUMENT", "give bases or table_hash, not both")
+            if not self._coord.has_table(req.table_hash):
+                raise RpcError("NOT_FOUND", f"no base table with hash {req.table_hash[:80]!r}")
+            bases = req.table_hash
         try:
-            handle = await self._coord.submit_msm(req.curve, req.group, req.bases, req.scalars)
+            handle = await self._coord.submit_msm(req.curve, req.group, bases, req.scalars)
         except ValueError as exc:
             raise RpcError("INVALID_ARGUMENT", str(exc)) from None
         return SubmitMsmResponse(job_id=handle.id)

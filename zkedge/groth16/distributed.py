@@ -328,13 +328,27 @@ def prove_remote(
         async with _aio.open_client(CoordinatorServiceBase, host, port, token=tok) as client:
 
             async def one(tk: Any) -> None:
+                scalars = tk.scalar_slice(scal[tk.source])
+                # Name the table by its content hash first: a coordinator that has it (an
+                # earlier proof with this zkey) needs only the scalars. NOT_FOUND: send it.
                 req = SubmitMsmRequest(
                     curve=h.curve.name,
                     group=tk.group,
-                    bases=bytes(_bases_mont(zk, tk.msm)),
-                    scalars=tk.scalar_slice(scal[tk.source]),
+                    table_hash=await trio.to_thread.run_sync(_table_digest, zk, tk.msm, tk.group),
+                    scalars=scalars,
                 )
-                resp = await client.call("submit_msm", req)
+                try:
+                    resp = await client.call("submit_msm", req)
+                except _aio.RpcError as exc:
+                    if exc.status != "NOT_FOUND":
+                        raise
+                    req = SubmitMsmRequest(
+                        curve=h.curve.name,
+                        group=tk.group,
+                        bases=bytes(_bases_mont(zk, tk.msm)),
+                        scalars=scalars,
+                    )
+                    resp = await client.call("submit_msm", req)
                 last: list[JobUpdate] = []
 
                 def on_update(u: JobUpdate) -> None:
@@ -366,6 +380,20 @@ def prove_remote(
     if why is not None:
         raise ProofRejected(f"the fleet's MSM results give an invalid proof: {why}")
     return ProofResult(h.curve, a, b, c, pub, times)
+
+
+def _table_digest(zk: Zkey, which: PointSet, group: str) -> str:
+    """The coordinator's content hash of one of the zkey's tables (kept on the Zkey)."""
+    from ..coordinator.scheduler import table_hash
+
+    digest = zk.fleet_tables.get(which)
+    if digest is None:
+        raw = zk.raw.get(which)
+        digest = table_hash(
+            zk.curve.name, group, raw if raw is not None else _bases_mont(zk, which)
+        )
+        zk.fleet_tables[which] = digest
+    return digest
 
 
 def _bases_mont(zk: Zkey, which: PointSet) -> bytes:

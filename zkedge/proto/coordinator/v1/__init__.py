@@ -189,6 +189,12 @@ class SubmitMsmRequest(betterproto.Message):
     group: str = betterproto.string_field(2)
     bases: bytes = betterproto.bytes_field(3)
     scalars: bytes = betterproto.bytes_field(4)
+    table_hash: str = betterproto.string_field(5)
+    """
+    Instead of bases: the content hash of a table the coordinator already has (from an earlier
+     SubmitMsm, see docs/fleet.md "Bases and locality"); NOT_FOUND if it does not. Lets a client
+     send a zkey's tables once, then only scalars.
+    """
 
 
 @dataclass(eq=False, repr=False)
