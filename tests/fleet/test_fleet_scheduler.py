@@ -3,8 +3,11 @@ recovery from the store."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
+from typing import Any
 
+import betterproto
 import pytest
 import trio
 import trio.testing
@@ -234,3 +237,50 @@ async def test_held_work_counts_what_is_left(autojump_clock: trio.testing.MockCl
     assert _inflight_units(a, trio.current_time()) == pytest.approx(
         0.1 * n + sum(x.task.units for x in queued), rel=1e-6
     )
+
+
+async def test_idle_worker_takes_a_task_queued_elsewhere(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """A task still queued behind another on a busy worker moves to a worker that falls idle
+    with nothing else to do (the queued copy is cancelled; one result is counted)."""
+    policy = SizingPolicy(target_seconds=1e6, min_points=64, block_points=64)
+    reg = Registry(policy)
+    sched = Scheduler(Store(None), reg, policy, pipeline_depth=2)
+    n = 1024
+    dense = (5 << 240).to_bytes(32, "little") * n
+    h = sched.add_table("bn254", "G1", bytes(64 * n))
+    a = reg.register("a", NodeInfo(bench_points_per_sec=1e4), {}, None)
+    a_stream = reg.open_stream(a)
+    job = sched.submit("x", [(h, n, dense), (h, n // 2, dense[: 16 * n])])
+    assert len(a.inflight) == 2  # one running, one queued behind it
+    queued = next(x for x in a.inflight.values() if not math.isfinite(x.started))
+    b = reg.register("b", NodeInfo(bench_points_per_sec=1e4), {}, None)
+    b_stream = reg.open_stream(b)
+    sched.dispatch()
+    assert [x.task for x in b.inflight.values()] == [queued.task]
+    assert len(a.inflight) == 1 and queued.state == "cancelled"
+    msgs = [betterproto.which_one_of(m, "kind") for m in _drain(a_stream)]
+    assert [v.task_id for k, v in msgs if k == "cancel"] == [queued.task.id]
+    (moved,) = [v for k, v in (betterproto.which_one_of(m, "kind") for m in _drain(b_stream))]
+    assert (moved.task_id, moved.attempt) == (queued.task.id, 2)
+    # the late result of the cancelled copy is ignored; the new attempt's counts
+    ok, _ = sched.complete("a", queued.task.id, 1, _g1_be(), 0.1)
+    assert not ok
+    ok, _ = sched.complete("b", queued.task.id, 2, _g1_be(), 0.1)
+    assert ok and job.tasks[queued.task.id].worker_id == "b"
+
+
+def _drain(ch: trio.MemoryReceiveChannel[Any]) -> list[Any]:
+    out = []
+    while True:
+        try:
+            out.append(ch.receive_nowait())
+        except trio.WouldBlock:
+            return out
+
+
+def _g1_be() -> bytes:
+    from zkedge import ec
+
+    return ec.encode("bn254", "G1", ec.generator("bn254", "G1"), "be")

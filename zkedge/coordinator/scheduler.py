@@ -604,6 +604,35 @@ class Scheduler:
             self._held_total += task.units
         return True
 
+    def _steal_queued(self, idle: list[WorkerRecord], now: float) -> None:
+        """Move attempts still queued behind another task on a busy worker to idle workers that
+        would finish them sooner (the queued copy is cancelled before it starts; if the busy
+        worker reached it meanwhile, the first result wins as with speculation)."""
+        for w in list(idle):
+            best: tuple[float, Attempt] | None = None
+            for other in self.registry.workers.values():
+                if other is w or not other.inflight:
+                    continue
+                ahead = sum(  # what the busy worker must finish before it reaches its queue
+                    max(0.0, a.expected - (now - a.started)) if math.isfinite(a.started) else 0.0
+                    for a in other.inflight.values()
+                )
+                for att in other.inflight.values():
+                    if math.isfinite(att.started) or att.verify is not None:
+                        continue
+                    if att.task.state != RUNNING or len(att.task.running()) != 1:
+                        continue
+                    t = att.task
+                    mine = w.capacity.seconds_for(t.units, w.factor(self.policy), t.count)
+                    gain = ahead + att.expected - mine
+                    if math.isfinite(gain) and gain > 0 and (best is None or gain > best[0]):
+                        best = (gain, att)
+            if best is not None:
+                att = best[1]
+                self._cancel(att)
+                if self._start(w, att.task):
+                    idle.remove(w)
+
     def _speculate(self, workers: list[WorkerRecord]) -> None:
         if self.pending or any(m.free for j in self.running.values() for m in j.msms):
             return
@@ -611,6 +640,7 @@ class Scheduler:
         if not idle:
             return
         now = trio.current_time()
+        self._steal_queued(idle, now)
         for job in list(self.running.values()):
             for task in job.tasks.values():
                 if task.state != RUNNING or not idle:
