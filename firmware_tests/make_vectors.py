@@ -429,6 +429,33 @@ def ntt_vectors(rng: random.Random) -> list[dict[str, Any]]:
     return out
 
 
+def pairing_vectors(rng: random.Random) -> list[dict[str, Any]]:
+    """Pairing product checks whose answer follows from the points' discrete logs:
+    e(aG, bH) e(-cG, H) == 1 exactly when c = ab mod r (bilinearity, non-degeneracy)."""
+    out: list[dict[str, Any]] = []
+    for curve, cp in CURVES.items():
+        r = cp["r"]
+        a, b = rng.randrange(2, r), rng.randrange(2, r)
+        ab = a * b % r
+        cases = [
+            ([(a, b), (r - ab, 1)], True),
+            ([(a, b), (r - ab - 1, 1)], False),
+            ([(1, 1)], False),
+            ([(0, 1), (1, 1), (r - 1, 1)], True),  # (infinity, H) contributes 1
+            ([(a, 1), (1, r - a)], True),
+        ]
+        for pairs, want in cases:
+            out.append(
+                {
+                    "curve": curve,
+                    "g1": [enc_point(curve, "G1", mul(curve, "G1", x)) for x, _ in pairs],
+                    "g2": [enc_point(curve, "G2", mul(curve, "G2", y)) for _, y in pairs],
+                    "result": want,
+                }
+            )
+    return out
+
+
 def main(argv: list[str]) -> int:
     if len(argv) != 2:
         print(__doc__, file=sys.stderr)
@@ -442,6 +469,7 @@ def main(argv: list[str]) -> int:
         "check": check_vectors(rng),
         "msm": msm_vectors(rng),
         "ntt": ntt_vectors(rng),
+        "pairing": pairing_vectors(rng),
     }
     Path(argv[1]).write_text(json.dumps(doc, indent=0) + "\n")
     counts = {k: len(v) for k, v in doc.items() if isinstance(v, list)}
