@@ -124,18 +124,18 @@ int zk_field_op(int curve, int field, int op, const uint8_t *a, size_t a_len, co
  * mixed formula runs with a non-trivial Z. */
 #define ZK_POINT_OP_BODY(EC, FE, FE_T)                                                           \
     do {                                                                                         \
-        EC##_aff pa, pb, pr;                                                                     \
+        EC##_aff pa, pq, pr;                                                                     \
         int rc = EC##_aff_decode_checked(&pa, a, ZK_ENC_BE, ZK_CHECK_CURVE);                     \
         if (rc) return rc;                                                                       \
         if (op == ZK_PT_ADD || op == ZK_PT_ADD_MIXED) {                                          \
-            rc = EC##_aff_decode_checked(&pb, b, ZK_ENC_BE, ZK_CHECK_CURVE);                     \
+            rc = EC##_aff_decode_checked(&pq, b, ZK_ENC_BE, ZK_CHECK_CURVE);                     \
             if (rc) return rc;                                                                   \
         }                                                                                        \
         EC##_jac ja, jb, jr;                                                                     \
         EC##_jac_from_aff(&ja, &pa);                                                             \
         switch (op) {                                                                            \
         case ZK_PT_ADD:                                                                          \
-            EC##_jac_from_aff(&jb, &pb);                                                         \
+            EC##_jac_from_aff(&jb, &pq);                                                         \
             EC##_jac_add(&jr, &ja, &jb);                                                         \
             break;                                                                               \
         case ZK_PT_ADD_MIXED:                                                                    \
@@ -149,7 +149,7 @@ int zk_field_op(int curve, int field, int op, const uint8_t *a, size_t a_len, co
                 FE##_mul(&ja.Y, &ja.Y, &z3);                                                     \
                 ja.Z = z;                                                                        \
             }                                                                                    \
-            EC##_jac_madd(&jr, &ja, &pb);                                                        \
+            EC##_jac_madd(&jr, &ja, &pq);                                                        \
             break;                                                                               \
         case ZK_PT_DBL: EC##_jac_dbl(&jr, &ja); break;                                           \
         case ZK_PT_NEG:                                                                          \
