@@ -284,3 +284,32 @@ def _g1_be() -> bytes:
     from zkedge import ec
 
     return ec.encode("bn254", "G1", ec.generator("bn254", "G1"), "be")
+
+
+async def test_finished_jobs_beyond_the_window_drop_their_scalars(tmp_path: Path) -> None:
+    """Only the most recent keep_scalars finished jobs keep their scalars, in memory and in the
+    store; older ones keep their results."""
+    store = Store(tmp_path / "s.sqlite")
+    reg = Registry(POLICY)
+    sched = Scheduler(store, reg, POLICY, pipeline_depth=1, keep_scalars=2)
+    a = reg.register("a", NodeInfo(bench_points_per_sec=1e3), {}, None)
+    reg.open_stream(a)
+    h = sched.add_table("bn254", "G1", bytes(64 * 8))
+    jobs = []
+    for i in range(5):
+        job = sched.submit("t", [(h, 8, (i + 1).to_bytes(32, "little") * 8)])
+        while a.inflight:
+            ((task_id, attempt),) = a.inflight
+            assert sched.complete("a", task_id, attempt, _g1_be(), 0.1)[0]
+        assert job.state == "done"
+        jobs.append(job)
+
+    def stored(job_id: str) -> int:
+        (n,) = store._db.execute(
+            "SELECT SUM(LENGTH(scalars)) FROM msms WHERE job_id = ?", (job_id,)
+        ).fetchone()
+        return int(n)
+
+    assert [stored(j.id) for j in jobs] == [0, 0, 0, 256, 256]
+    assert [bool(j.msms[0].scalars) for j in jobs] == [False, False, False, True, True]
+    assert all(store.job_row(j.id)[2][0] for j in jobs)  # type: ignore[index]

@@ -841,8 +841,11 @@ class Scheduler:
         job.touch()
         done = [j for j in self.jobs.values() if j.state != RUNNING]
         for old in done[: max(0, len(done) - self.keep_scalars)]:
-            for m in old.msms:  # memory: only recent jobs can have tasks re-run
-                m.scalars = b""
+            if any(m.scalars for m in old.msms):
+                for m in old.msms:  # memory: only recent jobs can have tasks re-run
+                    m.scalars = b""
+                # and disk: a Groth16 proof stores ~10 MB of scalars a finished job no longer needs
+                self.store.drop_scalars(old.id)
         for old in done[: max(0, len(done) - self.history)]:
             del self.jobs[old.id]
             for t in old.tasks:

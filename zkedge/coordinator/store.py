@@ -134,6 +134,11 @@ class Store:
                 [(job_id, i, r) for i, r in enumerate(results or [])],
             )
 
+    def drop_scalars(self, job_id: str) -> None:
+        """Forget a finished job's scalars (its results, tasks and partial sums stay); the freed
+        pages are reused, so a long-running coordinator's store stops growing by them."""
+        self._db.execute("UPDATE msms SET scalars = x'' WHERE job_id = ?", (job_id,))
+
     def add_task(self, task_id: str, job_id: str, msm_idx: int, start: int, count: int) -> None:
         """Record a newly carved task (state ``pending``)."""
         self._db.execute(
