@@ -110,7 +110,8 @@ ZK_INLINE void ECF(bi_norm)(BI_T *n, const FE_T *d) {
 #endif
 
 /* One backward step of Montgomery's trick: ik = 1 / d from inv = 1 / (product of the keys up to
- * and including d's) and acc = the product of the keys before d's; then inv /= key. */
+ * and including d's) and acc = the product of the keys before d's, both within d's chain (see
+ * bi_prefix2); then inv /= key. */
 ZK_INLINE void ECF(bi_step)(FE_T *ik, BI_T *inv, const BI_T *acc, const BI_T *key, const FE_T *d) {
 #ifdef FB
     BI_T in, t;
@@ -161,54 +162,85 @@ ZK_INLINE void ECF(aff_add_inv)(ECF(aff) *B, const FE_T *x, const FE_T *y, const
     B->x = t;
 }
 
+/* B += (x, y) and B2 += (x2, y2) (B != B2), given ik = 1 / (x - B.x) and ik2 = 1 / (x2 - B2.x):
+ * two aff_add_inv with their statements interleaved by hand, as each is a chain of dependent
+ * multiplications too long for the CPU to overlap with the next one by itself. */
+ZK_INLINE void ECF(aff_add_inv2)(ECF(aff) *B, const FE_T *x, const FE_T *y, const FE_T *ik,
+                                 ECF(aff) *B2, const FE_T *x2, const FE_T *y2, const FE_T *ik2) {
+    FE_T lam, t, lam2, t2;
+    FEF(sub)(&lam, y, &B->y);
+    FEF(sub)(&lam2, y2, &B2->y);
+    FEF(mul)(&lam, &lam, ik);
+    FEF(mul)(&lam2, &lam2, ik2);
+    FEF(sqr)(&t, &lam);
+    FEF(sqr)(&t2, &lam2);
+    FEF(sub)(&t, &t, &B->x);
+    FEF(sub)(&t2, &t2, &B2->x);
+    FEF(sub)(&t, &t, x);        /* x3 */
+    FEF(sub)(&t2, &t2, x2);
+    FEF(sub)(&B->x, &B->x, &t); /* x1 - x3 */
+    FEF(sub)(&B2->x, &B2->x, &t2);
+    FEF(mul)(&lam, &lam, &B->x);
+    FEF(mul)(&lam2, &lam2, &B2->x);
+    FEF(sub)(&B->y, &lam, &B->y);
+    FEF(sub)(&B2->y, &lam2, &B2->y);
+    B->x = t;
+    B2->x = t2;
+}
+
+/* The forward half of Montgomery's trick over the keys of d[0..n), n >= 1, as two prefix chains
+ * (even and odd k): each product waits for the one before it in its chain, so a single chain
+ * runs at the latency of a product, two in step overlap. acc[k] = the product of the keys
+ * before k's in its chain; inv[j] = 1 / (product of chain j), both from one inversion:
+ * 1 / P0 = P1 / (P0 P1) and the other way round. The norms (G2), independent of each other,
+ * fill the latency too. */
+ZK_INLINE void ECF(bi_prefix2)(BI_T *acc, BI_T *nk, FE_T *d, int n, BI_T *inv) {
+    BI_T run[2], tot;
+    BIF(set_one)(&run[0]);
+    BIF(set_one)(&run[1]);
+    int k = 0;
+    for (; k + 1 < n; k += 2) {
+        ECF(bi_norm)(BI_KEY(nk, d, k), &d[k]);
+        ECF(bi_norm)(BI_KEY(nk, d, k + 1), &d[k + 1]);
+        acc[k] = run[0];
+        acc[k + 1] = run[1];
+        BIF(mul)(&run[0], &run[0], BI_KEY(nk, d, k));
+        BIF(mul)(&run[1], &run[1], BI_KEY(nk, d, k + 1));
+    }
+    if (k < n) {
+        ECF(bi_norm)(BI_KEY(nk, d, k), &d[k]);
+        acc[k] = run[0];
+        BIF(mul)(&run[0], &run[0], BI_KEY(nk, d, k));
+    }
+    BIF(mul)(&tot, &run[0], &run[1]);
+    BIF(inv)(&tot, &tot);
+    BIF(mul)(&inv[0], &tot, &run[1]);
+    BIF(mul)(&inv[1], &tot, &run[0]);
+}
+
 static void ECF(ba_flush)(ECF(ba_state) *s) {
     if (!s->nbatch) return;
-    BI_T run, inv;
-    FE_T ik, lam, t;
-    BIF(set_one)(&run);
-    /* The norms (G2) are independent of each other: computed here, they fill the latency of the
-     * chain of products. */
-    for (int k = 0; k < s->nbatch; k++) {
-        ECF(bi_norm)(BI_KEY(s->nk, s->dx, k), &s->dx[k]);
-        s->acc[k] = run;
-        BIF(mul)(&run, &run, BI_KEY(s->nk, s->dx, k));
-    }
-    BIF(inv)(&inv, &run);
+    BI_T inv[2];
+    FE_T ik, ik2;
+    ECF(bi_prefix2)(s->acc, s->nk, s->dx, s->nbatch, inv);
+    /* Two additions per step, k and k - 1, which lie in different chains (so their updates of
+     * inv are independent too). */
     int k = s->nbatch - 1;
-    /* Two additions per step, aff_add_inv's statements interleaved by hand: each is a chain of
-     * dependent multiplications too long for the CPU to overlap across iterations by itself. */
     for (; k >= 1; k -= 2) {
-        FE_T ik2, lam2, t2;
         if (k >= 3) {
             __builtin_prefetch(&s->bk[s->bi[k - 2]], 1);
             __builtin_prefetch(&s->bk[s->bi[k - 3]], 1);
         }
-        ECF(bi_step)(&ik, &inv, &s->acc[k], BI_KEY(s->nk, s->dx, k), &s->dx[k]);
-        ECF(bi_step)(&ik2, &inv, &s->acc[k - 1], BI_KEY(s->nk, s->dx, k - 1), &s->dx[k - 1]);
-        ECF(aff) *B = &s->bk[s->bi[k]], *B2 = &s->bk[s->bi[k - 1]];
-        FEF(sub)(&lam, &s->py[k], &B->y);
-        FEF(sub)(&lam2, &s->py[k - 1], &B2->y);
-        FEF(mul)(&lam, &lam, &ik);
-        FEF(mul)(&lam2, &lam2, &ik2);
-        FEF(sqr)(&t, &lam);
-        FEF(sqr)(&t2, &lam2);
-        FEF(sub)(&t, &t, &B->x);
-        FEF(sub)(&t2, &t2, &B2->x);
-        FEF(sub)(&t, &t, &s->px[k]);        /* x3 */
-        FEF(sub)(&t2, &t2, &s->px[k - 1]);
-        FEF(sub)(&B->x, &B->x, &t);         /* x1 - x3 */
-        FEF(sub)(&B2->x, &B2->x, &t2);
-        FEF(mul)(&lam, &lam, &B->x);
-        FEF(mul)(&lam2, &lam2, &B2->x);
-        FEF(sub)(&B->y, &lam, &B->y);
-        FEF(sub)(&B2->y, &lam2, &B2->y);
-        B->x = t;
-        B2->x = t2;
+        ECF(bi_step)(&ik, &inv[k & 1], &s->acc[k], BI_KEY(s->nk, s->dx, k), &s->dx[k]);
+        ECF(bi_step)(&ik2, &inv[(k - 1) & 1], &s->acc[k - 1], BI_KEY(s->nk, s->dx, k - 1),
+                     &s->dx[k - 1]);
+        ECF(aff_add_inv2)(&s->bk[s->bi[k]], &s->px[k], &s->py[k], &ik, &s->bk[s->bi[k - 1]],
+                          &s->px[k - 1], &s->py[k - 1], &ik2);
         s->st[s->bi[k]] &= (uint8_t)~ZK_ST_BATCH;
         s->st[s->bi[k - 1]] &= (uint8_t)~ZK_ST_BATCH;
     }
     if (k == 0) {
-        ECF(bi_step)(&ik, &inv, &s->acc[0], BI_KEY(s->nk, s->dx, 0), &s->dx[0]);
+        ECF(bi_step)(&ik, &inv[0], &s->acc[0], BI_KEY(s->nk, s->dx, 0), &s->dx[0]);
         ECF(aff_add_inv)(&s->bk[s->bi[0]], &s->px[0], &s->py[0], &ik);
         s->st[s->bi[0]] &= (uint8_t)~ZK_ST_BATCH;
     }
@@ -300,19 +332,21 @@ static void ECF(aff_add_batch)(ECF(aff) *const *T, const ECF(aff) *const *P, int
         idx[nb++] = i;
     }
     if (!nb) return;
-    BI_T run, inv;
-    FE_T ik;
-    BIF(set_one)(&run);
-    for (int k = 0; k < nb; k++) {
-        ECF(bi_norm)(BI_KEY(nk, dx, k), &dx[k]);
-        acc[k] = run;
-        BIF(mul)(&run, &run, BI_KEY(nk, dx, k));
+    BI_T inv[2];
+    FE_T ik, ik2;
+    ECF(bi_prefix2)(acc, nk, dx, nb, inv);
+    /* Two additions per step, from different chains, as in ba_flush. */
+    int k = nb - 1;
+    for (; k >= 1; k -= 2) {
+        ECF(bi_step)(&ik, &inv[k & 1], &acc[k], BI_KEY(nk, dx, k), &dx[k]);
+        ECF(bi_step)(&ik2, &inv[(k - 1) & 1], &acc[k - 1], BI_KEY(nk, dx, k - 1), &dx[k - 1]);
+        const ECF(aff) *p = P[idx[k]], *p2 = P[idx[k - 1]];
+        ECF(aff_add_inv2)(T[idx[k]], &p->x, &p->y, &ik, T[idx[k - 1]], &p2->x, &p2->y, &ik2);
     }
-    BIF(inv)(&inv, &run);
-    for (int k = nb - 1; k >= 0; k--) {
-        ECF(bi_step)(&ik, &inv, &acc[k], BI_KEY(nk, dx, k), &dx[k]);
-        const ECF(aff) *p = P[idx[k]];
-        ECF(aff_add_inv)(T[idx[k]], &p->x, &p->y, &ik);
+    if (k == 0) {
+        ECF(bi_step)(&ik, &inv[0], &acc[0], BI_KEY(nk, dx, 0), &dx[0]);
+        const ECF(aff) *p = P[idx[0]];
+        ECF(aff_add_inv)(T[idx[0]], &p->x, &p->y, &ik);
     }
 }
 
