@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,24 @@ from zkedge.proto.coordinator.v1 import (
 )
 
 NODE = NodeInfo(hostname="h", arch="aarch64", cores=4, curves=["bn254"], bench_points_per_sec=1e5)
+
+
+async def _as_worker(
+    c: _aio.GrpcClient, worker_id: str, buffer: int
+) -> tuple[trio.MemoryReceiveChannel[TaskMessage], Callable[[], Awaitable[None]]]:
+    """Register ``worker_id`` through raw client ``c``: (its task messages, the coroutine
+    function that keeps its ReceiveTasks stream open, for a nursery)."""
+    reg = await c.call("register_worker", RegisterWorkerRequest(worker_id=worker_id, node=NODE))
+    send, recv = trio.open_memory_channel[TaskMessage](buffer)
+
+    async def stream() -> None:
+        await c.stream(
+            "receive_tasks",
+            ReceiveTasksRequest(worker_id=worker_id, session_id=reg.session_id),
+            send.send_nowait,
+        )
+
+    return recv, stream
 
 
 async def test_register_heartbeat_and_status(nursery: trio.Nursery, store: Path) -> None:
@@ -201,16 +220,7 @@ async def test_stream_push_completion_and_idempotent_reports(
     with trio.fail_after(60):
         coord = await start_coordinator(nursery, store, pipeline_depth=1)
         async with client(coord.port) as c:
-            reg = await c.call("register_worker", RegisterWorkerRequest(worker_id="w", node=NODE))
-            send, recv = trio.open_memory_channel[TaskMessage](100)
-
-            async def stream() -> None:
-                await c.stream(
-                    "receive_tasks",
-                    ReceiveTasksRequest(worker_id="w", session_id=reg.session_id),
-                    send.send_nowait,
-                )
-
+            recv, stream = await _as_worker(c, "w", 100)
             async with trio.open_nursery() as local:
                 local.start_soon(stream)
                 handle = await coord.submit_msm("bn254", "G1", table, scalars)
@@ -286,16 +296,7 @@ async def test_messages_of_megabytes_both_ways(nursery: trio.Nursery, store: Pat
     with trio.fail_after(60):
         coord = await start_coordinator(nursery, store, policy=policy, pipeline_depth=1)
         async with client(coord.port) as c:
-            reg = await c.call("register_worker", RegisterWorkerRequest(worker_id="w", node=NODE))
-            send, recv = trio.open_memory_channel[TaskMessage](10)
-
-            async def stream() -> None:
-                await c.stream(
-                    "receive_tasks",
-                    ReceiveTasksRequest(worker_id="w", session_id=reg.session_id),
-                    send.send_nowait,
-                )
-
+            recv, stream = await _as_worker(c, "w", 10)
             async with trio.open_nursery() as local:
                 local.start_soon(stream)
                 resp = await c.call(
