@@ -1,11 +1,13 @@
 """Groth16 across the fleet: H on the coordinator, the five MSMs on the workers.
 
-The coordinator process reads the zkey and witness and submits the four witness MSMs (A, B1, C
-in G1; B in G2) as one job at once; while the fleet works on them it computes the H evaluations
-(native NTT) and then submits the H MSM as a second job. Bases are the zkey's point sections as
-they are (workers fetch each range once and cache it by content hash: later proofs with the
-same zkey send only scalars). It adds alpha/beta/delta and the blinding r, s (which never leave
-this process) and verifies the proof before returning it.
+The coordinator process reads the zkey and witness. With remote workers it submits the four
+witness MSMs (A, B1, C in G1; B in G2) as one job at once, computes the H evaluations (native
+NTT) while the fleet works on them, then submits the H MSM as a second job. With a worker on
+its own host (sharing its CPUs) it computes H first and submits all five MSMs as one job.
+Bases are the zkey's point sections as they are (workers fetch each range once and cache it by
+content hash: later proofs with the same zkey send only scalars). It adds alpha/beta/delta and
+the blinding r, s (which never leave this process) and verifies the proof (native pairing
+check) before returning it.
 
 A wrong partial sum makes the check fail. Then every task is re-run on another worker; each
 task whose two results disagree is recomputed here (the tie-breaker), the worker(s) that
