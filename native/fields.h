@@ -303,6 +303,17 @@ ZK_DEFINE_FIELD(bn_fr, f256, N256, ZK_BN_FR)
 ZK_DEFINE_FIELD(bls_fp, f384, N384, ZK_BLS_FP)
 ZK_DEFINE_FIELD(bls_fr, f256, N256, ZK_BLS_FR)
 
+/* F##_mul_lazy(r, a, b): r = a b for a, b < 2p with r below 2p (one p too many at most), for
+ * values that only feed further products (a batch inversion's running products): the assembly
+ * skips its final subtraction. Valid when 4p < R: the base fields only (BLS12-381's r is above
+ * R/4). The C path and 32-bit limbs return the reduced product, a valid lazy one too. */
+#define ZK_DEFINE_MUL_LAZY(F, T, N, PRM)                                                           \
+    ZK_INLINE void F##_mul_lazy(T *r, const T *a, const T *b) {                                     \
+        if (!mont_mul_lazy_asm(r->l, a->l, b->l, (PRM).p, (PRM).n0, N)) F##_mul(r, a, b);          \
+    }
+ZK_DEFINE_MUL_LAZY(bn_fp, f256, N256, ZK_BN_FP)
+ZK_DEFINE_MUL_LAZY(bls_fp, f384, N384, ZK_BLS_FP)
+
 /* Fp2 = Fp[u]/(u^2 + 1). mul: Karatsuba, 3M; sqr: complex squaring, 2M. */
 #define ZK_DEFINE_FP2(F2, T2, F, T, FB)                                                              \
     ZK_INLINE void F2##_add(T2 *r, const T2 *a, const T2 *b) { F##_add(&r->c0, &a->c0, &b->c0); F##_add(&r->c1, &a->c1, &b->c1); } \

@@ -200,6 +200,26 @@ ZK_INLINE int mont_mul_asm(limb_t *r, const limb_t *a, const limb_t *b, const li
     return 0;
 }
 
+/* The lazy assembly product (result below 2p, see mont_x86_64.h) when the assembly is on for
+ * this limb count (returns 1), else 0: the caller then uses the full product, whose result,
+ * below p, is a valid lazy one too. */
+ZK_INLINE int mont_mul_lazy_asm(limb_t *r, const limb_t *a, const limb_t *b, const limb_t *p,
+                                limb_t n0, const int n) {
+#if ZK_HAVE_X86_ASM
+    if (zk_asm_on && n == 4) {
+        mont_mul4_lazy(r, a, b, p, n0);
+        return 1;
+    }
+    if (zk_asm_on && n == 6) {
+        mont_mul6_lazy(r, a, b, p, n0);
+        return 1;
+    }
+#else
+    (void)r, (void)a, (void)b, (void)p, (void)n0, (void)n;
+#endif
+    return 0;
+}
+
 ZK_INLINE void mont_mul(limb_t *r, const limb_t *a, const limb_t *b, const limb_t *p, limb_t n0,
                         const int n) {
     if (!mont_mul_asm(r, a, b, p, n0, n)) mont_mul_c(r, a, b, p, n0, n);

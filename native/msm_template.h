@@ -86,12 +86,16 @@ static void ECF(msm_worker)(void *vctx, int t, int nt) {
  * inversion are in Fp: per element 3 Fp products for the trick + 2 squarings for N + 2 products
  * for conj(d) / N, about 7 instead of 3 Fp2 products (9 Fp). N(d) != 0 for d != 0, as -1 is
  * not a square mod p (p = 3 mod 4 on both curves). BI_KEY(nk, d, k) is the key of d[k]: its
- * norm, kept in nk[k], over Fp2; d[k] itself over Fp (nk unused, NULL). */
+ * norm, kept in nk[k], over Fp2; d[k] itself over Fp (nk unused, NULL).
+ * Products whose result only feeds further products (the running products, 1 / d over Fp, the
+ * slope over Fp) are lazy (fields.h: below 2p, no final subtraction): 4 of the 6 per addition
+ * over Fp; the rest, which meet additions, comparisons or the inversion, stay reduced. */
 #ifdef FB
 #define BI_T FB_T
 #define BIF(name) ZK_CAT3(FB, _, name)
 #define ZK_BI_NORM 1
 #define BI_KEY(nk, d, k) (&(nk)[k])
+#define FE_MUL_LAM FEF(mul) /* Fp2: its additions need reduced inputs */
 ZK_INLINE void ECF(bi_norm)(BI_T *n, const FE_T *d) {
     BI_T t;
     BIF(sqr)(n, &d->c0);
@@ -103,6 +107,7 @@ ZK_INLINE void ECF(bi_norm)(BI_T *n, const FE_T *d) {
 #define BIF FEF
 #define ZK_BI_NORM 0
 #define BI_KEY(nk, d, k) ((void)(nk), &(d)[k])
+#define FE_MUL_LAM FEF(mul_lazy) /* the slope only feeds products */
 ZK_INLINE void ECF(bi_norm)(BI_T *n, const FE_T *d) {
     (void)n; /* the key is d itself */
     (void)d;
@@ -115,15 +120,15 @@ ZK_INLINE void ECF(bi_norm)(BI_T *n, const FE_T *d) {
 ZK_INLINE void ECF(bi_step)(FE_T *ik, BI_T *inv, const BI_T *acc, const BI_T *key, const FE_T *d) {
 #ifdef FB
     BI_T in, t;
-    BIF(mul)(&in, inv, acc);
-    BIF(mul)(inv, inv, key);
+    BIF(mul_lazy)(&in, inv, acc);
+    BIF(mul_lazy)(inv, inv, key);
     BIF(mul)(&ik->c0, &d->c0, &in);
     BIF(mul)(&t, &d->c1, &in);
     BIF(neg)(&ik->c1, &t);
 #else
     (void)d;
-    FEF(mul)(ik, inv, acc);
-    FEF(mul)(inv, inv, key);
+    FEF(mul_lazy)(ik, inv, acc);
+    FEF(mul_lazy)(inv, inv, key);
 #endif
 }
 
@@ -152,7 +157,7 @@ typedef struct {
 ZK_INLINE void ECF(aff_add_inv)(ECF(aff) *B, const FE_T *x, const FE_T *y, const FE_T *ik) {
     FE_T lam, t;
     FEF(sub)(&lam, y, &B->y);
-    FEF(mul)(&lam, &lam, ik);
+    FE_MUL_LAM(&lam, &lam, ik);
     FEF(sqr)(&t, &lam);
     FEF(sub)(&t, &t, &B->x);
     FEF(sub)(&t, &t, x);        /* x3 */
@@ -170,8 +175,8 @@ ZK_INLINE void ECF(aff_add_inv2)(ECF(aff) *B, const FE_T *x, const FE_T *y, cons
     FE_T lam, t, lam2, t2;
     FEF(sub)(&lam, y, &B->y);
     FEF(sub)(&lam2, y2, &B2->y);
-    FEF(mul)(&lam, &lam, ik);
-    FEF(mul)(&lam2, &lam2, ik2);
+    FE_MUL_LAM(&lam, &lam, ik);
+    FE_MUL_LAM(&lam2, &lam2, ik2);
     FEF(sqr)(&t, &lam);
     FEF(sqr)(&t2, &lam2);
     FEF(sub)(&t, &t, &B->x);
@@ -204,18 +209,18 @@ ZK_INLINE void ECF(bi_prefix2)(BI_T *acc, BI_T *nk, FE_T *d, int n, BI_T *inv) {
         ECF(bi_norm)(BI_KEY(nk, d, k + 1), &d[k + 1]);
         acc[k] = run[0];
         acc[k + 1] = run[1];
-        BIF(mul)(&run[0], &run[0], BI_KEY(nk, d, k));
-        BIF(mul)(&run[1], &run[1], BI_KEY(nk, d, k + 1));
+        BIF(mul_lazy)(&run[0], &run[0], BI_KEY(nk, d, k));
+        BIF(mul_lazy)(&run[1], &run[1], BI_KEY(nk, d, k + 1));
     }
     if (k < n) {
         ECF(bi_norm)(BI_KEY(nk, d, k), &d[k]);
         acc[k] = run[0];
-        BIF(mul)(&run[0], &run[0], BI_KEY(nk, d, k));
+        BIF(mul_lazy)(&run[0], &run[0], BI_KEY(nk, d, k));
     }
-    BIF(mul)(&tot, &run[0], &run[1]);
+    BIF(mul)(&tot, &run[0], &run[1]); /* reduced: the inversion needs it below p */
     BIF(inv)(&tot, &tot);
-    BIF(mul)(&inv[0], &tot, &run[1]);
-    BIF(mul)(&inv[1], &tot, &run[0]);
+    BIF(mul_lazy)(&inv[0], &tot, &run[1]);
+    BIF(mul_lazy)(&inv[1], &tot, &run[0]);
 }
 
 static void ECF(ba_flush)(ECF(ba_state) *s) {
@@ -564,6 +569,7 @@ static int ECF(msm)(const uint8_t *table, size_t count, const uint8_t *scalars, 
 #undef BIF
 #undef ZK_BI_NORM
 #undef BI_KEY
+#undef FE_MUL_LAM
 #ifdef FB
 #undef FB
 #undef FB_T

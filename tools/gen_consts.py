@@ -52,6 +52,9 @@ def mont(x: int, mod: int, bits: int) -> int:
 
 def curve_block(tag: str, c: Curve, fp_bits: int) -> list[str]:
     nw = fp_bits // 64
+    # The lazy products (native/fields.h, F##_mul_lazy; native/mont_x86_64.h) leave base-field
+    # results below 2p, which is sound only when 4p < R; every modulus must be below R/2.
+    assert 4 * c.p < 1 << fp_bits and 2 * c.r < 1 << 256
     lines = field_block(f"{tag}_FP", c.p, fp_bits, f"{c.name} base field Fp")
     lines += field_block(f"{tag}_FR", c.r, 256, f"{c.name} scalar field Fr")
     lines += [

@@ -28,8 +28,9 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "native" / "mont_x86_64.h"
 
 
-def mont_mul_asm(n: int) -> list[str]:
-    """Assembly lines (AT&T syntax, operand names as in the C wrapper) for n limbs."""
+def mont_mul_asm(n: int, lazy: bool = False) -> list[str]:
+    """Assembly lines (AT&T syntax, operand names as in the C wrapper) for n limbs; ``lazy``
+    leaves out the final subtraction (result below 2p, see mont_mul_function)."""
     t = [f"%[t{k}]" for k in range(n + 1)]  # t[0..n], renamed after every reduction
     out: list[str] = []
 
@@ -64,11 +65,13 @@ def mont_mul_asm(n: int) -> list[str]:
             out.append(f"adcxq %[hi], {t[j + 1]}")
         out.append(f"adoxq %[z], {t[n]}")
         t = t[1:] + t[:1]  # shift by one word: the zeroed low register becomes the new top
+    if lazy:
+        return out + [f"movq {t[j]}, {8 * j}(%[r])" for j in range(n)]
     # t[0..n-1] < 2p: copy into free registers, subtract p, and take the copy back when that
-    # borrowed (in registers: a round trip through r adds store-forwarding latency). Five
-    # registers are free here; a sixth word (6 limbs) goes through r's memory.
-    free = [t[n], "%[lo]", "%[hi]", "%[z]", "%%rdx"]
-    spare = [free[j] if j < len(free) else f"{8 * j}(%[r])" for j in range(n)]
+    # borrowed (in registers: a round trip through r's memory would add store-forwarding
+    # latency). Five registers are free here, and for 6 limbs the a and b pointers, read-write
+    # operands there, as nothing reads a or b any more.
+    spare = [t[n], "%[lo]", "%[hi]", "%[z]", "%%rdx", "%[a]", "%[b]"][:n]
     for j in range(n):
         out.append(f"movq {t[j]}, {spare[j]}")
     for j in range(n):
@@ -80,22 +83,46 @@ def mont_mul_asm(n: int) -> list[str]:
     return out
 
 
-def mont_mul_function(n: int) -> list[str]:
+def _ptr_outs() -> list[str]:
+    """a, b and r as read-write register operands, for code that reuses the a and b registers
+    once the inputs are read. All three are outputs so that gcc gives them distinct registers
+    even when r equals a or b (an input may share an output's register, and r must survive)."""
+    return ['[a] "+r"(a)', '[b] "+r"(b)', '[r] "+r"(r)']
+
+
+def mont_mul_function(n: int, lazy: bool = False) -> list[str]:
+    """The C wrapper. The lazy product skips the final subtraction: for a, b < 2p and
+    4p < R = 2^(64 n) (BN254: p < 2^254, BLS12-381: p < 2^381), t < (4p^2 + R p) / R < 2p,
+    and the running value stays below 3p < R, so the same n + 1 words hold it. A lazy result
+    may only feed another product (add, sub and comparisons need values below p)."""
+    if lazy:
+        doc = (
+            f"/* r = a * b * 2^-{64 * n} mod p, possibly plus p (r < 2p), for {n}-limb "
+            "a, b < 2p, 4p < 2^" + f"{64 * n}; r may alias a or b. */"
+        )
+    else:
+        doc = (
+            f"/* r = a * b * 2^-{64 * n} mod p for {n}-limb a, b < p < 2^{64 * n - 1} (or "
+            f"a, b < 2p when 4p < 2^{64 * n}); r may alias a or b. */"
+        )
     lines = [
-        f"/* r = a * b * 2^-{64 * n} mod p for {n}-limb a, b < p < 2^{64 * n - 1}; "
-        "r may alias a or b. */",
-        f"ZK_INLINE void mont_mul{n}_adx(limb_t *r, const limb_t *a, const limb_t *b, "
-        "const limb_t *p,",
+        doc,
+        f"ZK_INLINE void mont_mul{n}_{'lazy' if lazy else 'adx'}(limb_t *r, const limb_t *a, "
+        "const limb_t *b, const limb_t *p,",
         "                                 limb_t n0) {",
         f"    limb_t {', '.join(f't{k}' for k in range(n + 1))}, lo, hi, z, dx;",
         "    __asm__(",
     ]
-    for ins in mont_mul_asm(n):
+    for ins in mont_mul_asm(n, lazy):
         lines.append(f'        "{ins}\\n\\t"')
     outs = [f'[t{k}] "=&r"(t{k})' for k in range(n + 1)]
     outs += ['[lo] "=&r"(lo)', '[hi] "=&r"(hi)', '[z] "=&r"(z)', '"=&d"(dx)']
     outs += [f'"=m"(*(limb_t(*)[{n}])r)']
-    ins = ['[a] "r"(a)', '[b] "r"(b)', '[r] "r"(r)', '[n0] "m"(n0)']
+    ins = ['[n0] "m"(n0)']
+    if n > 5 and not lazy:  # spare registers for the final subtraction
+        outs += _ptr_outs()
+    else:
+        ins = ['[a] "r"(a)', '[b] "r"(b)', '[r] "r"(r)', *ins]
     ins += [f'[p{j}] "m"(p[{j}])' for j in range(n)]
     ins += [f'"m"(*(const limb_t(*)[{n}])a)', f'"m"(*(const limb_t(*)[{n}])b)']
     lines.append("        : " + ", ".join(outs))
@@ -108,10 +135,10 @@ def mont_mul_function(n: int) -> list[str]:
 
 
 def _spare(n: int, j: int) -> str:
-    """Where mod_add/mod_sub keep word j of the first result while trying the second: a
-    register for 4 limbs; for 6 there are not enough registers, so r's memory (one
-    store-forwarding round trip)."""
-    return f"%[s{j}]" if n == 4 else f"{8 * j}(%[r])"
+    """Where mod_add/mod_sub keep word j of the first result while trying the second: four
+    registers, and for 6 limbs the a and b pointers too (read-write operands, free once the
+    inputs are loaded)."""
+    return f"%[s{j}]" if j < 4 else ("%[a]", "%[b]")[j - 4]
 
 
 def mod_add_asm(n: int) -> list[str]:
@@ -144,7 +171,7 @@ def mod_sub_asm(n: int) -> list[str]:
 
 def addsub_function(n: int, op: str) -> list[str]:
     body = mod_add_asm(n) if op == "add" else mod_sub_asm(n)
-    regs = [f"t{k}" for k in range(n)] + ([f"s{k}" for k in range(n)] if n == 4 else [])
+    regs = [f"t{k}" for k in range(n)] + [f"s{k}" for k in range(4)]
     regs += ["m"] if op == "sub" else []
     lines = [
         f"/* r = a {'+' if op == 'add' else '-'} b mod p for {n}-limb a, b < p < "
@@ -157,7 +184,11 @@ def addsub_function(n: int, op: str) -> list[str]:
     for ins in body:
         lines.append(f'        "{ins}\\n\\t"')
     outs = [f'[{x}] "=&r"({x})' for x in regs] + [f'"=m"(*(limb_t(*)[{n}])r)']
-    ins = ['[a] "r"(a)', '[b] "r"(b)', '[r] "r"(r)']
+    ins: list[str] = []
+    if n > 4:
+        outs += _ptr_outs()
+    else:
+        ins = ['[a] "r"(a)', '[b] "r"(b)', '[r] "r"(r)']
     ins += [f'[p{j}] "m"(p[{j}])' for j in range(n)]
     ins += [f'"m"(*(const limb_t(*)[{n}])a)', f'"m"(*(const limb_t(*)[{n}])b)']
     lines.append("        : " + ", ".join(outs))
@@ -186,6 +217,8 @@ def render() -> str:
     ]
     for n in (4, 6):
         lines += mont_mul_function(n)
+        lines.append("")
+        lines += mont_mul_function(n, lazy=True)
         lines.append("")
         for op in ("add", "sub"):
             lines += addsub_function(n, op)
