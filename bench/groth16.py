@@ -88,6 +88,9 @@ async def main():
                     zk, wit = load_inputs(zkey, wtns)
                     res = await prove_groth16(coord, zk, wit)
                     took = time.monotonic() - t
+                    if label == "cold":  # one proof from empty caches, as for a new witness
+                        sent, saved, _ = coord.scalar_traffic()
+                        out["scalars_cold_mb"] = [sent / 2**20, saved / 2**20]
                     fleet = took - res.times.get("verify", 0.0)
                     out.setdefault(label + "_all", []).append(fleet)
                     prev = out.get(label, 0.0) - out.get(label + "_steps", {}).get("verify", 0.0)
@@ -96,6 +99,8 @@ async def main():
                     out[label] = took
                     out[label + "_steps"] = res.times
                     out[label + "_shares"] = res.shares
+                sent, saved, resent = coord.scalar_traffic()
+                out["scalars_mb"] = [sent / 2**20, saved / 2**20, resent]
             finally:
                 for p in procs:
                     p.terminate()
@@ -358,7 +363,12 @@ def main() -> int:
                 f"2^{k} fleet x{args.fleet}: cold {fl['cold']:.2f} s, best warm {fl['warm']:.2f} s "
                 f"(without the check: all warm {sorted(round(x, 2) for x in fl['warm_all'])}) "  # type: ignore[attr-defined]
                 f"({', '.join(f'{a} {b:.2f}' for a, b in warm.items())}), "  # type: ignore[attr-defined]
-                f"shares {fl['warm_shares']}"
+                f"shares {fl['warm_shares']}; task scalars of the cold proof: "
+                f"{fl['scalars_cold_mb'][0]:.1f} MB sent, "  # type: ignore[index]
+                f"{fl['scalars_cold_mb'][1]:.1f} MB left out (held by the worker); all proofs "  # type: ignore[index]
+                f"(one witness, so warm ones find C and H held too): "
+                f"{fl['scalars_mb'][0]:.1f} MB sent, {fl['scalars_mb'][1]:.1f} MB left out, "  # type: ignore[index]
+                f"{fl['scalars_mb'][2]} resent"  # type: ignore[index]
             )
         if not args.no_snarkjs:
             best_sj = None

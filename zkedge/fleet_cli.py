@@ -62,6 +62,12 @@ def register(subparsers: Any) -> None:
     p.add_argument("--cache-dir", type=Path, help="base point cache directory")
     p.add_argument("--cache-mb", type=int, default=1024, help="cache bound in MiB")
     p.add_argument("--cache-memory-mb", type=int, default=64, help="in-memory cache layer, MiB")
+    p.add_argument(
+        "--scalar-cache-mb",
+        type=int,
+        default=32,
+        help="recent task scalars kept in memory, MiB (a slice several tasks share travels once)",
+    )
     p.add_argument("--drain-grace", type=float, default=30.0, help="seconds to finish on SIGTERM")
     p.add_argument("--no-benchmark", action="store_true", help="skip the startup micro-benchmark")
     p.add_argument("--debug-task-delay", type=float, default=0.0, help=argparse.SUPPRESS)
@@ -158,6 +164,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         cache_dir=args.cache_dir,
         cache_bytes=args.cache_mb << 20,
         cache_memory_bytes=args.cache_memory_mb << 20,
+        scalar_cache_bytes=args.scalar_cache_mb << 20,
         token=args.token,
         tls=_client_tls(args),
         drain_grace=args.drain_grace,

@@ -139,6 +139,15 @@ def test_worker_config_validates() -> None:
         {"coordinator": "h:1", "threads": 0},
         {"coordinator": "h:1", "backoff_initial": 0},
         {"coordinator": "h:1", "drain_grace": -1},
+        {"coordinator": "h:1", "scalar_cache_bytes": -1},
     ):
         with pytest.raises(ValueError):
             WorkerConfig(**bad)  # type: ignore[arg-type]
+
+
+def test_shipped_worker_toml_parses() -> None:
+    """packaging/worker.toml (what the Raspberry Pi guide installs) uses only known keys."""
+    from zkedge.worker.config_file import load_worker_config
+
+    cfg = load_worker_config(Path(__file__).parents[2] / "packaging" / "worker.toml")
+    assert cfg["scalar_cache_mb"] == 32 and cfg["cache_memory_mb"] == 64

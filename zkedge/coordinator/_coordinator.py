@@ -340,6 +340,12 @@ class Coordinator:
         """Current registry records (read-only view for status pages and tests)."""
         return list(self._registry_or_raise().workers.values())
 
+    def scalar_traffic(self) -> tuple[int, int, int]:
+        """Task scalars sent (bytes), left out because the worker held them (bytes), and
+        resent after a worker reported a slice missing (times), since start."""
+        s = self._scheduler_or_raise()
+        return s.scalar_bytes_sent, s.scalar_bytes_saved, s.scalar_resends
+
     def capacity(self, worker_id: str) -> float:
         """Current capacity estimate of a worker in points/s (0 if unknown)."""
         rec = self._registry_or_raise().workers.get(worker_id)

@@ -23,6 +23,7 @@ from zkedge.coordinator.sizing import (
     load_factor,
 )
 from zkedge.proto.coordinator.v1 import LoadReport, NodeInfo, TaskMessage
+from zkedge.scalar_lru import SliceLru
 
 if TYPE_CHECKING:
     from zkedge.coordinator.scheduler import Attempt
@@ -31,6 +32,9 @@ __all__ = ["ACTIVE", "DEAD", "QUARANTINED", "SUSPECT", "Registry", "WorkerRecord
 
 ACTIVE, SUSPECT, DEAD, QUARANTINED = "active", "suspect", "dead", "quarantined"
 _NOMINAL_N = 1 << 16  # size at which "capacity" (points/s) is reported
+# Largest scalar cache a worker's mirror believes in (a bad NodeInfo cannot make the
+# coordinator leave out scalars the worker never kept: it would only cost round trips).
+MAX_SCALAR_CACHE = 1 << 30
 
 
 def snapshot(load: LoadReport | None) -> LoadSnapshot | None:
@@ -65,6 +69,9 @@ class WorkerRecord:
     compute_seconds: float = 0.0
     draining: bool = False  # handed a task back: shutting down, give it nothing new
     snap: LoadSnapshot | None = None  # the policy's view of ``load`` (betterproto reads are slow)
+    # Mirror of the worker's scalar cache (zkedge.scalar_lru): slices it holds by hash, as of
+    # the assignments sent so far on this session's stream. None: the worker keeps none.
+    scalars: SliceLru | None = None
 
     def set_load(self, load: LoadReport | None) -> None:
         """Remember a load report (and the plain snapshot the sizing policy reads)."""
@@ -130,6 +137,8 @@ class Registry:
             held=cached,
         )
         rec.set_load(load)
+        if node.scalar_cache_bytes:
+            rec.scalars = SliceLru(min(node.scalar_cache_bytes, MAX_SCALAR_CACHE))
         if old is not None:
             rec.points_done, rec.tasks_done = old.points_done, old.tasks_done
             rec.compute_seconds = old.compute_seconds
@@ -164,6 +173,8 @@ class Registry:
             self._lose(rec, "stream replaced", keep_state=True)
         send, recv = trio.open_memory_channel[TaskMessage](math.inf)
         rec.stream = send
+        if rec.scalars is not None:  # what went down an older stream may never have arrived
+            rec.scalars = SliceLru(rec.scalars.capacity)
         return recv
 
     def stream_closed(self, rec: WorkerRecord, send: trio.MemorySendChannel[TaskMessage]) -> None:

@@ -40,6 +40,7 @@ from zkedge.coordinator.sizing import (
 from zkedge.coordinator.store import Store, StoredJob
 from zkedge.curves import Point, check_group, get_curve
 from zkedge.proto.coordinator.v1 import TaskAssignment, TaskCancel, TaskMessage
+from zkedge.scalar_lru import scalars_hash
 
 log = logging.getLogger("zkedge.coordinator")
 
@@ -126,6 +127,16 @@ class MsmState:
     result: Point = None
     done: bool = False
     cum: list[float] = field(default_factory=list)
+    hashes: dict[tuple[int, int], str] = field(default_factory=dict)  # (start, count) -> hash
+
+    def scalar_slice(self, start: int, count: int) -> tuple[bytes, str]:
+        """The scalars of points [start, start + count) and their hash (zkedge.scalar_lru),
+        hashed once per range: the A, B1 and B2 tasks of a proof often share one."""
+        data = self.scalars[32 * start : 32 * (start + count)]
+        h = self.hashes.get((start, count))
+        if h is None:
+            h = self.hashes[(start, count)] = scalars_hash(data)
+        return data, h
 
     def __post_init__(self) -> None:
         if not self.cum:
@@ -331,6 +342,11 @@ class Scheduler:
         self._ids = itertools.count(1)
         self._dispatching = False
         registry.on_lost = self.worker_lost
+        # Task scalars put on the wire, left out because the worker held them, and sent again
+        # after a worker reported them missing (bytes, bytes, count).
+        self.scalar_bytes_sent = 0
+        self.scalar_bytes_saved = 0
+        self.scalar_resends = 0
 
     # ------------------------------------------------------------------ tables and jobs
     def add_table(self, curve: str, group: str, mont: bytes, digest: str | None = None) -> str:
@@ -578,6 +594,16 @@ class Scheduler:
             task.state = RUNNING
         self.store.task_attempts(task.id, task.attempts)
         m = task.msm
+        scalars, h = m.scalar_slice(task.start, task.count)
+        if w.scalars is not None:
+            # Leave the scalars out when the worker holds them; either way the worker's cache
+            # sees this assignment next, and the mirror follows it (zkedge.scalar_lru).
+            if w.scalars.touch(h):
+                self.scalar_bytes_saved += len(scalars)
+                scalars = b""
+            else:
+                w.scalars.put(h, len(scalars))
+        self.scalar_bytes_sent += len(scalars)
         msg = TaskMessage(
             assign=TaskAssignment(
                 task_id=task.id,
@@ -589,8 +615,9 @@ class Scheduler:
                 table_n=self._tables[m.table_hash][2],
                 start=task.start,
                 count=task.count,
-                scalars=m.scalars[32 * task.start : 32 * (task.start + task.count)],
+                scalars=scalars,
                 expected_seconds=expected if math.isfinite(expected) else 0.0,
+                scalars_hash=h if w.scalars is not None else "",
             )
         )
         try:
@@ -725,9 +752,18 @@ class Scheduler:
         return True, "accepted"
 
     def fail(
-        self, worker_id: str, task_id: str, attempt: int, error: str, handed_back: bool
+        self,
+        worker_id: str,
+        task_id: str,
+        attempt: int,
+        error: str,
+        handed_back: bool,
+        scalars_missing: bool = False,
     ) -> tuple[bool, str]:
-        """A worker's failure (or hand-back) of (task, attempt): (accepted, detail)."""
+        """A worker's failure (or hand-back) of (task, attempt): (accepted, detail).
+
+        ``scalars_missing``: the assignment left its scalars out and the worker's cache lacked
+        them (the mirror was wrong); no strike, and the next assignment carries them."""
         att, why = self._attempt(worker_id, task_id, attempt)
         if att is None:
             return False, why
@@ -738,13 +774,17 @@ class Scheduler:
             self._promote(w)
             if handed_back:
                 w.draining = True
+            if scalars_missing and w.scalars is not None:
+                self.scalar_resends += 1
+                m = att.task.msm
+                w.scalars.discard(m.scalar_slice(att.task.start, att.task.count)[1])
         if att.verify is not None:
             att.verify.error = error
             att.verify.exclude = att.verify.exclude | {worker_id}  # try someone else
             self.dispatch()
             return True, "verification attempt failed; will retry elsewhere"
         task = att.task
-        if not handed_back:
+        if not handed_back and not scalars_missing:
             task.strikes += 1
         if task.strikes >= self.max_attempts:
             self._fail_job(task.job, f"task {task.id} failed {task.strikes} times: {error}")

@@ -246,7 +246,12 @@ class CoordinatorService:
         if req.attempt < 1:
             raise RpcError("INVALID_ARGUMENT", "attempt numbers start at 1")
         ok, detail = self._sched.fail(
-            req.worker_id, req.task_id, req.attempt, req.error[:1000], req.handed_back
+            req.worker_id,
+            req.task_id,
+            req.attempt,
+            req.error[:1000],
+            req.handed_back,
+            req.scalars_missing,
         )
         return ReportAck(accepted=ok, detail=detail)
 

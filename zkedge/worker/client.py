@@ -38,6 +38,7 @@ from zkedge.proto.coordinator.v1 import (
     TaskCancel,
     TaskMessage,
 )
+from zkedge.scalar_lru import SliceLru
 from zkedge.worker.cache import BaseCache
 from zkedge.worker.executor import TaskResult, run_partial
 from zkedge.worker.probe import Probe, micro_benchmark
@@ -57,6 +58,7 @@ class WorkerConfig:
     cache_dir: Path | None = None  # default: $XDG_CACHE_HOME/zkedge/bases
     cache_bytes: int = 1 << 30
     cache_memory_bytes: int = 64 << 20
+    scalar_cache_bytes: int = 32 << 20  # recent task scalars by hash (zkedge.scalar_lru)
     token: str | None = None
     tls: TlsConfig | None = None
     backoff_initial: float = 0.5
@@ -76,6 +78,8 @@ class WorkerConfig:
             raise ValueError("need 0 < backoff_initial <= backoff_max")
         if self.drain_grace < 0:
             raise ValueError("drain_grace must be >= 0")
+        if self.scalar_cache_bytes < 0:
+            raise ValueError("scalar_cache_bytes must be >= 0")
 
 
 class Backoff:
@@ -188,11 +192,13 @@ class Worker:
             ssl_context=ssl_ctx,
             server_name=self.config.tls.server_name if self.config.tls is not None else None,
         ) as client:
+            node = self.probe.node_info(self.threads, self.bench_pps)
+            node.scalar_cache_bytes = self.config.scalar_cache_bytes
             reg = await client.call(
                 "register_worker",
                 RegisterWorkerRequest(
                     worker_id=self.worker_id,
-                    node=self.probe.node_info(self.threads, self.bench_pps),
+                    node=node,
                     cached=self.cache.ranges(),
                     load_report=self.probe.load_report(0, self.recent_pps),
                 ),
@@ -231,6 +237,10 @@ class _Session:
         self.current: TaskAssignment | None = None
         self.current_done = trio.Event()
         self.draining = False
+        # Scalars by hash, updated in stream order as the coordinator's mirror is
+        # (zkedge.scalar_lru); assignments that named a slice we no longer hold:
+        self.scalars = SliceLru(worker.config.scalar_cache_bytes)
+        self.missing: set[tuple[str, int]] = set()
 
     async def heartbeats(self, interval: float) -> None:
         """Heartbeat every ``interval``; "unknown worker" ends the session (re-register)."""
@@ -255,6 +265,7 @@ class _Session:
         def on_message(msg: TaskMessage) -> None:
             kind, value = betterproto.which_one_of(msg, "kind")
             if kind == "assign" and isinstance(value, TaskAssignment):
+                self.resolve_scalars(value)
                 self.send.send_nowait(value)
             elif kind == "cancel" and isinstance(value, TaskCancel):
                 self.cancelled.add((value.task_id, value.attempt))
@@ -267,6 +278,21 @@ class _Session:
         if not self.draining:
             raise SessionEnded("task stream closed by the coordinator")
         await trio.sleep_forever()
+
+    def resolve_scalars(self, task: TaskAssignment) -> None:
+        """Cache the assignment's scalars under their hash, or fill them in from the cache
+        when the coordinator left them out (at receipt, in stream order, like its mirror)."""
+        h = task.scalars_hash
+        if not h:
+            return
+        if task.scalars:
+            self.scalars.put(h, len(task.scalars), bytes(task.scalars))
+            return
+        data = self.scalars.get(h)
+        if data is None:
+            self.missing.add((task.task_id, task.attempt))
+        else:
+            task.scalars = data
 
     async def execute(self) -> None:
         """Run assignments one at a time (each uses all the worker's threads)."""
@@ -287,6 +313,19 @@ class _Session:
 
     async def run_one(self, task: TaskAssignment) -> None:
         """Fetch missing bases, compute the partial sum, report it (or the failure)."""
+        if (task.task_id, task.attempt) in self.missing:
+            self.missing.discard((task.task_id, task.attempt))
+            await self.client.call(
+                "report_failure",
+                ReportFailureRequest(
+                    worker_id=self.w.worker_id,
+                    task_id=task.task_id,
+                    attempt=task.attempt,
+                    error=f"scalars {task.scalars_hash[:16]} not in the worker's cache",
+                    scalars_missing=True,
+                ),
+            )
+            return
         try:
             bases, fetch_s = await self.bases_for(task)
             if self.w.config.task_delay > 0:

@@ -24,6 +24,7 @@ The file layout (every key optional except ``coordinator``, here or as a flag)::
     dir = "/var/cache/zkedge/bases"
     size_mb = 1024
     memory_mb = 64
+    scalars_mb = 32
     [tls]
     enabled = true
     ca = "/etc/zkedge/ca.pem"
@@ -55,6 +56,7 @@ _KEYS: dict[str, tuple[str, type]] = {
     "cache.dir": ("cache_dir", Path),
     "cache.size_mb": ("cache_mb", int),
     "cache.memory_mb": ("cache_memory_mb", int),
+    "cache.scalars_mb": ("scalar_cache_mb", int),
     "tls.enabled": ("tls", bool),
     "tls.ca": ("tls_ca", Path),
     "tls.cert": ("tls_cert", Path),

@@ -35,6 +35,12 @@ class NodeInfo(betterproto.Message):
     bench_points_per_sec: float = betterproto.double_field(7)
     threads: int = betterproto.uint32_field(8)
     version: str = betterproto.string_field(9)
+    scalar_cache_bytes: int = betterproto.uint64_field(10)
+    """
+    Bytes of task scalars the worker keeps by scalars_hash (0: none). Both ends run the same
+     least-recently-used rule over the assignments in stream order (docs/fleet.md "Scalars sent
+     once"), so the coordinator knows which slices it may leave out.
+    """
 
 
 @dataclass(eq=False, repr=False)
@@ -120,6 +126,9 @@ class TaskAssignment(betterproto.Message):
     count: int = betterproto.uint64_field(9)
     scalars: bytes = betterproto.bytes_field(10)
     expected_seconds: float = betterproto.double_field(11)
+    """the worker holds them under scalars_hash (see NodeInfo)"""
+
+    scalars_hash: str = betterproto.string_field(12)
 
 
 @dataclass(eq=False, repr=False)
@@ -155,6 +164,7 @@ class ReportFailureRequest(betterproto.Message):
     attempt: int = betterproto.uint32_field(3)
     error: str = betterproto.string_field(4)
     handed_back: bool = betterproto.bool_field(5)
+    scalars_missing: bool = betterproto.bool_field(6)
 
 
 @dataclass(eq=False, repr=False)

@@ -1,0 +1,188 @@
+"""Scalars sent once: a worker keeps recent task scalars by hash and the coordinator leaves out
+the ones it holds (zkedge.scalar_lru). The mirror rule, the scheduler's messages, the fallback
+when the worker lacks a slice after all, and real workers over gRPC."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import betterproto
+import pytest
+import trio
+from fleet_helpers import TOKEN, make_table, native_or_skip, start_coordinator
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from zkedge.coordinator import MsmSpec
+from zkedge.coordinator.registry import Registry
+from zkedge.coordinator.scheduler import Scheduler
+from zkedge.coordinator.sizing import SizingPolicy
+from zkedge.coordinator.store import Store
+from zkedge.proto.coordinator.v1 import NodeInfo, TaskAssignment
+from zkedge.scalar_lru import SliceLru, scalars_hash
+from zkedge.worker import Worker, WorkerConfig
+
+ONE_TASK = SizingPolicy(target_seconds=1e6, min_points=8, block_points=8)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    cap=st.integers(0, 40),
+    ops=st.lists(st.tuples(st.integers(0, 6), st.integers(1, 16)), max_size=60),
+)
+def test_mirror_follows_the_worker(cap: int, ops: list[tuple[int, int]]) -> None:
+    """The coordinator's size-only mirror and the worker's cache, fed the same assignments in
+    order, hold the same keys in the same order: a slice left out is always there."""
+    mirror, worker = SliceLru(cap), SliceLru(cap)
+    sizes: dict[str, int] = {}
+    for k, size in ops:
+        key = f"k{k}"
+        size = sizes.setdefault(key, size)  # a hash names one content, so one size
+        omitted = mirror.touch(key)
+        if not omitted:
+            mirror.put(key, size)
+            worker.put(key, size, bytes(size))
+        else:
+            assert worker.get(key) == bytes(size)
+        assert mirror.keys() == worker.keys()
+        assert mirror.used == worker.used <= cap
+
+
+def test_lru_evicts_least_recent_and_skips_oversized() -> None:
+    lru = SliceLru(10)
+    lru.put("a", 4, b"a" * 4)
+    lru.put("b", 4, b"b" * 4)
+    assert lru.get("a") == b"a" * 4  # a is now the most recent
+    lru.put("c", 4, b"c" * 4)  # over budget: b goes
+    assert lru.keys() == ["a", "c"] and lru.used == 8
+    lru.put("big", 11, b"x" * 11)
+    assert "big" not in lru and lru.keys() == ["a", "c"]
+    lru.discard("a")
+    assert lru.keys() == ["c"] and lru.used == 4
+
+
+def _assignments(recv: trio.MemoryReceiveChannel[Any]) -> list[TaskAssignment]:
+    out = []
+    while True:
+        try:
+            msg = recv.receive_nowait()
+        except trio.WouldBlock:
+            return out
+        kind, value = betterproto.which_one_of(msg, "kind")
+        if kind == "assign":
+            out.append(value)
+
+
+def _shared_job(sched: Scheduler, n: int = 64) -> tuple[bytes, list[str]]:
+    """Three MSMs over different tables with the same scalars (as A, B1, B2 of a proof)."""
+    scalars = b"".join((7 * i + 3).to_bytes(32, "little") for i in range(n))
+    tables = [sched.add_table("bn254", "G1", bytes([k]) * (64 * n)) for k in range(3)]
+    sched.submit("g16", [(h, n, scalars) for h in tables])
+    return scalars, tables
+
+
+async def test_shared_scalars_travel_once_to_a_caching_worker() -> None:
+    reg = Registry(ONE_TASK)
+    sched = Scheduler(Store(None), reg, ONE_TASK, pipeline_depth=3)
+    w = reg.register("w", NodeInfo(bench_points_per_sec=1e4, scalar_cache_bytes=1 << 20), {}, None)
+    recv = reg.open_stream(w)
+    scalars, _ = _shared_job(sched)
+    got = _assignments(recv)
+    assert len(got) == 3
+    assert {a.scalars_hash for a in got} == {scalars_hash(scalars)}
+    assert [len(a.scalars) for a in got] == [len(scalars), 0, 0]
+    assert sched.scalar_bytes_sent == len(scalars)
+    assert sched.scalar_bytes_saved == 2 * len(scalars)
+
+
+async def test_worker_without_a_cache_gets_every_slice() -> None:
+    reg = Registry(ONE_TASK)
+    sched = Scheduler(Store(None), reg, ONE_TASK, pipeline_depth=3)
+    w = reg.register("w", NodeInfo(bench_points_per_sec=1e4), {}, None)  # an older worker
+    recv = reg.open_stream(w)
+    scalars, _ = _shared_job(sched)
+    got = _assignments(recv)
+    assert [bytes(a.scalars) for a in got] == [scalars] * 3
+    assert all(a.scalars_hash == "" for a in got)
+    assert sched.scalar_bytes_saved == 0
+
+
+async def test_missing_slice_is_sent_again_without_a_strike() -> None:
+    reg = Registry(ONE_TASK)
+    sched = Scheduler(Store(None), reg, ONE_TASK, max_attempts=1, pipeline_depth=3)
+    w = reg.register("w", NodeInfo(bench_points_per_sec=1e4, scalar_cache_bytes=1 << 20), {}, None)
+    recv = reg.open_stream(w)
+    scalars, _ = _shared_job(sched)
+    omitted = [a for a in _assignments(recv) if not a.scalars]
+    assert len(omitted) == 2
+    a = omitted[0]
+    ok, _ = sched.fail("w", a.task_id, a.attempt, "not cached", False, scalars_missing=True)
+    assert ok and sched.tasks[a.task_id].strikes == 0 and sched.scalar_resends == 1
+    (again,) = _assignments(recv)  # max_attempts=1, yet the task runs again
+    assert (again.task_id, again.attempt) == (a.task_id, 2)
+    assert bytes(again.scalars) == scalars
+
+
+async def test_new_stream_starts_a_new_mirror() -> None:
+    reg = Registry(ONE_TASK)
+    sched = Scheduler(Store(None), reg, ONE_TASK, pipeline_depth=1)
+    w = reg.register("w", NodeInfo(bench_points_per_sec=1e4, scalar_cache_bytes=1 << 20), {}, None)
+    reg.open_stream(w)
+    _shared_job(sched)
+    assert w.scalars is not None and len(w.scalars) == 1
+    reg.open_stream(w)  # what the old stream carried may never have arrived
+    assert w.scalars is not None and len(w.scalars) == 0
+
+
+async def _workers(
+    nursery: trio.Nursery, port: int, tmp: Path, ids: list[str], **kw: Any
+) -> list[Worker]:
+    out = []
+    for wid in ids:
+        cfg = WorkerConfig(
+            coordinator=f"127.0.0.1:{port}",
+            worker_id=wid,
+            threads=1,
+            cache_dir=tmp / f"cache-{wid}",
+            token=TOKEN,
+            benchmark=False,
+            **kw,
+        )
+        out.append(await nursery.start(Worker(cfg).run))
+    return out
+
+
+@pytest.mark.parametrize("worker_keeps", [True, False])
+async def test_real_workers_share_scalars_across_msms(
+    nursery: trio.Nursery, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, worker_keeps: bool
+) -> None:
+    """One worker, a G1 and a G2 MSM over the same scalars (as B1 and B2 of a proof): the
+    second MSM's scalars are left out and the results equal local MSMs. When the worker's
+    cache turns out empty (as after a restart of the cache), it says so, gets the scalars
+    again and the job still finishes with the right results."""
+    native_or_skip()
+    from zkedge.msm import msm
+
+    if not worker_keeps:
+        import zkedge.worker.client as client_mod
+
+        monkeypatch.setattr(client_mod, "SliceLru", lambda cap: SliceLru(0))
+    n = 16  # = min_points: each MSM goes out as one task, so both name the same slice
+    t1, s = make_table("bn254", "G1", n, seed=5)
+    t2, _ = make_table("bn254", "G2", n, seed=6)
+    policy = SizingPolicy(target_seconds=1e6, min_points=n, block_points=n)
+    with trio.fail_after(60):
+        coord = await start_coordinator(nursery, None, policy=policy)
+        (w,) = await _workers(nursery, coord.port, tmp_path, ["w"])
+        handle = await coord.submit_job(
+            [MsmSpec("bn254", "G1", t1, s), MsmSpec("bn254", "G2", t2, s)], label="shared"
+        )
+        assert await handle.results() == [msm(t1, s), msm(t2, s)]
+        sent, saved, resent = coord.scalar_traffic()
+        if worker_keeps:
+            assert (sent, saved, resent) == (32 * n, 32 * n, 0)
+        else:
+            assert resent >= 1 and sent == 32 * n * (1 + resent)
+        assert all(r.state == "active" for r in coord.workers())
+        w.stop()
