@@ -313,3 +313,23 @@ async def test_finished_jobs_beyond_the_window_drop_their_scalars(tmp_path: Path
     assert [stored(j.id) for j in jobs] == [0, 0, 0, 256, 256]
     assert [bool(j.msms[0].scalars) for j in jobs] == [False, False, False, True, True]
     assert all(store.job_row(j.id)[2][0] for j in jobs)  # type: ignore[index]
+
+
+async def test_watch_sends_the_final_update_when_the_job_ends_between_updates() -> None:
+    """A job that finishes while the watcher is between updates still gets its final update
+    (the stream used to end there, and the client saw "running" as the last state)."""
+    from types import SimpleNamespace
+
+    from zkedge.coordinator.service import _JobWatch
+
+    reg, sched = setup(pipeline_depth=1)
+    w = reg.register("w", NodeInfo(bench_points_per_sec=1e3), {}, None)
+    reg.open_stream(w)
+    job = sched.jobs[submit(sched, 8)]
+    watch = _JobWatch(SimpleNamespace(job_update=lambda j: j.state), job)  # type: ignore[arg-type]
+    assert await watch.receive() == "running"
+    ((task_id, attempt),) = w.inflight
+    assert sched.complete("w", task_id, attempt, _g1_be(), 0.1)[0]
+    assert job.finished.is_set()
+    assert await watch.receive() == "done"
+    assert await watch.receive() is None

@@ -124,9 +124,9 @@ class _JobWatch:
     async def receive(self) -> JobUpdate | None:
         if self._ended:
             return None
-        if not self._first:
-            if self._job.finished.is_set():
-                return None
+        # The final update always goes out, even when the job finished while the previous
+        # one was being sent (ending the stream then left the client with "running").
+        if not self._first and not self._job.finished.is_set():
             await self._job.wait_changed()
         self._first = False
         if self._job.finished.is_set():
