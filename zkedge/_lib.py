@@ -263,10 +263,38 @@ def table_load(
     return table
 
 
+def table_adopt(curve: Curve, group: Group, data: bytes, check: str) -> bytes | bytearray:
+    """A base table from 'mont' points: ``data`` itself, checked in place, when it is a whole
+    ``bytes`` object at an 8-byte aligned address (its bytes are exactly the table layout;
+    nothing is copied, and bytes cannot change under the table); otherwise a checked copy."""
+    aligned = int(ffi.cast("uintptr_t", ffi.from_buffer(data))) % 8 == 0
+    if type(data) is not bytes or not aligned or check == "none":
+        return table_load(curve, group, data, "mont", check)
+    pb = curve.point_bytes(group)
+    if len(data) % pb:
+        raise ValueError(
+            f"{curve} {group}: {len(data)} bytes is not a multiple of {pb} bytes per point"
+        )
+    bad = ffi.new("size_t *", 0)
+    rc = lib.zk_points_check(
+        curve.native_id,
+        _gid(group),
+        data,
+        len(data),
+        len(data) // pb,
+        _enc("mont"),
+        _level(check),
+        bad,
+    )
+    if rc != lib.ZK_OK:
+        _check(rc, f"{curve} {group} base point {bad[0]}")  # as table_load says it
+    return data
+
+
 def msm(
     curve: Curve,
     group: Group,
-    table: bytearray,
+    table: bytes | bytearray,
     start: int,
     count: int,
     scalars: bytes,

@@ -20,7 +20,7 @@ class BaseTable:
 
     __slots__ = ("_data", "curve", "group")
 
-    def __init__(self, curve: Curve, group: Group, data: bytearray) -> None:
+    def __init__(self, curve: Curve, group: Group, data: bytes | bytearray) -> None:
         """Wrap an already-checked table; use :meth:`from_bytes` or :meth:`from_points`."""
         self.curve = curve
         self.group = group
@@ -35,8 +35,13 @@ class BaseTable:
         encoding: str = "be",
         check: str = "subgroup",
     ) -> BaseTable:
-        """Load points from 'be' or 'mont' bytes, checking each ('subgroup', 'curve', 'none')."""
+        """Load points from 'be' or 'mont' bytes, checking each ('subgroup', 'curve', 'none').
+
+        'mont' points in a ``bytes`` object are used in place once checked (no copy: the
+        layout is the table's, and ``bytes`` cannot change); other inputs are copied."""
         c, g = get_curve(curve), check_group(group)
+        if encoding == "mont" and type(data) is bytes:
+            return cls(c, g, _lib.table_adopt(c, g, data, check))
         return cls(c, g, _lib.table_load(c, g, data, encoding, check))
 
     @classmethod

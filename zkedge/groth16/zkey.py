@@ -107,13 +107,11 @@ class Zkey:
             raw = self.raw.get(which)
             if raw is None:
                 raise RuntimeError(f"{self.name}: points {which} were released")
+            # A section read on its own (BinFile.read_path) is a whole bytes object: the table
+            # uses it in place. A view into a larger buffer is copied into a table.
+            whole = raw.obj if isinstance(raw.obj, bytes) and len(raw.obj) == raw.nbytes else raw
             try:
-                try:  # zero-copy when the native wrapper takes any buffer
-                    tab = BaseTable.from_bytes(self.curve, group, raw, encoding="mont", check=check)
-                except TypeError:
-                    tab = BaseTable.from_bytes(
-                        self.curve, group, bytes(raw), encoding="mont", check=check
-                    )
+                tab = BaseTable.from_bytes(self.curve, group, whole, encoding="mont", check=check)
             except ValueError as e:
                 raise FormatError(self.name, f"section {sid} (points {which}): {e}") from None
             self._tables[which] = tab
@@ -121,11 +119,14 @@ class Zkey:
 
     def load_tables(self, check: Literal["curve", "none"] = "curve") -> None:
         """Load every point section into native tables and release the file's bytes (the
-        coefficients are copied out): afterwards memory is the tables plus section 4."""
+        coefficients are copied out unless section 4 is a buffer of its own): afterwards
+        memory is the tables plus section 4."""
         for which in POINT_SECTIONS:
             self.table(which, check)
         self.raw = {}
-        self.coefs = memoryview(bytes(self.coefs))
+        owner = self.coefs.obj
+        if not isinstance(owner, bytes) or len(owner) != self.coefs.nbytes + 4:
+            self.coefs = memoryview(bytes(self.coefs))
 
 
 def _g1(z: BinFile, curve: Curve, data: memoryview, what: str) -> G1Affine:
@@ -206,8 +207,12 @@ def _header(z: BinFile) -> ZkeyHeader:
 
 def read_zkey(src: Source) -> Zkey:
     """Read and check a Groth16 ``.zkey`` (path or bytes). Raises :class:`FormatError`."""
-    name, data = read_source(src, "zkey")
-    z = BinFile.parse(name, data, "zkey", max_version=2)
+    if isinstance(src, bytes | bytearray | memoryview):
+        name, data = read_source(src, "zkey")
+        z = BinFile.parse(name, data, "zkey", max_version=2)
+    else:  # section by section: the point sections become native tables in place
+        z = BinFile.read_path(src, "zkey", max_version=2)
+        name = z.name
     h = _header(z)
     curve = h.curve
     g1s, g2s = curve.point_bytes("G1"), curve.point_bytes("G2")
