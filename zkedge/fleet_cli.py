@@ -53,6 +53,12 @@ def register(subparsers: Any) -> None:
     p.add_argument("--heartbeat-interval", type=float, default=5.0, help="seconds (default 5)")
     p.add_argument("--target-seconds", type=float, default=2.0, help="task size target time")
     p.add_argument("--block-points", type=int, default=4096, help="base block size in points")
+    p.add_argument(
+        "--table-memory-mb",
+        type=int,
+        default=1024,
+        help="base tables kept in memory, MiB (the rest is read back from --store when needed)",
+    )
     p.set_defaults(func=cmd_coordinator)
 
     p = subparsers.add_parser("worker", help="run a fleet worker on this board")
@@ -136,6 +142,7 @@ def cmd_coordinator(args: argparse.Namespace) -> int:
         tls=tls,
         policy=policy,
         heartbeat_interval=args.heartbeat_interval,
+        table_memory=args.table_memory_mb << 20,
     )
 
     async def run() -> None:

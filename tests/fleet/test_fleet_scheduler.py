@@ -333,3 +333,29 @@ async def test_watch_sends_the_final_update_when_the_job_ends_between_updates() 
     assert job.finished.is_set()
     assert await watch.receive() == "done"
     assert await watch.receive() is None
+
+
+def test_tables_beyond_the_memory_bound_are_read_back_from_the_store(tmp_path: Path) -> None:
+    """With a store file, base tables beyond ``table_memory`` bytes leave memory, least
+    recently used first, and come back from the store when a job or worker needs them."""
+    store = Store(tmp_path / "s.sqlite")
+    policy = SizingPolicy(target_seconds=1.0, min_points=8, block_points=8)
+    sched = Scheduler(store, Registry(policy), policy, table_memory=2 * 64 * 8)
+    tabs = [bytes([k + 1]) * (64 * 8) for k in range(3)]  # 8 (fake) points each
+    h = [sched.add_table("bn254", "G1", t) for t in tabs]
+    assert sched.tables_in_memory() == [h[1], h[2]]  # h[0] left memory
+    assert sched.table(h[0]) == ("bn254", "G1", 8, tabs[0])  # read back ...
+    assert sched.tables_in_memory() == [h[2], h[0]]  # ... and h[1] made room
+    job = sched.submit("x", [(h[1], 8, bytes(32 * 8))])
+    assert job.msms[0].table_n == 8 and h[1] in sched.tables_in_memory()
+
+
+def test_in_memory_store_keeps_one_copy_of_each_table() -> None:
+    """Without a store file the scheduler's copy is the only one (not also in SQLite), and
+    nothing leaves memory, whatever the bound."""
+    policy = SizingPolicy(target_seconds=1.0, min_points=8, block_points=8)
+    store = Store(None)
+    sched = Scheduler(store, Registry(policy), policy, table_memory=0)
+    h = [sched.add_table("bn254", "G1", bytes([k + 1]) * (64 * 8)) for k in range(3)]
+    assert sched.tables_in_memory() == h
+    assert all(store.get_table(x) is None for x in h)

@@ -133,7 +133,9 @@ class Coordinator:
     ``coord = await nursery.start(Coordinator(bind="0.0.0.0:50051", store="jobs.sqlite").serve)``
     returns once the server listens (``coord.port`` is the bound port, useful with port 0).
     ``store=None`` keeps jobs in memory only. ``token`` requires ``authorization: Bearer <token>``
-    metadata on every RPC; ``tls`` enables TLS (see :class:`TlsConfig`).
+    metadata on every RPC; ``tls`` enables TLS (see :class:`TlsConfig`). With a store file, at
+    most ``table_memory`` bytes of base tables stay in memory (least recently used leave it and
+    are read back from the store when needed; None: no bound); in memory only, all stay.
     """
 
     def __init__(
@@ -149,8 +151,12 @@ class Coordinator:
         max_attempts: int = 5,
         pipeline_depth: int = 2,
         tick_interval: float = 0.1,
+        table_memory: int | None = 1 << 30,
     ) -> None:
         self.host, self.requested_port = parse_hostport(bind)
+        if table_memory is not None and table_memory < 0:
+            raise ValueError("table_memory must be >= 0 (or None: no bound)")
+        self.table_memory = table_memory
         if token is not None and not token:
             raise ValueError("token must be non-empty (or None for no token)")
         if heartbeat_interval <= 0 or tick_interval <= 0:
@@ -187,6 +193,7 @@ class Coordinator:
                 self.policy,
                 max_attempts=self.max_attempts,
                 pipeline_depth=self.pipeline_depth,
+                table_memory=self.table_memory,
             )
             scheduler.recover()
             self._registry, self._scheduler = registry, scheduler

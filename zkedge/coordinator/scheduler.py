@@ -21,6 +21,7 @@ import itertools
 import logging
 import math
 import secrets
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -127,6 +128,7 @@ class MsmState:
     result: Point = None
     done: bool = False
     cum: list[float] = field(default_factory=list)
+    table_n: int = 0  # points in the whole table (the MSM may use a prefix)
     hashes: dict[tuple[int, int], str] = field(default_factory=dict)  # (start, count) -> hash
 
     def scalar_slice(self, start: int, count: int) -> tuple[bytes, str]:
@@ -322,9 +324,16 @@ class Scheduler:
         pipeline_depth: int = 2,
         history: int = 100,
         keep_scalars: int = 4,
+        table_memory: int | None = None,
     ) -> None:
         if max_attempts < 1 or pipeline_depth < 1:
             raise ValueError("max_attempts and pipeline_depth must be >= 1")
+        if table_memory is not None and table_memory < 0:
+            raise ValueError("table_memory must be >= 0 (or None: no bound)")
+        # Base tables in memory, least recently used first; beyond ``table_memory`` bytes the
+        # oldest leave memory (a persistent store still has them: table() reloads on demand).
+        self.table_memory = table_memory
+        self._table_bytes = 0
         self.store = store
         self.registry = registry
         self.policy = policy
@@ -338,7 +347,7 @@ class Scheduler:
         self.tasks: dict[str, Task] = {}
         self.pending: list[Task] = []  # fixed ranges waiting for a (new) attempt
         self._verifies: list[_Verify] = []
-        self._tables: dict[str, tuple[str, str, int, bytes]] = {}
+        self._tables: OrderedDict[str, tuple[str, str, int, bytes]] = OrderedDict()
         self._ids = itertools.count(1)
         self._dispatching = False
         registry.on_lost = self.worker_lost
@@ -357,19 +366,35 @@ class Scheduler:
         if not mont or len(mont) % pb:
             raise ValueError(f"bases must be a non-empty multiple of {pb} bytes")
         h = digest if digest is not None else table_hash(c.name, group, mont)
-        if h not in self._tables:
-            self.store.put_table(h, c.name, group, len(mont) // pb, mont)
-            self._tables[h] = (c.name, group, len(mont) // pb, mont)
+        if self.table(h) is None:
+            if self.store.persistent:
+                self.store.put_table(h, c.name, group, len(mont) // pb, mont)
+            self._keep_table(h, (c.name, group, len(mont) // pb, mont))
         return h
 
     def table(self, h: str) -> tuple[str, str, int, bytes] | None:
         """(curve, group, n, mont bytes) for a content hash, from memory or the store."""
         t = self._tables.get(h)
-        if t is None:
-            t = self.store.get_table(h)
-            if t is not None:
-                self._tables[h] = t
+        if t is not None:
+            self._tables.move_to_end(h)
+            return t
+        t = self.store.get_table(h) if self.store.persistent else None
+        if t is not None:
+            self._keep_table(h, t)
         return t
+
+    def tables_in_memory(self) -> list[str]:
+        """Hashes of the base tables held in memory, least recently used first."""
+        return list(self._tables)
+
+    def _keep_table(self, h: str, t: tuple[str, str, int, bytes]) -> None:
+        self._tables[h] = t
+        self._table_bytes += len(t[3])
+        if self.table_memory is None or not self.store.persistent:
+            return  # an in-memory store has no other copy to reload from
+        while self._table_bytes > self.table_memory and len(self._tables) > 1:
+            _, old = self._tables.popitem(last=False)
+            self._table_bytes -= len(old[3])
 
     def submit(self, label: str, msms: Sequence[tuple[str, int, bytes]]) -> Job:
         """New job from ``(table_hash, n, scalars)`` triples (tables already added)."""
@@ -384,7 +409,9 @@ class Scheduler:
             if not 0 < n <= t[2] or len(scalars) != 32 * n:
                 raise ValueError(f"MSM {i}: need 0 < n <= {t[2]} and 32*n scalar bytes")
             states.append(
-                MsmState(i, t[0], t[1], h, n, scalars, [(0, n)], self.policy.block_points)
+                MsmState(
+                    i, t[0], t[1], h, n, scalars, [(0, n)], self.policy.block_points, table_n=t[2]
+                )
             )
         self.store.add_job(job_id, label, [(m.table_hash, m.n, m.scalars) for m in states])
         job = Job(job_id, label, states)
@@ -424,6 +451,7 @@ class Scheduler:
                     sm.scalars,
                     [],
                     self.policy.block_points,
+                    table_n=t[2],
                 )
             )
         job = Job(sj.id, sj.label, msms)
@@ -612,7 +640,7 @@ class Scheduler:
                 curve=m.curve,
                 group=m.group,
                 table_hash=m.table_hash,
-                table_n=self._tables[m.table_hash][2],
+                table_n=m.table_n,
                 start=task.start,
                 count=task.count,
                 scalars=scalars,

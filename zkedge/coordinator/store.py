@@ -81,6 +81,7 @@ class Store:
 
     def __init__(self, path: str | Path | None) -> None:
         target = ":memory:" if path is None else str(path)
+        self.persistent = path is not None and str(path) != ":memory:"
         self._db = sqlite3.connect(target, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
@@ -92,7 +93,8 @@ class Store:
 
     # base tables
     def put_table(self, table_hash: str, curve: str, group: str, n: int, data: bytes) -> None:
-        """Store a base table unless one with this content hash exists."""
+        """Store a base table unless one with this content hash exists (the scheduler calls it
+        only for a persistent store: in memory, its own copy is the only one it needs)."""
         self._db.execute(
             "INSERT OR IGNORE INTO base_tables(hash, curve, grp, n, data) VALUES (?,?,?,?,?)",
             (table_hash, curve, group, n, data),
