@@ -303,14 +303,18 @@ ZK_DEFINE_FIELD(bn_fr, f256, N256, ZK_BN_FR)
 ZK_DEFINE_FIELD(bls_fp, f384, N384, ZK_BLS_FP)
 ZK_DEFINE_FIELD(bls_fr, f256, N256, ZK_BLS_FR)
 
-/* F##_mul_lazy(r, a, b): r = a b for a, b < 2p with r below 2p (one p too many at most), for
- * values that only feed further products (a batch inversion's running products): the assembly
- * skips its final subtraction. Valid when 4p < R: the base fields only (BLS12-381's r is above
- * R/4). The C path and 32-bit limbs return the reduced product, a valid lazy one too. */
+/* Lazy values, below 2p rather than p, for values that only feed further products: every
+ * product (F##_mul and F##_mul_lazy) takes inputs below 2p when 4p < R, which holds for the base
+ * fields only (BLS12-381's r is above R/4).
+ * F##_mul_lazy(r, a, b): r = a b for a, b < 2p with r below 2p (one p too many at most): the
+ * assembly skips its final subtraction; the C path and 32-bit limbs return the reduced product,
+ * a valid lazy one too.
+ * F##_sub_lazy(r, a, b): r = a - b + p for a, b < p, in (0, 2p): no borrow test. */
 #define ZK_DEFINE_MUL_LAZY(F, T, N, PRM)                                                           \
     ZK_INLINE void F##_mul_lazy(T *r, const T *a, const T *b) {                                     \
         if (!mont_mul_lazy_asm(r->l, a->l, b->l, (PRM).p, (PRM).n0, N)) F##_mul(r, a, b);          \
-    }
+    }                                                                                               \
+    ZK_INLINE void F##_sub_lazy(T *r, const T *a, const T *b) { mod_sub_lazy(r->l, a->l, b->l, (PRM).p, N); }
 ZK_DEFINE_MUL_LAZY(bn_fp, f256, N256, ZK_BN_FP)
 ZK_DEFINE_MUL_LAZY(bls_fp, f384, N384, ZK_BLS_FP)
 

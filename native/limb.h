@@ -200,6 +200,25 @@ ZK_INLINE int mont_mul_asm(limb_t *r, const limb_t *a, const limb_t *b, const li
     return 0;
 }
 
+/* r = a - b + p for a, b < p: in (0, 2p), not reduced (the wrapped n-limb sum is exact), for a
+ * value that only feeds a product (inputs below 2p are fine there when 4p < R, fields.h). */
+ZK_INLINE void mod_sub_lazy(limb_t *r, const limb_t *a, const limb_t *b, const limb_t *p,
+                            const int n) {
+#if ZK_HAVE_X86_ASM
+    if (zk_asm_on && n == 4) {
+        mod_subl4_asm(r, a, b, p);
+        return;
+    }
+    if (zk_asm_on && n == 6) {
+        mod_subl6_asm(r, a, b, p);
+        return;
+    }
+#endif
+    limb_t t[ZK_MAXL];
+    limbs_sub(t, a, b, n);
+    limbs_add(r, t, p, n);
+}
+
 /* The lazy assembly product (result below 2p, see mont_x86_64.h) when the assembly is on for
  * this limb count (returns 1), else 0: the caller then uses the full product, whose result,
  * below p, is a valid lazy one too. */

@@ -361,6 +361,32 @@ ZK_INLINE void mod_sub4_asm(limb_t *r, const limb_t *a, const limb_t *b, const l
     (void)t0, (void)t1, (void)t2, (void)t3, (void)s0, (void)s1, (void)s2, (void)s3, (void)m;
 }
 
+/* r = a - b + p (in (0, 2p), not reduced) for 4-limb a, b < p; r may alias a or b. */
+ZK_INLINE void mod_subl4_asm(limb_t *r, const limb_t *a, const limb_t *b, const limb_t *p) {
+    limb_t t0, t1, t2, t3;
+    __asm__(
+        "movq 0(%[a]), %[t0]\n\t"
+        "movq 8(%[a]), %[t1]\n\t"
+        "movq 16(%[a]), %[t2]\n\t"
+        "movq 24(%[a]), %[t3]\n\t"
+        "subq 0(%[b]), %[t0]\n\t"
+        "sbbq 8(%[b]), %[t1]\n\t"
+        "sbbq 16(%[b]), %[t2]\n\t"
+        "sbbq 24(%[b]), %[t3]\n\t"
+        "addq %[p0], %[t0]\n\t"
+        "adcq %[p1], %[t1]\n\t"
+        "adcq %[p2], %[t2]\n\t"
+        "adcq %[p3], %[t3]\n\t"
+        "movq %[t0], 0(%[r])\n\t"
+        "movq %[t1], 8(%[r])\n\t"
+        "movq %[t2], 16(%[r])\n\t"
+        "movq %[t3], 24(%[r])\n\t"
+        : [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3), "=m"(*(limb_t(*)[4])r)
+        : [a] "r"(a), [b] "r"(b), [r] "r"(r), [p0] "m"(p[0]), [p1] "m"(p[1]), [p2] "m"(p[2]), [p3] "m"(p[3]), "m"(*(const limb_t(*)[4])a), "m"(*(const limb_t(*)[4])b)
+        : "cc");
+    (void)t0, (void)t1, (void)t2, (void)t3;
+}
+
 /* r = a * b * 2^-384 mod p for 6-limb a, b < p < 2^383 (or a, b < 2p when 4p < 2^384); r may alias a or b. */
 ZK_INLINE void mont_mul6_adx(limb_t *r, const limb_t *a, const limb_t *b, const limb_t *p,
                                  limb_t n0) {
@@ -1007,6 +1033,40 @@ ZK_INLINE void mod_sub6_asm(limb_t *r, const limb_t *a, const limb_t *b, const l
         : [p0] "m"(p[0]), [p1] "m"(p[1]), [p2] "m"(p[2]), [p3] "m"(p[3]), [p4] "m"(p[4]), [p5] "m"(p[5]), "m"(*(const limb_t(*)[6])a), "m"(*(const limb_t(*)[6])b)
         : "cc");
     (void)t0, (void)t1, (void)t2, (void)t3, (void)t4, (void)t5, (void)s0, (void)s1, (void)s2, (void)s3, (void)m;
+}
+
+/* r = a - b + p (in (0, 2p), not reduced) for 6-limb a, b < p; r may alias a or b. */
+ZK_INLINE void mod_subl6_asm(limb_t *r, const limb_t *a, const limb_t *b, const limb_t *p) {
+    limb_t t0, t1, t2, t3, t4, t5;
+    __asm__(
+        "movq 0(%[a]), %[t0]\n\t"
+        "movq 8(%[a]), %[t1]\n\t"
+        "movq 16(%[a]), %[t2]\n\t"
+        "movq 24(%[a]), %[t3]\n\t"
+        "movq 32(%[a]), %[t4]\n\t"
+        "movq 40(%[a]), %[t5]\n\t"
+        "subq 0(%[b]), %[t0]\n\t"
+        "sbbq 8(%[b]), %[t1]\n\t"
+        "sbbq 16(%[b]), %[t2]\n\t"
+        "sbbq 24(%[b]), %[t3]\n\t"
+        "sbbq 32(%[b]), %[t4]\n\t"
+        "sbbq 40(%[b]), %[t5]\n\t"
+        "addq %[p0], %[t0]\n\t"
+        "adcq %[p1], %[t1]\n\t"
+        "adcq %[p2], %[t2]\n\t"
+        "adcq %[p3], %[t3]\n\t"
+        "adcq %[p4], %[t4]\n\t"
+        "adcq %[p5], %[t5]\n\t"
+        "movq %[t0], 0(%[r])\n\t"
+        "movq %[t1], 8(%[r])\n\t"
+        "movq %[t2], 16(%[r])\n\t"
+        "movq %[t3], 24(%[r])\n\t"
+        "movq %[t4], 32(%[r])\n\t"
+        "movq %[t5], 40(%[r])\n\t"
+        : [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3), [t4] "=&r"(t4), [t5] "=&r"(t5), "=m"(*(limb_t(*)[6])r)
+        : [a] "r"(a), [b] "r"(b), [r] "r"(r), [p0] "m"(p[0]), [p1] "m"(p[1]), [p2] "m"(p[2]), [p3] "m"(p[3]), [p4] "m"(p[4]), [p5] "m"(p[5]), "m"(*(const limb_t(*)[6])a), "m"(*(const limb_t(*)[6])b)
+        : "cc");
+    (void)t0, (void)t1, (void)t2, (void)t3, (void)t4, (void)t5;
 }
 
 #else

@@ -89,13 +89,15 @@ static void ECF(msm_worker)(void *vctx, int t, int nt) {
  * norm, kept in nk[k], over Fp2; d[k] itself over Fp (nk unused, NULL).
  * Products whose result only feeds further products (the running products, 1 / d over Fp, the
  * slope over Fp) are lazy (fields.h: below 2p, no final subtraction): 4 of the 6 per addition
- * over Fp; the rest, which meet additions, comparisons or the inversion, stay reduced. */
+ * over Fp; the rest, which meet additions, comparisons or the inversion, stay reduced. So are,
+ * over Fp, the differences that only feed products (x - B.x, y - B.y, x1 - x3): a - b + p. */
 #ifdef FB
 #define BI_T FB_T
 #define BIF(name) ZK_CAT3(FB, _, name)
 #define ZK_BI_NORM 1
 #define BI_KEY(nk, d, k) (&(nk)[k])
 #define FE_MUL_LAM FEF(mul) /* Fp2: its additions need reduced inputs */
+#define FE_SUB_LAZY FEF(sub)
 ZK_INLINE void ECF(bi_norm)(BI_T *n, const FE_T *d) {
     BI_T t;
     BIF(sqr)(n, &d->c0);
@@ -108,6 +110,7 @@ ZK_INLINE void ECF(bi_norm)(BI_T *n, const FE_T *d) {
 #define ZK_BI_NORM 0
 #define BI_KEY(nk, d, k) ((void)(nk), &(d)[k])
 #define FE_MUL_LAM FEF(mul_lazy) /* the slope only feeds products */
+#define FE_SUB_LAZY FEF(sub_lazy) /* differences that only feed products */
 ZK_INLINE void ECF(bi_norm)(BI_T *n, const FE_T *d) {
     (void)n; /* the key is d itself */
     (void)d;
@@ -156,12 +159,12 @@ typedef struct {
 /* B += (x, y) (affine), given ik = 1 / (x - B.x): the last steps of an affine addition. */
 ZK_INLINE void ECF(aff_add_inv)(ECF(aff) *B, const FE_T *x, const FE_T *y, const FE_T *ik) {
     FE_T lam, t;
-    FEF(sub)(&lam, y, &B->y);
+    FE_SUB_LAZY(&lam, y, &B->y);
     FE_MUL_LAM(&lam, &lam, ik);
     FEF(sqr)(&t, &lam);
     FEF(sub)(&t, &t, &B->x);
-    FEF(sub)(&t, &t, x);        /* x3 */
-    FEF(sub)(&B->x, &B->x, &t); /* x1 - x3 */
+    FEF(sub)(&t, &t, x);           /* x3 */
+    FE_SUB_LAZY(&B->x, &B->x, &t); /* x1 - x3 */
     FEF(mul)(&lam, &lam, &B->x);
     FEF(sub)(&B->y, &lam, &B->y);
     B->x = t;
@@ -173,8 +176,8 @@ ZK_INLINE void ECF(aff_add_inv)(ECF(aff) *B, const FE_T *x, const FE_T *y, const
 ZK_INLINE void ECF(aff_add_inv2)(ECF(aff) *B, const FE_T *x, const FE_T *y, const FE_T *ik,
                                  ECF(aff) *B2, const FE_T *x2, const FE_T *y2, const FE_T *ik2) {
     FE_T lam, t, lam2, t2;
-    FEF(sub)(&lam, y, &B->y);
-    FEF(sub)(&lam2, y2, &B2->y);
+    FE_SUB_LAZY(&lam, y, &B->y);
+    FE_SUB_LAZY(&lam2, y2, &B2->y);
     FE_MUL_LAM(&lam, &lam, ik);
     FE_MUL_LAM(&lam2, &lam2, ik2);
     FEF(sqr)(&t, &lam);
@@ -183,8 +186,8 @@ ZK_INLINE void ECF(aff_add_inv2)(ECF(aff) *B, const FE_T *x, const FE_T *y, cons
     FEF(sub)(&t2, &t2, &B2->x);
     FEF(sub)(&t, &t, x);        /* x3 */
     FEF(sub)(&t2, &t2, x2);
-    FEF(sub)(&B->x, &B->x, &t); /* x1 - x3 */
-    FEF(sub)(&B2->x, &B2->x, &t2);
+    FE_SUB_LAZY(&B->x, &B->x, &t); /* x1 - x3 */
+    FE_SUB_LAZY(&B2->x, &B2->x, &t2);
     FEF(mul)(&lam, &lam, &B->x);
     FEF(mul)(&lam2, &lam2, &B2->x);
     FEF(sub)(&B->y, &lam, &B->y);
@@ -291,7 +294,7 @@ ZK_INLINE void ECF(ba_put)(ECF(ba_state) *s, size_t b, const FE_T *x, const FE_T
     s->bi[k] = (uint32_t)b;
     s->px[k] = *x;
     s->py[k] = *y;
-    FEF(sub)(&s->dx[k], x, &s->bk[b].x);
+    FE_SUB_LAZY(&s->dx[k], x, &s->bk[b].x);
     s->st[b] = st | ZK_ST_BATCH;
 }
 
@@ -333,7 +336,7 @@ static void ECF(aff_add_batch)(ECF(aff) *const *T, const ECF(aff) *const *P, int
             }
             continue;
         }
-        FEF(sub)(&dx[nb], &p->x, &t->x);
+        FE_SUB_LAZY(&dx[nb], &p->x, &t->x);
         idx[nb++] = i;
     }
     if (!nb) return;
@@ -570,6 +573,7 @@ static int ECF(msm)(const uint8_t *table, size_t count, const uint8_t *scalars, 
 #undef ZK_BI_NORM
 #undef BI_KEY
 #undef FE_MUL_LAM
+#undef FE_SUB_LAZY
 #ifdef FB
 #undef FB
 #undef FB_T

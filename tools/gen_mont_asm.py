@@ -169,13 +169,31 @@ def mod_sub_asm(n: int) -> list[str]:
     return out
 
 
+def sub_lazy_asm(n: int) -> list[str]:
+    """r = a - b + p for a, b < p: in (0, 2p), so the wrapped n-word result is exact and no
+    borrow or comparison is needed; for values that only feed products (see fields.h)."""
+    t = [f"%[t{k}]" for k in range(n)]
+    out = [f"movq {8 * j}(%[a]), {t[j]}" for j in range(n)]
+    out += [f"{'subq' if j == 0 else 'sbbq'} {8 * j}(%[b]), {t[j]}" for j in range(n)]
+    out += [f"{'addq' if j == 0 else 'adcq'} %[p{j}], {t[j]}" for j in range(n)]
+    out += [f"movq {t[j]}, {8 * j}(%[r])" for j in range(n)]
+    return out
+
+
 def addsub_function(n: int, op: str) -> list[str]:
-    body = mod_add_asm(n) if op == "add" else mod_sub_asm(n)
-    regs = [f"t{k}" for k in range(n)] + [f"s{k}" for k in range(4)]
+    """The C wrapper of mod_add / mod_sub (op "add", "sub") or the lazy sub ("subl")."""
+    body = {"add": mod_add_asm, "sub": mod_sub_asm, "subl": sub_lazy_asm}[op](n)
+    regs = [f"t{k}" for k in range(n)]
+    if op != "subl":
+        regs += [f"s{k}" for k in range(4)]
     regs += ["m"] if op == "sub" else []
+    doc = {
+        "add": f"r = a + b mod p for {n}-limb a, b < p < 2^{64 * n - 1}",
+        "sub": f"r = a - b mod p for {n}-limb a, b < p < 2^{64 * n - 1}",
+        "subl": f"r = a - b + p (in (0, 2p), not reduced) for {n}-limb a, b < p",
+    }[op]
     lines = [
-        f"/* r = a {'+' if op == 'add' else '-'} b mod p for {n}-limb a, b < p < "
-        f"2^{64 * n - 1}; r may alias a or b. */",
+        f"/* {doc}; r may alias a or b. */",
         f"ZK_INLINE void mod_{op}{n}_asm(limb_t *r, const limb_t *a, const limb_t *b, "
         "const limb_t *p) {",
         f"    limb_t {', '.join(regs)};",
@@ -185,7 +203,7 @@ def addsub_function(n: int, op: str) -> list[str]:
         lines.append(f'        "{ins}\\n\\t"')
     outs = [f'[{x}] "=&r"({x})' for x in regs] + [f'"=m"(*(limb_t(*)[{n}])r)']
     ins: list[str] = []
-    if n > 4:
+    if n > 4 and op != "subl":
         outs += _ptr_outs()
     else:
         ins = ['[a] "r"(a)', '[b] "r"(b)', '[r] "r"(r)']
@@ -220,7 +238,7 @@ def render() -> str:
         lines.append("")
         lines += mont_mul_function(n, lazy=True)
         lines.append("")
-        for op in ("add", "sub"):
+        for op in ("add", "sub", "subl"):
             lines += addsub_function(n, op)
             lines.append("")
     lines += ["#else", "#define ZK_HAVE_X86_ASM 0", "#endif", "", "#endif", ""]
