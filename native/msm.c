@@ -19,13 +19,13 @@
 #define ZK_BA_CAP 512
 #endif
 
-/* Signed digits of window w for scalars [i0, i0 + cnt), computed on the fly (no n x W array):
- * with b_w the raw c-bit window and t_w its top bit, d_w = b_w - t_w 2^c + t_(w-1). The sum
- * telescopes back to the scalar, |d_w| <= 2^(c-1), and with W = ceil((bits + 1) / c) windows the
- * top window's t is zero for scalars below r. Scalars are 32-byte LE, already below r. */
-static inline void zk_window_digits(const uint8_t *scalars, size_t i0, size_t cnt, int w, int c,
+/* Signed digits of the window of c bits at bit off for scalars [i0, i0 + cnt), computed on the
+ * fly (no n x W array): with b_w the raw window and t_w its top bit, d_w = b_w - t_w 2^c +
+ * t_(w-1). The sum telescopes back to the scalar and |d_w| <= 2^(c-1); the windows cover bits
+ * [0, bits + 1) exactly (zk_window_plan), so the top window's t is bit `bits`, zero for scalars
+ * below r. Scalars are 32-byte LE, already below r. */
+static inline void zk_window_digits(const uint8_t *scalars, size_t i0, size_t cnt, int off, int c,
                                     int16_t *out) {
-    const int off = w * c;
     const uint64_t mask = ((uint64_t)1 << c) - 1;
     for (size_t k = 0; k < cnt; k++) {
         uint64_t s[4];
@@ -62,6 +62,20 @@ static inline void zk_window_digits(const uint8_t *scalars, size_t i0, size_t cn
 #include "msm_template.h"
 
 static int r_bits(int curve) { return curve == ZK_BN254 ? BN_R_BITS : BLS_R_BITS; }
+
+/* W windows of c or c - 1 bits covering bits [0, total) exactly: width[w], offset off[w]. With
+ * equal widths of c the top window held what was left, as few as 7 bits for BN254 at c = 13:
+ * 64 buckets for all n points, so that window's batches never filled and nearly every point
+ * took the XYZZ fallback (69k of 1.3M additions at 2^16). Balanced, every window has at least
+ * c - 1 bits and the same number of additions. */
+static void zk_window_plan(int total, int W, int *width, int *off) {
+    int base = total / W, extra = total % W, at = 0;
+    for (int w = 0; w < W; w++) {
+        width[w] = base + (w < extra);
+        off[w] = at;
+        at += width[w];
+    }
+}
 
 /* Window size minimising W * (n * add + 2^(c-1) * reduce). Weights fitted to callgrind counts:
  * batch-affine (n >= 1024) a bucket costs about 1.6 additions in the reduction (the fit at
@@ -121,6 +135,10 @@ int zk_msm(int curve, int group, const uint8_t *table, size_t table_len, size_t 
     }
     int c = window ? window : zk_msm_window(curve, count);
     int W = (r_bits(curve) + 1 + c - 1) / c;
+    int width[BLS_R_BITS + 1 > BN_R_BITS + 1 ? BLS_R_BITS + 1 : BN_R_BITS + 1];
+    int off[sizeof width / sizeof width[0]];
+    zk_window_plan(r_bits(curve) + 1, W, width, off);
+    c = width[0]; /* the widest (c itself unless fewer bits suffice) */
     uint8_t *reduced = NULL;
     int rc = reduce_scalars(curve, scalars, count, &reduced);
     if (rc) return rc;
@@ -133,10 +151,10 @@ int zk_msm(int curve, int group, const uint8_t *table, size_t table_len, size_t 
     const char *force = getenv("ZKEDGE_MSM_XYZZ");
     int ba = c >= 10 && count >= 1024 && !(force && force[0] == '1');
     switch (gi) {
-    case 0: rc = bn_g1_msm(base, count, sc, c, W, nt, ba, out); break;
-    case 1: rc = bn_g2_msm(base, count, sc, c, W, nt, ba, out); break;
-    case 2: rc = bls_g1_msm(base, count, sc, c, W, nt, ba, out); break;
-    default: rc = bls_g2_msm(base, count, sc, c, W, nt, ba, out); break;
+    case 0: rc = bn_g1_msm(base, count, sc, c, W, width, off, nt, ba, out); break;
+    case 1: rc = bn_g2_msm(base, count, sc, c, W, width, off, nt, ba, out); break;
+    case 2: rc = bls_g1_msm(base, count, sc, c, W, width, off, nt, ba, out); break;
+    default: rc = bls_g2_msm(base, count, sc, c, W, width, off, nt, ba, out); break;
     }
     free(reduced);
     return rc;

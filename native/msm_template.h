@@ -2,7 +2,8 @@
  * (the base field) for Fp2 coordinates (all #undef'd at the end of this file).
  * Each thread takes whole windows (an atomic counter hands them out), accumulates signed-digit
  * buckets in XYZZ coordinates with mixed additions (no inversions), then reduces its buckets
- * with a running sum; the caller combines windows top-down with c doublings each. */
+ * with a running sum; the caller combines windows top-down, doubling by each window's width.
+ * Window w covers width[w] bits at off[w] (c or c - 1 bits: msm.c, zk_window_plan). */
 
 #define ZK_CAT3_(a, b, c) a##b##c
 #define ZK_CAT3(a, b, c) ZK_CAT3_(a, b, c)
@@ -13,7 +14,8 @@ typedef struct {
     const ECF(aff) *pts;
     size_t count;
     const uint8_t *scalars; /* count x 32 bytes LE, below r */
-    int c, W;
+    int c, W;              /* the widest window, the number of windows */
+    const int *width, *off; /* W each */
     ECF(xyzz) *sums;       /* W window sums */
     atomic_int next;
     atomic_int err;
@@ -23,8 +25,7 @@ static void ECF(msm_worker)(void *vctx, int t, int nt) {
     (void)t;
     (void)nt;
     ECF(msm_ctx) *ctx = vctx;
-    const size_t nb = (size_t)1 << (ctx->c - 1);
-    ECF(xyzz) *buckets = malloc(nb * sizeof *buckets);
+    ECF(xyzz) *buckets = malloc(((size_t)1 << (ctx->c - 1)) * sizeof *buckets);
     if (!buckets) {
         atomic_store(&ctx->err, ZK_ENOMEM);
         return;
@@ -32,11 +33,12 @@ static void ECF(msm_worker)(void *vctx, int t, int nt) {
     for (;;) {
         int w = atomic_fetch_add(&ctx->next, 1);
         if (w >= ctx->W) break;
+        const size_t nb = (size_t)1 << (ctx->width[w] - 1);
         memset(buckets, 0, nb * sizeof *buckets);
         int16_t d[ZK_DIGIT_BLOCK];
         for (size_t i0 = 0; i0 < ctx->count; i0 += ZK_DIGIT_BLOCK) {
           size_t cnt = ctx->count - i0 < ZK_DIGIT_BLOCK ? ctx->count - i0 : ZK_DIGIT_BLOCK;
-          zk_window_digits(ctx->scalars, i0, cnt, w, ctx->c, d);
+          zk_window_digits(ctx->scalars, i0, cnt, ctx->off[w], ctx->width[w], d);
           const ECF(aff) *pts = ctx->pts + i0;
           for (size_t i = 0; i < cnt; i++) {
             int di = d[i];
@@ -433,10 +435,10 @@ static void ECF(msm_worker_ba)(void *vctx, int t, int nt) {
     (void)t;
     (void)nt;
     ECF(msm_ctx) *ctx = vctx;
-    const size_t nb = (size_t)1 << (ctx->c - 1);
+    const size_t nb = (size_t)1 << (ctx->c - 1); /* the widest window's buckets */
     ECF(ba_state) s;
-    s.cap = (int)(nb / 4 < ZK_BA_CAP ? nb / 4 : ZK_BA_CAP);
-    if (s.cap < 1) s.cap = 1;
+    const int cap_max = (int)(nb / 4 < ZK_BA_CAP ? nb / 4 : ZK_BA_CAP);
+    s.cap = cap_max < 1 ? 1 : cap_max;
     s.nbatch = 0;
     s.nq = 0;
     s.qcap = s.cap / 4;
@@ -470,11 +472,15 @@ static void ECF(msm_worker_ba)(void *vctx, int t, int nt) {
     for (;;) {
         int w = atomic_fetch_add(&ctx->next, 1);
         if (w >= ctx->W) break;
-        memset(s.st, 0, nb);
+        const size_t nbw = (size_t)1 << (ctx->width[w] - 1); /* this window's buckets */
+        const int capw = (int)(nbw / 4 < (size_t)cap_max ? nbw / 4 : (size_t)cap_max);
+        s.cap = capw < 1 ? 1 : capw; /* a quarter of the buckets at most, as for the widest */
+        s.qcap = s.cap / 4;
+        memset(s.st, 0, nbw);
         int16_t d[ZK_DIGIT_BLOCK];
         for (size_t i0 = 0; i0 < ctx->count; i0 += ZK_DIGIT_BLOCK) {
           size_t cnt = ctx->count - i0 < ZK_DIGIT_BLOCK ? ctx->count - i0 : ZK_DIGIT_BLOCK;
-          zk_window_digits(ctx->scalars, i0, cnt, w, ctx->c, d);
+          zk_window_digits(ctx->scalars, i0, cnt, ctx->off[w], ctx->width[w], d);
           const ECF(aff) *pts = ctx->pts + i0;
           for (size_t i = 0; i < cnt; i++) {
             int di = d[i];
@@ -496,14 +502,14 @@ static void ECF(msm_worker_ba)(void *vctx, int t, int nt) {
         }
         ECF(ba_flush_drain)(&s);
         ECF(ba_flush)(&s);
-        if (seg) {
-            ECF(ba_reduce)(&s, nb, &ctx->sums[w]);
+        if (seg && nbw >= ZK_SEG_MIN_BUCKETS) {
+            ECF(ba_reduce)(&s, nbw, &ctx->sums[w]);
             continue;
         }
         ECF(xyzz) running, sum;
         memset(&running, 0, sizeof running);
         memset(&sum, 0, sizeof sum);
-        for (size_t k = nb; k-- > 0;) {
+        for (size_t k = nbw; k-- > 0;) {
             uint8_t st = s.st[k];
             if (st & ZK_ST_FULL) ECF(xyzz_madd)(&running, &s.bk[k].x, &s.bk[k].y);
             if (st & ZK_ST_FB) ECF(xyzz_add)(&running, &running, &s.fb[k]);
@@ -534,13 +540,16 @@ out:
 }
 
 static int ECF(msm)(const uint8_t *table, size_t count, const uint8_t *scalars, int c, int W,
-                    int threads, int batch_affine, uint8_t *out) {
+                    const int *width, const int *off, int threads, int batch_affine,
+                    uint8_t *out) {
     ECF(msm_ctx) ctx;
     ctx.pts = (const ECF(aff) *)(const void *)table;
     ctx.count = count;
     ctx.scalars = scalars;
     ctx.c = c;
     ctx.W = W;
+    ctx.width = width;
+    ctx.off = off;
     ctx.sums = calloc((size_t)W, sizeof *ctx.sums);
     if (!ctx.sums) return ZK_ENOMEM;
     atomic_init(&ctx.next, 0);
@@ -553,7 +562,7 @@ static int ECF(msm)(const uint8_t *table, size_t count, const uint8_t *scalars, 
     }
     ECF(xyzz) acc = ctx.sums[W - 1];
     for (int w = W - 2; w >= 0; w--) {
-        for (int k = 0; k < c; k++) ECF(xyzz_dbl)(&acc, &acc);
+        for (int k = 0; k < width[w]; k++) ECF(xyzz_dbl)(&acc, &acc);
         ECF(xyzz_add)(&acc, &acc, &ctx.sums[w]);
     }
     free(ctx.sums);
