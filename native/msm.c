@@ -63,18 +63,19 @@ static inline void zk_window_digits(const uint8_t *scalars, size_t i0, size_t cn
 
 static int r_bits(int curve) { return curve == ZK_BN254 ? BN_R_BITS : BLS_R_BITS; }
 
-/* W windows of c or c - 1 bits covering bits [0, total) exactly: width[w], offset off[w]. With
- * equal widths of c the top window held what was left, as few as 7 bits for BN254 at c = 13:
- * 64 buckets for all n points, so that window's batches never filled and nearly every point
- * took the XYZZ fallback (69k of 1.3M additions at 2^16). Balanced, every window has at least
- * c - 1 bits and the same number of additions. */
-static void zk_window_plan(int total, int W, int *width, int *off) {
+/* W windows of c or c - 1 bits covering bits [0, total) exactly: width[w], offset off[w]; returns
+ * the widest. With equal widths of c the top window held what was left, as few as 7 bits for
+ * BN254 at c = 13: 64 buckets for all n points, so that window's batches never filled and nearly
+ * every point took the XYZZ fallback (69k of 1.3M additions at 2^16). Balanced, every window has
+ * at least c - 1 bits and the same number of additions. */
+static int zk_window_plan(int total, int W, int *width, int *off) {
     int base = total / W, extra = total % W, at = 0;
     for (int w = 0; w < W; w++) {
         width[w] = base + (w < extra);
         off[w] = at;
         at += width[w];
     }
+    return base + (extra > 0); /* the widest */
 }
 
 /* Window size minimising W * (n * add + 2^(c-1) * reduce). Weights fitted to callgrind counts:
@@ -137,8 +138,7 @@ int zk_msm(int curve, int group, const uint8_t *table, size_t table_len, size_t 
     int W = (r_bits(curve) + 1 + c - 1) / c;
     int width[BLS_R_BITS + 1 > BN_R_BITS + 1 ? BLS_R_BITS + 1 : BN_R_BITS + 1];
     int off[sizeof width / sizeof width[0]];
-    zk_window_plan(r_bits(curve) + 1, W, width, off);
-    c = width[0]; /* the widest (c itself unless fewer bits suffice) */
+    c = zk_window_plan(r_bits(curve) + 1, W, width, off); /* at most c */
     uint8_t *reduced = NULL;
     int rc = reduce_scalars(curve, scalars, count, &reduced);
     if (rc) return rc;
