@@ -190,11 +190,15 @@ def point_op(
     return bytes(ffi.buffer(out, n))
 
 
-def points_check(curve: Curve, group: Group, data: bytes, encoding: str, check: str) -> None:
-    """Raise ValueError naming the first point of ``data`` that fails ``check``."""
+def points_check(
+    curve: Curve, group: Group, data: bytes, encoding: str, check: str, what: str = "point"
+) -> None:
+    """Raise ValueError naming the first point of ``data`` that fails ``check`` (as "<what> i")."""
     pb = curve.point_bytes(group)
     if len(data) % pb:
-        raise ValueError(f"{curve} {group}: {len(data)} bytes is not a multiple of {pb}")
+        raise ValueError(
+            f"{curve} {group}: {len(data)} bytes is not a multiple of {pb} bytes per point"
+        )
     bad = ffi.new("size_t *", 0)
     rc = lib.zk_points_check(
         curve.native_id,
@@ -207,7 +211,7 @@ def points_check(curve: Curve, group: Group, data: bytes, encoding: str, check: 
         bad,
     )
     if rc != lib.ZK_OK:
-        _check(rc, f"{curve} {group} point {bad[0]}")
+        _check(rc, f"{curve} {group} {what} {bad[0]}")
 
 
 def points_convert(curve: Curve, group: Group, data: bytes, src: str, dst: str) -> bytes:
@@ -270,24 +274,7 @@ def table_adopt(curve: Curve, group: Group, data: bytes, check: str) -> bytes | 
     aligned = int(ffi.cast("uintptr_t", ffi.from_buffer(data))) % 8 == 0
     if type(data) is not bytes or not aligned or check == "none":
         return table_load(curve, group, data, "mont", check)
-    pb = curve.point_bytes(group)
-    if len(data) % pb:
-        raise ValueError(
-            f"{curve} {group}: {len(data)} bytes is not a multiple of {pb} bytes per point"
-        )
-    bad = ffi.new("size_t *", 0)
-    rc = lib.zk_points_check(
-        curve.native_id,
-        _gid(group),
-        data,
-        len(data),
-        len(data) // pb,
-        _enc("mont"),
-        _level(check),
-        bad,
-    )
-    if rc != lib.ZK_OK:
-        _check(rc, f"{curve} {group} base point {bad[0]}")  # as table_load says it
+    points_check(curve, group, data, "mont", check, what="base point")  # as table_load says it
     return data
 
 

@@ -24,6 +24,27 @@ def native_or_skip() -> Any:
     return pytest.importorskip("zkedge.msm", reason="zkedge native core not built")
 
 
+async def start_workers(
+    nursery: trio.Nursery, coord: Coordinator, tmp: Path, ids: list[str], **kw: Any
+) -> list[Any]:
+    """In-process workers (real native core), one thread each, without the startup benchmark."""
+    from zkedge.worker import Worker, WorkerConfig
+
+    kw.setdefault("benchmark", False)
+    out = []
+    for wid in ids:
+        cfg = WorkerConfig(
+            coordinator=f"127.0.0.1:{coord.port}",
+            worker_id=wid,
+            threads=1,
+            cache_dir=tmp / f"cache-{wid}",
+            token=TOKEN,
+            **kw,
+        )
+        out.append(await nursery.start(Worker(cfg).run))
+    return out
+
+
 async def start_coordinator(nursery: trio.Nursery, store: Path | None, **kw: Any) -> Coordinator:
     kw.setdefault("policy", SMALL)
     kw.setdefault("token", TOKEN)

@@ -4,32 +4,13 @@ py_ecc; multi-MSM jobs, partial sums, re-runs for blame finding, quarantine, spe
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 import trio
-from fleet_helpers import TOKEN, make_table, native_or_skip, start_coordinator
+from fleet_helpers import make_table, native_or_skip, start_coordinator, start_workers
 
-from zkedge.coordinator import Coordinator, MsmSpec
-from zkedge.worker import Worker, WorkerConfig
-
-
-async def start_workers(
-    nursery: trio.Nursery, coord: Coordinator, tmp: Path, ids: list[str], **kw: Any
-) -> list[Worker]:
-    kw.setdefault("benchmark", False)
-    out = []
-    for wid in ids:
-        cfg = WorkerConfig(
-            coordinator=f"127.0.0.1:{coord.port}",
-            worker_id=wid,
-            threads=1,
-            cache_dir=tmp / f"cache-{wid}",
-            token=TOKEN,
-            **kw,
-        )
-        out.append(await nursery.start(Worker(cfg).run))
-    return out
+from zkedge.coordinator import MsmSpec
+from zkedge.worker import Worker
 
 
 async def stop(workers: list[Worker]) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 import betterproto
 import pytest
 import trio
-from fleet_helpers import TOKEN, make_table, native_or_skip, start_coordinator
+from fleet_helpers import make_table, native_or_skip, start_coordinator, start_workers
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -21,7 +21,6 @@ from zkedge.coordinator.sizing import SizingPolicy
 from zkedge.coordinator.store import Store
 from zkedge.proto.coordinator.v1 import NodeInfo, TaskAssignment
 from zkedge.scalar_lru import SliceLru, scalars_hash
-from zkedge.worker import Worker, WorkerConfig
 
 ONE_TASK = SizingPolicy(target_seconds=1e6, min_points=8, block_points=8)
 
@@ -135,24 +134,6 @@ async def test_new_stream_starts_a_new_mirror() -> None:
     assert w.scalars is not None and len(w.scalars) == 0
 
 
-async def _workers(
-    nursery: trio.Nursery, port: int, tmp: Path, ids: list[str], **kw: Any
-) -> list[Worker]:
-    out = []
-    for wid in ids:
-        cfg = WorkerConfig(
-            coordinator=f"127.0.0.1:{port}",
-            worker_id=wid,
-            threads=1,
-            cache_dir=tmp / f"cache-{wid}",
-            token=TOKEN,
-            benchmark=False,
-            **kw,
-        )
-        out.append(await nursery.start(Worker(cfg).run))
-    return out
-
-
 @pytest.mark.parametrize("worker_keeps", [True, False])
 async def test_real_workers_share_scalars_across_msms(
     nursery: trio.Nursery, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, worker_keeps: bool
@@ -174,7 +155,7 @@ async def test_real_workers_share_scalars_across_msms(
     policy = SizingPolicy(target_seconds=1e6, min_points=n, block_points=n)
     with trio.fail_after(60):
         coord = await start_coordinator(nursery, None, policy=policy)
-        (w,) = await _workers(nursery, coord.port, tmp_path, ["w"])
+        (w,) = await start_workers(nursery, coord, tmp_path, ["w"])
         handle = await coord.submit_job(
             [MsmSpec("bn254", "G1", t1, s), MsmSpec("bn254", "G2", t2, s)], label="shared"
         )

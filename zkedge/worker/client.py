@@ -315,16 +315,8 @@ class _Session:
         """Fetch missing bases, compute the partial sum, report it (or the failure)."""
         if (task.task_id, task.attempt) in self.missing:
             self.missing.discard((task.task_id, task.attempt))
-            await self.client.call(
-                "report_failure",
-                ReportFailureRequest(
-                    worker_id=self.w.worker_id,
-                    task_id=task.task_id,
-                    attempt=task.attempt,
-                    error=f"scalars {task.scalars_hash[:16]} not in the worker's cache",
-                    scalars_missing=True,
-                ),
-            )
+            why = f"scalars {task.scalars_hash[:16]} not in the worker's cache"
+            await self.report_failure(task, why, scalars_missing=True)
             return
         try:
             bases, fetch_s = await self.bases_for(task)
@@ -334,15 +326,7 @@ class _Session:
                 task.curve, task.group, bases, task.scalars, self.w.threads
             )
         except (ValueError, RuntimeError, MemoryError) as exc:
-            await self.client.call(
-                "report_failure",
-                ReportFailureRequest(
-                    worker_id=self.w.worker_id,
-                    task_id=task.task_id,
-                    attempt=task.attempt,
-                    error=f"{type(exc).__name__}: {exc}",
-                ),
-            )
+            await self.report_failure(task, f"{type(exc).__name__}: {exc}")
             return
         if res.seconds > 0:
             pps = task.count / res.seconds
@@ -361,6 +345,21 @@ class _Session:
             ),
         )
         self.w.tasks_done += 1
+
+    async def report_failure(
+        self, task: TaskAssignment, error: str, *, scalars_missing: bool = False
+    ) -> None:
+        """Report that this attempt could not run (a strike unless scalars_missing)."""
+        await self.client.call(
+            "report_failure",
+            ReportFailureRequest(
+                worker_id=self.w.worker_id,
+                task_id=task.task_id,
+                attempt=task.attempt,
+                error=error,
+                scalars_missing=scalars_missing,
+            ),
+        )
 
     async def bases_for(self, task: TaskAssignment) -> tuple[bytes, float]:
         """The task's base points (mont bytes), from cache or fetched (then cached)."""
