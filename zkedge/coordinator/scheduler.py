@@ -622,10 +622,12 @@ class Scheduler:
             task.state = RUNNING
         self.store.task_attempts(task.id, task.attempts)
         m = task.msm
-        scalars, h = m.scalar_slice(task.start, task.count)
-        if w.scalars is not None:
+        if w.scalars is None:  # a worker without a scalar cache: no hash needed
+            scalars, h = m.scalars[32 * task.start : 32 * (task.start + task.count)], ""
+        else:
             # Leave the scalars out when the worker holds them; either way the worker's cache
             # sees this assignment next, and the mirror follows it (zkedge.scalar_lru).
+            scalars, h = m.scalar_slice(task.start, task.count)
             if w.scalars.touch(h):
                 self.scalar_bytes_saved += len(scalars)
                 scalars = b""
@@ -645,7 +647,7 @@ class Scheduler:
                 count=task.count,
                 scalars=scalars,
                 expected_seconds=expected if math.isfinite(expected) else 0.0,
-                scalars_hash=h if w.scalars is not None else "",
+                scalars_hash=h,
             )
         )
         try:
