@@ -65,7 +65,7 @@ def run_demo(
     steps = ", ".join(f"{k} {v * 1000:.1f} ms" for k, v in res.times.items())
     print(f"read   {t_read * 1000:8.1f} ms", file=w)
     print(f"prove  {t_prove * 1000:8.1f} ms  ({steps})", file=w)
-    print(f"verify {t_verify * 1000:8.1f} ms  (py_ecc pairing)", file=w)
+    print(f"verify {t_verify * 1000:8.1f} ms  (pairing check)", file=w)
     print(f"public signals: {', '.join(public)}", file=w)
     print(
         f"proof {'VALID' if why is None else 'INVALID: ' + why}; wrote "
