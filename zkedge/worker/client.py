@@ -347,9 +347,15 @@ class _Session:
         self.w.tasks_done += 1
 
     async def report_failure(
-        self, task: TaskAssignment, error: str, *, scalars_missing: bool = False
+        self,
+        task: TaskAssignment,
+        error: str,
+        *,
+        scalars_missing: bool = False,
+        handed_back: bool = False,
     ) -> None:
-        """Report that this attempt could not run (a strike unless scalars_missing)."""
+        """Report that this attempt could not run (a strike unless scalars_missing or
+        handed_back)."""
         await self.client.call(
             "report_failure",
             ReportFailureRequest(
@@ -358,6 +364,7 @@ class _Session:
                 attempt=task.attempt,
                 error=error,
                 scalars_missing=scalars_missing,
+                handed_back=handed_back,
             ),
         )
 
@@ -403,16 +410,7 @@ class _Session:
     async def hand_back(self, task: TaskAssignment, why: str) -> None:
         """Return an attempt unrun (shutdown), so it is reassigned without a strike."""
         try:
-            await self.client.call(
-                "report_failure",
-                ReportFailureRequest(
-                    worker_id=self.w.worker_id,
-                    task_id=task.task_id,
-                    attempt=task.attempt,
-                    error=why,
-                    handed_back=True,
-                ),
-            )
+            await self.report_failure(task, why, handed_back=True)
         except (_aio.RpcError, _aio.ConnectionLost):
             pass  # the coordinator requeues it when our stream closes anyway
 
