@@ -36,6 +36,10 @@ typedef uint64_t dlimb_t;
 #include "mont_x86_64.h"
 #if ZK_HAVE_X86_ASM
 static int zk_asm_on __attribute__((unused));
+/* The switch as a const function: the compiler may then read it once per hot function instead
+ * of once per product (with -fno-strict-aliasing, every limb store could have changed the
+ * variable). It only changes between native calls (load time, tests). */
+__attribute__((const, noinline, unused)) static int zk_asm(void) { return zk_asm_on; }
 #endif
 
 /* r = a + b, returns carry. */
@@ -95,11 +99,11 @@ ZK_INLINE void limbs_select(limb_t *r, limb_t mask, const limb_t *a, const limb_
 /* r = a + b mod p, for a, b < p and p < 2^(n*w - 1) (true for all our moduli). */
 ZK_INLINE void mod_add(limb_t *r, const limb_t *a, const limb_t *b, const limb_t *p, const int n) {
 #if ZK_HAVE_X86_ASM
-    if (zk_asm_on && n == 4) {
+    if (n == 4 && zk_asm()) {
         mod_add4_asm(r, a, b, p);
         return;
     }
-    if (zk_asm_on && n == 6) {
+    if (n == 6 && zk_asm()) {
         mod_add6_asm(r, a, b, p);
         return;
     }
@@ -113,11 +117,11 @@ ZK_INLINE void mod_add(limb_t *r, const limb_t *a, const limb_t *b, const limb_t
 /* r = a - b mod p. */
 ZK_INLINE void mod_sub(limb_t *r, const limb_t *a, const limb_t *b, const limb_t *p, const int n) {
 #if ZK_HAVE_X86_ASM
-    if (zk_asm_on && n == 4) {
+    if (n == 4 && zk_asm()) {
         mod_sub4_asm(r, a, b, p);
         return;
     }
-    if (zk_asm_on && n == 6) {
+    if (n == 6 && zk_asm()) {
         mod_sub6_asm(r, a, b, p);
         return;
     }
@@ -186,11 +190,11 @@ ZK_INLINE void mont_mul_c(limb_t *r, const limb_t *a, const limb_t *b, const lim
 ZK_INLINE int mont_mul_asm(limb_t *r, const limb_t *a, const limb_t *b, const limb_t *p, limb_t n0,
                            const int n) {
 #if ZK_HAVE_X86_ASM
-    if (zk_asm_on && n == 4) {
+    if (n == 4 && zk_asm()) {
         mont_mul4_adx(r, a, b, p, n0);
         return 1;
     }
-    if (zk_asm_on && n == 6) {
+    if (n == 6 && zk_asm()) {
         mont_mul6_adx(r, a, b, p, n0);
         return 1;
     }
@@ -205,11 +209,11 @@ ZK_INLINE int mont_mul_asm(limb_t *r, const limb_t *a, const limb_t *b, const li
 ZK_INLINE void mod_sub_lazy(limb_t *r, const limb_t *a, const limb_t *b, const limb_t *p,
                             const int n) {
 #if ZK_HAVE_X86_ASM
-    if (zk_asm_on && n == 4) {
+    if (n == 4 && zk_asm()) {
         mod_subl4_asm(r, a, b, p);
         return;
     }
-    if (zk_asm_on && n == 6) {
+    if (n == 6 && zk_asm()) {
         mod_subl6_asm(r, a, b, p);
         return;
     }
@@ -225,11 +229,11 @@ ZK_INLINE void mod_sub_lazy(limb_t *r, const limb_t *a, const limb_t *b, const l
 ZK_INLINE int mont_mul_lazy_asm(limb_t *r, const limb_t *a, const limb_t *b, const limb_t *p,
                                 limb_t n0, const int n) {
 #if ZK_HAVE_X86_ASM
-    if (zk_asm_on && n == 4) {
+    if (n == 4 && zk_asm()) {
         mont_mul4_lazy(r, a, b, p, n0);
         return 1;
     }
-    if (zk_asm_on && n == 6) {
+    if (n == 6 && zk_asm()) {
         mont_mul6_lazy(r, a, b, p, n0);
         return 1;
     }
