@@ -73,7 +73,12 @@ async def bench(args: argparse.Namespace) -> None:
     table, scalars = make_inputs(n)
     want = msm(table, scalars, threads=2)
     tmp = Path(tempfile.mkdtemp(prefix="zkedge-bench-"))
-    adaptive = SizingPolicy(target_seconds=args.target_seconds, min_points=8192, block_points=4096)
+    adaptive = SizingPolicy(
+        target_seconds=args.target_seconds,
+        min_points=args.min_points,
+        block_points=4096,
+        tail_fraction=args.tail_fraction,
+    )
     static = SizingPolicy(
         target_seconds=1e6,
         min_points=n // 2,

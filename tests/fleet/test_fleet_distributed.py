@@ -103,10 +103,14 @@ async def test_groth16_style_job_rerun_and_quarantine(
         await stop(workers)
 
 
-async def test_tables_named_by_hash(nursery: trio.Nursery, tmp_path: Path) -> None:
+async def test_tables_named_by_hash(
+    nursery: trio.Nursery, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """add_table returns the content hash; an MsmSpec naming it computes the same MSM as one
-    carrying the table; an unknown hash, or one of another group, is a clear error."""
+    carrying the table; an unknown hash, or one of another group, is a clear error. A
+    BaseTable is hashed once: submitting it again does not hash its points again."""
     native_or_skip()
+    import zkedge.msm
     from zkedge.coordinator.scheduler import table_hash
     from zkedge.msm import msm
 
@@ -116,6 +120,18 @@ async def test_tables_named_by_hash(nursery: trio.Nursery, tmp_path: Path) -> No
         workers = await start_workers(nursery, coord, tmp_path, ["a", "b"])
         digest = await coord.add_table("bn254", "G1", t1)
         assert digest == table_hash("bn254", "G1", t1.to_bytes()) and coord.has_table(digest)
+        assert t1.content_hash() == digest
+
+        def no_rehash(*a: object) -> str:
+            raise AssertionError("a BaseTable was hashed twice")
+
+        monkeypatch.setattr(zkedge.msm, "table_hash", no_rehash)
+        assert await coord.add_table("bn254", "G1", t1) == digest
+        h0 = await coord.submit_msm("bn254", "G1", t1, s1[:20])
+        assert await h0.result() == msm(t1, s1[:20])
+        monkeypatch.undo()
+        with pytest.raises(ValueError, match="curve/group differ"):
+            await coord.add_table("bn254", "G2", t1)
         assert not coord.has_table("0" * 64)
         handle = await coord.submit_job([MsmSpec("bn254", "G1", digest, s1[:50])])
         (r,) = await handle.results()

@@ -23,6 +23,7 @@ from zkedge.coordinator.service import CoordinatorService
 from zkedge.coordinator.sizing import SizingPolicy
 from zkedge.coordinator.store import Store
 from zkedge.curves import Curve, Point, check_group, get_curve
+from zkedge.msm import BaseTable
 from zkedge.proto.coordinator.v1 import CoordinatorServiceBase
 
 __all__ = ["Coordinator", "JobHandle", "MsmSpec", "parse_hostport"]
@@ -260,6 +261,13 @@ class Coordinator:
             if known is not None and known[:2] == (c.name, g):
                 return digest
             return sched.add_table(c.name, g, bytes(view), digest=digest)
+        if isinstance(bases, BaseTable) and (bases.curve.name, bases.group) == (c.name, g):
+            # hashed once per table object; a table the scheduler knows is not copied again
+            digest = await trio.to_thread.run_sync(bases.content_hash)
+            known = sched.table(digest)
+            if known is not None and known[:2] == (c.name, g):
+                return digest
+            return sched.add_table(c.name, g, bases.to_bytes(), digest=digest)
         mont = _bases_bytes(c, g, bases)
         digest = await trio.to_thread.run_sync(table_hash, c.name, g, mont)
         return sched.add_table(c.name, g, mont, digest=digest)

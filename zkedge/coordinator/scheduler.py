@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import bisect
 import functools
-import hashlib
 import itertools
 import logging
 import math
@@ -40,6 +39,7 @@ from zkedge.coordinator.sizing import (
 )
 from zkedge.coordinator.store import Store, StoredJob
 from zkedge.curves import Point, check_group, get_curve
+from zkedge.msm import table_hash
 from zkedge.proto.coordinator.v1 import TaskAssignment, TaskCancel, TaskMessage
 from zkedge.scalar_lru import scalars_hash
 
@@ -69,13 +69,6 @@ RUNNING, DONE, FAILED, LOST, CANCELLED, PENDING = (
 
 class JobFailed(Exception):
     """A job could not complete (a task exceeded its retry limit, or it was cancelled)."""
-
-
-def table_hash(curve: str, group: str, mont: bytes | memoryview) -> str:
-    """Content hash naming a base table on the wire and in worker caches."""
-    h = hashlib.sha256(f"zkedge-bases:{curve}:{group}:".encode())
-    h.update(mont)
-    return h.hexdigest()
 
 
 @dataclass(frozen=True)
