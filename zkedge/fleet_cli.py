@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import signal
+import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -93,6 +94,23 @@ def register(subparsers: Any) -> None:
     _add_token(p)
     _add_client_tls(p)
     p.set_defaults(func=cmd_msm)
+
+    p = subparsers.add_parser(
+        "prune", help="delete old finished jobs (and unused base tables) from a store file"
+    )
+    p.add_argument("--store", required=True, type=Path, help="the coordinator's SQLite file")
+    p.add_argument(
+        "--keep-jobs", type=int, default=100, help="finished jobs to keep, newest (default 100)"
+    )
+    p.add_argument(
+        "--tables",
+        action="store_true",
+        help="also delete base tables no kept job names (stop the coordinator first)",
+    )
+    p.add_argument(
+        "--vacuum", action="store_true", help="shrink the file afterwards (coordinator stopped)"
+    )
+    p.set_defaults(func=cmd_prune)
 
     p = subparsers.add_parser("status", help="show workers, load, shares and tasks")
     p.add_argument("--coordinator", required=True, help="coordinator HOST:PORT")
@@ -255,6 +273,39 @@ def cmd_msm(args: argparse.Namespace) -> int:
     for s in u.shares:
         share = s.points / u.points_total if u.points_total else 0
         print(f"{s.worker_id:<24}{s.points:>12}{share:>9.1%}{s.tasks:>7}{s.compute_seconds:>11.2f}")
+    return 0
+
+
+def cmd_prune(args: argparse.Namespace) -> int:
+    """``zkedge prune``: delete old finished jobs (and, asked, unused tables) from a store."""
+    from zkedge.coordinator.store import Store
+
+    if not args.store.is_file():
+        print(f"error: no store file {args.store}", file=sys.stderr)
+        return 2
+    if args.keep_jobs < 0:
+        print("error: --keep-jobs must be >= 0", file=sys.stderr)
+        return 2
+    before = args.store.stat().st_size
+    try:
+        store = Store(args.store)
+    except sqlite3.Error as exc:
+        print(f"error: {args.store}: {exc}", file=sys.stderr)
+        return 1
+    try:
+        jobs, tables = store.prune(args.keep_jobs, tables=args.tables)
+        if args.vacuum:
+            store.vacuum()
+    except sqlite3.Error as exc:
+        print(f"error: {args.store}: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        store.close()
+    after = args.store.stat().st_size
+    print(
+        f"deleted {jobs} finished job(s) and {tables} base table(s); "
+        f"{args.store}: {before / 2**20:.1f} MiB -> {after / 2**20:.1f} MiB"
+    )
     return 0
 
 

@@ -359,3 +359,55 @@ def test_in_memory_store_keeps_one_copy_of_each_table() -> None:
     h = [sched.add_table("bn254", "G1", bytes([k + 1]) * (64 * 8)) for k in range(3)]
     assert sched.tables_in_memory() == h
     assert all(store.get_table(x) is None for x in h)
+
+
+def test_prune_deletes_old_finished_jobs_and_unnamed_tables(tmp_path: Path) -> None:
+    """prune keeps the newest finished jobs and every running one, deletes the rest with their
+    MSMs, tasks and results, and (asked) the tables no kept job names; the CLI does the same
+    on a file and says what it did; bad input is a clear error."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "s.sqlite"
+    store = Store(path)
+    for h in ("ta", "tb", "tc"):
+        store.put_table(h, "bn254", "G1", 1, bytes(64))
+    for i, h in enumerate(["ta", "tb", "tb", "tc"]):
+        store.add_job(f"j{i}", "t", [(h, 1, bytes(32))])
+        store.add_task(f"t{i}", f"j{i}", 0, 0, 1)
+        store._db.execute("UPDATE jobs SET created = ? WHERE id = ?", (float(i), f"j{i}"))
+    for i in (0, 1, 2):
+        store.finish_job(f"j{i}", "failed" if i == 1 else "done", [b"r"], None)
+        store._db.execute("UPDATE jobs SET finished = ? WHERE id = ?", (10.0 + i, f"j{i}"))
+
+    def count(table: str) -> int:
+        (n,) = store._db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()
+        return int(n)
+
+    with pytest.raises(ValueError, match="keep_jobs"):
+        store.prune(-1)
+    assert store.prune(5) == (0, 0)
+    assert store.prune(2) == (1, 0)  # j0, the oldest finished; j3 is running
+    assert store.job_row("j0") is None and store.job_row("j1") is not None
+    assert (count("jobs"), count("msms"), count("tasks"), count("msm_results")) == (3, 3, 3, 2)
+    assert store.prune(1, tables=True) == (1, 1)  # j1 (failed), then "ta": no job names it
+    assert store.get_table("ta") is None and store.get_table("tb") is not None
+    assert store.job_row("j3") == ("running", None, [None])
+    store.close()
+
+    def prune(store_file: Path, *args: str) -> subprocess.CompletedProcess[str]:
+        cmd = [sys.executable, "-m", "zkedge.fleet_cli", "prune", "--store", str(store_file)]
+        return subprocess.run([*cmd, *args], capture_output=True, text=True, timeout=60)
+
+    done = prune(path, "--keep-jobs", "0", "--tables", "--vacuum")
+    assert done.returncode == 0, done.stderr
+    assert "deleted 1 finished job(s) and 1 base table(s)" in done.stdout
+    store = Store(path)
+    assert store.job_row("j2") is None and store.get_table("tb") is None
+    assert store.get_table("tc") is not None  # the running job j3 names it
+    store.close()
+    bad = prune(tmp_path / "none.sqlite")
+    assert bad.returncode == 2 and "no store file" in bad.stderr
+    (tmp_path / "junk.sqlite").write_bytes(b"not a database" * 100)
+    junk = prune(tmp_path / "junk.sqlite")
+    assert junk.returncode == 1 and "error:" in junk.stderr and "Traceback" not in junk.stderr

@@ -141,6 +141,44 @@ class Store:
         pages are reused, so a long-running coordinator's store stops growing by them."""
         self._db.execute("UPDATE msms SET scalars = x'' WHERE job_id = ?", (job_id,))
 
+    def prune(self, keep_jobs: int, tables: bool = False) -> tuple[int, int]:
+        """Delete the finished and failed jobs beyond the ``keep_jobs`` most recently finished,
+        with their MSMs, tasks and results; running jobs stay. With ``tables``, also delete the
+        base tables that no job left in the store names. Returns (jobs, tables) deleted.
+
+        A coordinator using this store may be running: it reads a job it no longer finds as
+        unknown. A table it keeps only in memory (`add_table` with no job yet, or beyond
+        ``table_memory``) would be lost from the store, so prune ``tables`` with it stopped."""
+        if keep_jobs < 0:
+            raise ValueError("keep_jobs must be >= 0")
+        with self._tx():
+            ids = [
+                (r[0],)
+                for r in self._db.execute(
+                    "SELECT id FROM jobs WHERE state IN ('done', 'failed')"
+                    " ORDER BY finished DESC, created DESC LIMIT -1 OFFSET ?",
+                    (keep_jobs,),
+                )
+            ]
+            for sql in (
+                "DELETE FROM tasks WHERE job_id = ?",
+                "DELETE FROM msm_results WHERE job_id = ?",
+                "DELETE FROM msms WHERE job_id = ?",
+                "DELETE FROM jobs WHERE id = ?",
+            ):
+                self._db.executemany(sql, ids)
+            n_tables = 0
+            if tables:
+                cur = self._db.execute(
+                    "DELETE FROM base_tables WHERE hash NOT IN (SELECT table_hash FROM msms)"
+                )
+                n_tables = max(0, cur.rowcount)
+        return len(ids), n_tables
+
+    def vacuum(self) -> None:
+        """Give freed pages back to the file system (rewrites the file; needs it to itself)."""
+        self._db.execute("VACUUM")
+
     def add_task(self, task_id: str, job_id: str, msm_idx: int, start: int, count: int) -> None:
         """Record a newly carved task (state ``pending``)."""
         self._db.execute(
