@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -254,23 +255,22 @@ class Coordinator:
         sched = self._scheduler_or_raise()
         c = get_curve(curve)
         g = check_group(group)
+        data: Callable[[], bytes]
         if isinstance(bases, bytes | bytearray | memoryview):
             view = memoryview(bases).cast("B")  # hashed in place: no copy if already known
             digest = await trio.to_thread.run_sync(table_hash, c.name, g, view)
-            known = sched.table(digest)
-            if known is not None and known[:2] == (c.name, g):
-                return digest
-            return sched.add_table(c.name, g, bytes(view), digest=digest)
-        if isinstance(bases, BaseTable) and (bases.curve.name, bases.group) == (c.name, g):
-            # hashed once per table object; a table the scheduler knows is not copied again
-            digest = await trio.to_thread.run_sync(bases.content_hash)
-            known = sched.table(digest)
-            if known is not None and known[:2] == (c.name, g):
-                return digest
-            return sched.add_table(c.name, g, bases.to_bytes(), digest=digest)
-        mont = _bases_bytes(c, g, bases)
-        digest = await trio.to_thread.run_sync(table_hash, c.name, g, mont)
-        return sched.add_table(c.name, g, mont, digest=digest)
+            data = view.tobytes
+        elif isinstance(bases, BaseTable) and (bases.curve.name, bases.group) == (c.name, g):
+            digest = await trio.to_thread.run_sync(bases.content_hash)  # once per table object
+            data = bases.to_bytes
+        else:
+            mont = _bases_bytes(c, g, bases)
+            digest = await trio.to_thread.run_sync(table_hash, c.name, g, mont)
+            data = functools.partial(bytes, mont)
+        known = sched.table(digest)
+        if known is not None and known[:2] == (c.name, g):
+            return digest  # a table the scheduler knows is not copied again
+        return sched.add_table(c.name, g, data(), digest=digest)
 
     def has_table(self, digest: str) -> bool:
         """Whether a base table with this content hash is known here (memory or store)."""
