@@ -16,7 +16,7 @@ import hashlib
 from collections import OrderedDict
 
 
-def scalars_hash(data: bytes) -> str:
+def scalars_hash(data: bytes | memoryview) -> str:
     """Content hash naming a scalar slice on both ends (sha256 hex)."""
     return hashlib.sha256(data).hexdigest()
 

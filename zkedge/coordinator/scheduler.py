@@ -124,14 +124,19 @@ class MsmState:
     table_n: int = 0  # points in the whole table (the MSM may use a prefix)
     hashes: dict[tuple[int, int], str] = field(default_factory=dict)  # (start, count) -> hash
 
-    def scalar_slice(self, start: int, count: int) -> tuple[bytes, str]:
-        """The scalars of points [start, start + count) and their hash (zkedge.scalar_lru),
-        hashed once per range: the A, B1 and B2 tasks of a proof often share one."""
-        data = self.scalars[32 * start : 32 * (start + count)]
+    def scalar_slice(self, start: int, count: int) -> bytes:
+        """The scalars of points [start, start + count) (a copy, for the wire)."""
+        return self.scalars[32 * start : 32 * (start + count)]
+
+    def scalar_hash(self, start: int, count: int) -> str:
+        """The hash (zkedge.scalar_lru) of those scalars, computed in place once per range:
+        the A, B1 and B2 tasks of a proof often share one, and a worker that holds the slice
+        gets no copy of it."""
         h = self.hashes.get((start, count))
         if h is None:
-            h = self.hashes[(start, count)] = scalars_hash(data)
-        return data, h
+            view = memoryview(self.scalars)[32 * start : 32 * (start + count)]
+            h = self.hashes[(start, count)] = scalars_hash(view)
+        return h
 
     def __post_init__(self) -> None:
         if not self.cum:
@@ -615,17 +620,18 @@ class Scheduler:
             task.state = RUNNING
         self.store.task_attempts(task.id, task.attempts)
         m = task.msm
-        if w.scalars is None:  # a worker without a scalar cache: no hash needed
-            scalars, h = m.scalars[32 * task.start : 32 * (task.start + task.count)], ""
+        scalars, h = b"", ""
+        if w.scalars is None:  # a worker without a scalar cache gets every slice, no hash
+            scalars = m.scalar_slice(task.start, task.count)
         else:
             # Leave the scalars out when the worker holds them; either way the worker's cache
             # sees this assignment next, and the mirror follows it (zkedge.scalar_lru).
-            scalars, h = m.scalar_slice(task.start, task.count)
+            h = m.scalar_hash(task.start, task.count)
             if w.scalars.touch(h):
-                self.scalar_bytes_saved += len(scalars)
-                scalars = b""
+                self.scalar_bytes_saved += 32 * task.count
             else:
-                w.scalars.put(h, len(scalars))
+                w.scalars.put(h, 32 * task.count)
+                scalars = m.scalar_slice(task.start, task.count)
         self.scalar_bytes_sent += len(scalars)
         msg = TaskMessage(
             assign=TaskAssignment(
@@ -800,7 +806,7 @@ class Scheduler:
             if scalars_missing and w.scalars is not None:
                 self.scalar_resends += 1
                 m = att.task.msm
-                w.scalars.discard(m.scalar_slice(att.task.start, att.task.count)[1])
+                w.scalars.discard(m.scalar_hash(att.task.start, att.task.count))
         if att.verify is not None:
             att.verify.error = error
             att.verify.exclude = att.verify.exclude | {worker_id}  # try someone else
