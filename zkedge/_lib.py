@@ -270,9 +270,10 @@ def table_load(
 def table_adopt(curve: Curve, group: Group, data: bytes, check: str) -> bytes | bytearray:
     """A base table from 'mont' points: ``data`` itself, checked in place, when it is a whole
     ``bytes`` object at an 8-byte aligned address (its bytes are exactly the table layout;
-    nothing is copied, and bytes cannot change under the table); otherwise a checked copy."""
+    nothing is copied, and bytes cannot change under the table); otherwise a checked copy.
+    Even ``check="none"`` checks that every coordinate is below p, as a copy would."""
     aligned = int(ffi.cast("uintptr_t", ffi.from_buffer(data))) % 8 == 0
-    if type(data) is not bytes or not aligned or check == "none":
+    if type(data) is not bytes or not aligned:
         return table_load(curve, group, data, "mont", check)
     points_check(curve, group, data, "mont", check, what="base point")  # as table_load says it
     return data
