@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from zkedge import ec  # noqa: E402
+from zkedge.alloc import retain_freed_memory  # noqa: E402
 from zkedge.coordinator import Coordinator, SizingPolicy  # noqa: E402
 from zkedge.curves import BN254  # noqa: E402
 from zkedge.msm import BaseTable, msm  # noqa: E402
@@ -206,7 +207,15 @@ def main() -> None:
     ap.add_argument("--tail-fraction", type=float, default=SizingPolicy.tail_fraction)
     ap.add_argument("--min-points", type=int, default=8192)
     ap.add_argument("--settle", type=float, default=3.0, help="seconds after starting the burner")
-    trio.run(bench, ap.parse_args())
+    ap.add_argument(
+        "--no-retain-memory",
+        action="store_true",
+        help="leave glibc's malloc thresholds alone in the coordinator (see zkedge.alloc)",
+    )
+    args = ap.parse_args()
+    if not args.no_retain_memory:
+        retain_freed_memory()  # as `zkedge coordinator` does; the workers do it themselves
+    trio.run(bench, args)
 
 
 if __name__ == "__main__":

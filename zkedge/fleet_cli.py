@@ -143,8 +143,10 @@ async def _until_signal(cancel: trio.CancelScope, on_first: Any = None) -> None:
 
 def cmd_coordinator(args: argparse.Namespace) -> int:
     """``zkedge coordinator``: serve until SIGTERM/SIGINT."""
+    from zkedge.alloc import retain_freed_memory
     from zkedge.coordinator import Coordinator, SizingPolicy, TlsConfig
 
+    retain_freed_memory()  # every task's scalars pass through fresh buffers otherwise
     tls = None
     if args.tls_cert or args.tls_key:
         tls = TlsConfig(cert=args.tls_cert, key=args.tls_key, client_ca=args.tls_client_ca)
@@ -175,8 +177,10 @@ def cmd_coordinator(args: argparse.Namespace) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     """``zkedge worker``: run until SIGTERM (drain: finish or hand back, then exit)."""
+    from zkedge.alloc import retain_freed_memory
     from zkedge.worker import Worker, WorkerConfig
 
+    retain_freed_memory()  # every task's scalars arrive through fresh buffers otherwise
     try:
         apply_config(args)
     except ConfigError as exc:

@@ -139,14 +139,56 @@ async def test_grpcio_client_registers_beats_and_runs_a_task(
     from zkedge.msm import msm
 
     pb2, pb2_grpc = generate(tmp_path)
-    table, scalars = make_table("bn254", "G1", 40)
+    # 4096 points: the task's scalars (128 KiB) and the bases chunks are large enough for
+    # zkedge._codec's one-copy path, so grpcio reads what that path writes.
+    table, scalars = make_table("bn254", "G1", 4096)
     with trio.fail_after(60):
         coord = await start_coordinator(nursery, tmp_path / "s.sqlite")
         handle = await coord.submit_msm("bn254", "G1", table, scalars)
-        res = await trio.to_thread.run_sync(blocking_session, pb2, pb2_grpc, coord.port, 40)
+        res = await trio.to_thread.run_sync(blocking_session, pb2, pb2_grpc, coord.port, 4096)
         assert res["hb_state"] == "active"
         assert res["bad_token"] == grpc.StatusCode.UNAUTHENTICATED
         assert res["unknown"] == grpc.StatusCode.NOT_FOUND
         assert res["garbage"] == grpc.StatusCode.INVALID_ARGUMENT
         assert await handle.result() == msm(table, scalars)
         assert {p.worker_id for p in handle.partials()} == {"gw"}
+
+
+def test_codec_and_google_protobuf_read_each_other(tmp_path: Path) -> None:
+    """zkedge._codec's one-copy path writes what Google's protobuf reads, and reads what it
+    writes, for a task with large scalars and a large bases chunk."""
+    import os
+
+    from zkedge import _codec
+    from zkedge.proto.coordinator.v1 import BasesChunk, TaskAssignment, TaskMessage
+
+    pb2, _ = generate(tmp_path)
+    big = os.urandom(_codec.THRESHOLD * 2 + 3)
+    ours = TaskMessage(
+        assign=TaskAssignment(
+            task_id="t1",
+            attempt=3,
+            curve="bn254",
+            count=9,
+            scalars=big,
+            scalars_hash="h",
+            expected_seconds=0.25,
+        )
+    )
+    theirs = pb2.TaskMessage.FromString(_codec.encode(ours))
+    assert theirs.WhichOneof("kind") == "assign"
+    a = theirs.assign
+    assert (a.task_id, a.attempt, a.curve, a.count, a.scalars, a.scalars_hash) == (
+        "t1",
+        3,
+        "bn254",
+        9,
+        big,
+        "h",
+    )
+    assert a.expected_seconds == 0.25
+    assert _codec.decode(theirs.SerializeToString(), TaskMessage) == ours
+    chunk = BasesChunk(table_hash="x", count=5, data=big, sha256="s")
+    their_chunk = pb2.BasesChunk.FromString(_codec.encode(chunk))
+    assert (their_chunk.data, their_chunk.count, their_chunk.sha256) == (big, 5, "s")
+    assert _codec.decode(their_chunk.SerializeToString(), BasesChunk) == chunk
