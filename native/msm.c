@@ -12,6 +12,12 @@
 /* Batch-affine bucket reduction (msm_template.h: ba_reduce) in segments of ZK_SEG_LEN buckets,
  * used from 2048 buckets (c >= 12) where it beats the XYZZ running sum. */
 #define ZK_SEG_LEN 16
+
+/* The caller's stop flag (zk_msm_stoppable), written by another thread: an atomic read, so
+ * the compiler neither caches it nor reorders it away. NULL: never stops. */
+static inline int zk_stopped(const int *stop) {
+    return stop && __atomic_load_n(stop, __ATOMIC_RELAXED) != 0;
+}
 #define ZK_SEG_MIN_BUCKETS 2048
 /* Additions sharing one inversion in the batch-affine accumulation (at most a quarter of the
  * buckets, so few points collide with a bucket already in the batch). */
@@ -121,6 +127,13 @@ static int reduce_scalars(int curve, const uint8_t *scalars, size_t count, uint8
 int zk_msm(int curve, int group, const uint8_t *table, size_t table_len, size_t start,
            size_t count, const uint8_t *scalars, size_t scalars_len, int threads, int window,
            uint8_t *out, size_t out_len) {
+    return zk_msm_stoppable(curve, group, table, table_len, start, count, scalars, scalars_len,
+                            threads, window, out, out_len, NULL);
+}
+
+int zk_msm_stoppable(int curve, int group, const uint8_t *table, size_t table_len, size_t start,
+                     size_t count, const uint8_t *scalars, size_t scalars_len, int threads,
+                     int window, uint8_t *out, size_t out_len, const int *stop) {
     int gi = zk_group_index(curve, group);
     if (gi < 0) return ZK_EINVAL;
     size_t pb = zk_point_bytes(curve, group);
@@ -130,6 +143,7 @@ int zk_msm(int curve, int group, const uint8_t *table, size_t table_len, size_t 
     if (start > npts || count > npts - start) return ZK_ERANGE;
     if (count > SIZE_MAX / 32 || scalars_len != count * 32 || (count && !scalars)) return ZK_ELEN;
     if (window < 0 || window > ZK_MAX_WINDOW) return ZK_EINVAL;
+    if (zk_stopped(stop)) return ZK_ECANCELLED;
     if (count == 0) {
         memset(out, 0, pb);
         return ZK_OK;
@@ -151,10 +165,10 @@ int zk_msm(int curve, int group, const uint8_t *table, size_t table_len, size_t 
     const char *force = getenv("ZKEDGE_MSM_XYZZ");
     int ba = c >= 10 && count >= 1024 && !(force && force[0] == '1');
     switch (gi) {
-    case 0: rc = bn_g1_msm(base, count, sc, c, W, width, off, nt, ba, out); break;
-    case 1: rc = bn_g2_msm(base, count, sc, c, W, width, off, nt, ba, out); break;
-    case 2: rc = bls_g1_msm(base, count, sc, c, W, width, off, nt, ba, out); break;
-    default: rc = bls_g2_msm(base, count, sc, c, W, width, off, nt, ba, out); break;
+    case 0: rc = bn_g1_msm(base, count, sc, c, W, width, off, nt, ba, stop, out); break;
+    case 1: rc = bn_g2_msm(base, count, sc, c, W, width, off, nt, ba, stop, out); break;
+    case 2: rc = bls_g1_msm(base, count, sc, c, W, width, off, nt, ba, stop, out); break;
+    default: rc = bls_g2_msm(base, count, sc, c, W, width, off, nt, ba, stop, out); break;
     }
     free(reduced);
     return rc;

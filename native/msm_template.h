@@ -17,6 +17,7 @@ typedef struct {
     int c, W;              /* the widest window, the number of windows */
     const int *width, *off; /* W each */
     ECF(xyzz) *sums;       /* W window sums */
+    const int *stop;       /* the caller's stop flag, or NULL (zk_stopped) */
     atomic_int next;
     atomic_int err;
 } ECF(msm_ctx);
@@ -37,6 +38,11 @@ static void ECF(msm_worker)(void *vctx, int t, int nt) {
         memset(buckets, 0, nb * sizeof *buckets);
         int16_t d[ZK_DIGIT_BLOCK];
         for (size_t i0 = 0; i0 < ctx->count; i0 += ZK_DIGIT_BLOCK) {
+          if (zk_stopped(ctx->stop)) {
+              atomic_store(&ctx->err, ZK_ECANCELLED);
+              free(buckets);
+              return;
+          }
           size_t cnt = ctx->count - i0 < ZK_DIGIT_BLOCK ? ctx->count - i0 : ZK_DIGIT_BLOCK;
           zk_window_digits(ctx->scalars, i0, cnt, ctx->off[w], ctx->width[w], d);
           const ECF(aff) *pts = ctx->pts + i0;
@@ -479,6 +485,10 @@ static void ECF(msm_worker_ba)(void *vctx, int t, int nt) {
         memset(s.st, 0, nbw);
         int16_t d[ZK_DIGIT_BLOCK];
         for (size_t i0 = 0; i0 < ctx->count; i0 += ZK_DIGIT_BLOCK) {
+          if (zk_stopped(ctx->stop)) {
+              atomic_store(&ctx->err, ZK_ECANCELLED);
+              goto out;
+          }
           size_t cnt = ctx->count - i0 < ZK_DIGIT_BLOCK ? ctx->count - i0 : ZK_DIGIT_BLOCK;
           zk_window_digits(ctx->scalars, i0, cnt, ctx->off[w], ctx->width[w], d);
           const ECF(aff) *pts = ctx->pts + i0;
@@ -541,7 +551,7 @@ out:
 
 static int ECF(msm)(const uint8_t *table, size_t count, const uint8_t *scalars, int c, int W,
                     const int *width, const int *off, int threads, int batch_affine,
-                    uint8_t *out) {
+                    const int *stop, uint8_t *out) {
     ECF(msm_ctx) ctx;
     ctx.pts = (const ECF(aff) *)(const void *)table;
     ctx.count = count;
@@ -550,6 +560,7 @@ static int ECF(msm)(const uint8_t *table, size_t count, const uint8_t *scalars, 
     ctx.W = W;
     ctx.width = width;
     ctx.off = off;
+    ctx.stop = stop;
     ctx.sums = calloc((size_t)W, sizeof *ctx.sums);
     if (!ctx.sums) return ZK_ENOMEM;
     atomic_init(&ctx.next, 0);

@@ -31,7 +31,8 @@ enum {
     ZK_ENOMEM = 5,        /* allocation failed */
     ZK_ERANGE = 6,        /* a field element is not below the modulus / index out of range */
     ZK_ENOINV = 7,        /* inverse of zero */
-    ZK_ETHREAD = 8        /* a thread could not be started */
+    ZK_ETHREAD = 8,       /* a thread could not be started */
+    ZK_ECANCELLED = 9     /* stopped through the caller's flag (zk_msm_stoppable) */
 };
 
 enum { ZK_BN254 = 0, ZK_BLS12_381 = 1 };
@@ -93,6 +94,12 @@ int zk_table_load(int curve, int group, const uint8_t *in, size_t in_len, int en
 int zk_msm(int curve, int group, const uint8_t *table, size_t table_len, size_t start,
            size_t count, const uint8_t *scalars, size_t scalars_len, int threads, int window,
            uint8_t *out, size_t out_len);
+
+/* zk_msm that gives up when *stop becomes non-zero (set from another thread; read every 256
+ * points and every window): returns ZK_ECANCELLED, out untouched. stop may be NULL. */
+int zk_msm_stoppable(int curve, int group, const uint8_t *table, size_t table_len, size_t start,
+                     size_t count, const uint8_t *scalars, size_t scalars_len, int threads,
+                     int window, uint8_t *out, size_t out_len, const int *stop);
 
 /* The window size zk_msm chooses for count points. */
 int zk_msm_window(int curve, size_t count);

@@ -53,6 +53,10 @@ _MESSAGES = {
 }
 
 
+class Cancelled(Exception):
+    """A native call gave up because its stop flag was set (ZK_ECANCELLED)."""
+
+
 class NativeError(ValueError):
     """A native call rejected its input; ``code`` is the C error code."""
 
@@ -66,6 +70,8 @@ def _check(rc: int, what: str) -> None:
         return
     if rc == lib.ZK_ENOMEM:
         raise MemoryError(f"{what}: out of memory")
+    if rc == lib.ZK_ECANCELLED:
+        raise Cancelled(f"{what}: stopped before it finished")
     if rc in _MESSAGES:
         raise NativeError(rc, what)
     raise RuntimeError(f"{what}: native error {rc}")
@@ -288,9 +294,11 @@ def msm(
     scalars: bytes,
     threads: int,
     window: int = 0,
+    stop: bytearray | None = None,
 ) -> bytes:
     """Native Pippenger MSM over table points [start, start+count); result 'be' bytes.
-    ``window`` 0 lets the core choose the window size from count."""
+    ``window`` 0 lets the core choose the window size from count. ``stop``: a 4-byte flag;
+    once another thread makes it non-zero the MSM gives up and :class:`Cancelled` is raised."""
     pb = curve.point_bytes(group)
     start, count = as_int(start, "start"), as_int(count, "count")
     npts = len(table) // pb
@@ -300,8 +308,11 @@ def msm(
         raise ValueError(f"range [{start}, {start + count}) outside the table's {npts} points")
     if len(scalars) != 32 * count:
         raise ValueError(f"expected {count} scalars ({32 * count} bytes), got {len(scalars)} bytes")
+    if stop is not None and len(stop) != 4:
+        raise ValueError("the stop flag must be a 4-byte bytearray")
+    flag = ffi.NULL if stop is None else ffi.cast("int *", ffi.from_buffer(stop))
     out = ffi.new("uint8_t[]", pb)
-    rc = lib.zk_msm(
+    rc = lib.zk_msm_stoppable(
         curve.native_id,
         _gid(group),
         ffi.from_buffer(table),
@@ -314,6 +325,7 @@ def msm(
         as_int(window, "window"),
         out,
         pb,
+        flag,
     )
     _check(rc, f"{curve} {group} msm")
     return bytes(ffi.buffer(out, pb))

@@ -116,6 +116,30 @@ def scalars_to_bytes(
         raise ValueError(f"scalars must be integers: {e}") from None
 
 
+MsmCancelled = _lib.Cancelled
+"""Raised by :func:`msm` when its :class:`MsmStop` was set before it finished."""
+
+
+class MsmStop:
+    """A flag that makes a running :func:`msm` give up soon after :meth:`set` is called from
+    another thread (the core looks at it every 256 points): the call raises
+    :class:`MsmCancelled`. A fleet worker sets it when the coordinator cancels the attempt it
+    is computing or when it shuts down, so a long MSM does not hold the board. Once set it
+    stays set; one flag may be shared by several calls."""
+
+    __slots__ = ("_flag",)
+
+    def __init__(self) -> None:
+        self._flag = bytearray(4)  # read by the C core as an int: any non-zero byte stops it
+
+    def set(self) -> None:
+        """Ask every MSM using this flag to stop."""
+        self._flag[0] = 1
+
+    def is_set(self) -> bool:
+        return self._flag[0] != 0
+
+
 def msm(
     table: BaseTable,
     scalars: Sequence[int] | bytes | bytearray | memoryview,
@@ -123,12 +147,14 @@ def msm(
     count: int | None = None,
     threads: int | None = None,
     window: int | None = None,
+    stop: MsmStop | None = None,
 ) -> Point:
     """sum(scalars[i] * table[start + i] for i < count); count defaults to len(scalars).
 
     Scalars are ints (reduced mod r) or count*32 little-endian bytes (values >= r reduced).
     ``threads`` None or 0 uses every core the process may run on. ``window`` (1..15) overrides
     the Pippenger window size the core picks from count (see window_size); for tuning and tests.
+    ``stop``: an :class:`MsmStop`; setting it makes the call raise :class:`MsmCancelled`.
     """
     sb = scalars_to_bytes(table.curve, scalars)
     count = len(sb) // 32 if count is None else _lib.as_int(count, "count")
@@ -137,8 +163,18 @@ def msm(
         w = _lib.as_int(window, "window")
         if not 1 <= w <= 15:
             raise ValueError(f"window must be between 1 and 15, got {w}")
+    if stop is not None and not isinstance(stop, MsmStop):
+        raise TypeError(f"stop must be an MsmStop, not {type(stop).__name__}")
     be = _lib.msm(
-        table.curve, table.group, table._data, start, count, sb, _lib.check_threads(threads), w
+        table.curve,
+        table.group,
+        table._data,
+        start,
+        count,
+        sb,
+        _lib.check_threads(threads),
+        w,
+        None if stop is None else stop._flag,
     )
     return _from_be(table.curve, table.group, be)
 

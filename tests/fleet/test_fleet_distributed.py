@@ -161,3 +161,38 @@ async def test_straggler_is_reissued_first_result_wins(
         assert {p.worker_id for p in handle.partials()} == {"fast"}
         assert any(p.attempt > 1 for p in handle.partials())  # a re-issued attempt won
         await stop(fast + slow)
+
+
+async def test_cancelling_a_job_stops_the_msm_on_the_board(
+    nursery: trio.Nursery, tmp_path: Path
+) -> None:
+    """handle.cancel() while the worker computes: the coordinator's TaskCancel sets the
+    worker's MsmStop, so the native MSM ends early (``tasks_stopped``) instead of running to
+    its end and reporting a result nobody wants. One task of 2^17 BN254 G2 points: well over
+    a second at one thread here, against the 0.3 s the test waits before cancelling."""
+    native_or_skip()
+    import random
+
+    from zkedge.coordinator import JobFailed, SizingPolicy
+    from zkedge.curves import BN254
+    from zkedge.msm import BaseTable
+
+    small, _ = make_table("bn254", "G2", 1024)
+    table = BaseTable.from_bytes("bn254", "G2", small.to_bytes() * 128, "mont", check="none")
+    rng = random.Random(7)
+    scalars = [rng.randrange(BN254.r) for _ in range(len(table))]
+    one_task = SizingPolicy(target_seconds=100.0, min_points=4096, block_points=4096)
+    with trio.fail_after(60):
+        coord = await start_coordinator(nursery, None, policy=one_task)
+        [w] = await start_workers(nursery, coord, tmp_path, ["w"])
+        handle = await coord.submit_msm("bn254", "G2", table, scalars)
+        while not w._busy:
+            await trio.sleep(0.01)
+        await trio.sleep(0.3)  # bases fetched (or nearly): the MSM runs
+        handle.cancel()
+        with pytest.raises(JobFailed, match="cancelled"):
+            await handle.result()
+        while not (w.tasks_stopped or w.tasks_done):
+            await trio.sleep(0.01)
+        assert (w.tasks_stopped, w.tasks_done) == (1, 0)
+        await stop([w])

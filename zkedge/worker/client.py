@@ -18,6 +18,7 @@ import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import betterproto
 import trio
@@ -41,6 +42,9 @@ from zkedge.proto.coordinator.v1 import (
 from zkedge.scalar_lru import SliceLru
 from zkedge.worker.cache import BaseCache
 from zkedge.worker.executor import TaskResult, run_partial
+
+if TYPE_CHECKING:  # zkedge.msm loads the native core: imported where a task runs
+    from zkedge.msm import MsmStop
 from zkedge.worker.probe import Probe, micro_benchmark
 
 __all__ = ["Backoff", "Worker", "WorkerConfig", "reconnect_loop"]
@@ -148,6 +152,7 @@ class Worker:
         self.bench_pps = 0.0
         self.recent_pps = 0.0
         self.tasks_done = 0
+        self.tasks_stopped = 0  # attempts whose MSM was stopped (cancelled, or handed back)
         self.sessions = 0
         self._stop = trio.Event()
         self._stopped = False
@@ -235,6 +240,7 @@ class _Session:
         self.send, self.recv = trio.open_memory_channel[TaskAssignment](math.inf)
         self.cancelled: set[tuple[str, int]] = set()
         self.current: TaskAssignment | None = None
+        self.current_stop: MsmStop | None = None  # stops the current task's native MSM
         self.current_done = trio.Event()
         self.draining = False
         # Scalars by hash, updated in stream order as the coordinator's mirror is
@@ -269,6 +275,10 @@ class _Session:
                 self.send.send_nowait(value)
             elif kind == "cancel" and isinstance(value, TaskCancel):
                 self.cancelled.add((value.task_id, value.attempt))
+                cur = self.current
+                if cur is not None and (cur.task_id, cur.attempt) == (value.task_id, value.attempt):
+                    if self.current_stop is not None:
+                        self.current_stop.set()  # free the cores now, not when the MSM ends
 
         await self.client.stream(
             "receive_tasks",
@@ -309,6 +319,7 @@ class _Session:
             finally:
                 self.w._busy = 0
                 self.current = None
+                self.current_stop = None
                 self.current_done.set()
 
     async def run_one(self, task: TaskAssignment) -> None:
@@ -318,13 +329,24 @@ class _Session:
             why = f"scalars {task.scalars_hash[:16]} not in the worker's cache"
             await self.report_failure(task, why, scalars_missing=True)
             return
+        from zkedge.msm import MsmCancelled, MsmStop
+
+        stop = self.current_stop = MsmStop()
         try:
             bases, fetch_s = await self.bases_for(task)
             if self.w.config.task_delay > 0:
                 await trio.sleep(self.w.config.task_delay)
+            if stop.is_set():
+                raise MsmCancelled("cancelled before it started")
             res: TaskResult = await run_partial(
-                task.curve, task.group, bases, task.scalars, self.w.threads
+                task.curve, task.group, bases, task.scalars, self.w.threads, stop
             )
+        except MsmCancelled:
+            # The coordinator cancelled this attempt (its report would be ignored), or a drain
+            # handed it back: nothing to report.
+            log.info("task %s attempt %d stopped early", task.task_id, task.attempt)
+            self.w.tasks_stopped += 1
+            return
         except (ValueError, RuntimeError, MemoryError) as exc:
             await self.report_failure(task, f"{type(exc).__name__}: {exc}")
             return
@@ -432,5 +454,7 @@ class _Session:
             with trio.move_on_after(self.w.config.drain_grace):
                 await self.current_done.wait()
             if self.current is running:
+                if self.current_stop is not None:
+                    self.current_stop.set()  # stop the native MSM rather than abandon it
                 await self.hand_back(running, "worker is shutting down (task abandoned)")
         scope.cancel()

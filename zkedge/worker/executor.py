@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import trio
+
+if TYPE_CHECKING:  # zkedge.msm loads the native core: imported where it runs
+    from zkedge.msm import MsmStop
 
 __all__ = ["TaskResult", "compute_partial", "run_partial"]
 
@@ -23,24 +27,51 @@ class TaskResult:
 
 
 def compute_partial(
-    curve: str, group: str, bases_mont: bytes, scalars: bytes, threads: int | None
+    curve: str,
+    group: str,
+    bases_mont: bytes,
+    scalars: bytes,
+    threads: int | None,
+    stop: MsmStop | None = None,
 ) -> TaskResult:
-    """sum(scalars[i] * bases[i]) over the given range (blocking; call in a thread)."""
+    """sum(scalars[i] * bases[i]) over the given range (blocking; call in a thread).
+    Raises :class:`~zkedge.msm.MsmCancelled` if ``stop`` is set before it finishes."""
     from zkedge import ec
     from zkedge.msm import BaseTable, msm
 
     t0 = time.perf_counter()
     table = BaseTable.from_bytes(curve, group, bases_mont, encoding="mont", check="none")
-    point = msm(table, scalars, threads=threads)
+    point = msm(table, scalars, threads=threads, stop=stop)
     seconds = time.perf_counter() - t0
     return TaskResult(ec.encode(curve, group, point, "be"), seconds)
 
 
 async def run_partial(
-    curve: str, group: str, bases_mont: bytes, scalars: bytes, threads: int | None
+    curve: str,
+    group: str,
+    bases_mont: bytes,
+    scalars: bytes,
+    threads: int | None,
+    stop: MsmStop | None = None,
 ) -> TaskResult:
-    """:func:`compute_partial` in a thread; on cancellation the thread is abandoned (its result
-    discarded) so shutdown is not held hostage by a long MSM."""
-    return await trio.to_thread.run_sync(
-        compute_partial, curve, group, bases_mont, scalars, threads, abandon_on_cancel=True
-    )
+    """:func:`compute_partial` in a thread. Setting ``stop`` (the worker does when the
+    coordinator cancels the attempt) ends it with :class:`~zkedge.msm.MsmCancelled` within
+    about 256 points. If the caller is cancelled (shutdown), the thread is abandoned and the
+    stop flag set, so the native MSM ends too instead of holding the cores."""
+    from zkedge.msm import MsmStop
+
+    stop = MsmStop() if stop is None else stop
+    try:
+        return await trio.to_thread.run_sync(
+            compute_partial,
+            curve,
+            group,
+            bases_mont,
+            scalars,
+            threads,
+            stop,
+            abandon_on_cancel=True,
+        )
+    except BaseException:
+        stop.set()
+        raise
