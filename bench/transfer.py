@@ -9,8 +9,8 @@ does. Three setups, each in fresh processes on both ends:
 * ``stock``: grpclib's own protobuf codec (betterproto's encode/parse) and hyperframe's frame
   repr, which hexlifies whole payloads: the reference, what zkedge did before;
 * ``codec``: :mod:`zkedge._codec` and the bounded frame repr (what ``_aio`` uses);
-* ``codec+heap``: the same plus :func:`zkedge.alloc.retain_freed_memory` in both processes
-  (what ``zkedge worker`` and ``zkedge coordinator`` do).
+* ``codec+heap``: the same plus :func:`zkedge.alloc.retain_freed_memory` in both processes,
+  at the ``--keep-freed-mb`` defaults of ``zkedge coordinator`` (64) and ``zkedge worker`` (16).
 
     .venv/bin/python bench/transfer.py [--sizes 1,4,8] [--count 12]
 """
@@ -33,9 +33,10 @@ sys.path.insert(0, str(ROOT))
 
 MODES = ("stock", "codec", "codec+heap")
 GAP = 0.15  # seconds between sends: each message lands before the next leaves
+COORDINATOR_KEEP_FREED_MB = 64  # `zkedge coordinator --keep-freed-mb` default
 
 
-def setup(mode: str) -> None:
+def setup(mode: str, keep_freed_mb: int) -> None:
     """Put this process in ``mode`` (before any channel or server exists)."""
     import hyperframe.frame
     from grpclib.encoding.proto import ProtoCodec
@@ -46,12 +47,12 @@ def setup(mode: str) -> None:
     if mode == "stock":
         _aio.FastProtoCodec = ProtoCodec  # type: ignore[misc,assignment]
         hyperframe.frame._raw_data_repr = _aio._STOCK_RAW_DATA_REPR
-    elif mode == "codec+heap" and not retain_freed_memory():
+    elif mode == "codec+heap" and not retain_freed_memory(keep_freed_mb << 20):
         print("warning: retain_freed_memory() not available here", file=sys.stderr)
 
 
 def serve(mode: str, size: int, count: int, port: int) -> None:
-    setup(mode)
+    setup(mode, COORDINATOR_KEEP_FREED_MB)
     import trio
 
     from zkedge import _aio
@@ -108,7 +109,9 @@ def serve(mode: str, size: int, count: int, port: int) -> None:
 
 
 def receive(mode: str, count: int, port: int) -> None:
-    setup(mode)
+    from zkedge.fleet_cli import KEEP_FREED_MB_WORKER
+
+    setup(mode, KEEP_FREED_MB_WORKER)
     import trio
 
     from zkedge import _aio

@@ -102,7 +102,12 @@ def dir_bytes(d: Path) -> int:
 
 
 def run(
-    log2: int, curves: list[str], cache_mb: int, threads: int | None, rounds: int = 1
+    log2: int,
+    curves: list[str],
+    cache_mb: int,
+    threads: int | None,
+    rounds: int = 1,
+    keep_freed_mb: int = 16,
 ) -> dict[str, Any]:
     n = 1 << log2
     tmp = Path(tempfile.mkdtemp(prefix="zkedge-wmem-"))
@@ -120,11 +125,18 @@ def run(
         env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=logs[0],
     )  # fmt: skip
     wcmd = [sys.executable, "-m", "zkedge.fleet_cli", "worker", "--coordinator", addr, "--id",
-            wid, "--cache-mb", str(cache_mb), "--cache-dir", str(tmp / "cache")]  # fmt: skip
+            wid, "--cache-mb", str(cache_mb), "--cache-dir", str(tmp / "cache"),
+            "--keep-freed-mb", str(keep_freed_mb)]  # fmt: skip
     if threads:
         wcmd += ["--threads", str(threads)]
     worker = subprocess.Popen(wcmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=logs[1])
-    result: dict[str, Any] = {"log2": log2, "points": n, "cache_mb": cache_mb, "jobs": []}
+    result: dict[str, Any] = {
+        "log2": log2,
+        "points": n,
+        "cache_mb": cache_mb,
+        "keep_freed_mb": keep_freed_mb,
+        "jobs": [],
+    }
     peak_sampled = 0
     try:
         wait_registered(addr, wid, env, 300)
@@ -198,6 +210,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--log2", type=int, default=16, help="points per table: 2^LOG2")
     ap.add_argument("--curves", default="bn254,bls12_381")
     ap.add_argument("--cache-mb", type=int, default=64)
+    ap.add_argument(
+        "--keep-freed-mb", type=int, default=16, help="the worker's --keep-freed-mb (0: off)"
+    )
     ap.add_argument("--threads", type=int)
     ap.add_argument(
         "--rounds",
@@ -208,11 +223,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
-    r = run(args.log2, args.curves.split(","), args.cache_mb, args.threads, args.rounds)
+    r = run(
+        args.log2, args.curves.split(","), args.cache_mb, args.threads, args.rounds,
+        args.keep_freed_mb,
+    )  # fmt: skip
     if args.json:
         print(json.dumps(r, indent=2))
     else:
-        print(f"worker with --cache-mb {r['cache_mb']}, tables of 2^{r['log2']} points")
+        print(
+            f"worker with --cache-mb {r['cache_mb']} --keep-freed-mb {r['keep_freed_mb']}, "
+            f"tables of 2^{r['log2']} points"
+        )
         print(f"  idle RSS after registration {mib(r.get('idle_rss', 0))}")
         print(f"{'curve':<10}{'msm':<4}{'grp':<4}{'ok':<4}{'tasks':>6}{'s':>7}"
               f"{'RSS after':>13}{'peak so far':>13}{'cache disk':>13}")  # fmt: skip

@@ -151,3 +151,24 @@ def test_shipped_worker_toml_parses() -> None:
 
     cfg = load_worker_config(Path(__file__).parents[2] / "packaging" / "worker.toml")
     assert cfg["scalar_cache_mb"] == 32 and cfg["cache_memory_mb"] == 64
+    assert cfg["keep_freed_mb"] == 16
+
+
+def test_keep_freed_mb_from_flag_and_file(tmp_path: Path) -> None:
+    """`zkedge worker --keep-freed-mb` (zkedge.alloc): default 16, 0 allowed (off), settable
+    in the config file, the flag winning over the file."""
+    import argparse
+
+    from zkedge import fleet_cli
+    from zkedge.worker.config_file import apply_config
+
+    ap = argparse.ArgumentParser()
+    fleet_cli.register(ap.add_subparsers())
+    args = apply_config(ap.parse_args(["worker", "--coordinator", "h:1"]))
+    assert args.keep_freed_mb == fleet_cli.KEEP_FREED_MB_WORKER == 16
+    cfg = tmp_path / "worker.toml"
+    cfg.write_text('coordinator = "h:1"\nkeep_freed_mb = 0\n')
+    assert apply_config(ap.parse_args(["worker", "--config", str(cfg)])).keep_freed_mb == 0
+    flag = ap.parse_args(["worker", "--config", str(cfg), "--keep-freed-mb", "8"])
+    assert apply_config(flag).keep_freed_mb == 8
+    assert ap.parse_args(["coordinator"]).keep_freed_mb == 64

@@ -79,8 +79,10 @@ async def test_lying_worker_is_caught(
 
     real = wc.run_partial
 
-    async def lying(curve: str, group: str, bases: bytes, scalars: bytes, threads: Any) -> Any:
-        res = await real(curve, group, bases, scalars, threads)
+    async def lying(
+        curve: str, group: str, bases: bytes, scalars: bytes, threads: Any, stop: Any = None
+    ) -> Any:
+        res = await real(curve, group, bases, scalars, threads, stop)
         if ROLE.get() != "liar":
             return res
         pt = ec.decode(curve, group, res.result, "be")

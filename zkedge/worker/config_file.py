@@ -52,6 +52,7 @@ _KEYS: dict[str, tuple[str, type]] = {
     "worker_id": ("worker_id", str),
     "threads": ("threads", int),
     "drain_grace": ("drain_grace", float),
+    "keep_freed_mb": ("keep_freed_mb", int),
     "benchmark": ("no_benchmark", bool),  # inverted: the CLI flag is --no-benchmark
     "cache.dir": ("cache_dir", Path),
     "cache.size_mb": ("cache_mb", int),
@@ -126,7 +127,7 @@ def load_worker_config(path: str | Path) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in flat.items():
         dest, typ = _KEYS[key]
-        v = _convert(f"{p}: {key}", value, typ, zero_ok=key == "cache.memory_mb")
+        v = _convert(f"{p}: {key}", value, typ, zero_ok=key in ("cache.memory_mb", "keep_freed_mb"))
         if isinstance(v, Path) and not v.is_absolute():
             v = p.parent / v
         if key == "benchmark":
