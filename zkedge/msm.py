@@ -7,6 +7,7 @@ over any sub-range runs in place, without copying, with the GIL released.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import operator
 from collections.abc import Iterable, Sequence
@@ -177,6 +178,28 @@ def msm(
         None if stop is None else stop._flag,
     )
     return _from_be(table.curve, table.group, be)
+
+
+async def msm_in_thread(
+    table: BaseTable,
+    scalars: Sequence[int] | bytes | bytearray | memoryview,
+    start: int = 0,
+    count: int | None = None,
+    threads: int | None = None,
+    stop: MsmStop | None = None,
+) -> Point:
+    """:func:`msm` in a worker thread, for trio code. If the caller is cancelled, the thread is
+    abandoned and its MSM stopped (``stop``, made here if not given, is set), so it ends within
+    about 256 points instead of holding the cores until done."""
+    import trio
+
+    stop = MsmStop() if stop is None else stop
+    call = functools.partial(msm, table, scalars, start, count, threads, None, stop)
+    try:
+        return await trio.to_thread.run_sync(call, abandon_on_cancel=True)
+    except BaseException:
+        stop.set()
+        raise
 
 
 def msm_points(

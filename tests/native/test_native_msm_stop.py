@@ -77,3 +77,22 @@ def test_flag_set_while_it_runs(monkeypatch: pytest.MonkeyPatch, xyzz: bool, thr
     th.join(timeout=60)
     assert not th.is_alive()
     assert len(outcome) == 1 and isinstance(outcome[0], msm.MsmCancelled), outcome
+
+
+def test_msm_in_thread_result_and_cancellation() -> None:
+    """zkedge.msm.msm_in_thread: the same point as msm(); cancelling the trio caller sets the
+    MSM's stop flag (so the abandoned thread ends, test_flag_set_while_it_runs shows how)."""
+    import trio
+
+    _, small = table_of(BN254, "G2", 1024)
+    t = msm.BaseTable.from_bytes(BN254, "G2", small.to_bytes() * 128, "mont", check="none")
+    ks = rand_scalars(BN254, 300, seed=3)
+
+    async def main() -> None:
+        assert await msm.msm_in_thread(t, ks, 5, 300, threads=2) == msm.msm(t, ks, 5, 300)
+        stop = msm.MsmStop()
+        with trio.move_on_after(0.05) as scope:
+            await msm.msm_in_thread(t, os.urandom(32 * len(t)), threads=1, stop=stop)
+        assert scope.cancelled_caught and stop.is_set()
+
+    trio.run(main)

@@ -17,7 +17,6 @@ again.
 
 from __future__ import annotations
 
-import functools
 import secrets
 import socket
 import sys
@@ -193,7 +192,7 @@ async def _blame(
     """Re-run every task on another worker; recompute here the tasks whose results disagree
     (or that no other worker could re-run in time); quarantine the workers that were wrong."""
     from .. import ec
-    from ..msm import msm
+    from ..msm import msm_in_thread
 
     curve = zk.curve
     partials = [(p, tks[p.msm_index]) for handle, tks in jobs for p in handle.partials()]
@@ -218,10 +217,8 @@ async def _blame(
         lo = (tk.scalar_start + p.start) * 32
         scalars = scal[tk.source][lo : lo + p.count * 32]
         table = zk.table(tk.msm)
-        truth = await trio.to_thread.run_sync(
-            functools.partial(
-                msm, table, scalars, start=tk.start + p.start, count=p.count, threads=threads
-            )
+        truth = await msm_in_thread(
+            table, scalars, start=tk.start + p.start, count=p.count, threads=threads
         )
         for res in (p, other):
             if res is not None and res.point != truth:
