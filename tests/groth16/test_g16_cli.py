@@ -63,3 +63,46 @@ def test_prove_cli_bad_input(capsys: pytest.CaptureFixture[str], tmp_path: Path)
                str(tmp_path / "q.json")])  # fmt: skip
     assert rc == 2 and "bad.zkey" in capsys.readouterr().err
     assert not (tmp_path / "p.json").exists()
+
+
+@needs_native
+def test_ctrl_c_stops_the_proof_thread() -> None:
+    """`zkedge prove` runs the proof in a thread: Ctrl-C (here _thread.interrupt_main) sets
+    the MsmStop the proof polls, waits for the thread, then raises KeyboardInterrupt (the
+    command prints "interrupted" and exits 130)."""
+    import _thread
+    import threading
+    import time
+
+    from zkedge.groth16.cli import _interruptible
+    from zkedge.msm import MsmStop
+
+    seen: list[bool] = []
+
+    def work(stop: MsmStop) -> int:
+        while not stop.is_set():
+            time.sleep(0.01)
+        seen.append(True)
+        return 1
+
+    threading.Timer(0.05, _thread.interrupt_main).start()
+    with pytest.raises(KeyboardInterrupt):
+        _interruptible(work)
+    assert seen == [True]
+    assert _interruptible(lambda stop: 7) == 7
+    with pytest.raises(ValueError, match="boom"):
+        _interruptible(lambda stop: int("boom"))
+
+
+@needs_native
+def test_prove_with_a_stop_flag() -> None:
+    from zkedge.groth16 import prove, verify
+    from zkedge.msm import MsmCancelled, MsmStop
+
+    d = BN
+    stop = MsmStop()
+    proof, public = prove(d / "circuit.zkey", d / "witness.wtns", stop=stop)
+    assert verify(d / "verification_key.json", public, proof)
+    stop.set()
+    with pytest.raises(MsmCancelled):
+        prove(d / "circuit.zkey", d / "witness.wtns", stop=stop)

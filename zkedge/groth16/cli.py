@@ -8,9 +8,16 @@ from __future__ import annotations
 
 import argparse
 import sys
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:  # zkedge.msm loads the native core: imported where it runs
+    from zkedge.msm import MsmStop
+
+T = TypeVar("T")
 
 __all__ = ["cmd_prove", "cmd_verify", "register"]
 
@@ -48,6 +55,38 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=cmd_verify)
 
 
+def _interruptible(fn: Callable[[MsmStop], T]) -> T:
+    """``fn(stop)`` in a thread, so that Ctrl-C is seen at once rather than when a native call
+    returns (a large MSM on a board runs for many seconds): it sets ``stop``, which ends the
+    native MSM within about 256 points, waits for the thread, then raises KeyboardInterrupt."""
+    from zkedge.msm import MsmStop
+
+    stop = MsmStop()
+    out: list[T] = []
+    err: list[BaseException] = []
+    done = threading.Event()  # not Thread.join: an interrupted join can leave it returning early
+
+    def run() -> None:
+        try:
+            out.append(fn(stop))
+        except BaseException as exc:  # handed to the calling thread
+            err.append(exc)
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name="zkedge-prove", daemon=True).start()
+    try:
+        while not done.wait(0.1):
+            pass
+    except KeyboardInterrupt:
+        stop.set()
+        done.wait()
+        raise
+    if err:
+        raise err[0]
+    return out[0]
+
+
 def cmd_prove(args: argparse.Namespace) -> int:
     """``zkedge prove``."""
     from . import FormatError, explain_verify, vkey_from_zkey
@@ -71,7 +110,14 @@ def cmd_prove(args: argparse.Namespace) -> int:
         else:
             from .prover import prove_points
 
-            res = prove_points(zk, wit, threads=args.threads, progress=not args.quiet)
+            res = _interruptible(
+                lambda stop: prove_points(
+                    zk, wit, threads=args.threads, progress=not args.quiet, stop=stop
+                )
+            )
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
     except FormatError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

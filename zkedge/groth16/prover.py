@@ -24,7 +24,7 @@ import secrets
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from ..curves import Curve, G1Affine, G2Affine, Point
 from ._binfile import FormatError, Source
@@ -33,6 +33,9 @@ from .plan import MSM_NAMES, ProofPlan, plan_proof
 from .proofjson import proof_to_json, public_to_json
 from .wtns import Witness, read_wtns
 from .zkey import PointSet, Zkey, ZkeyHeader, read_zkey
+
+if TYPE_CHECKING:  # zkedge.msm loads the native core: imported where it runs
+    from ..msm import MsmStop
 
 __all__ = [
     "ProofResult",
@@ -164,10 +167,12 @@ def msm_partials(
     *,
     threads: int | None = None,
     progress: Progress | None = None,
+    stop: MsmStop | None = None,
 ) -> dict[PointSet, Point]:
     """Run every task of ``plan`` locally and add the partial sums per MSM.
 
-    ``scalars`` maps "witness" and "h" to their full LE byte vectors.
+    ``scalars`` maps "witness" and "h" to their full LE byte vectors. Setting ``stop`` (from
+    another thread) makes it raise :class:`~zkedge.msm.MsmCancelled` within about 256 points.
     """
     from .. import ec
     from ..msm import msm
@@ -183,6 +188,7 @@ def msm_partials(
                 start=t.start,
                 count=t.count,
                 threads=threads,
+                stop=stop,
             )
         prev = sums.get(t.msm)
         sums[t.msm] = part if prev is None else ec.add(zk.curve, t.group, prev, part)
@@ -238,9 +244,19 @@ def prove_points(
     progress: bool | Progress = False,
     rs: tuple[int, int] | None = None,
     plan: ProofPlan | None = None,
+    stop: MsmStop | None = None,
 ) -> ProofResult:
     """Prove locally; the result as points with step times. ``rs`` fixes the blinding (tests
-    only: a reused r, s leaks the witness)."""
+    only: a reused r, s leaks the witness). Setting ``stop`` from another thread ends the
+    proof with :class:`~zkedge.msm.MsmCancelled`: at once in an MSM (most of the time),
+    after the step in hand otherwise."""
+    from ..msm import MsmCancelled
+
+    def check() -> None:
+        if stop is not None and stop.is_set():
+            raise MsmCancelled("proof stopped")
+
+    check()
     zk, wit = load_inputs(zkey, witness)
     h = zk.header
     plan = plan or plan_proof(h)
@@ -250,8 +266,12 @@ def prove_points(
     else:
         weight = 0.33 * h.domain_size + plan.total_cost + 1.0
         prog = Progress("zkedge prove", weight, enabled=progress)
+    check()
     hvec = compute_h(zk, wit, threads=threads, progress=prog)
-    sums = msm_partials(zk, {"witness": wit.data, "h": hvec}, plan, threads=threads, progress=prog)
+    check()
+    sums = msm_partials(
+        zk, {"witness": wit.data, "h": hvec}, plan, threads=threads, progress=prog, stop=stop
+    )
     if rs is None:
         r, s = secrets.randbelow(h.curve.r), secrets.randbelow(h.curve.r)
     else:
@@ -268,10 +288,13 @@ def prove(
     *,
     threads: int | None = None,
     progress: bool = False,
+    stop: MsmStop | None = None,
 ) -> tuple[dict[str, Any], list[str]]:
     """A Groth16 proof of ``witness`` under ``zkey`` (paths, bytes or parsed objects):
-    ``(proof, public_signals)`` exactly as snarkjs's JSON. ``threads`` None: all cores."""
-    return prove_points(zkey, witness, threads=threads, progress=progress).to_json()
+    ``(proof, public_signals)`` exactly as snarkjs's JSON. ``threads`` None: all cores.
+    ``stop``: an :class:`~zkedge.msm.MsmStop` another thread may set to abandon the proof
+    (:class:`~zkedge.msm.MsmCancelled`)."""
+    return prove_points(zkey, witness, threads=threads, progress=progress, stop=stop).to_json()
 
 
 def default_threads() -> int:
