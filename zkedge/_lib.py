@@ -310,7 +310,7 @@ def msm(
         raise ValueError(f"expected {count} scalars ({32 * count} bytes), got {len(scalars)} bytes")
     if stop is not None and len(stop) != 4:
         raise ValueError("the stop flag must be a 4-byte bytearray")
-    flag = ffi.NULL if stop is None else ffi.cast("int *", ffi.from_buffer(stop))
+    flag = ffi.NULL if stop is None else ffi.from_buffer("int[]", stop)  # keeps stop exported
     out = ffi.new("uint8_t[]", pb)
     rc = lib.zk_msm_stoppable(
         curve.native_id,

@@ -42,10 +42,10 @@ from zkedge.proto.coordinator.v1 import (
 from zkedge.scalar_lru import SliceLru
 from zkedge.worker.cache import BaseCache
 from zkedge.worker.executor import TaskResult, run_partial
+from zkedge.worker.probe import Probe, micro_benchmark
 
 if TYPE_CHECKING:  # zkedge.msm loads the native core: imported where a task runs
     from zkedge.msm import MsmStop
-from zkedge.worker.probe import Probe, micro_benchmark
 
 __all__ = ["Backoff", "Worker", "WorkerConfig", "reconnect_loop"]
 
