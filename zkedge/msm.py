@@ -10,7 +10,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import operator
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import TypeVar
 
 from . import _lib
 from .curves import Curve, Group, Point, check_group, get_curve
@@ -117,6 +118,8 @@ def scalars_to_bytes(
         raise ValueError(f"scalars must be integers: {e}") from None
 
 
+T = TypeVar("T")
+
 MsmCancelled = _lib.Cancelled
 """Raised by :func:`msm` when its :class:`MsmStop` was set before it finished."""
 
@@ -180,6 +183,20 @@ def msm(
     return _from_be(table.curve, table.group, be)
 
 
+async def run_stoppable(fn: Callable[[MsmStop], T], stop: MsmStop | None = None) -> T:
+    """``fn(stop)`` in a worker thread, for trio code; ``fn`` passes ``stop`` to its MSMs. If
+    the caller is cancelled, the thread is abandoned and ``stop`` (made here if not given) set,
+    so its MSM ends within about 256 points instead of holding the cores until done."""
+    import trio
+
+    stop = MsmStop() if stop is None else stop
+    try:
+        return await trio.to_thread.run_sync(fn, stop, abandon_on_cancel=True)
+    except BaseException:
+        stop.set()
+        raise
+
+
 async def msm_in_thread(
     table: BaseTable,
     scalars: Sequence[int] | bytes | bytearray | memoryview,
@@ -188,18 +205,10 @@ async def msm_in_thread(
     threads: int | None = None,
     stop: MsmStop | None = None,
 ) -> Point:
-    """:func:`msm` in a worker thread, for trio code. If the caller is cancelled, the thread is
-    abandoned and its MSM stopped (``stop``, made here if not given, is set), so it ends within
-    about 256 points instead of holding the cores until done."""
-    import trio
-
-    stop = MsmStop() if stop is None else stop
-    call = functools.partial(msm, table, scalars, start, count, threads, None, stop)
-    try:
-        return await trio.to_thread.run_sync(call, abandon_on_cancel=True)
-    except BaseException:
-        stop.set()
-        raise
+    """:func:`msm` through :func:`run_stoppable`: cancelling the caller stops the MSM."""
+    return await run_stoppable(
+        functools.partial(msm, table, scalars, start, count, threads, None), stop
+    )
 
 
 def msm_points(

@@ -6,11 +6,10 @@ heartbeats) keeps running while the board computes.
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
-
-import trio
 
 if TYPE_CHECKING:  # zkedge.msm loads the native core: imported where it runs
     from zkedge.msm import MsmStop
@@ -58,20 +57,8 @@ async def run_partial(
     coordinator cancels the attempt) ends it with :class:`~zkedge.msm.MsmCancelled` within
     about 256 points. If the caller is cancelled (shutdown), the thread is abandoned and the
     stop flag set, so the native MSM ends too instead of holding the cores."""
-    from zkedge.msm import MsmStop
+    from zkedge.msm import run_stoppable
 
-    stop = MsmStop() if stop is None else stop
-    try:
-        return await trio.to_thread.run_sync(
-            compute_partial,
-            curve,
-            group,
-            bases_mont,
-            scalars,
-            threads,
-            stop,
-            abandon_on_cancel=True,
-        )
-    except BaseException:
-        stop.set()
-        raise
+    return await run_stoppable(
+        functools.partial(compute_partial, curve, group, bases_mont, scalars, threads), stop
+    )
