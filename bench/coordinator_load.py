@@ -2,7 +2,7 @@
 """Coordinator under load: 500 simulated workers, each with its task stream open and
 heartbeating every 5 s; reports heartbeat latency p50/p99 and the coordinator's CPU use.
 
-The coordinator runs as its own process (``python -m zkedge.fleet_cli coordinator``); the
+The coordinator runs as its own process (``python -m zkedge.cli._fleet coordinator``); the
 simulated workers are lightweight grpclib clients in this process (one asyncio loop, plain
 asyncio: this is a load generator, not zkedge code). ``--pin`` puts them on cores 0 and 1.
 
@@ -28,7 +28,7 @@ from grpclib.client import Channel
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from zkedge.proto.coordinator.v1 import (  # noqa: E402
+from zkedge.fleet.proto.coordinator.v1 import (  # noqa: E402
     CoordinatorServiceStub,
     GetStatusRequest,
     HeartbeatRequest,
@@ -164,7 +164,7 @@ def main() -> None:
             *taskset,
             sys.executable,
             "-m",
-            "zkedge.fleet_cli",
+            "zkedge.cli._fleet",
             "coordinator",
             "--bind",
             f"127.0.0.1:{port}",

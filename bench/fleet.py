@@ -28,9 +28,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from zkedge import ec  # noqa: E402
-from zkedge.alloc import retain_freed_memory  # noqa: E402
-from zkedge.coordinator import Coordinator, SizingPolicy  # noqa: E402
 from zkedge.curves import BN254  # noqa: E402
+from zkedge.fleet.alloc import retain_freed_memory  # noqa: E402
+from zkedge.fleet.coordinator import Coordinator, SizingPolicy  # noqa: E402
 from zkedge.msm import BaseTable, msm  # noqa: E402
 
 BURNER = "import os\nwhile True:\n    pass\n"
@@ -99,7 +99,7 @@ async def bench(args: argparse.Namespace) -> None:
                 cmd = [
                     sys.executable,
                     "-m",
-                    "zkedge.fleet_cli",
+                    "zkedge.cli._fleet",
                     "worker",
                     "--coordinator",
                     f"127.0.0.1:{coord.port}",
@@ -210,7 +210,7 @@ def main() -> None:
     ap.add_argument(
         "--no-retain-memory",
         action="store_true",
-        help="leave glibc's malloc thresholds alone in the coordinator (see zkedge.alloc)",
+        help="leave glibc's malloc thresholds alone in the coordinator (see zkedge.fleet.alloc)",
     )
     args = ap.parse_args()
     if not args.no_retain_memory:

@@ -23,8 +23,8 @@ import trio
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from zkedge.coordinator import Coordinator  # noqa: E402
-from zkedge.coordinator import scheduler as S  # noqa: E402
+from zkedge.fleet.coordinator import Coordinator  # noqa: E402
+from zkedge.fleet.coordinator import scheduler as S  # noqa: E402
 from zkedge.groth16 import distributed as D  # noqa: E402
 from zkedge.groth16.prover import load_inputs  # noqa: E402
 
@@ -62,7 +62,7 @@ async def run(d: Path, workers: int, proofs: int, show_log: bool) -> None:
         async with trio.open_nursery() as nursery:
             coord = await nursery.start(Coordinator(store=None).serve)
             for i in range(workers):
-                cmd = [sys.executable, "-m", "zkedge.fleet_cli", "worker", "--coordinator",
+                cmd = [sys.executable, "-m", "zkedge.cli._fleet", "worker", "--coordinator",
                        f"127.0.0.1:{coord.port}", "--id", f"w{i}", "--threads", "1",
                        "--no-benchmark", "--cache-dir", str(Path(tmp) / f"w{i}")]  # fmt: skip
                 procs.append(

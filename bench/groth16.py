@@ -62,8 +62,8 @@ FLEET_CHILD = r"""
 import json, resource, subprocess, sys, tempfile, time
 from pathlib import Path
 import trio
-from zkedge.coordinator import Coordinator
-from zkedge.groth16.distributed import prove_groth16
+from zkedge.fleet.coordinator import Coordinator
+from zkedge.fleet.coordinator._groth16 import prove_groth16
 from zkedge.groth16.prover import load_inputs
 from zkedge.groth16.proofjson import dump_json
 zkey, wtns, proof, public, nworkers, repeat = sys.argv[1:7]
@@ -76,7 +76,7 @@ async def main():
             coord = await nursery.start(Coordinator(store=None).serve)
             for i in range(int(nworkers)):  # worker processes, one thread each
                 procs.append(subprocess.Popen(
-                    [sys.executable, "-m", "zkedge.fleet_cli", "worker", "--coordinator",
+                    [sys.executable, "-m", "zkedge.cli._fleet", "worker", "--coordinator",
                      f"127.0.0.1:{coord.port}", "--id", f"w{i}", "--threads", "1",
                      "--no-benchmark", "--cache-dir", str(Path(tmp) / f"w{i}")],
                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))

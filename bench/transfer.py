@@ -3,13 +3,13 @@
 takes from the coordinator's send to the worker's hands, and the CPU each side spends on it.
 
 A server process streams ``--count`` TaskMessages down ``ReceiveTasks`` (one every 0.15 s, each
-stamped with its send time); a client process receives them through ``zkedge._aio`` as a worker
+stamped with its send time); a client process receives them through ``zkedge.fleet.rpc`` as a worker
 does. Three setups, each in fresh processes on both ends:
 
 * ``stock``: grpclib's own protobuf codec (betterproto's encode/parse) and hyperframe's frame
   repr, which hexlifies whole payloads: the reference, what zkedge did before;
-* ``codec``: :mod:`zkedge._codec` and the bounded frame repr (what ``_aio`` uses);
-* ``codec+heap``: the same plus :func:`zkedge.alloc.retain_freed_memory` in both processes,
+* ``codec``: :mod:`zkedge.fleet._codec` and the bounded frame repr (what ``zkedge.fleet.rpc`` uses);
+* ``codec+heap``: the same plus :func:`zkedge.fleet.alloc.retain_freed_memory` in both processes,
   at the ``--keep-freed-mb`` defaults of ``zkedge coordinator`` (64) and ``zkedge worker`` (16).
 
     .venv/bin/python bench/transfer.py [--sizes 1,4,8] [--count 12]
@@ -41,13 +41,15 @@ def setup(mode: str, keep_freed_mb: int) -> None:
     import hyperframe.frame
     from grpclib.encoding.proto import ProtoCodec
 
-    from zkedge import _aio
-    from zkedge.alloc import retain_freed_memory
+    from zkedge.fleet import rpc
+    from zkedge.fleet.alloc import retain_freed_memory
 
     if mode == "stock":
-        _aio.FastProtoCodec = ProtoCodec  # type: ignore[misc,assignment]
-        hyperframe.frame._raw_data_repr = _aio._STOCK_RAW_DATA_REPR
-    elif mode == "codec+heap" and not retain_freed_memory(keep_freed_mb << 20):
+        rpc.FastProtoCodec = ProtoCodec  # type: ignore[misc,assignment]
+        hyperframe.frame._raw_data_repr = rpc.STOCK_RAW_DATA_REPR
+        return
+    rpc.install_frame_repr()
+    if mode == "codec+heap" and not retain_freed_memory(keep_freed_mb << 20):
         print("warning: retain_freed_memory() not available here", file=sys.stderr)
 
 
@@ -55,8 +57,8 @@ def serve(mode: str, size: int, count: int, port: int) -> None:
     setup(mode, COORDINATOR_KEEP_FREED_MB)
     import trio
 
-    from zkedge import _aio
-    from zkedge.proto.coordinator.v1 import (
+    from zkedge.fleet import rpc
+    from zkedge.fleet.proto.coordinator.v1 import (
         CoordinatorServiceBase,
         TaskAssignment,
         TaskMessage,
@@ -96,26 +98,26 @@ def serve(mode: str, size: int, count: int, port: int) -> None:
 
         def __getattr__(self, name: str) -> Any:
             async def unimplemented(request: Any) -> Any:
-                raise _aio.RpcError("UNIMPLEMENTED", name)
+                raise rpc.RpcError("UNIMPLEMENTED", name)
 
             return unimplemented
 
     async def main() -> None:
         async with trio.open_nursery() as nursery:
-            await nursery.start(_aio.serve_grpc, CoordinatorServiceBase, Impl(), "127.0.0.1", port)
+            await nursery.start(rpc.serve_grpc, CoordinatorServiceBase, Impl(), "127.0.0.1", port)
             print("ready", flush=True)
 
     trio.run(main)
 
 
 def receive(mode: str, count: int, port: int) -> None:
-    from zkedge.fleet_cli import KEEP_FREED_MB_WORKER
+    from zkedge.cli._fleet import KEEP_FREED_MB_WORKER
 
     setup(mode, KEEP_FREED_MB_WORKER)
     import trio
 
-    from zkedge import _aio
-    from zkedge.proto.coordinator.v1 import CoordinatorServiceBase, ReceiveTasksRequest
+    from zkedge.fleet import rpc
+    from zkedge.fleet.proto.coordinator.v1 import CoordinatorServiceBase, ReceiveTasksRequest
 
     lat: list[float] = []
     got: list[float] = []
@@ -126,7 +128,7 @@ def receive(mode: str, count: int, port: int) -> None:
         got.append(time.process_time())
 
     async def main() -> None:
-        async with _aio.open_client(CoordinatorServiceBase, "127.0.0.1", port) as client:
+        async with rpc.open_client(CoordinatorServiceBase, "127.0.0.1", port) as client:
             await client.stream("receive_tasks", ReceiveTasksRequest(worker_id="bench"), on_message)
 
     trio.run(main)

@@ -52,7 +52,7 @@ def proc_status(pid: int) -> dict[str, int]:
 
 def fleet(*args: str, env: dict[str, str], timeout: float) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "zkedge.fleet_cli", *args],
+        [sys.executable, "-m", "zkedge.cli._fleet", *args],
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -120,11 +120,11 @@ def run(
     wid = "wmem"
     logs = [(tmp / "coordinator.log").open("w"), (tmp / "worker.log").open("w")]
     coord = subprocess.Popen(
-        [sys.executable, "-m", "zkedge.fleet_cli", "coordinator", "--bind", addr,
+        [sys.executable, "-m", "zkedge.cli._fleet", "coordinator", "--bind", addr,
          "--store", ":memory:", "--target-seconds", "0.25", "--block-points", "4096"],
         env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=logs[0],
     )  # fmt: skip
-    wcmd = [sys.executable, "-m", "zkedge.fleet_cli", "worker", "--coordinator", addr, "--id",
+    wcmd = [sys.executable, "-m", "zkedge.cli._fleet", "worker", "--coordinator", addr, "--id",
             wid, "--cache-mb", str(cache_mb), "--cache-dir", str(tmp / "cache"),
             "--keep-freed-mb", str(keep_freed_mb)]  # fmt: skip
     if threads:
@@ -154,7 +154,7 @@ def run(
                 del bases, scalars
                 t0 = time.monotonic()
                 proc = subprocess.Popen(
-                    [sys.executable, "-m", "zkedge.fleet_cli", "msm", "--coordinator", addr,
+                    [sys.executable, "-m", "zkedge.cli._fleet", "msm", "--coordinator", addr,
                      "--curve", curve, "--group", group, "--bases", str(tmp / "bases"),
                      "--scalars", str(tmp / "scalars")],
                     env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

@@ -30,7 +30,7 @@ if str(ROOT) not in sys.path:  # run from a checkout without an installed zkedge
 
 def fleet(*args: str, timeout: float) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "zkedge.fleet_cli", *args],
+        [sys.executable, "-m", "zkedge.cli._fleet", *args],
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -132,7 +132,7 @@ def test_load_probe_reads() -> None:
 # ------------------------------------------------------------------ worker round trip
 _HAVE_FLEET = all(
     importlib.util.find_spec(m) is not None
-    for m in ("zkedge.fleet_cli", "zkedge.coordinator", "zkedge.worker")
+    for m in ("zkedge.cli._fleet", "zkedge.fleet.coordinator", "zkedge.fleet.worker")
 )
 
 
@@ -149,7 +149,7 @@ def fleet(tmp_path: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
     addr = f"127.0.0.1:{port}"
     env = {**ENV, "ZKEDGE_TOKEN": "board-test-token"}
     wid = f"board-test-{platform.machine()}"
-    cmd = [sys.executable, "-m", "zkedge.fleet_cli"]
+    cmd = [sys.executable, "-m", "zkedge.cli._fleet"]
     clog = (tmp_path / "coordinator.log").open("w")
     wlog = (tmp_path / "worker.log").open("w")
     procs = [

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from zkedge.worker.config_file import (
+from zkedge.fleet.worker.config_file import (
     ConfigError,
     add_config_argument,
     apply_config,

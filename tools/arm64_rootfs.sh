@@ -173,7 +173,7 @@ t=$(ts)
 PORT=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 TOKEN=$("$PY" -c 'import secrets; print(secrets.token_hex(16))')
 export ZKEDGE_TOKEN=$TOKEN
-"$PY" -m zkedge.fleet_cli coordinator --bind "127.0.0.1:$PORT" --store :memory: \
+"$PY" -m zkedge.cli._fleet coordinator --bind "127.0.0.1:$PORT" --store :memory: \
   --target-seconds 1 --block-points 1024 >"$LOG/coordinator.log" 2>&1 &
 COORD_PID=$!
 WORKER_ID=arm64-chroot
@@ -181,7 +181,7 @@ WORKER_ID=arm64-chroot
 # worker (chroot, env and bash all exec), so the worker drains and exits with this script.
 timeout 1800 chroot "$ROOT" /usr/bin/env -i HOME=/root LANG=C.UTF-8 \
   PATH=/opt/venv/bin:/usr/local/bin:/usr/bin:/bin ZKEDGE_TOKEN="$TOKEN" ZKEDGE_LOG=INFO \
-  /bin/bash -c "rm -rf /tmp/zkcache; exec python -m zkedge.fleet_cli worker \
+  /bin/bash -c "rm -rf /tmp/zkcache; exec python -m zkedge.cli._fleet worker \
   --coordinator 127.0.0.1:$PORT --id $WORKER_ID --cache-dir /tmp/zkcache --cache-mb 64" \
   >"$LOG/worker-aarch64.log" 2>&1 &
 WORKER_PID=$!

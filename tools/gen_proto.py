@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Regenerate the betterproto code in zkedge/proto/ from protos/ (``--check``: fail if stale).
+"""Regenerate the betterproto code in zkedge/fleet/proto/ from protos/ (``--check``: fail if stale).
 
 One command so the checked-in code can never drift from the .proto: ``make proto`` writes it,
 ``make proto-check`` (part of ``make test``) regenerates into a temporary directory and compares.
@@ -19,7 +19,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PROTO_ROOT = ROOT / "protos"
-OUT = ROOT / "zkedge" / "proto"
+OUT = ROOT / "zkedge" / "fleet" / "proto"
 # proto package -> subpackage of zkedge.proto it is generated into
 PACKAGES = {"zkedge/coordinator/v1": "coordinator/v1"}
 PKG_DOC = '"""Generated gRPC/protobuf code (betterproto). DO NOT EDIT: run `make proto`."""\n'
@@ -34,7 +34,7 @@ def _plugin() -> Path:
 
 
 def generate(out: Path) -> None:
-    """Write the generated package tree rooted at ``out`` (the zkedge/proto directory)."""
+    """Write the generated package tree rooted at ``out`` (the zkedge/fleet/proto directory)."""
     protos = sorted(str(p.relative_to(PROTO_ROOT)) for p in PROTO_ROOT.rglob("*.proto"))
     with tempfile.TemporaryDirectory() as raw:
         cmd = [
@@ -83,7 +83,7 @@ def check() -> int:
         if stale:
             print("zkedge/proto is stale (run `make proto`):", *stale, sep="\n  ", file=sys.stderr)
             return 1
-    print("zkedge/proto is up to date")
+    print("zkedge/fleet/proto is up to date")
     return 0
 
 

@@ -1,25 +1,35 @@
 """zkedge: a fleet of small ARM boards as one zero-knowledge prover.
 
 The prover API is importable directly (``zkedge.msm``, ``zkedge.ntt``, ``zkedge.groth16``); the
-coordinator and worker live in ``zkedge.coordinator`` and ``zkedge.worker``.
+coordinator and worker live in ``zkedge.fleet.coordinator`` and ``zkedge.fleet.worker``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from .curves import BLS12_381 as BLS12_381
-from .curves import BN254 as BN254
-from .curves import Curve as Curve
-from .curves import get_curve as get_curve
+from zkedge.curves import BLS12_381 as BLS12_381
+from zkedge.curves import BN254 as BN254
+from zkedge.curves import Curve as Curve
+from zkedge.curves import get_curve as get_curve
 
 __version__ = "0.1.0"
+
+
+def native_available() -> bool:
+    """Whether the compiled native core loads here (the pure-Python reference paths serve
+    when it does not)."""
+    try:
+        from zkedge import _lib  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def native_info() -> dict[str, Any]:
     """Facts about the loaded native core: limb width, compiler, assembly in use, default
     threads, module."""
-    from . import _lib
+    from zkedge import _lib
 
     return {
         "limb_bits": _lib.limb_bits(),
@@ -30,4 +40,12 @@ def native_info() -> dict[str, Any]:
     }
 
 
-__all__ = ["BLS12_381", "BN254", "Curve", "__version__", "get_curve", "native_info"]
+__all__ = [
+    "BLS12_381",
+    "BN254",
+    "Curve",
+    "__version__",
+    "get_curve",
+    "native_available",
+    "native_info",
+]

@@ -12,7 +12,7 @@ import operator
 import os
 from typing import Any
 
-from .curves import Curve, Group, check_group, get_curve
+from zkedge.curves import Curve, Group, check_group, get_curve
 
 _mod: Any = importlib.import_module(
     "zkedge._native32" if os.environ.get("ZKEDGE_NATIVE", "") == "32" else "zkedge._native"

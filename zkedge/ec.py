@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, cast
 
-from . import _lib
-from .curves import Curve, Group, Point, check_group, get_curve
+from zkedge import _lib
+from zkedge.curves import Curve, Group, Point, check_group, get_curve
 
 
 def pairing_check(curve: str | Curve, pairs: Sequence[tuple[Point, Point]]) -> bool:

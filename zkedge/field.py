@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import cast
 
-from . import _lib
-from .curves import Curve, get_curve
+from zkedge import _lib
+from zkedge.curves import Curve, get_curve
 
 Elem = int | tuple[int, int]
 

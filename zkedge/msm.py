@@ -13,9 +13,9 @@ import operator
 from collections.abc import Callable, Iterable, Sequence
 from typing import TypeVar
 
-from . import _lib
-from .curves import Curve, Group, Point, check_group, get_curve
-from .ec import _from_be, encode
+from zkedge import _lib
+from zkedge.curves import Curve, Group, Point, check_group, get_curve
+from zkedge.ec import _from_be, encode
 
 
 class BaseTable:
@@ -227,3 +227,9 @@ def msm_points(
 def window_size(curve: str | Curve, count: int) -> int:
     """Pippenger window the native core chooses for ``count`` points."""
     return _lib.msm_window(get_curve(curve), count)
+
+
+def scalar_block_counts(scalars: bytes | bytearray | memoryview, block: int) -> list[int]:
+    """For each ``block`` scalars (32-byte LE), how many are 2^64 or more: what an MSM over
+    that slice costs beyond its small scalars (the fleet's task sizing counts it)."""
+    return _lib.scalar_block_counts(scalars, block)

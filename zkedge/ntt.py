@@ -6,8 +6,8 @@ import operator
 from collections.abc import Sequence
 from typing import overload
 
-from . import _lib
-from .curves import Curve, get_curve
+from zkedge import _lib
+from zkedge.curves import Curve, get_curve
 
 
 def _pack(c: Curve, values: Sequence[int]) -> bytes:
@@ -71,3 +71,13 @@ def ntt(
     if as_bytes:
         return out
     return [int.from_bytes(out[i : i + 32], "little") for i in range(0, len(out), 32)]
+
+
+def coset_evals(
+    curve: str | Curve, evals: bytes, omega: int, shift: int, *, threads: int | None = None
+) -> bytes:
+    """Evaluations at ``omega^i`` (n 32-byte LE values, natural order) -> the same polynomial's
+    evaluations at ``shift * omega^i``: an inverse NTT, a scaling by ``shift^i`` and a forward
+    NTT in one native call. ``omega`` is given (snarkjs's roots differ from :func:`ntt`'s on
+    BLS12-381)."""
+    return _lib.fr_coset_evals(get_curve(curve), evals, omega, shift, _lib.check_threads(threads))

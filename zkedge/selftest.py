@@ -84,7 +84,7 @@ class BenchResult:
 class LoadInfo:
     """Load probe readings; ``None`` where the board does not expose them."""
 
-    source: str  # "zkedge.worker.probe" or "sysfs"
+    source: str  # "zkedge.fleet.worker.probe" or "sysfs"
     temperature_c: float | None
     throttle_bits: int | None
     throttled: bool | None
@@ -332,14 +332,14 @@ def _read(path: str) -> str | None:
 def read_load() -> LoadInfo:
     """Temperature, throttling, load and memory: the worker's probe if importable, else sysfs."""
     try:
-        from zkedge.worker.probe import Probe
+        from zkedge.fleet.worker.probe import Probe
 
         probe = Probe()
         total, avail = probe.memory()
         temp = probe.temperature()
         thr = probe.throttle()
         return LoadInfo(
-            "zkedge.worker.probe",
+            "zkedge.fleet.worker.probe",
             temp,
             thr.bits if thr is not None else None,
             thr.throttled if thr is not None else None,

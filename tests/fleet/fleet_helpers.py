@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 import trio
 
-from zkedge import _aio
-from zkedge.coordinator import Coordinator, SizingPolicy
-from zkedge.proto.coordinator.v1 import CoordinatorServiceBase
+from zkedge.fleet import rpc
+from zkedge.fleet.coordinator import Coordinator, SizingPolicy
+from zkedge.fleet.proto.coordinator.v1 import CoordinatorServiceBase
 
 TOKEN = "s3cret-token"
 SMALL = SizingPolicy(target_seconds=0.05, min_points=16, block_points=16, tail_fraction=0.5)
@@ -28,7 +28,7 @@ async def start_workers(
     nursery: trio.Nursery, coord: Coordinator, tmp: Path, ids: list[str], **kw: Any
 ) -> list[Any]:
     """In-process workers (real native core), one thread each, without the startup benchmark."""
-    from zkedge.worker import Worker, WorkerConfig
+    from zkedge.fleet.worker import Worker, WorkerConfig
 
     kw.setdefault("benchmark", False)
     out = []
@@ -53,8 +53,8 @@ async def start_coordinator(nursery: trio.Nursery, store: Path | None, **kw: Any
 
 
 @asynccontextmanager
-async def client(port: int, token: str | None = TOKEN) -> AsyncIterator[_aio.GrpcClient]:
-    async with _aio.open_client(CoordinatorServiceBase, "127.0.0.1", port, token=token) as c:
+async def client(port: int, token: str | None = TOKEN) -> AsyncIterator[rpc.GrpcClient]:
+    async with rpc.open_client(CoordinatorServiceBase, "127.0.0.1", port, token=token) as c:
         yield c
 
 

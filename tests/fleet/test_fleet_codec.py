@@ -1,5 +1,6 @@
-"""The fleet's protobuf codec (zkedge._codec) against betterproto, on valid and broken input;
-the bounded frame repr (zkedge._aio) against hyperframe's; the allocator setting (zkedge.alloc).
+"""The fleet's protobuf codec (zkedge.fleet._codec) against betterproto, on valid and broken
+input; the bounded frame repr (zkedge.fleet.rpc) against hyperframe's; the allocator setting
+(zkedge.fleet.alloc).
 
 Google's protobuf reads what the codec writes in test_fleet_interop_grpcio.py."""
 
@@ -15,8 +16,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from zkedge import _aio, _codec
-from zkedge.proto.coordinator.v1 import (
+from zkedge.fleet import _codec, rpc
+from zkedge.fleet.proto.coordinator.v1 import (
     BasesChunk,
     JobUpdate,
     ReportCompletionRequest,
@@ -31,7 +32,7 @@ from zkedge.proto.coordinator.v1 import (
 @dataclass(eq=False, repr=False)
 class Outer(betterproto.Message):
     """Not in our contract: a message field with large bytes inside, next to other fields and
-    a large bytes field of its own, to exercise the general path of zkedge._codec."""
+    a large bytes field of its own, to exercise the general path of zkedge.fleet._codec."""
 
     name: str = betterproto.string_field(1)
     inner: TaskAssignment = betterproto.message_field(2)  # noqa: RUF009 - betterproto style
@@ -149,7 +150,7 @@ def test_broken_input_is_a_value_error_or_what_betterproto_reads(
     try:
         ours = _codec.decode(wire, cls, 1)
     except ValueError:
-        return  # what the server turns into INVALID_ARGUMENT (_aio._Adapter)
+        return  # what the server turns into INVALID_ARGUMENT (rpc._Adapter)
     assert cls().parse(wire) == ours  # stricter than betterproto is fine, different is not
 
 
@@ -181,14 +182,34 @@ def test_codec_type_check() -> None:
 @pytest.mark.parametrize("n", [0, 1, 9, 10, 11, 12, 40, 1 << 20])
 def test_frame_repr_is_hyperframes_text(n: int) -> None:
     data = os.urandom(n)
-    assert _aio._raw_data_repr(data) == _aio._STOCK_RAW_DATA_REPR(data)
-    assert _aio._raw_data_repr(memoryview(data)) == _aio._STOCK_RAW_DATA_REPR(data)
+    assert rpc._raw_data_repr(data) == rpc.STOCK_RAW_DATA_REPR(data)
+    assert rpc._raw_data_repr(memoryview(data)) == rpc.STOCK_RAW_DATA_REPR(data)
+
+
+def test_private_names_zkedge_patches_still_exist() -> None:
+    # zkedge.fleet.rpc patches hyperframe's payload repr and subclasses grpclib's protocol,
+    # channel and server through private names; a release without them must fail here, clearly.
+    import grpclib.client
+    import grpclib.protocol
+    import grpclib.server
+    import hyperframe.frame
+
+    assert rpc.STOCK_RAW_DATA_REPR is not None, "hyperframe.frame._raw_data_repr is gone"
+    rpc.install_frame_repr()
+    assert hyperframe.frame._raw_data_repr is rpc._raw_data_repr
+    assert callable(getattr(grpclib.client.Channel, "_protocol_factory", None))
+    assert callable(getattr(grpclib.server.Server, "_protocol_factory", None))
+    assert hasattr(grpclib.protocol.H2Protocol, "connection_made")
 
 
 def test_retain_freed_memory_on_glibc() -> None:
     # In a child: the setting is process-wide and the suite's own memory should not change.
     out = subprocess.run(
-        [sys.executable, "-c", "from zkedge.alloc import retain_freed_memory as r; print(r())"],
+        [
+            sys.executable,
+            "-c",
+            "from zkedge.fleet.alloc import retain_freed_memory as r; print(r())",
+        ],
         capture_output=True,
         text=True,
         check=True,

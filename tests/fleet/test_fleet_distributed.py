@@ -9,8 +9,8 @@ import pytest
 import trio
 from fleet_helpers import make_table, native_or_skip, start_coordinator, start_workers
 
-from zkedge.coordinator import MsmSpec
-from zkedge.worker import Worker
+from zkedge.fleet.coordinator import MsmSpec
+from zkedge.fleet.worker import Worker
 
 
 async def stop(workers: list[Worker]) -> None:
@@ -111,7 +111,7 @@ async def test_tables_named_by_hash(
     BaseTable is hashed once: submitting it again does not hash its points again."""
     native_or_skip()
     import zkedge.msm
-    from zkedge.coordinator.scheduler import table_hash
+    from zkedge.fleet.coordinator.scheduler import table_hash
     from zkedge.msm import msm
 
     t1, s1 = make_table("bn254", "G1", 80, seed=4)
@@ -173,8 +173,8 @@ async def test_cancelling_a_job_stops_the_msm_on_the_board(
     native_or_skip()
     import random
 
-    from zkedge.coordinator import JobFailed, SizingPolicy
     from zkedge.curves import BN254
+    from zkedge.fleet.coordinator import JobFailed, SizingPolicy
     from zkedge.msm import BaseTable
 
     small, _ = make_table("bn254", "G2", 1024)

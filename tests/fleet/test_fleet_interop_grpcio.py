@@ -140,7 +140,7 @@ async def test_grpcio_client_registers_beats_and_runs_a_task(
 
     pb2, pb2_grpc = generate(tmp_path)
     # 4096 points: the task's scalars (128 KiB) and the bases chunks are large enough for
-    # zkedge._codec's one-copy path, so grpcio reads what that path writes.
+    # zkedge.fleet._codec's one-copy path, so grpcio reads what that path writes.
     table, scalars = make_table("bn254", "G1", 4096)
     with trio.fail_after(60):
         coord = await start_coordinator(nursery, tmp_path / "s.sqlite")
@@ -155,12 +155,12 @@ async def test_grpcio_client_registers_beats_and_runs_a_task(
 
 
 def test_codec_and_google_protobuf_read_each_other(tmp_path: Path) -> None:
-    """zkedge._codec's one-copy path writes what Google's protobuf reads, and reads what it
+    """zkedge.fleet._codec's one-copy path writes what Google's protobuf reads, and reads what it
     writes, for a task with large scalars and a large bases chunk."""
     import os
 
-    from zkedge import _codec
-    from zkedge.proto.coordinator.v1 import BasesChunk, TaskAssignment, TaskMessage
+    from zkedge.fleet import _codec
+    from zkedge.fleet.proto.coordinator.v1 import BasesChunk, TaskAssignment, TaskMessage
 
     pb2, _ = generate(tmp_path)
     big = os.urandom(_codec.THRESHOLD * 2 + 3)

@@ -9,13 +9,13 @@ import pytest
 import trio
 import trio.testing
 
-from zkedge import _aio
-from zkedge.coordinator.registry import ACTIVE, DEAD, SUSPECT, Registry
-from zkedge.coordinator.scheduler import Scheduler
-from zkedge.coordinator.sizing import SizingPolicy
-from zkedge.coordinator.store import Store
-from zkedge.proto.coordinator.v1 import NodeInfo, TaskMessage
-from zkedge.worker.client import Backoff, SessionEnded, reconnect_loop
+from zkedge.fleet import rpc
+from zkedge.fleet.coordinator.registry import ACTIVE, DEAD, SUSPECT, Registry
+from zkedge.fleet.coordinator.scheduler import Scheduler
+from zkedge.fleet.coordinator.sizing import SizingPolicy
+from zkedge.fleet.coordinator.store import Store
+from zkedge.fleet.proto.coordinator.v1 import NodeInfo, TaskMessage
+from zkedge.fleet.worker.client import Backoff, SessionEnded, reconnect_loop
 
 POLICY = SizingPolicy(target_seconds=1.0, min_points=8, block_points=8)
 
@@ -116,7 +116,7 @@ async def test_reconnect_backoff_is_exponential_with_jitter(
     async def session() -> bool:
         times.append(trio.current_time())
         if len(times) <= 6:
-            raise _aio.ConnectionLost("refused")
+            raise rpc.ConnectionLost("refused")
         return True
 
     backoff = Backoff(0.5, 4.0, random.Random(7))

@@ -13,7 +13,7 @@ from pathlib import Path
 import trio
 from fleet_helpers import TOKEN, make_table, native_or_skip, start_coordinator
 
-from zkedge.coordinator import Coordinator
+from zkedge.fleet.coordinator import Coordinator
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -28,7 +28,7 @@ async def worker_process(
     cmd = [
         sys.executable,
         "-m",
-        "zkedge.fleet_cli",
+        "zkedge.cli._fleet",
         "worker",
         "--coordinator",
         f"127.0.0.1:{port}",
@@ -158,7 +158,7 @@ async def test_cli_msm_and_status(nursery: trio.Nursery, tmp_path: Path) -> None
     (tmp_path / "scalars.bin").write_bytes(b"".join(s.to_bytes(32, "little") for s in scalars))
     env = dict(os.environ, ZKEDGE_TOKEN=TOKEN)
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    cli = [sys.executable, "-m", "zkedge.fleet_cli"]
+    cli = [sys.executable, "-m", "zkedge.cli._fleet"]
     with trio.fail_after(60):
         coord = await start_coordinator(nursery, None)
         target = ["--coordinator", f"127.0.0.1:{coord.port}"]
@@ -212,7 +212,7 @@ async def test_worker_from_toml_config(nursery: trio.Nursery, tmp_path: Path) ->
         env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(
             os.pathsep
         )
-        cmd = [sys.executable, "-m", "zkedge.fleet_cli", "worker", "--config", str(cfg)]
+        cmd = [sys.executable, "-m", "zkedge.cli._fleet", "worker", "--config", str(cfg)]
         proc = await trio.lowlevel.open_process(cmd, env=env)
         try:
             await wait_registered(coord, {"toml-w"})

@@ -1,5 +1,5 @@
 """Scalars sent once: a worker keeps recent task scalars by hash and the coordinator leaves out
-the ones it holds (zkedge.scalar_lru). The mirror rule, the scheduler's messages, the fallback
+the ones it holds (zkedge.fleet.scalar_lru). The mirror rule, the scheduler's messages, the fallback
 when the worker lacks a slice after all, and real workers over gRPC."""
 
 from __future__ import annotations
@@ -14,13 +14,13 @@ from fleet_helpers import make_table, native_or_skip, start_coordinator, start_w
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from zkedge.coordinator import MsmSpec
-from zkedge.coordinator.registry import Registry
-from zkedge.coordinator.scheduler import Scheduler
-from zkedge.coordinator.sizing import SizingPolicy
-from zkedge.coordinator.store import Store
-from zkedge.proto.coordinator.v1 import NodeInfo, TaskAssignment
-from zkedge.scalar_lru import SliceLru, scalars_hash
+from zkedge.fleet.coordinator import MsmSpec
+from zkedge.fleet.coordinator.registry import Registry
+from zkedge.fleet.coordinator.scheduler import Scheduler
+from zkedge.fleet.coordinator.sizing import SizingPolicy
+from zkedge.fleet.coordinator.store import Store
+from zkedge.fleet.proto.coordinator.v1 import NodeInfo, TaskAssignment
+from zkedge.fleet.scalar_lru import SliceLru, scalars_hash
 
 ONE_TASK = SizingPolicy(target_seconds=1e6, min_points=8, block_points=8)
 
@@ -146,7 +146,7 @@ async def test_real_workers_share_scalars_across_msms(
     from zkedge.msm import msm
 
     if not worker_keeps:
-        import zkedge.worker.client as client_mod
+        import zkedge.fleet.worker.client as client_mod
 
         monkeypatch.setattr(client_mod, "SliceLru", lambda cap: SliceLru(0))
     n = 16  # = min_points: each MSM goes out as one task, so both name the same slice

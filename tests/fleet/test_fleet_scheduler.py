@@ -13,12 +13,12 @@ import trio
 import trio.testing
 from fleet_helpers import native_or_skip
 
-from zkedge.coordinator import JobFailed
-from zkedge.coordinator.registry import Registry
-from zkedge.coordinator.scheduler import Scheduler
-from zkedge.coordinator.sizing import SizingPolicy
-from zkedge.coordinator.store import Store
-from zkedge.proto.coordinator.v1 import NodeInfo
+from zkedge.fleet.coordinator import JobFailed
+from zkedge.fleet.coordinator.registry import Registry
+from zkedge.fleet.coordinator.scheduler import Scheduler
+from zkedge.fleet.coordinator.sizing import SizingPolicy
+from zkedge.fleet.coordinator.store import Store
+from zkedge.fleet.proto.coordinator.v1 import NodeInfo
 
 POLICY = SizingPolicy(target_seconds=1.0, min_points=8, block_points=8, deadline_min_seconds=10)
 
@@ -153,8 +153,8 @@ def test_store_keeps_results_apart_from_scalars(tmp_path: Path) -> None:
 def test_msm_cost_profile_follows_the_scalars() -> None:
     """An MSM's work profile: cheap ranges (small scalars) cost little, G2 costs more than G1,
     and points_for inverts cost."""
-    from zkedge.coordinator.scheduler import MsmState
-    from zkedge.coordinator.sizing import SMALL_SCALAR_COST, group_cost
+    from zkedge.fleet.coordinator.scheduler import MsmState
+    from zkedge.fleet.coordinator.sizing import SMALL_SCALAR_COST, group_cost
 
     n, b = 100, 8
     full = (3 << 250).to_bytes(32, "little")
@@ -204,7 +204,7 @@ async def test_held_work_counts_what_is_left(autojump_clock: trio.testing.MockCl
     """A running attempt holds only the part of its work its expected time says is left; a
     queued one holds all of it. So when a new MSM arrives while one worker is nearly done and
     the other idle, both get a part (counting the old task whole gave it all to the idle one)."""
-    from zkedge.coordinator.scheduler import _inflight_units
+    from zkedge.fleet.coordinator.scheduler import _inflight_units
 
     policy = SizingPolicy(target_seconds=1e6, min_points=64, block_points=64)
     reg = Registry(policy)
@@ -320,7 +320,7 @@ async def test_watch_sends_the_final_update_when_the_job_ends_between_updates() 
     (the stream used to end there, and the client saw "running" as the last state)."""
     from types import SimpleNamespace
 
-    from zkedge.coordinator.service import _JobWatch
+    from zkedge.fleet.coordinator.service import _JobWatch
 
     reg, sched = setup(pipeline_depth=1)
     w = reg.register("w", NodeInfo(bench_points_per_sec=1e3), {}, None)
@@ -396,7 +396,7 @@ def test_prune_deletes_old_finished_jobs_and_unnamed_tables(tmp_path: Path) -> N
     store.close()
 
     def prune(store_file: Path, *args: str) -> subprocess.CompletedProcess[str]:
-        cmd = [sys.executable, "-m", "zkedge.fleet_cli", "prune", "--store", str(store_file)]
+        cmd = [sys.executable, "-m", "zkedge.cli._fleet", "prune", "--store", str(store_file)]
         return subprocess.run([*cmd, *args], capture_output=True, text=True, timeout=60)
 
     done = prune(path, "--keep-jobs", "0", "--tables", "--vacuum")

@@ -10,8 +10,8 @@ import pytest
 import trio
 from fleet_helpers import TOKEN, client, make_table, native_or_skip, start_coordinator
 
-from zkedge import _aio
-from zkedge.proto.coordinator.v1 import (
+from zkedge.fleet import rpc
+from zkedge.fleet.proto.coordinator.v1 import (
     CachedRange,
     FetchBasesRequest,
     GetStatusRequest,
@@ -32,7 +32,7 @@ NODE = NodeInfo(hostname="h", arch="aarch64", cores=4, curves=["bn254"], bench_p
 
 
 async def _as_worker(
-    c: _aio.GrpcClient, worker_id: str, buffer: int
+    c: rpc.GrpcClient, worker_id: str, buffer: int
 ) -> tuple[trio.MemoryReceiveChannel[TaskMessage], Callable[[], Awaitable[None]]]:
     """Register ``worker_id`` through raw client ``c``: (its task messages, the coroutine
     function that keeps its ReceiveTasks stream open, for a nursery)."""
@@ -83,17 +83,17 @@ async def test_unknown_worker_is_told_to_register(nursery: trio.Nursery, store: 
                 ("fetch_bases", FetchBasesRequest(worker_id="ghost", table_hash="0" * 64, count=1)),
             ]
             for name, req in calls:
-                with pytest.raises(_aio.RpcError) as info:
+                with pytest.raises(rpc.RpcError) as info:
                     if name == "fetch_bases":
                         await c.collect(name, req)
                     else:
                         await c.call(name, req)
                 assert info.value.status == "NOT_FOUND" and "RegisterWorker" in info.value.message
             reg = await c.call("register_worker", RegisterWorkerRequest(worker_id="w", node=NODE))
-            with pytest.raises(_aio.RpcError) as info:  # a stale session is unknown too
+            with pytest.raises(rpc.RpcError) as info:  # a stale session is unknown too
                 await c.call("send_heartbeat", HeartbeatRequest(worker_id="w", session_id="old"))
             assert info.value.status == "NOT_FOUND"
-            with pytest.raises(_aio.RpcError) as info:
+            with pytest.raises(rpc.RpcError) as info:
                 await c.collect("receive_tasks", ReceiveTasksRequest(worker_id="w", session_id="x"))
             assert info.value.status == "NOT_FOUND"
             assert reg.session_id
@@ -158,7 +158,7 @@ async def test_malformed_requests_get_invalid_argument(nursery: trio.Nursery, st
                 ),
             ]
             for name, req in bad:
-                with pytest.raises(_aio.RpcError) as info:
+                with pytest.raises(rpc.RpcError) as info:
                     await c.call(name, req)
                 assert info.value.status == "INVALID_ARGUMENT", (name, req, info.value)
             # a table exists now? no: bad submissions stored nothing. Make one and ask past its end.
@@ -171,7 +171,7 @@ async def test_malformed_requests_get_invalid_argument(nursery: trio.Nursery, st
             assert job.job_id
             table = coord._scheduler_or_raise().jobs[job.job_id].msms[0].table_hash
             for start, count in ((0, 0), (3, 2), (2**63, 2**63)):
-                with pytest.raises(_aio.RpcError) as info:
+                with pytest.raises(rpc.RpcError) as info:
                     await c.collect(
                         "fetch_bases",
                         FetchBasesRequest(
@@ -179,7 +179,7 @@ async def test_malformed_requests_get_invalid_argument(nursery: trio.Nursery, st
                         ),
                     )
                 assert info.value.status == "INVALID_ARGUMENT"
-            with pytest.raises(_aio.RpcError) as info:
+            with pytest.raises(rpc.RpcError) as info:
                 await c.collect("watch_job", WatchJobRequest(job_id="nope"))
             assert info.value.status == "NOT_FOUND"
             # still healthy
@@ -197,10 +197,10 @@ async def test_token_is_required_on_every_rpc(nursery: trio.Nursery, store: Path
                     ("send_heartbeat", HeartbeatRequest(worker_id="w")),
                     ("get_status", GetStatusRequest()),
                 ):
-                    with pytest.raises(_aio.RpcError) as info:
+                    with pytest.raises(rpc.RpcError) as info:
                         await c.call(name, req)
                     assert info.value.status == "UNAUTHENTICATED"
-                with pytest.raises(_aio.RpcError) as info:
+                with pytest.raises(rpc.RpcError) as info:
                     await c.collect("receive_tasks", ReceiveTasksRequest(worker_id="w"))
                 assert info.value.status == "UNAUTHENTICATED"
         assert not coord.workers()
@@ -240,7 +240,7 @@ async def test_stream_push_completion_and_idempotent_reports(
                     part = msm(BaseTable.from_bytes("bn254", "G1", bases, "mont"), a.scalars)
                     res = ec.encode("bn254", "G1", part, "be")
                     if first is None:  # a wrong-length result is refused outright
-                        with pytest.raises(_aio.RpcError) as info:
+                        with pytest.raises(rpc.RpcError) as info:
                             await c.call(
                                 "report_completion",
                                 ReportCompletionRequest(
@@ -281,12 +281,12 @@ async def test_stream_push_completion_and_idempotent_reports(
 
 async def test_messages_of_megabytes_both_ways(nursery: trio.Nursery, store: Path) -> None:
     """A 1.3 MB SubmitMsm up and a 0.6 MB task down arrive intact, in HTTP/2 frames of up to
-    _aio.MAX_FRAME_SIZE (both ends advertise it; h2's default is 16 KiB)."""
+    rpc.MAX_FRAME_SIZE (both ends advertise it; h2's default is 16 KiB)."""
     native_or_skip()
     from zkedge import ec
-    from zkedge.coordinator import SizingPolicy
-    from zkedge.coordinator.scheduler import table_hash
     from zkedge.curves import BN254
+    from zkedge.fleet.coordinator import SizingPolicy
+    from zkedge.fleet.coordinator.scheduler import table_hash
 
     n = 20_000
     g = ec.encode("bn254", "G1", ec.generator(BN254, "G1"), "mont")
@@ -307,8 +307,8 @@ async def test_messages_of_megabytes_both_ways(nursery: trio.Nursery, store: Pat
                 a = (await recv.receive()).assign
                 assert (a.start, a.count) == (0, n) and a.scalars == scalars
                 h2conn = c._channel._protocol.connection._connection  # type: ignore[union-attr]
-                assert h2conn.max_inbound_frame_size == _aio.MAX_FRAME_SIZE
-                assert h2conn.max_outbound_frame_size == _aio.MAX_FRAME_SIZE
+                assert h2conn.max_inbound_frame_size == rpc.MAX_FRAME_SIZE
+                assert h2conn.max_outbound_frame_size == rpc.MAX_FRAME_SIZE
                 local.cancel_scope.cancel()
 
 
@@ -316,7 +316,7 @@ async def test_submit_msm_names_a_known_table_by_hash(nursery: trio.Nursery, sto
     """SubmitMsm with table_hash instead of bases: NOT_FOUND until the table is known, then the
     same job as with the bases; both at once, or a hash of the other group, is refused."""
     native_or_skip()
-    from zkedge.coordinator.scheduler import table_hash
+    from zkedge.fleet.coordinator.scheduler import table_hash
 
     table, scalars = make_table("bn254", "G1", 20)
     mont = table.to_bytes()
@@ -326,7 +326,7 @@ async def test_submit_msm_names_a_known_table_by_hash(nursery: trio.Nursery, sto
         coord = await start_coordinator(nursery, store)
         async with client(coord.port) as c:
             by_hash = SubmitMsmRequest(curve="bn254", group="G1", table_hash=digest, scalars=sc)
-            with pytest.raises(_aio.RpcError) as info:
+            with pytest.raises(rpc.RpcError) as info:
                 await c.call("submit_msm", by_hash)
             assert info.value.status == "NOT_FOUND"
             first = SubmitMsmRequest(curve="bn254", group="G1", bases=mont, scalars=sc)
@@ -340,6 +340,6 @@ async def test_submit_msm_names_a_known_table_by_hash(nursery: trio.Nursery, sto
                 ),
                 SubmitMsmRequest(curve="bn254", group="G2", table_hash=digest, scalars=sc),
             ):
-                with pytest.raises(_aio.RpcError) as info:
+                with pytest.raises(rpc.RpcError) as info:
                     await c.call("submit_msm", bad)
                 assert info.value.status == "INVALID_ARGUMENT"

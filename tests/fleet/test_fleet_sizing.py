@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from zkedge.coordinator.sizing import (
+from zkedge.fleet.coordinator.sizing import (
     SMALL_SCALAR_COST,
     CapacityEstimate,
     LoadSnapshot,

@@ -11,10 +11,14 @@ import pytest
 import trio
 from fleet_helpers import TOKEN, start_coordinator
 
-from zkedge import _aio
-from zkedge.coordinator import TlsConfig
-from zkedge.coordinator.auth import client_context
-from zkedge.proto.coordinator.v1 import CoordinatorServiceBase, NodeInfo, RegisterWorkerRequest
+from zkedge.fleet import rpc
+from zkedge.fleet.common import client_context
+from zkedge.fleet.coordinator import TlsConfig
+from zkedge.fleet.proto.coordinator.v1 import (
+    CoordinatorServiceBase,
+    NodeInfo,
+    RegisterWorkerRequest,
+)
 
 NODE = NodeInfo(hostname="h", cores=1, bench_points_per_sec=1.0)
 
@@ -78,7 +82,7 @@ def make_pki(d: Path) -> dict[str, Path]:
 async def register(port: int, tls: TlsConfig | None) -> str:
     ctx = client_context(tls) if tls is not None else None
     name = tls.server_name if tls is not None else None
-    async with _aio.open_client(
+    async with rpc.open_client(
         CoordinatorServiceBase, "127.0.0.1", port, token=TOKEN, ssl_context=ctx, server_name=name
     ) as c:
         reply = await c.call("register_worker", RegisterWorkerRequest(worker_id="w", node=NODE))
@@ -91,17 +95,17 @@ async def test_tls_and_mutual_tls(nursery: trio.Nursery, tmp_path: Path) -> None
         server = TlsConfig(cert=pki["server.pem"], key=pki["server.key"])
         coord = await start_coordinator(nursery, None, tls=server)
         assert await register(coord.port, TlsConfig(ca=pki["ca.pem"]))
-        with pytest.raises(_aio.ConnectionLost):  # plaintext client against a TLS server
+        with pytest.raises(rpc.ConnectionLost):  # plaintext client against a TLS server
             await register(coord.port, None)
-        with pytest.raises(_aio.ConnectionLost):  # server cert not trusted
+        with pytest.raises(rpc.ConnectionLost):  # server cert not trusted
             await register(coord.port, TlsConfig())
         assert await register(coord.port, TlsConfig(ca=pki["ca.pem"], server_name="localhost"))
-        with pytest.raises(_aio.ConnectionLost):  # name not in the certificate
+        with pytest.raises(rpc.ConnectionLost):  # name not in the certificate
             await register(coord.port, TlsConfig(ca=pki["ca.pem"], server_name="evil.example"))
 
         mutual = TlsConfig(cert=pki["server.pem"], key=pki["server.key"], client_ca=pki["ca.pem"])
         coord2 = await start_coordinator(nursery, None, tls=mutual)
         ok = TlsConfig(ca=pki["ca.pem"], cert=pki["client.pem"], key=pki["client.key"])
         assert await register(coord2.port, ok)
-        with pytest.raises(_aio.ConnectionLost):  # no client certificate
+        with pytest.raises(rpc.ConnectionLost):  # no client certificate
             await register(coord2.port, TlsConfig(ca=pki["ca.pem"]))

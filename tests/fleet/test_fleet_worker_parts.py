@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from zkedge.worker.cache import BaseCache
-from zkedge.worker.probe import Probe, ThrottleState
+from zkedge.fleet.worker.cache import BaseCache
+from zkedge.fleet.worker.probe import Probe, ThrottleState
 
 H1, H2 = "a" * 64, "b" * 64
 
@@ -109,7 +109,7 @@ async def test_worker_stops_while_coordinator_unreachable(tmp_path: Path) -> Non
 
     import trio
 
-    from zkedge.worker import Worker, WorkerConfig
+    from zkedge.fleet.worker import Worker, WorkerConfig
 
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
@@ -132,7 +132,7 @@ async def test_worker_stops_while_coordinator_unreachable(tmp_path: Path) -> Non
 
 
 def test_worker_config_validates() -> None:
-    from zkedge.worker import WorkerConfig
+    from zkedge.fleet.worker import WorkerConfig
 
     for bad in (
         {"coordinator": "nohostport"},
@@ -147,7 +147,7 @@ def test_worker_config_validates() -> None:
 
 def test_shipped_worker_toml_parses() -> None:
     """packaging/worker.toml (what the Raspberry Pi guide installs) uses only known keys."""
-    from zkedge.worker.config_file import load_worker_config
+    from zkedge.fleet.worker.config_file import load_worker_config
 
     cfg = load_worker_config(Path(__file__).parents[2] / "packaging" / "worker.toml")
     assert cfg["scalar_cache_mb"] == 32 and cfg["cache_memory_mb"] == 64
@@ -155,12 +155,12 @@ def test_shipped_worker_toml_parses() -> None:
 
 
 def test_keep_freed_mb_from_flag_and_file(tmp_path: Path) -> None:
-    """`zkedge worker --keep-freed-mb` (zkedge.alloc): default 16, 0 allowed (off), settable
+    """`zkedge worker --keep-freed-mb` (zkedge.fleet.alloc): default 16, 0 allowed (off), settable
     in the config file, the flag winning over the file."""
     import argparse
 
-    from zkedge import fleet_cli
-    from zkedge.worker.config_file import apply_config
+    from zkedge.cli import _fleet as fleet_cli
+    from zkedge.fleet.worker.config_file import apply_config
 
     ap = argparse.ArgumentParser()
     fleet_cli.register(ap.add_subparsers())

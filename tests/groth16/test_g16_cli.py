@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from g16_paths import fixture_dir, needs_native
 
-from zkedge.groth16.cli import main, register
+from zkedge.cli._groth16 import main, register
 
 BN = fixture_dir("bn128")
 BLS = fixture_dir("bls12381")
@@ -74,7 +74,7 @@ def test_ctrl_c_stops_the_proof_thread() -> None:
     import threading
     import time
 
-    from zkedge.groth16.cli import _interruptible
+    from zkedge.cli._groth16 import _interruptible
     from zkedge.msm import MsmStop
 
     seen: list[bool] = []

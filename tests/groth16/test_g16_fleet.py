@@ -18,8 +18,8 @@ ROLE: contextvars.ContextVar[str] = contextvars.ContextVar("g16_worker_role", de
 
 
 async def start_fleet(nursery: trio.Nursery, tmp: Path, n: int = 2, liar: int | None = None) -> Any:
-    from zkedge.coordinator import Coordinator, SizingPolicy
-    from zkedge.worker import Worker, WorkerConfig
+    from zkedge.fleet.coordinator import Coordinator, SizingPolicy
+    from zkedge.fleet.worker import Worker, WorkerConfig
 
     policy = SizingPolicy(target_seconds=0.05, min_points=16, block_points=16)
     coord = await nursery.start(Coordinator(store=None, policy=policy).serve)
@@ -43,7 +43,7 @@ async def start_fleet(nursery: trio.Nursery, tmp: Path, n: int = 2, liar: int | 
 async def test_fleet_proof_verifies(name: str, tmp_path: Path, snarkjs_verify: Any) -> None:
     """Both plans: H first and one job (the default here, the workers share this host), and H
     overlapping a first job of the witness MSMs (as with workers on other machines)."""
-    from zkedge.groth16.distributed import prove_groth16, workers_share_this_host
+    from zkedge.fleet.coordinator._groth16 import prove_groth16, workers_share_this_host
 
     d = fixture_dir(name)
     async with trio.open_nursery() as nursery:
@@ -72,10 +72,10 @@ async def test_lying_worker_is_caught(
 ) -> None:
     """3 workers: re-runs elsewhere disagree, the coordinator settles it and quarantines the
     liar. 1 worker: nobody can re-run, the coordinator recomputes the tasks itself."""
-    import zkedge.worker.client as wc
+    import zkedge.fleet.worker.client as wc
     from zkedge import ec
-    from zkedge.groth16.distributed import prove_groth16
-    from zkedge.worker.executor import TaskResult
+    from zkedge.fleet.coordinator._groth16 import prove_groth16
+    from zkedge.fleet.worker.executor import TaskResult
 
     real = wc.run_partial
 
@@ -112,11 +112,11 @@ def test_cli_prove_through_remote_coordinator(
     import sys
     import time
 
-    from zkedge.groth16.cli import main
+    from zkedge.cli._groth16 import main
 
     root = Path(__file__).resolve().parents[2]
     env = {**os.environ, "PYTHONPATH": str(root)}
-    py = [sys.executable, "-m", "zkedge.fleet_cli"]
+    py = [sys.executable, "-m", "zkedge.cli._fleet"]
     procs: list[subprocess.Popen[str]] = []
     try:
         coord = subprocess.Popen(
@@ -142,7 +142,7 @@ def test_cli_prove_through_remote_coordinator(
             )
         d = BLS
         proof, public = tmp_path / "proof.json", tmp_path / "public.json"
-        import zkedge.proto.coordinator.v1 as pb
+        import zkedge.fleet.proto.coordinator.v1 as pb
 
         sent: list[bool] = []  # per SubmitMsm: did it carry the bases?
 
@@ -179,8 +179,8 @@ async def test_second_proof_sends_only_scalars(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Bases are fetched once per zkey and cached; the next proof fetches none."""
-    from zkedge.groth16.distributed import prove_groth16
-    from zkedge.worker.cache import BaseCache
+    from zkedge.fleet.coordinator._groth16 import prove_groth16
+    from zkedge.fleet.worker.cache import BaseCache
 
     puts: list[int] = []
     real_put = BaseCache.put
@@ -207,8 +207,8 @@ async def test_same_zkey_object_adds_its_tables_once(
 ) -> None:
     """A parsed Zkey proved twice on one coordinator: its five point tables are added (copied
     and hashed) once; the second proof names them by content hash."""
-    from zkedge.coordinator import Coordinator
-    from zkedge.groth16.distributed import prove_groth16
+    from zkedge.fleet.coordinator import Coordinator
+    from zkedge.fleet.coordinator._groth16 import prove_groth16
     from zkedge.groth16.prover import load_inputs
 
     added: list[str] = []

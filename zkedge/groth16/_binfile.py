@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..curves import BLS12_381, BN254, Curve, G1Affine, G2Affine
+from zkedge.curves import BLS12_381, BN254, Curve, G1Affine, G2Affine
 
 __all__ = ["BinFile", "FormatError", "Source", "curve_from_q", "curve_from_r", "read_source"]
 

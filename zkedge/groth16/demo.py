@@ -1,7 +1,7 @@
 """The Groth16 part of ``make demo``: prove the bundled circuit, verify it, write the JSON.
 
 ``run_demo()`` is the local proof; the fleet part (coordinator + local workers) is
-:func:`zkedge.groth16.distributed.run_fleet_demo` when the fleet is available.
+:func:`zkedge.fleet.coordinator._groth16.run_fleet_demo` when the fleet is available.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import TextIO
 
-from .proofjson import dump_json
+from zkedge.groth16.proofjson import dump_json
 
 __all__ = ["DEMO_CIRCUIT", "demo_circuit", "run_demo"]
 
@@ -36,9 +36,9 @@ def run_demo(
 ) -> bool:
     """Prove the bundled circuit locally, verify it, write proof.json and public.json to
     ``outdir``; print the times. Returns whether the proof verified."""
-    from .prover import load_inputs, prove_points
-    from .verifier import explain_verify
-    from .vkey import read_vkey
+    from zkedge.groth16.prover import load_inputs, prove_points
+    from zkedge.groth16.verifier import explain_verify
+    from zkedge.groth16.vkey import read_vkey
 
     w = out if out is not None else sys.stdout
     d = Path(circuit) if circuit is not None else demo_circuit()

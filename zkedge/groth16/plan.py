@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
-from .zkey import PointSet, ZkeyHeader
+from zkedge.groth16.zkey import PointSet, ZkeyHeader
 
 __all__ = ["G2_COST", "MSM_NAMES", "MsmTask", "ProofPlan", "plan_proof", "split_range"]
 

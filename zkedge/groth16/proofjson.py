@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ..curves import BLS12_381, BN254, Curve, Fp2, G1Affine, G2Affine, get_curve
-from ._binfile import FormatError, g1_on_curve, g2_on_curve
+from zkedge.curves import BLS12_381, BN254, Curve, Fp2, G1Affine, G2Affine, get_curve
+from zkedge.groth16._binfile import FormatError, g1_on_curve, g2_on_curve
 
 __all__ = [
     "SNARKJS_CURVE_NAMES",

@@ -26,16 +26,16 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
-from ..curves import Curve, G1Affine, G2Affine, Point
-from ._binfile import FormatError, Source
-from ._progress import Progress
-from .plan import MSM_NAMES, ProofPlan, plan_proof
-from .proofjson import proof_to_json, public_to_json
-from .wtns import Witness, read_wtns
-from .zkey import PointSet, Zkey, ZkeyHeader, read_zkey
+from zkedge.curves import Curve, G1Affine, G2Affine, Point
+from zkedge.groth16._binfile import FormatError, Source
+from zkedge.groth16._progress import Progress
+from zkedge.groth16.plan import MSM_NAMES, ProofPlan, plan_proof
+from zkedge.groth16.proofjson import proof_to_json, public_to_json
+from zkedge.groth16.wtns import Witness, read_wtns
+from zkedge.groth16.zkey import PointSet, Zkey, ZkeyHeader, read_zkey
 
 if TYPE_CHECKING:  # zkedge.msm loads the native core: imported where it runs
-    from ..msm import MsmStop
+    from zkedge.msm import MsmStop
 
 __all__ = [
     "ProofResult",
@@ -116,17 +116,17 @@ def _coset_evals(curve: Curve, evals: bytes, power: int, threads: int | None) ->
     """Evaluations on the domain -> evaluations on snarkjs's odd coset, same order: an inverse
     NTT scaled by 1/n, coefficient i multiplied by g^i, a forward NTT, in one native call, with
     ffjavascript's roots (``zkedge.ntt.ntt`` derives its own, which differ on BLS12-381)."""
-    from .. import _lib
+    from zkedge.ntt import coset_evals
 
     omega = ffjs_root(curve, power)
-    return _lib.fr_coset_evals(curve, evals, omega, coset_shift(curve, power), threads or 0)
+    return coset_evals(curve, evals, omega, coset_shift(curve, power), threads=threads)
 
 
 def compute_h(
     zk: Zkey, wit: Witness, *, threads: int | None = None, progress: Progress | None = None
 ) -> bytes:
     """The H scalars (domain_size * 32 bytes LE): A*B - C on snarkjs's coset."""
-    from .. import field
+    from zkedge import field
 
     curve = zk.curve
     h = zk.header
@@ -174,8 +174,8 @@ def msm_partials(
     ``scalars`` maps "witness" and "h" to their full LE byte vectors. Setting ``stop`` (from
     another thread) makes it raise :class:`~zkedge.msm.MsmCancelled` within about 256 points.
     """
-    from .. import ec
-    from ..msm import msm
+    from zkedge import ec
+    from zkedge.msm import msm
 
     prog = progress or Progress("", 1.0, enabled=False)
     sums: dict[PointSet, Point] = {}
@@ -201,7 +201,7 @@ def finish_proof(
     header: ZkeyHeader, sums: Mapping[PointSet, Point], r: int, s: int
 ) -> tuple[G1Affine | None, G2Affine | None, G1Affine | None]:
     """Add alpha, beta, delta and the blinding r, s to the five MSM sums: (pi_a, pi_b, pi_c)."""
-    from .. import ec
+    from zkedge import ec
 
     curve = header.curve
     q = curve.r
@@ -250,7 +250,7 @@ def prove_points(
     only: a reused r, s leaks the witness). Setting ``stop`` from another thread ends the
     proof with :class:`~zkedge.msm.MsmCancelled`: at once in an MSM (most of the time),
     after the step in hand otherwise."""
-    from ..msm import MsmCancelled
+    from zkedge.msm import MsmCancelled
 
     def check() -> None:
         if stop is not None and stop.is_set():

@@ -12,8 +12,8 @@ import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..curves import Curve
-from ._binfile import BinFile, FormatError, Source, curve_from_r, read_source
+from zkedge.curves import Curve
+from zkedge.groth16._binfile import BinFile, FormatError, Source, curve_from_r, read_source
 
 __all__ = ["R1cs", "R1csHeader", "read_r1cs", "read_r1cs_header"]
 

@@ -12,10 +12,10 @@ from collections.abc import Sequence
 from types import ModuleType
 from typing import Any
 
-from ..curves import BN254, Curve, G1Affine, G2Affine, Point
-from ._binfile import FormatError
-from .proofjson import Proof, parse_proof, parse_public
-from .vkey import VerificationKey, read_vkey
+from zkedge.curves import BN254, Curve, G1Affine, G2Affine, Point
+from zkedge.groth16._binfile import FormatError
+from zkedge.groth16.proofjson import Proof, parse_proof, parse_public
+from zkedge.groth16.vkey import VerificationKey, read_vkey
 
 __all__ = ["explain_verify", "verify"]
 
@@ -68,17 +68,15 @@ def _alpha_beta_miller(
 
 
 def _native_available() -> bool:
-    try:
-        from .. import _lib  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    from zkedge import native_available
+
+    return native_available()
 
 
 def _explain_native(
     vk: VerificationKey, pub: list[int], a: G1Affine | None, b: G2Affine | None, c: G1Affine | None
 ) -> str | None:
-    from .. import ec
+    from zkedge import ec
 
     curve = vk.curve
     for what, group, pt in (("A", "G1", a), ("B", "G2", b), ("C", "G1", c)):

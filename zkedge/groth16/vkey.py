@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..curves import Curve, G1Affine, G2Affine, get_curve
-from ._binfile import FormatError
-from .proofjson import (
+from zkedge.curves import Curve, G1Affine, G2Affine, get_curve
+from zkedge.groth16._binfile import FormatError
+from zkedge.groth16.proofjson import (
     g1_from_json,
     g1_to_json,
     g2_from_json,
@@ -15,7 +15,7 @@ from .proofjson import (
     load_json,
     snarkjs_curve_name,
 )
-from .zkey import Zkey
+from zkedge.groth16.zkey import Zkey
 
 __all__ = ["VerificationKey", "read_vkey", "vkey_from_zkey", "vkey_to_json"]
 

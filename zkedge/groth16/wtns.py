@@ -11,8 +11,8 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..curves import Curve
-from ._binfile import BinFile, FormatError, Source, curve_from_r, read_source
+from zkedge.curves import Curve
+from zkedge.groth16._binfile import BinFile, FormatError, Source, curve_from_r, read_source
 
 __all__ = ["Witness", "read_wtns", "witness_from_values"]
 

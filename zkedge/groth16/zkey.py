@@ -14,8 +14,8 @@ import struct
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
-from ..curves import Curve, G1Affine, G2Affine
-from ._binfile import (
+from zkedge.curves import Curve, G1Affine, G2Affine
+from zkedge.groth16._binfile import (
     BinFile,
     FormatError,
     Source,
@@ -28,7 +28,7 @@ from ._binfile import (
 )
 
 if TYPE_CHECKING:
-    from ..msm import BaseTable
+    from zkedge.msm import BaseTable
 
 __all__ = ["PointSet", "Zkey", "ZkeyHeader", "read_zkey"]
 
@@ -101,7 +101,7 @@ class Zkey:
         """The native base table of a point section, loaded once (points checked on the curve)."""
         tab = self._tables.get(which)
         if tab is None:
-            from ..msm import BaseTable
+            from zkedge.msm import BaseTable
 
             sid, group = POINT_SECTIONS[which]
             raw = self.raw.get(which)

@@ -23,11 +23,10 @@ from typing import TYPE_CHECKING
 import betterproto
 import trio
 
-from zkedge import _aio
-from zkedge.coordinator.auth import TlsConfig, client_context
-from zkedge.coordinator.sizing import BENCH_POINTS
 from zkedge.curves import check_group, get_curve
-from zkedge.proto.coordinator.v1 import (
+from zkedge.fleet import rpc
+from zkedge.fleet.common import BENCH_POINTS, TlsConfig, client_context, parse_hostport
+from zkedge.fleet.proto.coordinator.v1 import (
     CoordinatorServiceBase,
     FetchBasesRequest,
     HeartbeatRequest,
@@ -39,17 +38,17 @@ from zkedge.proto.coordinator.v1 import (
     TaskCancel,
     TaskMessage,
 )
-from zkedge.scalar_lru import SliceLru
-from zkedge.worker.cache import BaseCache
-from zkedge.worker.executor import TaskResult, run_partial
-from zkedge.worker.probe import Probe, micro_benchmark
+from zkedge.fleet.scalar_lru import SliceLru
+from zkedge.fleet.worker.cache import BaseCache
+from zkedge.fleet.worker.executor import TaskResult, run_partial
+from zkedge.fleet.worker.probe import Probe, micro_benchmark
 
 if TYPE_CHECKING:  # zkedge.msm loads the native core: imported where a task runs
     from zkedge.msm import MsmStop
 
 __all__ = ["Backoff", "Worker", "WorkerConfig", "reconnect_loop"]
 
-log = logging.getLogger("zkedge.worker")
+log = logging.getLogger("zkedge.fleet.worker")
 
 
 @dataclass
@@ -62,7 +61,7 @@ class WorkerConfig:
     cache_dir: Path | None = None  # default: $XDG_CACHE_HOME/zkedge/bases
     cache_bytes: int = 1 << 30
     cache_memory_bytes: int = 64 << 20
-    scalar_cache_bytes: int = 32 << 20  # recent task scalars by hash (zkedge.scalar_lru)
+    scalar_cache_bytes: int = 32 << 20  # recent task scalars by hash (zkedge.fleet.scalar_lru)
     token: str | None = None
     tls: TlsConfig | None = None
     backoff_initial: float = 0.5
@@ -73,7 +72,6 @@ class WorkerConfig:
     task_delay: float = 0.0  # fault-injection knob for tests: extra seconds per task
 
     def __post_init__(self) -> None:
-        from zkedge.coordinator._coordinator import parse_hostport
 
         parse_hostport(self.coordinator)  # validate early
         if self.threads is not None and self.threads < 1:
@@ -120,8 +118,8 @@ async def reconnect_loop(
     """Run ``session()`` until it returns True (done) or ``stopping()``; back off after failures.
 
     ``session`` returns False after a session that got going (registered), which resets the
-    backoff, and raises :class:`SessionEnded` / :class:`~zkedge._aio.ConnectionLost` /
-    :class:`~zkedge._aio.RpcError` when it could not connect or broke.
+    backoff, and raises :class:`SessionEnded` / :class:`~zkedge.fleet.rpc.ConnectionLost` /
+    :class:`~zkedge.fleet.rpc.RpcError` when it could not connect or broke.
     """
     while not stopping():
         try:
@@ -129,7 +127,7 @@ async def reconnect_loop(
                 return
             backoff.reset()
             continue
-        except (SessionEnded, _aio.ConnectionLost, _aio.RpcError) as exc:
+        except (SessionEnded, rpc.ConnectionLost, rpc.RpcError) as exc:
             log.info("session ended: %s", exc)
         if stopping():
             return
@@ -165,6 +163,7 @@ class Worker:
 
     async def run(self, *, task_status: trio.TaskStatus[Worker] = trio.TASK_STATUS_IGNORED) -> None:
         """Benchmark, then serve sessions until :meth:`stop`; ``started`` after registering."""
+        rpc.install_frame_repr()
         if self.config.benchmark:
             self.bench_pps = await trio.to_thread.run_sync(
                 micro_benchmark, self.threads, BENCH_POINTS
@@ -185,11 +184,10 @@ class Worker:
 
     # ------------------------------------------------------------------ one session
     async def _session(self) -> bool:
-        from zkedge.coordinator._coordinator import parse_hostport
 
         host, port = parse_hostport(self.config.coordinator)
         ssl_ctx = client_context(self.config.tls) if self.config.tls is not None else None
-        async with _aio.open_client(
+        async with rpc.open_client(
             CoordinatorServiceBase,
             host,
             port,
@@ -219,7 +217,7 @@ class Worker:
                     nursery.start_soon(sess.execute)
                     nursery.start_soon(sess.drain_on_stop, nursery.cancel_scope)
                     self._mark_started()
-            except* (SessionEnded, _aio.ConnectionLost, _aio.RpcError) as group:
+            except* (SessionEnded, rpc.ConnectionLost, rpc.RpcError) as group:
                 ended = "; ".join(str(e) for e in group.exceptions)
             if ended is not None and not self._stopped:
                 log.info("session ended: %s", ended)
@@ -231,7 +229,7 @@ class _Session:
     """State of one registered session."""
 
     def __init__(
-        self, worker: Worker, client: _aio.GrpcClient, session_id: str, block_points: int
+        self, worker: Worker, client: rpc.GrpcClient, session_id: str, block_points: int
     ) -> None:
         self.w = worker
         self.client = client
@@ -244,7 +242,7 @@ class _Session:
         self.current_done = trio.Event()
         self.draining = False
         # Scalars by hash, updated in stream order as the coordinator's mirror is
-        # (zkedge.scalar_lru); assignments that named a slice we no longer hold:
+        # (zkedge.fleet.scalar_lru); assignments that named a slice we no longer hold:
         self.scalars = SliceLru(worker.config.scalar_cache_bytes)
         self.missing: set[tuple[str, int]] = set()
 
@@ -260,7 +258,7 @@ class _Session:
                         worker_id=self.w.worker_id, session_id=self.session_id, load_report=load
                     ),
                 )
-            except _aio.RpcError as exc:
+            except rpc.RpcError as exc:
                 if exc.status == "NOT_FOUND":
                     raise SessionEnded("coordinator forgot us; registering again") from None
                 raise
@@ -433,7 +431,7 @@ class _Session:
         """Return an attempt unrun (shutdown), so it is reassigned without a strike."""
         try:
             await self.report_failure(task, why, handed_back=True)
-        except (_aio.RpcError, _aio.ConnectionLost):
+        except (rpc.RpcError, rpc.ConnectionLost):
             pass  # the coordinator requeues it when our stream closes anyway
 
     async def drain_on_stop(self, scope: trio.CancelScope) -> None:

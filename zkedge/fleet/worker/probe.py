@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from zkedge.proto.coordinator.v1 import LoadReport, NodeInfo
+from zkedge.fleet.proto.coordinator.v1 import LoadReport, NodeInfo
 
 __all__ = ["Probe", "ThrottleState", "micro_benchmark"]
 

@@ -14,6 +14,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from zkedge.cli._common import add_client_flags, client_tls
+from zkedge.fleet.common import FleetError
+
 if TYPE_CHECKING:  # zkedge.msm loads the native core: imported where it runs
     from zkedge.msm import MsmStop
 
@@ -34,6 +37,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("proof", type=Path, help="output proof.json")
     p.add_argument("public", type=Path, help="output public.json")
     p.add_argument("--coordinator", metavar="HOST:PORT", help="spread the MSMs over a zkedge fleet")
+    add_client_flags(p)
     p.add_argument("--threads", type=int, help="threads for local work (default: all cores)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar or timings")
     p.add_argument(
@@ -89,9 +93,8 @@ def _interruptible(fn: Callable[[MsmStop], T]) -> T:
 
 def cmd_prove(args: argparse.Namespace) -> int:
     """``zkedge prove``."""
-    from . import FormatError, explain_verify, vkey_from_zkey
-    from .proofjson import dump_json
-    from .prover import load_inputs
+    from zkedge.groth16 import FormatError, dump_json, explain_verify, vkey_from_zkey
+    from zkedge.groth16.prover import load_inputs
 
     t0 = time.monotonic()
     try:
@@ -102,13 +105,19 @@ def cmd_prove(args: argparse.Namespace) -> int:
     t_read = time.monotonic() - t0
     try:
         if args.coordinator:
-            from .distributed import prove_remote
+            from zkedge.fleet.client import prove_remote
 
             res = prove_remote(
-                args.coordinator, zk, wit, threads=args.threads, progress=not args.quiet
+                args.coordinator,
+                zk,
+                wit,
+                threads=args.threads,
+                progress=not args.quiet,
+                token=args.token,
+                tls=client_tls(args),
             )
         else:
-            from .prover import prove_points
+            from zkedge.groth16.prover import prove_points
 
             res = _interruptible(
                 lambda stop: prove_points(
@@ -121,7 +130,7 @@ def cmd_prove(args: argparse.Namespace) -> int:
     except FormatError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    except (OSError, RuntimeError) as e:
+    except (OSError, RuntimeError, FleetError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     proof, public = res.to_json()
@@ -143,7 +152,7 @@ def cmd_prove(args: argparse.Namespace) -> int:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     """``zkedge verify``."""
-    from . import FormatError, explain_verify
+    from zkedge.groth16 import FormatError, explain_verify
 
     try:
         why = explain_verify(args.vkey, args.public, args.proof)
@@ -158,7 +167,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Standalone entry point (``python -m zkedge.groth16.cli prove ...``)."""
+    """Standalone entry point (``python -m zkedge.cli._groth16 prove ...``)."""
     ap = argparse.ArgumentParser(prog="zkedge")
     sub = ap.add_subparsers(dest="command", required=True)
     register(sub)

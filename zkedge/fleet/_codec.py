@@ -10,7 +10,7 @@ protobuf on the wire), but set aside every non-repeated ``bytes`` field of at le
 task's ``assign.scalars``), and let betterproto handle only the small rest.
 
 :class:`FastProtoCodec` plugs this into grpclib (``Server(codec=...)``, ``Channel(codec=...)``).
-Pure functions, no I/O: the asyncio side lives in :mod:`zkedge._aio`.
+Pure functions, no I/O: the asyncio side lives in :mod:`zkedge.fleet.rpc`.
 """
 
 from __future__ import annotations

@@ -2,9 +2,9 @@
 
 A job holds one or more MSMs (any curve/group/table each, e.g. the five MSMs of a Groth16
 proof). Tasks are carved lazily from each MSM's free intervals when a worker has a free slot, so
-their size follows the worker's current capacity (see :mod:`zkedge.coordinator.sizing`). A task
-is a fixed range; an *attempt* is one assignment of it to a worker, numbered 1, 2, ... Reports
-name (task id, attempt) and are idempotent: only the first completion of a task counts, and
+their size follows the worker's current capacity (see :mod:`zkedge.fleet.coordinator.sizing`).
+A task is a fixed range; an *attempt* is one assignment of it to a worker, numbered 1, 2, ...
+Reports name (task id, attempt) and are idempotent: only the first completion of a task counts, and
 reports for attempts that are finished, lost (worker declared dead / stream broken) or cancelled
 are acknowledged and ignored.
 
@@ -27,8 +27,10 @@ from typing import Any
 
 import trio
 
-from zkedge.coordinator.registry import Registry, WorkerRecord
-from zkedge.coordinator.sizing import (
+from zkedge.curves import Point, check_group, get_curve
+from zkedge.fleet.common import JobFailed
+from zkedge.fleet.coordinator.registry import Registry, WorkerRecord
+from zkedge.fleet.coordinator.sizing import (
     SizingPolicy,
     attempt_deadline,
     block_units,
@@ -37,13 +39,12 @@ from zkedge.coordinator.sizing import (
     should_speculate,
     task_size,
 )
-from zkedge.coordinator.store import Store, StoredJob
-from zkedge.curves import Point, check_group, get_curve
+from zkedge.fleet.coordinator.store import Store, StoredJob
+from zkedge.fleet.proto.coordinator.v1 import TaskAssignment, TaskCancel, TaskMessage
+from zkedge.fleet.scalar_lru import scalars_hash
 from zkedge.msm import table_hash
-from zkedge.proto.coordinator.v1 import TaskAssignment, TaskCancel, TaskMessage
-from zkedge.scalar_lru import scalars_hash
 
-log = logging.getLogger("zkedge.coordinator")
+log = logging.getLogger("zkedge.fleet.coordinator")
 
 __all__ = [
     "Attempt",
@@ -65,10 +66,6 @@ RUNNING, DONE, FAILED, LOST, CANCELLED, PENDING = (
     "cancelled",
     "pending",
 )
-
-
-class JobFailed(Exception):
-    """A job could not complete (a task exceeded its retry limit, or it was cancelled)."""
 
 
 @dataclass(frozen=True)
@@ -105,7 +102,7 @@ class PartialResult:
 class MsmState:
     """One MSM of a job: its table, scalars, free (unassigned) intervals and result.
 
-    ``cum[i]`` is the work (sizing units: see :mod:`zkedge.coordinator.sizing`) of the first
+    ``cum[i]`` is the work (sizing units: see :mod:`zkedge.fleet.coordinator.sizing`) of the first
     ``i`` blocks of ``block`` points, from the group's weight and the scalars' sizes, so ranges
     are sized by what they cost rather than by their length.
     """
@@ -129,7 +126,7 @@ class MsmState:
         return self.scalars[32 * start : 32 * (start + count)]
 
     def scalar_hash(self, start: int, count: int) -> str:
-        """The hash (zkedge.scalar_lru) of those scalars, computed in place once per range:
+        """The hash (zkedge.fleet.scalar_lru) of those scalars, computed in place once per range:
         the A, B1 and B2 tasks of a proof often share one, and a worker that holds the slice
         gets no copy of it."""
         h = self.hashes.get((start, count))
@@ -224,7 +221,7 @@ class _Verify:
 
 
 class Job:
-    """A submitted job; awaitable through :class:`zkedge.coordinator.JobHandle`."""
+    """A submitted job; awaitable through :class:`zkedge.fleet.coordinator.JobHandle`."""
 
     def __init__(self, job_id: str, label: str, msms: list[MsmState]) -> None:
         self.id = job_id
@@ -625,7 +622,7 @@ class Scheduler:
             scalars = m.scalar_slice(task.start, task.count)
         else:
             # Leave the scalars out when the worker holds them; either way the worker's cache
-            # sees this assignment next, and the mirror follows it (zkedge.scalar_lru).
+            # sees this assignment next, and the mirror follows it (zkedge.fleet.scalar_lru).
             h = m.scalar_hash(task.start, task.count)
             if w.scalars.touch(h):
                 self.scalar_bytes_saved += 32 * task.count

@@ -1,8 +1,9 @@
-"""TLS contexts for coordinator and worker (token checks live in :mod:`zkedge._aio`).
+"""What both ends of the fleet share: addresses, TLS, protocol constants and errors.
 
-The fleet carries witness-derived scalars, so outside a lab: TLS with a server certificate, and
-either the shared token or client certificates (mutual TLS) to authenticate workers.
-Plain text stays available for development on loopback.
+Coordinator, worker and clients import these from here, so none of them imports another's
+internals. The fleet carries witness-derived scalars, so outside a lab: TLS with a server
+certificate, and either the shared token or client certificates (mutual TLS) to authenticate
+workers (token checks live in the gRPC layer). Plain text stays available for loopback.
 """
 
 from __future__ import annotations
@@ -11,7 +12,42 @@ import ssl
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["TlsConfig", "client_context", "server_context"]
+__all__ = [
+    "BENCH_POINTS",
+    "FleetError",
+    "JobFailed",
+    "ProofRejected",
+    "TlsConfig",
+    "client_context",
+    "parse_hostport",
+    "server_context",
+]
+
+BENCH_POINTS = 1 << 13
+"""Points in a worker's startup MSM micro-benchmark (``NodeInfo.bench_points_per_sec``)."""
+
+
+class FleetError(Exception):
+    """Base of the errors a fleet client sees: an RPC's error status, a lost connection, a
+    failed job."""
+
+
+class JobFailed(FleetError):
+    """A job could not complete (a task exceeded its retry limit, or it was cancelled)."""
+
+
+class ProofRejected(RuntimeError):
+    """The fleet's partial sums gave an invalid proof (after re-running the tasks, where the
+    caller can)."""
+
+
+def parse_hostport(value: str, default_host: str = "127.0.0.1") -> tuple[str, int]:
+    """``"host:port"`` (or ``"[v6]:port"``, or ``":port"``) -> (host, port)."""
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(f"expected HOST:PORT, got {value!r}")
+    host = host.strip("[]") or default_host
+    return host, int(port)
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,6 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 __all__ = [
-    "BENCH_POINTS",
     "GROUP_COST",
     "SMALL_SCALAR_COST",
     "CapacityEstimate",
@@ -39,8 +38,6 @@ __all__ = [
     "size_gain",
     "task_size",
 ]
-
-BENCH_POINTS = 1 << 13  # size of the workers' startup MSM micro-benchmark
 
 #: Cost of one point relative to a BN254 G1 point, full-size scalars, one thread, 2^13 points
 #: (measured on x86-64 with the assembly multiplication; ARM's C path keeps the ratios close).
@@ -66,11 +63,11 @@ def block_units(scalars: bytes, block: int, weight: float = 1.0) -> list[float]:
     ``weight`` is the group's :func:`group_cost`. Counted by the native core (a fraction of a
     millisecond for 2^16 scalars: it runs in the coordinator's event loop at every submit).
     """
-    from .. import _lib
+    from zkedge.msm import scalar_block_counts
 
     n = len(scalars) // 32
     out = []
-    for b, nbig in enumerate(_lib.scalar_block_counts(memoryview(scalars)[: 32 * n], block)):
+    for b, nbig in enumerate(scalar_block_counts(memoryview(scalars)[: 32 * n], block)):
         cnt = min(block, n - b * block)
         out.append(weight * (nbig + SMALL_SCALAR_COST * (cnt - nbig)))
     return out

@@ -1,7 +1,7 @@
 """gRPC handlers of ``CoordinatorService``: validate requests, call the registry and scheduler.
 
-Plain trio code: :func:`zkedge._aio.serve_grpc` calls these methods (after the token check)
-and turns :class:`~zkedge._aio.RpcError` into gRPC statuses. Nothing a client sends can crash
+Plain trio code: :func:`zkedge.fleet.rpc.serve_grpc` calls these methods (after the token check)
+and turns :class:`~zkedge.fleet.rpc.RpcError` into gRPC statuses. Nothing a client sends can crash
 the coordinator: malformed input is INVALID_ARGUMENT, unknown ids NOT_FOUND.
 """
 
@@ -15,10 +15,9 @@ from typing import TYPE_CHECKING
 import betterproto
 import trio
 
-from zkedge._aio import RpcError
-from zkedge.coordinator.registry import DEAD, QUARANTINED, WorkerRecord
 from zkedge.curves import CURVES, check_group, get_curve
-from zkedge.proto.coordinator.v1 import (
+from zkedge.fleet.coordinator.registry import DEAD, QUARANTINED, WorkerRecord
+from zkedge.fleet.proto.coordinator.v1 import (
     BasesChunk,
     FetchBasesRequest,
     GetStatusRequest,
@@ -40,11 +39,12 @@ from zkedge.proto.coordinator.v1 import (
     WorkerShare,
     WorkerStatus,
 )
+from zkedge.fleet.rpc import RpcError
 
 if TYPE_CHECKING:
-    from zkedge.coordinator._coordinator import Coordinator
-    from zkedge.coordinator.registry import Registry
-    from zkedge.coordinator.scheduler import Job, Scheduler
+    from zkedge.fleet.coordinator._coordinator import Coordinator
+    from zkedge.fleet.coordinator.registry import Registry
+    from zkedge.fleet.coordinator.scheduler import Job, Scheduler
 
 __all__ = ["CoordinatorService"]
 
@@ -80,7 +80,7 @@ def _load_of(load: LoadReport) -> LoadReport | None:
 
 
 class _Source:
-    """A :class:`zkedge._aio.TrioStream` over a memory channel, with a close callback."""
+    """A :class:`zkedge.fleet.rpc.TrioStream` over a memory channel, with a close callback."""
 
     def __init__(self, recv: trio.MemoryReceiveChannel[TaskMessage], on_close: object) -> None:
         self._recv = recv
@@ -99,7 +99,7 @@ class _Source:
 
 
 class _ListSource:
-    """A :class:`zkedge._aio.TrioStream` over precomputed messages."""
+    """A :class:`zkedge.fleet.rpc.TrioStream` over precomputed messages."""
 
     def __init__(self, items: Sequence[betterproto.Message]) -> None:
         self._items = list(items)
@@ -113,7 +113,7 @@ class _ListSource:
 
 
 class _JobWatch:
-    """A :class:`zkedge._aio.TrioStream` of a job's updates until it finishes."""
+    """A :class:`zkedge.fleet.rpc.TrioStream` of a job's updates until it finishes."""
 
     def __init__(self, service: CoordinatorService, job: Job) -> None:
         self._svc = service
@@ -199,7 +199,7 @@ class CoordinatorService:
         return self.send_heartbeat_sync(req)
 
     def send_heartbeat_sync(self, req: HeartbeatRequest) -> HeartbeatResponse:
-        """Heartbeats never wait, so they take the bridge's fast path (see zkedge._aio)."""
+        """Heartbeats never wait, so they take the bridge's fast path (see zkedge.fleet.rpc)."""
         rec = self._live(req.worker_id, req.session_id)
         if self._reg.heartbeat(rec, _load_of(req.load_report)):
             self._sched.dispatch()

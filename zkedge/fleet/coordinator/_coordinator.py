@@ -10,33 +10,24 @@ from typing import Any
 
 import trio
 
-from zkedge import _aio
-from zkedge.coordinator.auth import TlsConfig, server_context
-from zkedge.coordinator.registry import Registry, WorkerRecord
-from zkedge.coordinator.scheduler import (
+from zkedge.curves import Curve, Point, check_group, get_curve
+from zkedge.fleet import rpc
+from zkedge.fleet.common import TlsConfig, parse_hostport, server_context
+from zkedge.fleet.coordinator.registry import Registry, WorkerRecord
+from zkedge.fleet.coordinator.scheduler import (
     Job,
     PartialResult,
     Progress,
     Scheduler,
     table_hash,
 )
-from zkedge.coordinator.service import CoordinatorService
-from zkedge.coordinator.sizing import SizingPolicy
-from zkedge.coordinator.store import Store
-from zkedge.curves import Curve, Point, check_group, get_curve
+from zkedge.fleet.coordinator.service import CoordinatorService
+from zkedge.fleet.coordinator.sizing import SizingPolicy
+from zkedge.fleet.coordinator.store import Store
+from zkedge.fleet.proto.coordinator.v1 import CoordinatorServiceBase
 from zkedge.msm import BaseTable
-from zkedge.proto.coordinator.v1 import CoordinatorServiceBase
 
-__all__ = ["Coordinator", "JobHandle", "MsmSpec", "parse_hostport"]
-
-
-def parse_hostport(value: str, default_host: str = "127.0.0.1") -> tuple[str, int]:
-    """``"host:port"`` (or ``"[v6]:port"``, or ``":port"``) -> (host, port)."""
-    host, sep, port = value.rpartition(":")
-    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise ValueError(f"expected HOST:PORT, got {value!r}")
-    host = host.strip("[]") or default_host
-    return host, int(port)
+__all__ = ["Coordinator", "JobHandle", "MsmSpec"]
 
 
 @dataclass(frozen=True)
@@ -181,6 +172,7 @@ class Coordinator:
         self, *, task_status: trio.TaskStatus[Coordinator] = trio.TASK_STATUS_IGNORED
     ) -> None:
         """Serve until cancelled; ``task_status.started(self)`` once listening."""
+        rpc.install_frame_repr()
         store = Store(self.store_path)
         try:
             registry = Registry(
@@ -203,7 +195,7 @@ class Coordinator:
             async with trio.open_nursery() as nursery:
 
                 async def grpc(task_status: trio.TaskStatus[int]) -> None:
-                    await _aio.serve_grpc(
+                    await rpc.serve_grpc(
                         CoordinatorServiceBase,
                         CoordinatorService(self),
                         self.host,
@@ -300,9 +292,9 @@ class Coordinator:
         return None if job is None else JobHandle(self, job)
 
     async def prove_groth16(self, zkey: Any, witness: Any, **kw: Any) -> Any:
-        """Groth16 proof over this fleet: :func:`zkedge.groth16.distributed.prove_groth16`
+        """Groth16 proof over this fleet: :func:`zkedge.fleet.coordinator.prove_groth16`
         (H here, the five MSMs on the workers, blame and re-runs on a bad proof)."""
-        from zkedge.groth16.distributed import prove_groth16
+        from zkedge.fleet.coordinator._groth16 import prove_groth16
 
         return await prove_groth16(self, zkey, witness, **kw)
 

@@ -19,38 +19,35 @@ from __future__ import annotations
 
 import secrets
 import socket
-import sys
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any
 
 import trio
 
-from ..curves import Point
-from ._binfile import Source
-from ._progress import Progress
-from .plan import MsmTask, ProofPlan, plan_proof
-from .prover import ProofResult, compute_h, finish_proof, load_inputs, public_signals
-from .verifier import explain_verify
-from .vkey import vkey_from_zkey
-from .wtns import Witness
-from .zkey import PointSet, Zkey
+from zkedge import ec
+from zkedge.curves import Point
+from zkedge.fleet.common import ProofRejected
+from zkedge.fleet.coordinator._coordinator import MsmSpec
+from zkedge.groth16 import Source
+from zkedge.groth16.plan import MsmTask, ProofPlan, plan_proof
+from zkedge.groth16.prover import (
+    ProofResult,
+    compute_h,
+    finish_proof,
+    load_inputs,
+    public_signals,
+)
+from zkedge.groth16.verifier import explain_verify
+from zkedge.groth16.vkey import vkey_from_zkey
+from zkedge.groth16.wtns import Witness
+from zkedge.groth16.zkey import PointSet, Zkey
+from zkedge.msm import msm_in_thread
 
 if TYPE_CHECKING:
-    from ..coordinator import Coordinator
+    from zkedge.fleet.coordinator._coordinator import Coordinator
 
-__all__ = [
-    "FleetProof",
-    "ProofRejected",
-    "prove_groth16",
-    "run_fleet_demo",
-    "workers_share_this_host",
-]
-
-
-class ProofRejected(RuntimeError):
-    """The fleet's partial sums gave an invalid proof even after re-running the tasks."""
+__all__ = ["FleetProof", "prove_groth16", "workers_share_this_host"]
 
 
 @dataclass
@@ -88,8 +85,6 @@ async def prove_groth16(
     :class:`ProofRejected` if the proof still fails after blame, ``JobFailed`` if the fleet
     cannot finish the MSMs.
     """
-    from ..coordinator import MsmSpec
-
     times: dict[str, float] = {}
     t = time.monotonic()
     zk, wit = await trio.to_thread.run_sync(load_inputs, zkey, witness)
@@ -191,9 +186,6 @@ async def _blame(
 ) -> tuple[dict[PointSet, Point], list[str]]:
     """Re-run every task on another worker; recompute here the tasks whose results disagree
     (or that no other worker could re-run in time); quarantine the workers that were wrong."""
-    from .. import ec
-    from ..msm import msm_in_thread
-
     curve = zk.curve
     partials = [(p, tks[p.msm_index]) for handle, tks in jobs for p in handle.partials()]
     alt: dict[str, Any] = {}
@@ -230,174 +222,3 @@ async def _blame(
     for tk, pt in fixed:
         sums[tk.msm] = ec.add(curve, tk.group, sums[tk.msm], pt)
     return sums, sorted(bad)
-
-
-async def run_fleet_demo(
-    outdir: str | Path = ".",
-    *,
-    workers: int = 2,
-    circuit: str | Path | None = None,
-    threads_per_worker: int = 1,
-    out: TextIO | None = None,
-) -> bool:
-    """Start a coordinator and ``workers`` local workers, prove the bundled circuit across
-    them, verify, print each worker's share and the times, write proof.json/public.json."""
-    import tempfile
-
-    from ..coordinator import Coordinator
-    from ..worker import Worker, WorkerConfig
-    from .demo import demo_circuit
-    from .proofjson import dump_json
-
-    w = out if out is not None else sys.stdout
-    d = Path(circuit) if circuit is not None else demo_circuit()
-    outdir = Path(outdir)
-    outdir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="zkedge-demo-") as tmp:
-        async with trio.open_nursery() as nursery:
-            coord = await nursery.start(Coordinator(bind="127.0.0.1:0", store=None).serve)
-            for i in range(workers):
-                cfg = WorkerConfig(
-                    coordinator=f"127.0.0.1:{coord.port}",
-                    worker_id=f"demo-worker-{i + 1}",
-                    threads=threads_per_worker,
-                    cache_dir=Path(tmp) / f"w{i + 1}",
-                    benchmark=False,
-                )
-                await nursery.start(Worker(cfg).run)
-            print(f"coordinator on 127.0.0.1:{coord.port}, {workers} local workers", file=w)
-            t0 = time.monotonic()
-            res = await prove_groth16(coord, d / "circuit.zkey", d / "witness.wtns")
-            total = time.monotonic() - t0
-            nursery.cancel_scope.cancel()
-    proof, public = res.to_json()
-    dump_json(proof, outdir / "proof.json")
-    dump_json(public, outdir / "public.json")
-    print(f"proof over the fleet in {total * 1000:.0f} ms: "
-          + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in res.times.items()), file=w)  # fmt: skip
-    pts = sum(v[0] for v in res.shares.values()) or 1
-    print(f"{'worker':<16}{'points':>10}{'share':>8}{'tasks':>7}{'compute s':>11}", file=w)
-    for wid, (n, ntasks, secs) in sorted(res.shares.items()):
-        print(f"{wid:<16}{n:>10}{n / pts:>8.1%}{ntasks:>7}{secs:>11.3f}", file=w)
-    print(f"proof VALID (checked before returning); wrote {outdir / 'proof.json'}", file=w)
-    return True
-
-
-def prove_remote(
-    coordinator: str,
-    zk: Zkey,
-    wit: Witness,
-    *,
-    threads: int | None = None,
-    progress: bool = False,
-    token: str | None = None,
-) -> ProofResult:
-    """``zkedge prove --coordinator HOST:PORT``: H here, the five MSMs as SubmitMsm jobs on a
-    running coordinator, blinding here (r, s never leave this process), then the proof is
-    verified. Without access to the coordinator's blame API, an invalid result is an error.
-    ``token`` defaults to $ZKEDGE_TOKEN."""
-    import os
-
-    from .. import ec
-
-    tok = token if token is not None else os.environ.get("ZKEDGE_TOKEN")
-    times: dict[str, float] = {}
-    h = zk.header
-    t = time.monotonic()
-    hvec = compute_h(zk, wit, threads=threads)
-    times["h"] = time.monotonic() - t
-    tasks = [tk for tk in plan_proof(h).tasks if tk.count > 0]
-    scal = {"witness": wit.data, "h": hvec}
-    results: dict[int, bytes] = {}
-    done: dict[int, int] = {}
-    total = sum(tk.count for tk in tasks) or 1
-    prog = Progress("zkedge prove (fleet)", total, enabled=progress)
-
-    async def go() -> None:
-        from .. import _aio
-        from ..coordinator._coordinator import parse_hostport
-        from ..proto.coordinator.v1 import (
-            CoordinatorServiceBase,
-            JobUpdate,
-            SubmitMsmRequest,
-            WatchJobRequest,
-        )
-
-        host, port = parse_hostport(coordinator)
-        async with _aio.open_client(CoordinatorServiceBase, host, port, token=tok) as client:
-
-            async def one(tk: Any) -> None:
-                scalars = tk.scalar_slice(scal[tk.source])
-                # Name the table by its content hash first: a coordinator that has it (an
-                # earlier proof with this zkey) needs only the scalars. NOT_FOUND: send it.
-                req = SubmitMsmRequest(
-                    curve=h.curve.name,
-                    group=tk.group,
-                    table_hash=await trio.to_thread.run_sync(_table_digest, zk, tk.msm, tk.group),
-                    scalars=scalars,
-                )
-                try:
-                    resp = await client.call("submit_msm", req)
-                except _aio.RpcError as exc:
-                    if exc.status != "NOT_FOUND":
-                        raise
-                    req = SubmitMsmRequest(
-                        curve=h.curve.name,
-                        group=tk.group,
-                        bases=bytes(_bases_mont(zk, tk.msm)),
-                        scalars=scalars,
-                    )
-                    resp = await client.call("submit_msm", req)
-                last: list[JobUpdate] = []
-
-                def on_update(u: JobUpdate) -> None:
-                    last[:] = [u]
-                    done[tk.index] = u.points_done
-                    prog.update(sum(done.values()), f"msm {tk.msm}")
-
-                await client.stream("watch_job", WatchJobRequest(job_id=resp.job_id), on_update)
-                if not last or last[0].state != "done" or not last[0].results:
-                    err = last[0].error if last else "no update"
-                    raise RuntimeError(f"fleet job for MSM {tk.msm} failed: {err}")
-                results[tk.index] = bytes(last[0].results[0])
-
-            async with trio.open_nursery() as nursery:
-                for tk in tasks:
-                    nursery.start_soon(one, tk)
-
-    t = time.monotonic()
-    trio.run(go)
-    prog.close()
-    times["fleet msm"] = time.monotonic() - t
-    sums: dict[PointSet, Point] = {name: None for name in ("A", "B1", "B2", "C", "H")}
-    for tk in tasks:
-        sums[tk.msm] = ec.decode(h.curve, tk.group, results[tk.index], "be", check="subgroup")
-    r, s = secrets.randbelow(h.curve.r), secrets.randbelow(h.curve.r)
-    a, b, c = finish_proof(h, sums, r, s)
-    pub = public_signals(zk, wit)
-    why = explain_verify(vkey_from_zkey(zk), pub, (a, b, c))
-    if why is not None:
-        raise ProofRejected(f"the fleet's MSM results give an invalid proof: {why}")
-    return ProofResult(h.curve, a, b, c, pub, times)
-
-
-def _table_digest(zk: Zkey, which: PointSet, group: str) -> str:
-    """The coordinator's content hash of one of the zkey's tables (kept on the Zkey)."""
-    from ..coordinator.scheduler import table_hash
-
-    digest = zk.fleet_tables.get(which)
-    if digest is None:
-        raw = zk.raw.get(which)
-        digest = table_hash(
-            zk.curve.name, group, raw if raw is not None else _bases_mont(zk, which)
-        )
-        zk.fleet_tables[which] = digest
-    return digest
-
-
-def _bases_mont(zk: Zkey, which: PointSet) -> bytes:
-    raw = zk.raw.get(which)
-    if raw is not None:
-        return bytes(raw)
-    data: bytes = zk.table(which).to_bytes()
-    return data

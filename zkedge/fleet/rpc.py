@@ -39,13 +39,15 @@ from grpclib.protocol import H2Protocol
 from grpclib.server import Server
 from h2.settings import SettingCodes
 
-from zkedge._codec import FastProtoCodec
+from zkedge.fleet._codec import FastProtoCodec
+from zkedge.fleet.common import FleetError
 
 __all__ = [
     "ConnectionLost",
     "GrpcClient",
     "RpcError",
     "TrioStream",
+    "install_frame_repr",
     "open_client",
     "serve_grpc",
 ]
@@ -56,7 +58,7 @@ M = TypeVar("M", bound=betterproto.Message)
 STATUS_NAMES = frozenset(s.name for s in grpclib.const.Status)
 
 
-class RpcError(Exception):
+class RpcError(FleetError):
     """A gRPC error status: raised by service implementations, seen by clients."""
 
     def __init__(self, status: str, message: str = "") -> None:
@@ -67,7 +69,7 @@ class RpcError(Exception):
         self.message = message
 
 
-class ConnectionLost(Exception):
+class ConnectionLost(FleetError):
     """The channel to the server could not be opened or broke mid-call."""
 
 
@@ -205,8 +207,22 @@ def _raw_data_repr(data: bytes | memoryview | None) -> str:
     return "<hex:" + r + ">"
 
 
-_STOCK_RAW_DATA_REPR = hyperframe.frame._raw_data_repr  # kept for bench/transfer.py's reference
-hyperframe.frame._raw_data_repr = _raw_data_repr
+STOCK_RAW_DATA_REPR: Callable[[Any], str] | None = getattr(hyperframe.frame, "_raw_data_repr", None)
+"""hyperframe's own payload repr (bench/transfer.py's reference), None where it has none."""
+
+
+def install_frame_repr() -> None:
+    """Replace hyperframe's payload repr with :func:`_raw_data_repr` (same text, 11 bytes
+    hexlified instead of the whole frame). ``Coordinator.serve`` and ``Worker.run`` call it; it
+    is idempotent. hyperframe's function is private, so its absence is a clear error here (and
+    in the test suite), not a silent slowdown."""
+    if STOCK_RAW_DATA_REPR is None:
+        raise RuntimeError(
+            "hyperframe.frame._raw_data_repr is gone: this hyperframe release is not one zkedge "
+            "supports (see the version bounds in pyproject.toml)"
+        )
+    hyperframe.frame._raw_data_repr = _raw_data_repr
+
 
 # Largest HTTP/2 DATA frame we accept (the peer may send up to this). h2's default, 16 KiB,
 # cuts a 2 MB task (its scalars) into 128 frames, each a round of pure-Python frame handling on

@@ -13,7 +13,7 @@ import tempfile
 from collections import OrderedDict
 from pathlib import Path
 
-from zkedge.proto.coordinator.v1 import CachedRange
+from zkedge.fleet.proto.coordinator.v1 import CachedRange
 
 __all__ = ["BaseCache"]
 

@@ -1,7 +1,7 @@
 """CLI subcommands of the fleet: ``coordinator``, ``worker``, ``msm``, ``status``.
 
 ``zkedge.cli`` calls :func:`register` on its subparsers; every subcommand sets ``func`` (taking
-the parsed namespace, returning an exit code). ``python -m zkedge.fleet_cli ...`` runs them
+the parsed namespace, returning an exit code). ``python -m zkedge.cli._fleet ...`` runs them
 standalone. The shared token may come from ``--token`` or the ``ZKEDGE_TOKEN`` environment
 variable (preferred: it does not show in ``ps``).
 """
@@ -21,29 +21,21 @@ from typing import Any
 
 import trio
 
-from zkedge.worker.config_file import ConfigError, add_config_argument, apply_config
+from zkedge.cli._common import add_client_flags, add_token, client_tls
+from zkedge.fleet.client import (
+    ConnectionLost,
+    CoordinatorClient,
+    JobFailed,
+    RpcError,
+    open_coordinator,
+)
+from zkedge.fleet.worker.config_file import ConfigError, add_config_argument, apply_config
 
 __all__ = ["main", "register"]
 
-# Freed heap a worker keeps (zkedge.alloc): enough for the buffers of a 4 MiB task (measured in
-# session 8: 16 MiB gives the same delivery time as 64) at a modest cost in resident memory.
+# Freed heap a worker keeps (zkedge.fleet.alloc): enough for the buffers of a 4 MiB task (16 MiB
+# gives the same delivery time as 64; docs/perf-log.md) at a modest cost in resident memory.
 KEEP_FREED_MB_WORKER = 16
-
-
-def _add_token(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--token",
-        default=os.environ.get("ZKEDGE_TOKEN"),
-        help="shared token sent/required on every RPC (default: $ZKEDGE_TOKEN)",
-    )
-
-
-def _add_client_tls(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--tls", action="store_true", help="connect with TLS")
-    p.add_argument("--tls-ca", type=Path, help="CA bundle to verify the coordinator with")
-    p.add_argument("--tls-cert", type=Path, help="client certificate (mutual TLS)")
-    p.add_argument("--tls-key", type=Path, help="client key (mutual TLS)")
-    p.add_argument("--tls-server-name", help="name expected in the coordinator's certificate")
 
 
 def _add_keep_freed(p: argparse.ArgumentParser, default: int) -> None:
@@ -53,7 +45,7 @@ def _add_keep_freed(p: argparse.ArgumentParser, default: int) -> None:
         default=default,
         help=f"freed heap glibc keeps for reuse, MiB (default {default}): task-sized buffers "
         "are then reused, not page-faulted in afresh; 0 leaves malloc's defaults "
-        "(see zkedge.alloc)",
+        "(see zkedge.fleet.alloc)",
     )
 
 
@@ -62,7 +54,7 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser("coordinator", help="run the fleet coordinator (gRPC server)")
     p.add_argument("--bind", default="127.0.0.1:50051", help="HOST:PORT to listen on")
     p.add_argument("--store", default="jobs.sqlite", help="SQLite file for jobs (':memory:')")
-    _add_token(p)
+    add_token(p)
     p.add_argument("--tls-cert", type=Path, help="server certificate (enables TLS)")
     p.add_argument("--tls-key", type=Path, help="server key")
     p.add_argument("--tls-client-ca", type=Path, help="require client certs signed by this CA")
@@ -96,8 +88,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--no-benchmark", action="store_true", help="skip the startup micro-benchmark")
     p.add_argument("--debug-task-delay", type=float, default=0.0, help=argparse.SUPPRESS)
     p.add_argument("--backoff-initial", type=float, default=0.5, help=argparse.SUPPRESS)
-    _add_token(p)
-    _add_client_tls(p)
+    add_client_flags(p)
     add_config_argument(p)  # last: --config PATH (TOML), flags given win over the file
     p.set_defaults(func=cmd_worker)
 
@@ -108,8 +99,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--bases", type=Path, required=True, help="file of base points")
     p.add_argument("--bases-encoding", default="mont", choices=["mont", "be"])
     p.add_argument("--scalars", type=Path, required=True, help="file of 32-byte LE scalars")
-    _add_token(p)
-    _add_client_tls(p)
+    add_client_flags(p)
     p.set_defaults(func=cmd_msm)
 
     p = subparsers.add_parser(
@@ -132,19 +122,8 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser("status", help="show workers, load, shares and tasks")
     p.add_argument("--coordinator", required=True, help="coordinator HOST:PORT")
     p.add_argument("--json", action="store_true", help="machine-readable output")
-    _add_token(p)
-    _add_client_tls(p)
+    add_client_flags(p)
     p.set_defaults(func=cmd_status)
-
-
-def _client_tls(args: argparse.Namespace) -> Any:
-    from zkedge.coordinator.auth import TlsConfig
-
-    if not (args.tls or args.tls_ca or args.tls_cert):
-        return None
-    return TlsConfig(
-        cert=args.tls_cert, key=args.tls_key, ca=args.tls_ca, server_name=args.tls_server_name
-    )
 
 
 async def _until_signal(cancel: trio.CancelScope, on_first: Any = None) -> None:
@@ -160,8 +139,8 @@ async def _until_signal(cancel: trio.CancelScope, on_first: Any = None) -> None:
 
 def cmd_coordinator(args: argparse.Namespace) -> int:
     """``zkedge coordinator``: serve until SIGTERM/SIGINT."""
-    from zkedge.alloc import retain_freed_memory
-    from zkedge.coordinator import Coordinator, SizingPolicy, TlsConfig
+    from zkedge.fleet.alloc import retain_freed_memory
+    from zkedge.fleet.coordinator import Coordinator, SizingPolicy, TlsConfig
 
     if args.keep_freed_mb > 0:  # every task's scalars pass through fresh buffers otherwise
         retain_freed_memory(args.keep_freed_mb << 20)
@@ -195,8 +174,8 @@ def cmd_coordinator(args: argparse.Namespace) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     """``zkedge worker``: run until SIGTERM (drain: finish or hand back, then exit)."""
-    from zkedge.alloc import retain_freed_memory
-    from zkedge.worker import Worker, WorkerConfig
+    from zkedge.fleet.alloc import retain_freed_memory
+    from zkedge.fleet.worker import Worker, WorkerConfig
 
     try:
         apply_config(args)
@@ -214,7 +193,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         cache_memory_bytes=args.cache_memory_mb << 20,
         scalar_cache_bytes=args.scalar_cache_mb << 20,
         token=args.token,
-        tls=_client_tls(args),
+        tls=client_tls(args),
         drain_grace=args.drain_grace,
         benchmark=not args.no_benchmark,
         task_delay=args.debug_task_delay,
@@ -233,30 +212,13 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 async def _with_client(args: argparse.Namespace, fn: Any) -> Any:
-    from zkedge import _aio
-    from zkedge.coordinator._coordinator import parse_hostport
-    from zkedge.coordinator.auth import client_context
-    from zkedge.proto.coordinator.v1 import CoordinatorServiceBase
-
-    host, port = parse_hostport(args.coordinator)
-    tls = _client_tls(args)
-    ssl_ctx = client_context(tls) if tls is not None else None
-    async with _aio.open_client(
-        CoordinatorServiceBase,
-        host,
-        port,
-        token=args.token,
-        ssl_context=ssl_ctx,
-        server_name=tls.server_name if tls is not None else None,
-    ) as client:
-        return await fn(client)
+    async with open_coordinator(args.coordinator, token=args.token, tls=client_tls(args)) as c:
+        return await fn(c)
 
 
 def cmd_msm(args: argparse.Namespace) -> int:
     """``zkedge msm``: submit bases+scalars, wait, print the result and each worker's share."""
-    from zkedge import _aio
     from zkedge.curves import get_curve
-    from zkedge.proto.coordinator.v1 import JobUpdate, SubmitMsmRequest, WatchJobRequest
 
     curve = get_curve(args.curve)
     bases = args.bases.read_bytes()
@@ -265,33 +227,27 @@ def cmd_msm(args: argparse.Namespace) -> int:
 
         bases = ec.convert(curve, args.group, bases, "be", "mont")
     scalars = args.scalars.read_bytes()
-    last: list[JobUpdate] = []
 
-    async def go(client: _aio.GrpcClient) -> None:
-        resp = await client.call(
-            "submit_msm",
-            SubmitMsmRequest(curve=curve.name, group=args.group, bases=bases, scalars=scalars),
-        )
-        print(f"job {resp.job_id} submitted", file=sys.stderr)
-
-        def on_update(u: JobUpdate) -> None:
-            last[:] = [u]
+    async def go(client: CoordinatorClient) -> Any:
+        def on_update(u: Any) -> None:
             print(f"  {u.state}: {u.points_done}/{u.points_total} points", file=sys.stderr)
 
-        await client.stream("watch_job", WatchJobRequest(job_id=resp.job_id), on_update)
+        return await client.msm(
+            curve.name, args.group, scalars, bases=lambda: bases, on_update=on_update
+        )
 
     try:
-        trio.run(_with_client, args, go)
-    except (_aio.RpcError, _aio.ConnectionLost) as exc:
+        out = trio.run(_with_client, args, go)
+    except (RpcError, ConnectionLost) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    if not last or last[0].state != "done":
-        print(f"job failed: {last[0].error if last else 'no update'}", file=sys.stderr)
+    except JobFailed as exc:
+        print(f"job failed: {exc}", file=sys.stderr)
         return 1
-    u = last[0]
-    half = len(u.results[0]) // 2
-    print(f"result.x = 0x{u.results[0][:half].hex()}")
-    print(f"result.y = 0x{u.results[0][half:].hex()}")
+    u = out.update
+    half = len(out.result) // 2
+    print(f"result.x = 0x{out.result[:half].hex()}")
+    print(f"result.y = 0x{out.result[half:].hex()}")
     print(f"{'worker':<24}{'points':>12}{'share':>9}{'tasks':>7}{'compute s':>11}")
     for s in u.shares:
         share = s.points / u.points_total if u.points_total else 0
@@ -301,7 +257,7 @@ def cmd_msm(args: argparse.Namespace) -> int:
 
 def cmd_prune(args: argparse.Namespace) -> int:
     """``zkedge prune``: delete old finished jobs (and, asked, unused tables) from a store."""
-    from zkedge.coordinator.store import Store
+    from zkedge.fleet.coordinator.store import Store
 
     if not args.store.is_file():
         print(f"error: no store file {args.store}", file=sys.stderr)
@@ -334,16 +290,13 @@ def cmd_prune(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     """``zkedge status``: workers, their load and capacity, jobs and tasks."""
-    from zkedge import _aio
-    from zkedge.proto.coordinator.v1 import GetStatusRequest, GetStatusResponse
 
-    async def go(client: _aio.GrpcClient) -> GetStatusResponse:
-        reply: GetStatusResponse = await client.call("get_status", GetStatusRequest())
-        return reply
+    async def go(client: CoordinatorClient) -> Any:
+        return await client.status()
 
     try:
-        st: GetStatusResponse = trio.run(_with_client, args, go)
-    except (_aio.RpcError, _aio.ConnectionLost) as exc:
+        st = trio.run(_with_client, args, go)
+    except (RpcError, ConnectionLost) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     if args.json:
@@ -371,7 +324,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Standalone entry point (``python -m zkedge.fleet_cli``)."""
+    """Standalone entry point (``python -m zkedge.cli._fleet``)."""
     logging.basicConfig(level=os.environ.get("ZKEDGE_LOG", "WARNING"))
     ap = argparse.ArgumentParser(prog="zkedge")
     sub = ap.add_subparsers(dest="command", required=True)

@@ -15,18 +15,18 @@ from typing import TYPE_CHECKING
 
 import trio
 
-from zkedge.coordinator.sizing import (
-    BENCH_POINTS,
+from zkedge.fleet.common import BENCH_POINTS
+from zkedge.fleet.coordinator.sizing import (
     CapacityEstimate,
     LoadSnapshot,
     SizingPolicy,
     load_factor,
 )
-from zkedge.proto.coordinator.v1 import LoadReport, NodeInfo, TaskMessage
-from zkedge.scalar_lru import SliceLru
+from zkedge.fleet.proto.coordinator.v1 import LoadReport, NodeInfo, TaskMessage
+from zkedge.fleet.scalar_lru import SliceLru
 
 if TYPE_CHECKING:
-    from zkedge.coordinator.scheduler import Attempt
+    from zkedge.fleet.coordinator.scheduler import Attempt
 
 __all__ = ["ACTIVE", "DEAD", "QUARANTINED", "SUSPECT", "Registry", "WorkerRecord"]
 
@@ -69,7 +69,7 @@ class WorkerRecord:
     compute_seconds: float = 0.0
     draining: bool = False  # handed a task back: shutting down, give it nothing new
     snap: LoadSnapshot | None = None  # the policy's view of ``load`` (betterproto reads are slow)
-    # Mirror of the worker's scalar cache (zkedge.scalar_lru): slices it holds by hash, as of
+    # Mirror of the worker's scalar cache (zkedge.fleet.scalar_lru): slices it holds by hash, as of
     # the assignments sent so far on this session's stream. None: the worker keeps none.
     scalars: SliceLru | None = None
 

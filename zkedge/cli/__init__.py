@@ -1,0 +1,61 @@
+"""The ``zkedge`` command: one entry point for every subcommand.
+
+Each layer registers its own subcommands (``register(subparsers)``); this module only builds the
+parser, so ``zkedge --help`` lists everything and importing it stays cheap.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from zkedge import __version__
+
+
+def _cmd_info(args: argparse.Namespace) -> int:
+    from zkedge import native_info
+
+    info = native_info()
+    if args.json:
+        print(json.dumps(info, indent=2))
+    else:
+        for k, v in info.items():
+            print(f"{k:10} {v}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full ``zkedge`` argument parser."""
+    from zkedge import selftest
+    from zkedge.cli import _demo, _fleet, _groth16
+
+    ap = argparse.ArgumentParser(
+        prog="zkedge", description="A fleet of small ARM boards as one zero-knowledge prover."
+    )
+    ap.add_argument("--version", action="version", version=f"zkedge {__version__}")
+    sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _fleet.register(sub)
+    _groth16.register(sub)
+    _demo.register(sub)
+    selftest.register(sub)
+
+    p = sub.add_parser("info", help="show the native build (limb width, compiler, threads)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_info)
+    return ap
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``zkedge`` with ``argv`` (default: the process arguments)."""
+    logging.basicConfig(level=os.environ.get("ZKEDGE_LOG", "WARNING"))
+    args = build_parser().parse_args(argv)
+    rc: int = args.func(args)
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,239 @@
+"""The one client of a running coordinator: every CLI command and remote proving use it.
+
+:func:`open_coordinator` connects (host:port, shared token, TLS) and yields a
+:class:`CoordinatorClient` whose methods are the client-side RPCs: submit an MSM, watch a job,
+read the fleet's status. :func:`prove_remote` builds a Groth16 proof on top of it: H here, the
+five MSMs as fleet jobs, blinding here (r and s never leave this process), then the pairing
+check.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import trio
+
+from zkedge import ec
+from zkedge.curves import Point
+from zkedge.fleet import rpc as _rpc
+from zkedge.fleet.common import JobFailed, ProofRejected, TlsConfig, client_context, parse_hostport
+from zkedge.fleet.proto.coordinator.v1 import (
+    CoordinatorServiceBase,
+    GetStatusRequest,
+    GetStatusResponse,
+    JobUpdate,
+    SubmitMsmRequest,
+    WatchJobRequest,
+)
+from zkedge.groth16 import Progress, ProofResult, explain_verify, vkey_from_zkey
+from zkedge.groth16.plan import MsmTask, plan_proof
+from zkedge.groth16.prover import compute_h, finish_proof, public_signals
+from zkedge.groth16.wtns import Witness
+from zkedge.groth16.zkey import PointSet, Zkey
+from zkedge.msm import table_hash
+
+__all__ = [
+    "ConnectionLost",
+    "CoordinatorClient",
+    "JobFailed",
+    "RpcError",
+    "open_coordinator",
+    "prove_remote",
+]
+
+RpcError = _rpc.RpcError
+ConnectionLost = _rpc.ConnectionLost
+
+
+@dataclass(frozen=True)
+class MsmOutcome:
+    """A finished MSM job: the result point ("be" bytes, x then y) and the last update."""
+
+    result: bytes
+    update: JobUpdate
+
+
+class CoordinatorClient:
+    """Client-side RPCs of one connection (from :func:`open_coordinator`)."""
+
+    def __init__(self, rpc: _rpc.GrpcClient) -> None:
+        self._rpc = rpc
+
+    async def submit_msm(
+        self,
+        curve: str,
+        group: str,
+        scalars: bytes,
+        *,
+        bases: bytes | None = None,
+        table: str | None = None,
+    ) -> str:
+        """Submit one MSM; returns the job id. ``bases`` are the table's "mont" bytes, or
+        ``table`` names a table the coordinator already has by content hash (NOT_FOUND as an
+        :class:`RpcError` when it has not)."""
+        req = SubmitMsmRequest(curve=curve, group=group, scalars=scalars)
+        if table is not None:
+            req.table_hash = table
+        if bases is not None:
+            req.bases = bases
+        reply = await self._rpc.call("submit_msm", req)
+        job_id: str = reply.job_id
+        return job_id
+
+    async def watch(
+        self, job_id: str, on_update: Callable[[JobUpdate], None] | None = None
+    ) -> JobUpdate:
+        """Follow a job until the coordinator ends the stream; returns the last update."""
+        last: list[JobUpdate] = []
+
+        def seen(u: JobUpdate) -> None:
+            last[:] = [u]
+            if on_update is not None:
+                on_update(u)
+
+        await self._rpc.stream("watch_job", WatchJobRequest(job_id=job_id), seen)
+        if not last:
+            raise JobFailed(f"job {job_id}: the coordinator sent no update")
+        return last[0]
+
+    async def msm(
+        self,
+        curve: str,
+        group: str,
+        scalars: bytes,
+        *,
+        table: str | None = None,
+        bases: Callable[[], bytes] | None = None,
+        on_update: Callable[[JobUpdate], None] | None = None,
+    ) -> MsmOutcome:
+        """Submit and watch one MSM. With ``table`` the coordinator is asked by hash first and
+        ``bases()`` is sent only when it does not have that table."""
+        if table is None and bases is None:
+            raise ValueError("give bases or a table hash")
+        first = bases() if table is None and bases is not None else None
+        try:
+            job = await self.submit_msm(curve, group, scalars, table=table, bases=first)
+        except RpcError as exc:
+            if exc.status != "NOT_FOUND" or bases is None:
+                raise
+            job = await self.submit_msm(curve, group, scalars, bases=bases())
+        u = await self.watch(job, on_update)
+        if u.state != "done" or not u.results:
+            raise JobFailed(f"job {job} {u.state}: {u.error or 'no result'}")
+        return MsmOutcome(bytes(u.results[0]), u)
+
+    async def status(self) -> GetStatusResponse:
+        """The fleet's workers, their load and shares, and the jobs."""
+        reply: GetStatusResponse = await self._rpc.call("get_status", GetStatusRequest())
+        return reply
+
+
+@asynccontextmanager
+async def open_coordinator(
+    address: str, *, token: str | None = None, tls: TlsConfig | None = None
+) -> AsyncIterator[CoordinatorClient]:
+    """Connect to the coordinator at ``HOST:PORT``; ``token`` defaults to $ZKEDGE_TOKEN, and
+    ``tls`` (a :class:`TlsConfig` with the CA, and a client certificate for mutual TLS) turns
+    TLS on."""
+    host, port = parse_hostport(address)
+    tok = token if token is not None else os.environ.get("ZKEDGE_TOKEN")
+    ssl_ctx = client_context(tls) if tls is not None else None
+    async with _rpc.open_client(
+        CoordinatorServiceBase,
+        host,
+        port,
+        token=tok,
+        ssl_context=ssl_ctx,
+        server_name=tls.server_name if tls is not None else None,
+    ) as rpc:
+        yield CoordinatorClient(rpc)
+
+
+def prove_remote(
+    coordinator: str,
+    zk: Zkey,
+    wit: Witness,
+    *,
+    threads: int | None = None,
+    progress: bool = False,
+    token: str | None = None,
+    tls: TlsConfig | None = None,
+) -> ProofResult:
+    """``zkedge prove --coordinator HOST:PORT``: H here, the five MSMs as jobs on a running
+    coordinator, blinding here, then the proof is verified. This client has no access to the
+    coordinator's blame API, so an invalid result is an error (:class:`ProofRejected`)."""
+    times: dict[str, float] = {}
+    h = zk.header
+    t = time.monotonic()
+    hvec = compute_h(zk, wit, threads=threads)
+    times["h"] = time.monotonic() - t
+    tasks = [tk for tk in plan_proof(h).tasks if tk.count > 0]
+    scal = {"witness": wit.data, "h": hvec}
+    results: dict[int, bytes] = {}
+    done: dict[int, int] = {}
+    prog = Progress("zkedge prove (fleet)", sum(tk.count for tk in tasks) or 1, enabled=progress)
+
+    async def one(client: CoordinatorClient, tk: MsmTask) -> None:
+        def on_update(u: JobUpdate) -> None:
+            done[tk.index] = u.points_done
+            prog.update(sum(done.values()), f"msm {tk.msm}")
+
+        digest = await trio.to_thread.run_sync(_table_digest, zk, tk.msm, tk.group)
+        try:
+            out = await client.msm(
+                h.curve.name,
+                tk.group,
+                tk.scalar_slice(scal[tk.source]),
+                table=digest,
+                bases=lambda: _bases_mont(zk, tk.msm),
+                on_update=on_update,
+            )
+        except JobFailed as exc:
+            raise JobFailed(f"fleet job for MSM {tk.msm} failed: {exc}") from None
+        results[tk.index] = out.result
+
+    async def go() -> None:
+        async with open_coordinator(coordinator, token=token, tls=tls) as client:
+            async with trio.open_nursery() as nursery:
+                for tk in tasks:
+                    nursery.start_soon(one, client, tk)
+
+    t = time.monotonic()
+    trio.run(go)
+    prog.close()
+    times["fleet msm"] = time.monotonic() - t
+    sums: dict[PointSet, Point] = {name: None for name in ("A", "B1", "B2", "C", "H")}
+    for tk in tasks:
+        sums[tk.msm] = ec.decode(h.curve, tk.group, results[tk.index], "be", check="subgroup")
+    r, s = secrets.randbelow(h.curve.r), secrets.randbelow(h.curve.r)
+    a, b, c = finish_proof(h, sums, r, s)
+    pub = public_signals(zk, wit)
+    why = explain_verify(vkey_from_zkey(zk), pub, (a, b, c))
+    if why is not None:
+        raise ProofRejected(f"the fleet's MSM results give an invalid proof: {why}")
+    return ProofResult(h.curve, a, b, c, pub, times)
+
+
+def _table_digest(zk: Zkey, which: PointSet, group: str) -> str:
+    """The coordinator's content hash of one of the zkey's tables (kept on the Zkey)."""
+    digest = zk.fleet_tables.get(which)
+    if digest is None:
+        raw = zk.raw.get(which)
+        digest = table_hash(
+            zk.curve.name, group, raw if raw is not None else _bases_mont(zk, which)
+        )
+        zk.fleet_tables[which] = digest
+    return digest
+
+
+def _bases_mont(zk: Zkey, which: PointSet) -> bytes:
+    raw = zk.raw.get(which)
+    if raw is not None:
+        return bytes(raw)
+    data: bytes = zk.table(which).to_bytes()
+    return data
