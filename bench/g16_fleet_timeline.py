@@ -24,8 +24,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from zkedge.fleet.coordinator import Coordinator  # noqa: E402
+from zkedge.fleet.coordinator import _groth16 as D  # noqa: E402
+from zkedge.fleet.coordinator import dispatch as DP  # noqa: E402
 from zkedge.fleet.coordinator import scheduler as S  # noqa: E402
-from zkedge.groth16 import distributed as D  # noqa: E402
 from zkedge.groth16.prover import load_inputs  # noqa: E402
 
 LOG: list[tuple[Any, ...]] = []
@@ -33,7 +34,7 @@ T0 = [0.0]
 
 
 def _hook() -> None:
-    start, complete, compute_h = S.Scheduler._start, S.Scheduler.complete, D.compute_h
+    start, complete, compute_h = DP.Dispatcher._start, S.Scheduler.complete, D.compute_h
 
     def logged_start(self: Any, w: Any, task: Any, verify: Any = None) -> bool:
         ok: bool = start(self, w, task, verify)
@@ -51,7 +52,7 @@ def _hook() -> None:
         LOG.append((time.monotonic() - T0[0], "h end"))
         return out
 
-    S.Scheduler._start = logged_start  # type: ignore[method-assign]
+    DP.Dispatcher._start = logged_start  # type: ignore[method-assign]
     S.Scheduler.complete = logged_complete  # type: ignore[method-assign]
     D.compute_h = logged_h
 

@@ -111,8 +111,7 @@ async def test_tables_named_by_hash(
     BaseTable is hashed once: submitting it again does not hash its points again."""
     native_or_skip()
     import zkedge.msm
-    from zkedge.fleet.coordinator.scheduler import table_hash
-    from zkedge.msm import msm
+    from zkedge.msm import msm, table_hash
 
     t1, s1 = make_table("bn254", "G1", 80, seed=4)
     with trio.fail_after(90):

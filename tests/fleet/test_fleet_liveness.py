@@ -10,11 +10,11 @@ import trio
 import trio.testing
 
 from zkedge.fleet import rpc
+from zkedge.fleet.coordinator.model import Assignment, NodeFacts, Order
 from zkedge.fleet.coordinator.registry import ACTIVE, DEAD, SUSPECT, Registry
 from zkedge.fleet.coordinator.scheduler import Scheduler
 from zkedge.fleet.coordinator.sizing import SizingPolicy
 from zkedge.fleet.coordinator.store import Store
-from zkedge.fleet.proto.coordinator.v1 import NodeInfo, TaskMessage
 from zkedge.fleet.worker.client import Backoff, SessionEnded, reconnect_loop
 
 POLICY = SizingPolicy(target_seconds=1.0, min_points=8, block_points=8)
@@ -30,22 +30,23 @@ def job(sched: Scheduler, n: int = 64) -> None:
     sched.submit("t", [(h, n, bytes(32 * n))])
 
 
-def assignments(recv: trio.MemoryReceiveChannel[TaskMessage]) -> list[str]:
+def assignments(recv: trio.MemoryReceiveChannel[Order]) -> list[str]:
     out = []
     while True:
         try:
             msg = recv.receive_nowait()
         except (trio.WouldBlock, trio.EndOfChannel):
             return out
-        out.append(msg.assign.task_id)
+        if isinstance(msg, Assignment):
+            out.append(msg.task_id)
 
 
 async def test_missed_heartbeats_mark_dead_and_requeue(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
     reg, sched = fleet()
-    a = reg.register("a", NodeInfo(bench_points_per_sec=1000.0), {}, None)
-    b = reg.register("b", NodeInfo(bench_points_per_sec=1000.0), {}, None)
+    a = reg.register("a", NodeFacts(bench_points_per_sec=1000.0), {}, None)
+    b = reg.register("b", NodeFacts(bench_points_per_sec=1000.0), {}, None)
     ra, rb = reg.open_stream(a), reg.open_stream(b)
     job(sched)
     a_tasks = [k for k, _ in a.inflight]
@@ -78,7 +79,7 @@ async def test_suspect_gets_nothing_until_it_beats_again(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
     reg, sched = fleet()
-    a = reg.register("a", NodeInfo(bench_points_per_sec=1000.0), {}, None)
+    a = reg.register("a", NodeFacts(bench_points_per_sec=1000.0), {}, None)
     reg.open_stream(a)
     with trio.fail_after(60):
         await trio.sleep(8)
@@ -93,8 +94,8 @@ async def test_suspect_gets_nothing_until_it_beats_again(
 
 async def test_broken_stream_requeues_at_once(autojump_clock: trio.testing.MockClock) -> None:
     reg, sched = fleet()
-    a = reg.register("a", NodeInfo(bench_points_per_sec=1000.0), {}, None)
-    b = reg.register("b", NodeInfo(bench_points_per_sec=1000.0), {}, None)
+    a = reg.register("a", NodeFacts(bench_points_per_sec=1000.0), {}, None)
+    b = reg.register("b", NodeFacts(bench_points_per_sec=1000.0), {}, None)
     reg.open_stream(a)
     send = a.stream
     assert send is not None

@@ -7,7 +7,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import betterproto
 import pytest
 import trio
 from fleet_helpers import make_table, native_or_skip, start_coordinator, start_workers
@@ -15,11 +14,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from zkedge.fleet.coordinator import MsmSpec
+from zkedge.fleet.coordinator.model import Assignment, NodeFacts
 from zkedge.fleet.coordinator.registry import Registry
 from zkedge.fleet.coordinator.scheduler import Scheduler
 from zkedge.fleet.coordinator.sizing import SizingPolicy
 from zkedge.fleet.coordinator.store import Store
-from zkedge.fleet.proto.coordinator.v1 import NodeInfo, TaskAssignment
 from zkedge.fleet.scalar_lru import SliceLru, scalars_hash
 
 ONE_TASK = SizingPolicy(target_seconds=1e6, min_points=8, block_points=8)
@@ -61,16 +60,15 @@ def test_lru_evicts_least_recent_and_skips_oversized() -> None:
     assert lru.keys() == ["c"] and lru.used == 4
 
 
-def _assignments(recv: trio.MemoryReceiveChannel[Any]) -> list[TaskAssignment]:
+def _assignments(recv: trio.MemoryReceiveChannel[Any]) -> list[Assignment]:
     out = []
     while True:
         try:
             msg = recv.receive_nowait()
         except trio.WouldBlock:
             return out
-        kind, value = betterproto.which_one_of(msg, "kind")
-        if kind == "assign":
-            out.append(value)
+        if isinstance(msg, Assignment):
+            out.append(msg)
 
 
 def _shared_job(sched: Scheduler, n: int = 64) -> tuple[bytes, list[str]]:
@@ -84,40 +82,40 @@ def _shared_job(sched: Scheduler, n: int = 64) -> tuple[bytes, list[str]]:
 async def test_shared_scalars_travel_once_to_a_caching_worker() -> None:
     reg = Registry(ONE_TASK)
     sched = Scheduler(Store(None), reg, ONE_TASK, pipeline_depth=3)
-    w = reg.register("w", NodeInfo(bench_points_per_sec=1e4, scalar_cache_bytes=1 << 20), {}, None)
+    w = reg.register("w", NodeFacts(bench_points_per_sec=1e4, scalar_cache_bytes=1 << 20), {}, None)
     recv = reg.open_stream(w)
     scalars, _ = _shared_job(sched)
     got = _assignments(recv)
     assert len(got) == 3
     assert {a.scalars_hash for a in got} == {scalars_hash(scalars)}
     assert [len(a.scalars) for a in got] == [len(scalars), 0, 0]
-    assert sched.scalar_bytes_sent == len(scalars)
-    assert sched.scalar_bytes_saved == 2 * len(scalars)
+    assert sched.dispatcher.scalar_bytes_sent == len(scalars)
+    assert sched.dispatcher.scalar_bytes_saved == 2 * len(scalars)
 
 
 async def test_worker_without_a_cache_gets_every_slice() -> None:
     reg = Registry(ONE_TASK)
     sched = Scheduler(Store(None), reg, ONE_TASK, pipeline_depth=3)
-    w = reg.register("w", NodeInfo(bench_points_per_sec=1e4), {}, None)  # an older worker
+    w = reg.register("w", NodeFacts(bench_points_per_sec=1e4), {}, None)  # an older worker
     recv = reg.open_stream(w)
     scalars, _ = _shared_job(sched)
     got = _assignments(recv)
     assert [bytes(a.scalars) for a in got] == [scalars] * 3
     assert all(a.scalars_hash == "" for a in got)
-    assert sched.scalar_bytes_saved == 0
+    assert sched.dispatcher.scalar_bytes_saved == 0
 
 
 async def test_missing_slice_is_sent_again_without_a_strike() -> None:
     reg = Registry(ONE_TASK)
     sched = Scheduler(Store(None), reg, ONE_TASK, max_attempts=1, pipeline_depth=3)
-    w = reg.register("w", NodeInfo(bench_points_per_sec=1e4, scalar_cache_bytes=1 << 20), {}, None)
+    w = reg.register("w", NodeFacts(bench_points_per_sec=1e4, scalar_cache_bytes=1 << 20), {}, None)
     recv = reg.open_stream(w)
     scalars, _ = _shared_job(sched)
     omitted = [a for a in _assignments(recv) if not a.scalars]
     assert len(omitted) == 2
     a = omitted[0]
     ok, _ = sched.fail("w", a.task_id, a.attempt, "not cached", False, scalars_missing=True)
-    assert ok and sched.tasks[a.task_id].strikes == 0 and sched.scalar_resends == 1
+    assert ok and sched.tasks[a.task_id].strikes == 0 and sched.dispatcher.scalar_resends == 1
     (again,) = _assignments(recv)  # max_attempts=1, yet the task runs again
     assert (again.task_id, again.attempt) == (a.task_id, 2)
     assert bytes(again.scalars) == scalars
@@ -126,7 +124,7 @@ async def test_missing_slice_is_sent_again_without_a_strike() -> None:
 async def test_new_stream_starts_a_new_mirror() -> None:
     reg = Registry(ONE_TASK)
     sched = Scheduler(Store(None), reg, ONE_TASK, pipeline_depth=1)
-    w = reg.register("w", NodeInfo(bench_points_per_sec=1e4, scalar_cache_bytes=1 << 20), {}, None)
+    w = reg.register("w", NodeFacts(bench_points_per_sec=1e4, scalar_cache_bytes=1 << 20), {}, None)
     reg.open_stream(w)
     _shared_job(sched)
     assert w.scalars is not None and len(w.scalars) == 1

@@ -7,18 +7,17 @@ import math
 from pathlib import Path
 from typing import Any
 
-import betterproto
 import pytest
 import trio
 import trio.testing
 from fleet_helpers import native_or_skip
 
 from zkedge.fleet.coordinator import JobFailed
+from zkedge.fleet.coordinator.model import Assignment, Cancellation, NodeFacts
 from zkedge.fleet.coordinator.registry import Registry
 from zkedge.fleet.coordinator.scheduler import Scheduler
 from zkedge.fleet.coordinator.sizing import SizingPolicy
 from zkedge.fleet.coordinator.store import Store
-from zkedge.fleet.proto.coordinator.v1 import NodeInfo
 
 POLICY = SizingPolicy(target_seconds=1.0, min_points=8, block_points=8, deadline_min_seconds=10)
 
@@ -35,7 +34,7 @@ def submit(sched: Scheduler, n: int = 16) -> str:
 
 async def test_retry_limit_fails_the_job() -> None:
     reg, sched = setup(max_attempts=2, pipeline_depth=1)
-    w = reg.register("w", NodeInfo(bench_points_per_sec=1e3), {}, None)
+    w = reg.register("w", NodeFacts(bench_points_per_sec=1e3), {}, None)
     reg.open_stream(w)
     job = sched.jobs[submit(sched, 8)]
     for i in range(2):
@@ -51,14 +50,14 @@ async def test_retry_limit_fails_the_job() -> None:
 
 async def test_hand_back_is_not_a_strike() -> None:
     reg, sched = setup(max_attempts=1, pipeline_depth=1)
-    a = reg.register("a", NodeInfo(bench_points_per_sec=1e3), {}, None)
+    a = reg.register("a", NodeFacts(bench_points_per_sec=1e3), {}, None)
     reg.open_stream(a)
     job = sched.jobs[submit(sched, 8)]
     ((task_id, attempt),) = a.inflight
     assert sched.fail("a", task_id, attempt, "bye", handed_back=True)[0]
     assert job.state == "running" and sched.tasks[task_id].strikes == 0
     assert a.draining and not a.inflight  # a is leaving: nothing new for it
-    b = reg.register("b", NodeInfo(bench_points_per_sec=1e3), {}, None)
+    b = reg.register("b", NodeFacts(bench_points_per_sec=1e3), {}, None)
     reg.open_stream(b)
     sched.dispatch()
     assert (task_id, 2) in b.inflight
@@ -68,7 +67,7 @@ async def test_silent_attempt_times_out_and_is_requeued(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
     reg, sched = setup(pipeline_depth=1)
-    a = reg.register("a", NodeInfo(bench_points_per_sec=1e6), {}, None)
+    a = reg.register("a", NodeFacts(bench_points_per_sec=1e6), {}, None)
     reg.open_stream(a)
     submit(sched, 8)
     ((task_id, _),) = a.inflight
@@ -82,11 +81,11 @@ async def test_silent_attempt_times_out_and_is_requeued(
 
 async def test_reregistration_requeues_old_session() -> None:
     reg, sched = setup(pipeline_depth=1)
-    a = reg.register("a", NodeInfo(bench_points_per_sec=1e3), {}, None)
+    a = reg.register("a", NodeFacts(bench_points_per_sec=1e3), {}, None)
     reg.open_stream(a)
     submit(sched, 8)
     ((task_id, _),) = a.inflight
-    a2 = reg.register("a", NodeInfo(bench_points_per_sec=1e3), {}, None)  # the board rebooted
+    a2 = reg.register("a", NodeFacts(bench_points_per_sec=1e3), {}, None)  # the board rebooted
     assert a2.session_id != a.session_id and a.stream is None
     assert sched.tasks[task_id].runs[1].state == "lost"
     assert sched.fail("a", task_id, 1, "late", handed_back=False) == (False, "attempt already lost")
@@ -98,7 +97,7 @@ async def test_reregistration_requeues_old_session() -> None:
 async def test_bad_partial_sum_is_a_failure() -> None:
     native_or_skip()
     reg, sched = setup(pipeline_depth=1)
-    a = reg.register("a", NodeInfo(bench_points_per_sec=1e3), {}, None)
+    a = reg.register("a", NodeFacts(bench_points_per_sec=1e3), {}, None)
     reg.open_stream(a)
     submit(sched, 8)
     ((task_id, attempt),) = a.inflight
@@ -110,7 +109,7 @@ async def test_bad_partial_sum_is_a_failure() -> None:
 async def test_recovery_rebuilds_free_ranges(tmp_path: Path) -> None:
     path = tmp_path / "s.sqlite"
     reg, sched = setup(Store(path), pipeline_depth=1)
-    a = reg.register("a", NodeInfo(bench_points_per_sec=1e3), {}, None)
+    a = reg.register("a", NodeFacts(bench_points_per_sec=1e3), {}, None)
     reg.open_stream(a)
     job_id = submit(sched, 40)
     ((task_id, attempt),) = a.inflight
@@ -153,7 +152,7 @@ def test_store_keeps_results_apart_from_scalars(tmp_path: Path) -> None:
 def test_msm_cost_profile_follows_the_scalars() -> None:
     """An MSM's work profile: cheap ranges (small scalars) cost little, G2 costs more than G1,
     and points_for inverts cost."""
-    from zkedge.fleet.coordinator.scheduler import MsmState
+    from zkedge.fleet.coordinator.model import MsmState
     from zkedge.fleet.coordinator.sizing import SMALL_SCALAR_COST, group_cost
 
     n, b = 100, 8
@@ -186,7 +185,7 @@ async def test_tasks_are_sized_by_cost_not_length() -> None:
     ones = (1).to_bytes(32, "little") * n
     ws = []
     for name in ("a", "b"):
-        w = reg.register(name, NodeInfo(bench_points_per_sec=1e4), {}, None)
+        w = reg.register(name, NodeFacts(bench_points_per_sec=1e4), {}, None)
         reg.open_stream(w)
         ws.append(w)
     job = sched.submit("t", [(h1, n, dense), (h2, n, ones)])
@@ -204,7 +203,7 @@ async def test_held_work_counts_what_is_left(autojump_clock: trio.testing.MockCl
     """A running attempt holds only the part of its work its expected time says is left; a
     queued one holds all of it. So when a new MSM arrives while one worker is nearly done and
     the other idle, both get a part (counting the old task whole gave it all to the idle one)."""
-    from zkedge.fleet.coordinator.scheduler import _inflight_units
+    from zkedge.fleet.coordinator.model import inflight_units
 
     policy = SizingPolicy(target_seconds=1e6, min_points=64, block_points=64)
     reg = Registry(policy)
@@ -212,16 +211,16 @@ async def test_held_work_counts_what_is_left(autojump_clock: trio.testing.MockCl
     n = 2048
     dense = (5 << 240).to_bytes(32, "little") * n
     h = sched.add_table("bn254", "G1", bytes(64 * n))
-    a = reg.register("a", NodeInfo(bench_points_per_sec=1e4), {}, None)
+    a = reg.register("a", NodeFacts(bench_points_per_sec=1e4), {}, None)
     reg.open_stream(a)
     sched.submit("x", [(h, n, dense)])
     ((att),) = a.inflight.values()
     assert att.task.count == n and 0 < att.expected < 100
-    assert _inflight_units(a, trio.current_time()) == pytest.approx(n)
+    assert inflight_units(a.inflight, trio.current_time()) == pytest.approx(n)
     await trio.sleep(0.5 * att.expected)
-    assert _inflight_units(a, trio.current_time()) == pytest.approx(0.5 * n, rel=1e-6)
+    assert inflight_units(a.inflight, trio.current_time()) == pytest.approx(0.5 * n, rel=1e-6)
     await trio.sleep(0.4 * att.expected)  # a is 90% through its task
-    b = reg.register("b", NodeInfo(bench_points_per_sec=1e4), {}, None)
+    b = reg.register("b", NodeFacts(bench_points_per_sec=1e4), {}, None)
     reg.open_stream(b)
     job = sched.submit("y", [(h, n, dense)])
     mine = {
@@ -234,7 +233,7 @@ async def test_held_work_counts_what_is_left(autojump_clock: trio.testing.MockCl
     }
     assert mine["a"] > 0 and 0 < mine["b"] < n
     queued = [x for x in a.inflight.values() if x.task.job is job]
-    assert _inflight_units(a, trio.current_time()) == pytest.approx(
+    assert inflight_units(a.inflight, trio.current_time()) == pytest.approx(
         0.1 * n + sum(x.task.units for x in queued), rel=1e-6
     )
 
@@ -250,19 +249,20 @@ async def test_idle_worker_takes_a_task_queued_elsewhere(
     n = 1024
     dense = (5 << 240).to_bytes(32, "little") * n
     h = sched.add_table("bn254", "G1", bytes(64 * n))
-    a = reg.register("a", NodeInfo(bench_points_per_sec=1e4), {}, None)
+    a = reg.register("a", NodeFacts(bench_points_per_sec=1e4), {}, None)
     a_stream = reg.open_stream(a)
     job = sched.submit("x", [(h, n, dense), (h, n // 2, dense[: 16 * n])])
     assert len(a.inflight) == 2  # one running, one queued behind it
     queued = next(x for x in a.inflight.values() if not math.isfinite(x.started))
-    b = reg.register("b", NodeInfo(bench_points_per_sec=1e4), {}, None)
+    b = reg.register("b", NodeFacts(bench_points_per_sec=1e4), {}, None)
     b_stream = reg.open_stream(b)
     sched.dispatch()
     assert [x.task for x in b.inflight.values()] == [queued.task]
     assert len(a.inflight) == 1 and queued.state == "cancelled"
-    msgs = [betterproto.which_one_of(m, "kind") for m in _drain(a_stream)]
-    assert [v.task_id for k, v in msgs if k == "cancel"] == [queued.task.id]
-    (moved,) = [v for k, v in (betterproto.which_one_of(m, "kind") for m in _drain(b_stream))]
+    msgs = _drain(a_stream)
+    assert [m.task_id for m in msgs if isinstance(m, Cancellation)] == [queued.task.id]
+    (moved,) = _drain(b_stream)
+    assert isinstance(moved, Assignment)
     assert (moved.task_id, moved.attempt) == (queued.task.id, 2)
     # the late result of the cancelled copy is ignored; the new attempt's counts
     ok, _ = sched.complete("a", queued.task.id, 1, _g1_be(), 0.1)
@@ -292,7 +292,7 @@ async def test_finished_jobs_beyond_the_window_drop_their_scalars(tmp_path: Path
     store = Store(tmp_path / "s.sqlite")
     reg = Registry(POLICY)
     sched = Scheduler(store, reg, POLICY, pipeline_depth=1, keep_scalars=2)
-    a = reg.register("a", NodeInfo(bench_points_per_sec=1e3), {}, None)
+    a = reg.register("a", NodeFacts(bench_points_per_sec=1e3), {}, None)
     reg.open_stream(a)
     h = sched.add_table("bn254", "G1", bytes(64 * 8))
     jobs = []
@@ -323,7 +323,7 @@ async def test_watch_sends_the_final_update_when_the_job_ends_between_updates() 
     from zkedge.fleet.coordinator.service import _JobWatch
 
     reg, sched = setup(pipeline_depth=1)
-    w = reg.register("w", NodeInfo(bench_points_per_sec=1e3), {}, None)
+    w = reg.register("w", NodeFacts(bench_points_per_sec=1e3), {}, None)
     reg.open_stream(w)
     job = sched.jobs[submit(sched, 8)]
     watch = _JobWatch(SimpleNamespace(job_update=lambda j: j.state), job)  # type: ignore[arg-type]
@@ -343,11 +343,11 @@ def test_tables_beyond_the_memory_bound_are_read_back_from_the_store(tmp_path: P
     sched = Scheduler(store, Registry(policy), policy, table_memory=2 * 64 * 8)
     tabs = [bytes([k + 1]) * (64 * 8) for k in range(3)]  # 8 (fake) points each
     h = [sched.add_table("bn254", "G1", t) for t in tabs]
-    assert sched.tables_in_memory() == [h[1], h[2]]  # h[0] left memory
+    assert sched.tables.in_memory() == [h[1], h[2]]  # h[0] left memory
     assert sched.table(h[0]) == ("bn254", "G1", 8, tabs[0])  # read back ...
-    assert sched.tables_in_memory() == [h[2], h[0]]  # ... and h[1] made room
+    assert sched.tables.in_memory() == [h[2], h[0]]  # ... and h[1] made room
     job = sched.submit("x", [(h[1], 8, bytes(32 * 8))])
-    assert job.msms[0].table_n == 8 and h[1] in sched.tables_in_memory()
+    assert job.msms[0].table_n == 8 and h[1] in sched.tables.in_memory()
 
 
 def test_in_memory_store_keeps_one_copy_of_each_table() -> None:
@@ -357,7 +357,7 @@ def test_in_memory_store_keeps_one_copy_of_each_table() -> None:
     store = Store(None)
     sched = Scheduler(store, Registry(policy), policy, table_memory=0)
     h = [sched.add_table("bn254", "G1", bytes([k + 1]) * (64 * 8)) for k in range(3)]
-    assert sched.tables_in_memory() == h
+    assert sched.tables.in_memory() == h
     assert all(store.get_table(x) is None for x in h)
 
 

@@ -286,7 +286,7 @@ async def test_messages_of_megabytes_both_ways(nursery: trio.Nursery, store: Pat
     from zkedge import ec
     from zkedge.curves import BN254
     from zkedge.fleet.coordinator import SizingPolicy
-    from zkedge.fleet.coordinator.scheduler import table_hash
+    from zkedge.msm import table_hash
 
     n = 20_000
     g = ec.encode("bn254", "G1", ec.generator(BN254, "G1"), "mont")
@@ -316,7 +316,7 @@ async def test_submit_msm_names_a_known_table_by_hash(nursery: trio.Nursery, sto
     """SubmitMsm with table_hash instead of bases: NOT_FOUND until the table is known, then the
     same job as with the bases; both at once, or a hash of the other group, is refused."""
     native_or_skip()
-    from zkedge.fleet.coordinator.scheduler import table_hash
+    from zkedge.msm import table_hash
 
     table, scalars = make_table("bn254", "G1", 20)
     mont = table.to_bytes()

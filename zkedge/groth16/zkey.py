@@ -78,7 +78,7 @@ class Zkey:
     coefs: memoryview  # n_coefs records of 12 + 32 bytes (after the count)
     raw: dict[PointSet, memoryview]
     _tables: dict[PointSet, BaseTable] = field(default_factory=dict, repr=False)
-    # content hashes of the point sections as added to a coordinator (groth16.distributed)
+    # content hashes of the point sections as added to a coordinator (zkedge.fleet.coordinator)
     fleet_tables: dict[PointSet, str] = field(default_factory=dict, repr=False)
 
     @property

@@ -16,8 +16,8 @@ from zkedge.fleet.coordinator._coordinator import JobHandle as JobHandle
 from zkedge.fleet.coordinator._coordinator import MsmSpec as MsmSpec
 from zkedge.fleet.coordinator._groth16 import FleetProof as FleetProof
 from zkedge.fleet.coordinator._groth16 import prove_groth16 as prove_groth16
-from zkedge.fleet.coordinator.scheduler import PartialResult as PartialResult
-from zkedge.fleet.coordinator.scheduler import Progress as Progress
+from zkedge.fleet.coordinator.model import PartialResult as PartialResult
+from zkedge.fleet.coordinator.model import Progress as Progress
 from zkedge.fleet.coordinator.sizing import SizingPolicy as SizingPolicy
 
 __all__ = [

@@ -13,19 +13,14 @@ import trio
 from zkedge.curves import Curve, Point, check_group, get_curve
 from zkedge.fleet import rpc
 from zkedge.fleet.common import TlsConfig, parse_hostport, server_context
+from zkedge.fleet.coordinator.model import Job, PartialResult, Progress
 from zkedge.fleet.coordinator.registry import Registry, WorkerRecord
-from zkedge.fleet.coordinator.scheduler import (
-    Job,
-    PartialResult,
-    Progress,
-    Scheduler,
-    table_hash,
-)
+from zkedge.fleet.coordinator.scheduler import Scheduler
 from zkedge.fleet.coordinator.service import CoordinatorService
 from zkedge.fleet.coordinator.sizing import SizingPolicy
 from zkedge.fleet.coordinator.store import Store
 from zkedge.fleet.proto.coordinator.v1 import CoordinatorServiceBase
-from zkedge.msm import BaseTable
+from zkedge.msm import BaseTable, table_hash
 
 __all__ = ["Coordinator", "JobHandle", "MsmSpec"]
 
@@ -350,8 +345,8 @@ class Coordinator:
     def scalar_traffic(self) -> tuple[int, int, int]:
         """Task scalars sent (bytes), left out because the worker held them (bytes), and
         resent after a worker reported a slice missing (times), since start."""
-        s = self._scheduler_or_raise()
-        return s.scalar_bytes_sent, s.scalar_bytes_saved, s.scalar_resends
+        d = self._scheduler_or_raise().dispatcher
+        return d.scalar_bytes_sent, d.scalar_bytes_saved, d.scalar_resends
 
     def capacity(self, worker_id: str) -> float:
         """Current capacity estimate of a worker in points/s (0 if unknown)."""

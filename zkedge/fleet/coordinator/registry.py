@@ -11,22 +11,18 @@ import math
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import trio
 
 from zkedge.fleet.common import BENCH_POINTS
+from zkedge.fleet.coordinator.model import Attempt, LoadSample, NodeFacts, Order
 from zkedge.fleet.coordinator.sizing import (
     CapacityEstimate,
     LoadSnapshot,
     SizingPolicy,
     load_factor,
 )
-from zkedge.fleet.proto.coordinator.v1 import LoadReport, NodeInfo, TaskMessage
 from zkedge.fleet.scalar_lru import SliceLru
-
-if TYPE_CHECKING:
-    from zkedge.fleet.coordinator.scheduler import Attempt
 
 __all__ = ["ACTIVE", "DEAD", "QUARANTINED", "SUSPECT", "Registry", "WorkerRecord"]
 
@@ -37,15 +33,15 @@ _NOMINAL_N = 1 << 16  # size at which "capacity" (points/s) is reported
 MAX_SCALAR_CACHE = 1 << 30
 
 
-def snapshot(load: LoadReport | None) -> LoadSnapshot | None:
-    """The policy's view of a heartbeat load report."""
+def snapshot(load: LoadSample | None) -> LoadSnapshot | None:
+    """The policy's view of a heartbeat load sample."""
     if load is None:
         return None
     return LoadSnapshot(
         cpu_utilization=load.cpu_utilization,
         own_cpu_utilization=load.own_cpu_utilization,
-        throttled=load.throttled,
-        temperature_c=load.soc_temperature_c if load.has_temperature else None,
+        throttled=bool(load.throttled),
+        temperature_c=load.temperature_c,
     )
 
 
@@ -55,25 +51,25 @@ class WorkerRecord:
 
     worker_id: str
     session_id: str
-    node: NodeInfo
+    node: NodeFacts
     capacity: CapacityEstimate
     registered_at: float
     last_heartbeat: float
     state: str = ACTIVE
-    load: LoadReport | None = None
-    stream: trio.MemorySendChannel[TaskMessage] | None = None
+    load: LoadSample | None = None
+    stream: trio.MemorySendChannel[Order] | None = None
     inflight: dict[tuple[str, int], Attempt] = field(default_factory=dict)
     held: dict[str, set[int]] = field(default_factory=dict)  # table hash -> cached blocks
     points_done: int = 0
     tasks_done: int = 0
     compute_seconds: float = 0.0
     draining: bool = False  # handed a task back: shutting down, give it nothing new
-    snap: LoadSnapshot | None = None  # the policy's view of ``load`` (betterproto reads are slow)
+    snap: LoadSnapshot | None = None  # the policy's view of ``load``
     # Mirror of the worker's scalar cache (zkedge.fleet.scalar_lru): slices it holds by hash, as of
     # the assignments sent so far on this session's stream. None: the worker keeps none.
     scalars: SliceLru | None = None
 
-    def set_load(self, load: LoadReport | None) -> None:
+    def set_load(self, load: LoadSample | None) -> None:
         """Remember a load report (and the plain snapshot the sizing policy reads)."""
         if load is not None:
             self.load = load
@@ -117,9 +113,9 @@ class Registry:
     def register(
         self,
         worker_id: str,
-        node: NodeInfo,
+        node: NodeFacts,
         cached: dict[str, set[int]],
-        load: LoadReport | None,
+        load: LoadSample | None,
     ) -> WorkerRecord:
         """(Re-)register a worker; a previous session's tasks are requeued."""
         now = trio.current_time()
@@ -157,7 +153,7 @@ class Registry:
             return None
         return rec
 
-    def heartbeat(self, rec: WorkerRecord, load: LoadReport | None) -> bool:
+    def heartbeat(self, rec: WorkerRecord, load: LoadSample | None) -> bool:
         """Record a heartbeat; returns True if the worker became assignable again."""
         rec.last_heartbeat = trio.current_time()
         rec.set_load(load)
@@ -166,18 +162,18 @@ class Registry:
             return True
         return False
 
-    def open_stream(self, rec: WorkerRecord) -> trio.MemoryReceiveChannel[TaskMessage]:
+    def open_stream(self, rec: WorkerRecord) -> trio.MemoryReceiveChannel[Order]:
         """Attach a fresh task stream to a worker (closing an older one)."""
         if rec.stream is not None:
             rec.stream.close()
             self._lose(rec, "stream replaced", keep_state=True)
-        send, recv = trio.open_memory_channel[TaskMessage](math.inf)
+        send, recv = trio.open_memory_channel[Order](math.inf)
         rec.stream = send
         if rec.scalars is not None:  # what went down an older stream may never have arrived
             rec.scalars = SliceLru(rec.scalars.capacity)
         return recv
 
-    def stream_closed(self, rec: WorkerRecord, send: trio.MemorySendChannel[TaskMessage]) -> None:
+    def stream_closed(self, rec: WorkerRecord, send: trio.MemorySendChannel[Order]) -> None:
         """The ReceiveTasks stream ``send`` belonged to ended; requeue if it was the current one."""
         if rec.stream is send:
             rec.stream = None

@@ -17,6 +17,13 @@ import trio
 
 from zkedge.curves import CURVES, check_group, get_curve
 from zkedge.fleet.coordinator.registry import DEAD, QUARANTINED, WorkerRecord
+from zkedge.fleet.coordinator.wire import (
+    load_report,
+    load_sample,
+    node_facts,
+    node_info,
+    task_message,
+)
 from zkedge.fleet.proto.coordinator.v1 import (
     BasesChunk,
     FetchBasesRequest,
@@ -43,8 +50,9 @@ from zkedge.fleet.rpc import RpcError
 
 if TYPE_CHECKING:
     from zkedge.fleet.coordinator._coordinator import Coordinator
+    from zkedge.fleet.coordinator.model import Job, LoadSample, Order
     from zkedge.fleet.coordinator.registry import Registry
-    from zkedge.fleet.coordinator.scheduler import Job, Scheduler
+    from zkedge.fleet.coordinator.scheduler import Scheduler
 
 __all__ = ["CoordinatorService"]
 
@@ -71,24 +79,25 @@ def _check_load(load: LoadReport) -> None:
         raise RpcError("INVALID_ARGUMENT", "cpu utilisation must be within 0..1")
 
 
-def _load_of(load: LoadReport) -> LoadReport | None:
-    """A validated load report, or None if the message did not carry one."""
+def _load_of(load: LoadReport) -> LoadSample | None:
+    """A validated load sample, or None if the message did not carry a report."""
     if not betterproto.serialized_on_wire(load):
         return None
     _check_load(load)
-    return load
+    return load_sample(load)
 
 
 class _Source:
-    """A :class:`zkedge.fleet.rpc.TrioStream` over a memory channel, with a close callback."""
+    """A :class:`zkedge.fleet.rpc.TrioStream` of a worker's orders as wire messages, with a
+    close callback."""
 
-    def __init__(self, recv: trio.MemoryReceiveChannel[TaskMessage], on_close: object) -> None:
+    def __init__(self, recv: trio.MemoryReceiveChannel[Order], on_close: object) -> None:
         self._recv = recv
         self._on_close = on_close
 
     async def receive(self) -> TaskMessage | None:
         try:
-            return await self._recv.receive()
+            return task_message(await self._recv.receive())
         except (trio.EndOfChannel, trio.ClosedResourceError):
             return None
 
@@ -186,7 +195,7 @@ class CoordinatorService:
             first = -(-r.start // block)
             last = (r.start + r.count) // block
             cached.setdefault(r.table_hash, set()).update(range(first, last))
-        rec = self._reg.register(req.worker_id, node, cached, load)
+        rec = self._reg.register(req.worker_id, node_facts(node), cached, load)
         self._sched.dispatch()
         return RegisterWorkerResponse(
             session_id=rec.session_id,
@@ -347,8 +356,8 @@ class CoordinatorService:
             WorkerStatus(
                 worker_id=w.worker_id,
                 state=w.state,
-                node=w.node,
-                load_report=w.load or LoadReport(),
+                node=node_info(w.node),
+                load_report=load_report(w.load),
                 capacity_points_per_sec=w.capacity_pps(policy),
                 seconds_since_heartbeat=now - w.last_heartbeat,
                 tasks_in_flight=len(w.inflight),

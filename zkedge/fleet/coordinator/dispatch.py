@@ -1,0 +1,342 @@
+"""Placement: which worker gets which range, when, and how big.
+
+:meth:`Dispatcher.dispatch` runs after every state change (a submit, a report, a heartbeat that
+brings a worker back, a tick). It fills each assignable worker's pipeline (``pipeline_depth``
+attempts: one running, the next queued behind it) in this order: re-runs asked for by blame,
+requeued fixed ranges (preferring ones the worker caches), then a new range carved from the
+oldest running job, sized by :mod:`zkedge.fleet.coordinator.sizing` to the worker's share of
+what is left. When nothing is left to carve, idle workers take over attempts queued on busy
+ones, then speculative copies of stragglers (the first result wins).
+
+Orders go down each worker's stream as :class:`~zkedge.fleet.coordinator.model.Assignment` and
+:class:`~zkedge.fleet.coordinator.model.Cancellation`; the service turns them into wire messages.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import trio
+
+from zkedge.fleet.coordinator.model import (
+    CANCELLED,
+    DONE,
+    LOST,
+    PENDING,
+    RUNNING,
+    Assignment,
+    Attempt,
+    Cancellation,
+    Job,
+    MsmState,
+    Task,
+    VerifyRequest,
+    inflight_units,
+)
+from zkedge.fleet.coordinator.registry import Registry, WorkerRecord
+from zkedge.fleet.coordinator.sizing import (
+    SizingPolicy,
+    attempt_deadline,
+    pick_start,
+    should_speculate,
+    task_size,
+)
+from zkedge.fleet.coordinator.store import Store
+
+__all__ = ["Dispatcher"]
+
+
+class Dispatcher:
+    """Places the pending work of the running jobs on the fleet (see the module docstring)."""
+
+    def __init__(
+        self,
+        store: Store,
+        registry: Registry,
+        policy: SizingPolicy,
+        running: dict[str, Job],
+        tasks: dict[str, Task],
+        *,
+        pipeline_depth: int = 2,
+    ) -> None:
+        if pipeline_depth < 1:
+            raise ValueError("pipeline_depth must be >= 1")
+        self.store = store
+        self.registry = registry
+        self.policy = policy
+        self.running = running  # the scheduler's running jobs (shared, not copied)
+        self.tasks = tasks  # the scheduler's tasks by id (shared)
+        self.pipeline_depth = pipeline_depth
+        self.pending: list[Task] = []  # fixed ranges waiting for a (new) attempt
+        self.verifies: list[VerifyRequest] = []  # blame re-runs waiting for a worker
+        self._held_total = 0.0  # work held by assignable workers, during a dispatch pass
+        self._dispatching = False
+        # Task scalars put on the wire, left out because the worker held them, and sent again
+        # after a worker reported them missing (bytes, bytes, count).
+        self.scalar_bytes_sent = 0
+        self.scalar_bytes_saved = 0
+        self.scalar_resends = 0
+
+    def dispatch(self) -> None:
+        """Fill every assignable worker's pipeline; then consider speculative re-issues.
+
+        Cheap when there is nothing to do (it runs on every heartbeat state change and tick).
+        """
+        if self._dispatching or not (self.running or self.verifies):
+            return
+        self._dispatching = True
+        try:
+            work = bool(self.verifies or self.pending) or any(
+                m.free for j in self.running.values() for m in j.msms
+            )
+            workers = [w for w in self.registry.workers.values() if w.assignable]
+            if not workers:
+                return
+            if work:
+                fleet = self._fleet_capacity(workers)
+                # work out on workers, counted once per pass; _start adds what it hands out
+                now = trio.current_time()
+                self._held_total = sum(inflight_units(w.inflight, now) for w in workers)
+                progress = True
+                while progress:
+                    progress = False
+                    for w in sorted(workers, key=lambda w: len(w.inflight)):
+                        if not w.assignable or len(w.inflight) >= self.pipeline_depth:
+                            continue
+                        if self._assign_next(w, fleet):
+                            progress = True
+            self._speculate(workers)
+        finally:
+            self._dispatching = False
+
+    def _fleet_capacity(self, workers: list[WorkerRecord]) -> float:
+        return sum((w.capacity.k or 0.0) * w.factor(self.policy) for w in workers)
+
+    def _assign_next(self, w: WorkerRecord, fleet: float) -> bool:
+        # 1. verification re-runs (Groth16 blame finding), never on an excluded worker
+        for v in self.verifies:
+            if w.worker_id not in v.exclude and not any(
+                a.verify is v and a.state == RUNNING for a in v.task.runs.values()
+            ):
+                return self._start(w, v.task, verify=v)
+        # 2. requeued fixed ranges, preferring ones the worker caches
+        candidates = [t for t in self.pending if t.job.state == RUNNING]
+        if candidates:
+            best = max(
+                candidates, key=lambda t: self._held_fraction(w, t.msm.table_hash, t.start, t.count)
+            )
+            self.pending.remove(best)
+            return self._start(w, best)
+        self.pending = candidates
+        # 3. carve a new range from the oldest running job with free points
+        remaining = sum(
+            m.cost(a, e - a) for j in self.running.values() for m in j.msms for a, e in m.free
+        )
+        mine = inflight_units(w.inflight, trio.current_time())
+        for job in self.running.values():
+            pick: tuple[bool, float, MsmState, int, int, int] | None = None
+            for m in job.msms:
+                if not m.free:
+                    continue
+                i, start = pick_start(
+                    m.free, w.held.get(m.table_hash, ()), self.policy.block_points
+                )
+                e = m.free[i][1]
+                whole = m.cost(start, e - start)
+                size = task_size(
+                    self.policy,
+                    worker_rate_k=w.capacity.k or 0.0,
+                    worker_factor=w.factor(self.policy),
+                    fleet_capacity=fleet,
+                    remaining=remaining,
+                    free_here=e - start,
+                    inflight_here=mine,
+                    inflight_total=self._held_total,
+                    to_points=functools.partial(m.points_for, start),
+                    free_units=whole,
+                )
+                if size <= 0:
+                    return False
+                # A whole free range that fits the share beats a piece of a bigger one (no
+                # split, no extra fixed cost); among equals, the most work first.
+                key = (size == e - start, whole, m, i, start, size)
+                if pick is None or key[:2] > pick[:2]:
+                    pick = key
+            if pick is None:
+                continue
+            _, _, m, i, start, size = pick
+            e = m.free[i][1]
+            if start + size < e and size % self.policy.block_points:
+                size = max(
+                    self.policy.block_points,
+                    (start + size) // self.policy.block_points * self.policy.block_points - start,
+                )
+            task = self._carve(job, m, i, start, size)
+            return self._start(w, task)
+        return False
+
+    def _held_fraction(self, w: WorkerRecord, h: str, start: int, count: int) -> float:
+        blocks = w.held.get(h)
+        if not blocks:
+            return 0.0
+        b = self.policy.block_points
+        want = range(start // b, (start + count - 1) // b + 1)
+        return sum(1 for x in want if x in blocks) / len(want)
+
+    def _carve(self, job: Job, m: MsmState, i: int, start: int, size: int) -> Task:
+        s, e = m.free[i]
+        stop = start + size
+        pieces = [(a, b) for a, b in ((s, start), (stop, e)) if b > a]
+        m.free[i : i + 1] = pieces
+        task = Task(f"{job.id}.{m.idx}.{start}", job, m, start, size)
+        self.store.add_task(task.id, job.id, m.idx, start, size)
+        job.tasks[task.id] = task
+        self.tasks[task.id] = task
+        return task
+
+    def _start(self, w: WorkerRecord, task: Task, verify: VerifyRequest | None = None) -> bool:
+        if w.stream is None:
+            return False
+        task.attempts += 1
+        now = trio.current_time()
+        expected = w.capacity.seconds_for(task.units, w.factor(self.policy), task.count)
+        began = now if not w.inflight else math.inf  # workers run one task at a time
+        att = Attempt(
+            task,
+            task.attempts,
+            w.worker_id,
+            began,
+            expected,
+            began + attempt_deadline(self.policy, expected),
+            verify=verify,
+        )
+        task.runs[att.number] = att
+        if verify is None:
+            task.state = RUNNING
+        self.store.task_attempts(task.id, task.attempts)
+        m = task.msm
+        scalars, h = b"", ""
+        if w.scalars is None:  # a worker without a scalar cache gets every slice, no hash
+            scalars = m.scalar_slice(task.start, task.count)
+        else:
+            # Leave the scalars out when the worker holds them; either way the worker's cache
+            # sees this assignment next, and the mirror follows it (zkedge.fleet.scalar_lru).
+            h = m.scalar_hash(task.start, task.count)
+            if w.scalars.touch(h):
+                self.scalar_bytes_saved += 32 * task.count
+            else:
+                w.scalars.put(h, 32 * task.count)
+                scalars = m.scalar_slice(task.start, task.count)
+        self.scalar_bytes_sent += len(scalars)
+        msg = Assignment(
+            task_id=task.id,
+            attempt=att.number,
+            job_id=task.job.id,
+            curve=m.curve,
+            group=m.group,
+            table_hash=m.table_hash,
+            table_n=m.table_n,
+            start=task.start,
+            count=task.count,
+            scalars=scalars,
+            expected_seconds=expected if math.isfinite(expected) else 0.0,
+            scalars_hash=h,
+        )
+        try:
+            w.stream.send_nowait(msg)
+        except (trio.ClosedResourceError, trio.BrokenResourceError):
+            att.state = LOST
+            self.requeue(task)
+            return False
+        w.inflight[(task.id, att.number)] = att
+        if verify is None:
+            self._held_total += task.units
+        return True
+
+    def _steal_queued(self, idle: list[WorkerRecord], now: float) -> None:
+        """Move attempts still queued behind another task on a busy worker to idle workers that
+        would finish them sooner (the queued copy is cancelled before it starts; if the busy
+        worker reached it meanwhile, the first result wins as with speculation)."""
+        for w in list(idle):
+            best: tuple[float, Attempt] | None = None
+            for other in self.registry.workers.values():
+                if other is w or not other.inflight:
+                    continue
+                ahead = sum(  # what the busy worker must finish before it reaches its queue
+                    max(0.0, a.expected - (now - a.started)) if math.isfinite(a.started) else 0.0
+                    for a in other.inflight.values()
+                )
+                for att in other.inflight.values():
+                    if math.isfinite(att.started) or att.verify is not None:
+                        continue
+                    if att.task.state != RUNNING or len(att.task.running()) != 1:
+                        continue
+                    t = att.task
+                    mine = w.capacity.seconds_for(t.units, w.factor(self.policy), t.count)
+                    gain = ahead + att.expected - mine
+                    if math.isfinite(gain) and gain > 0 and (best is None or gain > best[0]):
+                        best = (gain, att)
+            if best is not None:
+                att = best[1]
+                self.cancel(att)
+                if self._start(w, att.task):
+                    idle.remove(w)
+
+    def _speculate(self, workers: list[WorkerRecord]) -> None:
+        if self.pending or any(m.free for j in self.running.values() for m in j.msms):
+            return
+        idle = [w for w in workers if w.assignable and not w.inflight]
+        if not idle:
+            return
+        now = trio.current_time()
+        self._steal_queued(idle, now)
+        for job in list(self.running.values()):
+            for task in job.tasks.values():
+                if task.state != RUNNING or not idle:
+                    continue
+                runs = task.running()
+                if len(runs) != 1 or runs[0].verify is not None:
+                    continue
+                att = runs[0]
+                cand = [w for w in idle if w.worker_id != att.worker_id]
+                if not cand:
+                    continue
+                units, n = task.units, task.count
+                best = min(
+                    cand, key=lambda w: w.capacity.seconds_for(units, w.factor(self.policy), n)
+                )
+                idle_expected = best.capacity.seconds_for(units, best.factor(self.policy), n)
+                if should_speculate(
+                    self.policy,
+                    elapsed=now - att.started,
+                    expected=att.expected,
+                    idle_expected=idle_expected,
+                ) and self._start(best, task):
+                    idle.remove(best)
+
+    def promote(self, w: WorkerRecord) -> None:
+        """The worker finished something: its oldest queued attempt is now running."""
+        queued = [a for a in w.inflight.values() if math.isinf(a.started)]
+        if queued and not any(math.isfinite(a.started) for a in w.inflight.values()):
+            att = queued[0]
+            att.started = trio.current_time()
+            att.deadline = att.started + attempt_deadline(self.policy, att.expected)
+
+    def requeue(self, task: Task) -> None:
+        if task.state != DONE and task not in self.pending and task.job.state == RUNNING:
+            task.state = PENDING
+            self.pending.append(task)
+
+    def cancel(self, att: Attempt) -> None:
+        att.state = CANCELLED
+        w = self.registry.workers.get(att.worker_id)
+        if w is None:
+            return
+        w.inflight.pop((att.task.id, att.number), None)
+        self.promote(w)
+        if w.stream is not None:
+            try:
+                w.stream.send_nowait(Cancellation(att.task.id, att.number))
+            except (trio.ClosedResourceError, trio.BrokenResourceError):
+                pass

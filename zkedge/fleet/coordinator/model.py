@@ -1,0 +1,345 @@
+"""The coordinator's domain: jobs of MSMs, their range tasks and attempts, and the orders the
+scheduler sends workers. Plain dataclasses, no wire messages: the service converts at the edge
+(:mod:`zkedge.fleet.coordinator.wire`).
+
+A job holds one or more MSMs (any curve/group/table each, e.g. the five MSMs of a Groth16
+proof). A task is a fixed range of one MSM; an *attempt* is one assignment of it to a worker,
+numbered 1, 2, ...
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import math
+from dataclasses import dataclass, field
+
+import trio
+
+from zkedge.curves import Point
+from zkedge.fleet.common import JobFailed
+from zkedge.fleet.coordinator.sizing import block_units, group_cost
+from zkedge.fleet.scalar_lru import scalars_hash
+
+__all__ = [
+    "CANCELLED",
+    "DONE",
+    "FAILED",
+    "LOST",
+    "PENDING",
+    "RUNNING",
+    "Assignment",
+    "Attempt",
+    "Cancellation",
+    "Job",
+    "LoadSample",
+    "MsmState",
+    "NodeFacts",
+    "Order",
+    "PartialResult",
+    "Progress",
+    "Task",
+    "VerifyRequest",
+]
+
+RUNNING, DONE, FAILED, LOST, CANCELLED, PENDING = (
+    "running",
+    "done",
+    "failed",
+    "lost",
+    "cancelled",
+    "pending",
+)
+
+
+@dataclass(frozen=True)
+class NodeFacts:
+    """What a worker is (from its registration): the facts placement and status use."""
+
+    hostname: str = ""
+    arch: str = ""
+    cores: int = 0
+    memory_bytes: int = 0
+    curves: tuple[str, ...] = ()
+    native_build: str = ""
+    bench_points_per_sec: float = 0.0
+    threads: int = 0
+    version: str = ""
+    scalar_cache_bytes: int = 0
+
+
+@dataclass(frozen=True)
+class LoadSample:
+    """A worker's load as of its last heartbeat (``None`` fields: the board cannot tell)."""
+
+    load_average: float = 0.0
+    cpu_utilization: float = 0.0
+    own_cpu_utilization: float = 0.0
+    mem_available_bytes: int = 0
+    temperature_c: float | None = None
+    throttled: bool | None = None
+    throttle_bits: int = 0
+    tasks_in_flight: int = 0
+    recent_points_per_sec: float = 0.0
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """An order to a worker: compute the partial sum of one task's range (one attempt).
+    ``scalars`` is empty when the worker holds the slice (``scalars_hash`` names it)."""
+
+    task_id: str
+    attempt: int
+    job_id: str
+    curve: str
+    group: str
+    table_hash: str
+    table_n: int
+    start: int
+    count: int
+    scalars: bytes
+    expected_seconds: float
+    scalars_hash: str
+
+
+@dataclass(frozen=True)
+class Cancellation:
+    """An order to a worker: stop this attempt (its result is no longer wanted)."""
+
+    task_id: str
+    attempt: int
+
+
+Order = Assignment | Cancellation
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A snapshot of a job's progress."""
+
+    state: str
+    points_done: int
+    points_total: int
+    tasks_done: int
+    tasks_total: int
+
+    @property
+    def fraction(self) -> float:
+        """Share of points whose partial sums are in (0..1)."""
+        return self.points_done / self.points_total if self.points_total else 1.0
+
+
+@dataclass(frozen=True)
+class PartialResult:
+    """The accepted partial sum of one task (what a Groth16 checker needs to find a liar)."""
+
+    task_id: str
+    msm_index: int
+    start: int
+    count: int
+    worker_id: str
+    attempt: int
+    point: Point
+    encoded: bytes  # "be" encoding
+
+
+@dataclass(eq=False)
+class MsmState:
+    """One MSM of a job: its table, scalars, free (unassigned) intervals and result.
+
+    ``cum[i]`` is the work (sizing units: see :mod:`zkedge.fleet.coordinator.sizing`) of the first
+    ``i`` blocks of ``block`` points, from the group's weight and the scalars' sizes, so ranges
+    are sized by what they cost rather than by their length.
+    """
+
+    idx: int
+    curve: str
+    group: str
+    table_hash: str
+    n: int
+    scalars: bytes
+    free: list[tuple[int, int]]
+    block: int = 4096
+    result: Point = None
+    done: bool = False
+    cum: list[float] = field(default_factory=list)
+    table_n: int = 0  # points in the whole table (the MSM may use a prefix)
+    hashes: dict[tuple[int, int], str] = field(default_factory=dict)  # (start, count) -> hash
+
+    def scalar_slice(self, start: int, count: int) -> bytes:
+        """The scalars of points [start, start + count) (a copy, for the wire)."""
+        return self.scalars[32 * start : 32 * (start + count)]
+
+    def scalar_hash(self, start: int, count: int) -> str:
+        """The hash (zkedge.fleet.scalar_lru) of those scalars, computed in place once per range:
+        the A, B1 and B2 tasks of a proof often share one, and a worker that holds the slice
+        gets no copy of it."""
+        h = self.hashes.get((start, count))
+        if h is None:
+            view = memoryview(self.scalars)[32 * start : 32 * (start + count)]
+            h = self.hashes[(start, count)] = scalars_hash(view)
+        return h
+
+    def __post_init__(self) -> None:
+        if not self.cum:
+            units = block_units(self.scalars, self.block, group_cost(self.curve, self.group))
+            self.cum = list(itertools.accumulate(units, initial=0.0))
+
+    def _at(self, x: int) -> float:
+        """Work of points [0, x), linear inside a block."""
+        b, r = divmod(x, self.block)
+        if r == 0:
+            return self.cum[b]
+        width = min(self.block, self.n - b * self.block)
+        return self.cum[b] + (self.cum[b + 1] - self.cum[b]) * r / width
+
+    def cost(self, start: int, count: int) -> float:
+        """Work of points [start, start + count)."""
+        return self._at(start + count) - self._at(start)
+
+    def points_for(self, start: int, units: float) -> int:
+        """Fewest points from ``start`` whose work reaches ``units`` (at most n - start)."""
+        goal = self._at(start) + units
+        if goal >= self.cum[-1]:
+            return self.n - start
+        b = bisect.bisect_right(self.cum, goal) - 1  # goal falls inside block b
+        lo = b * self.block
+        width = min(self.block, self.n - lo)
+        step = (self.cum[b + 1] - self.cum[b]) / width
+        x = lo + (math.ceil((goal - self.cum[b]) / step - 1e-9) if step > 0 else 0)
+        return max(1, min(self.n, x) - start)
+
+
+@dataclass(eq=False)
+class Task:
+    """A fixed range of one MSM."""
+
+    id: str
+    job: Job
+    msm: MsmState
+    start: int
+    count: int
+    state: str = PENDING
+    attempts: int = 0  # attempts issued so far (numbers 1..attempts)
+    strikes: int = 0  # failures and losses, against the retry limit
+    runs: dict[int, Attempt] = field(default_factory=dict)
+    result: bytes | None = None
+    point: Point = None
+    worker_id: str | None = None
+    winning_attempt: int = 0
+    compute_seconds: float = 0.0
+
+    @property
+    def units(self) -> float:
+        """Estimated work of this range (sizing units)."""
+        return self.msm.cost(self.start, self.count)
+
+    def running(self) -> list[Attempt]:
+        """Attempts still out on workers."""
+        return [a for a in self.runs.values() if a.state == RUNNING]
+
+
+@dataclass(eq=False)
+class Attempt:
+    """One assignment of a task to a worker."""
+
+    task: Task
+    number: int
+    worker_id: str
+    started: float  # inf while queued behind another attempt on the same worker
+    expected: float
+    deadline: float
+    state: str = RUNNING
+    verify: VerifyRequest | None = None
+
+
+@dataclass(eq=False)
+class VerifyRequest:
+    """A request to recompute a finished task on a different worker."""
+
+    task: Task
+    exclude: frozenset[str]
+    replace: bool
+    done: trio.Event = field(default_factory=trio.Event)
+    outcome: PartialResult | None = None
+    error: str | None = None
+
+
+class Job:
+    """A submitted job; awaitable through :class:`zkedge.fleet.coordinator.JobHandle`."""
+
+    def __init__(self, job_id: str, label: str, msms: list[MsmState]) -> None:
+        self.id = job_id
+        self.label = label
+        self.msms = msms
+        self.tasks: dict[str, Task] = {}
+        self.state = RUNNING
+        self.error: str | None = None
+        self.finished = trio.Event()
+        self._changed = trio.Event()
+        self.points_total = sum(m.n for m in msms)
+        self.points_done = 0
+
+    def progress(self) -> Progress:
+        """Current progress snapshot."""
+        done = sum(1 for t in self.tasks.values() if t.state == DONE)
+        return Progress(self.state, self.points_done, self.points_total, done, len(self.tasks))
+
+    def touch(self) -> None:
+        """Wake everyone waiting in :meth:`wait_changed`."""
+        self._changed.set()
+        self._changed = trio.Event()
+
+    async def wait_changed(self) -> None:
+        """Sleep until the job's progress or state changes."""
+        await self._changed.wait()
+
+    def results(self) -> list[Point]:
+        """Per-MSM results (raises :class:`JobFailed` if the job failed)."""
+        if self.state == FAILED:
+            raise JobFailed(self.error or "job failed")
+        return [m.result for m in self.msms]
+
+    def partials(self) -> list[PartialResult]:
+        """Accepted partial sums, in MSM then range order."""
+        out = []
+        for t in sorted(self.tasks.values(), key=lambda t: (t.msm.idx, t.start)):
+            if t.state == DONE and t.result is not None and t.worker_id is not None:
+                out.append(
+                    PartialResult(
+                        t.id,
+                        t.msm.idx,
+                        t.start,
+                        t.count,
+                        t.worker_id,
+                        t.winning_attempt,
+                        t.point,
+                        t.result,
+                    )
+                )
+        return out
+
+    def shares(self) -> dict[str, tuple[int, int, float]]:
+        """worker id -> (points, tasks, compute seconds) of accepted results."""
+        out: dict[str, tuple[int, int, float]] = {}
+        for t in self.tasks.values():
+            if t.state == DONE and t.worker_id is not None:
+                p, k, s = out.get(t.worker_id, (0, 0, 0.0))
+                out[t.worker_id] = (p + t.count, k + 1, s + t.compute_seconds)
+        return out
+
+
+def inflight_units(inflight: dict[tuple[str, int], Attempt], now: float) -> float:
+    """Work the ordinary attempts a worker holds still have to do: all of a queued one, the
+    part of a running one its expected time says is left. Counting a half-done task whole
+    made a worker that had just started a long task look as loaded as one about to finish
+    it, and the next MSM went to the wrong one."""
+    left = 0.0
+    for a in inflight.values():
+        if a.verify is not None:
+            continue
+        frac = 1.0
+        if math.isfinite(a.started) and math.isfinite(a.expected) and a.expected > 0:
+            frac = min(1.0, max(0.0, 1.0 - (now - a.started) / a.expected))
+        left += a.task.units * frac
+    return left
