@@ -27,9 +27,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests" / "fixtures"))  # build.py, fast_setup.py
+sys.path.insert(0, str(ROOT / "tests"))  # the fixtures package: build.py, fast_setup.py
 
-import build as fixtures  # noqa: E402  (tests/fixtures/build.py)
+from fixtures import build as fixtures  # noqa: E402
 
 BENCH = ROOT / "build" / "groth16-bench"
 PY = sys.executable
@@ -154,7 +154,7 @@ def circuit_for(k: int, setup: str) -> tuple[Path, int, int]:
                 src, d, prime="bn128", curve="bn128", power=k, inputs=inputs
             )
         else:
-            import fast_setup
+            from fixtures import fast_setup
 
             times = {}
             t = time.monotonic()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import trio
-from fleet_helpers import make_table, native_or_skip, start_coordinator, start_workers
+from support.fleet import make_table, native_or_skip, start_coordinator, start_workers
 
 from zkedge.fleet.coordinator import MsmSpec
 from zkedge.fleet.worker import Worker

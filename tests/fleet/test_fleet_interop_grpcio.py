@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 import trio
-from fleet_helpers import TOKEN, make_table, native_or_skip, start_coordinator
+from support.fleet import TOKEN, make_table, native_or_skip, start_coordinator
 
 PROTO = Path(__file__).resolve().parents[2] / "protos/zkedge/coordinator/v1/coordinator.proto"
 

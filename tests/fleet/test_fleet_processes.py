@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import trio
-from fleet_helpers import TOKEN, make_table, native_or_skip, start_coordinator
+from support.fleet import TOKEN, make_table, native_or_skip, start_coordinator
 
 from zkedge.fleet.coordinator import Coordinator
 

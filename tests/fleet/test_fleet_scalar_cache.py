@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 import trio
-from fleet_helpers import make_table, native_or_skip, start_coordinator, start_workers
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support.fleet import make_table, native_or_skip, start_coordinator, start_workers
 
 from zkedge.fleet.coordinator import MsmSpec
 from zkedge.fleet.coordinator.model import Assignment, NodeFacts

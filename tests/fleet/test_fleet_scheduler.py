@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import trio
 import trio.testing
-from fleet_helpers import native_or_skip
+from support.fleet import native_or_skip
 
 from zkedge.fleet.coordinator import JobFailed
 from zkedge.fleet.coordinator.model import Assignment, Cancellation, NodeFacts

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import trio
-from fleet_helpers import TOKEN, client, make_table, native_or_skip, start_coordinator
+from support.fleet import TOKEN, client, make_table, native_or_skip, start_coordinator
 
 from zkedge.fleet import rpc
 from zkedge.fleet.proto.coordinator.v1 import (

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import trio
-from fleet_helpers import TOKEN, start_coordinator
+from support.fleet import TOKEN, start_coordinator
 
 from zkedge.fleet import rpc
 from zkedge.fleet.common import client_context

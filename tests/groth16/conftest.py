@@ -6,17 +6,11 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-if "zkedge" not in sys.modules:  # run from a checkout without `pip install -e .`
-    sys.path.insert(1, str(Path(__file__).resolve().parents[2]))
-
-from g16_paths import CURVES, SNARKJS, fixture_dir
+from support.g16_paths import CURVES, SNARKJS, fixture_dir
 
 
 def _node_ok() -> bool:

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from g16_paths import fixture_dir, needs_native
+from support.g16_paths import fixture_dir, needs_native
 
 from zkedge.cli._groth16 import main, register
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 import trio
-from g16_paths import fixture_dir, needs_native
+from support.g16_paths import fixture_dir, needs_native
 
 pytestmark = [needs_native]
 

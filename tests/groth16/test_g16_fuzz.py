@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from g16_paths import fixture_dir
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support.g16_paths import fixture_dir
 
 from zkedge.groth16 import FormatError, read_r1cs, read_wtns, read_zkey
 

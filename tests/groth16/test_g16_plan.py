@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from g16_paths import fixture_dir
 from hypothesis import given
 from hypothesis import strategies as st
+from support.g16_paths import fixture_dir
 
 from zkedge.groth16 import read_zkey
 from zkedge.groth16.plan import MSM_NAMES, ProofPlan, plan_proof, split_range

@@ -7,10 +7,10 @@ import json
 import struct
 from pathlib import Path
 
-import g16_binfile as bf
-import g16_reference as ref
 import pytest
-from g16_paths import fixture_dir, needs_native
+from support import g16_binfile as bf
+from support import g16_reference as ref
+from support.g16_paths import fixture_dir, needs_native
 
 from zkedge.groth16 import FormatError, read_wtns, read_zkey, verify
 from zkedge.groth16.plan import plan_proof
@@ -133,13 +133,10 @@ def test_progress_bar() -> None:
 
 def test_fast_setup_zkey_proves(tmp_path: Path, snarkjs_verify: object) -> None:
     """The bench's insecure fast setup writes a zkey snarkjs and zkedge both prove with."""
-    import sys
+    from fixtures import fast_setup
 
     from zkedge.groth16 import prove, vkey_from_zkey
     from zkedge.groth16.vkey import vkey_to_json
-
-    sys.path.insert(0, str(BN.parent))
-    import fast_setup
 
     zkey = tmp_path / "fast.zkey"
     fast_setup.fast_setup(BLS / "circuit.r1cs", zkey, seed=7, log=False)

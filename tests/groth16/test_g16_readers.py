@@ -6,9 +6,9 @@ import json
 import struct
 from pathlib import Path
 
-import g16_binfile as bf
 import pytest
-from g16_paths import fixture_dir
+from support import g16_binfile as bf
+from support.g16_paths import fixture_dir
 
 from zkedge.curves import BLS12_381, BN254
 from zkedge.groth16 import (

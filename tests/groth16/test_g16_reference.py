@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import g16_reference as ref
-from g16_paths import fixture_dir
+from support import g16_reference as ref
+from support.g16_paths import fixture_dir
 
 from zkedge.curves import BLS12_381, BN254
 from zkedge.groth16 import read_vkey, read_wtns, read_zkey, verify

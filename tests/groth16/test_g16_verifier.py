@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from g16_paths import fixture_dir
+from support.g16_paths import fixture_dir
 
 from zkedge.curves import BN254
 from zkedge.groth16 import FormatError, explain_verify, read_vkey, verify

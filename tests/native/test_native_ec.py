@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from native_ref import (
+from support.native_ref import (
     CURVE_GROUP_IDS,
     CURVE_GROUPS,
     FAST,

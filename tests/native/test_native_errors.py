@@ -7,7 +7,15 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from native_ref import CURVE_GROUP_IDS, CURVE_GROUPS, CURVE_IDS, CURVES, FAST, be_bytes, mul_ref
+from support.native_ref import (
+    CURVE_GROUP_IDS,
+    CURVE_GROUPS,
+    CURVE_IDS,
+    CURVES,
+    FAST,
+    be_bytes,
+    mul_ref,
+)
 
 from zkedge import _lib, ec, field, msm, ntt
 from zkedge.curves import Curve, check_group, get_curve

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from native_ref import CURVE_IDS, CURVES, FAST, elements, pe
+from support.native_ref import CURVE_IDS, CURVES, FAST, elements, pe
 
 from zkedge import _lib, field
 from zkedge.curves import Curve

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from native_ref import CURVE_IDS, CURVES, KAT_PATH, from_coords, kat
+from support.native_ref import CURVE_IDS, CURVES, KAT_PATH, from_coords, kat
 
 from zkedge import _lib, ec, field, msm, ntt
 from zkedge.curves import Curve

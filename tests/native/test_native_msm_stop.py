@@ -12,7 +12,7 @@ import threading
 import time
 
 import pytest
-from native_ref import CURVE_GROUP_IDS, CURVE_GROUPS
+from support.native_ref import CURVE_GROUP_IDS, CURVE_GROUPS
 from test_native_msm import rand_scalars, table_of
 
 from zkedge import _lib, msm

@@ -8,7 +8,7 @@ import gmpy2
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from native_ref import CURVE_IDS, CURVES, FAST
+from support.native_ref import CURVE_IDS, CURVES, FAST
 
 from zkedge import _lib, ntt
 from zkedge._lib import ffi, lib

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from native_ref import CURVE_IDS, CURVES, non_subgroup_point, pe, pool, to_pe
+from support.native_ref import CURVE_IDS, CURVES, non_subgroup_point, pe, pool, to_pe
 
 from zkedge import _lib, ec
 from zkedge.curves import BLS12_381, Curve, Point

@@ -15,11 +15,11 @@ from typing import Any
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-
-# the KAT generator's Fp/Fp2 square roots (tests/vectors, put on sys.path by conftest.py)
-from make_kat import fp2_mul, fp2_sqrt, fp_sqrt
 from py_ecc import optimized_bls12_381 as bls
 from py_ecc import optimized_bn128 as bn
+
+# the KAT generator's Fp/Fp2 square roots (tests/vectors, put on sys.path by conftest.py)
+from vectors.make_kat import fp2_mul, fp2_sqrt, fp_sqrt
 
 from zkedge.curves import BLS12_381, BN254, Curve
 
