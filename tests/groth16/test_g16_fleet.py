@@ -151,7 +151,9 @@ def test_cli_prove_through_remote_coordinator(
                 super().__post_init__()
                 sent.append(bool(self.bases))
 
-        monkeypatch.setattr(pb, "SubmitMsmRequest", Recording)
+        import zkedge.fleet.client
+
+        monkeypatch.setattr(zkedge.fleet.client, "SubmitMsmRequest", Recording)
         for wtns in ("witness.wtns", "witness2.wtns"):
             sent.clear()
             rc = main(["prove", str(d / "circuit.zkey"), str(d / wtns), str(proof),
