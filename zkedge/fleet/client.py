@@ -76,11 +76,9 @@ class CoordinatorClient:
         """Submit one MSM; returns the job id. ``bases`` are the table's "mont" bytes, or
         ``table`` names a table the coordinator already has by content hash (NOT_FOUND as an
         :class:`RpcError` when it has not)."""
-        req = SubmitMsmRequest(curve=curve, group=group, scalars=scalars)
-        if table is not None:
-            req.table_hash = table
-        if bases is not None:
-            req.bases = bases
+        req = SubmitMsmRequest(
+            curve=curve, group=group, scalars=scalars, table_hash=table or "", bases=bases or b""
+        )
         reply = await self._rpc.call("submit_msm", req)
         job_id: str = reply.job_id
         return job_id
