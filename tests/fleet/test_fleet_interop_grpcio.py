@@ -80,9 +80,15 @@ def blocking_session(pb2: Any, pb2_grpc: Any, port: int, n: int) -> dict[str, An
         except grpc.RpcError as exc:
             out["bad_token"] = exc.code()
         try:
-            stub.SendHeartbeat(pb2.HeartbeatRequest(worker_id="nobody"), metadata=md)
+            stub.SendHeartbeat(
+                pb2.HeartbeatRequest(worker_id="nobody", session_id="s"), metadata=md
+            )
         except grpc.RpcError as exc:
             out["unknown"] = exc.code()
+        try:  # another worker's id without its session
+            stub.ReceiveTasks(pb2.ReceiveTasksRequest(worker_id="gw"), metadata=md).next()
+        except grpc.RpcError as exc:
+            out["no_session"] = exc.code()
         garbage = ch.unary_unary(
             "/zkedge.coordinator.v1.CoordinatorService/SendHeartbeat",
             request_serializer=None,
@@ -104,7 +110,11 @@ def blocking_session(pb2: Any, pb2_grpc: Any, port: int, n: int) -> dict[str, An
                 c.data
                 for c in stub.FetchBases(
                     pb2.FetchBasesRequest(
-                        worker_id="gw", table_hash=a.table_hash, start=a.start, count=a.count
+                        worker_id="gw",
+                        session_id=reg.session_id,
+                        table_hash=a.table_hash,
+                        start=a.start,
+                        count=a.count,
                     ),
                     metadata=md,
                 )
@@ -119,6 +129,7 @@ def blocking_session(pb2: Any, pb2_grpc: Any, port: int, n: int) -> dict[str, An
                     attempt=a.attempt,
                     result=ec.encode(a.curve, a.group, point, "be"),
                     compute_seconds=0.01,
+                    session_id=reg.session_id,
                 ),
                 metadata=md,
             )
@@ -149,6 +160,7 @@ async def test_grpcio_client_registers_beats_and_runs_a_task(
         assert res["hb_state"] == "active"
         assert res["bad_token"] == grpc.StatusCode.UNAUTHENTICATED
         assert res["unknown"] == grpc.StatusCode.NOT_FOUND
+        assert res["no_session"] == grpc.StatusCode.INVALID_ARGUMENT
         assert res["garbage"] == grpc.StatusCode.INVALID_ARGUMENT
         assert await handle.result() == msm(table, scalars)
         assert {p.worker_id for p in handle.partials()} == {"gw"}

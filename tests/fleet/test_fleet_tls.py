@@ -79,13 +79,13 @@ def make_pki(d: Path) -> dict[str, Path]:
     return {k: d / k for k in ("ca.pem", "server.pem", "server.key", "client.pem", "client.key")}
 
 
-async def register(port: int, tls: TlsConfig | None) -> str:
+async def register(port: int, tls: TlsConfig | None, worker_id: str = "w") -> str:
     ctx = client_context(tls) if tls is not None else None
     name = tls.server_name if tls is not None else None
     async with rpc.open_client(
         CoordinatorServiceBase, "127.0.0.1", port, token=TOKEN, ssl_context=ctx, server_name=name
     ) as c:
-        reply = await c.call("register_worker", RegisterWorkerRequest(worker_id="w", node=NODE))
+        reply = await c.call("register_worker", RegisterWorkerRequest(worker_id=worker_id, node=NODE))
         return str(reply.session_id)
 
 
@@ -106,6 +106,9 @@ async def test_tls_and_mutual_tls(nursery: trio.Nursery, tmp_path: Path) -> None
         mutual = TlsConfig(cert=pki["server.pem"], key=pki["server.key"], client_ca=pki["ca.pem"])
         coord2 = await start_coordinator(nursery, None, tls=mutual)
         ok = TlsConfig(ca=pki["ca.pem"], cert=pki["client.pem"], key=pki["client.key"])
-        assert await register(coord2.port, ok)
+        assert await register(coord2.port, ok, worker_id="client")  # the certificate's CN
+        with pytest.raises(rpc.RpcError) as info:  # a name the certificate does not carry
+            await register(coord2.port, ok, worker_id="w")
+        assert info.value.status == "PERMISSION_DENIED"
         with pytest.raises(rpc.ConnectionLost):  # no client certificate
             await register(coord2.port, TlsConfig(ca=pki["ca.pem"]))

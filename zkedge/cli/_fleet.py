@@ -13,7 +13,6 @@ import json
 import logging
 import os
 import signal
-import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -168,7 +167,13 @@ def cmd_coordinator(args: argparse.Namespace) -> int:
             print(f"coordinator listening on {c.host}:{c.port}", flush=True)
             nursery.start_soon(_until_signal, nursery.cancel_scope, nursery.cancel_scope.cancel)
 
-    trio.run(run)
+    from zkedge.fleet.coordinator.store import StoreError
+
+    try:
+        trio.run(run)
+    except (StoreError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -257,7 +262,7 @@ def cmd_msm(args: argparse.Namespace) -> int:
 
 def cmd_prune(args: argparse.Namespace) -> int:
     """``zkedge prune``: delete old finished jobs (and, asked, unused tables) from a store."""
-    from zkedge.fleet.coordinator.store import Store
+    from zkedge.fleet.coordinator.store import Store, StoreError
 
     if not args.store.is_file():
         print(f"error: no store file {args.store}", file=sys.stderr)
@@ -268,14 +273,14 @@ def cmd_prune(args: argparse.Namespace) -> int:
     before = args.store.stat().st_size
     try:
         store = Store(args.store)
-    except sqlite3.Error as exc:
+    except StoreError as exc:
         print(f"error: {args.store}: {exc}", file=sys.stderr)
         return 1
     try:
         jobs, tables = store.prune(args.keep_jobs, tables=args.tables)
         if args.vacuum:
             store.vacuum()
-    except sqlite3.Error as exc:
+    except StoreError as exc:
         print(f"error: {args.store}: {exc}", file=sys.stderr)
         return 1
     finally:

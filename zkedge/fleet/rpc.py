@@ -18,11 +18,14 @@ from __future__ import annotations
 import asyncio
 import binascii
 import hmac
+import inspect
+import logging
 import re
 import ssl as _ssl
 import weakref
-from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 import betterproto
@@ -33,11 +36,10 @@ import grpclib.server
 import hyperframe.frame
 import trio
 import trio_asyncio
-from grpclib.client import Channel, Handler
+from grpclib.client import Channel
 from grpclib.config import Configuration
 from grpclib.protocol import H2Protocol
 from grpclib.server import Server
-from h2.settings import SettingCodes
 
 from zkedge.fleet._codec import FastProtoCodec
 from zkedge.fleet.common import FleetError
@@ -53,6 +55,11 @@ __all__ = [
 ]
 
 M = TypeVar("M", bound=betterproto.Message)
+
+log = logging.getLogger("zkedge.fleet.rpc")
+
+DEFAULT_MAX_MESSAGE = 4 << 20
+"""Largest request body a server accepts for an RPC without a limit of its own (bytes)."""
 
 # Status names callers may use in RpcError (a subset of grpclib.const.Status).
 STATUS_NAMES = frozenset(s.name for s in grpclib.const.Status)
@@ -109,20 +116,28 @@ def _token_ok(metadata: Mapping[str, Any], token: str | None) -> bool:
 class _Adapter:
     """A grpclib handler object (``__mapping__``) dispatching to a trio implementation."""
 
-    def __init__(self, base: type[Any], impl: object, token: str | None) -> None:
+    def __init__(
+        self,
+        base: type[Any],
+        impl: object,
+        token: str | None,
+        limits: Mapping[str, int] | None = None,
+    ) -> None:
         self._impl = impl
         self._token = token
+        self._limits = dict(limits or {})
+        self._default_limit = self._limits.pop("*", DEFAULT_MAX_MESSAGE)
         self._mapping: dict[str, grpclib.const.Handler] = {}
         for path, h in base().__mapping__().items():
             name = _snake(path.rsplit("/", 1)[1])
             method = getattr(impl, name)
             sync = getattr(impl, f"{name}_sync", None)
             if h.cardinality is grpclib.const.Cardinality.UNARY_UNARY and callable(sync):
-                func = self._unary_sync(sync)
+                func = self._unary_sync(name, sync)
             elif h.cardinality is grpclib.const.Cardinality.UNARY_UNARY:
-                func = self._unary(method)
+                func = self._unary(name, method)
             elif h.cardinality is grpclib.const.Cardinality.UNARY_STREAM:
-                func = self._server_stream(method)
+                func = self._server_stream(name, method)
             else:  # pragma: no cover - the contract has no such RPCs
                 raise TypeError(f"{path}: unsupported cardinality {h.cardinality}")
             self._mapping[path] = grpclib.const.Handler(
@@ -132,65 +147,180 @@ class _Adapter:
     def __mapping__(self) -> dict[str, grpclib.const.Handler]:
         return self._mapping
 
-    async def _recv(self, stream: grpclib.server.Stream[Any, Any]) -> Any:
+    async def _recv(self, stream: grpclib.server.Stream[Any, Any], name: str) -> Any:
+        """The request message, read under its size limit: the 5-byte gRPC prefix first, so a
+        declared length over the limit is refused before its body is read (RESOURCE_EXHAUSTED),
+        and every malformed body or frame is INVALID_ARGUMENT, never UNKNOWN."""
         if not _token_ok(stream.metadata or {}, self._token):
             raise grpclib.GRPCError(grpclib.const.Status.UNAUTHENTICATED, "missing or bad token")
+        raw = stream._stream  # grpclib's HTTP/2 stream (private: see the version bound)
         try:
-            request = await stream.recv_message()
-        except (ValueError, TypeError, IndexError, KeyError) as exc:
-            raise grpclib.GRPCError(
-                grpclib.const.Status.INVALID_ARGUMENT, f"undecodable request: {exc}"
-            ) from None
-        if request is None:
+            prefix = await raw.recv_data(5)
+        except AssertionError:
+            prefix = b"?"  # grpclib's short-read check
+        if len(prefix) != 5:
             raise grpclib.GRPCError(grpclib.const.Status.INVALID_ARGUMENT, "empty request")
+        if prefix[0] not in (0, 1):
+            raise _bad(f"bad gRPC message flag {prefix[0]}")
+        if prefix[0] == 1:
+            raise _bad("compressed messages are not accepted (no grpc-encoding is negotiated)")
+        length = int.from_bytes(prefix[1:], "big")
+        limit = self._limits.get(name, self._default_limit)
+        if length > limit:
+            raise grpclib.GRPCError(
+                grpclib.const.Status.RESOURCE_EXHAUSTED,
+                f"request of {length} bytes is over this RPC's limit of {limit} bytes",
+            )
+        try:
+            body = await raw.recv_data(length)
+        except AssertionError:
+            raise _bad("the stream ended inside a message") from None
+        if len(body) != length:
+            raise _bad("the stream ended inside a message")
+        try:
+            request = stream._codec.decode(body, stream._recv_type)
+            check_message_types(request)
+        except Exception as exc:  # any decoding failure is the client's: never UNKNOWN
+            raise _bad(f"undecodable request: {type(exc).__name__}: {exc}") from None
         return request
 
-    def _unary(self, method: Callable[..., Any]) -> Callable[..., Any]:
+    def _call_args(self, stream: grpclib.server.Stream[Any, Any], method: Any) -> tuple[Any, ...]:
+        """Extra arguments: a :class:`Peer` for handlers that take one (``peer=``)."""
+        return (_peer_of(stream),) if "peer" in inspect.signature(method).parameters else ()
+
+    def _unary(self, name: str, method: Callable[..., Any]) -> Callable[..., Any]:
         async def handle(stream: grpclib.server.Stream[Any, Any]) -> None:
-            request = await self._recv(stream)
-            try:
-                reply = await trio_asyncio.trio_as_aio(method)(request)
-            except RpcError as exc:
-                raise grpclib.GRPCError(grpclib.const.Status[exc.status], exc.message) from None
+            request = await self._recv(stream, name)
+            extra = self._call_args(stream, method)
+            with _as_status(name):
+                reply = await trio_asyncio.trio_as_aio(method)(request, *extra)
             await stream.send_message(reply)
 
         return handle
 
-    def _unary_sync(self, method: Callable[[Any], Any]) -> Callable[..., Any]:
+    def _unary_sync(self, name: str, method: Callable[[Any], Any]) -> Callable[..., Any]:
         """Fast path for handlers that never wait (heartbeats): called in place, without a
         round trip through a new trio task. It still runs on trio's thread inside the trio run,
         so trio's clock and non-blocking channel operations work in it."""
 
         async def handle(stream: grpclib.server.Stream[Any, Any]) -> None:
-            request = await self._recv(stream)
-            try:
+            request = await self._recv(stream, name)
+            with _as_status(name):
                 reply = method(request)
-            except RpcError as exc:
-                raise grpclib.GRPCError(grpclib.const.Status[exc.status], exc.message) from None
             await stream.send_message(reply)
 
         return handle
 
-    def _server_stream(self, method: Callable[..., Any]) -> Callable[..., Any]:
+    def _server_stream(self, name: str, method: Callable[..., Any]) -> Callable[..., Any]:
         async def handle(stream: grpclib.server.Stream[Any, Any]) -> None:
-            request = await self._recv(stream)
-            try:
-                source: TrioStream = await trio_asyncio.trio_as_aio(method)(request)
-            except RpcError as exc:
-                raise grpclib.GRPCError(grpclib.const.Status[exc.status], exc.message) from None
+            request = await self._recv(stream, name)
+            extra = self._call_args(stream, method)
+            with _as_status(name):
+                source: TrioStream = await trio_asyncio.trio_as_aio(method)(request, *extra)
             try:
                 await stream.send_initial_metadata()
                 while True:
-                    msg = await trio_asyncio.trio_as_aio(source.receive)()
+                    with _as_status(name):
+                        msg = await trio_asyncio.trio_as_aio(source.receive)()
                     if msg is None:
                         break
                     await stream.send_message(msg)
-            except RpcError as exc:
-                raise grpclib.GRPCError(grpclib.const.Status[exc.status], exc.message) from None
             finally:
                 source.close()
 
         return handle
+
+
+@dataclass(frozen=True)
+class Peer:
+    """Who is calling: the remote address and the names in its verified client certificate
+    (empty without mutual TLS)."""
+
+    address: str
+    cert_names: frozenset[str]
+
+
+def _peer_of(stream: grpclib.server.Stream[Any, Any]) -> Peer:
+    addr = stream.peer.addr() if stream.peer is not None else None
+    names: set[str] = set()
+    cert = stream.peer.cert() if stream.peer is not None else None
+    for rdn in (cert or {}).get("subject", ()):
+        for key, value in rdn:
+            if key == "commonName":
+                names.add(value)
+    for kind, value in (cert or {}).get("subjectAltName", ()):
+        if kind in ("DNS", "IP Address"):
+            names.add(value)
+    return Peer(str(addr[0]) if addr else "", frozenset(names))
+
+
+def _bad(message: str) -> grpclib.GRPCError:
+    return grpclib.GRPCError(grpclib.const.Status.INVALID_ARGUMENT, message)
+
+
+@contextmanager
+def _as_status(name: str) -> Iterator[None]:
+    """Turn what a handler raises into a gRPC status: :class:`RpcError` as itself, anything
+    else as INTERNAL (logged with its traceback), never grpclib's UNKNOWN."""
+    try:
+        yield
+    except RpcError as exc:
+        raise grpclib.GRPCError(grpclib.const.Status[exc.status], exc.message) from None
+    except grpclib.GRPCError:
+        raise
+    except Exception as exc:
+        log.exception("%s failed", name)
+        raise grpclib.GRPCError(
+            grpclib.const.Status.INTERNAL, f"internal error in {name}: {type(exc).__name__}"
+        ) from None
+
+
+def check_message_types(msg: betterproto.Message) -> None:
+    """Raise ``TypeError`` unless every field of a decoded message (and of its message fields)
+    holds its declared Python type. betterproto decodes a field sent with another wire type
+    into a value of the wrong type (a varint into a string field gives an int) instead of
+    failing; handlers can then rely on the declared types."""
+    meta: Any = getattr(msg, "_betterproto")  # noqa: B009  (betterproto's private metadata)
+    for name, fm in meta.meta_by_field_name.items():
+        value = getattr(msg, name)
+        kind = _PY_TYPES.get(fm.proto_type)
+        if value is None and fm.optional:
+            continue
+        repeated = isinstance(meta.default_gen[name](), list)
+        if isinstance(value, list) != repeated:
+            raise TypeError(f"field {name}: {'repeated' if repeated else 'single'} field")
+        for v in value if repeated else [value]:
+            if fm.proto_type == betterproto.TYPE_MESSAGE:
+                if not isinstance(v, betterproto.Message):
+                    raise TypeError(f"field {name}: expected a message, got {type(v).__name__}")
+                check_message_types(v)
+            elif kind is not None and not isinstance(v, kind):
+                raise TypeError(f"field {name}: expected {fm.proto_type}, got {type(v).__name__}")
+
+
+_PY_TYPES: dict[str, type | tuple[type, ...]] = {
+    betterproto.TYPE_STRING: str,
+    betterproto.TYPE_BYTES: (bytes, bytearray, memoryview),
+    betterproto.TYPE_BOOL: bool,
+    betterproto.TYPE_DOUBLE: float,
+    betterproto.TYPE_FLOAT: float,
+    **{
+        t: int
+        for t in (
+            betterproto.TYPE_INT32,
+            betterproto.TYPE_INT64,
+            betterproto.TYPE_UINT32,
+            betterproto.TYPE_UINT64,
+            betterproto.TYPE_SINT32,
+            betterproto.TYPE_SINT64,
+            betterproto.TYPE_FIXED32,
+            betterproto.TYPE_FIXED64,
+            betterproto.TYPE_SFIXED32,
+            betterproto.TYPE_SFIXED64,
+            betterproto.TYPE_ENUM,
+        )
+    },
+}
 
 
 def _raw_data_repr(data: bytes | memoryview | None) -> str:
@@ -224,40 +354,54 @@ def install_frame_repr() -> None:
     hyperframe.frame._raw_data_repr = _raw_data_repr
 
 
-# Largest HTTP/2 DATA frame we accept (the peer may send up to this). h2's default, 16 KiB,
-# cuts a 2 MB task (its scalars) into 128 frames, each a round of pure-Python frame handling on
-# both ends; 1 MiB frames make that 2.
-MAX_FRAME_SIZE = 1 << 20
-
-
 class _Protocol(H2Protocol):
-    """grpclib's HTTP/2 protocol, advertising :data:`MAX_FRAME_SIZE` to the peer."""
+    """grpclib's HTTP/2 protocol, counting open connections per peer address for
+    :class:`_Server` (which closes a connection over its peer's limit at once)."""
+
+    def __init__(self, server: _Server, *args: Any) -> None:
+        super().__init__(*args)
+        self._server = server
+        self._peer = ""
 
     def connection_made(self, transport: Any) -> None:
+        peer = transport.get_extra_info("peername")
+        self._peer = str(peer[0]) if peer else ""
+        count = self._server.per_peer.get(self._peer, 0) + 1
+        self._server.per_peer[self._peer] = count
         super().connection_made(transport)
-        h2conn = self.connection._connection
-        h2conn.update_settings({SettingCodes.MAX_FRAME_SIZE: MAX_FRAME_SIZE})
-        self.connection.flush()
+        if count > self._server.max_connections_per_peer:
+            log.warning("closing a connection from %s: over %d connections from that address",
+                        self._peer, self._server.max_connections_per_peer)  # fmt: skip
+            transport.close()
 
-
-class _Channel(Channel):
-    """grpclib's client channel with :class:`_Protocol`."""
-
-    def _protocol_factory(self) -> H2Protocol:
-        return _Protocol(Handler(), self._config, self._h2_config)
+    def connection_lost(self, exc: BaseException | None) -> None:
+        left = self._server.per_peer.get(self._peer, 1) - 1
+        if left > 0:
+            self._server.per_peer[self._peer] = left
+        else:
+            self._server.per_peer.pop(self._peer, None)
+        super().connection_lost(exc)
 
 
 class _Server(Server):
     """grpclib's Server, also closing accepted connections on shutdown (asyncio's
-    ``Server.close`` leaves them open before Python 3.13, leaking sockets)."""
+    ``Server.close`` leaves them open before Python 3.13, leaking sockets), with a bound on the
+    connections one address may hold open."""
 
-    def __init__(self, handlers: list[Any]) -> None:
-        super().__init__(handlers, codec=FastProtoCodec())
+    def __init__(self, handlers: list[Any], *, max_connections_per_peer: int) -> None:
+        # Small inbound windows bound what one stream and one connection can make the server
+        # buffer before a handler reads it (a message over its limit is refused on its prefix).
+        config = Configuration(
+            http2_connection_window_size=_WINDOW, http2_stream_window_size=_WINDOW
+        )
+        super().__init__(handlers, codec=FastProtoCodec(), config=config)
         self._protocols: weakref.WeakSet[Any] = weakref.WeakSet()
+        self.per_peer: dict[str, int] = {}
+        self.max_connections_per_peer = max_connections_per_peer
 
     def _protocol_factory(self) -> Any:
         plain = super()._protocol_factory()
-        proto = _Protocol(plain.handler, plain.config, plain.h2_config)
+        proto = _Protocol(self, plain.handler, plain.config, plain.h2_config)
         self._protocols.add(proto)
         return proto
 
@@ -268,6 +412,9 @@ class _Server(Server):
                 transport.close()
 
 
+_WINDOW = 1 << 20  # HTTP/2 inbound flow-control window per stream and per connection (bytes)
+
+
 async def serve_grpc(
     base: type[Any],
     impl: object,
@@ -276,15 +423,27 @@ async def serve_grpc(
     *,
     token: str | None = None,
     ssl_context: _ssl.SSLContext | None = None,
+    limits: Mapping[str, int] | None = None,
+    max_connections_per_peer: int = 64,
     task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve ``base`` (a generated ``*ServiceBase``) with trio object ``impl`` until cancelled.
 
+    ``limits`` maps RPC names (snake_case) to their largest accepted request in bytes (``"*"``:
+    every other RPC; default :data:`DEFAULT_MAX_MESSAGE`). An address holding more than
+    ``max_connections_per_peer`` connections has the newest closed at once.
     ``task_status.started(port)`` reports the bound port once the socket listens (port 0 picks
     a free one). Cancellation stops accepting, cancels running handlers and waits for them.
     """
+    if max_connections_per_peer < 1:
+        raise ValueError("max_connections_per_peer must be >= 1")
+    adapter = _Adapter(base, impl, token, limits)
+
+    def make() -> _Server:  # inside the asyncio loop: grpclib's Server takes the running loop
+        return _Server([adapter], max_connections_per_peer=max_connections_per_peer)
+
     try:
-        await _serve(base, impl, host, port, token, ssl_context, task_status)
+        await _serve(make, host, port, ssl_context, task_status)
     except BaseExceptionGroup as group:  # trio-asyncio's internal nurseries wrap everything
         leaf = _unwrap(group)
         if leaf is None:
@@ -293,24 +452,23 @@ async def serve_grpc(
 
 
 async def _serve(
-    base: type[Any],
-    impl: object,
+    make: Callable[[], _Server],
     host: str,
     port: int,
-    token: str | None,
     ssl_context: _ssl.SSLContext | None,
     task_status: trio.TaskStatus[int],
 ) -> None:
     async with trio_asyncio.open_loop():
 
         async def _start() -> _Server:
-            server = _Server([_Adapter(base, impl, token)])
+            server = make()
             await server.start(host, port, ssl=ssl_context)
             return server
 
         server = await trio_asyncio.aio_as_trio(_start)()
         try:
-            sockets = server._server.sockets if server._server is not None else ()
+            listener: Any = server._server
+            sockets = listener.sockets if listener is not None else ()
             bound = sockets[0].getsockname()[1] if sockets else port
             task_status.started(bound)
             await trio.sleep_forever()
@@ -427,7 +585,7 @@ async def open_client(
 
             async def _make() -> Channel:
                 config = Configuration(ssl_target_name_override=server_name)
-                return _Channel(host, port, ssl=ssl_context, config=config, codec=FastProtoCodec())
+                return Channel(host, port, ssl=ssl_context, config=config, codec=FastProtoCodec())
 
             channel = await trio_asyncio.aio_as_trio(_make)()
             try:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+import logging
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,11 +19,13 @@ from zkedge.fleet.coordinator.registry import Registry, WorkerRecord
 from zkedge.fleet.coordinator.scheduler import Scheduler
 from zkedge.fleet.coordinator.service import CoordinatorService
 from zkedge.fleet.coordinator.sizing import SizingPolicy
-from zkedge.fleet.coordinator.store import Store
+from zkedge.fleet.coordinator.store import Store, StoreError
 from zkedge.fleet.proto.coordinator.v1 import CoordinatorServiceBase
 from zkedge.msm import BaseTable, table_hash
 
-__all__ = ["Coordinator", "JobHandle", "MsmSpec"]
+__all__ = ["MAX_MESSAGE", "Coordinator", "JobHandle", "MsmSpec"]
+
+log = logging.getLogger("zkedge.fleet.coordinator")
 
 
 @dataclass(frozen=True)
@@ -115,6 +118,25 @@ class JobHandle:
         self._coord._scheduler_or_raise().cancel_job(self._job, reason)
 
 
+#: Largest request body per RPC (bytes); ``"*"``: every RPC not named. Only SubmitMsm carries
+#: bulk data (a base table); a worker's messages are small. ``Coordinator(max_message=...)``
+#: overrides entries; a request over its limit gets RESOURCE_EXHAUSTED before it is read.
+MAX_MESSAGE: dict[str, int] = {
+    "*": 64 << 10,
+    "register_worker": 1 << 20,
+    "submit_msm": 512 << 20,
+}
+
+
+def _survive(step: Callable[[], object], what: str) -> None:
+    """Run one periodic step; an error in it is logged, and the loop goes on (one worker's or
+    one job's data must not stop the coordinator)."""
+    try:
+        step()
+    except Exception:
+        log.exception("%s failed; continuing", what)
+
+
 class Coordinator:
     """The fleet coordinator, embeddable in a trio application.
 
@@ -124,6 +146,8 @@ class Coordinator:
     metadata on every RPC; ``tls`` enables TLS (see :class:`TlsConfig`). With a store file, at
     most ``table_memory`` bytes of base tables stay in memory (least recently used leave it and
     are read back from the store when needed; None: no bound); in memory only, all stay.
+    ``max_message`` overrides per-RPC request size limits (:data:`MAX_MESSAGE`);
+    ``max_connections_per_peer`` bounds the connections one address may hold open.
     """
 
     def __init__(
@@ -140,6 +164,8 @@ class Coordinator:
         pipeline_depth: int = 2,
         tick_interval: float = 0.1,
         table_memory: int | None = 1 << 30,
+        max_message: Mapping[str, int] | None = None,
+        max_connections_per_peer: int = 64,
     ) -> None:
         self.host, self.requested_port = parse_hostport(bind)
         if table_memory is not None and table_memory < 0:
@@ -158,6 +184,12 @@ class Coordinator:
         self.max_attempts = max_attempts
         self.pipeline_depth = pipeline_depth
         self.tick_interval = tick_interval
+        self.max_message = {**MAX_MESSAGE, **(max_message or {})}
+        if any(v < 1 for v in self.max_message.values()):
+            raise ValueError("message size limits must be >= 1 byte")
+        if max_connections_per_peer < 1:
+            raise ValueError("max_connections_per_peer must be >= 1")
+        self.max_connections_per_peer = max_connections_per_peer
         self.port: int | None = None
         self._registry: Registry | None = None
         self._scheduler: Scheduler | None = None
@@ -197,6 +229,8 @@ class Coordinator:
                         self.requested_port,
                         token=self.token,
                         ssl_context=ssl_ctx,
+                        limits=self.max_message,
+                        max_connections_per_peer=self.max_connections_per_peer,
                         task_status=task_status,
                     )
 
@@ -211,12 +245,12 @@ class Coordinator:
     async def _liveness_loop(self, registry: Registry) -> None:
         while True:
             await trio.sleep(self.heartbeat_interval / 4)
-            registry.sweep()
+            _survive(registry.sweep, "liveness sweep")
 
     async def _tick_loop(self, scheduler: Scheduler) -> None:
         while True:
             await trio.sleep(self.tick_interval)
-            scheduler.tick()
+            _survive(scheduler.tick, "scheduler tick")
 
     def _registry_or_raise(self) -> Registry:
         if self._registry is None:
@@ -317,7 +351,10 @@ class Coordinator:
 
     def quarantine(self, worker_id: str, reason: str = "wrong partial sum") -> None:
         """Give a worker no more tasks (persisted); its running attempts go elsewhere."""
-        self._scheduler_or_raise().store.quarantine(worker_id, reason)
+        try:
+            self._scheduler_or_raise().store.quarantine(worker_id, reason)
+        except StoreError as exc:
+            log.error("quarantine of %s is not persisted: %s", worker_id, exc)
         self._registry_or_raise().quarantine(worker_id, reason)
         self._scheduler_or_raise().dispatch()
 

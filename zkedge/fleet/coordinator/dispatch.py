@@ -15,7 +15,9 @@ Orders go down each worker's stream as :class:`~zkedge.fleet.coordinator.model.A
 from __future__ import annotations
 
 import functools
+import logging
 import math
+from collections.abc import Callable
 
 import trio
 
@@ -42,7 +44,9 @@ from zkedge.fleet.coordinator.sizing import (
     should_speculate,
     task_size,
 )
-from zkedge.fleet.coordinator.store import Store
+from zkedge.fleet.coordinator.store import Store, StoreError
+
+log = logging.getLogger("zkedge.fleet.coordinator")
 
 __all__ = ["Dispatcher"]
 
@@ -72,6 +76,7 @@ class Dispatcher:
         self.verifies: list[VerifyRequest] = []  # blame re-runs waiting for a worker
         self._held_total = 0.0  # work held by assignable workers, during a dispatch pass
         self._dispatching = False
+        self.on_store_error: Callable[[Job, str], None] = lambda job, why: None
         # Task scalars put on the wire, left out because the worker held them, and sent again
         # after a worker reported them missing (bytes, bytes, count).
         self.scalar_bytes_sent = 0
@@ -104,11 +109,22 @@ class Dispatcher:
                     for w in sorted(workers, key=lambda w: len(w.inflight)):
                         if not w.assignable or len(w.inflight) >= self.pipeline_depth:
                             continue
-                        if self._assign_next(w, fleet):
-                            progress = True
+                        try:
+                            if self._assign_next(w, fleet):
+                                progress = True
+                        except StoreError as exc:
+                            self._store_failed(exc)
+                            return
             self._speculate(workers)
         finally:
             self._dispatching = False
+
+    def _store_failed(self, exc: StoreError) -> None:
+        """A store write failed while placing work: the running jobs cannot record their
+        tasks, so they fail with the store's reason (nothing was sent for the failed write)."""
+        log.error("%s: failing the running jobs", exc)
+        for job in list(self.running.values()):
+            self.on_store_error(job, str(exc))
 
     def _fleet_capacity(self, workers: list[WorkerRecord]) -> float:
         return sum((w.capacity.k or 0.0) * w.factor(self.policy) for w in workers)
@@ -185,12 +201,12 @@ class Dispatcher:
         return sum(1 for x in want if x in blocks) / len(want)
 
     def _carve(self, job: Job, m: MsmState, i: int, start: int, size: int) -> Task:
+        task = Task(f"{job.id}.{m.idx}.{start}", job, m, start, size)
+        self.store.add_task(task.id, job.id, m.idx, start, size)  # first: it may fail
         s, e = m.free[i]
         stop = start + size
         pieces = [(a, b) for a, b in ((s, start), (stop, e)) if b > a]
         m.free[i : i + 1] = pieces
-        task = Task(f"{job.id}.{m.idx}.{start}", job, m, start, size)
-        self.store.add_task(task.id, job.id, m.idx, start, size)
         job.tasks[task.id] = task
         self.tasks[task.id] = task
         return task
@@ -198,6 +214,7 @@ class Dispatcher:
     def _start(self, w: WorkerRecord, task: Task, verify: VerifyRequest | None = None) -> bool:
         if w.stream is None:
             return False
+        self.store.task_attempts(task.id, task.attempts + 1)  # first: it may fail
         task.attempts += 1
         now = trio.current_time()
         expected = w.capacity.seconds_for(task.units, w.factor(self.policy), task.count)
@@ -210,11 +227,11 @@ class Dispatcher:
             expected,
             began + attempt_deadline(self.policy, expected),
             verify=verify,
+            session_id=w.session_id,
         )
         task.runs[att.number] = att
         if verify is None:
             task.state = RUNNING
-        self.store.task_attempts(task.id, task.attempts)
         m = task.msm
         scalars, h = b"", ""
         if w.scalars is None:  # a worker without a scalar cache gets every slice, no hash

@@ -251,6 +251,7 @@ class Attempt:
     deadline: float
     state: str = RUNNING
     verify: VerifyRequest | None = None
+    session_id: str = ""  # the worker session it was sent down; only that session reports it
 
 
 @dataclass(eq=False)

@@ -37,7 +37,7 @@ from zkedge.fleet.coordinator.model import (
 )
 from zkedge.fleet.coordinator.registry import Registry, WorkerRecord
 from zkedge.fleet.coordinator.sizing import SizingPolicy
-from zkedge.fleet.coordinator.store import Store, StoredJob
+from zkedge.fleet.coordinator.store import Store, StoredJob, StoreError
 from zkedge.fleet.coordinator.tables import Table, TableCache
 
 log = logging.getLogger("zkedge.fleet.coordinator")
@@ -80,6 +80,7 @@ class Scheduler:
         self.dispatcher = Dispatcher(
             store, registry, policy, self.running, self.tasks, pipeline_depth=pipeline_depth
         )
+        self.dispatcher.on_store_error = self._fail_job
         registry.on_lost = self.worker_lost
 
     @property
@@ -198,7 +199,9 @@ class Scheduler:
 
     # ------------------------------------------------------------------ dispatch
     # ------------------------------------------------------------------ reports
-    def _attempt(self, worker_id: str, task_id: str, attempt: int) -> tuple[Attempt | None, str]:
+    def _attempt(
+        self, worker_id: str, task_id: str, attempt: int, session_id: str | None
+    ) -> tuple[Attempt | None, str]:
         task = self.tasks.get(task_id)
         if task is None:
             return None, "unknown task"
@@ -207,15 +210,25 @@ class Scheduler:
             return None, "unknown attempt"
         if att.worker_id != worker_id:
             return None, "attempt was assigned to another worker"
+        if session_id is not None and att.session_id != session_id:
+            return None, "attempt was assigned to another session of this worker"
         if att.state != RUNNING:
             return None, f"attempt already {att.state}"
         return att, ""
 
     def complete(
-        self, worker_id: str, task_id: str, attempt: int, result: bytes, compute_seconds: float
+        self,
+        worker_id: str,
+        task_id: str,
+        attempt: int,
+        result: bytes,
+        compute_seconds: float,
+        session_id: str | None = None,
     ) -> tuple[bool, str]:
-        """A worker's result for (task, attempt): (accepted, detail). Idempotent."""
-        att, why = self._attempt(worker_id, task_id, attempt)
+        """A worker's result for (task, attempt): (accepted, detail). Idempotent. With a
+        ``session_id`` (the service always gives one) only the session the attempt was sent
+        down may report it."""
+        att, why = self._attempt(worker_id, task_id, attempt, session_id)
         if att is None:
             return False, why
         task = att.task
@@ -223,7 +236,14 @@ class Scheduler:
         try:
             point = _ec().decode(task.msm.curve, task.msm.group, result, "be", check="curve")
         except ValueError as exc:
-            self.fail(worker_id, task_id, attempt, f"bad partial sum: {exc}", handed_back=False)
+            self.fail(
+                worker_id,
+                task_id,
+                attempt,
+                f"bad partial sum: {exc}",
+                handed_back=False,
+                session_id=session_id,
+            )
             return False, f"bad partial sum: {exc}"
         att.state = DONE
         if w is not None:
@@ -245,7 +265,11 @@ class Scheduler:
         if w is not None:
             w.points_done += task.count
             w.tasks_done += 1
-        self.store.task_done(task.id, result, worker_id, compute_seconds)
+        try:
+            self.store.task_done(task.id, result, worker_id, compute_seconds)
+        except StoreError as exc:
+            self._fail_job(task.job, str(exc))
+            return True, "accepted; the job failed: its store write failed"
         for other in task.running():
             if other.verify is None:
                 self.dispatcher.cancel(other)
@@ -264,12 +288,13 @@ class Scheduler:
         error: str,
         handed_back: bool,
         scalars_missing: bool = False,
+        session_id: str | None = None,
     ) -> tuple[bool, str]:
         """A worker's failure (or hand-back) of (task, attempt): (accepted, detail).
 
         ``scalars_missing``: the assignment left its scalars out and the worker's cache lacked
         them (the mirror was wrong); no strike, and the next assignment carries them."""
-        att, why = self._attempt(worker_id, task_id, attempt)
+        att, why = self._attempt(worker_id, task_id, attempt, session_id)
         if att is None:
             return False, why
         att.state = FAILED
@@ -346,9 +371,11 @@ class Scheduler:
         m.result, m.done = acc, True
         if all(x.done for x in job.msms):
             job.state = DONE
-            self.store.finish_job(
-                job.id, DONE, [ec.encode(x.curve, x.group, x.result, "be") for x in job.msms], None
-            )
+            try:
+                results = [ec.encode(x.curve, x.group, x.result, "be") for x in job.msms]
+                self.store.finish_job(job.id, DONE, results, None)
+            except StoreError as exc:
+                log.error("job %s is done but its result was not stored: %s", job.id, exc)
             self._finished(job)
 
     def _finished(self, job: Job) -> None:
@@ -362,7 +389,10 @@ class Scheduler:
                 for m in old.msms:  # memory: only recent jobs can have tasks re-run
                     m.scalars = b""
                 # and disk: a Groth16 proof stores ~10 MB of scalars a finished job no longer needs
-                self.store.drop_scalars(old.id)
+                try:
+                    self.store.drop_scalars(old.id)
+                except StoreError as exc:
+                    log.error("could not release job %s's stored scalars: %s", old.id, exc)
         for old in done[: max(0, len(done) - self.history)]:
             del self.jobs[old.id]
             for t in old.tasks:
@@ -376,7 +406,10 @@ class Scheduler:
             for att in t.running():
                 self.dispatcher.cancel(att)
         self.dispatcher.pending[:] = [t for t in self.pending if t.job is not job]
-        self.store.finish_job(job.id, FAILED, None, error)
+        try:
+            self.store.finish_job(job.id, FAILED, None, error)
+        except StoreError as exc:
+            log.error("job %s failed (%s) and that was not stored: %s", job.id, error, exc)
         self._finished(job)
 
     # ------------------------------------------------------------------ verification / blame

@@ -17,6 +17,8 @@ import trio
 
 from zkedge.curves import CURVES, check_group, get_curve
 from zkedge.fleet.coordinator.registry import DEAD, QUARANTINED, WorkerRecord
+from zkedge.fleet.coordinator.store import StoreError
+from zkedge.fleet.coordinator.tables import Table
 from zkedge.fleet.coordinator.wire import (
     load_report,
     load_sample,
@@ -33,6 +35,7 @@ from zkedge.fleet.proto.coordinator.v1 import (
     HeartbeatResponse,
     JobUpdate,
     LoadReport,
+    NodeInfo,
     ReceiveTasksRequest,
     RegisterWorkerRequest,
     RegisterWorkerResponse,
@@ -46,7 +49,7 @@ from zkedge.fleet.proto.coordinator.v1 import (
     WorkerShare,
     WorkerStatus,
 )
-from zkedge.fleet.rpc import RpcError
+from zkedge.fleet.rpc import Peer, RpcError
 
 if TYPE_CHECKING:
     from zkedge.fleet.coordinator._coordinator import Coordinator
@@ -57,6 +60,14 @@ if TYPE_CHECKING:
 __all__ = ["CoordinatorService"]
 
 _MAX_ID = 128
+_MAX_TEXT = 256  # node fact strings (hostname, arch, build, version)
+# What a board can plausibly report; beyond these a number is an error or a lie.
+_MAX_CORES = 4096
+_MAX_BYTES = 1 << 50  # memory, cache sizes
+_MAX_RATE = 1e12  # points per second
+_MAX_SECONDS = 86400.0  # one task's compute or fetch time
+_MAX_CACHED_RANGES = 4096
+_MAX_CURVES = 8
 
 
 def _check_id(value: str, what: str) -> str:
@@ -65,18 +76,41 @@ def _check_id(value: str, what: str) -> str:
     return value
 
 
+def _bad(message: str) -> RpcError:
+    return RpcError("INVALID_ARGUMENT", message)
+
+
+def _in_range(value: float, lo: float, hi: float, what: str) -> None:
+    if not (math.isfinite(value) and lo <= value <= hi):
+        raise _bad(f"{what} must be within {lo:g}..{hi:g}, got {value!r}")
+
+
 def _check_load(load: LoadReport) -> None:
-    numbers = (
-        load.load_average,
-        load.cpu_utilization,
-        load.own_cpu_utilization,
-        load.soc_temperature_c,
-        load.recent_points_per_sec,
-    )
-    if not all(math.isfinite(x) for x in numbers) or load.load_average < 0:
-        raise RpcError("INVALID_ARGUMENT", "load report has non-finite or negative numbers")
-    if not (0 <= load.cpu_utilization <= 1 and 0 <= load.own_cpu_utilization <= 1):
-        raise RpcError("INVALID_ARGUMENT", "cpu utilisation must be within 0..1")
+    _in_range(load.load_average, 0, 1e6, "load_average")
+    _in_range(load.cpu_utilization, 0, 1, "cpu_utilization")
+    _in_range(load.own_cpu_utilization, 0, 1, "own_cpu_utilization")
+    _in_range(load.mem_available_bytes, 0, _MAX_BYTES, "mem_available_bytes")
+    _in_range(load.soc_temperature_c, -273.15, 1000, "soc_temperature_c")
+    _in_range(load.recent_points_per_sec, 0, _MAX_RATE, "recent_points_per_sec")
+    _in_range(load.tasks_in_flight, 0, 1 << 20, "tasks_in_flight")
+
+
+def _check_node(node: NodeInfo) -> None:
+    if not betterproto.serialized_on_wire(node):
+        raise _bad("node facts missing")
+    for name in ("hostname", "arch", "native_build", "version"):
+        if len(getattr(node, name)) > _MAX_TEXT:
+            raise _bad(f"node.{name} is longer than {_MAX_TEXT} characters")
+    _in_range(node.cores, 0, _MAX_CORES, "node.cores")
+    _in_range(node.threads, 0, _MAX_CORES, "node.threads")
+    _in_range(node.memory_bytes, 0, _MAX_BYTES, "node.memory_bytes")
+    _in_range(node.scalar_cache_bytes, 0, _MAX_BYTES, "node.scalar_cache_bytes")
+    _in_range(node.bench_points_per_sec, 0, _MAX_RATE, "node.bench_points_per_sec")
+    if len(node.curves) > _MAX_CURVES:
+        raise _bad(f"node.curves lists more than {_MAX_CURVES} curves")
+    for c in node.curves:
+        if c.lower() not in CURVES:
+            raise _bad(f"unknown curve {c[:40]!r}")
 
 
 def _load_of(load: LoadReport) -> LoadSample | None:
@@ -121,6 +155,43 @@ class _ListSource:
         self._items.clear()
 
 
+class _BasesSource:
+    """A :class:`zkedge.fleet.rpc.TrioStream` of a table's blocks ``first..last``, each cut from
+    the table (one block's copy) when the previous one has been sent: a client that does not
+    read holds the server to one block, not the range."""
+
+    def __init__(self, digest: str, table: Table, block: int, first: int, last: int) -> None:
+        self._digest = digest
+        self._table = table
+        self._pb = get_curve(table.curve).point_bytes(check_group(table.group))
+        self._block = block
+        self._next = first
+        self._last = last
+
+    async def receive(self) -> BasesChunk | None:
+        await trio.lowlevel.checkpoint()
+        b = self._next
+        if b > self._last:
+            return None
+        self._next += 1
+        t = self._table
+        s, e = b * self._block, min(t.n, (b + 1) * self._block)
+        piece = t.mont[s * self._pb : e * self._pb]
+        return BasesChunk(
+            table_hash=self._digest,
+            curve=t.curve,
+            group=t.group,
+            table_n=t.n,
+            start=s,
+            count=e - s,
+            data=piece,
+            sha256=hashlib.sha256(piece).hexdigest(),
+        )
+
+    def close(self) -> None:
+        self._next = self._last + 1
+
+
 class _JobWatch:
     """A :class:`zkedge.fleet.rpc.TrioStream` of a job's updates until it finishes."""
 
@@ -160,56 +231,72 @@ class CoordinatorService:
     def _sched(self) -> Scheduler:
         return self._coord._scheduler_or_raise()
 
-    def _live(self, worker_id: str, session_id: str = "") -> WorkerRecord:
+    def _session(self, worker_id: str, session_id: str, *, alive: bool = True) -> WorkerRecord:
+        """The worker record this (id, session) names. Every worker RPC after RegisterWorker
+        presents its session: an empty one is refused, an unknown or replaced one is NOT_FOUND
+        (the worker registers again). ``alive=False`` also finds a worker declared dead, whose
+        late reports are acknowledged, not refused."""
         _check_id(worker_id, "worker_id")
-        rec = self._reg.get(worker_id, session_id or None)
-        if rec is None:
-            raise RpcError("NOT_FOUND", f"unknown worker {worker_id!r}: call RegisterWorker again")
-        return rec
-
-    def _known(self, worker_id: str) -> WorkerRecord:
-        """Any record for the id, even dead: late reports are acknowledged, not refused."""
-        _check_id(worker_id, "worker_id")
-        rec: WorkerRecord | None = self._reg.workers.get(worker_id)
-        if rec is None:
-            raise RpcError("NOT_FOUND", f"unknown worker {worker_id!r}: call RegisterWorker again")
+        if not session_id:
+            raise _bad("session_id is required (the one RegisterWorker returned)")
+        rec = self._reg.workers.get(worker_id)
+        if rec is None or rec.session_id != session_id or (alive and rec.state == DEAD):
+            raise RpcError(
+                "NOT_FOUND", f"no live session {session_id[:40]!r} of worker {worker_id!r}: "
+                "call RegisterWorker again"
+            )  # fmt: skip
         return rec
 
     # ------------------------------------------------------------------ worker RPCs
-    async def register_worker(self, req: RegisterWorkerRequest) -> RegisterWorkerResponse:
+    async def register_worker(
+        self, req: RegisterWorkerRequest, peer: Peer | None = None
+    ) -> RegisterWorkerResponse:
         _check_id(req.worker_id, "worker_id")
+        if peer is not None and peer.cert_names and req.worker_id not in peer.cert_names:
+            # Mutual TLS: a worker registers only under an identity its certificate names.
+            raise RpcError(
+                "PERMISSION_DENIED",
+                f"worker_id {req.worker_id!r} is not a name in this client's certificate",
+            )
         node = req.node
-        if not betterproto.serialized_on_wire(node) or not math.isfinite(node.bench_points_per_sec):
-            raise RpcError("INVALID_ARGUMENT", "node facts missing or malformed")
-        if node.bench_points_per_sec < 0:
-            raise RpcError("INVALID_ARGUMENT", "bench_points_per_sec must be >= 0")
-        for c in node.curves:
-            if c.lower() not in CURVES:
-                raise RpcError("INVALID_ARGUMENT", f"unknown curve {c!r}")
+        _check_node(node)
         load = _load_of(req.load_report)
-        block = self._coord.policy.block_points
-        cached: dict[str, set[int]] = {}
-        for r in req.cached:
-            if len(r.table_hash) != 64:
-                raise RpcError("INVALID_ARGUMENT", "cached ranges need a sha256 hex table hash")
-            first = -(-r.start // block)
-            last = (r.start + r.count) // block
-            cached.setdefault(r.table_hash, set()).update(range(first, last))
+        cached = self._cached_blocks(req)
         rec = self._reg.register(req.worker_id, node_facts(node), cached, load)
         self._sched.dispatch()
         return RegisterWorkerResponse(
             session_id=rec.session_id,
             heartbeat_interval_ms=round(self._reg.heartbeat_interval * 1000),
             max_missed_heartbeats=self._reg.max_missed,
-            bases_block_points=block,
+            bases_block_points=self._coord.policy.block_points,
         )
+
+    def _cached_blocks(self, req: RegisterWorkerRequest) -> dict[str, set[int]]:
+        """The blocks of known tables a worker says it caches (ranges of tables this
+        coordinator does not know are left out; a range past its table's end is refused)."""
+        if len(req.cached) > _MAX_CACHED_RANGES:
+            raise _bad(f"more than {_MAX_CACHED_RANGES} cached ranges")
+        block = self._coord.policy.block_points
+        cached: dict[str, set[int]] = {}
+        for r in req.cached:
+            if len(r.table_hash) != 64:
+                raise _bad("cached ranges need a sha256 hex table hash")
+            table = self._sched.table(r.table_hash)
+            if table is None:
+                continue
+            if r.count == 0 or r.start + r.count > table.n:
+                raise _bad(f"cached range {r.start}+{r.count} is outside its table (0..{table.n})")
+            first = -(-r.start // block)
+            last = (r.start + r.count) // block
+            cached.setdefault(r.table_hash, set()).update(range(first, last))
+        return cached
 
     async def send_heartbeat(self, req: HeartbeatRequest) -> HeartbeatResponse:
         return self.send_heartbeat_sync(req)
 
     def send_heartbeat_sync(self, req: HeartbeatRequest) -> HeartbeatResponse:
         """Heartbeats never wait, so they take the bridge's fast path (see zkedge.fleet.rpc)."""
-        rec = self._live(req.worker_id, req.session_id)
+        rec = self._session(req.worker_id, req.session_id)
         if self._reg.heartbeat(rec, _load_of(req.load_report)):
             self._sched.dispatch()
         return HeartbeatResponse(
@@ -217,7 +304,7 @@ class CoordinatorService:
         )
 
     async def receive_tasks(self, req: ReceiveTasksRequest) -> _Source:
-        rec = self._live(req.worker_id, req.session_id)
+        rec = self._session(req.worker_id, req.session_id)
         recv = self._reg.open_stream(rec)
         send = rec.stream
         reg = self._reg
@@ -233,27 +320,32 @@ class CoordinatorService:
         return _Source(recv, closed)
 
     async def report_completion(self, req: ReportCompletionRequest) -> ReportAck:
-        self._known(req.worker_id)
+        self._session(req.worker_id, req.session_id, alive=False)
         _check_id(req.task_id, "task_id")
         if req.attempt < 1:
-            raise RpcError("INVALID_ARGUMENT", "attempt numbers start at 1")
-        if not math.isfinite(req.compute_seconds) or req.compute_seconds < 0:
-            raise RpcError("INVALID_ARGUMENT", "compute_seconds must be finite and >= 0")
+            raise _bad("attempt numbers start at 1")
+        _in_range(req.compute_seconds, 0, _MAX_SECONDS, "compute_seconds")
+        _in_range(req.fetch_seconds, 0, _MAX_SECONDS, "fetch_seconds")
         task = self._sched.tasks.get(req.task_id)
         if task is not None:
             want = get_curve(task.msm.curve).point_bytes(check_group(task.msm.group))
             if len(req.result) != want:
-                raise RpcError("INVALID_ARGUMENT", f"result must be {want} bytes")
+                raise _bad(f"result must be {want} bytes")
         ok, detail = self._sched.complete(
-            req.worker_id, req.task_id, req.attempt, bytes(req.result), req.compute_seconds
+            req.worker_id,
+            req.task_id,
+            req.attempt,
+            bytes(req.result),
+            req.compute_seconds,
+            session_id=req.session_id,
         )
         return ReportAck(accepted=ok, detail=detail)
 
     async def report_failure(self, req: ReportFailureRequest) -> ReportAck:
-        self._known(req.worker_id)
+        self._session(req.worker_id, req.session_id, alive=False)
         _check_id(req.task_id, "task_id")
         if req.attempt < 1:
-            raise RpcError("INVALID_ARGUMENT", "attempt numbers start at 1")
+            raise _bad("attempt numbers start at 1")
         ok, detail = self._sched.fail(
             req.worker_id,
             req.task_id,
@@ -261,40 +353,23 @@ class CoordinatorService:
             req.error[:1000],
             req.handed_back,
             req.scalars_missing,
+            session_id=req.session_id,
         )
         return ReportAck(accepted=ok, detail=detail)
 
-    async def fetch_bases(self, req: FetchBasesRequest) -> _ListSource:
-        rec = self._known(req.worker_id)
-        if rec.state in (DEAD, QUARANTINED):
+    async def fetch_bases(self, req: FetchBasesRequest) -> _BasesSource:
+        rec = self._session(req.worker_id, req.session_id)
+        if rec.state == QUARANTINED:
             raise RpcError("FAILED_PRECONDITION", f"worker is {rec.state}")
         table = self._sched.table(req.table_hash)
         if table is None:
-            raise RpcError("NOT_FOUND", f"unknown table {req.table_hash!r}")
-        curve, group, n, data = table
-        if req.count == 0 or req.start + req.count > n:
-            raise RpcError("INVALID_ARGUMENT", f"range must be non-empty and within 0..{n}")
-        pb = get_curve(curve).point_bytes(check_group(group))
+            raise RpcError("NOT_FOUND", f"unknown table {req.table_hash[:80]!r}")
+        if req.count == 0 or req.start + req.count > table.n:
+            raise _bad(f"range must be non-empty and within 0..{table.n}")
         block = self._coord.policy.block_points
-        chunks = []
         first, last = req.start // block, (req.start + req.count - 1) // block
-        for b in range(first, last + 1):
-            s, e = b * block, min(n, (b + 1) * block)
-            piece = data[s * pb : e * pb]
-            chunks.append(
-                BasesChunk(
-                    table_hash=req.table_hash,
-                    curve=curve,
-                    group=group,
-                    table_n=n,
-                    start=s,
-                    count=e - s,
-                    data=piece,
-                    sha256=hashlib.sha256(piece).hexdigest(),
-                )
-            )
         rec.held.setdefault(req.table_hash, set()).update(range(first, last + 1))
-        return _ListSource(chunks)
+        return _BasesSource(req.table_hash, table, block, first, last)
 
     # ------------------------------------------------------------------ operator RPCs
     async def submit_msm(self, req: SubmitMsmRequest) -> SubmitMsmResponse:
@@ -309,6 +384,8 @@ class CoordinatorService:
             handle = await self._coord.submit_msm(req.curve, req.group, bases, req.scalars)
         except ValueError as exc:
             raise RpcError("INVALID_ARGUMENT", str(exc)) from None
+        except StoreError as exc:
+            raise RpcError("UNAVAILABLE", str(exc)) from None
         return SubmitMsmResponse(job_id=handle.id)
 
     async def watch_job(self, req: WatchJobRequest) -> _JobWatch | _ListSource:

@@ -129,6 +129,21 @@ def load_factor(policy: SizingPolicy, load: LoadSnapshot | None) -> float:
     return factor
 
 
+#: Bounds on a worker's normalised rate (units/s per unit of :func:`size_gain`). A board does a
+#: few thousand to a few million points a second; anything outside these bounds is a measuring
+#: artefact or a lie, and would make sizes or expected times non-finite.
+MIN_RATE = 1e-3
+MAX_RATE = 1e10
+#: Largest task the policy sizes (points), whatever the rates say.
+MAX_TASK_POINTS = 1 << 40
+
+
+def _clamp_rate(k: float) -> float | None:
+    if not math.isfinite(k) or k <= 0:
+        return None
+    return min(max(k, MIN_RATE), MAX_RATE)
+
+
 def size_gain(n: int) -> float:
     """Relative per-point speed of an MSM of n points (Pippenger: about log2(n) - 2)."""
     return max(1.0, math.log2(max(n, 2)) - 2.0)
@@ -145,9 +160,12 @@ class CapacityEstimate:
     def observe(self, units: float, seconds: float, factor: float, n: int | None = None) -> None:
         """Fold in ``units`` of work over ``n`` points (default: as many points as units) done
         in ``seconds`` while the load factor was ``factor``."""
-        if units <= 0 or seconds <= 0 or factor <= 0:
+        if not (units > 0 and seconds > 0 and factor > 0) or not math.isfinite(units):
             return
-        sample = units / seconds / size_gain(int(units) if n is None else n) / factor
+        n = min(int(units) if n is None else n, MAX_TASK_POINTS)
+        sample = _clamp_rate(units / seconds / size_gain(n) / factor)
+        if sample is None:
+            return
         if self.k is None or self.samples == 0:
             self.k = sample  # the first real task replaces the micro-benchmark outright
         else:
@@ -158,7 +176,9 @@ class CapacityEstimate:
     def seed(self, points_per_sec: float, n: int, factor: float) -> None:
         """Use the startup micro-benchmark (``n`` points) until a task completes."""
         if self.samples == 0 and points_per_sec > 0 and factor > 0:
-            self.k = points_per_sec / size_gain(n) / factor
+            k = _clamp_rate(points_per_sec / size_gain(n) / factor)
+            if k is not None:
+                self.k = k
 
     def rate(self, n: int, factor: float) -> float:
         """Expected units/s for an n-point task at load factor ``factor`` (0 if unknown)."""
@@ -169,18 +189,20 @@ class CapacityEstimate:
     def seconds_for(self, units: float, factor: float, n: int | None = None) -> float:
         """Expected seconds for ``units`` of work over ``n`` points (default: as many points as
         units; inf if unknown)."""
-        r = self.rate(int(units) if n is None else n, factor)
+        if not math.isfinite(units):
+            return math.inf
+        r = self.rate(min(int(units) if n is None else n, MAX_TASK_POINTS), factor)
         return units / r if r > 0 else math.inf
 
     def points_for(self, seconds: float, factor: float) -> int:
         """Largest amount of work (units, or points of full-size BN254 G1 scalars) expected to
         finish within ``seconds`` (fixed-point steps on g(n))."""
-        if self.k is None:
+        if self.k is None or not (factor > 0 and seconds > 0):
             return 0
-        n = self.k * factor * seconds * size_gain(1 << 16)
+        n = min(self.k * factor * seconds * size_gain(1 << 16), MAX_TASK_POINTS)
         for _ in range(3):
-            n = self.k * factor * seconds * size_gain(int(n))
-        return int(n)
+            n = min(self.k * factor * seconds * size_gain(int(n)), MAX_TASK_POINTS)
+        return int(n) if math.isfinite(n) else MAX_TASK_POINTS
 
 
 def task_size(
@@ -230,6 +252,7 @@ def task_size(
         return free_here
     by_tail = share * policy.tail_fraction
     units = min(by_time, by_tail) if by_time > 0 else by_tail
+    units = min(units, MAX_TASK_POINTS) if math.isfinite(units) else MAX_TASK_POINTS
     size = to_points(units) if to_points is not None else math.ceil(units)
     if inflight_here > 0 and size < policy.min_points:
         return 0  # a sliver of a share is not worth a task: the worker is busy anyway

@@ -12,8 +12,49 @@ import sqlite3
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-__all__ = ["Store", "StoredJob", "StoredMsm", "StoredTask"]
+__all__ = ["Store", "StoreError", "StoredJob", "StoredMsm", "StoredTask"]
+
+
+class StoreError(RuntimeError):
+    """The job store could not be opened, read or written (disk full, I/O error, read-only
+    file, not a database). The coordinator keeps serving: the jobs a failed write touches fail
+    with this message."""
+
+
+class _Guarded:
+    """A sqlite3 connection whose errors come out as :class:`StoreError` (one line: what
+    failed and sqlite's reason)."""
+
+    def __init__(self, db: sqlite3.Connection, where: str) -> None:
+        self.db = db
+        self._where = where
+
+    def _fail(self, exc: sqlite3.Error) -> StoreError:
+        return StoreError(f"job store {self._where}: {exc}")
+
+    def execute(self, sql: str, args: Any = ()) -> sqlite3.Cursor:
+        try:
+            return self.db.execute(sql, args)
+        except sqlite3.Error as exc:
+            raise self._fail(exc) from exc
+
+    def executemany(self, sql: str, rows: Any) -> sqlite3.Cursor:
+        try:
+            return self.db.executemany(sql, rows)
+        except sqlite3.Error as exc:
+            raise self._fail(exc) from exc
+
+    def executescript(self, sql: str) -> sqlite3.Cursor:
+        try:
+            return self.db.executescript(sql)
+        except sqlite3.Error as exc:
+            raise self._fail(exc) from exc
+
+    def close(self) -> None:
+        self.db.close()
+
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS base_tables(
@@ -77,15 +118,26 @@ class StoredJob:
 
 
 class Store:
-    """The coordinator's database. ``path=None`` or ``":memory:"`` keeps it in memory."""
+    """The coordinator's database. ``path=None`` or ``":memory:"`` keeps it in memory. Every
+    failure is a :class:`StoreError`; one at opening names the file."""
 
     def __init__(self, path: str | Path | None) -> None:
         target = ":memory:" if path is None else str(path)
         self.persistent = path is not None and str(path) != ":memory:"
-        self._db = sqlite3.connect(target, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
+        if self.persistent and not Path(target).parent.is_dir():
+            raise StoreError(f"job store {target}: no directory {Path(target).parent}")
+        try:
+            db = sqlite3.connect(target, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise StoreError(f"job store {target}: cannot open it: {exc}") from exc
+        self._db = _Guarded(db, target)
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_SCHEMA)
+        except StoreError:
+            db.close()
+            raise
 
     def close(self) -> None:
         """Close the connection (the WAL is checkpointed by sqlite)."""
@@ -264,11 +316,25 @@ class Store:
 class _Tx:
     """BEGIN/COMMIT (ROLLBACK on error) around a block, for an autocommit connection."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: _Guarded) -> None:
         self._db = db
 
     def __enter__(self) -> None:
         self._db.execute("BEGIN")
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        self._db.execute("ROLLBACK" if exc_type is not None else "COMMIT")
+        if exc_type is None:
+            try:
+                self._db.execute("COMMIT")
+                return
+            except StoreError:
+                self._rollback()
+                raise
+        self._rollback()
+
+    def _rollback(self) -> None:
+        if self._db.db.in_transaction:
+            try:
+                self._db.execute("ROLLBACK")
+            except StoreError:
+                pass  # the connection reports the error on its next statement

@@ -362,6 +362,7 @@ class _Session:
                 result=res.result,
                 compute_seconds=res.seconds,
                 fetch_seconds=fetch_s,
+                session_id=self.session_id,
             ),
         )
         self.w.tasks_done += 1
@@ -385,6 +386,7 @@ class _Session:
                 error=error,
                 scalars_missing=scalars_missing,
                 handed_back=handed_back,
+                session_id=self.session_id,
             ),
         )
 
@@ -407,7 +409,11 @@ class _Session:
             chunks = await self.client.collect(
                 "fetch_bases",
                 FetchBasesRequest(
-                    worker_id=self.w.worker_id, table_hash=task.table_hash, start=lo, count=hi - lo
+                    worker_id=self.w.worker_id,
+                    session_id=self.session_id,
+                    table_hash=task.table_hash,
+                    start=lo,
+                    count=hi - lo,
                 ),
             )
             for ch in chunks:

@@ -155,6 +155,7 @@ class ReportCompletionRequest(betterproto.Message):
     result: bytes = betterproto.bytes_field(4)
     compute_seconds: float = betterproto.double_field(5)
     fetch_seconds: float = betterproto.double_field(6)
+    session_id: str = betterproto.string_field(7)
 
 
 @dataclass(eq=False, repr=False)
@@ -165,6 +166,7 @@ class ReportFailureRequest(betterproto.Message):
     error: str = betterproto.string_field(4)
     handed_back: bool = betterproto.bool_field(5)
     scalars_missing: bool = betterproto.bool_field(6)
+    session_id: str = betterproto.string_field(7)
 
 
 @dataclass(eq=False, repr=False)
@@ -179,6 +181,7 @@ class FetchBasesRequest(betterproto.Message):
     table_hash: str = betterproto.string_field(2)
     start: int = betterproto.uint64_field(3)
     count: int = betterproto.uint64_field(4)
+    session_id: str = betterproto.string_field(5)
 
 
 @dataclass(eq=False, repr=False)
