@@ -301,9 +301,12 @@ async def test_stream_push_completion_and_idempotent_reports(
                     late = await c.call(
                         "report_failure",
                         ReportFailureRequest(
-                            worker_id="w", task_id=a.task_id, attempt=a.attempt, error="late",
+                            worker_id="w",
+                            task_id=a.task_id,
+                            attempt=a.attempt,
+                            error="late",
                             session_id=sid,
-                        ),  # fmt: skip
+                        ),
                     )
                     assert not late.accepted
                     other = ReportCompletionRequest(

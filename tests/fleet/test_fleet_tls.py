@@ -85,7 +85,9 @@ async def register(port: int, tls: TlsConfig | None, worker_id: str = "w") -> st
     async with rpc.open_client(
         CoordinatorServiceBase, "127.0.0.1", port, token=TOKEN, ssl_context=ctx, server_name=name
     ) as c:
-        reply = await c.call("register_worker", RegisterWorkerRequest(worker_id=worker_id, node=NODE))
+        reply = await c.call(
+            "register_worker", RegisterWorkerRequest(worker_id=worker_id, node=NODE)
+        )
         return str(reply.session_id)
 
 
