@@ -396,7 +396,7 @@ async def _disk_fills_during_a_job(
         await ok.result()
         handle = await coord.submit_msm("bn254", "G1", table, scalars[::-1])
         fill(coord)
-        with pytest.raises(Exception, match="disk is full|database or disk|No space"):
+        with pytest.raises(Exception, match=r"disk is full|database or disk|No space"):
             await handle.result()
         # nothing is left running that no worker has, and the coordinator keeps serving
         await trio.sleep(0.5)
