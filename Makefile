@@ -47,7 +47,7 @@ lint: venv
 	$(VPY) firmware_tests/gen_selftest_kat.py --check
 
 typecheck: venv
-	$(VENV)/bin/mypy zkedge
+	$(VENV)/bin/mypy zkedge tests tools bench firmware_tests
 
 pytest: venv node
 	$(VENV)/bin/pytest -q -p no:cacheprovider

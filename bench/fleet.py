@@ -54,14 +54,18 @@ def pinned(core: int, cmd: list[str], log: Path) -> subprocess.Popen[bytes]:
         return subprocess.Popen(prefix + cmd, stdout=f, stderr=f, env=env)
 
 
-async def run_job(coord: Coordinator, table: BaseTable, scalars: bytes) -> tuple[float, dict]:
+Shares = dict[str, tuple[int, int, float]]
+"""worker id -> (points, tasks, compute seconds), as ``MsmHandle.shares()`` reports them."""
+
+
+async def run_job(coord: Coordinator, table: BaseTable, scalars: bytes) -> tuple[float, Shares]:
     t0 = time.perf_counter()
     h = await coord.submit_msm("bn254", "G1", table, scalars)
     await h.result()
     return time.perf_counter() - t0, h.shares()
 
 
-def fmt_shares(shares: dict, makespan: float) -> str:
+def fmt_shares(shares: Shares, makespan: float) -> str:
     """Per worker: points, tasks, and busy share of the makespan (compute time / makespan)."""
     return ", ".join(
         f"{w}:{p}pts/{k}t/busy {s / makespan:.0%}" for w, (p, k, s) in sorted(shares.items())
@@ -137,7 +141,11 @@ async def bench(args: argparse.Namespace) -> None:
             await run_job(coord, table, scalars)  # let the EWMA see the burner
 
             # burner: adaptive and static interleaved; ideal from each adaptive run's own rates
-            adapt, stat, ideals, rates_pts, rates_s = [], [], [], {}, {}
+            adapt: list[float] = []
+            stat: list[float] = []
+            ideals: list[float] = []
+            rates_pts: dict[str, int] = {}
+            rates_s: dict[str, float] = {}
             for _ in range(args.repeat):
                 coord.set_policy(adaptive)
                 t, shares = await run_job(coord, table, scalars)
@@ -165,13 +173,13 @@ async def bench(args: argparse.Namespace) -> None:
             assert await h.result() == want, "fleet result differs from the local MSM"
             nursery.cancel_scope.cancel()
     finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
             try:
-                p.wait(timeout=10)
+                proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
-                p.kill()
+                proc.kill()
         shutil.rmtree(tmp, ignore_errors=True)
 
     print(

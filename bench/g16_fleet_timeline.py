@@ -27,14 +27,14 @@ from zkedge.fleet.coordinator import Coordinator  # noqa: E402
 from zkedge.fleet.coordinator import _groth16 as D  # noqa: E402
 from zkedge.fleet.coordinator import dispatch as DP  # noqa: E402
 from zkedge.fleet.coordinator import scheduler as S  # noqa: E402
-from zkedge.groth16.prover import load_inputs  # noqa: E402
+from zkedge.groth16.prover import compute_h, load_inputs  # noqa: E402
 
 LOG: list[tuple[Any, ...]] = []
 T0 = [0.0]
 
 
 def _hook() -> None:
-    start, complete, compute_h = DP.Dispatcher._start, S.Scheduler.complete, D.compute_h
+    start, complete = DP.Dispatcher._start, S.Scheduler.complete
 
     def logged_start(self: Any, w: Any, task: Any, verify: Any = None) -> bool:
         ok: bool = start(self, w, task, verify)
@@ -54,7 +54,7 @@ def _hook() -> None:
 
     DP.Dispatcher._start = logged_start  # type: ignore[method-assign]
     S.Scheduler.complete = logged_complete  # type: ignore[method-assign]
-    D.compute_h = logged_h
+    D.compute_h = logged_h  # type: ignore[attr-defined]  # the name _groth16 calls
 
 
 async def run(d: Path, workers: int, proofs: int, show_log: bool) -> None:

@@ -148,7 +148,7 @@ def circuit_for(k: int, setup: str) -> tuple[Path, int, int]:
         tmpl = (ROOT / "tests" / "fixtures" / "circuits" / "chain.circom.in").read_text()
         src.write_text(tmpl.replace("NBITS", str(nbits)).replace("NMUL", str(nmul)))
         log(f"building 2^{k} circuit ({nbits} bit blocks, {nmul} multiplications, {setup} setup)")
-        inputs = [{"x": "5", "y": "7"}]
+        inputs: list[dict[str, object]] = [{"x": "5", "y": "7"}]
         if setup == "snarkjs":
             times = fixtures.build_circuit(
                 src, d, prime="bn128", curve="bn128", power=k, inputs=inputs
@@ -177,7 +177,7 @@ def circuit_for(k: int, setup: str) -> tuple[Path, int, int]:
     return d, h.n_constraints, h.n_wires
 
 
-def run_zkedge(d: Path, threads: int, out: Path) -> dict[str, float]:
+def run_zkedge(d: Path, threads: int, out: Path) -> dict[str, Any]:
     t0 = time.monotonic()
     proc = subprocess.run(
         [
@@ -198,12 +198,12 @@ def run_zkedge(d: Path, threads: int, out: Path) -> dict[str, float]:
     wall = time.monotonic() - t0
     if proc.returncode:
         raise RuntimeError(proc.stdout + proc.stderr)
-    res: dict[str, float] = json.loads(proc.stdout.strip().splitlines()[-1])
+    res: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
     res["wall"] = wall
     return res
 
 
-def run_fleet(d: Path, workers: int, out: Path, repeat: int) -> dict[str, object]:
+def run_fleet(d: Path, workers: int, out: Path, repeat: int) -> dict[str, Any]:
     proc = subprocess.run(
         [
             PY,
@@ -223,7 +223,7 @@ def run_fleet(d: Path, workers: int, out: Path, repeat: int) -> dict[str, object
     )
     if proc.returncode:
         raise RuntimeError(proc.stdout + proc.stderr)
-    res: dict[str, object] = json.loads(proc.stdout.strip().splitlines()[-1])
+    res: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
     return res
 
 
@@ -352,7 +352,7 @@ def main() -> int:
                 f"2^{k} {label}: read {best['read']:.2f} s, prove {best['prove']:.2f} s, "
                 f"process {best['wall']:.2f} s, {best['maxrss_kb'] / 1024:.0f} MB; "
                 + ", ".join(f"{a} {b:.2f}" for a, b in best["steps"].items())
-            )  # type: ignore[attr-defined]
+            )
         if args.fleet:
             fl = run_fleet(d, args.fleet, out, args.repeat)
             if not snarkjs_verifies(d, out):
@@ -361,14 +361,14 @@ def main() -> int:
             warm = fl["warm_steps"]
             log(
                 f"2^{k} fleet x{args.fleet}: cold {fl['cold']:.2f} s, best warm {fl['warm']:.2f} s "
-                f"(without the check: all warm {sorted(round(x, 2) for x in fl['warm_all'])}) "  # type: ignore[attr-defined]
-                f"({', '.join(f'{a} {b:.2f}' for a, b in warm.items())}), "  # type: ignore[attr-defined]
+                f"(without the check: all warm {sorted(round(x, 2) for x in fl['warm_all'])}) "
+                f"({', '.join(f'{a} {b:.2f}' for a, b in warm.items())}), "
                 f"shares {fl['warm_shares']}; task scalars of the cold proof: "
-                f"{fl['scalars_cold_mb'][0]:.1f} MB sent, "  # type: ignore[index]
-                f"{fl['scalars_cold_mb'][1]:.1f} MB left out (held by the worker); all proofs "  # type: ignore[index]
+                f"{fl['scalars_cold_mb'][0]:.1f} MB sent, "
+                f"{fl['scalars_cold_mb'][1]:.1f} MB left out (held by the worker); all proofs "
                 f"(one witness, so warm ones find C and H held too): "
-                f"{fl['scalars_mb'][0]:.1f} MB sent, {fl['scalars_mb'][1]:.1f} MB left out, "  # type: ignore[index]
-                f"{fl['scalars_mb'][2]} resent"  # type: ignore[index]
+                f"{fl['scalars_mb'][0]:.1f} MB sent, {fl['scalars_mb'][1]:.1f} MB left out, "
+                f"{fl['scalars_mb'][2]} resent"
             )
         if not args.no_snarkjs:
             best_sj = None
@@ -405,7 +405,7 @@ def main() -> int:
         z1: Any = row["zk1"]
         zn: Any = row["zkN"]
         sj: Any = row.get("sj")
-        fl: Any = row.get("fleet")
+        fleet: Any = row.get("fleet")
         t1 = z1["read"] + z1["prove"]
         tn = zn["read"] + zn["prove"]
         cells = [
@@ -416,9 +416,9 @@ def main() -> int:
             f"{tn:.2f}", f"{zn['maxrss_kb'] / 1024:.0f}",
             f"{sj['wall'] / t1:.1f}" if sj else "-", f"{sj['wall'] / tn:.1f}" if sj else "-",
         ]  # fmt: skip
-        if fl:
-            st = fl["warm_steps"]
-            fleet_s = fl["warm"] - st["verify"]  # read + H + MSMs + blinding
+        if fleet:
+            st = fleet["warm_steps"]
+            fleet_s = fleet["warm"] - st["verify"]  # read + H + MSMs + blinding
             cells += [f"{fleet_s:.2f}", f"{st['verify']:.2f}", f"{fleet_s / tn:.2f}"]
         else:
             cells += ["-", "-", "-"]

@@ -45,8 +45,11 @@ def setup(mode: str, keep_freed_mb: int) -> None:
     from zkedge.fleet.alloc import retain_freed_memory
 
     if mode == "stock":
-        rpc.FastProtoCodec = ProtoCodec  # type: ignore[misc,assignment]
-        hyperframe.frame._raw_data_repr = rpc.STOCK_RAW_DATA_REPR
+        # Patch the names rpc and hyperframe call (rpc does not re-export FastProtoCodec, and
+        # mypy cannot tell STOCK_RAW_DATA_REPR is hyperframe's own function).
+        rpc.FastProtoCodec = ProtoCodec  # type: ignore[attr-defined,assignment]
+        if rpc.STOCK_RAW_DATA_REPR is not None:  # else hyperframe has no repr to put back
+            hyperframe.frame._raw_data_repr = rpc.STOCK_RAW_DATA_REPR  # type: ignore[assignment]
         return
     rpc.install_frame_repr()
     if mode == "codec+heap" and not retain_freed_memory(keep_freed_mb << 20):

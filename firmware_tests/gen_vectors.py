@@ -123,7 +123,12 @@ def _from_zkedge_kat(doc: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     for curve, c in doc["curves"].items():
         r = int(c["r"], 16)
         for v in c.get("field", []):
-            e = {"curve": curve, "field": v["field"], "op": v["op"], "a": num(v["a"])}
+            e: dict[str, Any] = {
+                "curve": curve,
+                "field": v["field"],
+                "op": v["op"],
+                "a": num(v["a"]),
+            }
             if "b" in v:
                 e["b"] = num(v["b"])
             e["out"] = num(v["out"])
@@ -173,7 +178,7 @@ def _from_zkedge_kat(doc: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
             n = int(v["n"])
             w = int(v["omega"], 16)
             g = int(v["coset"], 16) if v.get("coset") else None
-            e: dict[str, Any] = {
+            e = {
                 "curve": curve,
                 "n": n,
                 "input": [int(x, 16) for x in v["in"]],

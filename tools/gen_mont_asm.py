@@ -113,12 +113,12 @@ def mont_mul_function(n: int, lazy: bool = False) -> list[str]:
         f"    limb_t {', '.join(f't{k}' for k in range(n + 1))}, lo, hi, z, dx;",
         "    __asm__(",
     ]
-    for ins in mont_mul_asm(n, lazy):
-        lines.append(f'        "{ins}\\n\\t"')
+    for insn in mont_mul_asm(n, lazy):
+        lines.append(f'        "{insn}\\n\\t"')
     outs = [f'[t{k}] "=&r"(t{k})' for k in range(n + 1)]
     outs += ['[lo] "=&r"(lo)', '[hi] "=&r"(hi)', '[z] "=&r"(z)', '"=&d"(dx)']
     outs += [f'"=m"(*(limb_t(*)[{n}])r)']
-    ins = ['[n0] "m"(n0)']
+    ins: list[str] = ['[n0] "m"(n0)']
     if n > 5 and not lazy:  # spare registers for the final subtraction
         outs += _ptr_outs()
     else:
@@ -199,8 +199,8 @@ def addsub_function(n: int, op: str) -> list[str]:
         f"    limb_t {', '.join(regs)};",
         "    __asm__(",
     ]
-    for ins in body:
-        lines.append(f'        "{ins}\\n\\t"')
+    for insn in body:
+        lines.append(f'        "{insn}\\n\\t"')
     outs = [f'[{x}] "=&r"({x})' for x in regs] + [f'"=m"(*(limb_t(*)[{n}])r)']
     ins: list[str] = []
     if n > 4 and op != "subl":

@@ -20,7 +20,7 @@ def _pack(c: Curve, values: Sequence[int]) -> bytes:
 @overload
 def ntt(  # type: ignore[overload-overlap]
     curve: str | Curve,
-    values: bytes,
+    values: bytes | bytearray | memoryview,
     *,
     inverse: bool = ...,
     coset: int | None = ...,
@@ -39,7 +39,7 @@ def ntt(
 
 def ntt(
     curve: str | Curve,
-    values: bytes | Sequence[int],
+    values: bytes | bytearray | memoryview | Sequence[int],
     *,
     inverse: bool = False,
     coset: int | None = None,

@@ -182,6 +182,7 @@ def test_codec_type_check() -> None:
 @pytest.mark.parametrize("n", [0, 1, 9, 10, 11, 12, 40, 1 << 20])
 def test_frame_repr_is_hyperframes_text(n: int) -> None:
     data = os.urandom(n)
+    assert rpc.STOCK_RAW_DATA_REPR is not None, "hyperframe.frame._raw_data_repr is gone"
     assert rpc._raw_data_repr(data) == rpc.STOCK_RAW_DATA_REPR(data)
     assert rpc._raw_data_repr(memoryview(data)) == rpc.STOCK_RAW_DATA_REPR(data)
 

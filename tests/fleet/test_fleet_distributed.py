@@ -4,11 +4,13 @@ py_ecc; multi-MSM jobs, partial sums, re-runs for blame finding, quarantine, spe
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 import pytest
 import trio
 from support.fleet import make_table, native_or_skip, start_coordinator, start_workers
 
+from zkedge.curves import G1Affine
 from zkedge.fleet.coordinator import MsmSpec
 from zkedge.fleet.worker import Worker
 
@@ -53,7 +55,8 @@ async def test_small_msm_matches_py_ecc(nursery: trio.Nursery, tmp_path: Path) -
 
     table, scalars = make_table("bn254", "G1", 24, seed=5)
     pts = [
-        ec.decode("bn254", "G1", table.to_bytes()[64 * i : 64 * i + 64], "mont") for i in range(24)
+        cast(G1Affine, ec.decode("bn254", "G1", table.to_bytes()[64 * i : 64 * i + 64], "mont"))
+        for i in range(24)
     ]
     want = None
     for p, s in zip(pts, scalars, strict=True):

@@ -23,7 +23,7 @@ import pytest
 import trio
 import trio_asyncio
 from hypothesis import HealthCheck, given, settings
-from support.fleet import TOKEN, client, make_table, native_or_skip, start_coordinator
+from support.fleet import TOKEN, client, make_table, native_or_skip, port_of, start_coordinator
 
 from zkedge.fleet import rpc
 from zkedge.fleet.coordinator import SizingPolicy
@@ -179,7 +179,7 @@ async def test_absurd_numbers_are_refused_and_the_coordinator_lives(
 ) -> None:
     with trio.fail_after(30):
         coord = await start_coordinator(nursery, tmp_path / "s.sqlite")
-        async with client(coord.port) as c:
+        async with client(port_of(coord)) as c:
             for node in (
                 NodeInfo(bench_points_per_sec=1e308),
                 NodeInfo(bench_points_per_sec=math.inf),
@@ -211,7 +211,7 @@ async def test_absurd_numbers_are_refused_and_the_coordinator_lives(
             native_or_skip()
             table, scalars = make_table("bn254", "G1", 8)
             await coord.submit_msm("bn254", "G1", table, scalars)
-            await alive(coord.port)
+            await alive(port_of(coord))
             assert all(math.isfinite(coord.capacity(w.worker_id)) for w in coord.workers())
 
 
@@ -223,7 +223,7 @@ async def test_a_huge_cached_range_is_refused_at_once(
     with trio.fail_after(10):  # the event loop never builds a set of 2^64 blocks
         coord = await start_coordinator(nursery, None)
         digest = await coord.add_table("bn254", "G1", table)
-        async with client(coord.port) as c:
+        async with client(port_of(coord)) as c:
             for cached in (
                 [CachedRange(table_hash=digest, start=0, count=2**64 - 1)],
                 [CachedRange(table_hash=digest, start=2**63, count=2**63)],
@@ -244,9 +244,9 @@ async def test_a_field_of_the_wrong_type_is_refused(nursery: trio.Nursery) -> No
         # RegisterWorker: field 1 (worker_id, a string) sent as a varint; field 2 (node, a
         # message) as a varint; then GetStatus must still work.
         for body in (b"\x08\x05", b"\x0a\x01w\x10\x01"):
-            assert await raw_call(coord.port, "RegisterWorker", body) == "INVALID_ARGUMENT"
-        assert await raw_call(coord.port, "SendHeartbeat", b"\x08\x05") == "INVALID_ARGUMENT"
-        await alive(coord.port)
+            assert await raw_call(port_of(coord), "RegisterWorker", body) == "INVALID_ARGUMENT"
+        assert await raw_call(port_of(coord), "SendHeartbeat", b"\x08\x05") == "INVALID_ARGUMENT"
+        await alive(port_of(coord))
         assert coord.workers() == []
 
 
@@ -256,7 +256,7 @@ async def test_a_field_of_the_wrong_type_is_refused(nursery: trio.Nursery) -> No
 async def test_message_size_limits_and_framing(nursery: trio.Nursery) -> None:
     with trio.fail_after(30):
         coord = await start_coordinator(nursery, None)
-        port = coord.port
+        port = port_of(coord)
         # declared 512 MiB, 64 KiB sent: refused on the prefix, nothing like 512 MiB is read
         prefix = b"\x00" + (512 << 20).to_bytes(4, "big")
         got = await raw_call(port, "SendHeartbeat", prefix + b"\x00" * (64 << 10), framed=False)
@@ -301,11 +301,11 @@ def test_fuzzed_bodies_never_get_unknown(calls: list[tuple[str, bytes]]) -> None
         with trio.fail_after(60):
             async with trio.open_nursery() as nursery:
                 coord = await start_coordinator(nursery, None)
-                assert coord.port is not None
+                assert port_of(coord) is not None
                 for method, body in calls:
-                    got = await raw_call(coord.port, method, body)
+                    got = await raw_call(port_of(coord), method, body)
                     assert got not in ("UNKNOWN", "INTERNAL", "NO STATUS"), (method, body.hex())
-                await alive(coord.port)
+                await alive(port_of(coord))
                 nursery.cancel_scope.cancel()
 
     trio.run(run)
@@ -321,7 +321,7 @@ async def test_concurrent_submits_on_new_connections(nursery: trio.Nursery) -> N
         coord = await start_coordinator(nursery, None)
         digest = await coord.add_table("bn254", "G1", table)
         for _ in range(10):
-            async with client(coord.port) as c:
+            async with client(port_of(coord)) as c:
                 async with trio.open_nursery() as n:
                     for _ in range(2):
                         req = SubmitMsmRequest(
@@ -337,12 +337,12 @@ async def test_connections_per_address_are_bounded(nursery: trio.Nursery) -> Non
             channels: list[grpclib.client.Channel] = []
 
             async def one() -> str:
-                ch = grpclib.client.Channel("127.0.0.1", coord.port)
+                ch = grpclib.client.Channel("127.0.0.1", port_of(coord))
                 channels.append(ch)
                 try:
                     await ch.__connect__()
                     await trio_asyncio.trio_as_aio(trio.sleep)(0.2)
-                    proto = ch._protocol
+                    proto: Any = ch._protocol
                     closing = proto is None or proto.handler.connection_lost
                     return "closed" if closing else "open"
                 except OSError:
@@ -353,7 +353,7 @@ async def test_connections_per_address_are_bounded(nursery: trio.Nursery) -> Non
                 ch.close()
         assert results[:3] == ["open"] * 3 and results[3:] == ["closed"] * 2
         await trio.sleep(0.2)
-        await alive(coord.port)  # closed connections give their place back
+        await alive(port_of(coord))  # closed connections give their place back
 
 
 # ---------------------------------------------------------------------------- the store
@@ -402,7 +402,7 @@ async def _disk_fills_during_a_job(
         await trio.sleep(0.5)
         assert all(not w.inflight for w in coord.workers())
         assert not coord._scheduler_or_raise().running
-        await alive(coord.port)
+        await alive(port_of(coord))
         with pytest.raises(StoreError):  # a new submit says why it cannot be taken
             await coord.submit_msm("bn254", "G1", table, scalars[1:])
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 import trio
-from support.fleet import TOKEN, make_table, native_or_skip, start_coordinator
+from support.fleet import TOKEN, make_table, native_or_skip, port_of, start_coordinator
 
 PROTO = Path(__file__).resolve().parents[2] / "protos/zkedge/coordinator/v1/coordinator.proto"
 
@@ -156,7 +156,7 @@ async def test_grpcio_client_registers_beats_and_runs_a_task(
     with trio.fail_after(60):
         coord = await start_coordinator(nursery, tmp_path / "s.sqlite")
         handle = await coord.submit_msm("bn254", "G1", table, scalars)
-        res = await trio.to_thread.run_sync(blocking_session, pb2, pb2_grpc, coord.port, 4096)
+        res = await trio.to_thread.run_sync(blocking_session, pb2, pb2_grpc, port_of(coord), 4096)
         assert res["hb_state"] == "active"
         assert res["bad_token"] == grpc.StatusCode.UNAUTHENTICATED
         assert res["unknown"] == grpc.StatusCode.NOT_FOUND

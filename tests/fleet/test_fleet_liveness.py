@@ -31,7 +31,7 @@ def job(sched: Scheduler, n: int = 64) -> None:
 
 
 def assignments(recv: trio.MemoryReceiveChannel[Order]) -> list[str]:
-    out = []
+    out: list[str] = []
     while True:
         try:
             msg = recv.receive_nowait()

@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import trio
-from support.fleet import TOKEN, make_table, native_or_skip, start_coordinator
+from support.fleet import TOKEN, make_table, native_or_skip, port_of, start_coordinator
 
 from zkedge.fleet.coordinator import Coordinator
 
@@ -67,8 +67,8 @@ async def test_sigkill_mid_task_reruns_elsewhere(nursery: trio.Nursery, tmp_path
     with trio.fail_after(60):
         coord = await start_coordinator(nursery, tmp_path / "s.sqlite", pipeline_depth=1)
         async with (
-            worker_process(coord.port, "victim", tmp_path, "--debug-task-delay", "2") as victim,
-            worker_process(coord.port, "survivor", tmp_path, "--debug-task-delay", "0.05"),
+            worker_process(port_of(coord), "victim", tmp_path, "--debug-task-delay", "2") as victim,
+            worker_process(port_of(coord), "survivor", tmp_path, "--debug-task-delay", "0.05"),
         ):
             await wait_registered(coord, {"victim", "survivor"})
             handle = await coord.submit_msm("bn254", "G1", table, scalars)
@@ -127,7 +127,7 @@ async def test_sigterm_hands_back_and_exits_cleanly(nursery: trio.Nursery, tmp_p
     with trio.fail_after(60):
         coord = await start_coordinator(nursery, None, pipeline_depth=1)
         async with worker_process(
-            coord.port, "leaving", tmp_path, "--debug-task-delay", "30", "--drain-grace", "0.5"
+            port_of(coord), "leaving", tmp_path, "--debug-task-delay", "30", "--drain-grace", "0.5"
         ) as leaving:
             await wait_registered(coord, {"leaving"})
             handle = await coord.submit_msm("bn254", "G1", table, scalars)
@@ -143,7 +143,7 @@ async def test_sigterm_hands_back_and_exits_cleanly(nursery: trio.Nursery, tmp_p
                 assert await leaving.wait() == 0
         task = coord._scheduler_or_raise().tasks[task_id]
         assert task.strikes == 0  # handed back, not held against the task
-        async with worker_process(coord.port, "next", tmp_path):
+        async with worker_process(port_of(coord), "next", tmp_path):
             assert await handle.result() == msm(table, scalars)
         assert {p.worker_id for p in handle.partials()} == {"next"}
 
@@ -162,7 +162,7 @@ async def test_cli_msm_and_status(nursery: trio.Nursery, tmp_path: Path) -> None
     with trio.fail_after(60):
         coord = await start_coordinator(nursery, None)
         target = ["--coordinator", f"127.0.0.1:{coord.port}"]
-        async with worker_process(coord.port, "cli-w", tmp_path):
+        async with worker_process(port_of(coord), "cli-w", tmp_path):
             await wait_registered(coord, {"cli-w"})
             done = await trio.run_process(
                 [

@@ -61,7 +61,7 @@ def test_lru_evicts_least_recent_and_skips_oversized() -> None:
 
 
 def _assignments(recv: trio.MemoryReceiveChannel[Any]) -> list[Assignment]:
-    out = []
+    out: list[Assignment] = []
     while True:
         try:
             msg = recv.receive_nowait()

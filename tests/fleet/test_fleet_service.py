@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import trio
-from support.fleet import TOKEN, client, make_table, native_or_skip, start_coordinator
+from support.fleet import TOKEN, client, make_table, native_or_skip, port_of, start_coordinator
 
 from zkedge.fleet import rpc
 from zkedge.fleet.proto.coordinator.v1 import (
@@ -52,7 +52,7 @@ async def _as_worker(
 async def test_register_heartbeat_and_status(nursery: trio.Nursery, store: Path) -> None:
     with trio.fail_after(20):
         coord = await start_coordinator(nursery, store)
-        async with client(coord.port) as c:
+        async with client(port_of(coord)) as c:
             reg = await c.call("register_worker", RegisterWorkerRequest(worker_id="w1", node=NODE))
             assert reg.session_id and reg.heartbeat_interval_ms == 5000
             assert reg.max_missed_heartbeats == 3 and reg.bases_block_points == 16
@@ -72,7 +72,7 @@ async def test_register_heartbeat_and_status(nursery: trio.Nursery, store: Path)
 async def test_unknown_worker_is_told_to_register(nursery: trio.Nursery, store: Path) -> None:
     with trio.fail_after(20):
         coord = await start_coordinator(nursery, store)
-        async with client(coord.port) as c:
+        async with client(port_of(coord)) as c:
             for session in ("s", ""):
                 calls = [
                     ("send_heartbeat", HeartbeatRequest(worker_id="ghost", session_id=session)),
@@ -123,7 +123,7 @@ async def test_unknown_worker_is_told_to_register(nursery: trio.Nursery, store: 
 async def test_malformed_requests_get_invalid_argument(nursery: trio.Nursery, store: Path) -> None:
     with trio.fail_after(30):
         coord = await start_coordinator(nursery, store)
-        async with client(coord.port) as c:
+        async with client(port_of(coord)) as c:
             reg = await c.call("register_worker", RegisterWorkerRequest(worker_id="w", node=NODE))
             sid = reg.session_id
             bad = [
@@ -212,7 +212,7 @@ async def test_token_is_required_on_every_rpc(nursery: trio.Nursery, store: Path
     with trio.fail_after(20):
         coord = await start_coordinator(nursery, store)
         for token in (None, "wrong", TOKEN + "x", ""):
-            async with client(coord.port, token=token) as c:
+            async with client(port_of(coord), token=token) as c:
                 for name, req in (
                     ("register_worker", RegisterWorkerRequest(worker_id="w", node=NODE)),
                     ("send_heartbeat", HeartbeatRequest(worker_id="w")),
@@ -226,7 +226,7 @@ async def test_token_is_required_on_every_rpc(nursery: trio.Nursery, store: Path
                 assert info.value.status == "UNAUTHENTICATED"
         assert not coord.workers()
         open_coord = await start_coordinator(nursery, None, token=None)
-        async with client(open_coord.port, token=None) as c:
+        async with client(port_of(open_coord), token=None) as c:
             await c.call("register_worker", RegisterWorkerRequest(worker_id="w", node=NODE))
 
 
@@ -240,7 +240,7 @@ async def test_stream_push_completion_and_idempotent_reports(
     table, scalars = make_table("bn254", "G1", 48)
     with trio.fail_after(60):
         coord = await start_coordinator(nursery, store, pipeline_depth=1)
-        async with client(coord.port) as c:
+        async with client(port_of(coord)) as c:
             recv, stream = await _as_worker(c, "w", 100)
             (sid,) = [w.session_id for w in coord.workers() if w.worker_id == "w"]
             async with trio.open_nursery() as local:
@@ -344,7 +344,7 @@ async def test_messages_of_megabytes_both_ways(nursery: trio.Nursery, store: Pat
     policy = SizingPolicy(min_points=1 << 15, block_points=4096)
     with trio.fail_after(60):
         coord = await start_coordinator(nursery, store, policy=policy, pipeline_depth=1)
-        async with client(coord.port) as c:
+        async with client(port_of(coord)) as c:
             recv, stream = await _as_worker(c, "w", 10)
             async with trio.open_nursery() as local:
                 local.start_soon(stream)
@@ -373,7 +373,7 @@ async def test_submit_msm_names_a_known_table_by_hash(nursery: trio.Nursery, sto
     digest = table_hash("bn254", "G1", mont)
     with trio.fail_after(30):
         coord = await start_coordinator(nursery, store)
-        async with client(coord.port) as c:
+        async with client(port_of(coord)) as c:
             by_hash = SubmitMsmRequest(curve="bn254", group="G1", table_hash=digest, scalars=sc)
             with pytest.raises(rpc.RpcError) as info:
                 await c.call("submit_msm", by_hash)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import trio
-from support.fleet import TOKEN, start_coordinator
+from support.fleet import TOKEN, port_of, start_coordinator
 
 from zkedge.fleet import rpc
 from zkedge.fleet.common import client_context
@@ -96,21 +96,21 @@ async def test_tls_and_mutual_tls(nursery: trio.Nursery, tmp_path: Path) -> None
     with trio.fail_after(30):
         server = TlsConfig(cert=pki["server.pem"], key=pki["server.key"])
         coord = await start_coordinator(nursery, None, tls=server)
-        assert await register(coord.port, TlsConfig(ca=pki["ca.pem"]))
+        assert await register(port_of(coord), TlsConfig(ca=pki["ca.pem"]))
         with pytest.raises(rpc.ConnectionLost):  # plaintext client against a TLS server
-            await register(coord.port, None)
+            await register(port_of(coord), None)
         with pytest.raises(rpc.ConnectionLost):  # server cert not trusted
-            await register(coord.port, TlsConfig())
-        assert await register(coord.port, TlsConfig(ca=pki["ca.pem"], server_name="localhost"))
+            await register(port_of(coord), TlsConfig())
+        assert await register(port_of(coord), TlsConfig(ca=pki["ca.pem"], server_name="localhost"))
         with pytest.raises(rpc.ConnectionLost):  # name not in the certificate
-            await register(coord.port, TlsConfig(ca=pki["ca.pem"], server_name="evil.example"))
+            await register(port_of(coord), TlsConfig(ca=pki["ca.pem"], server_name="evil.example"))
 
         mutual = TlsConfig(cert=pki["server.pem"], key=pki["server.key"], client_ca=pki["ca.pem"])
         coord2 = await start_coordinator(nursery, None, tls=mutual)
         ok = TlsConfig(ca=pki["ca.pem"], cert=pki["client.pem"], key=pki["client.key"])
-        assert await register(coord2.port, ok, worker_id="client")  # the certificate's CN
+        assert await register(port_of(coord2), ok, worker_id="client")  # the certificate's CN
         with pytest.raises(rpc.RpcError) as info:  # a name the certificate does not carry
-            await register(coord2.port, ok, worker_id="w")
+            await register(port_of(coord2), ok, worker_id="w")
         assert info.value.status == "PERMISSION_DENIED"
         with pytest.raises(rpc.ConnectionLost):  # no client certificate
-            await register(coord2.port, TlsConfig(ca=pki["ca.pem"]))
+            await register(port_of(coord2), TlsConfig(ca=pki["ca.pem"]))

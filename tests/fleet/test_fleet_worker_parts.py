@@ -142,7 +142,7 @@ def test_worker_config_validates() -> None:
         {"coordinator": "h:1", "scalar_cache_bytes": -1},
     ):
         with pytest.raises(ValueError):
-            WorkerConfig(**bad)  # type: ignore[arg-type]
+            WorkerConfig(**bad)
 
 
 def test_shipped_worker_toml_parses() -> None:

@@ -75,9 +75,9 @@ async def test_lying_worker_is_caught(
     import zkedge.fleet.worker.client as wc
     from zkedge import ec
     from zkedge.fleet.coordinator._groth16 import prove_groth16
-    from zkedge.fleet.worker.executor import TaskResult
+    from zkedge.fleet.worker.executor import TaskResult, run_partial
 
-    real = wc.run_partial
+    real = run_partial
 
     async def lying(
         curve: str, group: str, bases: bytes, scalars: bytes, threads: Any, stop: Any = None
@@ -117,7 +117,7 @@ def test_cli_prove_through_remote_coordinator(
     root = Path(__file__).resolve().parents[2]
     env = {**os.environ, "PYTHONPATH": str(root)}
     py = [sys.executable, "-m", "zkedge.cli._fleet"]
-    procs: list[subprocess.Popen[str]] = []
+    procs: list[subprocess.Popen[Any]] = []
     try:
         coord = subprocess.Popen(
             [*py, "coordinator", "--bind", "127.0.0.1:0", "--store", ":memory:"],
@@ -146,7 +146,7 @@ def test_cli_prove_through_remote_coordinator(
 
         sent: list[bool] = []  # per SubmitMsm: did it carry the bases?
 
-        class Recording(pb.SubmitMsmRequest):  # type: ignore[misc]
+        class Recording(pb.SubmitMsmRequest):
             def __post_init__(self) -> None:
                 super().__post_init__()
                 sent.append(bool(self.bases))

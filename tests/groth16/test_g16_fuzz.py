@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from support.g16_paths import fixture_dir
 
 from zkedge.groth16 import FormatError, read_r1cs, read_wtns, read_zkey
+from zkedge.groth16.zkey import PointSet
 
 BLS = fixture_dir("bls12381")  # the smallest files: quick to re-read many times
 ZKEY = (BLS / "circuit.zkey").read_bytes()
@@ -103,7 +104,7 @@ def test_zkey_from_a_file_reads_as_from_bytes(data: bytes) -> None:
 
 def test_zkey_tables_from_a_file_are_the_sections_themselves() -> None:
     zk = read_zkey(BLS / "circuit.zkey")
-    raw = {w: zk.raw[w] for w in ("A", "B1", "B2", "C", "H")}
+    raw: dict[PointSet, memoryview] = {w: zk.raw[w] for w in ("A", "B1", "B2", "C", "H")}
     zk.load_tables()
     for w, view in raw.items():
         assert zk.table(w)._data is view.obj  # no copy

@@ -52,7 +52,7 @@ def test_plan_scalar_slices() -> None:
     plan = plan_proof(zk.header, max_task_cost=17)
     wit = bytes(range(256)) * (zk.header.n_vars * 32 // 256 + 1)
     for msm in ("A", "C"):
-        parts = b"".join(t.scalar_slice(wit) for t in plan.tasks_for(msm))  # type: ignore[arg-type]
+        parts = b"".join(t.scalar_slice(wit) for t in plan.tasks_for(msm))
         lo = 0 if msm == "A" else (zk.header.n_public + 1) * 32
         assert parts == wit[lo : zk.header.n_vars * 32]
 

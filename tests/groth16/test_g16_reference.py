@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from support import g16_reference as ref
 from support.g16_paths import fixture_dir
@@ -36,7 +37,7 @@ def _to_affine(m: object, a: object, b: object, c: object) -> tuple[object, obje
     return A, B, C
 
 
-def test_reference_proof_bls(snarkjs_verify: object, tmp_path: Path) -> None:
+def test_reference_proof_bls(snarkjs_verify: Any, tmp_path: Path) -> None:
     d = fixture_dir("bls12381")
     zk = read_zkey(d / "circuit.zkey")
     wit = read_wtns(d / "witness2.wtns")

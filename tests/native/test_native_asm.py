@@ -62,8 +62,8 @@ def _edges(m: int) -> list[int]:
     return vals
 
 
-def _both(c: Curve, f: str, op: str, a: int, b: int | None = None) -> tuple[int, int]:
-    """(assembly result, C result) of one field operation."""
+def _both(c: Curve, f: str, op: str, a: int, b: int = 0) -> tuple[int, int]:
+    """(assembly result, C result) of one field operation (b: mul's second operand)."""
     assert _lib.set_asm(True)
     x = field.mul(c, f, a, b) if op == "mul" else field.sqr(c, f, a)
     assert not _lib.set_asm(False)

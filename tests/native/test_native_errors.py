@@ -126,9 +126,9 @@ def test_field_bad_values(c: Curve) -> None:
     for v in (-1, c.p, 1.5, "3", None):
         with pytest.raises(ValueError):
             field.mul(c, "fp", v, 1)  # type: ignore[arg-type]
-    for v in ((1,), (1, 2, 3), 5, (1, c.p), (1.0, 2), [1, 2]):
+    for pair in ((1,), (1, 2, 3), 5, (1, c.p), (1.0, 2), [1, 2]):
         with pytest.raises(ValueError):
-            field.mul(c, "fp2", v, (1, 1))  # type: ignore[arg-type]
+            field.mul(c, "fp2", pair, (1, 1))  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="inverse"):
         field.inv(c, "fr", 0)
 
@@ -145,9 +145,9 @@ def test_msm_bad_ranges(c: Curve, g: str) -> None:
         msm.msm(t, [1, 2], count=1)
     with pytest.raises(ValueError, match="multiple of 32"):
         msm.msm(t, bytes(33))
-    for start, count in ((-1, 1), (2, 2), (0, 4), (4, None)):
+    for start, num in ((-1, 1), (2, 2), (0, 4), (4, None)):
         with pytest.raises(ValueError, match="outside"):
-            t.to_bytes(start, count)
+            t.to_bytes(start, num)
     assert t.to_bytes(3) == b""
     with pytest.raises(ValueError, match="points but"):
         msm.msm_points(c, g, [None, None], [1])
@@ -176,7 +176,7 @@ def test_non_int_values_rejected_elsewhere(c: Curve) -> None:
     with pytest.raises(ValueError):
         ntt.ntt(c, [1.5, 2])  # type: ignore[list-item]
     with pytest.raises(ValueError):
-        ntt.ntt(c, [1, 2], coset=1.5)  # type: ignore[arg-type]
+        ntt.ntt(c, [1, 2], coset=1.5)  # type: ignore[call-overload]
     with pytest.raises(ValueError):
         ec.mul(c, "G1", c.g1, 1.5)  # type: ignore[arg-type]
     with pytest.raises(ValueError):
@@ -359,7 +359,7 @@ def test_non_int_ranges_and_sizes(c: Curve) -> None:
     t = table3(c, "G1")
     for kw in ({"start": 1.5}, {"start": None}, {"count": 1.5}, {"start": "1"}):
         with pytest.raises(ValueError):
-            msm.msm(t, [1], **kw)  # type: ignore[arg-type]
+            msm.msm(t, [1], **kw)
     for n in (-1, 2**70):
         with pytest.raises(ValueError):
             msm.window_size(c, n)

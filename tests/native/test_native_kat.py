@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -42,7 +43,7 @@ def test_header(c: Curve) -> None:
 
 
 def test_field(c: Curve) -> None:
-    ops = {
+    ops: dict[str, Callable[..., field.Elem]] = {
         "add": field.add,
         "sub": field.sub,
         "mul": field.mul,

@@ -29,46 +29,12 @@ from support.native_ref import (
     scalars,
     to_pe,
 )
+from support.native_tables import chain, rand_scalars, table_of
 
 from zkedge import _lib, ec, msm
-from zkedge.curves import Curve
+from zkedge.curves import Curve, Group
 
 cg = pytest.mark.parametrize(("c", "g"), CURVE_GROUPS, ids=CURVE_GROUP_IDS)
-
-
-_CHAINS: dict[tuple[str, str], tuple[list[int], list[bytes]]] = {}
-
-
-def chain(c: Curve, g: str, n: int) -> tuple[list[int], bytes]:
-    """n subgroup points P_i = P_{i-1} + D_{i mod 5} ('be' bytes) and their discrete logs.
-
-    Built with the native add on raw bytes (fast), extended on demand and shared between
-    tests (prefixes); the steps D come from the py_ecc pool, and the newest point is checked
-    against py_ecc.
-    """
-    dl, pts = _CHAINS.setdefault((c.name, g), ([], []))
-    if len(pts) < n:
-        steps = [(d, be_bytes(c, g, pt)) for d, pt in pool(c, g)[1:]]
-        if not pts:
-            a0, p0 = pool(c, g)[0]
-            dl.append(a0)
-            pts.append(be_bytes(c, g, p0))
-        while len(pts) < n:
-            d, db = steps[len(pts) % len(steps)]
-            dl.append((dl[-1] + d) % c.r)
-            pts.append(_lib.point_op(c, g, "add", pts[-1], db))  # type: ignore[arg-type]
-        assert pts[-1] == be_bytes(c, g, mul_ref(c, g, dl[-1]))
-    return dl[:n], b"".join(pts[:n])
-
-
-def table_of(c: Curve, g: str, n: int) -> tuple[list[int], msm.BaseTable]:
-    dlogs, be = chain(c, g, n)
-    return dlogs, msm.BaseTable.from_bytes(c, g, be, check="curve")
-
-
-def rand_scalars(c: Curve, n: int, seed: int) -> list[int]:
-    rng = random.Random(seed)
-    return [rng.randrange(c.r) for _ in range(n)]
 
 
 def le(ks: list[int]) -> bytes:
@@ -228,7 +194,8 @@ def test_window_choice(c: Curve) -> None:
 @pytest.mark.parametrize("c", CURVES, ids=CURVE_IDS)
 def test_moderate_g1(c: Curve) -> None:
     """n = 2000 on G1 against the discrete-log reference and a py_ecc sum over a sample."""
-    g, n = "G1", 2000
+    g: Group = "G1"
+    n = 2000
     dlogs, t = table_of(c, g, n)
     ks = rand_scalars(c, n, 4)
     for i in range(0, n, 97):
@@ -335,7 +302,7 @@ def _reduction_cases(c: Curve, n: int) -> list[tuple[str, list[int], list[int]]]
 
 @pytest.mark.parametrize("c", CURVES, ids=CURVE_IDS)
 @pytest.mark.parametrize(("g", "window"), [("G1", 12), ("G1", 13), ("G1", 15), ("G2", 12)])
-def test_batch_affine_reduction(c: Curve, g: str, window: int) -> None:
+def test_batch_affine_reduction(c: Curve, g: Group, window: int) -> None:
     """n >= 1024 and c >= 12: batch-affine buckets and the segmented batch-affine reduction,
     on inputs chosen to hit its special cases, against the discrete-log reference. G2 inverts
     the norms of its Fp2 differences in Fp (msm_template.h: bi_step), so its special cases and

@@ -13,7 +13,7 @@ import time
 
 import pytest
 from support.native_ref import CURVE_GROUP_IDS, CURVE_GROUPS
-from test_native_msm import rand_scalars, table_of
+from support.native_tables import rand_scalars, table_of
 
 from zkedge import _lib, msm
 from zkedge.curves import BN254, Curve

@@ -52,6 +52,14 @@ async def start_coordinator(nursery: trio.Nursery, store: Path | None, **kw: Any
     return coord
 
 
+def port_of(coord: Coordinator) -> int:
+    """The port a coordinator started by :func:`start_coordinator` listens on (``serve`` sets
+    it before reporting started)."""
+    if coord.port is None:
+        raise RuntimeError("the coordinator is not serving")
+    return coord.port
+
+
 @asynccontextmanager
 async def client(port: int, token: str | None = TOKEN) -> AsyncIterator[rpc.GrpcClient]:
     async with rpc.open_client(CoordinatorServiceBase, "127.0.0.1", port, token=token) as c:

@@ -93,10 +93,12 @@ def h_scalars(zk: Zkey, wit: Witness) -> list[int]:
 
 def _py_ecc(curve: Curve) -> Any:
     if curve.name == "bn254":
-        import py_ecc.optimized_bn128 as m
-    else:
-        import py_ecc.optimized_bls12_381 as m
-    return m
+        import py_ecc.optimized_bn128 as bn
+
+        return bn
+    import py_ecc.optimized_bls12_381 as bls
+
+    return bls
 
 
 def _msm(m: Any, pts: list[Any], scalars: list[int], zero: Any) -> Any:

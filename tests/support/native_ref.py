@@ -21,7 +21,7 @@ from py_ecc import optimized_bn128 as bn
 # the KAT generator's Fp/Fp2 square roots (tests/vectors, put on sys.path by conftest.py)
 from vectors.make_kat import fp2_mul, fp2_sqrt, fp_sqrt
 
-from zkedge.curves import BLS12_381, BN254, Curve
+from zkedge.curves import BLS12_381, BN254, Curve, check_group
 
 CURVES: list[Curve] = [BN254, BLS12_381]
 CURVE_IDS = [c.name for c in CURVES]
@@ -89,14 +89,14 @@ def from_coords(group: str, v: list[int]) -> Affine:
 def be_bytes(c: Curve, group: str, aff: Affine) -> bytes:
     """The 'be' encoding, computed in Python."""
     if aff is None:
-        return bytes(c.point_bytes(group))
+        return bytes(c.point_bytes(check_group(group)))
     return b"".join(v.to_bytes(c.fp_bytes, "big") for v in coords(group, aff))
 
 
 def mont_bytes(c: Curve, group: str, aff: Affine) -> bytes:
     """The 'mont' encoding (LE Montgomery, R = 2^(8 * fp_bytes)), computed in Python."""
     if aff is None:
-        return bytes(c.point_bytes(group))
+        return bytes(c.point_bytes(check_group(group)))
     rr = pow(2, 8 * c.fp_bytes, c.p)
     return b"".join((v * rr % c.p).to_bytes(c.fp_bytes, "little") for v in coords(group, aff))
 

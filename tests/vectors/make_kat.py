@@ -134,9 +134,17 @@ def field_cases(s: Spec, rng: random.Random) -> list[dict[str, Any]]:
         def rnd(m: int = m, field: str = field) -> Any:
             return (rng.randrange(m), rng.randrange(m)) if field == "fp2" else rng.randrange(m)
 
+        enc: Callable[..., Any]
+        add: Callable[..., Any]
+        sub: Callable[..., Any]
+        neg: Callable[..., Any]
+        mul: Callable[..., Any]
+        inv: Callable[..., Any]
+        mont: Callable[..., Any]
+        nonzero: Callable[[Any], bool]
         if field == "fp2":
             edges: list[Any] = [(0, 0), (1, 0), (0, 1), (m - 1, m - 1)]
-            enc: Callable[[Any], Any] = lambda v, nb=nb: [hx(v[0], nb), hx(v[1], nb)]  # noqa: E731
+            enc = lambda v, nb=nb: [hx(v[0], nb), hx(v[1], nb)]  # noqa: E731
             add = lambda a, b, m=m: ((a[0] + b[0]) % m, (a[1] + b[1]) % m)  # noqa: E731
             sub = lambda a, b, m=m: ((a[0] - b[0]) % m, (a[1] - b[1]) % m)  # noqa: E731
             neg = lambda a, m=m: (-a[0] % m, -a[1] % m)  # noqa: E731
@@ -155,7 +163,12 @@ def field_cases(s: Spec, rng: random.Random) -> list[dict[str, Any]]:
             mont = lambda a, m=m, R=rmont: a * R % m  # noqa: E731
             nonzero = lambda a: a != 0  # noqa: E731
         binary = {"add": add, "sub": sub, "mul": mul}
-        unary = {"sqr": lambda a, mul=mul: mul(a, a), "inv": inv, "neg": neg, "to_mont": mont}
+        unary: dict[str, Callable[..., Any]] = {
+            "sqr": lambda a, mul=mul: mul(a, a),
+            "inv": inv,
+            "neg": neg,
+            "to_mont": mont,
+        }
         pairs = [(rnd(), rnd()) for _ in range(2)] + [(e, rnd()) for e in edges[::2]]
         pairs += [(edges[-1], edges[-1]), (edges[1], edges[-1])]
         for op, f in binary.items():
