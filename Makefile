@@ -7,7 +7,7 @@ NODE_DIR := tests/fixtures
 NODE_STAMP := $(NODE_DIR)/node_modules/.zkedge-installed
 
 .PHONY: all venv native node proto proto-check lint typecheck pytest pytest-limb32 test demo bench \
-        bench-groth16 firmware-test firmware-test-full clean
+        bench-groth16 firmware-test firmware-test-full clean header-check
 
 all: venv
 
@@ -18,7 +18,8 @@ $(VPY):
 # Reinstall when the packaging or the C sources change (editable install compiles native/).
 # A module left by a manual `python native/build_ffi.py` (named .cpython-3XX-...so) would shadow
 # the one pip builds (.abi3.so): remove it first.
-$(STAMP): $(VPY) pyproject.toml setup.py native/build_ffi.py $(wildcard native/*.c native/*.h)
+NATIVE_SRC := $(wildcard native/*.c native/*.h native/*.inc native/generated/*.h)
+$(STAMP): $(VPY) pyproject.toml setup.py native/build_ffi.py $(NATIVE_SRC)
 	rm -f zkedge/_native*.cpython-*.so
 	$(VPY) -m pip install -q -e '.[dev,bench]'
 	touch $@
@@ -39,12 +40,22 @@ proto: venv
 proto-check: venv
 	$(VPY) tools/gen_proto.py --check
 
-lint: venv
+lint: venv header-check
 	$(VENV)/bin/ruff check zkedge tests bench tools firmware_tests native
 	$(VENV)/bin/ruff format --check zkedge tests bench tools firmware_tests native
 	$(VPY) tools/gen_consts.py --check
 	$(VPY) tools/gen_mont_asm.py --check
 	$(VPY) firmware_tests/gen_selftest_kat.py --check
+
+# Every header compiles on its own (includes what it needs), with 64-bit and 32-bit limbs. The
+# *.inc files are templates, included several times with parameters set (see their first lines).
+header-check:
+	@for h in native/*.h native/generated/*.h; do \
+	  for v in "" -DZK_FORCE_LIMB32; do \
+	    echo "#include \"$$h\"" | $(CC) $$v -std=c11 -fsyntax-only -Werror -xc -I native - \
+	      || { echo "$$h $$v does not compile on its own"; exit 1; }; \
+	  done; \
+	done
 
 typecheck: venv
 	$(VENV)/bin/mypy zkedge

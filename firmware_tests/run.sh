@@ -112,7 +112,8 @@ for t in "${TARGETS[@]}"; do
   BUILD+=("$t")
   exe="$OUT/kat.$t"
   fresh=1
-  for src in "$ROOT"/native/*.c "$ROOT"/native/*.h "$HERE/kat_main.c" "$OUT/kat_vectors.h"; do
+  for src in "$ROOT"/native/*.[ch] "$ROOT"/native/*.inc "$ROOT"/native/generated/*.h \
+    "$HERE/kat_main.c" "$OUT/kat_vectors.h"; do
     [ "$exe" -nt "$src" ] || { fresh=0; break; }
   done
   if [ "$fresh" = 1 ] && [ -f "$OUT/build.$t.rc" ]; then

@@ -295,7 +295,7 @@ int zk_scalar_block_counts(const uint8_t *scalars, size_t len, size_t n, size_t 
     return ZK_OK;
 }
 
-/* Pairing product checks (pairing.h), one instantiation per curve. */
+/* Pairing product checks (pairing_template.inc), one instantiation per curve. */
 #define ZK_PAIRING_MAX 64
 
 #define PR bn_pair
@@ -311,7 +311,7 @@ int zk_scalar_block_counts(const uint8_t *scalars, size_t len, size_t n, size_t 
 #define PR_LOOP_WORDS BN_ATE_LOOP_WORDS
 #define PR_FEXP BN_FINAL_EXP
 #define PR_FEXP_WORDS BN_FINAL_EXP_WORDS
-#include "pairing.h"
+#include "pairing_template.inc"
 
 #define PR bls_pair
 #define F bls_fp
@@ -326,7 +326,7 @@ int zk_scalar_block_counts(const uint8_t *scalars, size_t len, size_t n, size_t 
 #define PR_LOOP_WORDS BLS_ATE_LOOP_WORDS
 #define PR_FEXP BLS_FINAL_EXP
 #define PR_FEXP_WORDS BLS_FINAL_EXP_WORDS
-#include "pairing.h"
+#include "pairing_template.inc"
 
 #define ZK_PAIRING_BODY(PFX, G1, G2)                                                             \
     do {                                                                                         \

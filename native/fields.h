@@ -3,7 +3,7 @@
 #ifndef ZK_FIELDS_H
 #define ZK_FIELDS_H
 
-#include "consts.h"
+#include "generated/consts.h"
 #include "limb.h"
 
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__

@@ -1,39 +1,19 @@
-/* Limb types and generic n-limb Montgomery arithmetic (internal).
+/* Generic n-limb arithmetic and Montgomery products (internal).
  *
- * limb_t is 64-bit with an unsigned __int128 double width where the compiler has it, and 32-bit
- * with a uint64_t double width elsewhere (armv6/armv7) or when ZK_FORCE_LIMB32 is defined (to
- * test that path on any machine). Functions take the limb count n as an argument; they are
- * always inlined into per-field wrappers (fields.h) with a constant n, so loops unroll.
+ * Functions take the limb count n as an argument; they are always inlined into per-field
+ * wrappers (fields.h) with a constant n, so loops unroll. Limb types: types.h.
  */
 #ifndef ZK_LIMB_H
 #define ZK_LIMB_H
 
-#include <stddef.h>
-#include <stdint.h>
 #include <string.h>
 
-#if defined(__SIZEOF_INT128__) && !defined(ZK_FORCE_LIMB32)
-typedef uint64_t limb_t;
-__extension__ typedef unsigned __int128 dlimb_t; /* __extension__: no -Wpedantic warning */
-#define ZK_LIMB_BITS 64
-#define L64(x) ((limb_t)(x))
-#else
-typedef uint32_t limb_t;
-typedef uint64_t dlimb_t;
-#define ZK_LIMB_BITS 32
-#define L64(x) ((limb_t)((x) & 0xffffffffu)), ((limb_t)((uint64_t)(x) >> 32))
-#endif
+#include "generated/mont_x86_64.h"
+#include "types.h"
 
-#define ZK_INLINE static inline __attribute__((always_inline, unused))
-#define ZK_NOINLINE static __attribute__((noinline, unused))
-#define ZK_FN static __attribute__((unused))
-#define NLIMBS(bits) ((bits) / ZK_LIMB_BITS)
-#define ZK_MAXL NLIMBS(384)
-
-/* MULX/ADX Montgomery products for 4 and 6 limbs (x86-64 only, generated). zk_asm_on is set
- * once at load time when the CPU has BMI2 and ADX (native/api.c); the C code below stays the
- * fallback and the reference the tests compare against. */
-#include "mont_x86_64.h"
+/* MULX/ADX Montgomery products for 4 and 6 limbs (x86-64 only, generated/mont_x86_64.h).
+ * zk_asm_on is set once at load time when the CPU has BMI2 and ADX (native/api.c); the C code
+ * below stays the fallback and the reference the tests compare against. */
 #if ZK_HAVE_X86_ASM
 static int zk_asm_on __attribute__((unused));
 /* The switch as a const function: the compiler may then read it once per hot function instead
