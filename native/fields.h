@@ -258,7 +258,7 @@ static inline void fld_inv(limb_t *r, const limb_t *a, const zk_field_params *F,
     ZK_NOINLINE void F##_mul_c(T *r, const T *a, const T *b) { mont_mul_c(r->l, a->l, b->l, (PRM).p, (PRM).n0, N); } \
     /* The assembly product is inlined at each use (no call); the C one stays out of line. */     \
     ZK_INLINE void F##_mul(T *r, const T *a, const T *b) {                                          \
-        if (!mont_mul_asm(r->l, a->l, b->l, (PRM).p, (PRM).n0, N)) F##_mul_c(r, a, b);             \
+        if (!ZK_TRY_ASM(mont_mul, N, r->l, a->l, b->l, (PRM).p, (PRM).n0)) F##_mul_c(r, a, b);     \
     }                                                                                               \
     ZK_INLINE void F##_sqr(T *r, const T *a) { F##_mul(r, a, a); }                                  \
     ZK_NOINLINE void F##_inv(T *r, const T *a) { fld_inv(r->l, a->l, &(PRM), N); }                  \
@@ -312,7 +312,7 @@ ZK_DEFINE_FIELD(bls_fr, f256, N256, ZK_BLS_FR)
  * F##_sub_lazy(r, a, b): r = a - b + p for a, b < p, in (0, 2p): no borrow test. */
 #define ZK_DEFINE_MUL_LAZY(F, T, N, PRM)                                                           \
     ZK_INLINE void F##_mul_lazy(T *r, const T *a, const T *b) {                                     \
-        if (!mont_mul_lazy_asm(r->l, a->l, b->l, (PRM).p, (PRM).n0, N)) F##_mul(r, a, b);          \
+        if (!ZK_TRY_ASM(mont_mul_lazy, N, r->l, a->l, b->l, (PRM).p, (PRM).n0)) F##_mul(r, a, b); \
     }                                                                                               \
     ZK_INLINE void F##_sub_lazy(T *r, const T *a, const T *b) { mod_sub_lazy(r->l, a->l, b->l, (PRM).p, N); }
 ZK_DEFINE_MUL_LAZY(bn_fp, f256, N256, ZK_BN_FP)

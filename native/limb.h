@@ -20,6 +20,16 @@ static int zk_asm_on __attribute__((unused));
  * of once per product (with -fno-strict-aliasing, every limb store could have changed the
  * variable). It only changes between native calls (load time, tests). */
 __attribute__((const, noinline, unused)) static int zk_asm(void) { return zk_asm_on; }
+
+/* The one place a limb count picks an assembly kernel: runs x86_<op><n>(...) and is 1 when the
+ * assembly is on and n is 4 or 6 (the only sizes generated), else 0 and the caller runs its C
+ * code. n is a constant wherever this is inlined, so only the zk_asm() test is left. */
+#define ZK_TRY_ASM(op, n, ...)                                                                   \
+    ((n) == 4 && zk_asm()   ? (x86_##op##4(__VA_ARGS__), 1)                                      \
+     : (n) == 6 && zk_asm() ? (x86_##op##6(__VA_ARGS__), 1)                                      \
+                            : 0)
+#else
+#define ZK_TRY_ASM(op, n, ...) 0
 #endif
 
 /* r = a + b, returns carry. */
@@ -78,16 +88,7 @@ ZK_INLINE void limbs_select(limb_t *r, limb_t mask, const limb_t *a, const limb_
 
 /* r = a + b mod p, for a, b < p and p < 2^(n*w - 1) (true for all our moduli). */
 ZK_INLINE void mod_add(limb_t *r, const limb_t *a, const limb_t *b, const limb_t *p, const int n) {
-#if ZK_HAVE_X86_ASM
-    if (n == 4 && zk_asm()) {
-        mod_add4_asm(r, a, b, p);
-        return;
-    }
-    if (n == 6 && zk_asm()) {
-        mod_add6_asm(r, a, b, p);
-        return;
-    }
-#endif
+    if (ZK_TRY_ASM(mod_add, n, r, a, b, p)) return;
     limb_t t[ZK_MAXL], u[ZK_MAXL];
     limbs_add(t, a, b, n);
     limb_t borrow = limbs_sub(u, t, p, n);
@@ -96,16 +97,7 @@ ZK_INLINE void mod_add(limb_t *r, const limb_t *a, const limb_t *b, const limb_t
 
 /* r = a - b mod p. */
 ZK_INLINE void mod_sub(limb_t *r, const limb_t *a, const limb_t *b, const limb_t *p, const int n) {
-#if ZK_HAVE_X86_ASM
-    if (n == 4 && zk_asm()) {
-        mod_sub4_asm(r, a, b, p);
-        return;
-    }
-    if (n == 6 && zk_asm()) {
-        mod_sub6_asm(r, a, b, p);
-        return;
-    }
-#endif
+    if (ZK_TRY_ASM(mod_sub, n, r, a, b, p)) return;
     limb_t t[ZK_MAXL], q[ZK_MAXL];
     limb_t borrow = limbs_sub(t, a, b, n);
     limb_t mask = (limb_t)0 - borrow;
@@ -166,66 +158,19 @@ ZK_INLINE void mont_mul_c(limb_t *r, const limb_t *a, const limb_t *b, const lim
     limbs_select(r, (limb_t)0 - borrow, t, u, n);
 }
 
-/* The assembly product when it is on for this limb count (returns 1), else 0. */
-ZK_INLINE int mont_mul_asm(limb_t *r, const limb_t *a, const limb_t *b, const limb_t *p, limb_t n0,
-                           const int n) {
-#if ZK_HAVE_X86_ASM
-    if (n == 4 && zk_asm()) {
-        mont_mul4_adx(r, a, b, p, n0);
-        return 1;
-    }
-    if (n == 6 && zk_asm()) {
-        mont_mul6_adx(r, a, b, p, n0);
-        return 1;
-    }
-#else
-    (void)r, (void)a, (void)b, (void)p, (void)n0, (void)n;
-#endif
-    return 0;
-}
-
 /* r = a - b + p for a, b < p: in (0, 2p), not reduced (the wrapped n-limb sum is exact), for a
  * value that only feeds a product (inputs below 2p are fine there when 4p < R, fields.h). */
 ZK_INLINE void mod_sub_lazy(limb_t *r, const limb_t *a, const limb_t *b, const limb_t *p,
                             const int n) {
-#if ZK_HAVE_X86_ASM
-    if (n == 4 && zk_asm()) {
-        mod_subl4_asm(r, a, b, p);
-        return;
-    }
-    if (n == 6 && zk_asm()) {
-        mod_subl6_asm(r, a, b, p);
-        return;
-    }
-#endif
+    if (ZK_TRY_ASM(mod_sub_lazy, n, r, a, b, p)) return;
     limb_t t[ZK_MAXL];
     limbs_sub(t, a, b, n);
     limbs_add(r, t, p, n);
 }
 
-/* The lazy assembly product (result below 2p, see mont_x86_64.h) when the assembly is on for
- * this limb count (returns 1), else 0: the caller then uses the full product, whose result,
- * below p, is a valid lazy one too. */
-ZK_INLINE int mont_mul_lazy_asm(limb_t *r, const limb_t *a, const limb_t *b, const limb_t *p,
-                                limb_t n0, const int n) {
-#if ZK_HAVE_X86_ASM
-    if (n == 4 && zk_asm()) {
-        mont_mul4_lazy(r, a, b, p, n0);
-        return 1;
-    }
-    if (n == 6 && zk_asm()) {
-        mont_mul6_lazy(r, a, b, p, n0);
-        return 1;
-    }
-#else
-    (void)r, (void)a, (void)b, (void)p, (void)n0, (void)n;
-#endif
-    return 0;
-}
-
 ZK_INLINE void mont_mul(limb_t *r, const limb_t *a, const limb_t *b, const limb_t *p, limb_t n0,
                         const int n) {
-    if (!mont_mul_asm(r, a, b, p, n0, n)) mont_mul_c(r, a, b, p, n0, n);
+    if (!ZK_TRY_ASM(mont_mul, n, r, a, b, p, n0)) mont_mul_c(r, a, b, p, n0, n);
 }
 
 /* Little-endian bytes <-> limbs (endian-independent). */

@@ -107,7 +107,7 @@ def mont_mul_function(n: int, lazy: bool = False) -> list[str]:
         )
     lines = [
         doc,
-        f"ZK_INLINE void mont_mul{n}_{'lazy' if lazy else 'adx'}(limb_t *r, const limb_t *a, "
+        f"ZK_INLINE void x86_mont_mul{'_lazy' if lazy else ''}{n}(limb_t *r, const limb_t *a, "
         "const limb_t *b, const limb_t *p,",
         "                                 limb_t n0) {",
         f"    limb_t {', '.join(f't{k}' for k in range(n + 1))}, lo, hi, z, dx;",
@@ -194,7 +194,8 @@ def addsub_function(n: int, op: str) -> list[str]:
     }[op]
     lines = [
         f"/* {doc}; r may alias a or b. */",
-        f"ZK_INLINE void mod_{op}{n}_asm(limb_t *r, const limb_t *a, const limb_t *b, "
+        f"ZK_INLINE void x86_mod_{'sub_lazy' if op == 'subl' else op}{n}(limb_t *r, "
+        "const limb_t *a, const limb_t *b, "
         "const limb_t *p) {",
         f"    limb_t {', '.join(regs)};",
         "    __asm__(",
@@ -225,7 +226,7 @@ def render() -> str:
         " * and modular addition and subtraction (base x86-64) used alongside it.",
         " * Only compiled on x86-64 with 64-bit limbs; used only when the CPU reports BMI2 and ADX",
         " * (zk_asm_on, set in native/api.c), so the module still loads and runs on any x86-64.",
-        " * native/limb.h picks these kernels by limb count. */",
+        " * x86_<op><n> is the n-limb kernel of limb.h's <op>, which picks it (ZK_TRY_ASM). */",
         "#ifndef ZK_MONT_X86_64_H",
         "#define ZK_MONT_X86_64_H",
         "",

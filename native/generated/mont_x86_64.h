@@ -4,7 +4,7 @@
  * and modular addition and subtraction (base x86-64) used alongside it.
  * Only compiled on x86-64 with 64-bit limbs; used only when the CPU reports BMI2 and ADX
  * (zk_asm_on, set in native/api.c), so the module still loads and runs on any x86-64.
- * native/limb.h picks these kernels by limb count. */
+ * x86_<op><n> is the n-limb kernel of limb.h's <op>, which picks it (ZK_TRY_ASM). */
 #ifndef ZK_MONT_X86_64_H
 #define ZK_MONT_X86_64_H
 
@@ -14,7 +14,7 @@
 #define ZK_HAVE_X86_ASM 1
 
 /* r = a * b * 2^-256 mod p for 4-limb a, b < p < 2^255 (or a, b < 2p when 4p < 2^256); r may alias a or b. */
-ZK_INLINE void mont_mul4_adx(limb_t *r, const limb_t *a, const limb_t *b, const limb_t *p,
+ZK_INLINE void x86_mont_mul4(limb_t *r, const limb_t *a, const limb_t *b, const limb_t *p,
                                  limb_t n0) {
     limb_t t0, t1, t2, t3, t4, lo, hi, z, dx;
     __asm__(
@@ -160,7 +160,7 @@ ZK_INLINE void mont_mul4_adx(limb_t *r, const limb_t *a, const limb_t *b, const 
 }
 
 /* r = a * b * 2^-256 mod p, possibly plus p (r < 2p), for 4-limb a, b < 2p, 4p < 2^256; r may alias a or b. */
-ZK_INLINE void mont_mul4_lazy(limb_t *r, const limb_t *a, const limb_t *b, const limb_t *p,
+ZK_INLINE void x86_mont_mul_lazy4(limb_t *r, const limb_t *a, const limb_t *b, const limb_t *p,
                                  limb_t n0) {
     limb_t t0, t1, t2, t3, t4, lo, hi, z, dx;
     __asm__(
@@ -294,7 +294,7 @@ ZK_INLINE void mont_mul4_lazy(limb_t *r, const limb_t *a, const limb_t *b, const
 }
 
 /* r = a + b mod p for 4-limb a, b < p < 2^255; r may alias a or b. */
-ZK_INLINE void mod_add4_asm(limb_t *r, const limb_t *a, const limb_t *b, const limb_t *p) {
+ZK_INLINE void x86_mod_add4(limb_t *r, const limb_t *a, const limb_t *b, const limb_t *p) {
     limb_t t0, t1, t2, t3, s0, s1, s2, s3;
     __asm__(
         "movq 0(%[a]), %[t0]\n\t"
@@ -328,7 +328,7 @@ ZK_INLINE void mod_add4_asm(limb_t *r, const limb_t *a, const limb_t *b, const l
 }
 
 /* r = a - b mod p for 4-limb a, b < p < 2^255; r may alias a or b. */
-ZK_INLINE void mod_sub4_asm(limb_t *r, const limb_t *a, const limb_t *b, const limb_t *p) {
+ZK_INLINE void x86_mod_sub4(limb_t *r, const limb_t *a, const limb_t *b, const limb_t *p) {
     limb_t t0, t1, t2, t3, s0, s1, s2, s3, m;
     __asm__(
         "movq 0(%[a]), %[t0]\n\t"
@@ -364,7 +364,7 @@ ZK_INLINE void mod_sub4_asm(limb_t *r, const limb_t *a, const limb_t *b, const l
 }
 
 /* r = a - b + p (in (0, 2p), not reduced) for 4-limb a, b < p; r may alias a or b. */
-ZK_INLINE void mod_subl4_asm(limb_t *r, const limb_t *a, const limb_t *b, const limb_t *p) {
+ZK_INLINE void x86_mod_sub_lazy4(limb_t *r, const limb_t *a, const limb_t *b, const limb_t *p) {
     limb_t t0, t1, t2, t3;
     __asm__(
         "movq 0(%[a]), %[t0]\n\t"
@@ -390,7 +390,7 @@ ZK_INLINE void mod_subl4_asm(limb_t *r, const limb_t *a, const limb_t *b, const 
 }
 
 /* r = a * b * 2^-384 mod p for 6-limb a, b < p < 2^383 (or a, b < 2p when 4p < 2^384); r may alias a or b. */
-ZK_INLINE void mont_mul6_adx(limb_t *r, const limb_t *a, const limb_t *b, const limb_t *p,
+ZK_INLINE void x86_mont_mul6(limb_t *r, const limb_t *a, const limb_t *b, const limb_t *p,
                                  limb_t n0) {
     limb_t t0, t1, t2, t3, t4, t5, t6, lo, hi, z, dx;
     __asm__(
@@ -676,7 +676,7 @@ ZK_INLINE void mont_mul6_adx(limb_t *r, const limb_t *a, const limb_t *b, const 
 }
 
 /* r = a * b * 2^-384 mod p, possibly plus p (r < 2p), for 6-limb a, b < 2p, 4p < 2^384; r may alias a or b. */
-ZK_INLINE void mont_mul6_lazy(limb_t *r, const limb_t *a, const limb_t *b, const limb_t *p,
+ZK_INLINE void x86_mont_mul_lazy6(limb_t *r, const limb_t *a, const limb_t *b, const limb_t *p,
                                  limb_t n0) {
     limb_t t0, t1, t2, t3, t4, t5, t6, lo, hi, z, dx;
     __asm__(
@@ -944,7 +944,7 @@ ZK_INLINE void mont_mul6_lazy(limb_t *r, const limb_t *a, const limb_t *b, const
 }
 
 /* r = a + b mod p for 6-limb a, b < p < 2^383; r may alias a or b. */
-ZK_INLINE void mod_add6_asm(limb_t *r, const limb_t *a, const limb_t *b, const limb_t *p) {
+ZK_INLINE void x86_mod_add6(limb_t *r, const limb_t *a, const limb_t *b, const limb_t *p) {
     limb_t t0, t1, t2, t3, t4, t5, s0, s1, s2, s3;
     __asm__(
         "movq 0(%[a]), %[t0]\n\t"
@@ -990,7 +990,7 @@ ZK_INLINE void mod_add6_asm(limb_t *r, const limb_t *a, const limb_t *b, const l
 }
 
 /* r = a - b mod p for 6-limb a, b < p < 2^383; r may alias a or b. */
-ZK_INLINE void mod_sub6_asm(limb_t *r, const limb_t *a, const limb_t *b, const limb_t *p) {
+ZK_INLINE void x86_mod_sub6(limb_t *r, const limb_t *a, const limb_t *b, const limb_t *p) {
     limb_t t0, t1, t2, t3, t4, t5, s0, s1, s2, s3, m;
     __asm__(
         "movq 0(%[a]), %[t0]\n\t"
@@ -1038,7 +1038,7 @@ ZK_INLINE void mod_sub6_asm(limb_t *r, const limb_t *a, const limb_t *b, const l
 }
 
 /* r = a - b + p (in (0, 2p), not reduced) for 6-limb a, b < p; r may alias a or b. */
-ZK_INLINE void mod_subl6_asm(limb_t *r, const limb_t *a, const limb_t *b, const limb_t *p) {
+ZK_INLINE void x86_mod_sub_lazy6(limb_t *r, const limb_t *a, const limb_t *b, const limb_t *p) {
     limb_t t0, t1, t2, t3, t4, t5;
     __asm__(
         "movq 0(%[a]), %[t0]\n\t"
