@@ -275,26 +275,6 @@ int zk_table_load(int curve, int group, const uint8_t *in, size_t in_len, int en
     return pts_run(curve, group, in, in_len, enc, table, table_len, ZK_ENC_MONT, n, level, bad_index);
 }
 
-int zk_scalar_block_counts(const uint8_t *scalars, size_t len, size_t n, size_t block,
-                           uint32_t *out, size_t out_len) {
-    if (block == 0 || block > UINT32_MAX) return ZK_EINVAL;
-    if (n > len / 32 || (n && !scalars)) return ZK_ELEN;
-    size_t nblocks = n / block + (n % block != 0);
-    if (out_len < nblocks || (nblocks && !out)) return ZK_ELEN;
-    for (size_t b = 0; b < nblocks; b++) {
-        size_t lo = b * block, hi = lo + block < n ? lo + block : n;
-        uint32_t big = 0;
-        for (size_t i = lo; i < hi; i++) {
-            const uint8_t *s = scalars + 32 * i + 8;
-            uint64_t w[3];
-            memcpy(w, s, sizeof w);
-            big += (w[0] | w[1] | w[2]) != 0;
-        }
-        out[b] = big;
-    }
-    return ZK_OK;
-}
-
 /* Pairing product checks (pairing_template.inc), one instantiation per curve. */
 #define ZK_PAIRING_MAX 64
 

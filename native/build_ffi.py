@@ -15,18 +15,20 @@ from pathlib import Path
 from cffi import FFI
 
 HERE = Path(__file__).resolve().parent
+# The public C API: the core, snarkjs .zkey evaluation, fleet scheduling helpers.
+HEADERS = ("zkedge.h", "zkey.h", "fleet.h")
 
 
 def _cdef() -> str:
-    """The declarations of zkedge.h, without preprocessor lines and C++ guards."""
-    text = (HERE / "zkedge.h").read_text()
-    text = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
+    """The declarations of HEADERS, without preprocessor lines and C++ guards."""
     keep = []
-    for line in text.splitlines():
-        s = line.strip()
-        if s.startswith("#") or s.startswith('extern "C"') or s == "}":
-            continue
-        keep.append(line)
+    for header in HEADERS:
+        text = re.sub(r"/\*.*?\*/", "", (HERE / header).read_text(), flags=re.S)
+        for line in text.splitlines():
+            s = line.strip()
+            if s.startswith("#") or s.startswith('extern "C"') or s == "}":
+                continue
+            keep.append(line)
     return "\n".join(keep)
 
 

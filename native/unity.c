@@ -7,3 +7,5 @@
 #include "api.c"
 #include "msm.c"
 #include "ntt.c"
+#include "zkey.c"
+#include "fleet.c"

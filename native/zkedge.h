@@ -11,6 +11,9 @@
  *               files and the in-memory layout of a base table on little-endian machines.
  *   Affine points are x || y; the point at infinity is all zero bytes in both encodings.
  * Scalars: 32 bytes little-endian, standard form. Values >= r are reduced mod r.
+ *
+ * Beside the core: zkey.h (snarkjs .zkey evaluation) and fleet.h (fleet scheduling helpers),
+ * with the same conventions and error codes.
  */
 #ifndef ZKEDGE_H
 #define ZKEDGE_H
@@ -127,24 +130,6 @@ int zk_fr_mul_powers(int curve, uint8_t *data, size_t len, size_t n, const uint8
  * ZK_ERANGE, *bad_index (may be NULL) its index, out untouched. threads <= 0: all cores. */
 int zk_fr_mul_sub(int curve, const uint8_t *a, const uint8_t *b, const uint8_t *c,
                   uint8_t *out, size_t len, size_t n, int threads, size_t *bad_index);
-
-/* Evaluate the zkey section-4 coefficients against a witness: for each record
- * (u32 matrix, u32 constraint, u32 signal, value v stored as v * R^2 mod r, LE), add
- * value * witness[signal] into out_a (matrix 0) or out_b (matrix 1) at index constraint.
- * witness: nvars * 32 bytes LE standard; out_a/out_b: n * 32 bytes, overwritten, LE standard.
- * On a bad record (matrix > 1, constraint >= n, signal >= nvars) returns ZK_ERANGE with
- * *bad_index set. out_c[i] = out_a[i] * out_b[i] if out_c is not NULL. threads (<= 0: all
- * cores) share the conversion of the outputs; the records are added up on one thread. */
-int zk_zkey_eval_ab(int curve, const uint8_t *coefs, size_t coefs_len, size_t ncoefs,
-                    const uint8_t *witness, size_t witness_len, size_t nvars,
-                    uint8_t *out_a, uint8_t *out_b, uint8_t *out_c, size_t out_len, size_t n,
-                    int threads, size_t *bad_index);
-
-/* For each block of `block` scalars (32-byte LE; the last block may be shorter), how many are
- * 2^64 or more: the coordinator's work estimate (a small scalar costs a fraction of a full
- * one). out: ceil(n / block) counts. */
-int zk_scalar_block_counts(const uint8_t *scalars, size_t len, size_t n, size_t block,
-                           uint32_t *out, size_t out_len);
 
 /* *result = 1 if prod_i e(g1[i], g2[i]) == 1 in GT, else 0 (the ate pairing; what a Groth16
  * verifier asks). n <= 64 pairs of points in ZK_ENC_BE (all-zero: infinity, contributing 1),
