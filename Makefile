@@ -17,11 +17,12 @@ $(VPY):
 
 # Reinstall when the packaging or the C sources change (editable install compiles native/).
 # A module left by a manual `python native/build_ffi.py` (named .cpython-3XX-...so) would shadow
-# the one pip builds (.abi3.so): remove it first.
-NATIVE_SRC := $(wildcard native/*.c native/*.h native/*.inc native/generated/*.h)
+# the one pip builds (.abi3.so): remove it first. ZKEDGE_WERROR=1: a warning in our C
+# (native/warnings.flags) fails the build here and in CI; a plain pip install only prints it.
+NATIVE_SRC := $(wildcard native/*.c native/*.h native/*.inc native/generated/*.h native/*.flags)
 $(STAMP): $(VPY) pyproject.toml setup.py native/build_ffi.py $(NATIVE_SRC)
 	rm -f zkedge/_native*.cpython-*.so
-	$(VPY) -m pip install -q -e '.[dev,bench]'
+	ZKEDGE_WERROR=1 $(VPY) -m pip install -q -e '.[dev,bench]'
 	touch $@
 
 venv: $(STAMP)
@@ -49,10 +50,12 @@ lint: venv header-check
 
 # Every header compiles on its own (includes what it needs), with 64-bit and 32-bit limbs. The
 # *.inc files are templates, included several times with parameters set (see their first lines).
+WARNINGS := $(shell grep -- '^-' native/warnings.flags)
 header-check:
 	@for h in native/*.h native/generated/*.h; do \
 	  for v in "" -DZK_FORCE_LIMB32; do \
-	    echo "#include \"$$h\"" | $(CC) $$v -std=c11 -fsyntax-only -Werror -xc -I native - \
+	    echo "#include \"$$h\"" | $(CC) $$v -std=c11 -fsyntax-only $(WARNINGS) -Werror -xc \
+	      -I native - \
 	      || { echo "$$h $$v does not compile on its own"; exit 1; }; \
 	  done; \
 	done
