@@ -7,7 +7,8 @@ NODE_DIR := tests/fixtures
 NODE_STAMP := $(NODE_DIR)/node_modules/.zkedge-installed
 
 .PHONY: all venv native node proto proto-check lint typecheck pytest pytest-limb32 test demo bench \
-        bench-groth16 firmware-test firmware-test-full clean header-check
+        bench-groth16 firmware-test firmware-test-full clean header-check format format-check \
+        clang-format
 
 all: venv
 
@@ -41,7 +42,7 @@ proto: venv
 proto-check: venv
 	$(VPY) tools/gen_proto.py --check
 
-lint: venv header-check
+lint: venv header-check format-check
 	$(VENV)/bin/ruff check zkedge tests bench tools firmware_tests native
 	$(VENV)/bin/ruff format --check zkedge tests bench tools firmware_tests native
 	$(VPY) tools/gen_consts.py --check
@@ -59,6 +60,26 @@ header-check:
 	      || { echo "$$h $$v does not compile on its own"; exit 1; }; \
 	  done; \
 	done
+
+# C formatting (.clang-format; native/generated/ is left to its generators). The check expects
+# Debian bookworm's clang-format 14: other major versions may lay out a few lines differently.
+C_SOURCES := $(wildcard native/*.c native/*.h native/*.inc firmware_tests/*.c)
+
+# clang-format from apt when missing, as root or through passwordless sudo.
+clang-format:
+	@command -v clang-format >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then sudo=; else sudo="sudo -n"; fi; \
+	  echo "installing clang-format"; \
+	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	    clang-format >/dev/null; \
+	}
+
+format: clang-format
+	clang-format -i $(C_SOURCES)
+
+format-check: clang-format
+	clang-format --dry-run --Werror $(C_SOURCES)
 
 typecheck: venv
 	$(VENV)/bin/mypy zkedge

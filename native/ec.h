@@ -48,7 +48,8 @@ static const f384x2 ZK_BLS_B2 = {{BLS_B2_C0}, {BLS_B2_C1}};
 
 /* Index of a (curve, group) pair: 0 bn_g1, 1 bn_g2, 2 bls_g1, 3 bls_g2; -1 if unknown. */
 static inline int zk_group_index(int curve, int group) {
-    if ((curve != ZK_BN254 && curve != ZK_BLS12_381) || (group != ZK_G1 && group != ZK_G2)) return -1;
+    if ((curve != ZK_BN254 && curve != ZK_BLS12_381) || (group != ZK_G1 && group != ZK_G2))
+        return -1;
     return curve * 2 + (group - 1);
 }
 

@@ -24,9 +24,9 @@ __attribute__((const, noinline, unused)) static int zk_asm(void) { return zk_asm
 /* The one place a limb count picks an assembly kernel: runs x86_<op><n>(...) and is 1 when the
  * assembly is on and n is 4 or 6 (the only sizes generated), else 0 and the caller runs its C
  * code. n is a constant wherever this is inlined, so only the zk_asm() test is left. */
-#define ZK_TRY_ASM(op, n, ...)                                                                   \
-    ((n) == 4 && zk_asm()   ? (x86_##op##4(__VA_ARGS__), 1)                                      \
-     : (n) == 6 && zk_asm() ? (x86_##op##6(__VA_ARGS__), 1)                                      \
+#define ZK_TRY_ASM(op, n, ...)                                                                     \
+    ((n) == 4 && zk_asm()   ? (x86_##op##4(__VA_ARGS__), 1)                                        \
+     : (n) == 6 && zk_asm() ? (x86_##op##6(__VA_ARGS__), 1)                                        \
                             : 0)
 #else
 #define ZK_TRY_ASM(op, n, ...) 0
@@ -123,15 +123,15 @@ ZK_INLINE void mont_mul_c(limb_t *r, const limb_t *a, const limb_t *b, const lim
     limb_t m[ZK_MAXL], t[ZK_MAXL], u[ZK_MAXL];
     dlimb_t t01 = 0;
     limb_t t2 = 0;
-#define ZK_ACC(x, y)                                                 \
-    do {                                                             \
-        dlimb_t pr_ = (dlimb_t)(x) * (y);                            \
-        t2 += (limb_t)__builtin_add_overflow(t01, pr_, &t01);        \
+#define ZK_ACC(x, y)                                                                               \
+    do {                                                                                           \
+        dlimb_t pr_ = (dlimb_t)(x) * (y);                                                          \
+        t2 += (limb_t)__builtin_add_overflow(t01, pr_, &t01);                                      \
     } while (0)
-#define ZK_SHIFT()                                                   \
-    do {                                                             \
-        t01 = (t01 >> ZK_LIMB_BITS) | ((dlimb_t)t2 << ZK_LIMB_BITS); \
-        t2 = 0;                                                      \
+#define ZK_SHIFT()                                                                                 \
+    do {                                                                                           \
+        t01 = (t01 >> ZK_LIMB_BITS) | ((dlimb_t)t2 << ZK_LIMB_BITS);                               \
+        t2 = 0;                                                                                    \
     } while (0)
     for (int i = 0; i < n; i++) {
         for (int j = 0; j < i; j++) {
@@ -177,14 +177,16 @@ ZK_INLINE void mont_mul(limb_t *r, const limb_t *a, const limb_t *b, const limb_
 ZK_INLINE void limbs_from_le(limb_t *r, const uint8_t *in, const int n) {
     for (int i = 0; i < n; i++) {
         limb_t v = 0;
-        for (int k = 0; k < ZK_LIMB_BITS / 8; k++) v |= (limb_t)in[i * (ZK_LIMB_BITS / 8) + k] << (8 * k);
+        for (int k = 0; k < ZK_LIMB_BITS / 8; k++)
+            v |= (limb_t)in[i * (ZK_LIMB_BITS / 8) + k] << (8 * k);
         r[i] = v;
     }
 }
 
 ZK_INLINE void limbs_to_le(uint8_t *out, const limb_t *a, const int n) {
     for (int i = 0; i < n; i++) {
-        for (int k = 0; k < ZK_LIMB_BITS / 8; k++) out[i * (ZK_LIMB_BITS / 8) + k] = (uint8_t)(a[i] >> (8 * k));
+        for (int k = 0; k < ZK_LIMB_BITS / 8; k++)
+            out[i * (ZK_LIMB_BITS / 8) + k] = (uint8_t)(a[i] >> (8 * k));
     }
 }
 
@@ -192,7 +194,8 @@ ZK_INLINE void limbs_from_be(limb_t *r, const uint8_t *in, const int n) {
     const int nb = n * (ZK_LIMB_BITS / 8);
     for (int i = 0; i < n; i++) {
         limb_t v = 0;
-        for (int k = 0; k < ZK_LIMB_BITS / 8; k++) v |= (limb_t)in[nb - 1 - (i * (ZK_LIMB_BITS / 8) + k)] << (8 * k);
+        for (int k = 0; k < ZK_LIMB_BITS / 8; k++)
+            v |= (limb_t)in[nb - 1 - (i * (ZK_LIMB_BITS / 8) + k)] << (8 * k);
         r[i] = v;
     }
 }
@@ -200,7 +203,8 @@ ZK_INLINE void limbs_from_be(limb_t *r, const uint8_t *in, const int n) {
 ZK_INLINE void limbs_to_be(uint8_t *out, const limb_t *a, const int n) {
     const int nb = n * (ZK_LIMB_BITS / 8);
     for (int i = 0; i < n; i++) {
-        for (int k = 0; k < ZK_LIMB_BITS / 8; k++) out[nb - 1 - (i * (ZK_LIMB_BITS / 8) + k)] = (uint8_t)(a[i] >> (8 * k));
+        for (int k = 0; k < ZK_LIMB_BITS / 8; k++)
+            out[nb - 1 - (i * (ZK_LIMB_BITS / 8) + k)] = (uint8_t)(a[i] >> (8 * k));
     }
 }
 

@@ -124,9 +124,9 @@ static int reduce_scalars(int curve, const uint8_t *scalars, size_t count, uint8
     return ZK_OK;
 }
 
-int zk_msm(int curve, int group, const uint8_t *table, size_t table_len, size_t start,
-           size_t count, const uint8_t *scalars, size_t scalars_len, int threads, int window,
-           uint8_t *out, size_t out_len) {
+int zk_msm(int curve, int group, const uint8_t *table, size_t table_len, size_t start, size_t count,
+           const uint8_t *scalars, size_t scalars_len, int threads, int window, uint8_t *out,
+           size_t out_len) {
     return zk_msm_stoppable(curve, group, table, table_len, start, count, scalars, scalars_len,
                             threads, window, out, out_len, NULL);
 }

@@ -196,8 +196,7 @@ static int fr_below(const uint8_t *in, const zk_field_params *F) {
 /* *bad = min(*bad, i): threads scanning ascending ranges each report their first bad index. */
 static void note_bad(atomic_size_t *bad, size_t i) {
     size_t cur = atomic_load(bad);
-    while (i < cur && !atomic_compare_exchange_weak(bad, &cur, i)) {
-    }
+    while (i < cur && !atomic_compare_exchange_weak(bad, &cur, i)) {}
 }
 
 typedef struct {
@@ -420,7 +419,8 @@ static void coset_local(void *vctx, int t, int nt) {
             size_t stride = n / (2 * half);
             for (size_t s = 0; s < blk; s += 2 * half) {
                 bf_dit1(&a[s], &a[s + half], F);
-                for (size_t j = 1; j < half; j++) bf_dit(&a[s + j], &a[s + j + half], &tw[j * stride], F);
+                for (size_t j = 1; j < half; j++)
+                    bf_dit(&a[s + j], &a[s + j + half], &tw[j * stride], F);
             }
         }
     }

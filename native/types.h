@@ -19,7 +19,7 @@ __extension__ typedef unsigned __int128 dlimb_t; /* __extension__: no -Wpedantic
 typedef uint32_t limb_t;
 typedef uint64_t dlimb_t;
 #define ZK_LIMB_BITS 32
-#define L64(x) ((limb_t)((x) & 0xffffffffu)), ((limb_t)((uint64_t)(x) >> 32))
+#define L64(x) ((limb_t)(0xffffffffu & (x))), ((limb_t)((uint64_t)(x) >> 32))
 #endif
 
 #define ZK_INLINE static inline __attribute__((always_inline, unused))

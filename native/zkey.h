@@ -19,9 +19,9 @@ extern "C" {
  * *bad_index set. out_c[i] = out_a[i] * out_b[i] if out_c is not NULL. threads (<= 0: all
  * cores) share the conversion of the outputs; the records are added up on one thread. */
 int zk_zkey_eval_ab(int curve, const uint8_t *coefs, size_t coefs_len, size_t ncoefs,
-                    const uint8_t *witness, size_t witness_len, size_t nvars,
-                    uint8_t *out_a, uint8_t *out_b, uint8_t *out_c, size_t out_len, size_t n,
-                    int threads, size_t *bad_index);
+                    const uint8_t *witness, size_t witness_len, size_t nvars, uint8_t *out_a,
+                    uint8_t *out_b, uint8_t *out_c, size_t out_len, size_t n, int threads,
+                    size_t *bad_index);
 
 #ifdef __cplusplus
 }
