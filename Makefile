@@ -7,7 +7,8 @@ NODE_DIR := tests/fixtures
 NODE_STAMP := $(NODE_DIR)/node_modules/.zkedge-installed
 
 .PHONY: all venv native node proto proto-check lint typecheck pytest pytest-limb32 test demo bench \
-        bench-groth16 firmware-test firmware-test-full clean
+        bench-groth16 firmware-test firmware-test-full clean header-check format format-check \
+        clang-format
 
 all: venv
 
@@ -17,10 +18,12 @@ $(VPY):
 
 # Reinstall when the packaging or the C sources change (editable install compiles native/).
 # A module left by a manual `python native/build_ffi.py` (named .cpython-3XX-...so) would shadow
-# the one pip builds (.abi3.so): remove it first.
-$(STAMP): $(VPY) pyproject.toml setup.py native/build_ffi.py $(wildcard native/*.c native/*.h)
+# the one pip builds (.abi3.so): remove it first. ZKEDGE_WERROR=1: a warning in our C
+# (native/warnings.flags) fails the build here and in CI; a plain pip install only prints it.
+NATIVE_SRC := $(wildcard native/*.c native/*.h native/*.inc native/generated/*.h native/*.flags)
+$(STAMP): $(VPY) pyproject.toml setup.py native/build_ffi.py $(NATIVE_SRC)
 	rm -f zkedge/_native*.cpython-*.so
-	$(VPY) -m pip install -q -e '.[dev,bench]'
+	ZKEDGE_WERROR=1 $(VPY) -m pip install -q -e '.[dev,bench]'
 	touch $@
 
 venv: $(STAMP)
@@ -39,12 +42,44 @@ proto: venv
 proto-check: venv
 	$(VPY) tools/gen_proto.py --check
 
-lint: venv
+lint: venv header-check format-check
 	$(VENV)/bin/ruff check zkedge tests bench tools firmware_tests native
 	$(VENV)/bin/ruff format --check zkedge tests bench tools firmware_tests native
 	$(VPY) tools/gen_consts.py --check
 	$(VPY) tools/gen_mont_asm.py --check
 	$(VPY) firmware_tests/gen_selftest_kat.py --check
+
+# Every header compiles on its own (includes what it needs), with 64-bit and 32-bit limbs. The
+# *.inc files are templates, included several times with parameters set (see their first lines).
+WARNINGS := $(shell grep -- '^-' native/warnings.flags)
+header-check:
+	@for h in native/*.h native/generated/*.h; do \
+	  for v in "" -DZK_FORCE_LIMB32; do \
+	    echo "#include \"$$h\"" | $(CC) $$v -std=c11 -fsyntax-only $(WARNINGS) -Werror -xc \
+	      -I native - \
+	      || { echo "$$h $$v does not compile on its own"; exit 1; }; \
+	  done; \
+	done
+
+# C formatting (.clang-format; native/generated/ is left to its generators). The check expects
+# Debian bookworm's clang-format 14: other major versions may lay out a few lines differently.
+C_SOURCES := $(wildcard native/*.c native/*.h native/*.inc firmware_tests/*.c)
+
+# clang-format from apt when missing, as root or through passwordless sudo.
+clang-format:
+	@command -v clang-format >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then sudo=; else sudo="sudo -n"; fi; \
+	  echo "installing clang-format"; \
+	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	    clang-format >/dev/null; \
+	}
+
+format: clang-format
+	clang-format -i $(C_SOURCES)
+
+format-check: clang-format
+	clang-format --dry-run --Werror $(C_SOURCES)
 
 typecheck: venv
 	$(VENV)/bin/mypy zkedge tests tools bench firmware_tests

@@ -427,7 +427,7 @@ def print_memory(rows: list[Row]) -> None:
         # the scalars' signed digits are recoded on the fly, 256 at a time (no n-sized scratch)
         per_bucket = pb + 2 * pb + 1 if n >= 1024 else 2 * pb
         if n >= 1024 and w >= 12:
-            # the batch-affine reduction's scratch (msm_template.h ba_reduce): a converted
+            # the batch-affine reduction's scratch (msm_template.inc ba_reduce): a converted
             # point, a segment slot, two pointers, two field elements and an index per bucket
             fe = c.fp_bytes * (1 if g == "G1" else 2)
             per_bucket += pb + pb + 2 * 8 + 2 * fe + 4

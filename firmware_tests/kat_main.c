@@ -57,10 +57,8 @@ static void check(int ok, const char *what, size_t idx, const uint8_t *got, cons
 static void check_rc(int rc, int want, const char *what, size_t idx) {
     if (rc != want && (sec_fail < 10 || verbose))
         printf("FAIL %s #%zu: %s returned %d, expected %d\n", sec_name, idx, what, rc, want);
-    if (rc != want)
-        sec_fail++;
-    else
-        sec_pass++;
+    if (rc != want) sec_fail++;
+    else sec_pass++;
 }
 
 static const uint8_t *D(uint32_t off) { return off == KAT_NONE ? NULL : KAT_DATA + off; }
@@ -129,18 +127,19 @@ static void test_encode(void) {
     for (size_t i = 0; i < KAT_N_ENCODE; i++) {
         const kat_encode *v = &KAT_ENCODE[i];
         size_t n = zk_point_bytes(v->curve, v->group);
-        int rc = zk_points_convert(v->curve, v->group, D(v->be), n, ZK_ENC_BE, out, n,
-                                   ZK_ENC_MONT, 1);
+        int rc = zk_points_convert(v->curve, v->group, D(v->be), n, ZK_ENC_BE, out, n, ZK_ENC_MONT,
+                                   1);
         check(rc == ZK_OK && memcmp(out, D(v->mont), n) == 0, "be -> mont", i, out, D(v->mont), n);
-        rc = zk_points_convert(v->curve, v->group, D(v->mont), n, ZK_ENC_MONT, out, n, ZK_ENC_BE, 1);
+        rc = zk_points_convert(v->curve, v->group, D(v->mont), n, ZK_ENC_MONT, out, n, ZK_ENC_BE,
+                               1);
         check(rc == ZK_OK && memcmp(out, D(v->be), n) == 0, "mont -> be", i, out, D(v->be), n);
     }
     section_end();
 }
 
 /* One MSM over [start, start+count) of the table, compared against want (or returned in out). */
-static int msm_run(const kat_msm *v, const uint8_t *table, size_t tlen, size_t start,
-                   size_t count, int threads, int window, uint8_t *out) {
+static int msm_run(const kat_msm *v, const uint8_t *table, size_t tlen, size_t start, size_t count,
+                   int threads, int window, uint8_t *out) {
     size_t pb = zk_point_bytes(v->curve, v->group);
     return zk_msm(v->curve, v->group, table, tlen, start, count, D(v->scalars) + 32 * start,
                   32 * count, threads, window, out, pb);
@@ -162,10 +161,10 @@ static void test_msm(void) {
         /* encodings: BE -> MONT equals the table; MONT -> BE round-trips */
         rc = zk_points_convert(v->curve, v->group, D(v->pts), tlen, ZK_ENC_BE, mont, tlen,
                                ZK_ENC_MONT, v->n);
-        check(rc == ZK_OK && memcmp(mont, table, tlen) == 0, "BE->MONT equals table", i, NULL,
-              NULL, 0);
-        rc = zk_points_convert(v->curve, v->group, mont, tlen, ZK_ENC_MONT, back, tlen,
-                               ZK_ENC_BE, v->n);
+        check(rc == ZK_OK && memcmp(mont, table, tlen) == 0, "BE->MONT equals table", i, NULL, NULL,
+              0);
+        rc = zk_points_convert(v->curve, v->group, mont, tlen, ZK_ENC_MONT, back, tlen, ZK_ENC_BE,
+                               v->n);
         check(rc == ZK_OK && memcmp(back, D(v->pts), tlen) == 0, "MONT->BE round trip", i, NULL,
               NULL, 0);
         for (size_t t = 0; t < sizeof threads / sizeof threads[0]; t++) {
@@ -173,8 +172,7 @@ static void test_msm(void) {
                 if (windows[w] && threads[t] != 1 && threads[t] != 0) continue;
                 memset(out, 0xA5, sizeof out);
                 rc = msm_run(v, table, tlen, 0, v->n, threads[t], windows[w], out);
-                check(rc == ZK_OK && memcmp(out, D(v->out), pb) == 0, "msm", i, out, D(v->out),
-                      pb);
+                check(rc == ZK_OK && memcmp(out, D(v->out), pb) == 0, "msm", i, out, D(v->out), pb);
             }
         }
         /* split into two ranges, add the partial sums: what the fleet does across boards */
@@ -182,7 +180,8 @@ static void test_msm(void) {
             size_t k = v->n / 3 + 1;
             int rc1 = msm_run(v, table, tlen, 0, k, 1, 0, part);
             int rc2 = msm_run(v, table, tlen, k, v->n - k, 2, 0, out);
-            int rc3 = zk_point_op(v->curve, v->group, ZK_PT_ADD, part, pb, out, pb, NULL, 0, sum, pb);
+            int rc3 = zk_point_op(v->curve, v->group, ZK_PT_ADD, part, pb, out, pb, NULL, 0, sum,
+                                  pb);
             check(rc1 == ZK_OK && rc2 == ZK_OK && rc3 == ZK_OK && memcmp(sum, D(v->out), pb) == 0,
                   "msm split ranges", i, sum, D(v->out), pb);
         }
@@ -213,7 +212,7 @@ static void test_ntt(void) {
             memcpy(data, D(v->in), len);
             int rc = zk_fr_ntt(v->curve, data, len, v->n, D(v->omega), D(v->shift), D(v->scale),
                                threads[t]);
-            if (rc == ZK_OK && v->post != KAT_NONE)  /* inverse on a coset: times (1/g)^i */
+            if (rc == ZK_OK && v->post != KAT_NONE) /* inverse on a coset: times (1/g)^i */
                 rc = zk_fr_mul_powers(v->curve, data, len, v->n, D(v->post));
             check(rc == ZK_OK && memcmp(data, D(v->out), len) == 0, "ntt", i, data, D(v->out),
                   len < 64 ? len : 64);
@@ -240,8 +239,8 @@ static void test_pairing(void) {
         const kat_pairing *v = &KAT_PAIRING[0];
         size_t p1 = zk_point_bytes(v->curve, ZK_G1), p2 = zk_point_bytes(v->curve, ZK_G2);
         int res = 0;
-        check_rc(zk_pairing_check(v->curve, D(v->g1), p1 - 1, D(v->g2), p2, 1, &res, NULL),
-                 ZK_ELEN, "pairing g1 length", 0);
+        check_rc(zk_pairing_check(v->curve, D(v->g1), p1 - 1, D(v->g2), p2, 1, &res, NULL), ZK_ELEN,
+                 "pairing g1 length", 0);
         check_rc(zk_pairing_check(v->curve, D(v->g1), p1 * 65, D(v->g2), p2 * 65, 65, &res, NULL),
                  ZK_EINVAL, "pairing too many pairs", 1);
     }
@@ -269,7 +268,8 @@ static void test_misuse(void) {
              "msm scalar length", 9);
     check_rc(zk_fr_ntt(ZK_BN254, out, 96, 3, a, NULL, NULL, 1), ZK_EINVAL, "ntt size 3", 10);
     check(zk_field_bytes(ZK_BN254, ZK_FP) == 32 && zk_field_bytes(ZK_BLS12_381, ZK_FP) == 48 &&
-              zk_field_bytes(ZK_BLS12_381, ZK_FP2) == 96 && zk_point_bytes(ZK_BLS12_381, ZK_G2) == 192,
+              zk_field_bytes(ZK_BLS12_381, ZK_FP2) == 96 &&
+              zk_point_bytes(ZK_BLS12_381, ZK_G2) == 192,
           "sizes", 11, NULL, NULL, 0);
     section_end();
 }
@@ -278,10 +278,8 @@ int main(int argc, char **argv) {
     int expect_limb = 0;
     setvbuf(stdout, NULL, _IOLBF, 0); /* stream section lines through tee / qemu */
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--expect-limb") && i + 1 < argc)
-            expect_limb = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--verbose"))
-            verbose = 1;
+        if (!strcmp(argv[i], "--expect-limb") && i + 1 < argc) expect_limb = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--verbose")) verbose = 1;
         else {
             fprintf(stderr, "usage: %s [--expect-limb 32|64] [--verbose]\n", argv[0]);
             return 2;

@@ -23,7 +23,9 @@ CI=${CI:-false}
 PY=${PYTHON:-$(command -v python3 || true)}
 TARGETS=("$@")
 [ ${#TARGETS[@]} -gt 0 ] || TARGETS=(x86_64 x86_64-limb32 aarch64 armhf)
-CFLAGS=(-O2 -std=c11 -Wall -Wextra -pthread -fno-strict-aliasing)
+# The warnings of the Python build (native/warnings.flags), as errors.
+mapfile -t WARNINGS < <(grep -- '^-' "$ROOT/native/warnings.flags")
+CFLAGS=(-O2 -std=c11 "${WARNINGS[@]}" -Werror -pthread -fno-strict-aliasing)
 
 now() { date +%s.%N; }
 secs() { awk -v a="$1" -v b="$(now)" 'BEGIN{printf "%.1f", b-a}'; }
@@ -112,7 +114,9 @@ for t in "${TARGETS[@]}"; do
   BUILD+=("$t")
   exe="$OUT/kat.$t"
   fresh=1
-  for src in "$ROOT"/native/*.c "$ROOT"/native/*.h "$HERE/kat_main.c" "$OUT/kat_vectors.h"; do
+  for src in "$ROOT"/native/*.[ch] "$ROOT"/native/*.inc "$ROOT"/native/generated/*.h \
+    "$ROOT"/native/warnings.flags \
+    "$HERE/kat_main.c" "$OUT/kat_vectors.h"; do
     [ "$exe" -nt "$src" ] || { fresh=0; break; }
   done
   if [ "$fresh" = 1 ] && [ -f "$OUT/build.$t.rc" ]; then

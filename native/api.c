@@ -74,32 +74,32 @@ size_t zk_point_bytes(int curve, int group) {
 }
 
 /* One generic field-op body per element type. Unary ops ignore b. */
-#define ZK_FIELD_OP_BODY(F, T)                                                                   \
-    do {                                                                                         \
-        T x, y, z;                                                                               \
-        int ok = (op == ZK_OP_FROM_MONT) ? F##_from_le_mont(&x, a) : F##_from_le_std(&x, a);     \
-        if (!ok) return ZK_ERANGE;                                                               \
-        if (op == ZK_OP_ADD || op == ZK_OP_SUB || op == ZK_OP_MUL) {                             \
-            if (!F##_from_le_std(&y, b)) return ZK_ERANGE;                                       \
-        }                                                                                        \
-        switch (op) {                                                                            \
-        case ZK_OP_ADD: F##_add(&z, &x, &y); break;                                              \
-        case ZK_OP_SUB: F##_sub(&z, &x, &y); break;                                              \
-        case ZK_OP_NEG: F##_neg(&z, &x); break;                                                  \
-        case ZK_OP_MUL: F##_mul(&z, &x, &y); break;                                              \
-        case ZK_OP_SQR: F##_sqr(&z, &x); break;                                                  \
-        case ZK_OP_INV:                                                                          \
-            if (F##_is_zero(&x)) return ZK_ENOINV;                                               \
-            F##_inv(&z, &x);                                                                     \
-            break;                                                                               \
-        case ZK_OP_TO_MONT: /* output the Montgomery representation as plain LE bytes */         \
-            F##_to_le_mont(out, &x);                                                             \
-            return ZK_OK;                                                                        \
-        case ZK_OP_FROM_MONT: z = x; break;                                                      \
-        default: return ZK_EINVAL;                                                               \
-        }                                                                                        \
-        F##_to_le_std(out, &z);                                                                  \
-        return ZK_OK;                                                                            \
+#define ZK_FIELD_OP_BODY(F, T)                                                                     \
+    do {                                                                                           \
+        T x, y, z;                                                                                 \
+        int ok = (op == ZK_OP_FROM_MONT) ? F##_from_le_mont(&x, a) : F##_from_le_std(&x, a);       \
+        if (!ok) return ZK_ERANGE;                                                                 \
+        if (op == ZK_OP_ADD || op == ZK_OP_SUB || op == ZK_OP_MUL) {                               \
+            if (!F##_from_le_std(&y, b)) return ZK_ERANGE;                                         \
+        }                                                                                          \
+        switch (op) {                                                                              \
+        case ZK_OP_ADD: F##_add(&z, &x, &y); break;                                                \
+        case ZK_OP_SUB: F##_sub(&z, &x, &y); break;                                                \
+        case ZK_OP_NEG: F##_neg(&z, &x); break;                                                    \
+        case ZK_OP_MUL: F##_mul(&z, &x, &y); break;                                                \
+        case ZK_OP_SQR: F##_sqr(&z, &x); break;                                                    \
+        case ZK_OP_INV:                                                                            \
+            if (F##_is_zero(&x)) return ZK_ENOINV;                                                 \
+            F##_inv(&z, &x);                                                                       \
+            break;                                                                                 \
+        case ZK_OP_TO_MONT: /* output the Montgomery representation as plain LE bytes */           \
+            F##_to_le_mont(out, &x);                                                               \
+            return ZK_OK;                                                                          \
+        case ZK_OP_FROM_MONT: z = x; break;                                                        \
+        default: return ZK_EINVAL;                                                                 \
+        }                                                                                          \
+        F##_to_le_std(out, &z);                                                                    \
+        return ZK_OK;                                                                              \
     } while (0)
 
 int zk_field_op(int curve, int field, int op, const uint8_t *a, size_t a_len, const uint8_t *b,
@@ -122,46 +122,46 @@ int zk_field_op(int curve, int field, int op, const uint8_t *a, size_t a_len, co
 
 /* Group op body: a, b affine BE; result affine BE. ADD_MIXED lifts a to Z = 2 first so the
  * mixed formula runs with a non-trivial Z. */
-#define ZK_POINT_OP_BODY(EC, FE, FE_T)                                                           \
-    do {                                                                                         \
-        EC##_aff pa, pq, pr;                                                                     \
-        int rc = EC##_aff_decode_checked(&pa, a, ZK_ENC_BE, ZK_CHECK_CURVE);                     \
-        if (rc) return rc;                                                                       \
-        if (op == ZK_PT_ADD || op == ZK_PT_ADD_MIXED) {                                          \
-            rc = EC##_aff_decode_checked(&pq, b, ZK_ENC_BE, ZK_CHECK_CURVE);                     \
-            if (rc) return rc;                                                                   \
-        }                                                                                        \
-        EC##_jac ja, jb, jr;                                                                     \
-        EC##_jac_from_aff(&ja, &pa);                                                             \
-        switch (op) {                                                                            \
-        case ZK_PT_ADD:                                                                          \
-            EC##_jac_from_aff(&jb, &pq);                                                         \
-            EC##_jac_add(&jr, &ja, &jb);                                                         \
-            break;                                                                               \
-        case ZK_PT_ADD_MIXED:                                                                    \
-            if (!EC##_jac_is_inf(&ja)) {                                                         \
-                FE_T z, z2, z3;                                                                  \
-                FE##_set_one(&z);                                                                \
-                FE##_dbl(&z, &z);                                                                \
-                FE##_sqr(&z2, &z);                                                               \
-                FE##_mul(&z3, &z2, &z);                                                          \
-                FE##_mul(&ja.X, &ja.X, &z2);                                                     \
-                FE##_mul(&ja.Y, &ja.Y, &z3);                                                     \
-                ja.Z = z;                                                                        \
-            }                                                                                    \
-            EC##_jac_madd(&jr, &ja, &pq);                                                        \
-            break;                                                                               \
-        case ZK_PT_DBL: EC##_jac_dbl(&jr, &ja); break;                                           \
-        case ZK_PT_NEG:                                                                          \
-            jr = ja;                                                                             \
-            FE##_neg(&jr.Y, &jr.Y);                                                              \
-            break;                                                                               \
-        case ZK_PT_MUL: EC##_jac_mul(&jr, &pa, scalar); break;                                   \
-        default: return ZK_EINVAL;                                                               \
-        }                                                                                        \
-        EC##_jac_to_aff(&pr, &jr);                                                               \
-        EC##_aff_encode(out, &pr, ZK_ENC_BE);                                                    \
-        return ZK_OK;                                                                            \
+#define ZK_POINT_OP_BODY(EC, FE, FE_T)                                                             \
+    do {                                                                                           \
+        EC##_aff pa, pq, pr;                                                                       \
+        int rc = EC##_aff_decode_checked(&pa, a, ZK_ENC_BE, ZK_CHECK_CURVE);                       \
+        if (rc) return rc;                                                                         \
+        if (op == ZK_PT_ADD || op == ZK_PT_ADD_MIXED) {                                            \
+            rc = EC##_aff_decode_checked(&pq, b, ZK_ENC_BE, ZK_CHECK_CURVE);                       \
+            if (rc) return rc;                                                                     \
+        }                                                                                          \
+        EC##_jac ja, jb, jr;                                                                       \
+        EC##_jac_from_aff(&ja, &pa);                                                               \
+        switch (op) {                                                                              \
+        case ZK_PT_ADD:                                                                            \
+            EC##_jac_from_aff(&jb, &pq);                                                           \
+            EC##_jac_add(&jr, &ja, &jb);                                                           \
+            break;                                                                                 \
+        case ZK_PT_ADD_MIXED:                                                                      \
+            if (!EC##_jac_is_inf(&ja)) {                                                           \
+                FE_T z, z2, z3;                                                                    \
+                FE##_set_one(&z);                                                                  \
+                FE##_dbl(&z, &z);                                                                  \
+                FE##_sqr(&z2, &z);                                                                 \
+                FE##_mul(&z3, &z2, &z);                                                            \
+                FE##_mul(&ja.X, &ja.X, &z2);                                                       \
+                FE##_mul(&ja.Y, &ja.Y, &z3);                                                       \
+                ja.Z = z;                                                                          \
+            }                                                                                      \
+            EC##_jac_madd(&jr, &ja, &pq);                                                          \
+            break;                                                                                 \
+        case ZK_PT_DBL: EC##_jac_dbl(&jr, &ja); break;                                             \
+        case ZK_PT_NEG:                                                                            \
+            jr = ja;                                                                               \
+            FE##_neg(&jr.Y, &jr.Y);                                                                \
+            break;                                                                                 \
+        case ZK_PT_MUL: EC##_jac_mul(&jr, &pa, scalar); break;                                     \
+        default: return ZK_EINVAL;                                                                 \
+        }                                                                                          \
+        EC##_jac_to_aff(&pr, &jr);                                                                 \
+        EC##_aff_encode(out, &pr, ZK_ENC_BE);                                                      \
+        return ZK_OK;                                                                              \
     } while (0)
 
 int zk_point_op(int curve, int group, int op, const uint8_t *a, size_t a_len, const uint8_t *b,
@@ -191,21 +191,20 @@ typedef struct {
     atomic_int err;
 } pts_ctx;
 
-#define ZK_PTS_CASE(EC)                                                                          \
-    do {                                                                                         \
-        EC##_aff p;                                                                              \
-        for (size_t i = lo; i < hi; i++) {                                                       \
-            if (i >= atomic_load(&ctx->bad)) return;                                             \
-            int rc = EC##_aff_decode_checked(&p, ctx->in + i * ctx->pb, ctx->in_enc, ctx->level); \
-            if (rc) {                                                                            \
-                size_t cur = atomic_load(&ctx->bad);                                             \
-                while (i < cur && !atomic_compare_exchange_weak(&ctx->bad, &cur, i)) {           \
-                }                                                                                \
-                if (i <= atomic_load(&ctx->bad)) atomic_store(&ctx->err, rc);                    \
-                return;                                                                          \
-            }                                                                                    \
-            if (ctx->out) EC##_aff_encode(ctx->out + i * ctx->pb, &p, ctx->out_enc);             \
-        }                                                                                        \
+#define ZK_PTS_CASE(EC)                                                                            \
+    do {                                                                                           \
+        EC##_aff p;                                                                                \
+        for (size_t i = lo; i < hi; i++) {                                                         \
+            if (i >= atomic_load(&ctx->bad)) return;                                               \
+            int rc = EC##_aff_decode_checked(&p, ctx->in + i * ctx->pb, ctx->in_enc, ctx->level);  \
+            if (rc) {                                                                              \
+                size_t cur = atomic_load(&ctx->bad);                                               \
+                while (i < cur && !atomic_compare_exchange_weak(&ctx->bad, &cur, i)) {}            \
+                if (i <= atomic_load(&ctx->bad)) atomic_store(&ctx->err, rc);                      \
+                return;                                                                            \
+            }                                                                                      \
+            if (ctx->out) EC##_aff_encode(ctx->out + i * ctx->pb, &p, ctx->out_enc);               \
+        }                                                                                          \
     } while (0)
 
 static void pts_worker(void *vctx, int t, int nt) {
@@ -219,20 +218,26 @@ static void pts_worker(void *vctx, int t, int nt) {
     }
 }
 
-static int pts_run(int curve, int group, const uint8_t *in, size_t in_len, int in_enc,
-                   uint8_t *out, size_t out_len, int out_enc, size_t n, int level,
-                   size_t *bad_index) {
+static int pts_run(int curve, int group, const uint8_t *in, size_t in_len, int in_enc, uint8_t *out,
+                   size_t out_len, int out_enc, size_t n, int level, size_t *bad_index) {
     int gi = zk_group_index(curve, group);
     if (gi < 0) return ZK_EINVAL;
-    if ((in_enc != ZK_ENC_BE && in_enc != ZK_ENC_MONT) || (out_enc != ZK_ENC_BE && out_enc != ZK_ENC_MONT))
+    if ((in_enc != ZK_ENC_BE && in_enc != ZK_ENC_MONT) ||
+        (out_enc != ZK_ENC_BE && out_enc != ZK_ENC_MONT))
         return ZK_EINVAL;
     if (level < ZK_CHECK_NONE || level > ZK_CHECK_SUBGROUP) return ZK_EINVAL;
     size_t pb = zk_point_bytes(curve, group);
     if (n > SIZE_MAX / pb || in_len != n * pb || (n && !in)) return ZK_ELEN;
     if (out && out_len != n * pb) return ZK_ELEN;
     if (n == 0) return ZK_OK;
-    pts_ctx ctx = {.gi = gi, .in_enc = in_enc, .out_enc = out_enc, .level = level, .in = in,
-                   .out = out, .n = n, .pb = pb};
+    pts_ctx ctx = {.gi = gi,
+                   .in_enc = in_enc,
+                   .out_enc = out_enc,
+                   .level = level,
+                   .in = in,
+                   .out = out,
+                   .n = n,
+                   .pb = pb};
     atomic_init(&ctx.bad, SIZE_MAX);
     atomic_init(&ctx.err, ZK_OK);
     /* Subgroup checks are expensive: spread them; cheap conversions only for large n. */
@@ -246,10 +251,26 @@ static int pts_run(int curve, int group, const uint8_t *in, size_t in_len, int i
         /* re-derive the error of the first bad point deterministically */
         int rc = ZK_OK;
         switch (gi) {
-        case 0: { bn_g1_aff p; rc = bn_g1_aff_decode_checked(&p, in + bad * pb, in_enc, level); break; }
-        case 1: { bn_g2_aff p; rc = bn_g2_aff_decode_checked(&p, in + bad * pb, in_enc, level); break; }
-        case 2: { bls_g1_aff p; rc = bls_g1_aff_decode_checked(&p, in + bad * pb, in_enc, level); break; }
-        default: { bls_g2_aff p; rc = bls_g2_aff_decode_checked(&p, in + bad * pb, in_enc, level); break; }
+        case 0: {
+            bn_g1_aff p;
+            rc = bn_g1_aff_decode_checked(&p, in + bad * pb, in_enc, level);
+            break;
+        }
+        case 1: {
+            bn_g2_aff p;
+            rc = bn_g2_aff_decode_checked(&p, in + bad * pb, in_enc, level);
+            break;
+        }
+        case 2: {
+            bls_g1_aff p;
+            rc = bls_g1_aff_decode_checked(&p, in + bad * pb, in_enc, level);
+            break;
+        }
+        default: {
+            bls_g2_aff p;
+            rc = bls_g2_aff_decode_checked(&p, in + bad * pb, in_enc, level);
+            break;
+        }
         }
         return rc ? rc : atomic_load(&ctx.err);
     }
@@ -272,30 +293,11 @@ int zk_table_load(int curve, int group, const uint8_t *in, size_t in_len, int en
                   int level, uint8_t *table, size_t table_len, size_t *bad_index) {
     if (!table && n) return ZK_ELEN;
     if (table && in && n && table < in + in_len && in < table + table_len) return ZK_EINVAL;
-    return pts_run(curve, group, in, in_len, enc, table, table_len, ZK_ENC_MONT, n, level, bad_index);
+    return pts_run(curve, group, in, in_len, enc, table, table_len, ZK_ENC_MONT, n, level,
+                   bad_index);
 }
 
-int zk_scalar_block_counts(const uint8_t *scalars, size_t len, size_t n, size_t block,
-                           uint32_t *out, size_t out_len) {
-    if (block == 0 || block > UINT32_MAX) return ZK_EINVAL;
-    if (n > len / 32 || (n && !scalars)) return ZK_ELEN;
-    size_t nblocks = n / block + (n % block != 0);
-    if (out_len < nblocks || (nblocks && !out)) return ZK_ELEN;
-    for (size_t b = 0; b < nblocks; b++) {
-        size_t lo = b * block, hi = lo + block < n ? lo + block : n;
-        uint32_t big = 0;
-        for (size_t i = lo; i < hi; i++) {
-            const uint8_t *s = scalars + 32 * i + 8;
-            uint64_t w[3];
-            memcpy(w, s, sizeof w);
-            big += (w[0] | w[1] | w[2]) != 0;
-        }
-        out[b] = big;
-    }
-    return ZK_OK;
-}
-
-/* Pairing product checks (pairing.h), one instantiation per curve. */
+/* Pairing product checks (pairing_template.inc), one instantiation per curve. */
 #define ZK_PAIRING_MAX 64
 
 #define PR bn_pair
@@ -311,7 +313,7 @@ int zk_scalar_block_counts(const uint8_t *scalars, size_t len, size_t n, size_t 
 #define PR_LOOP_WORDS BN_ATE_LOOP_WORDS
 #define PR_FEXP BN_FINAL_EXP
 #define PR_FEXP_WORDS BN_FINAL_EXP_WORDS
-#include "pairing.h"
+#include "pairing_template.inc"
 
 #define PR bls_pair
 #define F bls_fp
@@ -326,25 +328,26 @@ int zk_scalar_block_counts(const uint8_t *scalars, size_t len, size_t n, size_t 
 #define PR_LOOP_WORDS BLS_ATE_LOOP_WORDS
 #define PR_FEXP BLS_FINAL_EXP
 #define PR_FEXP_WORDS BLS_FINAL_EXP_WORDS
-#include "pairing.h"
+#include "pairing_template.inc"
 
-#define ZK_PAIRING_BODY(PFX, G1, G2)                                                             \
-    do {                                                                                         \
-        G1##_aff p[ZK_PAIRING_MAX];                                                              \
-        G2##_aff q[ZK_PAIRING_MAX];                                                              \
-        for (size_t i = 0; i < n; i++) {                                                         \
-            int rc = G1##_aff_decode_checked(&p[i], g1 + i * p1, ZK_ENC_BE, ZK_CHECK_SUBGROUP);  \
-            if (!rc) rc = G2##_aff_decode_checked(&q[i], g2 + i * p2, ZK_ENC_BE, ZK_CHECK_SUBGROUP); \
-            if (rc) {                                                                            \
-                if (bad_index) *bad_index = i;                                                   \
-                return rc;                                                                       \
-            }                                                                                    \
-        }                                                                                        \
-        return PFX##_check(p, q, n, result);                                                     \
+#define ZK_PAIRING_BODY(PFX, G1, G2)                                                               \
+    do {                                                                                           \
+        G1##_aff p[ZK_PAIRING_MAX];                                                                \
+        G2##_aff q[ZK_PAIRING_MAX];                                                                \
+        for (size_t i = 0; i < n; i++) {                                                           \
+            int rc = G1##_aff_decode_checked(&p[i], g1 + i * p1, ZK_ENC_BE, ZK_CHECK_SUBGROUP);    \
+            if (!rc)                                                                               \
+                rc = G2##_aff_decode_checked(&q[i], g2 + i * p2, ZK_ENC_BE, ZK_CHECK_SUBGROUP);    \
+            if (rc) {                                                                              \
+                if (bad_index) *bad_index = i;                                                     \
+                return rc;                                                                         \
+            }                                                                                      \
+        }                                                                                          \
+        return PFX##_check(p, q, n, result);                                                       \
     } while (0)
 
-int zk_pairing_check(int curve, const uint8_t *g1, size_t g1_len, const uint8_t *g2,
-                     size_t g2_len, size_t n, int *result, size_t *bad_index) {
+int zk_pairing_check(int curve, const uint8_t *g1, size_t g1_len, const uint8_t *g2, size_t g2_len,
+                     size_t n, int *result, size_t *bad_index) {
     if ((curve != ZK_BN254 && curve != ZK_BLS12_381) || !result || n > ZK_PAIRING_MAX)
         return ZK_EINVAL;
     size_t p1 = zk_point_bytes(curve, ZK_G1), p2 = zk_point_bytes(curve, ZK_G2);

@@ -4,6 +4,13 @@
 (32-bit limbs otherwise); ``ffi32`` builds ``zkedge._native32`` with 32-bit limbs forced, the
 path armv6/armv7 boards run, so it is tested everywhere. ZKEDGE_CFLAGS adds compiler flags
 (e.g. ``-march=native`` when building on the board that will run it).
+
+Warnings: our sources (unity.c and everything it includes) are compiled with the flags in
+native/warnings.flags, turned on by ``#pragma GCC diagnostic`` around the include, and as errors
+when ZKEDGE_WERROR=1 (the Makefile's dev install and CI). The pragmas confine them to our code:
+cffi's generated wrapper and Python's headers, which we do not control and which change with
+their versions, get plain -Wall -Wextra and never fail the build (today they trip one warning
+of the set, -Wmissing-prototypes on PyInit_*).
 """
 
 from __future__ import annotations
@@ -15,30 +22,47 @@ from pathlib import Path
 from cffi import FFI
 
 HERE = Path(__file__).resolve().parent
+# The public C API: the core, snarkjs .zkey evaluation, fleet scheduling helpers.
+HEADERS = ("zkedge.h", "zkey.h", "fleet.h")
 
 
 def _cdef() -> str:
-    """The declarations of zkedge.h, without preprocessor lines and C++ guards."""
-    text = (HERE / "zkedge.h").read_text()
-    text = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
+    """The declarations of HEADERS, without preprocessor lines and C++ guards."""
     keep = []
-    for line in text.splitlines():
-        s = line.strip()
-        if s.startswith("#") or s.startswith('extern "C"') or s == "}":
-            continue
-        keep.append(line)
+    for header in HEADERS:
+        text = re.sub(r"/\*.*?\*/", "", (HERE / header).read_text(), flags=re.S)
+        for line in text.splitlines():
+            s = line.strip()
+            if s.startswith("#") or s.startswith('extern "C"') or s == "}":
+                continue
+            keep.append(line)
     return "\n".join(keep)
+
+
+def warning_flags() -> list[str]:
+    """The flags of native/warnings.flags (one a line, # comments)."""
+    lines = (HERE / "warnings.flags").read_text().splitlines()
+    return [s for s in (line.strip() for line in lines) if s and not s.startswith("#")]
+
+
+def _source(werror: bool) -> str:
+    """The C source cffi puts ahead of its wrapper: unity.c inside a diagnostic region."""
+    kind = "error" if werror else "warning"
+    lines = ["#pragma GCC diagnostic push"]
+    lines += [f'#pragma GCC diagnostic {kind} "{flag}"' for flag in warning_flags()]
+    lines += ['#include "unity.c"', "#pragma GCC diagnostic pop"]
+    return "\n".join(lines)
 
 
 def _make(module: str, force32: bool) -> FFI:
     ffi = FFI()
     ffi.cdef(_cdef())
     macros = [("ZK_FORCE_LIMB32", "1")] if force32 else []
-    extra = ["-O3", "-std=c11", "-pthread", "-fno-strict-aliasing"]
+    extra = ["-O3", "-std=c11", "-pthread", "-fno-strict-aliasing", "-Wall", "-Wextra"]
     extra += os.environ.get("ZKEDGE_CFLAGS", "").split()
     ffi.set_source(
         module,
-        '#include "unity.c"',
+        _source(werror=os.environ.get("ZKEDGE_WERROR") == "1"),
         include_dirs=[str(HERE)],
         define_macros=macros,
         extra_compile_args=extra,

@@ -3,7 +3,7 @@
 #ifndef ZK_FIELDS_H
 #define ZK_FIELDS_H
 
-#include "consts.h"
+#include "generated/consts.h"
 #include "limb.h"
 
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -13,10 +13,18 @@
 #define N256 NLIMBS(256)
 #define N384 NLIMBS(384)
 
-typedef struct { limb_t l[N256]; } f256;
-typedef struct { limb_t l[N384]; } f384;
-typedef struct { f256 c0, c1; } f256x2;
-typedef struct { f384 c0, c1; } f384x2;
+typedef struct {
+    limb_t l[N256];
+} f256;
+typedef struct {
+    limb_t l[N384];
+} f384;
+typedef struct {
+    f256 c0, c1;
+} f256x2;
+typedef struct {
+    f384 c0, c1;
+} f384x2;
 
 typedef struct {
     limb_t p[ZK_MAXL];
@@ -27,10 +35,14 @@ typedef struct {
     limb_t n0;
 } zk_field_params;
 
-static const zk_field_params ZK_BN_FP = {BN_FP_P, BN_FP_ONE, BN_FP_R2, BN_FP_PM2, BN_FP_R3, (limb_t)BN_FP_N0_64};
-static const zk_field_params ZK_BN_FR = {BN_FR_P, BN_FR_ONE, BN_FR_R2, BN_FR_PM2, BN_FR_R3, (limb_t)BN_FR_N0_64};
-static const zk_field_params ZK_BLS_FP = {BLS_FP_P, BLS_FP_ONE, BLS_FP_R2, BLS_FP_PM2, BLS_FP_R3, (limb_t)BLS_FP_N0_64};
-static const zk_field_params ZK_BLS_FR = {BLS_FR_P, BLS_FR_ONE, BLS_FR_R2, BLS_FR_PM2, BLS_FR_R3, (limb_t)BLS_FR_N0_64};
+static const zk_field_params ZK_BN_FP = {BN_FP_P,   BN_FP_ONE, BN_FP_R2,
+                                         BN_FP_PM2, BN_FP_R3,  (limb_t)BN_FP_N0_64};
+static const zk_field_params ZK_BN_FR = {BN_FR_P,   BN_FR_ONE, BN_FR_R2,
+                                         BN_FR_PM2, BN_FR_R3,  (limb_t)BN_FR_N0_64};
+static const zk_field_params ZK_BLS_FP = {BLS_FP_P,   BLS_FP_ONE, BLS_FP_R2,
+                                          BLS_FP_PM2, BLS_FP_R3,  (limb_t)BLS_FP_N0_64};
+static const zk_field_params ZK_BLS_FR = {BLS_FR_P,   BLS_FR_ONE, BLS_FR_R2,
+                                          BLS_FR_PM2, BLS_FR_R3,  (limb_t)BLS_FR_N0_64};
 
 /* Generic operations over a field given by its parameters and limb count. */
 ZK_INLINE void fld_to_mont(limb_t *r, const limb_t *a, const zk_field_params *F, const int n) {
@@ -43,7 +55,8 @@ ZK_INLINE void fld_from_mont(limb_t *r, const limb_t *a, const zk_field_params *
 }
 
 /* r = a^e (Montgomery in and out), e given as n limbs; square-and-multiply. */
-static inline void fld_pow(limb_t *r, const limb_t *a, const limb_t *e, const zk_field_params *F, const int n) {
+static inline void fld_pow(limb_t *r, const limb_t *a, const limb_t *e, const zk_field_params *F,
+                           const int n) {
     limb_t acc[ZK_MAXL];
     memcpy(acc, F->one, (size_t)n * sizeof(limb_t));
     int started = 0;
@@ -85,10 +98,12 @@ typedef int64_t zk_sdw;
 #define ZK_DS_W ((int)sizeof(zk_uw) * 8)
 #define ZK_DS_MASK ((((zk_uw)1) << ZK_DS_B) - 1)
 /* Digits for a signed number of n limbs (every modulus is below 2^(n * limb bits - 1)). */
-#define ZK_DS_LEN(n) (((n) * ZK_LIMB_BITS + ZK_DS_B - 1) / ZK_DS_B)
+#define ZK_DS_LEN(n) (((n)*ZK_LIMB_BITS + ZK_DS_B - 1) / ZK_DS_B)
 #define ZK_DS_MAXLEN ZK_DS_LEN(ZK_MAXL)
 
-typedef struct { zk_sw u, v, q, r; } zk_ds_mat;
+typedef struct {
+    zk_sw u, v, q, r;
+} zk_ds_mat;
 
 /* B divsteps (delta = -eta) on the low B bits of f (odd) and g; returns the new eta and T. A run
  * of zero bits of g is shifted out at once, and a run of up to eta + 1 steps that cannot swap
@@ -251,51 +266,57 @@ static inline void fld_inv(limb_t *r, const limb_t *a, const zk_field_params *F,
 
 /* Per-field wrappers: F##_add(T*, const T*, const T*), ... */
 #define ZK_DEFINE_FIELD(F, T, N, PRM)                                                              \
-    ZK_INLINE void F##_add(T *r, const T *a, const T *b) { mod_add(r->l, a->l, b->l, (PRM).p, N); } \
-    ZK_INLINE void F##_sub(T *r, const T *a, const T *b) { mod_sub(r->l, a->l, b->l, (PRM).p, N); } \
-    ZK_INLINE void F##_dbl(T *r, const T *a) { mod_add(r->l, a->l, a->l, (PRM).p, N); }             \
-    ZK_INLINE void F##_neg(T *r, const T *a) { mod_neg(r->l, a->l, (PRM).p, N); }                   \
-    ZK_NOINLINE void F##_mul_c(T *r, const T *a, const T *b) { mont_mul_c(r->l, a->l, b->l, (PRM).p, (PRM).n0, N); } \
-    /* The assembly product is inlined at each use (no call); the C one stays out of line. */     \
-    ZK_INLINE void F##_mul(T *r, const T *a, const T *b) {                                          \
-        if (!mont_mul_asm(r->l, a->l, b->l, (PRM).p, (PRM).n0, N)) F##_mul_c(r, a, b);             \
-    }                                                                                               \
-    ZK_INLINE void F##_sqr(T *r, const T *a) { F##_mul(r, a, a); }                                  \
-    ZK_NOINLINE void F##_inv(T *r, const T *a) { fld_inv(r->l, a->l, &(PRM), N); }                  \
-    ZK_INLINE int F##_is_zero(const T *a) { return limbs_is_zero(a->l, N); }                        \
-    ZK_INLINE int F##_eq(const T *a, const T *b) { return limbs_eq(a->l, b->l, N); }                \
-    ZK_INLINE void F##_set_zero(T *r) { memset(r->l, 0, sizeof r->l); }                              \
-    ZK_INLINE void F##_set_one(T *r) { memcpy(r->l, (PRM).one, sizeof r->l); }                       \
-    ZK_INLINE int F##_is_one(const T *a) { return limbs_eq(a->l, (PRM).one, N); }                   \
-    ZK_INLINE void F##_to_mont(T *r, const T *a) { fld_to_mont(r->l, a->l, &(PRM), N); }            \
-    ZK_INLINE void F##_from_mont(T *r, const T *a) { fld_from_mont(r->l, a->l, &(PRM), N); }        \
+    ZK_INLINE void F##_add(T *r, const T *a, const T *b) {                                         \
+        mod_add(r->l, a->l, b->l, (PRM).p, N);                                                     \
+    }                                                                                              \
+    ZK_INLINE void F##_sub(T *r, const T *a, const T *b) {                                         \
+        mod_sub(r->l, a->l, b->l, (PRM).p, N);                                                     \
+    }                                                                                              \
+    ZK_INLINE void F##_dbl(T *r, const T *a) { mod_add(r->l, a->l, a->l, (PRM).p, N); }            \
+    ZK_INLINE void F##_neg(T *r, const T *a) { mod_neg(r->l, a->l, (PRM).p, N); }                  \
+    ZK_NOINLINE void F##_mul_c(T *r, const T *a, const T *b) {                                     \
+        mont_mul_c(r->l, a->l, b->l, (PRM).p, (PRM).n0, N);                                        \
+    }                                                                                              \
+    /* The assembly product is inlined at each use (no call); the C one stays out of line. */      \
+    ZK_INLINE void F##_mul(T *r, const T *a, const T *b) {                                         \
+        if (!ZK_TRY_ASM(mont_mul, N, r->l, a->l, b->l, (PRM).p, (PRM).n0)) F##_mul_c(r, a, b);     \
+    }                                                                                              \
+    ZK_INLINE void F##_sqr(T *r, const T *a) { F##_mul(r, a, a); }                                 \
+    ZK_NOINLINE void F##_inv(T *r, const T *a) { fld_inv(r->l, a->l, &(PRM), N); }                 \
+    ZK_INLINE int F##_is_zero(const T *a) { return limbs_is_zero(a->l, N); }                       \
+    ZK_INLINE int F##_eq(const T *a, const T *b) { return limbs_eq(a->l, b->l, N); }               \
+    ZK_INLINE void F##_set_zero(T *r) { memset(r->l, 0, sizeof r->l); }                            \
+    ZK_INLINE void F##_set_one(T *r) { memcpy(r->l, (PRM).one, sizeof r->l); }                     \
+    ZK_INLINE int F##_is_one(const T *a) { return limbs_eq(a->l, (PRM).one, N); }                  \
+    ZK_INLINE void F##_to_mont(T *r, const T *a) { fld_to_mont(r->l, a->l, &(PRM), N); }           \
+    ZK_INLINE void F##_from_mont(T *r, const T *a) { fld_from_mont(r->l, a->l, &(PRM), N); }       \
     /* Decoders return 0 when the value is not below the modulus. */                               \
-    ZK_INLINE int F##_from_le_std(T *r, const uint8_t *in) {                                        \
-        limbs_from_le(r->l, in, N);                                                                 \
-        if (limbs_geq(r->l, (PRM).p, N)) return 0;                                                  \
-        F##_to_mont(r, r);                                                                          \
-        return 1;                                                                                   \
-    }                                                                                               \
-    ZK_INLINE int F##_from_be_std(T *r, const uint8_t *in) {                                        \
-        limbs_from_be(r->l, in, N);                                                                 \
-        if (limbs_geq(r->l, (PRM).p, N)) return 0;                                                  \
-        F##_to_mont(r, r);                                                                          \
-        return 1;                                                                                   \
-    }                                                                                               \
-    ZK_INLINE int F##_from_le_mont(T *r, const uint8_t *in) {                                       \
-        limbs_from_le(r->l, in, N);                                                                 \
-        return !limbs_geq(r->l, (PRM).p, N);                                                        \
-    }                                                                                               \
-    ZK_INLINE void F##_to_le_std(uint8_t *out, const T *a) {                                        \
-        T t;                                                                                        \
-        F##_from_mont(&t, a);                                                                       \
-        limbs_to_le(out, t.l, N);                                                                   \
-    }                                                                                               \
-    ZK_INLINE void F##_to_be_std(uint8_t *out, const T *a) {                                        \
-        T t;                                                                                        \
-        F##_from_mont(&t, a);                                                                       \
-        limbs_to_be(out, t.l, N);                                                                   \
-    }                                                                                               \
+    ZK_INLINE int F##_from_le_std(T *r, const uint8_t *in) {                                       \
+        limbs_from_le(r->l, in, N);                                                                \
+        if (limbs_geq(r->l, (PRM).p, N)) return 0;                                                 \
+        F##_to_mont(r, r);                                                                         \
+        return 1;                                                                                  \
+    }                                                                                              \
+    ZK_INLINE int F##_from_be_std(T *r, const uint8_t *in) {                                       \
+        limbs_from_be(r->l, in, N);                                                                \
+        if (limbs_geq(r->l, (PRM).p, N)) return 0;                                                 \
+        F##_to_mont(r, r);                                                                         \
+        return 1;                                                                                  \
+    }                                                                                              \
+    ZK_INLINE int F##_from_le_mont(T *r, const uint8_t *in) {                                      \
+        limbs_from_le(r->l, in, N);                                                                \
+        return !limbs_geq(r->l, (PRM).p, N);                                                       \
+    }                                                                                              \
+    ZK_INLINE void F##_to_le_std(uint8_t *out, const T *a) {                                       \
+        T t;                                                                                       \
+        F##_from_mont(&t, a);                                                                      \
+        limbs_to_le(out, t.l, N);                                                                  \
+    }                                                                                              \
+    ZK_INLINE void F##_to_be_std(uint8_t *out, const T *a) {                                       \
+        T t;                                                                                       \
+        F##_from_mont(&t, a);                                                                      \
+        limbs_to_be(out, t.l, N);                                                                  \
+    }                                                                                              \
     ZK_INLINE void F##_to_le_mont(uint8_t *out, const T *a) { limbs_to_le(out, a->l, N); }
 
 ZK_DEFINE_FIELD(bn_fp, f256, N256, ZK_BN_FP)
@@ -311,61 +332,104 @@ ZK_DEFINE_FIELD(bls_fr, f256, N256, ZK_BLS_FR)
  * a valid lazy one too.
  * F##_sub_lazy(r, a, b): r = a - b + p for a, b < p, in (0, 2p): no borrow test. */
 #define ZK_DEFINE_MUL_LAZY(F, T, N, PRM)                                                           \
-    ZK_INLINE void F##_mul_lazy(T *r, const T *a, const T *b) {                                     \
-        if (!mont_mul_lazy_asm(r->l, a->l, b->l, (PRM).p, (PRM).n0, N)) F##_mul(r, a, b);          \
-    }                                                                                               \
-    ZK_INLINE void F##_sub_lazy(T *r, const T *a, const T *b) { mod_sub_lazy(r->l, a->l, b->l, (PRM).p, N); }
+    ZK_INLINE void F##_mul_lazy(T *r, const T *a, const T *b) {                                    \
+        if (!ZK_TRY_ASM(mont_mul_lazy, N, r->l, a->l, b->l, (PRM).p, (PRM).n0)) F##_mul(r, a, b);  \
+    }                                                                                              \
+    ZK_INLINE void F##_sub_lazy(T *r, const T *a, const T *b) {                                    \
+        mod_sub_lazy(r->l, a->l, b->l, (PRM).p, N);                                                \
+    }
 ZK_DEFINE_MUL_LAZY(bn_fp, f256, N256, ZK_BN_FP)
 ZK_DEFINE_MUL_LAZY(bls_fp, f384, N384, ZK_BLS_FP)
 
 /* Fp2 = Fp[u]/(u^2 + 1). mul: Karatsuba, 3M; sqr: complex squaring, 2M. */
-#define ZK_DEFINE_FP2(F2, T2, F, T, FB)                                                              \
-    ZK_INLINE void F2##_add(T2 *r, const T2 *a, const T2 *b) { F##_add(&r->c0, &a->c0, &b->c0); F##_add(&r->c1, &a->c1, &b->c1); } \
-    ZK_INLINE void F2##_sub(T2 *r, const T2 *a, const T2 *b) { F##_sub(&r->c0, &a->c0, &b->c0); F##_sub(&r->c1, &a->c1, &b->c1); } \
-    ZK_INLINE void F2##_dbl(T2 *r, const T2 *a) { F##_dbl(&r->c0, &a->c0); F##_dbl(&r->c1, &a->c1); } \
-    ZK_INLINE void F2##_neg(T2 *r, const T2 *a) { F##_neg(&r->c0, &a->c0); F##_neg(&r->c1, &a->c1); } \
-    ZK_NOINLINE void F2##_mul(T2 *r, const T2 *a, const T2 *b) {                                      \
-        T t0, t1, s0, s1;                                                                           \
-        F##_mul(&t0, &a->c0, &b->c0);                                                               \
-        F##_mul(&t1, &a->c1, &b->c1);                                                               \
-        F##_add(&s0, &a->c0, &a->c1);                                                               \
-        F##_add(&s1, &b->c0, &b->c1);                                                               \
-        F##_mul(&s0, &s0, &s1);                                                                     \
-        F##_sub(&s0, &s0, &t0);                                                                     \
-        F##_sub(&r->c1, &s0, &t1);                                                                  \
-        F##_sub(&r->c0, &t0, &t1);                                                                  \
-    }                                                                                               \
-    ZK_NOINLINE void F2##_sqr(T2 *r, const T2 *a) {                                                   \
-        T s, d, m;                                                                                  \
-        F##_add(&s, &a->c0, &a->c1);                                                                \
-        F##_sub(&d, &a->c0, &a->c1);                                                                \
-        F##_mul(&m, &a->c0, &a->c1);                                                                \
-        F##_mul(&r->c0, &s, &d);                                                                    \
-        F##_dbl(&r->c1, &m);                                                                        \
-    }                                                                                               \
-    ZK_NOINLINE void F2##_inv(T2 *r, const T2 *a) {                                                   \
-        T n0, n1;                                                                                   \
-        F##_sqr(&n0, &a->c0);                                                                       \
-        F##_sqr(&n1, &a->c1);                                                                       \
-        F##_add(&n0, &n0, &n1);                                                                     \
-        F##_inv(&n0, &n0);                                                                          \
-        F##_mul(&r->c0, &a->c0, &n0);                                                               \
-        F##_neg(&n1, &a->c1);                                                                       \
-        F##_mul(&r->c1, &n1, &n0);                                                                  \
-    }                                                                                               \
+#define ZK_DEFINE_FP2(F2, T2, F, T, FB)                                                            \
+    ZK_INLINE void F2##_add(T2 *r, const T2 *a, const T2 *b) {                                     \
+        F##_add(&r->c0, &a->c0, &b->c0);                                                           \
+        F##_add(&r->c1, &a->c1, &b->c1);                                                           \
+    }                                                                                              \
+    ZK_INLINE void F2##_sub(T2 *r, const T2 *a, const T2 *b) {                                     \
+        F##_sub(&r->c0, &a->c0, &b->c0);                                                           \
+        F##_sub(&r->c1, &a->c1, &b->c1);                                                           \
+    }                                                                                              \
+    ZK_INLINE void F2##_dbl(T2 *r, const T2 *a) {                                                  \
+        F##_dbl(&r->c0, &a->c0);                                                                   \
+        F##_dbl(&r->c1, &a->c1);                                                                   \
+    }                                                                                              \
+    ZK_INLINE void F2##_neg(T2 *r, const T2 *a) {                                                  \
+        F##_neg(&r->c0, &a->c0);                                                                   \
+        F##_neg(&r->c1, &a->c1);                                                                   \
+    }                                                                                              \
+    ZK_NOINLINE void F2##_mul(T2 *r, const T2 *a, const T2 *b) {                                   \
+        T t0, t1, s0, s1;                                                                          \
+        F##_mul(&t0, &a->c0, &b->c0);                                                              \
+        F##_mul(&t1, &a->c1, &b->c1);                                                              \
+        F##_add(&s0, &a->c0, &a->c1);                                                              \
+        F##_add(&s1, &b->c0, &b->c1);                                                              \
+        F##_mul(&s0, &s0, &s1);                                                                    \
+        F##_sub(&s0, &s0, &t0);                                                                    \
+        F##_sub(&r->c1, &s0, &t1);                                                                 \
+        F##_sub(&r->c0, &t0, &t1);                                                                 \
+    }                                                                                              \
+    ZK_NOINLINE void F2##_sqr(T2 *r, const T2 *a) {                                                \
+        T s, d, m;                                                                                 \
+        F##_add(&s, &a->c0, &a->c1);                                                               \
+        F##_sub(&d, &a->c0, &a->c1);                                                               \
+        F##_mul(&m, &a->c0, &a->c1);                                                               \
+        F##_mul(&r->c0, &s, &d);                                                                   \
+        F##_dbl(&r->c1, &m);                                                                       \
+    }                                                                                              \
+    ZK_NOINLINE void F2##_inv(T2 *r, const T2 *a) {                                                \
+        T n0, n1;                                                                                  \
+        F##_sqr(&n0, &a->c0);                                                                      \
+        F##_sqr(&n1, &a->c1);                                                                      \
+        F##_add(&n0, &n0, &n1);                                                                    \
+        F##_inv(&n0, &n0);                                                                         \
+        F##_mul(&r->c0, &a->c0, &n0);                                                              \
+        F##_neg(&n1, &a->c1);                                                                      \
+        F##_mul(&r->c1, &n1, &n0);                                                                 \
+    }                                                                                              \
     ZK_INLINE int F2##_is_zero(const T2 *a) { return F##_is_zero(&a->c0) && F##_is_zero(&a->c1); } \
-    ZK_INLINE int F2##_eq(const T2 *a, const T2 *b) { return F##_eq(&a->c0, &b->c0) && F##_eq(&a->c1, &b->c1); } \
-    ZK_INLINE void F2##_set_zero(T2 *r) { F##_set_zero(&r->c0); F##_set_zero(&r->c1); }          \
-    ZK_INLINE void F2##_set_one(T2 *r) { F##_set_one(&r->c0); F##_set_zero(&r->c1); }            \
+    ZK_INLINE int F2##_eq(const T2 *a, const T2 *b) {                                              \
+        return F##_eq(&a->c0, &b->c0) && F##_eq(&a->c1, &b->c1);                                   \
+    }                                                                                              \
+    ZK_INLINE void F2##_set_zero(T2 *r) {                                                          \
+        F##_set_zero(&r->c0);                                                                      \
+        F##_set_zero(&r->c1);                                                                      \
+    }                                                                                              \
+    ZK_INLINE void F2##_set_one(T2 *r) {                                                           \
+        F##_set_one(&r->c0);                                                                       \
+        F##_set_zero(&r->c1);                                                                      \
+    }                                                                                              \
     ZK_INLINE int F2##_is_one(const T2 *a) { return F##_is_one(&a->c0) && F##_is_zero(&a->c1); }   \
-    ZK_INLINE void F2##_to_mont(T2 *r, const T2 *a) { F##_to_mont(&r->c0, &a->c0); F##_to_mont(&r->c1, &a->c1); } \
-    ZK_INLINE void F2##_from_mont(T2 *r, const T2 *a) { F##_from_mont(&r->c0, &a->c0); F##_from_mont(&r->c1, &a->c1); } \
-    ZK_INLINE int F2##_from_le_std(T2 *r, const uint8_t *in) { return F##_from_le_std(&r->c0, in) & F##_from_le_std(&r->c1, in + (FB)); } \
-    ZK_INLINE int F2##_from_be_std(T2 *r, const uint8_t *in) { return F##_from_be_std(&r->c0, in) & F##_from_be_std(&r->c1, in + (FB)); } \
-    ZK_INLINE int F2##_from_le_mont(T2 *r, const uint8_t *in) { return F##_from_le_mont(&r->c0, in) & F##_from_le_mont(&r->c1, in + (FB)); } \
-    ZK_INLINE void F2##_to_le_std(uint8_t *out, const T2 *a) { F##_to_le_std(out, &a->c0); F##_to_le_std(out + (FB), &a->c1); } \
-    ZK_INLINE void F2##_to_be_std(uint8_t *out, const T2 *a) { F##_to_be_std(out, &a->c0); F##_to_be_std(out + (FB), &a->c1); } \
-    ZK_INLINE void F2##_to_le_mont(uint8_t *out, const T2 *a) { F##_to_le_mont(out, &a->c0); F##_to_le_mont(out + (FB), &a->c1); }
+    ZK_INLINE void F2##_to_mont(T2 *r, const T2 *a) {                                              \
+        F##_to_mont(&r->c0, &a->c0);                                                               \
+        F##_to_mont(&r->c1, &a->c1);                                                               \
+    }                                                                                              \
+    ZK_INLINE void F2##_from_mont(T2 *r, const T2 *a) {                                            \
+        F##_from_mont(&r->c0, &a->c0);                                                             \
+        F##_from_mont(&r->c1, &a->c1);                                                             \
+    }                                                                                              \
+    ZK_INLINE int F2##_from_le_std(T2 *r, const uint8_t *in) {                                     \
+        return F##_from_le_std(&r->c0, in) & F##_from_le_std(&r->c1, in + (FB));                   \
+    }                                                                                              \
+    ZK_INLINE int F2##_from_be_std(T2 *r, const uint8_t *in) {                                     \
+        return F##_from_be_std(&r->c0, in) & F##_from_be_std(&r->c1, in + (FB));                   \
+    }                                                                                              \
+    ZK_INLINE int F2##_from_le_mont(T2 *r, const uint8_t *in) {                                    \
+        return F##_from_le_mont(&r->c0, in) & F##_from_le_mont(&r->c1, in + (FB));                 \
+    }                                                                                              \
+    ZK_INLINE void F2##_to_le_std(uint8_t *out, const T2 *a) {                                     \
+        F##_to_le_std(out, &a->c0);                                                                \
+        F##_to_le_std(out + (FB), &a->c1);                                                         \
+    }                                                                                              \
+    ZK_INLINE void F2##_to_be_std(uint8_t *out, const T2 *a) {                                     \
+        F##_to_be_std(out, &a->c0);                                                                \
+        F##_to_be_std(out + (FB), &a->c1);                                                         \
+    }                                                                                              \
+    ZK_INLINE void F2##_to_le_mont(uint8_t *out, const T2 *a) {                                    \
+        F##_to_le_mont(out, &a->c0);                                                               \
+        F##_to_le_mont(out + (FB), &a->c1);                                                        \
+    }
 
 ZK_DEFINE_FP2(bn_fp2, f256x2, bn_fp, f256, 32)
 ZK_DEFINE_FP2(bls_fp2, f384x2, bls_fp, f384, 48)

@@ -1,45 +1,35 @@
-/* Limb types and generic n-limb Montgomery arithmetic (internal).
+/* Generic n-limb arithmetic and Montgomery products (internal).
  *
- * limb_t is 64-bit with an unsigned __int128 double width where the compiler has it, and 32-bit
- * with a uint64_t double width elsewhere (armv6/armv7) or when ZK_FORCE_LIMB32 is defined (to
- * test that path on any machine). Functions take the limb count n as an argument; they are
- * always inlined into per-field wrappers (fields.h) with a constant n, so loops unroll.
+ * Functions take the limb count n as an argument; they are always inlined into per-field
+ * wrappers (fields.h) with a constant n, so loops unroll. Limb types: types.h.
  */
 #ifndef ZK_LIMB_H
 #define ZK_LIMB_H
 
-#include <stddef.h>
-#include <stdint.h>
 #include <string.h>
 
-#if defined(__SIZEOF_INT128__) && !defined(ZK_FORCE_LIMB32)
-typedef uint64_t limb_t;
-__extension__ typedef unsigned __int128 dlimb_t; /* __extension__: no -Wpedantic warning */
-#define ZK_LIMB_BITS 64
-#define L64(x) ((limb_t)(x))
-#else
-typedef uint32_t limb_t;
-typedef uint64_t dlimb_t;
-#define ZK_LIMB_BITS 32
-#define L64(x) ((limb_t)((x) & 0xffffffffu)), ((limb_t)((uint64_t)(x) >> 32))
-#endif
+#include "generated/mont_x86_64.h"
+#include "types.h"
 
-#define ZK_INLINE static inline __attribute__((always_inline, unused))
-#define ZK_NOINLINE static __attribute__((noinline, unused))
-#define ZK_FN static __attribute__((unused))
-#define NLIMBS(bits) ((bits) / ZK_LIMB_BITS)
-#define ZK_MAXL NLIMBS(384)
-
-/* MULX/ADX Montgomery products for 4 and 6 limbs (x86-64 only, generated). zk_asm_on is set
- * once at load time when the CPU has BMI2 and ADX (native/api.c); the C code below stays the
- * fallback and the reference the tests compare against. */
-#include "mont_x86_64.h"
+/* MULX/ADX Montgomery products for 4 and 6 limbs (x86-64 only, generated/mont_x86_64.h).
+ * zk_asm_on is set once at load time when the CPU has BMI2 and ADX (native/api.c); the C code
+ * below stays the fallback and the reference the tests compare against. */
 #if ZK_HAVE_X86_ASM
 static int zk_asm_on __attribute__((unused));
 /* The switch as a const function: the compiler may then read it once per hot function instead
  * of once per product (with -fno-strict-aliasing, every limb store could have changed the
  * variable). It only changes between native calls (load time, tests). */
 __attribute__((const, noinline, unused)) static int zk_asm(void) { return zk_asm_on; }
+
+/* The one place a limb count picks an assembly kernel: runs x86_<op><n>(...) and is 1 when the
+ * assembly is on and n is 4 or 6 (the only sizes generated), else 0 and the caller runs its C
+ * code. n is a constant wherever this is inlined, so only the zk_asm() test is left. */
+#define ZK_TRY_ASM(op, n, ...)                                                                     \
+    ((n) == 4 && zk_asm()   ? (x86_##op##4(__VA_ARGS__), 1)                                        \
+     : (n) == 6 && zk_asm() ? (x86_##op##6(__VA_ARGS__), 1)                                        \
+                            : 0)
+#else
+#define ZK_TRY_ASM(op, n, ...) 0
 #endif
 
 /* r = a + b, returns carry. */
@@ -98,16 +88,7 @@ ZK_INLINE void limbs_select(limb_t *r, limb_t mask, const limb_t *a, const limb_
 
 /* r = a + b mod p, for a, b < p and p < 2^(n*w - 1) (true for all our moduli). */
 ZK_INLINE void mod_add(limb_t *r, const limb_t *a, const limb_t *b, const limb_t *p, const int n) {
-#if ZK_HAVE_X86_ASM
-    if (n == 4 && zk_asm()) {
-        mod_add4_asm(r, a, b, p);
-        return;
-    }
-    if (n == 6 && zk_asm()) {
-        mod_add6_asm(r, a, b, p);
-        return;
-    }
-#endif
+    if (ZK_TRY_ASM(mod_add, n, r, a, b, p)) return;
     limb_t t[ZK_MAXL], u[ZK_MAXL];
     limbs_add(t, a, b, n);
     limb_t borrow = limbs_sub(u, t, p, n);
@@ -116,16 +97,7 @@ ZK_INLINE void mod_add(limb_t *r, const limb_t *a, const limb_t *b, const limb_t
 
 /* r = a - b mod p. */
 ZK_INLINE void mod_sub(limb_t *r, const limb_t *a, const limb_t *b, const limb_t *p, const int n) {
-#if ZK_HAVE_X86_ASM
-    if (n == 4 && zk_asm()) {
-        mod_sub4_asm(r, a, b, p);
-        return;
-    }
-    if (n == 6 && zk_asm()) {
-        mod_sub6_asm(r, a, b, p);
-        return;
-    }
-#endif
+    if (ZK_TRY_ASM(mod_sub, n, r, a, b, p)) return;
     limb_t t[ZK_MAXL], q[ZK_MAXL];
     limb_t borrow = limbs_sub(t, a, b, n);
     limb_t mask = (limb_t)0 - borrow;
@@ -151,15 +123,15 @@ ZK_INLINE void mont_mul_c(limb_t *r, const limb_t *a, const limb_t *b, const lim
     limb_t m[ZK_MAXL], t[ZK_MAXL], u[ZK_MAXL];
     dlimb_t t01 = 0;
     limb_t t2 = 0;
-#define ZK_ACC(x, y)                                                 \
-    do {                                                             \
-        dlimb_t pr_ = (dlimb_t)(x) * (y);                            \
-        t2 += (limb_t)__builtin_add_overflow(t01, pr_, &t01);        \
+#define ZK_ACC(x, y)                                                                               \
+    do {                                                                                           \
+        dlimb_t pr_ = (dlimb_t)(x) * (y);                                                          \
+        t2 += (limb_t)__builtin_add_overflow(t01, pr_, &t01);                                      \
     } while (0)
-#define ZK_SHIFT()                                                   \
-    do {                                                             \
-        t01 = (t01 >> ZK_LIMB_BITS) | ((dlimb_t)t2 << ZK_LIMB_BITS); \
-        t2 = 0;                                                      \
+#define ZK_SHIFT()                                                                                 \
+    do {                                                                                           \
+        t01 = (t01 >> ZK_LIMB_BITS) | ((dlimb_t)t2 << ZK_LIMB_BITS);                               \
+        t2 = 0;                                                                                    \
     } while (0)
     for (int i = 0; i < n; i++) {
         for (int j = 0; j < i; j++) {
@@ -186,80 +158,35 @@ ZK_INLINE void mont_mul_c(limb_t *r, const limb_t *a, const limb_t *b, const lim
     limbs_select(r, (limb_t)0 - borrow, t, u, n);
 }
 
-/* The assembly product when it is on for this limb count (returns 1), else 0. */
-ZK_INLINE int mont_mul_asm(limb_t *r, const limb_t *a, const limb_t *b, const limb_t *p, limb_t n0,
-                           const int n) {
-#if ZK_HAVE_X86_ASM
-    if (n == 4 && zk_asm()) {
-        mont_mul4_adx(r, a, b, p, n0);
-        return 1;
-    }
-    if (n == 6 && zk_asm()) {
-        mont_mul6_adx(r, a, b, p, n0);
-        return 1;
-    }
-#else
-    (void)r, (void)a, (void)b, (void)p, (void)n0, (void)n;
-#endif
-    return 0;
-}
-
 /* r = a - b + p for a, b < p: in (0, 2p), not reduced (the wrapped n-limb sum is exact), for a
  * value that only feeds a product (inputs below 2p are fine there when 4p < R, fields.h). */
 ZK_INLINE void mod_sub_lazy(limb_t *r, const limb_t *a, const limb_t *b, const limb_t *p,
                             const int n) {
-#if ZK_HAVE_X86_ASM
-    if (n == 4 && zk_asm()) {
-        mod_subl4_asm(r, a, b, p);
-        return;
-    }
-    if (n == 6 && zk_asm()) {
-        mod_subl6_asm(r, a, b, p);
-        return;
-    }
-#endif
+    if (ZK_TRY_ASM(mod_sub_lazy, n, r, a, b, p)) return;
     limb_t t[ZK_MAXL];
     limbs_sub(t, a, b, n);
     limbs_add(r, t, p, n);
 }
 
-/* The lazy assembly product (result below 2p, see mont_x86_64.h) when the assembly is on for
- * this limb count (returns 1), else 0: the caller then uses the full product, whose result,
- * below p, is a valid lazy one too. */
-ZK_INLINE int mont_mul_lazy_asm(limb_t *r, const limb_t *a, const limb_t *b, const limb_t *p,
-                                limb_t n0, const int n) {
-#if ZK_HAVE_X86_ASM
-    if (n == 4 && zk_asm()) {
-        mont_mul4_lazy(r, a, b, p, n0);
-        return 1;
-    }
-    if (n == 6 && zk_asm()) {
-        mont_mul6_lazy(r, a, b, p, n0);
-        return 1;
-    }
-#else
-    (void)r, (void)a, (void)b, (void)p, (void)n0, (void)n;
-#endif
-    return 0;
-}
-
 ZK_INLINE void mont_mul(limb_t *r, const limb_t *a, const limb_t *b, const limb_t *p, limb_t n0,
                         const int n) {
-    if (!mont_mul_asm(r, a, b, p, n0, n)) mont_mul_c(r, a, b, p, n0, n);
+    if (!ZK_TRY_ASM(mont_mul, n, r, a, b, p, n0)) mont_mul_c(r, a, b, p, n0, n);
 }
 
 /* Little-endian bytes <-> limbs (endian-independent). */
 ZK_INLINE void limbs_from_le(limb_t *r, const uint8_t *in, const int n) {
     for (int i = 0; i < n; i++) {
         limb_t v = 0;
-        for (int k = 0; k < ZK_LIMB_BITS / 8; k++) v |= (limb_t)in[i * (ZK_LIMB_BITS / 8) + k] << (8 * k);
+        for (int k = 0; k < ZK_LIMB_BITS / 8; k++)
+            v |= (limb_t)in[i * (ZK_LIMB_BITS / 8) + k] << (8 * k);
         r[i] = v;
     }
 }
 
 ZK_INLINE void limbs_to_le(uint8_t *out, const limb_t *a, const int n) {
     for (int i = 0; i < n; i++) {
-        for (int k = 0; k < ZK_LIMB_BITS / 8; k++) out[i * (ZK_LIMB_BITS / 8) + k] = (uint8_t)(a[i] >> (8 * k));
+        for (int k = 0; k < ZK_LIMB_BITS / 8; k++)
+            out[i * (ZK_LIMB_BITS / 8) + k] = (uint8_t)(a[i] >> (8 * k));
     }
 }
 
@@ -267,7 +194,8 @@ ZK_INLINE void limbs_from_be(limb_t *r, const uint8_t *in, const int n) {
     const int nb = n * (ZK_LIMB_BITS / 8);
     for (int i = 0; i < n; i++) {
         limb_t v = 0;
-        for (int k = 0; k < ZK_LIMB_BITS / 8; k++) v |= (limb_t)in[nb - 1 - (i * (ZK_LIMB_BITS / 8) + k)] << (8 * k);
+        for (int k = 0; k < ZK_LIMB_BITS / 8; k++)
+            v |= (limb_t)in[nb - 1 - (i * (ZK_LIMB_BITS / 8) + k)] << (8 * k);
         r[i] = v;
     }
 }
@@ -275,7 +203,8 @@ ZK_INLINE void limbs_from_be(limb_t *r, const uint8_t *in, const int n) {
 ZK_INLINE void limbs_to_be(uint8_t *out, const limb_t *a, const int n) {
     const int nb = n * (ZK_LIMB_BITS / 8);
     for (int i = 0; i < n; i++) {
-        for (int k = 0; k < ZK_LIMB_BITS / 8; k++) out[nb - 1 - (i * (ZK_LIMB_BITS / 8) + k)] = (uint8_t)(a[i] >> (8 * k));
+        for (int k = 0; k < ZK_LIMB_BITS / 8; k++)
+            out[nb - 1 - (i * (ZK_LIMB_BITS / 8) + k)] = (uint8_t)(a[i] >> (8 * k));
     }
 }
 

@@ -1,4 +1,4 @@
-/* Multi-scalar multiplication: signed-digit recoding and per-group Pippenger (msm_template.h). */
+/* Multi-scalar multiplication: signed-digit recoding and per-group Pippenger (msm_template.inc). */
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,7 +9,7 @@
 
 #define ZK_MAX_WINDOW 15 /* signed digits must fit int16_t: |d| <= 2^(c-1) */
 #define ZK_DIGIT_BLOCK 256
-/* Batch-affine bucket reduction (msm_template.h: ba_reduce) in segments of ZK_SEG_LEN buckets,
+/* Batch-affine bucket reduction (msm_template.inc: ba_reduce) in segments of ZK_SEG_LEN buckets,
  * used from 2048 buckets (c >= 12) where it beats the XYZZ running sum. */
 #define ZK_SEG_LEN 16
 
@@ -49,23 +49,23 @@ static inline void zk_window_digits(const uint8_t *scalars, size_t i0, size_t cn
 #define EC bn_g1
 #define FE bn_fp
 #define FE_T f256
-#include "msm_template.h"
+#include "msm_template.inc"
 #define EC bn_g2
 #define FE bn_fp2
 #define FE_T f256x2
-#define FB bn_fp /* base field: batch inversions over norms (msm_template.h) */
+#define FB bn_fp /* base field: batch inversions over norms (msm_template.inc) */
 #define FB_T f256
-#include "msm_template.h"
+#include "msm_template.inc"
 #define EC bls_g1
 #define FE bls_fp
 #define FE_T f384
-#include "msm_template.h"
+#include "msm_template.inc"
 #define EC bls_g2
 #define FE bls_fp2
 #define FE_T f384x2
 #define FB bls_fp
 #define FB_T f384
-#include "msm_template.h"
+#include "msm_template.inc"
 
 static int r_bits(int curve) { return curve == ZK_BN254 ? BN_R_BITS : BLS_R_BITS; }
 
@@ -124,9 +124,9 @@ static int reduce_scalars(int curve, const uint8_t *scalars, size_t count, uint8
     return ZK_OK;
 }
 
-int zk_msm(int curve, int group, const uint8_t *table, size_t table_len, size_t start,
-           size_t count, const uint8_t *scalars, size_t scalars_len, int threads, int window,
-           uint8_t *out, size_t out_len) {
+int zk_msm(int curve, int group, const uint8_t *table, size_t table_len, size_t start, size_t count,
+           const uint8_t *scalars, size_t scalars_len, int threads, int window, uint8_t *out,
+           size_t out_len) {
     return zk_msm_stoppable(curve, group, table, table_len, start, count, scalars, scalars_len,
                             threads, window, out, out_len, NULL);
 }
@@ -160,7 +160,7 @@ int zk_msm_stoppable(int curve, int group, const uint8_t *table, size_t table_le
     int nt = zk_resolve_threads(threads, 0);
     if (count < 256) nt = 1;
     const uint8_t *base = table + start * pb;
-    /* Batch-affine buckets pay off once buckets are many and filled (see msm_template.h);
+    /* Batch-affine buckets pay off once buckets are many and filled (see msm_template.inc);
      * ZKEDGE_MSM_XYZZ=1 forces the plain XYZZ path (for comparison in bench/). */
     const char *force = getenv("ZKEDGE_MSM_XYZZ");
     int ba = c >= 10 && count >= 1024 && !(force && force[0] == '1');

@@ -1,40 +1,11 @@
-/* Number-theoretic transform and vector operations over the scalar field Fr (both curves have a
- * 256-bit Fr, so one body serves both, parameterised by the field constants). */
+/* Number-theoretic transform and vector operations over the scalar field Fr (fr.h). */
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "fields.h"
+#include "fr.h"
 #include "parallel.h"
 #include "zkedge.h"
-
-static const zk_field_params *fr_params(int curve) {
-    return curve == ZK_BN254 ? &ZK_BN_FR : curve == ZK_BLS12_381 ? &ZK_BLS_FR : NULL;
-}
-
-ZK_INLINE void fr_mul(f256 *r, const f256 *a, const f256 *b, const zk_field_params *F) {
-    mont_mul(r->l, a->l, b->l, F->p, F->n0, N256);
-}
-ZK_INLINE void fr_add(f256 *r, const f256 *a, const f256 *b, const zk_field_params *F) {
-    mod_add(r->l, a->l, b->l, F->p, N256);
-}
-ZK_INLINE void fr_sub(f256 *r, const f256 *a, const f256 *b, const zk_field_params *F) {
-    mod_sub(r->l, a->l, b->l, F->p, N256);
-}
-
-/* LE standard bytes -> Montgomery limbs; 0 if not below r. */
-static int fr_load(f256 *r, const uint8_t *in, const zk_field_params *F) {
-    limbs_from_le(r->l, in, N256);
-    if (limbs_geq(r->l, F->p, N256)) return 0;
-    fld_to_mont(r->l, r->l, F, N256);
-    return 1;
-}
-
-static void fr_store(uint8_t *out, const f256 *a, const zk_field_params *F) {
-    f256 t;
-    fld_from_mont(t.l, a->l, F, N256);
-    limbs_to_le(out, t.l, N256);
-}
 
 typedef struct {
     f256 *a;
@@ -47,12 +18,6 @@ typedef struct {
     int has_g, has_s;
     atomic_int err;
 } ntt_ctx;
-
-/* Rows [lo, hi) of t's share of `count` items split among nt threads. */
-static void share(size_t count, int t, int nt, size_t *lo, size_t *hi) {
-    *lo = count * (size_t)t / (size_t)nt;
-    *hi = count * (size_t)(t + 1) / (size_t)nt;
-}
 
 static size_t bitrev(size_t i, int logn) {
     size_t r = 0;
@@ -80,7 +45,7 @@ static void fr_pow_index(f256 *r, const f256 *base, size_t k, const zk_field_par
 static void fill_twiddles(f256 *tw, const f256 *w, size_t half, int t, int nt,
                           const zk_field_params *F) {
     size_t lo, hi;
-    share(half, t, nt, &lo, &hi);
+    zk_share(half, t, nt, &lo, &hi);
     if (lo >= hi) return;
     fr_pow_index(&tw[lo], w, lo, F);
     for (size_t j = lo + 1; j < hi; j++) fr_mul(&tw[j], &tw[j - 1], w, F);
@@ -92,7 +57,7 @@ static void ntt_load(void *vctx, int t, int nt) {
     ntt_ctx *c = vctx;
     const zk_field_params *F = c->F;
     size_t lo, hi;
-    share(c->n, t, nt, &lo, &hi);
+    zk_share(c->n, t, nt, &lo, &hi);
     f256 gp, x;
     if (c->has_g) fr_pow_index(&gp, &c->g, lo, F);
     for (size_t i = lo; i < hi; i++) {
@@ -136,7 +101,7 @@ static void ntt_local(void *vctx, int t, int nt) {
 static void ntt_stage(void *vctx, int t, int nt) {
     ntt_ctx *c = vctx;
     size_t lo, hi;
-    share(c->n / 2, t, nt, &lo, &hi);
+    zk_share(c->n / 2, t, nt, &lo, &hi);
     for (size_t b = lo; b < hi; b++) {
         size_t blk = b / c->half, j = b % c->half;
         butterfly(c, blk * 2 * c->half + j, j, c->half, c->stride);
@@ -146,7 +111,7 @@ static void ntt_stage(void *vctx, int t, int nt) {
 static void ntt_store(void *vctx, int t, int nt) {
     ntt_ctx *c = vctx;
     size_t lo, hi;
-    share(c->n, t, nt, &lo, &hi);
+    zk_share(c->n, t, nt, &lo, &hi);
     for (size_t i = lo; i < hi; i++) {
         if (c->has_s) fr_mul(&c->a[i], &c->a[i], &c->s, c->F);
         fr_store(c->data + 32 * i, &c->a[i], c->F);
@@ -231,12 +196,8 @@ static int fr_below(const uint8_t *in, const zk_field_params *F) {
 /* *bad = min(*bad, i): threads scanning ascending ranges each report their first bad index. */
 static void note_bad(atomic_size_t *bad, size_t i) {
     size_t cur = atomic_load(bad);
-    while (i < cur && !atomic_compare_exchange_weak(bad, &cur, i)) {
-    }
+    while (i < cur && !atomic_compare_exchange_weak(bad, &cur, i)) {}
 }
-
-/* Vector jobs below this many elements run on the calling thread (a thread start costs more). */
-#define ZK_VEC_PAR_MIN 4096
 
 typedef struct {
     const uint8_t *a, *b, *c;
@@ -249,7 +210,7 @@ typedef struct {
 static void mulsub_check(void *vctx, int t, int nt) {
     mulsub_ctx *m = vctx;
     size_t lo, hi;
-    share(m->n, t, nt, &lo, &hi);
+    zk_share(m->n, t, nt, &lo, &hi);
     for (size_t i = lo; i < hi; i++) {
         if (!fr_below(m->a + 32 * i, m->F) || !fr_below(m->b + 32 * i, m->F) ||
             !fr_below(m->c + 32 * i, m->F)) {
@@ -265,7 +226,7 @@ static void mulsub_run(void *vctx, int t, int nt) {
     mulsub_ctx *m = vctx;
     const zk_field_params *F = m->F;
     size_t lo, hi;
-    share(m->n, t, nt, &lo, &hi);
+    zk_share(m->n, t, nt, &lo, &hi);
     f256 r2, x, y, z;
     memcpy(r2.l, F->r2, sizeof r2.l);
     for (size_t i = lo; i < hi; i++) {
@@ -296,88 +257,6 @@ int zk_fr_mul_sub(int curve, const uint8_t *a, const uint8_t *b, const uint8_t *
     }
     zk_parallel(nt, mulsub_run, &m);
     return ZK_OK;
-}
-
-static uint32_t rd32(const uint8_t *p) {
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-typedef struct {
-    const f256 *A, *B;
-    uint8_t *out_a, *out_b, *out_c;
-    size_t n;
-    const zk_field_params *F;
-} evalout_ctx;
-
-/* A, B are Montgomery: from_mont gives their standard form, and mont(A, B_std) = AR * B / R = AB
- * standard (three products per point). */
-static void evalab_out(void *vctx, int t, int nt) {
-    evalout_ctx *e = vctx;
-    const zk_field_params *F = e->F;
-    size_t lo, hi;
-    share(e->n, t, nt, &lo, &hi);
-    for (size_t i = lo; i < hi; i++) {
-        f256 a, b;
-        fld_from_mont(a.l, e->A[i].l, F, N256);
-        fld_from_mont(b.l, e->B[i].l, F, N256);
-        limbs_to_le(e->out_a + 32 * i, a.l, N256);
-        limbs_to_le(e->out_b + 32 * i, b.l, N256);
-        if (e->out_c) {
-            fr_mul(&a, &e->A[i], &b, F);
-            limbs_to_le(e->out_c + 32 * i, a.l, N256);
-        }
-    }
-}
-
-int zk_zkey_eval_ab(int curve, const uint8_t *coefs, size_t coefs_len, size_t ncoefs,
-                    const uint8_t *witness, size_t witness_len, size_t nvars, uint8_t *out_a,
-                    uint8_t *out_b, uint8_t *out_c, size_t out_len, size_t n, int threads,
-                    size_t *bad_index) {
-    const zk_field_params *F = fr_params(curve);
-    if (!F) return ZK_EINVAL;
-    const size_t rec = 12 + 32;
-    if (ncoefs > SIZE_MAX / rec || coefs_len != ncoefs * rec || (ncoefs && !coefs)) return ZK_ELEN;
-    if (nvars > SIZE_MAX / 32 || witness_len != nvars * 32 || (nvars && !witness)) return ZK_ELEN;
-    if (!out_a || !out_b || n > SIZE_MAX / 32 || out_len != n * 32) return ZK_ELEN;
-    f256 *w = malloc((nvars ? nvars : 1) * sizeof *w);
-    f256 *A = calloc(n ? n : 1, sizeof *A), *B = calloc(n ? n : 1, sizeof *B);
-    int rc = ZK_OK;
-    if (!w || !A || !B) {
-        rc = ZK_ENOMEM;
-        goto done;
-    }
-    /* The witness stays in standard form: see the product below. */
-    for (size_t i = 0; i < nvars; i++) {
-        limbs_from_le(w[i].l, witness + 32 * i, N256);
-        if (limbs_geq(w[i].l, F->p, N256)) {
-            if (bad_index) *bad_index = i;
-            rc = ZK_ERANGE;
-            goto done;
-        }
-    }
-    for (size_t k = 0; k < ncoefs; k++) {
-        const uint8_t *r = coefs + k * rec;
-        uint32_t m = rd32(r), ci = rd32(r + 4), si = rd32(r + 8);
-        f256 v;
-        limbs_from_le(v.l, r + 12, N256);
-        if (m > 1 || ci >= n || si >= nvars || limbs_geq(v.l, F->p, N256)) {
-            if (bad_index) *bad_index = k;
-            rc = ZK_ERANGE;
-            goto done;
-        }
-        /* snarkjs stores v * R^2 mod r (see zkey section 4); times the standard witness value,
-         * one Montgomery product gives v * w * R, the Montgomery form of the term. */
-        fr_mul(&v, &v, &w[si], F);
-        f256 *dst = m == 0 ? &A[ci] : &B[ci];
-        fr_add(dst, dst, &v, F);
-    }
-    evalout_ctx e = {A, B, out_a, out_b, out_c, n, F};
-    zk_parallel(n >= ZK_VEC_PAR_MIN ? zk_resolve_threads(threads, 0) : 1, evalab_out, &e);
-done:
-    free(w);
-    free(A);
-    free(B);
-    return rc;
 }
 
 /* ---- Domain evaluations -> coset evaluations in one call ----------------------------------
@@ -434,7 +313,7 @@ static void coset_stage(coset_ctx *c, int t, int nt, int dif, const uint8_t *src
     f256 *restrict a = c->a;
     const f256 *restrict tw = c->tw;
     size_t n = c->n, half = c->half, stride = n / (2 * half), lo, hi;
-    share(n / 2, t, nt, &lo, &hi);
+    zk_share(n / 2, t, nt, &lo, &hi);
     if (lo >= hi) return;
     size_t blk = lo / half, j = lo % half;
     for (size_t b = lo; b < hi; b++) {
@@ -488,7 +367,7 @@ static void coset_last(void *vctx, int t, int nt) {
 static void coset_load(void *vctx, int t, int nt) {
     coset_ctx *c = vctx;
     size_t lo, hi;
-    share(c->n, t, nt, &lo, &hi);
+    zk_share(c->n, t, nt, &lo, &hi);
     for (size_t i = lo; i < hi; i++) {
         limbs_from_le(c->a[i].l, c->data + 32 * i, N256);
         if (limbs_geq(c->a[i].l, c->F->p, N256)) {
@@ -501,7 +380,7 @@ static void coset_load(void *vctx, int t, int nt) {
 static void coset_store(void *vctx, int t, int nt) {
     coset_ctx *c = vctx;
     size_t lo, hi;
-    share(c->n, t, nt, &lo, &hi);
+    zk_share(c->n, t, nt, &lo, &hi);
     for (size_t i = lo; i < hi; i++) limbs_to_le(c->data + 32 * i, c->a[i].l, N256);
 }
 
@@ -540,7 +419,8 @@ static void coset_local(void *vctx, int t, int nt) {
             size_t stride = n / (2 * half);
             for (size_t s = 0; s < blk; s += 2 * half) {
                 bf_dit1(&a[s], &a[s + half], F);
-                for (size_t j = 1; j < half; j++) bf_dit(&a[s + j], &a[s + j + half], &tw[j * stride], F);
+                for (size_t j = 1; j < half; j++)
+                    bf_dit(&a[s + j], &a[s + j + half], &tw[j * stride], F);
             }
         }
     }

@@ -15,4 +15,13 @@ int zk_cpu_count(void);
 /* threads <= 0 means all cores; never more than max_useful (when > 0). */
 int zk_resolve_threads(int threads, int max_useful);
 
+/* Vector jobs below this many elements run on the calling thread (a thread start costs more). */
+#define ZK_VEC_PAR_MIN 4096
+
+/* Items [lo, hi) of thread t's share of `count` items split among nt threads. */
+static inline void zk_share(size_t count, int t, int nt, size_t *lo, size_t *hi) {
+    *lo = count * (size_t)t / (size_t)nt;
+    *hi = count * (size_t)(t + 1) / (size_t)nt;
+}
+
 #endif

@@ -3,7 +3,9 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
-#include "parallel.c"
 #include "api.c"
+#include "fleet.c"
 #include "msm.c"
 #include "ntt.c"
+#include "parallel.c"
+#include "zkey.c"

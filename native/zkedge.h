@@ -11,6 +11,9 @@
  *               files and the in-memory layout of a base table on little-endian machines.
  *   Affine points are x || y; the point at infinity is all zero bytes in both encodings.
  * Scalars: 32 bytes little-endian, standard form. Values >= r are reduced mod r.
+ *
+ * Beside the core: zkey.h (snarkjs .zkey evaluation) and fleet.h (fleet scheduling helpers),
+ * with the same conventions and error codes.
  */
 #ifndef ZKEDGE_H
 #define ZKEDGE_H
@@ -24,15 +27,15 @@ extern "C" {
 
 enum {
     ZK_OK = 0,
-    ZK_EINVAL = 1,        /* unknown curve / group / field / op / encoding */
-    ZK_ELEN = 2,          /* a buffer length does not match what the call needs */
-    ZK_ENOTONCURVE = 3,   /* a point is not on the curve */
-    ZK_ENOTINSUBGROUP = 4,/* a point is on the curve but not in the prime-order subgroup */
-    ZK_ENOMEM = 5,        /* allocation failed */
-    ZK_ERANGE = 6,        /* a field element is not below the modulus / index out of range */
-    ZK_ENOINV = 7,        /* inverse of zero */
-    ZK_ETHREAD = 8,       /* a thread could not be started */
-    ZK_ECANCELLED = 9     /* stopped through the caller's flag (zk_msm_stoppable) */
+    ZK_EINVAL = 1,         /* unknown curve / group / field / op / encoding */
+    ZK_ELEN = 2,           /* a buffer length does not match what the call needs */
+    ZK_ENOTONCURVE = 3,    /* a point is not on the curve */
+    ZK_ENOTINSUBGROUP = 4, /* a point is on the curve but not in the prime-order subgroup */
+    ZK_ENOMEM = 5,         /* allocation failed */
+    ZK_ERANGE = 6,         /* a field element is not below the modulus / index out of range */
+    ZK_ENOINV = 7,         /* inverse of zero */
+    ZK_ETHREAD = 8,        /* a thread could not be started */
+    ZK_ECANCELLED = 9      /* stopped through the caller's flag (zk_msm_stoppable) */
 };
 
 enum { ZK_BN254 = 0, ZK_BLS12_381 = 1 };
@@ -42,8 +45,14 @@ enum { ZK_ENC_BE = 0, ZK_ENC_MONT = 1 };
 enum { ZK_CHECK_NONE = 0, ZK_CHECK_CURVE = 1, ZK_CHECK_SUBGROUP = 2 };
 
 enum {
-    ZK_OP_ADD = 0, ZK_OP_SUB = 1, ZK_OP_NEG = 2, ZK_OP_MUL = 3, ZK_OP_SQR = 4,
-    ZK_OP_INV = 5, ZK_OP_TO_MONT = 6, ZK_OP_FROM_MONT = 7
+    ZK_OP_ADD = 0,
+    ZK_OP_SUB = 1,
+    ZK_OP_NEG = 2,
+    ZK_OP_MUL = 3,
+    ZK_OP_SQR = 4,
+    ZK_OP_INV = 5,
+    ZK_OP_TO_MONT = 6,
+    ZK_OP_FROM_MONT = 7
 };
 enum { ZK_PT_ADD = 0, ZK_PT_DBL = 1, ZK_PT_NEG = 2, ZK_PT_MUL = 3, ZK_PT_ADD_MIXED = 4 };
 
@@ -64,15 +73,15 @@ size_t zk_point_bytes(int curve, int group);
 /* One field operation on little-endian standard-form operands of zk_field_bytes() each.
  * Inputs must be below the modulus (ZK_ERANGE otherwise), except for ZK_OP_FROM_MONT whose
  * input is a Montgomery-form value (also below the modulus). b is ignored for unary ops. */
-int zk_field_op(int curve, int field, int op, const uint8_t *a, size_t a_len,
-                const uint8_t *b, size_t b_len, uint8_t *out, size_t out_len);
+int zk_field_op(int curve, int field, int op, const uint8_t *a, size_t a_len, const uint8_t *b,
+                size_t b_len, uint8_t *out, size_t out_len);
 
 /* One group operation on affine points (ZK_ENC_BE). ZK_PT_ADD: general projective add;
  * ZK_PT_ADD_MIXED: a lifted to a projective point with a non-trivial Z, plus affine b;
  * ZK_PT_MUL: a * scalar (32-byte LE). Points are checked to lie on the curve. */
-int zk_point_op(int curve, int group, int op, const uint8_t *a, size_t a_len,
-                const uint8_t *b, size_t b_len, const uint8_t *scalar, size_t scalar_len,
-                uint8_t *out, size_t out_len);
+int zk_point_op(int curve, int group, int op, const uint8_t *a, size_t a_len, const uint8_t *b,
+                size_t b_len, const uint8_t *scalar, size_t scalar_len, uint8_t *out,
+                size_t out_len);
 
 /* Check n points in encoding enc at the given level; on failure *bad_index is the first bad
  * point's index. */
@@ -91,9 +100,9 @@ int zk_table_load(int curve, int group, const uint8_t *in, size_t in_len, int en
 /* Pippenger MSM over table points [start, start + count): sum scalars[i] * table[start + i].
  * scalars: count * 32 bytes LE. threads <= 0: all cores. window 0: chosen from count.
  * out: affine point, ZK_ENC_BE. The GIL is released by the caller (cffi) around this call. */
-int zk_msm(int curve, int group, const uint8_t *table, size_t table_len, size_t start,
-           size_t count, const uint8_t *scalars, size_t scalars_len, int threads, int window,
-           uint8_t *out, size_t out_len);
+int zk_msm(int curve, int group, const uint8_t *table, size_t table_len, size_t start, size_t count,
+           const uint8_t *scalars, size_t scalars_len, int threads, int window, uint8_t *out,
+           size_t out_len);
 
 /* zk_msm that gives up when *stop becomes non-zero (set from another thread; read every 256
  * points and every window): returns ZK_ECANCELLED, out untouched. stop may be NULL. */
@@ -125,33 +134,15 @@ int zk_fr_mul_powers(int curve, uint8_t *data, size_t len, size_t n, const uint8
 
 /* out[i] = a[i] * b[i] - c[i] (all n values, LE standard). out may alias a. A value >= r:
  * ZK_ERANGE, *bad_index (may be NULL) its index, out untouched. threads <= 0: all cores. */
-int zk_fr_mul_sub(int curve, const uint8_t *a, const uint8_t *b, const uint8_t *c,
-                  uint8_t *out, size_t len, size_t n, int threads, size_t *bad_index);
-
-/* Evaluate the zkey section-4 coefficients against a witness: for each record
- * (u32 matrix, u32 constraint, u32 signal, value v stored as v * R^2 mod r, LE), add
- * value * witness[signal] into out_a (matrix 0) or out_b (matrix 1) at index constraint.
- * witness: nvars * 32 bytes LE standard; out_a/out_b: n * 32 bytes, overwritten, LE standard.
- * On a bad record (matrix > 1, constraint >= n, signal >= nvars) returns ZK_ERANGE with
- * *bad_index set. out_c[i] = out_a[i] * out_b[i] if out_c is not NULL. threads (<= 0: all
- * cores) share the conversion of the outputs; the records are added up on one thread. */
-int zk_zkey_eval_ab(int curve, const uint8_t *coefs, size_t coefs_len, size_t ncoefs,
-                    const uint8_t *witness, size_t witness_len, size_t nvars,
-                    uint8_t *out_a, uint8_t *out_b, uint8_t *out_c, size_t out_len, size_t n,
-                    int threads, size_t *bad_index);
-
-/* For each block of `block` scalars (32-byte LE; the last block may be shorter), how many are
- * 2^64 or more: the coordinator's work estimate (a small scalar costs a fraction of a full
- * one). out: ceil(n / block) counts. */
-int zk_scalar_block_counts(const uint8_t *scalars, size_t len, size_t n, size_t block,
-                           uint32_t *out, size_t out_len);
+int zk_fr_mul_sub(int curve, const uint8_t *a, const uint8_t *b, const uint8_t *c, uint8_t *out,
+                  size_t len, size_t n, int threads, size_t *bad_index);
 
 /* *result = 1 if prod_i e(g1[i], g2[i]) == 1 in GT, else 0 (the ate pairing; what a Groth16
  * verifier asks). n <= 64 pairs of points in ZK_ENC_BE (all-zero: infinity, contributing 1),
  * each checked to lie in its prime-order subgroup: a bad point returns its error code with
  * *bad_index (may be NULL) the index of its pair. */
-int zk_pairing_check(int curve, const uint8_t *g1, size_t g1_len, const uint8_t *g2,
-                     size_t g2_len, size_t n, int *result, size_t *bad_index);
+int zk_pairing_check(int curve, const uint8_t *g1, size_t g1_len, const uint8_t *g2, size_t g2_len,
+                     size_t n, int *result, size_t *bad_index);
 
 #ifdef __cplusplus
 }

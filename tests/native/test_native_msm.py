@@ -305,7 +305,7 @@ def _reduction_cases(c: Curve, n: int) -> list[tuple[str, list[int], list[int]]]
 def test_batch_affine_reduction(c: Curve, g: Group, window: int) -> None:
     """n >= 1024 and c >= 12: batch-affine buckets and the segmented batch-affine reduction,
     on inputs chosen to hit its special cases, against the discrete-log reference. G2 inverts
-    the norms of its Fp2 differences in Fp (msm_template.h: bi_step), so its special cases and
+    the norms of its Fp2 differences in Fp (msm_template.inc: bi_step), so its special cases and
     the fallback fold go through that path."""
     n = 1100
     dlogs, t = table_of(c, g, n)
