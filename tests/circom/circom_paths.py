@@ -1,0 +1,17 @@
+"""Fixture paths of the circom toolbox tests (tests/circom/build.py makes them)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+FIXTURES = HERE / "fixtures"
+G16 = HERE.parent / "fixtures"  # the Groth16 fixtures: pubmix on both curves
+
+SHAPES = FIXTURES / "shapes"
+GUARDED = FIXTURES / "guarded"
+
+
+def pubmix(curve: str) -> Path:
+    """pubmix's circuit.wasm for "bn128" or "bls12381" (its zkey is in tests/fixtures/<curve>)."""
+    return FIXTURES / f"pubmix_{curve}" / "circuit.wasm"

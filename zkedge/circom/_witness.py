@@ -1,0 +1,439 @@
+"""circom's WebAssembly witness calculator, run in-process with wasmtime.
+
+circom 2 compiles a circuit's witness code to a module that exports its memory and a small
+protocol, spoken through a "shared read/write memory" that holds one field element as n32
+32-bit words, least significant first:
+
+- ``getRawPrime()`` puts p there; ``getFieldNumLen32()`` is n32; ``getWitnessSize()`` and
+  ``getInputSize()`` count witness values and input values; ``getVersion()`` (with
+  ``getMinorVersion`` / ``getPatchVersion``) is the circom version that built it;
+- ``init(sanity_check)`` starts a calculation; for each input value we write the value
+  (standard form, < p) into the shared memory and call ``setInputSignal(h_msb, h_lsb, i)``,
+  where (h_msb, h_lsb) is the 64-bit FNV-1a hash of the signal name and i the index into its
+  flattened values; ``getInputSignalSize(h_msb, h_lsb)`` is a signal's value count, negative
+  for an unknown name. Setting the last input runs the circuit;
+- ``getWitness(i)`` puts witness value i in the shared memory (``getSharedRWMemoryStart()``
+  says where it is in the exported memory, so we read it in one go).
+
+The module imports four functions from ``runtime``: ``exceptionHandler(code)`` (the code
+stops: 1 signal not found, 2 too many signals set, 3 signal already set, 4 assert failed,
+5 not enough memory, 6 input array access out of bounds), ``printErrorMessage()`` (a line of
+the error report, such as the template and line of a failing assert, read one character at a
+time with ``getMessageChar()`` until 0), ``writeBufferMessage()`` (a piece of a ``log()``
+line; a lone "\\n" ends the line) and ``showSharedRWMemory()`` (a field element logged by
+``log()``, in the shared memory).
+
+Compiling the module is most of the cost for big circuits, so the compiled code is cached on
+disk by the wasm's SHA-256 and the wasmtime version (``Module.serialize``), and reloaded with
+``Module.deserialize`` (wasmtime checks that a serialized module fits this engine).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import struct
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ._errors import InputError, WasmtimeUnavailable, WitnessError
+from ._inputs import Inputs, load_inputs, parse_inputs
+
+__all__ = [
+    "CircuitInfo",
+    "WitnessCalculator",
+    "calculate_witness",
+    "fnv1a64",
+    "wtns_bytes",
+]
+
+#: circom's exceptionHandler codes
+ERROR_CODES = {
+    1: "signal not found",
+    2: "too many signals set",
+    3: "signal already set",
+    4: "assert failed",
+    5: "not enough memory",
+    6: "input signal array access exceeds the size",
+}
+
+_FNV_OFFSET = 0xCBF29CE484222325
+_FNV_PRIME = 0x100000001B3
+_MASK64 = (1 << 64) - 1
+
+
+def fnv1a64(name: str) -> int:
+    """The 64-bit FNV-1a hash circom gives a signal name (over its UTF-16 code units, as
+    JavaScript's charCodeAt sees them; signal names are ASCII in practice)."""
+    h = _FNV_OFFSET
+    units = name.encode("utf-16-le")
+    for i in range(0, len(units), 2):
+        h ^= units[i] | units[i + 1] << 8
+        h = (h * _FNV_PRIME) & _MASK64
+    return h
+
+
+def _i32(v: int) -> int:
+    """An unsigned 32-bit value as the signed i32 wasm takes."""
+    return v - (1 << 32) if v >= 1 << 31 else v
+
+
+def _import_wasmtime() -> Any:
+    try:
+        import wasmtime
+    except ImportError as e:
+        raise WasmtimeUnavailable(
+            f"the circom witness calculator needs the wasmtime package, which cannot be "
+            f"imported here ({e}); `pip install wasmtime` where a wheel exists "
+            "(not armv7), or compute the witness elsewhere"
+        ) from None
+    return wasmtime
+
+
+def default_cache_dir() -> Path:
+    """``$ZKEDGE_WASM_CACHE``, else ``$XDG_CACHE_HOME/zkedge/wasm`` (``~/.cache`` by default)."""
+    env = os.environ.get("ZKEDGE_WASM_CACHE")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "zkedge" / "wasm"
+
+
+_ENGINE: Any = None
+_MODULES: dict[str, Any] = {}
+
+
+def _engine() -> Any:
+    global _ENGINE
+    if _ENGINE is None:
+        _ENGINE = _import_wasmtime().Engine()
+    return _ENGINE
+
+
+def _compile(code: bytes, cache_dir: Path | None) -> Any:
+    """The compiled module for ``code``: from this process's memo, the disk cache, or
+    wasmtime's compiler (then saved to the cache; a cache that cannot be written is skipped)."""
+    wasmtime = _import_wasmtime()
+    digest = hashlib.sha256(code).hexdigest()
+    hit = _MODULES.get(digest)
+    if hit is not None:
+        return hit
+    engine = _engine()
+    path = None
+    if cache_dir is not None:
+        version = getattr(wasmtime, "__version__", None) or _wasmtime_version()
+        path = cache_dir / f"{digest}-wasmtime{version}.cwasm"
+        try:
+            module = wasmtime.Module.deserialize_file(engine, str(path))
+        except (OSError, wasmtime.WasmtimeError):
+            module = None
+        if module is not None:
+            _MODULES[digest] = module
+            return module
+    module = _build(engine, code)
+    if path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+            with os.fdopen(fd, "wb") as f:
+                f.write(module.serialize())
+            os.replace(tmp, path)
+        except OSError:
+            pass
+    _MODULES[digest] = module
+    return module
+
+
+def _build(engine: Any, code: bytes) -> Any:
+    """Compile ``code`` with wasmtime (the slow step the cache saves)."""
+    wasmtime = _import_wasmtime()
+    try:
+        return wasmtime.Module(engine, code)
+    except wasmtime.WasmtimeError as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else "invalid module"
+        raise InputError(f"not a valid WebAssembly module: {first}") from None
+
+
+def _wasmtime_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("wasmtime")
+    except PackageNotFoundError:  # pragma: no cover - imported but not installed as a dist
+        return "unknown"
+
+
+@dataclass(frozen=True)
+class CircuitInfo:
+    """What a circom witness module says of itself."""
+
+    version: tuple[int, int, int]
+    prime: int
+    n32: int
+    witness_size: int
+    input_size: int
+
+
+class WitnessCalculator:
+    """A circom witness module, compiled once; each :meth:`calculate` runs a fresh instance.
+
+    ``log`` receives each line the circuit's ``log()`` prints (default: dropped).
+    ``cache_dir`` holds compiled modules (default :func:`default_cache_dir`); ``cache=False``
+    compiles without reading or writing it.
+    Raises :class:`WasmtimeUnavailable` where wasmtime cannot be imported, :class:`InputError`
+    for a file that is not a circom 2 witness module.
+    """
+
+    def __init__(
+        self,
+        wasm: str | os.PathLike[str] | bytes,
+        *,
+        log: Callable[[str], None] | None = None,
+        cache: bool = True,
+        cache_dir: str | os.PathLike[str] | None = None,
+    ) -> None:
+        if isinstance(wasm, bytes):
+            code, self.name = wasm, "<wasm bytes>"
+        else:
+            self.name = str(wasm)
+            try:
+                code = Path(wasm).read_bytes()
+            except OSError as e:
+                raise InputError(f"{wasm}: cannot read wasm: {e.strerror or e}") from None
+        cdir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+        self._module = _compile(code, cdir if cache else None)
+        self._log = log
+        names = {e.name for e in self._module.exports}
+        missing = sorted(
+            {"getVersion", "getRawPrime", "getWitness", "setInputSignal", "memory"} - names
+        )
+        if missing:
+            raise InputError(
+                f"{self.name}: not a circom 2 witness module (no {', '.join(missing)} export)"
+            )
+        run = _Run(self)
+        self.info = run.info()
+
+    @property
+    def prime(self) -> int:
+        """The field the circuit was compiled for (circom's ``--prime``)."""
+        return self.info.prime
+
+    def calculate(self, inputs: Mapping[str, object]) -> bytes:
+        """Witness values for ``inputs`` (signal name -> value or nested list, as in
+        input.json): ``witness_size`` little-endian field elements of 4*n32 bytes each."""
+        parsed = parse_inputs(inputs)
+        return _Run(self).calculate(parsed)
+
+    def calculate_parsed(self, inputs: Inputs) -> bytes:
+        """:meth:`calculate` for inputs already through :func:`parse_inputs`."""
+        return _Run(self).calculate(inputs)
+
+    def wtns(self, inputs: Mapping[str, object]) -> bytes:
+        """A ``.wtns`` file for ``inputs``, byte for byte what ``snarkjs wtns calculate``
+        writes."""
+        return wtns_bytes(self.info.prime, self.info.n32 * 4, self.calculate(inputs))
+
+
+class _Run:
+    """One instance of the module, with the runtime imports bound to it."""
+
+    def __init__(self, calc: WitnessCalculator) -> None:
+        wasmtime = _import_wasmtime()
+        self._calc = calc
+        self._store = wasmtime.Store(_engine())
+        self._errors: list[str] = []
+        self._line: list[str] = []
+        imports = []
+        i32 = wasmtime.ValType.i32()
+        handlers: dict[str, tuple[list[Any], Callable[..., None]]] = {
+            "exceptionHandler": ([i32], self._exception),
+            "printErrorMessage": ([], self._error_message),
+            "writeBufferMessage": ([], self._buffer_message),
+            "showSharedRWMemory": ([], self._show_shared),
+        }
+        for imp in calc._module.imports:
+            if imp.module != "runtime" or imp.name not in handlers:
+                raise InputError(
+                    f"{calc.name}: imports {imp.module}.{imp.name}, which circom's runtime "
+                    "does not provide (a circom 1 module, or not a witness calculator?)"
+                )
+            params, fn = handlers[imp.name]
+            imports.append(wasmtime.Func(self._store, wasmtime.FuncType(params, []), fn))
+        try:
+            instance = wasmtime.Instance(self._store, calc._module, imports)
+        except wasmtime.WasmtimeError as e:
+            raise InputError(f"{calc.name}: cannot instantiate: {e}") from None
+        self._x = instance.exports(self._store)
+        self._memory = self._x["memory"]
+        self._n32: int = self._x["getFieldNumLen32"](self._store)
+        self._shared: int | None = None
+        if "getSharedRWMemoryStart" in self._x:
+            self._shared = self._x["getSharedRWMemoryStart"](self._store)
+
+    def info(self) -> CircuitInfo:
+        s, x = self._store, self._x
+        version = (
+            x["getVersion"](s),
+            x["getMinorVersion"](s) if "getMinorVersion" in x else 0,
+            x["getPatchVersion"](s) if "getPatchVersion" in x else 0,
+        )
+        if version[0] != 2:
+            raise InputError(f"{self._calc.name}: circom {version[0]} module (2 is supported)")
+        x["getRawPrime"](s)
+        return CircuitInfo(
+            version=version,
+            prime=int.from_bytes(self._read_shared(), "little"),
+            n32=self._n32,
+            witness_size=x["getWitnessSize"](s),
+            input_size=x["getInputSize"](s),
+        )
+
+    # the shared read/write memory: one field element, little-endian
+
+    def _read_shared(self) -> bytes:
+        if self._shared is not None:
+            return bytes(self._memory.read(self._store, self._shared, self._shared + 4 * self._n32))
+        rd = self._x["readSharedRWMemory"]
+        return b"".join(
+            struct.pack("<I", rd(self._store, j) & 0xFFFFFFFF) for j in range(self._n32)
+        )
+
+    def _write_shared(self, value: int) -> None:
+        data = value.to_bytes(4 * self._n32, "little")
+        if self._shared is not None:
+            self._memory.write(self._store, data, self._shared)
+            return
+        wr = self._x["writeSharedRWMemory"]
+        for j in range(self._n32):
+            wr(self._store, j, _i32(int.from_bytes(data[4 * j : 4 * j + 4], "little")))
+
+    # runtime imports
+
+    def _message(self) -> str:
+        get = self._x["getMessageChar"]
+        chars = []
+        while c := get(self._store):
+            chars.append(chr(c & 0xFF))
+        return "".join(chars)
+
+    def _exception(self, code: int) -> None:
+        reason = ERROR_CODES.get(code, f"unknown error (code {code})")
+        raise WitnessError(code, reason, "; ".join(e for e in self._errors if e))
+
+    def _error_message(self) -> None:
+        self._errors.append(self._message().strip())
+
+    def _buffer_message(self) -> None:
+        msg = self._message()
+        if msg == "\n":
+            if self._calc._log is not None:
+                self._calc._log(" ".join(self._line))
+            self._line = []
+        else:
+            self._line.append(msg)
+
+    def _show_shared(self) -> None:
+        self._line.append(str(int.from_bytes(self._read_shared(), "little")))
+
+    # the calculation
+
+    def calculate(self, inputs: Inputs) -> bytes:
+        s, x = self._store, self._x
+        wasmtime = _import_wasmtime()
+        p = self._calc.info.prime
+        x["init"](s, 0)
+        size_of = x.get("getInputSignalSize")  # circom >= 2.1.x: checks names and counts first
+        set_input = x["setInputSignal"]
+        count = 0
+        try:
+            for name, values in inputs.items():
+                h = fnv1a64(name)
+                hi, lo = _i32(h >> 32), _i32(h & 0xFFFFFFFF)
+                if size_of is not None:
+                    want = size_of(s, hi, lo)
+                    if want <= 0:  # circom 2.2 answers 0 for a name it does not know
+                        raise InputError(f"signal {name!r} is not an input of the circuit")
+                    if len(values) != want:
+                        few = "too few" if len(values) < want else "too many"
+                        raise InputError(
+                            f"signal {name!r}: {few} values ({len(values)} given, the circuit "
+                            f"takes {want})"
+                        )
+                for i, v in enumerate(values):
+                    self._write_shared(v % p)
+                    set_input(s, hi, lo, i)
+                    count += 1
+        except wasmtime.Trap as e:
+            raise WitnessError(0, "the witness code trapped", _trap_line(e)) from None
+        except WitnessError as e:
+            if e.code == 1:  # no getInputSignalSize: an unknown name shows here
+                raise InputError(f"signal {name!r} is not an input of the circuit") from None
+            raise
+        total = x["getInputSize"](s)
+        if count < total:
+            raise InputError(
+                f"missing input: {count} of the circuit's {total} input values given "
+                "(a signal left out of input.json?)"
+            )
+        return self._witness()
+
+    def _witness(self) -> bytes:
+        s, x = self._store, self._x
+        n = self._calc.info.witness_size
+        n8 = 4 * self._n32
+        get = x["getWitness"]
+        out = bytearray(n * n8)
+        if self._shared is None:
+            for i in range(n):
+                get(s, i)
+                out[i * n8 : (i + 1) * n8] = self._read_shared()
+            return bytes(out)
+        start = self._shared
+        read = self._memory.read
+        for i in range(n):
+            get(s, i)
+            out[i * n8 : (i + 1) * n8] = read(s, start, start + n8)
+        return bytes(out)
+
+
+def _trap_line(e: Exception) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__
+
+
+def wtns_bytes(prime: int, n8: int, values: bytes) -> bytes:
+    """A ``.wtns`` (version 2) holding ``values`` (n8-byte little-endian field elements):
+    header section (n8, p, count), then the values, exactly as circom's runtime lays it out."""
+    n = len(values) // n8
+    head = struct.pack("<4sII", b"wtns", 2, 2)
+    sec1 = struct.pack("<I", n8) + prime.to_bytes(n8, "little") + struct.pack("<I", n)
+    return b"".join(
+        (
+            head,
+            struct.pack("<IQ", 1, len(sec1)),
+            sec1,
+            struct.pack("<IQ", 2, len(values)),
+            values,
+        )
+    )
+
+
+def calculate_witness(
+    wasm: str | os.PathLike[str] | bytes | WitnessCalculator,
+    inputs: str | os.PathLike[str] | Mapping[str, object],
+    out: str | os.PathLike[str] | None = None,
+    *,
+    log: Callable[[str], None] | None = None,
+) -> bytes:
+    """``snarkjs wtns calculate`` in-process: the ``.wtns`` bytes for ``inputs`` (an
+    input.json path or a mapping), also written to ``out`` when given."""
+    calc = wasm if isinstance(wasm, WitnessCalculator) else WitnessCalculator(wasm, log=log)
+    parsed = load_inputs(inputs)
+    data = wtns_bytes(calc.info.prime, calc.info.n32 * 4, calc.calculate_parsed(parsed))
+    if out is not None:
+        Path(out).write_bytes(data)
+    return data
