@@ -5,6 +5,8 @@ from ._errors import CircomError as CircomError
 from ._errors import InputError as InputError
 from ._errors import WasmtimeUnavailable as WasmtimeUnavailable
 from ._errors import WitnessError as WitnessError
+from ._export import solidity_calldata as solidity_calldata
+from ._export import vkey_json as vkey_json
 from ._inputs import load_inputs as load_inputs
 from ._inputs import parse_inputs as parse_inputs
 from ._witness import CircuitInfo as CircuitInfo
@@ -24,5 +26,7 @@ __all__ = [
     "fnv1a64",
     "load_inputs",
     "parse_inputs",
+    "solidity_calldata",
+    "vkey_json",
     "wtns_bytes",
 ]

@@ -42,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     _groth16.register(sub)
     _demo.register(sub)
     selftest.register(sub)
+    __import__("zkedge.circom.cli", fromlist=["register"]).register(sub)
 
     p = sub.add_parser("info", help="show the native build (limb width, compiler, threads)")
     p.add_argument("--json", action="store_true")
