@@ -1,4 +1,5 @@
-"""``zkedge zkey export``: the verification key and call data against snarkjs's."""
+"""``zkedge zkey export``: the verification key and call data against snarkjs's, and the
+Solidity verifier compiled with solc and run in an EVM (both from npm)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from circom_paths import G16, SHAPES
+from circom_paths import G16, HERE, SHAPES, pubmix
 from conftest import Run
 
 from zkedge.circom._export import solidity_calldata, vkey_json
@@ -102,3 +103,81 @@ def test_calldata_errors(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> 
         == 2
     )
     assert "pi_a, pi_b and pi_c" in capsys.readouterr().err
+
+
+def test_solidity_verifier_needs_bn254(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    out = tmp_path / "v.sol"
+    assert main(["zkey", "export", "solidityverifier", str(ZKEYS["bls12381"]), str(out)]) == 2
+    assert "needs BN254" in capsys.readouterr().err and not out.exists()
+
+
+def _calldata(public: Path, proof: Path) -> str:
+    return solidity_calldata(public, proof)
+
+
+def _tampered(calldata: str) -> list[str]:
+    """The call data with each of A.x, B.x1, C.y and the first public signal changed."""
+    groups = json.loads(f"[{calldata}]")
+    out = []
+    for path in ((0, 0), (1, 0, 0), (2, 1), (3, 0)):
+        g = json.loads(json.dumps(groups))
+        ref = g
+        for k in path[:-1]:
+            ref = ref[k]
+        ref[path[-1]] = hex(int(ref[path[-1]], 16) + 1)
+        out.append(",".join(json.dumps(x, separators=(", ", ", ")) for x in g))
+    return out
+
+
+@pytest.mark.slow
+def test_solidity_verifier_in_evm(snarkjs: Run, node: Run, tmp_path: Path) -> None:
+    """Our contract accepts zkedge's and snarkjs's proofs of the same statement and rejects
+    altered ones, for the shapes circuit (15 public signals) and pubmix (6)."""
+    cases = []
+    for name, zkey, inp, wasm in (
+        ("shapes", SHAPES / "circuit.zkey", SHAPES / "input.json", SHAPES / "circuit.wasm"),
+        ("pubmix", ZKEYS["bn128"], G16 / "bn128/input.json", pubmix("bn128")),
+    ):
+        d = tmp_path / name
+        d.mkdir()
+        sol = d / "verifier.sol"
+        assert main(["zkey", "export", "solidityverifier", str(zkey), str(sol)]) == 0
+        zk_out = [str(d / "zk_proof.json"), str(d / "zk_public.json")]
+        assert main(["groth16", "fullprove", str(inp), str(wasm), str(zkey), *zk_out, "-q"]) == 0
+        res = snarkjs(
+            "groth16", "fullprove", inp, wasm, zkey, d / "sj_proof.json", d / "sj_public.json"
+        )
+        assert res.returncode == 0, res.stdout + res.stderr
+        ok = [_calldata(d / f"{w}_public.json", d / f"{w}_proof.json") for w in ("zk", "sj")]
+        bad = _tampered(ok[0]) + _tampered(ok[1])
+        cases.append((sol, ok, bad))
+    script = HERE / "evm" / "run_verifier.mjs"
+    for sol, ok, bad in cases:
+        res = node(script, sol, stdin=json.dumps(ok + bad))
+        assert res.returncode == 0, res.stdout + res.stderr
+        out = json.loads(res.stdout)
+        assert out["results"] == [True] * len(ok) + [False] * len(bad), (sol, out)
+        assert max(out["gas"][: len(ok)]) < 600_000  # a valid proof: pairing + one ecMul per signal
+
+
+def test_solidity_verifier_without_public_signals(node: Run, tmp_path: Path) -> None:
+    """A key with no public signals gets a verifyProof without the `pub` argument (Solidity
+    has no zero-length arrays); solc compiles it."""
+    import dataclasses
+
+    from zkedge.circom import solidity_verifier
+    from zkedge.groth16 import read_zkey, vkey_from_zkey
+
+    vk = vkey_from_zkey(read_zkey(SHAPES / "circuit.zkey"))
+    source = solidity_verifier(dataclasses.replace(vk, n_public=0, ic=vk.ic[:1]))
+    assert "calldata pub" not in source and "IC1_X" not in source
+    (tmp_path / "v.sol").write_text(source)
+    res = node(HERE / "evm" / "run_verifier.mjs", tmp_path / "v.sol", stdin="[]")
+    assert res.returncode == 0 and json.loads(res.stdout)["results"] == [], res.stdout
+
+
+def test_tampered_changes_one_value() -> None:
+    base = '["0x01", "0x02"],[["0x03", "0x04"],["0x05", "0x06"]],["0x07", "0x08"],["0x09"]'
+    got = [json.loads(f"[{t}]") for t in _tampered(base)]
+    assert got[0][0][0] == "0x2" and got[1][1][0][0] == "0x4"
+    assert got[2][2][1] == "0x9" and got[3][3][0] == "0xa"

@@ -20,6 +20,7 @@ EXPECTED = {
     "load_inputs",
     "parse_inputs",
     "solidity_calldata",
+    "solidity_verifier",
     "vkey_json",
     "wtns_bytes",
 }

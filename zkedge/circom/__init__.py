@@ -9,6 +9,7 @@ from ._export import solidity_calldata as solidity_calldata
 from ._export import vkey_json as vkey_json
 from ._inputs import load_inputs as load_inputs
 from ._inputs import parse_inputs as parse_inputs
+from ._solidity import solidity_verifier as solidity_verifier
 from ._witness import CircuitInfo as CircuitInfo
 from ._witness import WitnessCalculator as WitnessCalculator
 from ._witness import calculate_witness as calculate_witness
@@ -27,6 +28,7 @@ __all__ = [
     "load_inputs",
     "parse_inputs",
     "solidity_calldata",
+    "solidity_verifier",
     "vkey_json",
     "wtns_bytes",
 ]

@@ -53,7 +53,7 @@ def register(subparsers: Any) -> None:
 
     p = subparsers.add_parser("zkey", help="proving key exports (like `snarkjs zkey export`)")
     sub = p.add_subparsers(dest="zkey_command", required=True, metavar="SUBCOMMAND")
-    e = sub.add_parser("export", help="verification key or Solidity call data")
+    e = sub.add_parser("export", help="verification key, Solidity call data or verifier")
     sub = e.add_subparsers(dest="export_command", required=True, metavar="WHAT")
     q = sub.add_parser("verificationkey", help="verification_key.json from circuit.zkey")
     q.add_argument("zkey", type=Path, help="circuit.zkey")
@@ -63,6 +63,10 @@ def register(subparsers: Any) -> None:
     q.add_argument("public", type=Path, nargs="?", default=Path("public.json"))
     q.add_argument("proof", type=Path, nargs="?", default=Path("proof.json"))
     q.set_defaults(func=cmd_export_calldata)
+    q = sub.add_parser("solidityverifier", help="a Solidity Groth16 verifier (BN254)")
+    q.add_argument("zkey", type=Path, help="circuit.zkey")
+    q.add_argument("sol", type=Path, nargs="?", default=Path("verifier.sol"))
+    q.set_defaults(func=cmd_export_solidity)
 
 
 def _prove_args(p: argparse.ArgumentParser, *, witness: bool) -> None:
@@ -150,6 +154,20 @@ def cmd_export_calldata(args: argparse.Namespace) -> int:
         print(solidity_calldata(args.public, args.proof))
     except FormatError as e:
         return _error(e, 2)
+    return 0
+
+
+def cmd_export_solidity(args: argparse.Namespace) -> int:
+    """``zkedge zkey export solidityverifier circuit.zkey [verifier.sol]``."""
+    from ..groth16 import FormatError, read_zkey, vkey_from_zkey
+    from ._solidity import solidity_verifier
+
+    try:
+        vk = vkey_from_zkey(read_zkey(args.zkey))
+        source = solidity_verifier(vk)
+    except (FormatError, ValueError) as e:
+        return _error(e, 2)
+    args.sol.write_text(source)
     return 0
 
 
