@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import subprocess
+from collections.abc import Callable
 from pathlib import Path
+
+#: what the snarkjs and node fixtures return: run a command, get the completed process
+Run = Callable[..., subprocess.CompletedProcess[str]]
 
 HERE = Path(__file__).resolve().parent
 FIXTURES = HERE / "fixtures"

@@ -6,7 +6,6 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,10 +15,10 @@ if "zkedge" not in sys.modules:  # run from a checkout without `pip install -e .
     sys.path.insert(1, str(HERE.parents[1]))
 sys.path.insert(0, str(HERE))
 
+from circom_paths import Run  # noqa: E402
+
 NODE_MODULES = HERE.parent / "fixtures" / "node_modules"
 SNARKJS = NODE_MODULES / "snarkjs" / "build" / "cli.cjs"
-
-Run = Callable[..., subprocess.CompletedProcess[str]]
 
 
 def _need(path: Path, what: str) -> None:

@@ -9,8 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from circom_paths import G16, GUARDED, SHAPES, pubmix
-from conftest import Run
+from circom_paths import G16, GUARDED, SHAPES, Run, pubmix
 
 from zkedge.circom import _witness
 from zkedge.cli import main

@@ -7,8 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from circom_paths import G16, HERE, SHAPES, pubmix
-from conftest import Run
+from circom_paths import G16, HERE, SHAPES, Run, pubmix
 
 from zkedge.circom._export import solidity_calldata, vkey_json
 from zkedge.cli import main

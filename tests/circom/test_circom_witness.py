@@ -9,8 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from circom_paths import G16, GUARDED, SHAPES, pubmix
-from conftest import Run
+from circom_paths import G16, GUARDED, SHAPES, Run, pubmix
 
 from zkedge.circom import (
     InputError,
@@ -20,6 +19,7 @@ from zkedge.circom import (
     _witness,
     calculate_witness,
     fnv1a64,
+    parse_inputs,
 )
 from zkedge.groth16 import read_wtns
 
@@ -197,3 +197,20 @@ def test_without_wasmtime(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(WasmtimeUnavailable, match="needs the wasmtime package") as info:
         WitnessCalculator(GUARDED / "circuit.wasm")
     assert "\n" not in str(info.value)
+
+
+def test_call_by_call_path_gives_the_same_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where the batch helper cannot link, inputs and witness go one call at a time, and
+    without getSharedRWMemoryStart through read/writeSharedRWMemory word by word."""
+    inputs = SHAPES_INPUTS[1]
+    calc = WitnessCalculator(SHAPES / "circuit.wasm")
+    want = calc.calculate(inputs)
+    monkeypatch.setattr(_witness, "_BATCH_IMPORTS", ("noSuchExport",))
+    run = _witness._Run(calc)
+    assert run._batch is None
+    assert run.calculate(parse_inputs(inputs)) == want
+    run = _witness._Run(calc)
+    run._shared = None
+    assert run.calculate(parse_inputs(inputs)) == want
+    with pytest.raises(WitnessError, match="Bounded_0 line: 8"):
+        _witness._Run(WitnessCalculator(GUARDED / "circuit.wasm")).calculate({"x": [100], "y": [1]})

@@ -14,12 +14,12 @@ accordingly, and the tests compare with snarkjs's own export.
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..curves import BN254, Curve
-from ..groth16 import FormatError, VerificationKey, Zkey, read_zkey, vkey_from_zkey
-from ..groth16.proofjson import load_json
-from ..groth16.vkey import vkey_to_json
+
+if TYPE_CHECKING:  # zkedge.groth16 is imported where it is used: `wtns calculate` needs none
+    from ..groth16 import VerificationKey, Zkey
 
 __all__ = ["alphabeta_json", "solidity_calldata", "vkey_json"]
 
@@ -58,6 +58,9 @@ def alphabeta_json(vk: VerificationKey) -> list[list[list[str]]]:
 
 def vkey_json(zkey: Zkey | str | os.PathLike[str]) -> dict[str, Any]:
     """``snarkjs zkey export verificationkey``: the same keys, order and values."""
+    from ..groth16 import Zkey, read_zkey, vkey_from_zkey
+    from ..groth16.vkey import vkey_to_json
+
     zk = zkey if isinstance(zkey, Zkey) else read_zkey(zkey)
     vk = vkey_from_zkey(zk)
     base = vkey_to_json(vk)
@@ -71,6 +74,8 @@ def vkey_json(zkey: Zkey | str | os.PathLike[str]) -> dict[str, Any]:
 
 def _hex(name: str, v: object, what: str) -> str:
     """snarkjs's 0x-prefixed, at least 64-digit hex of a non-negative integer."""
+    from ..groth16 import FormatError
+
     if isinstance(v, str) and (v.isdecimal() or v.startswith("0x")):
         n = int(v, 16) if v.startswith("0x") else int(v)
     elif isinstance(v, int) and not isinstance(v, bool):
@@ -85,6 +90,9 @@ def _hex(name: str, v: object, what: str) -> str:
 def solidity_calldata(public: object, proof: object) -> str:
     """``snarkjs zkey export soliditycalldata public.json proof.json``: the arguments of
     ``verifyProof`` (paths or parsed JSON). G2 coordinates go imaginary part first."""
+    from ..groth16 import FormatError
+    from ..groth16.proofjson import load_json
+
     pname, pub = load_json(public, "public signals")
     name, prf = load_json(proof, "proof")
     if not isinstance(pub, list):

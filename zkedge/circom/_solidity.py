@@ -11,8 +11,12 @@ verify, a public signal >= r, or a coordinate >= p. Only BN254 has these precomp
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..curves import BN254
-from ..groth16 import VerificationKey
+
+if TYPE_CHECKING:
+    from ..groth16 import VerificationKey
 
 __all__ = ["solidity_verifier"]
 

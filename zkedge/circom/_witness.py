@@ -23,6 +23,14 @@ time with ``getMessageChar()`` until 0), ``writeBufferMessage()`` (a piece of a 
 line; a lone "\\n" ends the line) and ``showSharedRWMemory()`` (a field element logged by
 ``log()``, in the shared memory).
 
+Each call from Python into wasm costs tens of microseconds in wasmtime-py, against
+nanoseconds between two wasm instances, and a witness has 10^5-10^6 values: so a small
+helper module of our own (``_BATCH_WAT``) links to the circuit's exports and does the loops
+in wasm. ``setInputs`` writes each input value into the shared memory and sets it, from
+records we lay out in its memory; ``readWitness`` fetches every witness value into its
+memory, which we then read in one go. Where the helper cannot link (a module with other
+export types) the same steps run call by call from Python.
+
 Compiling the module is most of the cost for big circuits, so the compiled code is cached on
 disk by the wasm's SHA-256 and the wasmtime version (``Module.serialize``), and reloaded with
 ``Module.deserialize`` (wasmtime checks that a serialized module fits this engine).
@@ -30,6 +38,7 @@ disk by the wasm's SHA-256 and the wasmtime version (``Module.serialize``), and 
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import os
 import struct
@@ -104,6 +113,75 @@ def default_cache_dir() -> Path:
 
 _ENGINE: Any = None
 _MODULES: dict[str, Any] = {}
+_BATCH: list[Any] = []  # the compiled batch helper, once per process
+
+# The batch helper. Input records: hash high word, hash low word, index, then n32 value words
+# (least significant first). Witness output: n32 words per value, from offset 0.
+_BATCH_WAT = """
+(module
+  (import "circuit" "getWitness" (func $get_witness (param i32)))
+  (import "circuit" "readSharedRWMemory" (func $read_shared (param i32) (result i32)))
+  (import "circuit" "writeSharedRWMemory" (func $write_shared (param i32 i32)))
+  (import "circuit" "setInputSignal" (func $set_input (param i32 i32 i32)))
+  (memory (export "memory") 1)
+  (func (export "setInputs") (param $count i32) (param $n32 i32)
+    (local $r i32) (local $j i32) (local $p i32)
+    (block $done
+      (loop $record
+        (br_if $done (i32.ge_u (local.get $r) (local.get $count)))
+        (local.set $j (i32.const 0))
+        (block $copied
+          (loop $word
+            (br_if $copied (i32.ge_u (local.get $j) (local.get $n32)))
+            (call $write_shared
+              (local.get $j)
+              (i32.load (i32.add (i32.add (local.get $p) (i32.const 12))
+                                 (i32.shl (local.get $j) (i32.const 2)))))
+            (local.set $j (i32.add (local.get $j) (i32.const 1)))
+            (br $word)))
+        (call $set_input
+          (i32.load (local.get $p))
+          (i32.load (i32.add (local.get $p) (i32.const 4)))
+          (i32.load (i32.add (local.get $p) (i32.const 8))))
+        (local.set $p (i32.add (local.get $p)
+                               (i32.add (i32.const 12) (i32.shl (local.get $n32) (i32.const 2)))))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $record))))
+  (func (export "readWitness") (param $n i32) (param $n32 i32)
+    (local $i i32) (local $j i32) (local $p i32)
+    (block $done
+      (loop $value
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (call $get_witness (local.get $i))
+        (local.set $j (i32.const 0))
+        (block $copied
+          (loop $word
+            (br_if $copied (i32.ge_u (local.get $j) (local.get $n32)))
+            (i32.store (local.get $p) (call $read_shared (local.get $j)))
+            (local.set $p (i32.add (local.get $p) (i32.const 4)))
+            (local.set $j (i32.add (local.get $j) (i32.const 1)))
+            (br $word)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $value))))
+)
+"""
+_BATCH_IMPORTS = ("getWitness", "readSharedRWMemory", "writeSharedRWMemory", "setInputSignal")
+
+
+@atexit.register
+def _release() -> None:
+    """Drop the compiled modules while wasmtime is still whole (at interpreter exit its
+    bindings go away before module globals are cleared, and their finalisers complain)."""
+    global _ENGINE
+    _MODULES.clear()
+    _BATCH.clear()
+    _ENGINE = None
+
+
+def _batch_module() -> Any:
+    if not _BATCH:
+        _BATCH.append(_import_wasmtime().Module(_engine(), _BATCH_WAT))
+    return _BATCH[0]
 
 
 def _engine() -> Any:
@@ -273,6 +351,13 @@ class _Run:
         self._shared: int | None = None
         if "getSharedRWMemoryStart" in self._x:
             self._shared = self._x["getSharedRWMemoryStart"](self._store)
+        self._batch: Any = None
+        try:
+            self._batch = wasmtime.Instance(
+                self._store, _batch_module(), [self._x[n] for n in _BATCH_IMPORTS]
+            ).exports(self._store)
+        except (KeyError, wasmtime.WasmtimeError):  # exports of other types: call by call
+            self._batch = None
 
     def info(self) -> CircuitInfo:
         s, x = self._store, self._x
@@ -347,39 +432,67 @@ class _Run:
         p = self._calc.info.prime
         x["init"](s, 0)
         size_of = x.get("getInputSignalSize")  # circom >= 2.1.x: checks names and counts first
-        set_input = x["setInputSignal"]
-        count = 0
+        records: list[tuple[int, int, int, int]] = []
+        for name, values in inputs.items():
+            h = fnv1a64(name)
+            hi, lo = h >> 32, h & 0xFFFFFFFF
+            if size_of is not None:
+                want = size_of(s, _i32(hi), _i32(lo))
+                if want <= 0:  # circom 2.2 answers 0 for a name it does not know
+                    raise InputError(f"signal {name!r} is not an input of the circuit")
+                if len(values) != want:
+                    few = "too few" if len(values) < want else "too many"
+                    raise InputError(
+                        f"signal {name!r}: {few} values ({len(values)} given, the circuit "
+                        f"takes {want})"
+                    )
+            records.extend((hi, lo, i, v % p) for i, v in enumerate(values))
         try:
-            for name, values in inputs.items():
-                h = fnv1a64(name)
-                hi, lo = _i32(h >> 32), _i32(h & 0xFFFFFFFF)
-                if size_of is not None:
-                    want = size_of(s, hi, lo)
-                    if want <= 0:  # circom 2.2 answers 0 for a name it does not know
-                        raise InputError(f"signal {name!r} is not an input of the circuit")
-                    if len(values) != want:
-                        few = "too few" if len(values) < want else "too many"
-                        raise InputError(
-                            f"signal {name!r}: {few} values ({len(values)} given, the circuit "
-                            f"takes {want})"
-                        )
-                for i, v in enumerate(values):
-                    self._write_shared(v % p)
-                    set_input(s, hi, lo, i)
-                    count += 1
+            if self._batch is not None:
+                self._set_batch(records)
+            else:
+                for hi, lo, i, v in records:
+                    self._write_shared(v)
+                    x["setInputSignal"](s, _i32(hi), _i32(lo), i)
         except wasmtime.Trap as e:
             raise WitnessError(0, "the witness code trapped", _trap_line(e)) from None
         except WitnessError as e:
             if e.code == 1:  # no getInputSignalSize: an unknown name shows here
-                raise InputError(f"signal {name!r} is not an input of the circuit") from None
+                raise InputError(f"an input signal is not an input of the circuit: {e}") from None
             raise
         total = x["getInputSize"](s)
-        if count < total:
+        if len(records) < total:
             raise InputError(
-                f"missing input: {count} of the circuit's {total} input values given "
+                f"missing input: {len(records)} of the circuit's {total} input values given "
                 "(a signal left out of input.json?)"
             )
-        return self._witness()
+        return self._witness_batch() if self._batch is not None else self._witness()
+
+    def _batch_memory(self, size: int) -> Any:
+        """The helper's memory, grown to at least ``size`` bytes."""
+        mem = self._batch["memory"]
+        have = mem.size(self._store)
+        need = -(-size // 65536)
+        if need > have:
+            mem.grow(self._store, need - have)
+        return mem
+
+    def _set_batch(self, records: list[tuple[int, int, int, int]]) -> None:
+        n8 = 4 * self._n32
+        buf = bytearray()
+        for hi, lo, i, v in records:
+            buf += struct.pack("<III", hi, lo, i)
+            buf += v.to_bytes(n8, "little")
+        mem = self._batch_memory(len(buf))
+        mem.write(self._store, bytes(buf), 0)
+        self._batch["setInputs"](self._store, len(records), self._n32)
+
+    def _witness_batch(self) -> bytes:
+        n = self._calc.info.witness_size
+        size = n * 4 * self._n32
+        mem = self._batch_memory(size)
+        self._batch["readWitness"](self._store, n, self._n32)
+        return bytes(mem.read(self._store, 0, size))
 
     def _witness(self) -> bytes:
         s, x = self._store, self._x

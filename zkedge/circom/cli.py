@@ -17,9 +17,8 @@ __all__ = ["register"]
 
 
 def register(subparsers: Any) -> None:
-    """Add ``wtns``, ``groth16`` and ``zkey`` to an ``argparse`` subparsers object."""
-    from ..groth16 import cli as g16
-
+    """Add ``wtns``, ``groth16`` and ``zkey`` to an ``argparse`` subparsers object. Nothing
+    beyond the standard library is imported until a command runs."""
     p = subparsers.add_parser("wtns", help="witness files (like `snarkjs wtns`)")
     sub = p.add_subparsers(dest="wtns_command", required=True, metavar="SUBCOMMAND")
     q = sub.add_parser(
@@ -36,7 +35,7 @@ def register(subparsers: Any) -> None:
     sub = p.add_subparsers(dest="groth16_command", required=True, metavar="SUBCOMMAND")
     q = sub.add_parser("prove", help="same as `zkedge prove`")
     _prove_args(q, witness=True)
-    q.set_defaults(func=g16.cmd_prove)
+    q.set_defaults(func=cmd_prove)
     q = sub.add_parser(
         "fullprove",
         help="witness from input.json and circuit.wasm, then the proof",
@@ -49,7 +48,7 @@ def register(subparsers: Any) -> None:
     q.add_argument("vkey", type=Path, help="verification_key.json")
     q.add_argument("public", type=Path, help="public.json")
     q.add_argument("proof", type=Path, help="proof.json")
-    q.set_defaults(func=g16.cmd_verify)
+    q.set_defaults(func=cmd_verify)
 
     p = subparsers.add_parser("zkey", help="proving key exports (like `snarkjs zkey export`)")
     sub = p.add_subparsers(dest="zkey_command", required=True, metavar="SUBCOMMAND")
@@ -105,6 +104,22 @@ def _witness(wasm: Path, input_json: Path) -> bytes | int:
         return _error(e, 1)
 
 
+def cmd_prove(args: argparse.Namespace) -> int:
+    """``zkedge groth16 prove``: ``zkedge prove`` itself."""
+    from ..groth16.cli import cmd_prove as prove
+
+    rc: int = prove(args)
+    return rc
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    """``zkedge groth16 verify``: ``zkedge verify`` itself."""
+    from ..groth16.cli import cmd_verify as verify
+
+    rc: int = verify(args)
+    return rc
+
+
 def cmd_wtns_calculate(args: argparse.Namespace) -> int:
     """``zkedge wtns calculate circuit.wasm input.json witness.wtns``."""
     data = _witness(args.wasm, args.input)
@@ -120,15 +135,12 @@ def cmd_wtns_calculate(args: argparse.Namespace) -> int:
 def cmd_fullprove(args: argparse.Namespace) -> int:
     """``zkedge groth16 fullprove input.json circuit.wasm circuit.zkey proof.json
     public.json``: the witness stays in memory and goes to ``zkedge prove``."""
-    from ..groth16.cli import cmd_prove
-
     data = _witness(args.wasm, args.input)
     if isinstance(data, int):
         return data
     ns = argparse.Namespace(**vars(args))
     ns.witness = data
-    rc: int = cmd_prove(ns)
-    return rc
+    return cmd_prove(ns)
 
 
 def cmd_export_vkey(args: argparse.Namespace) -> int:
