@@ -53,6 +53,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``zkedge`` with ``argv`` (default: the process arguments)."""
     logging.basicConfig(level=os.environ.get("ZKEDGE_LOG", "WARNING"))
+    words = list(sys.argv[1:] if argv is None else argv)
+    if words[:1] == ["wtns"]:  # a witness needs none of the fleet's imports (about 0.2 s)
+        from zkedge.circom.cli import main as circom_main
+
+        return circom_main(words)
     args = build_parser().parse_args(argv)
     rc: int = args.func(args)
     return rc
