@@ -157,3 +157,34 @@ def test_top_level_prove_and_verify_unchanged(tmp_path: Path) -> None:
     shutil.copyfile(d / "witness.wtns", copy)
     args = [str(d / "circuit.zkey"), str(copy), str(tmp_path / "p.json"), str(tmp_path / "q.json")]
     assert main(["prove", *args, "-q"]) == 0
+
+
+def test_help_lists_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    for name in ("wtns", "groth16", "zkey", "prove", "verify", "worker"):
+        assert name in out
+    with pytest.raises(SystemExit):
+        main(["zkey", "export", "--help"])
+    out = capsys.readouterr().out
+    assert "verificationkey" in out and "soliditycalldata" in out and "solidityverifier" in out
+
+
+def test_wtns_skips_the_fleet_imports(tmp_path: Path) -> None:
+    """`zkedge wtns calculate` loads neither trio nor the fleet (most of its start-up time)."""
+    import subprocess
+
+    code = (
+        "import sys\n"
+        "from zkedge.cli import main\n"
+        f"rc = main(['wtns', 'calculate', {str(GUARDED / 'circuit.wasm')!r}, "
+        f"{str(GUARDED / 'input.json')!r}, {str(tmp_path / 'w.wtns')!r}])\n"
+        "heavy = [m for m in ('trio', 'zkedge.worker', 'zkedge.coordinator', 'zkedge.groth16')"
+        " if m in sys.modules]\n"
+        "print(rc, heavy)\n"
+    )
+    res = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert res.stdout.strip() == "0 []", res.stderr
