@@ -3,6 +3,7 @@ every error it reports."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 from pathlib import Path
@@ -99,7 +100,8 @@ def test_fnv1a64_known_values() -> None:
 def test_compiled_module_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_witness, "_MODULES", {})
     WitnessCalculator(GUARDED / "circuit.wasm", cache_dir=tmp_path)
-    (cached,) = tmp_path.glob("*.cwasm")
+    digest = hashlib.sha256((GUARDED / "circuit.wasm").read_bytes()).hexdigest()
+    (cached,) = tmp_path.glob(f"{digest}-*.cwasm")
     monkeypatch.setattr(_witness, "_MODULES", {})
     calls: list[bytes] = []
     real = _witness._build

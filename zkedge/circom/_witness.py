@@ -114,6 +114,7 @@ def default_cache_dir() -> Path:
 _ENGINE: Any = None
 _MODULES: dict[str, Any] = {}
 _BATCH: list[Any] = []  # the compiled batch helper, once per process
+_KEY: list[str] = []
 
 # The batch helper. Input records: hash high word, hash low word, index, then n32 value words
 # (least significant first). Witness output: n32 words per value, from offset 0.
@@ -178,9 +179,10 @@ def _release() -> None:
     _ENGINE = None
 
 
-def _batch_module() -> Any:
+def _batch_module(cache_dir: Path | None) -> Any:
     if not _BATCH:
-        _BATCH.append(_import_wasmtime().Module(_engine(), _BATCH_WAT))
+        code = bytes(_import_wasmtime().wat2wasm(_BATCH_WAT))
+        _BATCH.append(_compile(code, cache_dir))
     return _BATCH[0]
 
 
@@ -202,8 +204,7 @@ def _compile(code: bytes, cache_dir: Path | None) -> Any:
     engine = _engine()
     path = None
     if cache_dir is not None:
-        version = getattr(wasmtime, "__version__", None) or _wasmtime_version()
-        path = cache_dir / f"{digest}-wasmtime{version}.cwasm"
+        path = cache_dir / f"{digest}-wasmtime-{_runtime_key()}.cwasm"
         try:
             module = wasmtime.Module.deserialize_file(engine, str(path))
         except (OSError, wasmtime.WasmtimeError):
@@ -235,13 +236,17 @@ def _build(engine: Any, code: bytes) -> Any:
         raise InputError(f"not a valid WebAssembly module: {first}") from None
 
 
-def _wasmtime_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("wasmtime")
-    except PackageNotFoundError:  # pragma: no cover - imported but not installed as a dist
-        return "unknown"
+def _runtime_key() -> str:
+    """Names the wasmtime build in cache file names: the size and time of its native library
+    (reading the package version through importlib.metadata costs 40 ms per process). A
+    cached module from another build is refused by ``deserialize`` anyway; the key only
+    keeps two builds from overwriting each other's entries."""
+    if not _KEY:
+        wasmtime = _import_wasmtime()
+        lib = next(Path(wasmtime.__file__).parent.glob("*/*wasmtime*"), None)
+        st = lib.stat() if lib is not None else None
+        _KEY.append(f"{st.st_size:x}-{int(st.st_mtime):x}" if st is not None else "unknown")
+    return _KEY[0]
 
 
 @dataclass(frozen=True)
@@ -282,7 +287,8 @@ class WitnessCalculator:
             except OSError as e:
                 raise InputError(f"{wasm}: cannot read wasm: {e.strerror or e}") from None
         cdir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-        self._module = _compile(code, cdir if cache else None)
+        self._cache_dir = cdir if cache else None
+        self._module = _compile(code, self._cache_dir)
         self._log = log
         names = {e.name for e in self._module.exports}
         missing = sorted(
@@ -354,7 +360,9 @@ class _Run:
         self._batch: Any = None
         try:
             self._batch = wasmtime.Instance(
-                self._store, _batch_module(), [self._x[n] for n in _BATCH_IMPORTS]
+                self._store,
+                _batch_module(calc._cache_dir),
+                [self._x[n] for n in _BATCH_IMPORTS],
             ).exports(self._store)
         except (KeyError, wasmtime.WasmtimeError):  # exports of other types: call by call
             self._batch = None
