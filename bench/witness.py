@@ -11,7 +11,7 @@ each pair's outputs are compared byte for byte. "cold" is zkedge's first run wit
 compiled-module cache (wasmtime compiles the module and saves it); the other zkedge runs load
 the cached module. The chain circuits (tests/fixtures/circuits/chain.circom.in, about
 15/16 * 2^k constraints) are compiled on demand into build/witness-bench/. Ratio = snarkjs
-median / zkedge median (above 1: zkedge is faster).
+median / zkedge median (above 1: zkedge is faster), for wall time and for CPU time.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -57,21 +58,30 @@ def chain_wasm(k: int) -> tuple[Path, Path]:
     return wasm, inp
 
 
-def timed(cmd: list[str], env: dict[str, str]) -> float:
+def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """(wall, CPU) seconds of one whole process; CPU (user + system, all its threads) moves
+    less than wall time on a shared machine."""
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.monotonic()
     subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    return time.monotonic() - t
+    wall = time.monotonic() - t
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
 
 
 def bench(name: str, wasm: Path, inp: Path, repeat: int) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "ZKEDGE_WASM_CACHE": str(Path(tmp) / "cache")}
         zk_out, sj_out = Path(tmp) / "zk.wtns", Path(tmp) / "sj.wtns"
-        cold = timed([*ZKEDGE, str(wasm), str(inp), str(zk_out)], env)
-        zk, sj = [], []
+        cold, _ = timed([*ZKEDGE, str(wasm), str(inp), str(zk_out)], env)
+        zk, sj, zk_cpu, sj_cpu = [], [], [], []
         for _ in range(repeat):
-            zk.append(timed([*ZKEDGE, str(wasm), str(inp), str(zk_out)], env))
-            sj.append(timed([*SNARKJS, str(wasm), str(inp), str(sj_out)], env))
+            wall, cpu = timed([*ZKEDGE, str(wasm), str(inp), str(zk_out)], env)
+            zk.append(wall)
+            zk_cpu.append(cpu)
+            wall, cpu = timed([*SNARKJS, str(wasm), str(inp), str(sj_out)], env)
+            sj.append(wall)
+            sj_cpu.append(cpu)
             if zk_out.read_bytes() != sj_out.read_bytes():
                 raise SystemExit(f"{name}: zkedge's witness differs from snarkjs's")
         n = (zk_out.stat().st_size - 64) // 32
@@ -84,6 +94,8 @@ def bench(name: str, wasm: Path, inp: Path, repeat: int) -> dict[str, object]:
         "zkedge_best": min(zk),
         "snarkjs": statistics.median(sj),
         "snarkjs_best": min(sj),
+        "zkedge_cpu": statistics.median(zk_cpu),
+        "snarkjs_cpu": statistics.median(sj_cpu),
     }
 
 
@@ -109,7 +121,7 @@ def main() -> int:
     rows = []
     head = (
         f"{'circuit':18} {'witness':>8} {'wasm KB':>8} {'zkedge cold':>11} {'zkedge':>8} "
-        f"{'snarkjs':>8} {'ratio':>6}"
+        f"{'snarkjs':>8} {'ratio':>6} {'zk CPU':>7} {'sj CPU':>7} {'ratio':>6}"
     )
     print(head)
     print("-" * len(head))
@@ -117,12 +129,17 @@ def main() -> int:
         r = bench(name, wasm, inp, args.repeat)
         rows.append(r)
         ratio = float(str(r["snarkjs"])) / float(str(r["zkedge"]))
+        cpu_ratio = float(str(r["snarkjs_cpu"])) / float(str(r["zkedge_cpu"]))
         print(
             f"{name:18} {r['witness']:>8} {r['wasm_kb']:>8} {r['cold']:>10.2f}s "
-            f"{r['zkedge']:>7.2f}s {r['snarkjs']:>7.2f}s {ratio:>5.2f}x",
+            f"{r['zkedge']:>7.2f}s {r['snarkjs']:>7.2f}s {ratio:>5.2f}x "
+            f"{r['zkedge_cpu']:>6.2f}s {r['snarkjs_cpu']:>6.2f}s {cpu_ratio:>5.2f}x",
             flush=True,
         )
-    print(f"\nmedian of {args.repeat} whole-process runs each, interleaved; ratio = snarkjs/zkedge")
+    print(
+        f"\nmedians of {args.repeat} whole-process runs each, interleaved: wall time, then CPU "
+        "time (user + system); ratio = snarkjs / zkedge"
+    )
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
     return 0

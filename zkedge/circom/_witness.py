@@ -107,7 +107,12 @@ def default_cache_dir() -> Path:
     env = os.environ.get("ZKEDGE_WASM_CACHE")
     if env:
         return Path(env)
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    base = os.environ.get("XDG_CACHE_HOME")
+    if not base:
+        try:
+            base = str(Path.home() / ".cache")
+        except RuntimeError:  # no home directory (a bare service account)
+            base = tempfile.gettempdir()
     return Path(base) / "zkedge" / "wasm"
 
 
