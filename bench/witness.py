@@ -28,9 +28,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests" / "fixtures"))
+sys.path.insert(0, str(ROOT / "tests"))  # the fixtures package: build.py
 
-import build as fixtures  # noqa: E402  (tests/fixtures/build.py)
+from fixtures import build as fixtures  # noqa: E402
 
 BENCH = ROOT / "build" / "witness-bench"
 ZKEDGE = [sys.executable, "-m", "zkedge", "wtns", "calculate"]

@@ -20,9 +20,16 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 OUT = HERE / "fixtures"
-sys.path.insert(0, str(HERE.parent / "fixtures"))
+sys.path.insert(0, str(HERE.parent))  # the tests/fixtures package
 
-from build import WORK, compile_circuit, ensure_ptau, log, node_available, snarkjs  # noqa: E402
+from fixtures.build import (  # noqa: E402
+    WORK,
+    compile_circuit,
+    ensure_ptau,
+    log,
+    node_available,
+    snarkjs,
+)
 
 SHAPES_INPUT = {
     "k": "3",

@@ -5,18 +5,12 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from support.circom_paths import Run
 
 HERE = Path(__file__).resolve().parent
-if "zkedge" not in sys.modules:  # run from a checkout without `pip install -e .`
-    sys.path.insert(1, str(HERE.parents[1]))
-sys.path.insert(0, str(HERE))
-
-from circom_paths import Run  # noqa: E402
-
 NODE_MODULES = HERE.parent / "fixtures" / "node_modules"
 SNARKJS = NODE_MODULES / "snarkjs" / "build" / "cli.cjs"
 

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from circom_paths import G16, GUARDED, SHAPES, Run, pubmix
+from support.circom_paths import G16, GUARDED, SHAPES, Run, pubmix
 
 from zkedge.circom import _witness
 from zkedge.cli import main

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from circom_paths import G16, HERE, SHAPES, Run, pubmix
+from support.circom_paths import G16, HERE, SHAPES, Run, pubmix
 
 from zkedge.circom._export import solidity_calldata, vkey_json
 from zkedge.cli import main

@@ -29,7 +29,7 @@ EXPECTED = {
 def test_public_names() -> None:
     assert set(zkedge.circom.__all__) == EXPECTED
     public = {n for n in vars(zkedge.circom) if not n.startswith("_")}
-    assert public - {"cli"} == EXPECTED
+    assert public == EXPECTED
     for name in EXPECTED:
         assert getattr(zkedge.circom, name) is not None
 

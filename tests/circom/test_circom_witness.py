@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from circom_paths import G16, GUARDED, SHAPES, Run, pubmix
+from support.circom_paths import G16, GUARDED, SHAPES, Run, pubmix
 
 from zkedge.circom import (
     InputError,

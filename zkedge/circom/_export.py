@@ -16,10 +16,10 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
-from ..curves import BN254, Curve
+from zkedge.curves import BN254, Curve
 
 if TYPE_CHECKING:  # zkedge.groth16 is imported where it is used: `wtns calculate` needs none
-    from ..groth16 import VerificationKey, Zkey
+    from zkedge.groth16 import VerificationKey, Zkey
 
 __all__ = ["alphabeta_json", "solidity_calldata", "vkey_json"]
 
@@ -38,7 +38,7 @@ def alphabeta_json(vk: VerificationKey) -> list[list[list[str]]]:
     """e(alpha1, beta2) as snarkjs's ``vk_alphabeta_12``."""
     from importlib import import_module
 
-    from .. import ec
+    from zkedge import ec
 
     bn = vk.curve.name == BN254.name
     m: Any = import_module("py_ecc.optimized_bn128" if bn else "py_ecc.optimized_bls12_381")
@@ -58,8 +58,8 @@ def alphabeta_json(vk: VerificationKey) -> list[list[list[str]]]:
 
 def vkey_json(zkey: Zkey | str | os.PathLike[str]) -> dict[str, Any]:
     """``snarkjs zkey export verificationkey``: the same keys, order and values."""
-    from ..groth16 import Zkey, read_zkey, vkey_from_zkey
-    from ..groth16.vkey import vkey_to_json
+    from zkedge.groth16 import Zkey, read_zkey, vkey_from_zkey
+    from zkedge.groth16.vkey import vkey_to_json
 
     zk = zkey if isinstance(zkey, Zkey) else read_zkey(zkey)
     vk = vkey_from_zkey(zk)
@@ -74,7 +74,7 @@ def vkey_json(zkey: Zkey | str | os.PathLike[str]) -> dict[str, Any]:
 
 def _hex(name: str, v: object, what: str) -> str:
     """snarkjs's 0x-prefixed, at least 64-digit hex of a non-negative integer."""
-    from ..groth16 import FormatError
+    from zkedge.groth16 import FormatError
 
     if isinstance(v, str) and (v.isdecimal() or v.startswith("0x")):
         n = int(v, 16) if v.startswith("0x") else int(v)
@@ -90,8 +90,8 @@ def _hex(name: str, v: object, what: str) -> str:
 def solidity_calldata(public: object, proof: object) -> str:
     """``snarkjs zkey export soliditycalldata public.json proof.json``: the arguments of
     ``verifyProof`` (paths or parsed JSON). G2 coordinates go imaginary part first."""
-    from ..groth16 import FormatError
-    from ..groth16.proofjson import load_json
+    from zkedge.groth16 import FormatError
+    from zkedge.groth16.proofjson import load_json
 
     pname, pub = load_json(public, "public signals")
     name, prf = load_json(proof, "proof")

@@ -24,7 +24,7 @@ import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from ._errors import InputError
+from zkedge.circom._errors import InputError
 
 __all__ = ["Inputs", "flatten", "js_bigint", "load_inputs", "parse_inputs", "to_field"]
 

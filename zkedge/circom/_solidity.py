@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..curves import BN254
+from zkedge.curves import BN254
 
 if TYPE_CHECKING:
-    from ..groth16 import VerificationKey
+    from zkedge.groth16 import VerificationKey
 
 __all__ = ["solidity_verifier"]
 

@@ -48,8 +48,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ._errors import InputError, WasmtimeUnavailable, WitnessError
-from ._inputs import Inputs, load_inputs, parse_inputs
+from zkedge.circom._errors import InputError, WasmtimeUnavailable, WitnessError
+from zkedge.circom._inputs import Inputs, load_inputs, parse_inputs
 
 __all__ = [
     "CircuitInfo",

@@ -31,7 +31,7 @@ def _cmd_info(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     """The full ``zkedge`` argument parser."""
     from zkedge import selftest
-    from zkedge.cli import _demo, _fleet, _groth16
+    from zkedge.cli import _circom, _demo, _fleet, _groth16
 
     ap = argparse.ArgumentParser(
         prog="zkedge", description="A fleet of small ARM boards as one zero-knowledge prover."
@@ -42,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     _groth16.register(sub)
     _demo.register(sub)
     selftest.register(sub)
-    __import__("zkedge.circom.cli", fromlist=["register"]).register(sub)
+    _circom.register(sub)
 
     p = sub.add_parser("info", help="show the native build (limb width, compiler, threads)")
     p.add_argument("--json", action="store_true")
@@ -55,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=os.environ.get("ZKEDGE_LOG", "WARNING"))
     words = list(sys.argv[1:] if argv is None else argv)
     if words[:1] == ["wtns"]:  # a witness needs none of the fleet's imports (about 0.2 s)
-        from zkedge.circom.cli import main as circom_main
+        from zkedge.cli._circom import main as circom_main
 
         return circom_main(words)
     args = build_parser().parse_args(argv)

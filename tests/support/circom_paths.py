@@ -9,7 +9,7 @@ from pathlib import Path
 #: what the snarkjs and node fixtures return: run a command, get the completed process
 Run = Callable[..., subprocess.CompletedProcess[str]]
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parent.parent / "circom"  # tests/circom
 FIXTURES = HERE / "fixtures"
 G16 = HERE.parent / "fixtures"  # the Groth16 fixtures: pubmix on both curves
 

@@ -1,7 +1,9 @@
 """snarkjs-style commands: ``zkedge wtns calculate``, ``zkedge groth16 prove|verify|fullprove``
 and ``zkedge zkey export verificationkey|soliditycalldata|solidityverifier``.
 
-``zkedge.cli`` calls :func:`register` on its subparsers. Arguments follow snarkjs's order.
+``zkedge.cli`` calls :func:`register` on its subparsers, and hands ``zkedge wtns ...`` to
+:func:`main` without building the rest of its parser (the fleet's imports are most of the
+start-up time of a witness calculation). Arguments follow snarkjs's order.
 Exit codes: 0 done, 1 a runtime failure (an assert in the circuit, an invalid proof, wasmtime
 missing), 2 bad input (files, signals, values).
 """
@@ -92,7 +94,7 @@ def _error(msg: object, rc: int) -> int:
 
 def _witness(wasm: Path, input_json: Path) -> bytes | int:
     """The .wtns bytes, or an exit code after printing the error."""
-    from . import InputError, WasmtimeUnavailable, WitnessError, calculate_witness
+    from zkedge.circom import InputError, WasmtimeUnavailable, WitnessError, calculate_witness
 
     try:
         return calculate_witness(wasm, input_json, log=lambda line: print(line, file=sys.stderr))
@@ -106,7 +108,7 @@ def _witness(wasm: Path, input_json: Path) -> bytes | int:
 
 def cmd_prove(args: argparse.Namespace) -> int:
     """``zkedge groth16 prove``: ``zkedge prove`` itself."""
-    from ..groth16.cli import cmd_prove as prove
+    from zkedge.cli._groth16 import cmd_prove as prove
 
     rc: int = prove(args)
     return rc
@@ -114,7 +116,7 @@ def cmd_prove(args: argparse.Namespace) -> int:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     """``zkedge groth16 verify``: ``zkedge verify`` itself."""
-    from ..groth16.cli import cmd_verify as verify
+    from zkedge.cli._groth16 import cmd_verify as verify
 
     rc: int = verify(args)
     return rc
@@ -145,9 +147,9 @@ def cmd_fullprove(args: argparse.Namespace) -> int:
 
 def cmd_export_vkey(args: argparse.Namespace) -> int:
     """``zkedge zkey export verificationkey circuit.zkey [verification_key.json]``."""
-    from ..groth16 import FormatError
-    from ..groth16.proofjson import dump_json
-    from ._export import vkey_json
+    from zkedge.circom import vkey_json
+    from zkedge.groth16 import FormatError
+    from zkedge.groth16.proofjson import dump_json
 
     try:
         vk = vkey_json(args.zkey)
@@ -159,8 +161,8 @@ def cmd_export_vkey(args: argparse.Namespace) -> int:
 
 def cmd_export_calldata(args: argparse.Namespace) -> int:
     """``zkedge zkey export soliditycalldata [public.json] [proof.json]``: prints it."""
-    from ..groth16 import FormatError
-    from ._export import solidity_calldata
+    from zkedge.circom import solidity_calldata
+    from zkedge.groth16 import FormatError
 
     try:
         print(solidity_calldata(args.public, args.proof))
@@ -171,8 +173,8 @@ def cmd_export_calldata(args: argparse.Namespace) -> int:
 
 def cmd_export_solidity(args: argparse.Namespace) -> int:
     """``zkedge zkey export solidityverifier circuit.zkey [verifier.sol]``."""
-    from ..groth16 import FormatError, read_zkey, vkey_from_zkey
-    from ._solidity import solidity_verifier
+    from zkedge.circom import solidity_verifier
+    from zkedge.groth16 import FormatError, read_zkey, vkey_from_zkey
 
     try:
         vk = vkey_from_zkey(read_zkey(args.zkey))
@@ -184,7 +186,7 @@ def cmd_export_solidity(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Standalone entry point (``python -m zkedge.circom.cli wtns calculate ...``)."""
+    """``zkedge wtns|groth16|zkey ...`` with only these commands in the parser."""
     ap = argparse.ArgumentParser(prog="zkedge")
     sub = ap.add_subparsers(dest="command", required=True)
     register(sub)
