@@ -1,10 +1,11 @@
 """The package boundaries of zkedge, checked from the source (every import, in functions too).
 
 Layers, lowest first: the math API (top-level modules: curves, field, ec, msm, ntt, _lib),
-``zkedge.groth16``, ``zkedge.fleet`` (common, rpc, client; ``coordinator`` and ``worker``
-beside each other), ``zkedge.cli``. A layer imports only from layers below it; inside the
-fleet, coordinator and worker never import each other. A private module or name (leading
-underscore) is imported only by modules of the package that holds it.
+``zkedge.groth16``, ``zkedge.circom`` and ``zkedge.fleet`` beside each other (fleet: common,
+rpc, client; ``coordinator`` and ``worker`` beside each other), ``zkedge.cli``. A layer imports
+only from layers below it; inside the fleet, coordinator and worker never import each other. A
+private module or name (leading underscore) is imported only by modules of the package that
+holds it.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent / "zkedge"
 RANKS = {
     "zkedge": 0,
     "zkedge.groth16": 1,
+    "zkedge.circom": 2,
     "zkedge.fleet": 2,
     "zkedge.fleet.coordinator": 3,
     "zkedge.fleet.worker": 3,

@@ -1,0 +1,199 @@
+"""snarkjs-style commands: ``zkedge wtns calculate``, ``zkedge groth16 prove|verify|fullprove``
+and ``zkedge zkey export verificationkey|soliditycalldata|solidityverifier``.
+
+``zkedge.cli`` calls :func:`register` on its subparsers, and hands ``zkedge wtns ...`` to
+:func:`main` without building the rest of its parser (the fleet's imports are most of the
+start-up time of a witness calculation). Arguments follow snarkjs's order.
+Exit codes: 0 done, 1 a runtime failure (an assert in the circuit, an invalid proof, wasmtime
+missing), 2 bad input (files, signals, values).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+__all__ = ["register"]
+
+
+def register(subparsers: Any) -> None:
+    """Add ``wtns``, ``groth16`` and ``zkey`` to an ``argparse`` subparsers object. Nothing
+    beyond the standard library is imported until a command runs."""
+    p = subparsers.add_parser("wtns", help="witness files (like `snarkjs wtns`)")
+    sub = p.add_subparsers(dest="wtns_command", required=True, metavar="SUBCOMMAND")
+    q = sub.add_parser(
+        "calculate",
+        help="run a circom witness calculator (.wasm) on input.json",
+        description="Like `snarkjs wtns calculate`, in-process (wasmtime), no Node.js needed.",
+    )
+    q.add_argument("wasm", type=Path, help="circuit.wasm (circom --wasm)")
+    q.add_argument("input", type=Path, help="input.json")
+    q.add_argument("witness", type=Path, help="output witness.wtns")
+    q.set_defaults(func=cmd_wtns_calculate)
+
+    p = subparsers.add_parser("groth16", help="Groth16 (like `snarkjs groth16`)")
+    sub = p.add_subparsers(dest="groth16_command", required=True, metavar="SUBCOMMAND")
+    q = sub.add_parser("prove", help="same as `zkedge prove`")
+    _prove_args(q, witness=True)
+    q.set_defaults(func=cmd_prove)
+    q = sub.add_parser(
+        "fullprove",
+        help="witness from input.json and circuit.wasm, then the proof",
+        description="Like `snarkjs groth16 fullprove`: input.json circuit.wasm circuit.zkey "
+        "proof.json public.json.",
+    )
+    _prove_args(q, witness=False)
+    q.set_defaults(func=cmd_fullprove)
+    q = sub.add_parser("verify", help="same as `zkedge verify`")
+    q.add_argument("vkey", type=Path, help="verification_key.json")
+    q.add_argument("public", type=Path, help="public.json")
+    q.add_argument("proof", type=Path, help="proof.json")
+    q.set_defaults(func=cmd_verify)
+
+    p = subparsers.add_parser("zkey", help="proving key exports (like `snarkjs zkey export`)")
+    sub = p.add_subparsers(dest="zkey_command", required=True, metavar="SUBCOMMAND")
+    e = sub.add_parser("export", help="verification key, Solidity call data or verifier")
+    sub = e.add_subparsers(dest="export_command", required=True, metavar="WHAT")
+    q = sub.add_parser("verificationkey", help="verification_key.json from circuit.zkey")
+    q.add_argument("zkey", type=Path, help="circuit.zkey")
+    q.add_argument("vkey", type=Path, nargs="?", default=Path("verification_key.json"))
+    q.set_defaults(func=cmd_export_vkey)
+    q = sub.add_parser("soliditycalldata", help="print verifyProof's arguments for a proof")
+    q.add_argument("public", type=Path, nargs="?", default=Path("public.json"))
+    q.add_argument("proof", type=Path, nargs="?", default=Path("proof.json"))
+    q.set_defaults(func=cmd_export_calldata)
+    q = sub.add_parser("solidityverifier", help="a Solidity Groth16 verifier (BN254)")
+    q.add_argument("zkey", type=Path, help="circuit.zkey")
+    q.add_argument("sol", type=Path, nargs="?", default=Path("verifier.sol"))
+    q.set_defaults(func=cmd_export_solidity)
+
+
+def _prove_args(p: argparse.ArgumentParser, *, witness: bool) -> None:
+    if witness:
+        p.add_argument("zkey", type=Path, help="circuit.zkey (snarkjs Groth16 proving key)")
+        p.add_argument("witness", type=Path, help="witness.wtns")
+    else:
+        p.add_argument("input", type=Path, help="input.json")
+        p.add_argument("wasm", type=Path, help="circuit.wasm (circom --wasm)")
+        p.add_argument("zkey", type=Path, help="circuit.zkey (snarkjs Groth16 proving key)")
+    p.add_argument("proof", type=Path, help="output proof.json")
+    p.add_argument("public", type=Path, help="output public.json")
+    p.add_argument("--coordinator", metavar="HOST:PORT", help="spread the MSMs over a zkedge fleet")
+    p.add_argument("--threads", type=int, help="threads for local work (default: all cores)")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar or timings")
+    p.add_argument("--verify", action="store_true", help="check the proof before writing it")
+
+
+def _error(msg: object, rc: int) -> int:
+    text = str(msg).strip().replace("\n", "; ")
+    print(f"error: {text}", file=sys.stderr)
+    return rc
+
+
+def _witness(wasm: Path, input_json: Path) -> bytes | int:
+    """The .wtns bytes, or an exit code after printing the error."""
+    from zkedge.circom import InputError, WasmtimeUnavailable, WitnessError, calculate_witness
+
+    try:
+        return calculate_witness(wasm, input_json, log=lambda line: print(line, file=sys.stderr))
+    except InputError as e:
+        return _error(e, 2)
+    except WitnessError as e:
+        return _error(e, 1)
+    except WasmtimeUnavailable as e:
+        return _error(e, 1)
+
+
+def cmd_prove(args: argparse.Namespace) -> int:
+    """``zkedge groth16 prove``: ``zkedge prove`` itself."""
+    from zkedge.cli._groth16 import cmd_prove as prove
+
+    rc: int = prove(args)
+    return rc
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    """``zkedge groth16 verify``: ``zkedge verify`` itself."""
+    from zkedge.cli._groth16 import cmd_verify as verify
+
+    rc: int = verify(args)
+    return rc
+
+
+def cmd_wtns_calculate(args: argparse.Namespace) -> int:
+    """``zkedge wtns calculate circuit.wasm input.json witness.wtns``."""
+    data = _witness(args.wasm, args.input)
+    if isinstance(data, int):
+        return data
+    try:
+        args.witness.write_bytes(data)
+    except OSError as e:
+        return _error(f"{args.witness}: {e.strerror or e}", 2)
+    return 0
+
+
+def cmd_fullprove(args: argparse.Namespace) -> int:
+    """``zkedge groth16 fullprove input.json circuit.wasm circuit.zkey proof.json
+    public.json``: the witness stays in memory and goes to ``zkedge prove``."""
+    data = _witness(args.wasm, args.input)
+    if isinstance(data, int):
+        return data
+    ns = argparse.Namespace(**vars(args))
+    ns.witness = data
+    return cmd_prove(ns)
+
+
+def cmd_export_vkey(args: argparse.Namespace) -> int:
+    """``zkedge zkey export verificationkey circuit.zkey [verification_key.json]``."""
+    from zkedge.circom import vkey_json
+    from zkedge.groth16 import FormatError
+    from zkedge.groth16.proofjson import dump_json
+
+    try:
+        vk = vkey_json(args.zkey)
+    except FormatError as e:
+        return _error(e, 2)
+    dump_json(vk, args.vkey)
+    return 0
+
+
+def cmd_export_calldata(args: argparse.Namespace) -> int:
+    """``zkedge zkey export soliditycalldata [public.json] [proof.json]``: prints it."""
+    from zkedge.circom import solidity_calldata
+    from zkedge.groth16 import FormatError
+
+    try:
+        print(solidity_calldata(args.public, args.proof))
+    except FormatError as e:
+        return _error(e, 2)
+    return 0
+
+
+def cmd_export_solidity(args: argparse.Namespace) -> int:
+    """``zkedge zkey export solidityverifier circuit.zkey [verifier.sol]``."""
+    from zkedge.circom import solidity_verifier
+    from zkedge.groth16 import FormatError, read_zkey, vkey_from_zkey
+
+    try:
+        vk = vkey_from_zkey(read_zkey(args.zkey))
+        source = solidity_verifier(vk)
+    except (FormatError, ValueError) as e:
+        return _error(e, 2)
+    args.sol.write_text(source)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``zkedge wtns|groth16|zkey ...`` with only these commands in the parser."""
+    ap = argparse.ArgumentParser(prog="zkedge")
+    sub = ap.add_subparsers(dest="command", required=True)
+    register(sub)
+    args = ap.parse_args(argv)
+    rc: int = args.func(args)
+    return rc
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
