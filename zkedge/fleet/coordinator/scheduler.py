@@ -8,7 +8,7 @@ Reports name (task id, attempt) and are idempotent: only the first completion of
 reports for attempts that are finished, lost (worker declared dead / stream broken) or cancelled
 are acknowledged and ignored.
 
-Everything here is synchronous state manipulation driven from trio tasks; :meth:`dispatch` is
+Everything here is synchronous state changed from trio tasks; :meth:`Scheduler.dispatch` is
 called after every state change and pushes assignments into the workers' stream channels.
 """
 
