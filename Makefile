@@ -6,8 +6,8 @@ STAMP := $(VENV)/.zkedge-installed
 NODE_DIR := tests/fixtures
 NODE_STAMP := $(NODE_DIR)/node_modules/.zkedge-installed
 
-.PHONY: all venv native node proto proto-check lint typecheck pytest pytest-limb32 test demo bench \
-        bench-groth16 firmware-test firmware-test-full clean header-check format format-check \
+.PHONY: all venv native node proto proto-check lint typecheck pytest pytest-limb32 test docs demo \
+        bench bench-groth16 firmware-test firmware-test-full clean header-check format format-check \
         clang-format
 
 all: venv
@@ -91,7 +91,13 @@ pytest: venv node
 pytest-limb32: venv
 	ZKEDGE_NATIVE=32 $(VENV)/bin/pytest -q -p no:cacheprovider -m "not slow" tests/native
 
-test: venv proto-check lint typecheck pytest pytest-limb32 firmware-test
+test: venv proto-check lint typecheck docs pytest pytest-limb32 firmware-test
+
+# API reference from the docstrings (pdoc) into build/docs/; any pdoc warning (a docstring it
+# cannot parse, an annotation it cannot resolve, a module it cannot import) fails the build.
+docs: venv
+	rm -rf build/docs
+	$(VPY) tools/build_docs.py --out build/docs
 
 # Native known-answer tests (firmware_tests/): the C core cross-compiled for aarch64 (64-bit
 # limbs) and armhf (32-bit limbs, no __int128) and run under qemu-user, plus x86-64 builds
@@ -122,7 +128,7 @@ bench-groth16: venv node
 clean:
 	rm -rf build dist *.egg-info zkedge/_native*.so zkedge/_native*.c .pytest_cache .mypy_cache
 
-# Fleet benchmarks (issue 3): pinned workers + CPU burner at n = 2^18; 500 simulated workers.
+# Fleet benchmarks: pinned workers + CPU burner at n = 2^18; 500 simulated workers.
 .PHONY: bench-fleet
 bench-fleet: venv
 	$(VPY) bench/fleet.py

@@ -136,7 +136,7 @@ async def open_coordinator(
     address: str, *, token: str | None = None, tls: TlsConfig | None = None
 ) -> AsyncIterator[CoordinatorClient]:
     """Connect to the coordinator at ``HOST:PORT``; ``token`` defaults to $ZKEDGE_TOKEN, and
-    ``tls`` (a :class:`TlsConfig` with the CA, and a client certificate for mutual TLS) turns
+    ``tls`` (:class:`zkedge.fleet.common.TlsConfig`: the CA, a client cert for mutual TLS) turns
     TLS on."""
     host, port = parse_hostport(address)
     tok = token if token is not None else os.environ.get("ZKEDGE_TOKEN")
@@ -164,7 +164,7 @@ def prove_remote(
 ) -> ProofResult:
     """``zkedge prove --coordinator HOST:PORT``: H here, the five MSMs as jobs on a running
     coordinator, blinding here, then the proof is verified. This client has no access to the
-    coordinator's blame API, so an invalid result is an error (:class:`ProofRejected`)."""
+    coordinator's blame API: an invalid result is :class:`zkedge.fleet.common.ProofRejected`."""
     times: dict[str, float] = {}
     h = zk.header
     t = time.monotonic()

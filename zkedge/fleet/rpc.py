@@ -342,7 +342,7 @@ STOCK_RAW_DATA_REPR: Callable[[Any], str] | None = getattr(hyperframe.frame, "_r
 
 
 def install_frame_repr() -> None:
-    """Replace hyperframe's payload repr with :func:`_raw_data_repr` (same text, 11 bytes
+    """Replace hyperframe's payload repr with ``_raw_data_repr`` (same text, 11 bytes
     hexlified instead of the whole frame). ``Coordinator.serve`` and ``Worker.run`` call it; it
     is idempotent. hyperframe's function is private, so its absence is a clear error here (and
     in the test suite), not a silent slowdown."""

@@ -1,7 +1,7 @@
 """The Groth16 part of ``make demo``: prove the bundled circuit, verify it, write the JSON.
 
 ``run_demo()`` is the local proof; the fleet part (coordinator + local workers) is
-:func:`zkedge.fleet.coordinator._groth16.run_fleet_demo` when the fleet is available.
+``run_fleet_demo`` in ``zkedge.cli._demo`` (the second half of ``zkedge demo``).
 """
 
 from __future__ import annotations

@@ -172,7 +172,7 @@ def msm_partials(
     """Run every task of ``plan`` locally and add the partial sums per MSM.
 
     ``scalars`` maps "witness" and "h" to their full LE byte vectors. Setting ``stop`` (from
-    another thread) makes it raise :class:`~zkedge.msm.MsmCancelled` within about 256 points.
+    another thread) makes it raise :class:`zkedge.msm.MsmCancelled` within about 256 points.
     """
     from zkedge import ec
     from zkedge.msm import msm
@@ -248,7 +248,7 @@ def prove_points(
 ) -> ProofResult:
     """Prove locally; the result as points with step times. ``rs`` fixes the blinding (tests
     only: a reused r, s leaks the witness). Setting ``stop`` from another thread ends the
-    proof with :class:`~zkedge.msm.MsmCancelled`: at once in an MSM (most of the time),
+    proof with :class:`zkedge.msm.MsmCancelled`: at once in an MSM (most of the time),
     after the step in hand otherwise."""
     from zkedge.msm import MsmCancelled
 
@@ -292,8 +292,8 @@ def prove(
 ) -> tuple[dict[str, Any], list[str]]:
     """A Groth16 proof of ``witness`` under ``zkey`` (paths, bytes or parsed objects):
     ``(proof, public_signals)`` exactly as snarkjs's JSON. ``threads`` None: all cores.
-    ``stop``: an :class:`~zkedge.msm.MsmStop` another thread may set to abandon the proof
-    (:class:`~zkedge.msm.MsmCancelled`)."""
+    ``stop``: an :class:`zkedge.msm.MsmStop` another thread may set to abandon the proof
+    (:class:`zkedge.msm.MsmCancelled`)."""
     return prove_points(zkey, witness, threads=threads, progress=progress, stop=stop).to_json()
 
 

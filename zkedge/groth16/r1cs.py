@@ -87,7 +87,7 @@ def read_r1cs_header(src: Source) -> R1csHeader:
 
 
 def read_r1cs(src: Source, *, load_map: bool = False) -> R1cs:
-    """Read and check an ``.r1cs`` (path or bytes). Raises :class:`FormatError`."""
+    """Read and check an ``.r1cs`` (path or bytes). Raises :class:`zkedge.groth16.FormatError`."""
     name, data = read_source(src, "r1cs")
     f = BinFile.parse(name, data, "r1cs", max_version=1)
     h = _parse_header(f)

@@ -158,6 +158,6 @@ def verify(
     """True iff ``proof`` is a valid Groth16 proof for ``public_signals`` under ``vkey``.
 
     Each argument is a path to snarkjs JSON or its parsed form (``proof`` may also be an
-    ``(A, B, C)`` tuple of affine points); ``vkey`` may be a :class:`VerificationKey`.
+    ``(A, B, C)`` of affine points); ``vkey`` may be a :class:`zkedge.groth16.VerificationKey`.
     """
     return explain_verify(vkey, public_signals, proof) is None

@@ -34,7 +34,7 @@ class VerificationKey:
 
 
 def read_vkey(src: object) -> VerificationKey:
-    """Read a verification_key.json (path or parsed dict). Raises :class:`FormatError`."""
+    """Read a verification_key.json (path or dict). Raises :class:`zkedge.groth16.FormatError`."""
     name, obj = load_json(src, "verification key")
     if not isinstance(obj, dict):
         raise FormatError(name, "verification key must be a JSON object")

@@ -37,7 +37,7 @@ class Witness:
 
 
 def read_wtns(src: Source) -> Witness:
-    """Read and check a ``.wtns`` (path or bytes). Raises :class:`FormatError`."""
+    """Read and check a ``.wtns`` (path or bytes). Raises :class:`zkedge.groth16.FormatError`."""
     name, data = read_source(src, "wtns")
     w = BinFile.parse(name, data, "wtns", max_version=2)
     hdr = w.section(1, "header")

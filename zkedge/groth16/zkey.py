@@ -206,7 +206,7 @@ def _header(z: BinFile) -> ZkeyHeader:
 
 
 def read_zkey(src: Source) -> Zkey:
-    """Read and check a Groth16 ``.zkey`` (path or bytes). Raises :class:`FormatError`."""
+    """Read and check a ``.zkey`` (path or bytes). Raises :class:`zkedge.groth16.FormatError`."""
     if isinstance(src, bytes | bytearray | memoryview):
         name, data = read_source(src, "zkey")
         z = BinFile.parse(name, data, "zkey", max_version=2)

@@ -76,7 +76,7 @@ async def prove_groth16(
     rerun_timeout: float = 120.0,
     h_first: bool | None = None,
 ) -> FleetProof:
-    """Prove on the fleet of ``coord`` (a serving :class:`zkedge.Coordinator`).
+    """Prove on the fleet of ``coord`` (a serving :class:`zkedge.fleet.coordinator.Coordinator`).
 
     ``threads`` is for the H computation here; ``rerun_timeout`` bounds each re-run during blame
     (a task no other worker re-runs in time is recomputed here). ``h_first``: compute H before

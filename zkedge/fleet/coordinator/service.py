@@ -1,7 +1,7 @@
 """gRPC handlers of ``CoordinatorService``: validate requests, call the registry and scheduler.
 
 Plain trio code: :func:`zkedge.fleet.rpc.serve_grpc` calls these methods (after the token check)
-and turns :class:`~zkedge.fleet.rpc.RpcError` into gRPC statuses. Nothing a client sends can crash
+and turns :class:`zkedge.fleet.rpc.RpcError` into gRPC statuses. Nothing a client sends can crash
 the coordinator: malformed input is INVALID_ARGUMENT, unknown ids NOT_FOUND.
 """
 

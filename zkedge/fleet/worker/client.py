@@ -118,8 +118,8 @@ async def reconnect_loop(
     """Run ``session()`` until it returns True (done) or ``stopping()``; back off after failures.
 
     ``session`` returns False after a session that got going (registered), which resets the
-    backoff, and raises :class:`SessionEnded` / :class:`~zkedge.fleet.rpc.ConnectionLost` /
-    :class:`~zkedge.fleet.rpc.RpcError` when it could not connect or broke.
+    backoff, and raises ``SessionEnded`` / :class:`zkedge.fleet.rpc.ConnectionLost` /
+    :class:`zkedge.fleet.rpc.RpcError` when it could not connect or broke.
     """
     while not stopping():
         try:

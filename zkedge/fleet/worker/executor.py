@@ -34,7 +34,7 @@ def compute_partial(
     stop: MsmStop | None = None,
 ) -> TaskResult:
     """sum(scalars[i] * bases[i]) over the given range (blocking; call in a thread).
-    Raises :class:`~zkedge.msm.MsmCancelled` if ``stop`` is set before it finishes."""
+    Raises :class:`zkedge.msm.MsmCancelled` if ``stop`` is set before it finishes."""
     from zkedge import ec
     from zkedge.msm import BaseTable, msm
 
@@ -54,7 +54,7 @@ async def run_partial(
     stop: MsmStop | None = None,
 ) -> TaskResult:
     """:func:`compute_partial` in a thread. Setting ``stop`` (the worker does when the
-    coordinator cancels the attempt) ends it with :class:`~zkedge.msm.MsmCancelled` within
+    coordinator cancels the attempt) ends it with :class:`zkedge.msm.MsmCancelled` within
     about 256 points. If the caller is cancelled (shutdown), the thread is abandoned and the
     stop flag set, so the native MSM ends too instead of holding the cores."""
     from zkedge.msm import run_stoppable
