@@ -172,6 +172,8 @@ def main() -> None:
             ":memory:",
             "--heartbeat-interval",
             str(args.interval),
+            "--max-connections-per-peer",  # every simulated worker connects from 127.0.0.1
+            str(args.workers + 16),
         ],
         env=env,
         stdout=subprocess.DEVNULL,

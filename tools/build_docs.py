@@ -22,6 +22,7 @@ import sys
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pdoc
 import pdoc.doc
@@ -81,7 +82,7 @@ KNOWN = {
 _ROLE = re.compile(r"(?::py)?:(mod|func|data|const|class|meth|attr|exc|obj):`([^`]+)`")
 
 
-def _walk(doc: pdoc.doc.Doc) -> Iterator[pdoc.doc.Doc]:
+def _walk(doc: pdoc.doc.Doc[Any]) -> Iterator[pdoc.doc.Doc[Any]]:
     """A documented object and everything documented inside it (classes' members)."""
     yield doc
     if isinstance(doc, pdoc.doc.Namespace):
@@ -89,7 +90,9 @@ def _walk(doc: pdoc.doc.Doc) -> Iterator[pdoc.doc.Doc]:
             yield from _walk(member)
 
 
-def _resolves(target: str, where: pdoc.doc.Doc, all_modules: dict[str, pdoc.doc.Module]) -> bool:
+def _resolves(
+    target: str, where: pdoc.doc.Doc[Any], all_modules: dict[str, pdoc.doc.Module]
+) -> bool:
     """Whether pdoc links ``target`` written in the docstring of ``where``."""
     ident = target.strip().removesuffix("()")
     mod = all_modules[where.modulename]

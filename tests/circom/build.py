@@ -31,7 +31,7 @@ from fixtures.build import (  # noqa: E402
     snarkjs,
 )
 
-SHAPES_INPUT = {
+SHAPES_INPUT: dict[str, object] = {
     "k": "3",
     "v": [1, "2", "0x10"],
     "m": [[1, 2, 3], [4, 5, "-1"]],

@@ -70,7 +70,7 @@ def test_parse_flattens_in_order(obj: dict[str, Any]) -> None:
     parsed = parse_inputs(obj)
     assert list(parsed) == list(obj)
     for name, value in obj.items():
-        flat = [int(x) for _, x in flatten(value)]
+        flat = [int(str(x)) for _, x in flatten(value)]
         assert parsed[name] == flat
 
 

@@ -269,7 +269,7 @@ class WitnessCalculator:
     """A circom witness module, compiled once; each :meth:`calculate` runs a fresh instance.
 
     ``log`` receives each line the circuit's ``log()`` prints (default: dropped).
-    ``cache_dir`` holds compiled modules (default :func:`default_cache_dir`); ``cache=False``
+    ``cache_dir`` holds compiled modules (default ``default_cache_dir()``); ``cache=False``
     compiles without reading or writing it.
     Raises :class:`WasmtimeUnavailable` where wasmtime cannot be imported, :class:`InputError`
     for a file that is not a circom 2 witness module.

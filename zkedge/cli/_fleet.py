@@ -66,6 +66,19 @@ def register(subparsers: Any) -> None:
         default=1024,
         help="base tables kept in memory, MiB (the rest is read back from --store when needed)",
     )
+    p.add_argument(
+        "--max-connections-per-peer",
+        type=int,
+        default=64,
+        help="connections one address may hold open (default 64; a load test from one host "
+        "needs more)",
+    )
+    p.add_argument(
+        "--max-submit-mb",
+        type=int,
+        default=512,
+        help="largest SubmitMsm request, MiB (default 512: it carries a base table)",
+    )
     _add_keep_freed(p, 64)
     p.set_defaults(func=cmd_coordinator)
 
@@ -159,6 +172,8 @@ def cmd_coordinator(args: argparse.Namespace) -> int:
         policy=policy,
         heartbeat_interval=args.heartbeat_interval,
         table_memory=args.table_memory_mb << 20,
+        max_message={"submit_msm": args.max_submit_mb << 20},
+        max_connections_per_peer=args.max_connections_per_peer,
     )
 
     async def run() -> None:

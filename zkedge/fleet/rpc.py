@@ -430,7 +430,7 @@ async def serve_grpc(
     """Serve ``base`` (a generated ``*ServiceBase``) with trio object ``impl`` until cancelled.
 
     ``limits`` maps RPC names (snake_case) to their largest accepted request in bytes (``"*"``:
-    every other RPC; default :data:`DEFAULT_MAX_MESSAGE`). An address holding more than
+    every other RPC; default ``DEFAULT_MAX_MESSAGE``). An address holding more than
     ``max_connections_per_peer`` connections has the newest closed at once.
     ``task_status.started(port)`` reports the bound port once the socket listens (port 0 picks
     a free one). Cancellation stops accepting, cancels running handlers and waits for them.

@@ -146,7 +146,7 @@ class Coordinator:
     metadata on every RPC; ``tls`` enables TLS (see :class:`TlsConfig`). With a store file, at
     most ``table_memory`` bytes of base tables stay in memory (least recently used leave it and
     are read back from the store when needed; None: no bound); in memory only, all stay.
-    ``max_message`` overrides per-RPC request size limits (:data:`MAX_MESSAGE`);
+    ``max_message`` overrides per-RPC request size limits (``MAX_MESSAGE`` in this module);
     ``max_connections_per_peer`` bounds the connections one address may hold open.
     """
 

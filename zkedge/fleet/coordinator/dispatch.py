@@ -8,8 +8,8 @@ oldest running job, sized by :mod:`zkedge.fleet.coordinator.sizing` to the worke
 what is left. When nothing is left to carve, idle workers take over attempts queued on busy
 ones, then speculative copies of stragglers (the first result wins).
 
-Orders go down each worker's stream as :class:`~zkedge.fleet.coordinator.model.Assignment` and
-:class:`~zkedge.fleet.coordinator.model.Cancellation`; the service turns them into wire messages.
+Orders go down each worker's stream as :class:`zkedge.fleet.coordinator.model.Assignment` and
+:class:`zkedge.fleet.coordinator.model.Cancellation`; the service turns them into wire messages.
 """
 
 from __future__ import annotations

@@ -296,7 +296,7 @@ class Job:
         await self._changed.wait()
 
     def results(self) -> list[Point]:
-        """Per-MSM results (raises :class:`JobFailed` if the job failed)."""
+        """Per-MSM results (raises :class:`zkedge.fleet.common.JobFailed` if the job failed)."""
         if self.state == FAILED:
             raise JobFailed(self.error or "job failed")
         return [m.result for m in self.msms]
