@@ -2,7 +2,8 @@
 
 Each block runs alone in a fresh interpreter (a subprocess with a time limit), in a temporary
 directory holding the bundled circuit's ``circuit.zkey``, ``witness.wtns`` and
-``verification_key.json`` (tests/fixtures/bn128), which is where the examples say they run.
+``verification_key.json`` (tests/fixtures/bn128) and its ``circuit.wasm`` and ``input.json``,
+which is where the examples say they run.
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 CIRCUIT = ROOT / "tests" / "fixtures" / "bn128"
 CIRCUIT_FILES = ("circuit.zkey", "witness.wtns", "verification_key.json")
+# the same circuit's witness calculator (circom's wasm) and its input, for the circom examples
+WASM = ROOT / "tests" / "circom" / "fixtures" / "pubmix_bn128"
+WASM_FILES = ("circuit.wasm", "input.json")
 TIMEOUT = 180
 
 _FENCE = re.compile(r"^```python[ \t]*\n(.*?)^```[ \t]*$", re.DOTALL | re.MULTILINE)
@@ -63,6 +67,8 @@ def test_python_blocks_parse() -> None:
 def test_example_runs(code: str, tmp_path: Path) -> None:
     for name in CIRCUIT_FILES:
         shutil.copyfile(CIRCUIT / name, tmp_path / name)
+    for name in WASM_FILES:
+        shutil.copyfile(WASM / name, tmp_path / name)
     script = tmp_path / "example.py"
     script.write_text(code, encoding="utf-8")
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", XDG_CACHE_HOME=str(tmp_path / "cache"))
