@@ -419,6 +419,36 @@ async def test_a_full_disk_fails_the_job_with_its_reason(
     await _disk_fills_during_a_job(nursery, tmp_path, fill)
 
 
+async def test_a_real_full_tmpfs_fails_the_job_with_its_reason(
+    nursery: trio.Nursery, tmp_path: Path
+) -> None:
+    """The same on a real filesystem: a 4 MiB tmpfs under the store, filled up mid-job
+    (as root; skipped where mounting is not allowed)."""
+    import os
+    import subprocess
+
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mnt)]).returncode:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+
+        def fill(coord: Any) -> None:
+            with open(mnt / "filler", "wb") as f:  # take every free byte
+                try:
+                    while True:
+                        f.write(b"\0" * 65536)
+                        f.flush()
+                except OSError:
+                    pass
+
+        await _disk_fills_during_a_job(nursery, mnt, fill)
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], check=False)
+
+
 async def test_unusable_store_is_one_line(tmp_path: Path) -> None:
     from zkedge.fleet.coordinator.store import Store
 
