@@ -17,8 +17,6 @@ from typing import Any, TextIO
 
 import trio
 
-from zkedge.fleet.coordinator import Coordinator, prove_groth16
-from zkedge.fleet.worker import Worker, WorkerConfig
 from zkedge.groth16 import dump_json
 from zkedge.groth16.demo import demo_circuit, run_demo
 
@@ -80,6 +78,10 @@ async def run_fleet_demo(
 ) -> bool:
     """Start a coordinator and ``workers`` local workers, prove the bundled circuit across
     them, verify, print each worker's share and the times, write proof.json/public.json."""
+    # the fleet is imported here, not with the CLI: `zkedge prove` needs none of it
+    from zkedge.fleet.coordinator import Coordinator, prove_groth16
+    from zkedge.fleet.worker import Worker, WorkerConfig
+
     w = out if out is not None else sys.stdout
     d = Path(circuit) if circuit is not None else demo_circuit()
     outdir = Path(outdir)

@@ -17,19 +17,16 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import trio
 
 from zkedge.cli._common import add_client_flags, add_token, client_tls
-from zkedge.fleet.client import (
-    ConnectionLost,
-    CoordinatorClient,
-    JobFailed,
-    RpcError,
-    open_coordinator,
-)
+from zkedge.fleet.common import FleetError
 from zkedge.fleet.worker.config_file import ConfigError, add_config_argument, apply_config
+
+if TYPE_CHECKING:  # the gRPC client is imported where a command connects
+    from zkedge.fleet.client import CoordinatorClient
 
 __all__ = ["main", "register"]
 
@@ -243,6 +240,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 async def _with_client(args: argparse.Namespace, fn: Any) -> Any:
+    from zkedge.fleet.client import open_coordinator
+
     async with open_coordinator(args.coordinator, token=args.token, tls=client_tls(args)) as c:
         return await fn(c)
 
@@ -269,11 +268,8 @@ def cmd_msm(args: argparse.Namespace) -> int:
 
     try:
         out = trio.run(_with_client, args, go)
-    except (RpcError, ConnectionLost) as exc:
+    except FleetError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 1
-    except JobFailed as exc:
-        print(f"job failed: {exc}", file=sys.stderr)
         return 1
     u = out.update
     half = len(out.result) // 2
@@ -327,7 +323,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
     try:
         st = trio.run(_with_client, args, go)
-    except (RpcError, ConnectionLost) as exc:
+    except FleetError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     if args.json:
