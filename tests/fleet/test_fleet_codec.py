@@ -233,3 +233,14 @@ def test_nested_and_own_large_fields_next_to_small_ones() -> None:
     assert enc != bytes(msg) and len(enc) == len(bytes(msg))  # fields moved, none lost
     assert _codec.decode(enc, Outer, 10) == msg == Outer().parse(enc)
     assert _codec.decode(bytes(msg), Outer, 10) == msg
+
+
+def test_a_message_field_given_twice_is_merged_as_betterproto_does() -> None:
+    # protobuf merges two occurrences of a message field; the first one here is malformed
+    # (field 6 as a fixed64 cut short), so betterproto fails on the whole, and so must we
+    good = _codec.encode(TaskMessage(assign=TaskAssignment(scalars=b"s" * 50)), 1)
+    wire = b"\x0a\x01" + b"1" + good
+    with pytest.raises(Exception):  # noqa: B017  (betterproto raises a KeyError here)
+        TaskMessage().parse(wire)
+    with pytest.raises(ValueError):
+        _codec.decode(wire, TaskMessage, 1)

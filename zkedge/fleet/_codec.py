@@ -198,6 +198,7 @@ def _decode(buf: memoryview, cls: type[M], threshold: int, depth: int) -> M:
     big: dict[str, tuple[int, int]] = {}
     nested: dict[str, tuple[int, int, int]] = {}  # name -> (value start, end, order)
     last_in_group: dict[str, int] = {}  # oneof group -> order of its last field on the wire
+    seen_nested: set[str] = set()
     for order, (num, wire, fs, vs, ve) in enumerate(_fields(buf)):
         name = shape.names.get(num)
         if name is not None:
@@ -208,6 +209,10 @@ def _decode(buf: memoryview, cls: type[M], threshold: int, depth: int) -> M:
         if wire == _LEN and num in shape.blobs and ve - vs >= threshold:
             big[shape.blobs[num]] = (vs, ve)
         elif wire == _LEN and depth == 0 and num in shape.nested:
+            if shape.nested[num][0] in seen_nested:
+                # a message field given twice is merged, not replaced (rare): betterproto's way
+                return _parse(cls, bytes(buf))
+            seen_nested.add(shape.nested[num][0])
             nested[shape.nested[num][0]] = (vs, ve, order)
         else:
             keep.append((fs, ve))

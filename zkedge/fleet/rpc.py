@@ -282,9 +282,10 @@ def check_message_types(msg: betterproto.Message) -> None:
     failing; handlers can then rely on the declared types."""
     meta: Any = getattr(msg, "_betterproto")  # noqa: B009  (betterproto's private metadata)
     for name, fm in meta.meta_by_field_name.items():
-        value = getattr(msg, name)
-        kind = _PY_TYPES.get(fm.proto_type)
-        if value is None and fm.optional:
+        # read past betterproto's __getattribute__ (slow, and it fills in defaults): an unset
+        # field holds betterproto's placeholder and has its default, of the right type
+        value = object.__getattribute__(msg, name)
+        if value is _PLACEHOLDER or (value is None and fm.optional):
             continue
         repeated = isinstance(meta.default_gen[name](), list)
         if isinstance(value, list) != repeated:
@@ -294,10 +295,15 @@ def check_message_types(msg: betterproto.Message) -> None:
                 if not isinstance(v, betterproto.Message):
                     raise TypeError(f"field {name}: expected a message, got {type(v).__name__}")
                 check_message_types(v)
-            elif kind is not None and not isinstance(v, kind):
-                raise TypeError(f"field {name}: expected {fm.proto_type}, got {type(v).__name__}")
+            else:
+                kind = _PY_TYPES.get(fm.proto_type)
+                if kind is not None and not isinstance(v, kind):
+                    raise TypeError(
+                        f"field {name}: expected {fm.proto_type}, got {type(v).__name__}"
+                    )
 
 
+_PLACEHOLDER: Any = betterproto.PLACEHOLDER
 _PY_TYPES: dict[str, type | tuple[type, ...]] = {
     betterproto.TYPE_STRING: str,
     betterproto.TYPE_BYTES: (bytes, bytearray, memoryview),
