@@ -8,6 +8,7 @@ with a status that says what was wrong (never UNKNOWN) and keeps serving.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import sqlite3
 from collections.abc import Awaitable, Callable
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import grpclib.client
+import h2.exceptions
 import grpclib.const
 import grpclib.encoding.base
 import grpclib.exceptions
@@ -72,7 +74,7 @@ class _RawCodec(grpclib.encoding.base.CodecBase):
         return bytes(data)
 
 
-async def raw_call(port: int, method: str, data: bytes, *, framed: bool = True) -> str:
+async def raw_call(port: int, method: str, data: bytes, framed: bool = True) -> str:
     """Call ``method`` with ``data`` as the message body (``framed=False``: ``data`` is the
     whole DATA payload, gRPC prefix included) and return the status name."""
 
@@ -89,12 +91,18 @@ async def raw_call(port: int, method: str, data: bytes, *, framed: bool = True) 
             ) as stream:
                 await stream.send_request()
                 try:
+                    # bounded: a server that refused the message early grants no more window
                     if framed:
-                        await stream.send_message(data, end=True)
+                        await asyncio.wait_for(stream.send_message(data, end=True), 5)
                     else:
-                        await stream._stream.send_data(data, end_stream=True)
-                except (grpclib.exceptions.StreamTerminatedError, ConnectionError):
-                    pass  # the server answered before the whole body was sent
+                        await asyncio.wait_for(stream._stream.send_data(data, end_stream=True), 5)
+                except (
+                    grpclib.exceptions.StreamTerminatedError,
+                    h2.exceptions.StreamClosedError,
+                    ConnectionError,
+                    TimeoutError,
+                ):
+                    pass  # the server answered (and closed the stream) before the body was sent
                 try:
                     while await stream.recv_message() is not None:
                         pass
@@ -459,3 +467,47 @@ async def test_unusable_store_is_one_line(tmp_path: Path) -> None:
     with pytest.raises(StoreError) as info:
         Store(bad)
     assert "\n" not in str(info.value) and str(bad) in str(info.value)
+
+
+async def test_memory_returns_after_abusive_connections(tmp_path: Path) -> None:
+    """Thirty connections each declaring a 512 MiB heartbeat and sending 4 MiB of it: each is
+    refused on its prefix, and once they are gone the coordinator process holds about what it
+    held before (its flow-control windows bound what it buffers)."""
+    import os
+    import re
+    import subprocess
+    import sys
+
+    def rss_mib(pid: int) -> float:
+        text = Path(f"/proc/{pid}/status").read_text()
+        m = re.search(r"VmRSS:\s+(\d+) kB", text)
+        assert m is not None
+        return int(m.group(1)) / 1024
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "zkedge", "coordinator", "--bind", "127.0.0.1:0",
+         "--store", ":memory:", "--token", TOKEN, "--keep-freed-mb", "0"],
+        stdout=subprocess.PIPE, text=True, env={**os.environ, "ZKEDGE_TOKEN": ""},
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        with trio.fail_after(60):
+            line = await trio.to_thread.run_sync(proc.stdout.readline)
+            m = re.search(r"listening on \S+:(\d+)", line)
+            assert m, line
+            port = int(m.group(1))
+            prefix = b"\x00" + (512 << 20).to_bytes(4, "big")
+            await raw_call(port, "GetStatus", b"", framed=True)  # warm up
+            before = rss_mib(proc.pid)
+            async with trio.open_nursery() as n:
+                for _ in range(30):
+                    payload = prefix + b"\x00" * (4 << 20)
+                    n.start_soon(raw_call, port, "SendHeartbeat", payload, False)
+            await trio.sleep(1.0)
+            after = rss_mib(proc.pid)
+        assert after - before < 64, (before, after)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+        if proc.stdout is not None:
+            proc.stdout.close()
