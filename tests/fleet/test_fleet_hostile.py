@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import grpclib.client
-import h2.exceptions
 import grpclib.const
 import grpclib.encoding.base
 import grpclib.exceptions
+import h2.exceptions
 import hypothesis.strategies as st
 import pytest
 import trio
