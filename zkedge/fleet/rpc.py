@@ -51,6 +51,7 @@ __all__ = [
     "TrioStream",
     "install_frame_repr",
     "open_client",
+    "open_clients",
     "serve_grpc",
 ]
 
@@ -586,6 +587,25 @@ async def open_client(
 
     Exceptions from the body come out as themselves, not wrapped in the exception groups of
     trio-asyncio's internal nurseries."""
+    async with open_clients(
+        base, host, port, 1, token=token, ssl_context=ssl_context, server_name=server_name
+    ) as (client,):
+        yield client
+
+
+@asynccontextmanager
+async def open_clients(
+    base: type[Any],
+    host: str,
+    port: int,
+    count: int,
+    *,
+    token: str | None = None,
+    ssl_context: _ssl.SSLContext | None = None,
+    server_name: str | None = None,
+) -> AsyncIterator[tuple[GrpcClient, ...]]:
+    """``count`` clients, each over its own connection (one asyncio loop for all of them: one
+    trio task cannot nest two). A worker keeps control traffic apart from bulk data this way."""
     try:
         async with trio_asyncio.open_loop():
 
@@ -593,11 +613,12 @@ async def open_client(
                 config = Configuration(ssl_target_name_override=server_name)
                 return Channel(host, port, ssl=ssl_context, config=config, codec=FastProtoCodec())
 
-            channel = await trio_asyncio.aio_as_trio(_make)()
+            channels = [await trio_asyncio.aio_as_trio(_make)() for _ in range(count)]
             try:
-                yield GrpcClient(channel, base, token)
+                yield tuple(GrpcClient(ch, base, token) for ch in channels)
             finally:
-                channel.close()
+                for ch in channels:
+                    ch.close()
     except BaseExceptionGroup as group:
         leaf = _unwrap(group)
         if leaf is None:

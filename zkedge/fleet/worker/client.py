@@ -187,14 +187,20 @@ class Worker:
 
         host, port = parse_hostport(self.config.coordinator)
         ssl_ctx = client_context(self.config.tls) if self.config.tls is not None else None
-        async with rpc.open_client(
+
+        # Two connections: control (register, heartbeats, reports) and bulk (the task stream,
+        # base fetches). On a slow link a task's scalars fill the bulk connection's buffers for
+        # seconds; a heartbeat or report queued behind them would arrive late and make the
+        # coordinator think the worker is gone.
+        async with rpc.open_clients(
             CoordinatorServiceBase,
             host,
             port,
+            2,
             token=self.config.token,
             ssl_context=ssl_ctx,
             server_name=self.config.tls.server_name if self.config.tls is not None else None,
-        ) as client:
+        ) as (client, bulk):
             node = self.probe.node_info(self.threads, self.bench_pps)
             node.scalar_cache_bytes = self.config.scalar_cache_bytes
             reg = await client.call(
@@ -207,7 +213,7 @@ class Worker:
                 ),
             )
             self.sessions += 1
-            sess = _Session(self, client, reg.session_id, reg.bases_block_points)
+            sess = _Session(self, client, bulk, reg.session_id, reg.bases_block_points)
             interval = max(reg.heartbeat_interval_ms, 10) / 1000
             ended: str | None = None
             try:
@@ -229,10 +235,16 @@ class _Session:
     """State of one registered session."""
 
     def __init__(
-        self, worker: Worker, client: rpc.GrpcClient, session_id: str, block_points: int
+        self,
+        worker: Worker,
+        client: rpc.GrpcClient,
+        bulk: rpc.GrpcClient,
+        session_id: str,
+        block_points: int,
     ) -> None:
         self.w = worker
-        self.client = client
+        self.client = client  # control: heartbeats and reports
+        self.bulk = bulk  # the task stream and base fetches
         self.session_id = session_id
         self.block = max(1, block_points)
         self.send, self.recv = trio.open_memory_channel[TaskAssignment](math.inf)
@@ -278,7 +290,7 @@ class _Session:
                     if self.current_stop is not None:
                         self.current_stop.set()  # free the cores now, not when the MSM ends
 
-        await self.client.stream(
+        await self.bulk.stream(
             "receive_tasks",
             ReceiveTasksRequest(worker_id=self.w.worker_id, session_id=self.session_id),
             on_message,
@@ -406,7 +418,7 @@ class _Session:
         t0 = trio.current_time()
         if missing:
             lo, hi = missing[0] * b, min(task.table_n, (missing[-1] + 1) * b)
-            chunks = await self.client.collect(
+            chunks = await self.bulk.collect(
                 "fetch_bases",
                 FetchBasesRequest(
                     worker_id=self.w.worker_id,
