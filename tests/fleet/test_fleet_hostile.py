@@ -56,6 +56,8 @@ METHODS = [
     "FetchBases",
     "SubmitMsm",
     "WatchJob",
+    "CancelJob",
+    "ListJobs",
     "GetStatus",
 ]
 NODE = NodeInfo(hostname="h", cores=2, curves=["bn254"], bench_points_per_sec=1e4)

@@ -166,6 +166,61 @@ async def test_grpcio_client_registers_beats_and_runs_a_task(
         assert {p.worker_id for p in handle.partials()} == {"gw"}
 
 
+def blocking_cancel(pb2: Any, pb2_grpc: Any, port: int, bases: bytes, scalars: bytes) -> Any:
+    """What a third-party client would do with grpcio: submit, list, cancel, watch the end."""
+    import grpc
+
+    md = (("authorization", f"Bearer {TOKEN}"),)
+    out: dict[str, Any] = {}
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as ch:
+        stub = pb2_grpc.CoordinatorServiceStub(ch)
+        job = stub.SubmitMsm(
+            pb2.SubmitMsmRequest(
+                curve="bn254", group="G1", bases=bases, scalars=scalars, detach=True
+            ),
+            metadata=md,
+        ).job_id
+        listed = stub.ListJobs(pb2.ListJobsRequest(running_only=True), metadata=md)
+        out["listed"] = [(j.job_id, j.state, j.detach) for j in listed.jobs]
+        first = stub.CancelJob(
+            pb2.CancelJobRequest(job_id=job, reason="grpcio says so"), metadata=md
+        )
+        again = stub.CancelJob(pb2.CancelJobRequest(job_id=job), metadata=md)
+        out["job"] = job
+        out["first"] = (first.job_id, first.cancelled, first.state)
+        out["again"] = (again.cancelled, again.state)
+        last = list(stub.WatchJob(pb2.WatchJobRequest(job_id=job), metadata=md))[-1]
+        out["watched"] = (last.state, last.error)
+        for bad in ("", "unknown-job"):
+            try:
+                stub.CancelJob(pb2.CancelJobRequest(job_id=bad), metadata=md)
+            except grpc.RpcError as exc:
+                out[f"cancel {bad!r}"] = exc.code()
+    return out
+
+
+async def test_grpcio_client_cancels_a_job(nursery: trio.Nursery, tmp_path: Path) -> None:
+    native_or_skip()
+    import grpc
+
+    pb2, pb2_grpc = generate(tmp_path)
+    table, scalars = make_table("bn254", "G1", 64)
+    data = b"".join(s.to_bytes(32, "little") for s in scalars)
+    with trio.fail_after(60):
+        coord = await start_coordinator(nursery, None)  # no worker: the job waits
+        res = await trio.to_thread.run_sync(
+            blocking_cancel, pb2, pb2_grpc, port_of(coord), table.to_bytes(), data
+        )
+    job = res["job"]
+    assert res["listed"] == [(job, "running", True)]
+    assert res["first"] == (job, True, "cancelled")
+    assert res["again"] == (False, "cancelled")
+    assert res["watched"] == ("cancelled", "cancelled: grpcio says so")
+    assert res["cancel ''"] == grpc.StatusCode.INVALID_ARGUMENT
+    assert res["cancel 'unknown-job'"] == grpc.StatusCode.NOT_FOUND
+    assert coord._scheduler_or_raise().running == {}
+
+
 def test_codec_and_google_protobuf_read_each_other(tmp_path: Path) -> None:
     """zkedge.fleet._codec's one-copy path writes what Google's protobuf reads, and reads what it
     writes, for a task with large scalars and a large bases chunk."""

@@ -1,4 +1,5 @@
-"""CLI subcommands of the fleet: ``coordinator``, ``worker``, ``msm``, ``status``.
+"""CLI subcommands of the fleet: ``coordinator``, ``worker``, ``msm``, ``status``, ``jobs``,
+``cancel``, ``prune``.
 
 ``zkedge.cli`` calls :func:`register` on its subparsers; every subcommand sets ``func`` (taking
 the parsed namespace, returning an exit code). ``python -m zkedge.cli._fleet ...`` runs them
@@ -77,6 +78,18 @@ def register(subparsers: Any) -> None:
         default=512,
         help="largest SubmitMsm request, MiB (default 512: it carries a base table)",
     )
+    p.add_argument(
+        "--watch-grace",
+        type=float,
+        default=30.0,
+        help="seconds a job submitted without --detach may go unwatched before it is cancelled",
+    )
+    p.add_argument(
+        "--no-worker-timeout",
+        type=float,
+        default=60.0,
+        help="seconds a job may wait with no worker able to take it before it fails",
+    )
     _add_keep_freed(p, 64)
     p.set_defaults(func=cmd_coordinator)
 
@@ -109,8 +122,28 @@ def register(subparsers: Any) -> None:
     p.add_argument("--bases", type=Path, required=True, help="file of base points")
     p.add_argument("--bases-encoding", default="mont", choices=["mont", "be"])
     p.add_argument("--scalars", type=Path, required=True, help="file of 32-byte LE scalars")
+    p.add_argument(
+        "--detach",
+        action="store_true",
+        help="print the job id and exit; the job runs on without a watcher (else the "
+        "coordinator cancels it once this client has been gone for its grace period)",
+    )
     add_client_flags(p)
     p.set_defaults(func=cmd_msm)
+
+    p = subparsers.add_parser("jobs", help="list the coordinator's jobs")
+    p.add_argument("--coordinator", required=True, help="coordinator HOST:PORT")
+    p.add_argument("--running", action="store_true", help="only jobs still running")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    add_client_flags(p)
+    p.set_defaults(func=cmd_jobs)
+
+    p = subparsers.add_parser("cancel", help="cancel a job (its tasks stop on the workers)")
+    p.add_argument("job_id", metavar="JOB", help="job id (from `zkedge jobs`)")
+    p.add_argument("--coordinator", required=True, help="coordinator HOST:PORT")
+    p.add_argument("--reason", default="cancelled with zkedge cancel", help="recorded as its error")
+    add_client_flags(p)
+    p.set_defaults(func=cmd_cancel)
 
     p = subparsers.add_parser(
         "prune", help="delete old finished jobs (and unused base tables) from a store file"
@@ -181,6 +214,8 @@ def cmd_coordinator(args: argparse.Namespace) -> int:
         table_memory=args.table_memory_mb << 20,
         max_message={"submit_msm": args.max_submit_mb << 20},
         max_connections_per_peer=args.max_connections_per_peer,
+        watch_grace=args.watch_grace,
+        no_worker_timeout=args.no_worker_timeout,
     )
 
     async def run() -> None:
@@ -262,6 +297,10 @@ def cmd_msm(args: argparse.Namespace) -> int:
         def on_update(u: Any) -> None:
             print(f"  {u.state}: {u.points_done}/{u.points_total} points", file=sys.stderr)
 
+        if args.detach:
+            return await client.submit_msm(
+                curve.name, args.group, scalars, bases=bases, detach=True
+            )
         return await client.msm(
             curve.name, args.group, scalars, bases=lambda: bases, on_update=on_update
         )
@@ -271,6 +310,9 @@ def cmd_msm(args: argparse.Namespace) -> int:
     except FleetError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    if args.detach:
+        print(out)  # the job id: `zkedge jobs`, `zkedge cancel JOB`
+        return 0
     u = out.update
     half = len(out.result) // 2
     print(f"result.x = 0x{out.result[:half].hex()}")
@@ -347,6 +389,45 @@ def cmd_status(args: argparse.Namespace) -> int:
     for j in st.jobs:
         shares = ", ".join(f"{s.worker_id}={s.points}" for s in j.shares)
         print(f"job {j.job_id} {j.state} {j.points_done}/{j.points_total} [{shares}] {j.error}")
+    return 0
+
+
+def cmd_jobs(args: argparse.Namespace) -> int:
+    """``zkedge jobs``: the coordinator's running and recently finished jobs."""
+
+    async def go(client: CoordinatorClient) -> Any:
+        return await client.list_jobs(running_only=args.running)
+
+    try:
+        jobs = trio.run(_with_client, args, go)
+    except FleetError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps([j.to_dict() for j in jobs], indent=2))
+        return 0
+    print(f"{'job':<18}{'state':<11}{'label':<15}{'points':>21}  error")
+    for j in jobs:
+        pts = f"{j.points_done}/{j.points_total}"
+        print(f"{j.job_id:<18}{j.state:<11}{j.label:<15}{pts:>21}  {j.error}")
+    return 0
+
+
+def cmd_cancel(args: argparse.Namespace) -> int:
+    """``zkedge cancel JOB``: end a running job; its attempts stop on the workers."""
+
+    async def go(client: CoordinatorClient) -> Any:
+        return await client.cancel_job(args.job_id, args.reason)
+
+    try:
+        reply = trio.run(_with_client, args, go)
+    except FleetError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if reply.cancelled:
+        print(f"job {reply.job_id} cancelled")
+    else:
+        print(f"job {reply.job_id} had already ended: {reply.state}")
     return 0
 
 

@@ -23,10 +23,13 @@ from zkedge.curves import Point
 from zkedge.fleet import rpc as _rpc
 from zkedge.fleet.common import JobFailed, ProofRejected, TlsConfig, client_context, parse_hostport
 from zkedge.fleet.proto.coordinator.v1 import (
+    CancelJobRequest,
+    CancelJobResponse,
     CoordinatorServiceBase,
     GetStatusRequest,
     GetStatusResponse,
     JobUpdate,
+    ListJobsRequest,
     SubmitMsmRequest,
     WatchJobRequest,
 )
@@ -72,12 +75,19 @@ class CoordinatorClient:
         *,
         bases: bytes | None = None,
         table: str | None = None,
+        detach: bool = False,
     ) -> str:
         """Submit one MSM; returns the job id. ``bases`` are the table's "mont" bytes, or
         ``table`` names a table the coordinator already has by content hash (NOT_FOUND as an
-        :class:`RpcError` when it has not)."""
+        :class:`RpcError` when it has not). Unless ``detach``, the coordinator cancels the job
+        when no :meth:`watch` has followed it for its grace period (30 s by default)."""
         req = SubmitMsmRequest(
-            curve=curve, group=group, scalars=scalars, table_hash=table or "", bases=bases or b""
+            curve=curve,
+            group=group,
+            scalars=scalars,
+            table_hash=table or "",
+            bases=bases or b"",
+            detach=detach,
         )
         reply = await self._rpc.call("submit_msm", req)
         job_id: str = reply.job_id
@@ -108,9 +118,11 @@ class CoordinatorClient:
         table: str | None = None,
         bases: Callable[[], bytes] | None = None,
         on_update: Callable[[JobUpdate], None] | None = None,
+        on_submit: Callable[[str], None] | None = None,
     ) -> MsmOutcome:
         """Submit and watch one MSM. With ``table`` the coordinator is asked by hash first and
-        ``bases()`` is sent only when it does not have that table."""
+        ``bases()`` is sent only when it does not have that table. ``on_submit(job_id)`` is
+        called once the job exists (a caller that may be interrupted can cancel it)."""
         if table is None and bases is None:
             raise ValueError("give bases or a table hash")
         first = bases() if table is None and bases is not None else None
@@ -120,10 +132,26 @@ class CoordinatorClient:
             if exc.status != "NOT_FOUND" or bases is None:
                 raise
             job = await self.submit_msm(curve, group, scalars, bases=bases())
+        if on_submit is not None:
+            on_submit(job)
         u = await self.watch(job, on_update)
         if u.state != "done" or not u.results:
             raise JobFailed(f"job {job} {u.state}: {u.error or 'no result'}")
         return MsmOutcome(bytes(u.results[0]), u)
+
+    async def cancel_job(self, job_id: str, reason: str = "") -> CancelJobResponse:
+        """Cancel a job (its attempts stop on the workers); ``cancelled`` is False when it had
+        already ended. An unknown job is NOT_FOUND (:class:`RpcError`)."""
+        reply: CancelJobResponse = await self._rpc.call(
+            "cancel_job", CancelJobRequest(job_id=job_id, reason=reason)
+        )
+        return reply
+
+    async def list_jobs(self, running_only: bool = False) -> list[JobUpdate]:
+        """The jobs the coordinator keeps (running and recently finished), oldest first."""
+        reply = await self._rpc.call("list_jobs", ListJobsRequest(running_only=running_only))
+        jobs: list[JobUpdate] = reply.jobs
+        return jobs
 
     async def status(self) -> GetStatusResponse:
         """The fleet's workers, their load and shares, and the jobs."""
@@ -164,7 +192,12 @@ def prove_remote(
 ) -> ProofResult:
     """``zkedge prove --coordinator HOST:PORT``: H here, the five MSMs as jobs on a running
     coordinator, blinding here, then the proof is verified. This client has no access to the
-    coordinator's blame API: an invalid result is :class:`zkedge.fleet.common.ProofRejected`."""
+    coordinator's blame API: an invalid result is :class:`zkedge.fleet.common.ProofRejected`.
+
+    Interrupted (``KeyboardInterrupt``, or cancelled), it cancels the jobs it submitted before
+    the exception propagates, so the fleet stops working on them at once; should that fail (the
+    coordinator unreachable), the coordinator cancels them once their watch streams have been
+    gone for its grace period."""
     times: dict[str, float] = {}
     h = zk.header
     t = time.monotonic()
@@ -174,6 +207,7 @@ def prove_remote(
     scal = {"witness": wit.data, "h": hvec}
     results: dict[int, bytes] = {}
     done: dict[int, int] = {}
+    submitted: list[str] = []
     prog = Progress("zkedge prove (fleet)", sum(tk.count for tk in tasks) or 1, enabled=progress)
 
     async def one(client: CoordinatorClient, tk: MsmTask) -> None:
@@ -190,6 +224,7 @@ def prove_remote(
                 table=digest,
                 bases=lambda: _bases_mont(zk, tk.msm),
                 on_update=on_update,
+                on_submit=submitted.append,
             )
         except JobFailed as exc:
             raise JobFailed(f"fleet job for MSM {tk.msm} failed: {exc}") from None
@@ -197,9 +232,14 @@ def prove_remote(
 
     async def go() -> None:
         async with open_coordinator(coordinator, token=token, tls=tls) as client:
-            async with trio.open_nursery() as nursery:
-                for tk in tasks:
-                    nursery.start_soon(one, client, tk)
+            try:
+                async with trio.open_nursery() as nursery:
+                    for tk in tasks:
+                        nursery.start_soon(one, client, tk)
+            except BaseException:
+                with trio.CancelScope(shield=True):
+                    await _cancel_jobs(client, submitted, "the proving client was interrupted")
+                raise
 
     t = time.monotonic()
     trio.run(go)
@@ -215,6 +255,17 @@ def prove_remote(
     if why is not None:
         raise ProofRejected(f"the fleet's MSM results give an invalid proof: {why}")
     return ProofResult(h.curve, a, b, c, pub, times)
+
+
+async def _cancel_jobs(client: CoordinatorClient, job_ids: list[str], reason: str) -> None:
+    """Cancel jobs on the coordinator (best effort, within 5 s: an interrupted client must
+    exit promptly; the coordinator's watch grace period ends whatever is left)."""
+    with trio.move_on_after(5):
+        for job_id in job_ids:
+            try:
+                await client.cancel_job(job_id, reason)
+            except (RpcError, ConnectionLost):
+                pass
 
 
 def _table_digest(zk: Zkey, which: PointSet, group: str) -> str:

@@ -113,9 +113,10 @@ class JobHandle:
         """worker id -> (points, tasks, compute seconds)."""
         return self._job.shares()
 
-    def cancel(self, reason: str = "cancelled") -> None:
-        """Fail the job now; running attempts are called back."""
-        self._coord._scheduler_or_raise().cancel_job(self._job, reason)
+    def cancel(self, reason: str = "cancelled") -> bool:
+        """End the job now as cancelled (``results()`` raises :class:`JobFailed`); its running
+        attempts are stopped on the workers. False if it had already ended."""
+        return self._coord._scheduler_or_raise().cancel_job(self._job, reason)
 
 
 #: Largest request body per RPC (bytes); ``"*"``: every RPC not named. Only SubmitMsm carries
@@ -148,6 +149,10 @@ class Coordinator:
     are read back from the store when needed; None: no bound); in memory only, all stay.
     ``max_message`` overrides per-RPC request size limits (``MAX_MESSAGE`` in this module);
     ``max_connections_per_peer`` bounds the connections one address may hold open.
+    ``watch_grace``: a job submitted over gRPC without ``detach`` is cancelled once no WatchJob
+    stream has followed it for this many seconds (its client is gone). ``no_worker_timeout``: a
+    job some of whose work no live worker can take (curve, receive limit, memory; no worker at
+    all) fails after this many seconds, saying why. ``math.inf`` turns either off.
     """
 
     def __init__(
@@ -166,6 +171,8 @@ class Coordinator:
         table_memory: int | None = 1 << 30,
         max_message: Mapping[str, int] | None = None,
         max_connections_per_peer: int = 64,
+        watch_grace: float = 30.0,
+        no_worker_timeout: float = 60.0,
     ) -> None:
         self.host, self.requested_port = parse_hostport(bind)
         if table_memory is not None and table_memory < 0:
@@ -190,6 +197,10 @@ class Coordinator:
         if max_connections_per_peer < 1:
             raise ValueError("max_connections_per_peer must be >= 1")
         self.max_connections_per_peer = max_connections_per_peer
+        if not (watch_grace > 0 and no_worker_timeout > 0):
+            raise ValueError("watch_grace and no_worker_timeout must be > 0 (math.inf: never)")
+        self.watch_grace = watch_grace
+        self.no_worker_timeout = no_worker_timeout
         self.port: int | None = None
         self._registry: Registry | None = None
         self._scheduler: Scheduler | None = None
@@ -215,6 +226,8 @@ class Coordinator:
                 max_attempts=self.max_attempts,
                 pipeline_depth=self.pipeline_depth,
                 table_memory=self.table_memory,
+                watch_grace=self.watch_grace,
+                no_worker_timeout=self.no_worker_timeout,
             )
             scheduler.recover()
             self._registry, self._scheduler = registry, scheduler
@@ -264,10 +277,18 @@ class Coordinator:
 
     # ------------------------------------------------------------------ jobs
     async def submit_msm(
-        self, curve: str | Curve, group: str, bases: Any, scalars: bytes | Sequence[int]
+        self,
+        curve: str | Curve,
+        group: str,
+        bases: Any,
+        scalars: bytes | Sequence[int],
+        *,
+        watched: bool = False,
     ) -> JobHandle:
         """Spread sum(scalars[i] * bases[i]) over the fleet; ``await handle.result()``."""
-        return await self.submit_job([MsmSpec(curve, group, bases, scalars)], label="msm")
+        return await self.submit_job(
+            [MsmSpec(curve, group, bases, scalars)], label="msm", watched=watched
+        )
 
     async def add_table(self, curve: str | Curve, group: str, bases: Any) -> str:
         """Add a base table (``BaseTable`` or "mont" bytes) and return its content hash, which
@@ -297,8 +318,15 @@ class Coordinator:
         """Whether a base table with this content hash is known here (memory or store)."""
         return self._scheduler_or_raise().table(digest) is not None
 
-    async def submit_job(self, msms: Sequence[MsmSpec], label: str = "job") -> JobHandle:
-        """One job of several MSMs (e.g. the G1 and G2 MSMs of a Groth16 proof)."""
+    async def submit_job(
+        self, msms: Sequence[MsmSpec], label: str = "job", *, watched: bool = False
+    ) -> JobHandle:
+        """One job of several MSMs (e.g. the G1 and G2 MSMs of a Groth16 proof).
+
+        ``watched=True`` makes the job belong to its WatchJob streams (what ``SubmitMsm``
+        without ``detach`` does): with none open for ``watch_grace`` seconds it is cancelled.
+        Jobs submitted here are not watched by default: cancel them with
+        :meth:`JobHandle.cancel` (``prove_groth16`` does when it is cancelled)."""
         sched = self._scheduler_or_raise()
         prepared = []
         for spec in msms:
@@ -313,7 +341,15 @@ class Coordinator:
                 h = await self.add_table(c, g, spec.bases)
             scalars = await trio.to_thread.run_sync(_scalars_bytes, c, spec.scalars)
             prepared.append((h, len(scalars) // 32, scalars))
-        return JobHandle(self, sched.submit(label, prepared))
+        return JobHandle(self, sched.submit(label, prepared, watched=watched))
+
+    def cancel_job(self, job_id: str, reason: str = "cancelled") -> bool:
+        """Cancel a running job by id (see :meth:`JobHandle.cancel`); False if it had ended.
+        ``KeyError`` for a job this coordinator does not keep."""
+        job = self._scheduler_or_raise().jobs.get(job_id)
+        if job is None:
+            raise KeyError(job_id)
+        return self._scheduler_or_raise().cancel_job(job, reason)
 
     def job(self, job_id: str) -> JobHandle | None:
         """Handle of a job known to this coordinator (including ones recovered from the store)."""

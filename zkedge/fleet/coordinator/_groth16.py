@@ -78,12 +78,13 @@ async def prove_groth16(
 ) -> FleetProof:
     """Prove on the fleet of ``coord`` (a serving :class:`zkedge.fleet.coordinator.Coordinator`).
 
-    ``threads`` is for the H computation here; ``rerun_timeout`` bounds each re-run during blame
-    (a task no other worker re-runs in time is recomputed here). ``h_first``: compute H before
-    handing out any MSM, then submit all five as one job; by default when a worker runs on this
-    host (it would share the CPUs H needs), else H overlaps the witness MSMs. Raises
-    :class:`ProofRejected` if the proof still fails after blame, ``JobFailed`` if the fleet
-    cannot finish the MSMs.
+        ``threads`` is for the H computation here; ``rerun_timeout`` bounds each re-run during blame
+        (a task no other worker re-runs in time is recomputed here). Cancelling the call cancels its
+    jobs on the fleet. ``h_first``: compute H before
+        handing out any MSM, then submit all five as one job; by default when a worker runs on this
+        host (it would share the CPUs H needs), else H overlaps the witness MSMs. Raises
+        :class:`ProofRejected` if the proof still fails after blame, ``JobFailed`` if the fleet
+        cannot finish the MSMs.
     """
     times: dict[str, float] = {}
     t = time.monotonic()
@@ -121,24 +122,31 @@ async def prove_groth16(
         h_first = workers_share_this_host(coord)
     t = time.monotonic()
     jobs: list[tuple[Any, list[MsmTask]]] = []
-    if not h_first:
-        # The witness MSMs (A, B1, B in G2, C) go out first; H is computed meanwhile.
-        jobs.append((await coord.submit_job(await specs(wtasks), label="groth16 A/B/C"), wtasks))
-    t1 = time.monotonic()
-    scal["h"] = await trio.to_thread.run_sync(lambda: compute_h(zk, wit, threads=threads))
-    times["h"] = time.monotonic() - t1
-    if h_first:
-        # All five MSMs in one job: the scheduler sees the whole proof and can hand out whole
-        # MSMs (no cuts, cached ranges) balanced across the workers.
-        alltasks = wtasks + htasks
-        jobs.append((await coord.submit_job(await specs(alltasks), label="groth16"), alltasks))
-    elif htasks:
-        jobs.append((await coord.submit_job(await specs(htasks), label="groth16 H"), htasks))
     tasks: list[MsmTask] = []
     points: list[Point] = []
-    for handle, tks in jobs:
-        points += await handle.results()
-        tasks += tks
+    try:
+        if not h_first:
+            # The witness MSMs (A, B1, B in G2, C) go out first; H is computed meanwhile.
+            jobs.append(
+                (await coord.submit_job(await specs(wtasks), label="groth16 A/B/C"), wtasks)
+            )
+        t1 = time.monotonic()
+        scal["h"] = await trio.to_thread.run_sync(lambda: compute_h(zk, wit, threads=threads))
+        times["h"] = time.monotonic() - t1
+        if h_first:
+            # All five MSMs in one job: the scheduler sees the whole proof and can hand out whole
+            # MSMs (no cuts, cached ranges) balanced across the workers.
+            alltasks = wtasks + htasks
+            jobs.append((await coord.submit_job(await specs(alltasks), label="groth16"), alltasks))
+        elif htasks:
+            jobs.append((await coord.submit_job(await specs(htasks), label="groth16 H"), htasks))
+        for handle, tks in jobs:
+            points += await handle.results()
+            tasks += tks
+    except BaseException:
+        # Cancelled (or failed) here: the fleet stops working on this proof's jobs at once.
+        _cancel_jobs([handle for handle, _ in jobs], "the proof was cancelled")
+        raise
     times["fleet msm"] = time.monotonic() - t
     sums: dict[PointSet, Point] = {name: None for name in ("A", "B1", "B2", "C", "H")}
     for tk, pt in zip(tasks, points, strict=True):
@@ -174,6 +182,15 @@ async def prove_groth16(
         h.curve, a, b, c, pub, times,
         shares=shares, quarantined=quarantined, job_id=",".join(hd.id for hd, _ in jobs),
     )  # fmt: skip
+
+
+def _cancel_jobs(handles: list[Any], reason: str) -> None:
+    """Cancel the jobs still running (a coordinator that stopped serving runs none)."""
+    for handle in handles:
+        try:
+            handle.cancel(reason)
+        except RuntimeError:
+            pass
 
 
 async def _blame(

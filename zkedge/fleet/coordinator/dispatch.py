@@ -8,6 +8,13 @@ oldest running job, sized by :mod:`zkedge.fleet.coordinator.sizing` to the worke
 what is left. When nothing is left to carve, idle workers take over attempts queued on busy
 ones, then speculative copies of stragglers (the first result wins).
 
+Routing: a worker gets only tasks it can take (:func:`task_cap`): of a curve it declared (an
+empty list: every curve), no larger than its receive limit allows (``32 * count`` bytes of
+scalars plus :data:`TASK_OVERHEAD` within ``NodeInfo.max_receive_bytes``, 4 MiB when it
+declares none) and than half its memory holds (:func:`task_memory`). :func:`unplaceable` says
+why no live worker can take a job's remaining work; the scheduler fails such a job after its
+``no_worker_timeout``.
+
 Orders go down each worker's stream as :class:`zkedge.fleet.coordinator.model.Assignment` and
 :class:`zkedge.fleet.coordinator.model.Cancellation`; the service turns them into wire messages.
 """
@@ -21,6 +28,7 @@ from collections.abc import Callable
 
 import trio
 
+from zkedge.curves import check_group, get_curve
 from zkedge.fleet.coordinator.model import (
     CANCELLED,
     DONE,
@@ -36,7 +44,7 @@ from zkedge.fleet.coordinator.model import (
     VerifyRequest,
     inflight_units,
 )
-from zkedge.fleet.coordinator.registry import Registry, WorkerRecord
+from zkedge.fleet.coordinator.registry import ACTIVE, SUSPECT, Registry, WorkerRecord
 from zkedge.fleet.coordinator.sizing import (
     SizingPolicy,
     attempt_deadline,
@@ -48,7 +56,78 @@ from zkedge.fleet.coordinator.store import Store, StoreError
 
 log = logging.getLogger("zkedge.fleet.coordinator")
 
-__all__ = ["Dispatcher"]
+__all__ = [
+    "DEFAULT_RECEIVE_BYTES",
+    "TASK_OVERHEAD",
+    "Dispatcher",
+    "task_cap",
+    "task_memory",
+    "unplaceable",
+]
+
+DEFAULT_RECEIVE_BYTES = 4 << 20
+"""Receive limit assumed for a worker that declares none (grpc-go's and grpc-core's default)."""
+
+TASK_OVERHEAD = 1024
+"""Bytes of a task message besides its scalars (ids, hashes, numbers, the gRPC prefix), with
+room to spare: ids are at most 128 characters, hashes 64."""
+
+
+def task_memory(curve: str, group: str, count: int) -> int:
+    """Bytes a worker needs for a task of ``count`` points: its bases twice (the cached blocks
+    and the joined range) and its scalars twice (the message and the native call)."""
+    pb = get_curve(curve).point_bytes(check_group(group))
+    return 2 * count * (pb + 32)
+
+
+def task_cap(w: WorkerRecord, curve: str, group: str) -> int:
+    """Most points of one task of this curve and group the worker can take (0: none): a
+    curve it declared (empty: all), a message within its receive limit, and a task within
+    half of its memory (when it reported its memory)."""
+    node = w.node
+    if node.curves and curve not in node.curves:
+        return 0
+    limit = node.max_receive_bytes or DEFAULT_RECEIVE_BYTES
+    cap = max(0, (limit - TASK_OVERHEAD) // 32)
+    if node.memory_bytes:
+        per_point = task_memory(curve, group, 1)
+        cap = min(cap, node.memory_bytes // 2 // per_point)
+    return cap
+
+
+def _live(w: WorkerRecord) -> bool:
+    """Could take work now or soon (registered, not dead, quarantined or draining)."""
+    return w.state in (ACTIVE, SUSPECT) and not w.draining
+
+
+def unplaceable(job: Job, workers: list[WorkerRecord], pending: list[Task]) -> str | None:
+    """Why no live worker can take some of the job's remaining work, or None if every MSM
+    with work left has a worker that can take it (free ranges are cut to fit a worker;
+    requeued tasks keep their size)."""
+    live = [w for w in workers if _live(w)]
+    if not live:
+        return "no worker is connected"
+    fixed: dict[int, int] = {}
+    for t in pending:
+        if t.job is job:
+            fixed[t.msm.idx] = max(fixed.get(t.msm.idx, 0), t.count)
+    for m in job.msms:
+        if m.done or not (m.free or m.idx in fixed):
+            continue
+        what = f"MSM {m.idx} ({m.curve} {m.group})"
+        curve_ok = [w for w in live if not w.node.curves or m.curve in w.node.curves]
+        if not curve_ok:
+            return f"{what}: no worker with curve {m.curve}"
+        caps = [task_cap(w, m.curve, m.group) for w in curve_ok]
+        if max(caps) < 1:
+            return f"{what}: every worker with curve {m.curve} is too small for one point"
+        need = fixed.get(m.idx, 0)
+        if need > max(caps):
+            return (
+                f"{what}: a task of {need} points is larger than any worker with curve "
+                f"{m.curve} can take (at most {max(caps)} points: receive limit or memory)"
+            )
+    return None
 
 
 class Dispatcher:
@@ -132,19 +211,21 @@ class Dispatcher:
     def _assign_next(self, w: WorkerRecord, fleet: float) -> bool:
         # 1. verification re-runs (Groth16 blame finding), never on an excluded worker
         for v in self.verifies:
+            if not self._fits(w, v.task):
+                continue
             if w.worker_id not in v.exclude and not any(
                 a.verify is v and a.state == RUNNING for a in v.task.runs.values()
             ):
                 return self._start(w, v.task, verify=v)
         # 2. requeued fixed ranges, preferring ones the worker caches
-        candidates = [t for t in self.pending if t.job.state == RUNNING]
+        self.pending = [t for t in self.pending if t.job.state == RUNNING]
+        candidates = [t for t in self.pending if self._fits(w, t)]
         if candidates:
             best = max(
                 candidates, key=lambda t: self._held_fraction(w, t.msm.table_hash, t.start, t.count)
             )
             self.pending.remove(best)
             return self._start(w, best)
-        self.pending = candidates
         # 3. carve a new range from the oldest running job with free points
         remaining = sum(
             m.cost(a, e - a) for j in self.running.values() for m in j.msms for a, e in m.free
@@ -153,7 +234,8 @@ class Dispatcher:
         for job in self.running.values():
             pick: tuple[bool, float, MsmState, int, int, int] | None = None
             for m in job.msms:
-                if not m.free:
+                cap = task_cap(w, m.curve, m.group) if m.free else 0
+                if cap < 1:
                     continue
                 i, start = pick_start(
                     m.free, w.held.get(m.table_hash, ()), self.policy.block_points
@@ -174,6 +256,7 @@ class Dispatcher:
                 )
                 if size <= 0:
                     return False
+                size = min(size, cap)
                 # A whole free range that fits the share beats a piece of a bigger one (no
                 # split, no extra fixed cost); among equals, the most work first.
                 key = (size == e - start, whole, m, i, start, size)
@@ -188,9 +271,14 @@ class Dispatcher:
                     self.policy.block_points,
                     (start + size) // self.policy.block_points * self.policy.block_points - start,
                 )
+                size = min(size, task_cap(w, m.curve, m.group))
             task = self._carve(job, m, i, start, size)
             return self._start(w, task)
         return False
+
+    def _fits(self, w: WorkerRecord, task: Task) -> bool:
+        """Whether the worker can take this fixed range (curve, receive limit, memory)."""
+        return task.count <= task_cap(w, task.msm.curve, task.msm.group)
 
     def _held_fraction(self, w: WorkerRecord, h: str, start: int, count: int) -> float:
         blocks = w.held.get(h)
@@ -289,6 +377,8 @@ class Dispatcher:
                         continue
                     if att.task.state != RUNNING or len(att.task.running()) != 1:
                         continue
+                    if not self._fits(w, att.task):
+                        continue
                     t = att.task
                     mine = w.capacity.seconds_for(t.units, w.factor(self.policy), t.count)
                     gain = ahead + att.expected - mine
@@ -316,7 +406,7 @@ class Dispatcher:
                 if len(runs) != 1 or runs[0].verify is not None:
                     continue
                 att = runs[0]
-                cand = [w for w in idle if w.worker_id != att.worker_id]
+                cand = [w for w in idle if w.worker_id != att.worker_id and self._fits(w, task)]
                 if not cand:
                     continue
                 units, n = task.units, task.count

@@ -66,6 +66,7 @@ class NodeFacts:
     threads: int = 0
     version: str = ""
     scalar_cache_bytes: int = 0
+    max_receive_bytes: int = 0  # largest task message it accepts (0: unknown, see dispatch)
 
 
 @dataclass(frozen=True)
@@ -269,22 +270,41 @@ class VerifyRequest:
 class Job:
     """A submitted job; awaitable through :class:`zkedge.fleet.coordinator.JobHandle`."""
 
-    def __init__(self, job_id: str, label: str, msms: list[MsmState]) -> None:
+    def __init__(
+        self, job_id: str, label: str, msms: list[MsmState], *, watched: bool = False
+    ) -> None:
         self.id = job_id
         self.label = label
         self.msms = msms
         self.tasks: dict[str, Task] = {}
-        self.state = RUNNING
+        self.state = RUNNING  # then DONE, FAILED or CANCELLED
         self.error: str | None = None
         self.finished = trio.Event()
         self._changed = trio.Event()
         self.points_total = sum(m.n for m in msms)
         self.points_done = 0
+        # A watched job belongs to its WatchJob streams: with none open for the coordinator's
+        # grace period it is cancelled (a client that is gone leaves no work behind).
+        self.watched = watched
+        self.watchers = 0
+        self.unwatched_since: float | None = None  # None: from the scheduler's next tick
+        # Since when no live worker can take some of its remaining work (None: one can).
+        self.stuck_since: float | None = None
 
     def progress(self) -> Progress:
         """Current progress snapshot."""
         done = sum(1 for t in self.tasks.values() if t.state == DONE)
         return Progress(self.state, self.points_done, self.points_total, done, len(self.tasks))
+
+    def watch_started(self) -> None:
+        """A WatchJob stream of the job opened."""
+        self.watchers += 1
+
+    def watch_ended(self) -> None:
+        """A WatchJob stream of the job closed: the grace period starts when none is left."""
+        self.watchers = max(0, self.watchers - 1)
+        if self.watchers == 0:
+            self.unwatched_since = trio.current_time()
 
     def touch(self) -> None:
         """Wake everyone waiting in :meth:`wait_changed`."""
@@ -297,8 +317,8 @@ class Job:
 
     def results(self) -> list[Point]:
         """Per-MSM results (raises :class:`zkedge.fleet.common.JobFailed` if the job failed)."""
-        if self.state == FAILED:
-            raise JobFailed(self.error or "job failed")
+        if self.state in (FAILED, CANCELLED):
+            raise JobFailed(self.error or f"job {self.state}")
         return [m.result for m in self.msms]
 
     def partials(self) -> list[PartialResult]:

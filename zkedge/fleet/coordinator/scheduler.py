@@ -7,6 +7,12 @@ and reports for attempts that are finished, lost (worker declared dead / stream 
 cancelled are acknowledged and ignored. A task that fails ``max_attempts`` times fails its job.
 Blame asks for re-runs of finished tasks on other workers (:meth:`Scheduler.request_verify`).
 
+Two clocks end jobs nobody can or will use (:meth:`Scheduler.tick`): a *watched* job (submitted
+over gRPC without ``detach``) with no WatchJob stream open for ``watch_grace`` seconds is
+cancelled, and a job some of whose remaining work no live worker can take
+(:func:`zkedge.fleet.coordinator.dispatch.unplaceable`) for ``no_worker_timeout`` seconds fails
+with the reason.
+
 Everything here is synchronous state manipulation driven from trio tasks; every state change
 ends in :meth:`Scheduler.dispatch`.
 """
@@ -21,8 +27,9 @@ from typing import Any
 import trio
 
 from zkedge.curves import Point
-from zkedge.fleet.coordinator.dispatch import Dispatcher
+from zkedge.fleet.coordinator.dispatch import Dispatcher, unplaceable
 from zkedge.fleet.coordinator.model import (
+    CANCELLED,
     DONE,
     FAILED,
     LOST,
@@ -65,9 +72,15 @@ class Scheduler:
         history: int = 100,
         keep_scalars: int = 4,
         table_memory: int | None = None,
+        watch_grace: float = 30.0,
+        no_worker_timeout: float = 60.0,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be >= 1")
+        if not (watch_grace > 0 and no_worker_timeout > 0):
+            raise ValueError("watch_grace and no_worker_timeout must be > 0 (math.inf: never)")
+        self.watch_grace = watch_grace
+        self.no_worker_timeout = no_worker_timeout
         self.store = store
         self.registry = registry
         self.max_attempts = max_attempts
@@ -110,8 +123,11 @@ class Scheduler:
         """(curve, group, n, mont bytes) for a content hash, from memory or the store."""
         return self.tables.get(h)
 
-    def submit(self, label: str, msms: Sequence[tuple[str, int, bytes]]) -> Job:
-        """New job from ``(table_hash, n, scalars)`` triples (tables already added)."""
+    def submit(
+        self, label: str, msms: Sequence[tuple[str, int, bytes]], *, watched: bool = False
+    ) -> Job:
+        """New job from ``(table_hash, n, scalars)`` triples (tables already added).
+        ``watched``: cancel it when no WatchJob stream has followed it for ``watch_grace``."""
         if not msms:
             raise ValueError("a job needs at least one MSM")
         job_id = secrets.token_hex(8)
@@ -127,8 +143,10 @@ class Scheduler:
                     i, t[0], t[1], h, n, scalars, [(0, n)], self.policy.block_points, table_n=t[2]
                 )
             )
-        self.store.add_job(job_id, label, [(m.table_hash, m.n, m.scalars) for m in states])
-        job = Job(job_id, label, states)
+        self.store.add_job(
+            job_id, label, [(m.table_hash, m.n, m.scalars) for m in states], watched=watched
+        )
+        job = Job(job_id, label, states, watched=watched)
         self.jobs[job_id] = job
         self.running[job_id] = job
         self.dispatch()
@@ -168,7 +186,8 @@ class Scheduler:
                     table_n=t[2],
                 )
             )
-        job = Job(sj.id, sj.label, msms)
+        # A watched job's grace period starts again at recovery: its client may reconnect.
+        job = Job(sj.id, sj.label, msms, watched=sj.watched)
         covered: dict[int, list[tuple[int, int]]] = {m.idx: [] for m in msms}
         for st in sj.tasks:
             m = msms[st.msm_idx]
@@ -193,9 +212,35 @@ class Scheduler:
             m.free = free
         return job
 
-    def cancel_job(self, job: Job, reason: str = "cancelled") -> None:
-        """Fail a job and call back its running attempts."""
-        self._fail_job(job, reason)
+    def cancel_job(self, job: Job, reason: str = "cancelled") -> bool:
+        """End a running job as cancelled and call back its running attempts (``TaskCancel``);
+        False if it had already ended."""
+        if job.state != RUNNING:
+            return False
+        log.info("job %s cancelled: %s", job.id, reason)
+        self._fail_job(job, f"cancelled: {reason}", state=CANCELLED)
+        return True
+
+    def _check_deadlines(self, now: float) -> None:
+        """Cancel watched jobs nobody follows; fail jobs no worker can take (see the module
+        docstring)."""
+        workers = list(self.registry.workers.values())
+        for job in list(self.running.values()):
+            if job.watched and job.watchers == 0:
+                if job.unwatched_since is None:
+                    job.unwatched_since = now
+                if now - job.unwatched_since > self.watch_grace:
+                    self.cancel_job(
+                        job, f"no client has watched it for {self.watch_grace:g} s (not detached)"
+                    )
+                    continue
+            why = unplaceable(job, workers, self.pending)
+            if why is None:
+                job.stuck_since = None
+            elif job.stuck_since is None:
+                job.stuck_since = now
+            elif now - job.stuck_since > self.no_worker_timeout:
+                self._fail_job(job, f"no worker can take this job: {why}")
 
     # ------------------------------------------------------------------ dispatch
     # ------------------------------------------------------------------ reports
@@ -356,6 +401,7 @@ class Scheduler:
                         self._fail_job(task.job, f"task {task.id} timed out {task.strikes} times")
                     elif task.state != DONE and not task.running() and att.verify is None:
                         self.dispatcher.requeue(task)
+        self._check_deadlines(now)
         self.dispatch()
 
     def _maybe_finish_msm(self, job: Job, m: MsmState) -> None:
@@ -398,16 +444,16 @@ class Scheduler:
             for t in old.tasks:
                 self.tasks.pop(t, None)
 
-    def _fail_job(self, job: Job, error: str) -> None:
+    def _fail_job(self, job: Job, error: str, state: str = FAILED) -> None:
         if job.state != RUNNING:
             return
-        job.state, job.error = FAILED, error
+        job.state, job.error = state, error
         for t in job.tasks.values():
             for att in t.running():
                 self.dispatcher.cancel(att)
         self.dispatcher.pending[:] = [t for t in self.pending if t.job is not job]
         try:
-            self.store.finish_job(job.id, FAILED, None, error)
+            self.store.finish_job(job.id, state, None, error)
         except StoreError as exc:
             log.error("job %s failed (%s) and that was not stored: %s", job.id, error, exc)
         self._finished(job)

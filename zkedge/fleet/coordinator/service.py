@@ -28,12 +28,16 @@ from zkedge.fleet.coordinator.wire import (
 )
 from zkedge.fleet.proto.coordinator.v1 import (
     BasesChunk,
+    CancelJobRequest,
+    CancelJobResponse,
     FetchBasesRequest,
     GetStatusRequest,
     GetStatusResponse,
     HeartbeatRequest,
     HeartbeatResponse,
     JobUpdate,
+    ListJobsRequest,
+    ListJobsResponse,
     LoadReport,
     NodeInfo,
     ReceiveTasksRequest,
@@ -105,6 +109,7 @@ def _check_node(node: NodeInfo) -> None:
     _in_range(node.threads, 0, _MAX_CORES, "node.threads")
     _in_range(node.memory_bytes, 0, _MAX_BYTES, "node.memory_bytes")
     _in_range(node.scalar_cache_bytes, 0, _MAX_BYTES, "node.scalar_cache_bytes")
+    _in_range(node.max_receive_bytes, 0, _MAX_BYTES, "node.max_receive_bytes")
     _in_range(node.bench_points_per_sec, 0, _MAX_RATE, "node.bench_points_per_sec")
     if len(node.curves) > _MAX_CURVES:
         raise _bad(f"node.curves lists more than {_MAX_CURVES} curves")
@@ -193,13 +198,16 @@ class _BasesSource:
 
 
 class _JobWatch:
-    """A :class:`zkedge.fleet.rpc.TrioStream` of a job's updates until it finishes."""
+    """A :class:`zkedge.fleet.rpc.TrioStream` of a job's updates until it finishes. While it is
+    open the job counts as watched (see ``SubmitMsmRequest.detach``)."""
 
     def __init__(self, service: CoordinatorService, job: Job) -> None:
         self._svc = service
         self._job = job
         self._first = True
         self._ended = False
+        self._counted = True
+        job.watch_started()
 
     async def receive(self) -> JobUpdate | None:
         if self._ended:
@@ -215,6 +223,9 @@ class _JobWatch:
 
     def close(self) -> None:
         self._ended = True
+        if self._counted:
+            self._counted = False
+            self._job.watch_ended()
 
 
 class CoordinatorService:
@@ -381,7 +392,9 @@ class CoordinatorService:
                 raise RpcError("NOT_FOUND", f"no base table with hash {req.table_hash[:80]!r}")
             bases = req.table_hash
         try:
-            handle = await self._coord.submit_msm(req.curve, req.group, bases, req.scalars)
+            handle = await self._coord.submit_msm(
+                req.curve, req.group, bases, req.scalars, watched=not req.detach
+            )
         except ValueError as exc:
             raise RpcError("INVALID_ARGUMENT", str(exc)) from None
         except StoreError as exc:
@@ -404,13 +417,33 @@ class CoordinatorService:
             return _ListSource([done])
         return _JobWatch(self, job)
 
-    def job_update(self, job: Job) -> JobUpdate:
-        """A JobUpdate for a job (results once done)."""
+    async def cancel_job(self, req: CancelJobRequest) -> CancelJobResponse:
+        _check_id(req.job_id, "job_id")
+        job = self._sched.jobs.get(req.job_id)
+        if job is None:
+            row = self._sched.store.job_row(req.job_id)
+            if row is None:
+                raise RpcError("NOT_FOUND", f"unknown job {req.job_id!r}")
+            return CancelJobResponse(job_id=req.job_id, cancelled=False, state=row[0])
+        reason = req.reason[:256] or "cancelled by a client"
+        ok = self._sched.cancel_job(job, reason)
+        return CancelJobResponse(job_id=job.id, cancelled=ok, state=job.state)
+
+    async def list_jobs(self, req: ListJobsRequest) -> ListJobsResponse:
+        jobs = [
+            self.job_update(j, results=False)
+            for j in self._sched.jobs.values()
+            if not req.running_only or j.state == "running"
+        ]
+        return ListJobsResponse(jobs=jobs)
+
+    def job_update(self, job: Job, *, results: bool = True) -> JobUpdate:
+        """A JobUpdate for a job (results once done, unless ``results=False``)."""
         from zkedge import ec
 
-        results = []
-        if job.state == "done":
-            results = [ec.encode(m.curve, m.group, m.result, "be") for m in job.msms]
+        encoded = []
+        if results and job.state == "done":
+            encoded = [ec.encode(m.curve, m.group, m.result, "be") for m in job.msms]
         shares = [
             WorkerShare(worker_id=wid, points=points, tasks=tasks, compute_seconds=secs)
             for wid, (points, tasks, secs) in sorted(job.shares().items())
@@ -421,9 +454,11 @@ class CoordinatorService:
             state=job.state,
             points_total=p.points_total,
             points_done=p.points_done,
-            results=results,
+            results=encoded,
             error=job.error or "",
             shares=shares,
+            label=job.label,
+            detach=not job.watched,
         )
 
     async def get_status(self, req: GetStatusRequest) -> GetStatusResponse:

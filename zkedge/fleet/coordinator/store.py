@@ -115,6 +115,7 @@ class StoredJob:
     error: str | None
     msms: list[StoredMsm] = field(default_factory=list)
     tasks: list[StoredTask] = field(default_factory=list)
+    watched: bool = False
 
 
 class Store:
@@ -135,6 +136,9 @@ class Store:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(jobs)")}
+            if "watched" not in columns:  # stores made before jobs could belong to a watcher
+                self._db.execute("ALTER TABLE jobs ADD COLUMN watched INTEGER NOT NULL DEFAULT 0")
         except StoreError:
             db.close()
             raise
@@ -160,12 +164,15 @@ class Store:
         return None if row is None else (row[0], row[1], int(row[2]), bytes(row[3]))
 
     # jobs
-    def add_job(self, job_id: str, label: str, msms: list[tuple[str, int, bytes]]) -> None:
-        """Record a new job and its MSMs ``(table_hash, n, scalars)`` in one transaction."""
+    def add_job(
+        self, job_id: str, label: str, msms: list[tuple[str, int, bytes]], watched: bool = False
+    ) -> None:
+        """Record a new job and its MSMs ``(table_hash, n, scalars)`` in one transaction
+        (``watched``: it belongs to its watchers, see ``zkedge.fleet.coordinator.model.Job``)."""
         with self._tx():
             self._db.execute(
-                "INSERT INTO jobs(id, label, state, created) VALUES (?,?,?,?)",
-                (job_id, label, "running", time.time()),
+                "INSERT INTO jobs(id, label, state, created, watched) VALUES (?,?,?,?,?)",
+                (job_id, label, "running", time.time(), int(watched)),
             )
             self._db.executemany(
                 "INSERT INTO msms(job_id, idx, table_hash, n, scalars) VALUES (?,?,?,?,?)",
@@ -207,7 +214,7 @@ class Store:
             ids = [
                 (r[0],)
                 for r in self._db.execute(
-                    "SELECT id FROM jobs WHERE state IN ('done', 'failed')"
+                    "SELECT id FROM jobs WHERE state IN ('done', 'failed', 'cancelled')"
                     " ORDER BY finished DESC, created DESC LIMIT -1 OFFSET ?",
                     (keep_jobs,),
                 )
@@ -255,11 +262,11 @@ class Store:
     def unfinished_jobs(self) -> list[StoredJob]:
         """Jobs still running, with their MSMs and tasks (for recovery after a restart)."""
         jobs = []
-        for jid, label, state, created, error in self._db.execute(
-            "SELECT id, label, state, created, error FROM jobs WHERE state = 'running'"
+        for jid, label, state, created, error, watched in self._db.execute(
+            "SELECT id, label, state, created, error, watched FROM jobs WHERE state = 'running'"
             " ORDER BY created"
         ).fetchall():
-            job = StoredJob(jid, label, state, created, error)
+            job = StoredJob(jid, label, state, created, error, watched=bool(watched))
             for idx, h, n, scalars, result in self._db.execute(
                 "SELECT m.idx, m.table_hash, m.n, m.scalars, COALESCE(r.result, m.result)"
                 " FROM msms m LEFT JOIN msm_results r ON r.job_id = m.job_id AND r.idx = m.idx"

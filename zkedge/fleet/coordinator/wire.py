@@ -34,6 +34,7 @@ def node_facts(node: NodeInfo) -> NodeFacts:
         threads=node.threads,
         version=node.version,
         scalar_cache_bytes=node.scalar_cache_bytes,
+        max_receive_bytes=node.max_receive_bytes,
     )
 
 
@@ -50,6 +51,7 @@ def node_info(facts: NodeFacts) -> NodeInfo:
         threads=facts.threads,
         version=facts.version,
         scalar_cache_bytes=facts.scalar_cache_bytes,
+        max_receive_bytes=facts.max_receive_bytes,
     )
 
 

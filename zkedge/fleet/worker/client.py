@@ -70,6 +70,11 @@ class WorkerConfig:
     benchmark: bool = True
     probe_root: Path = Path("/")
     task_delay: float = 0.0  # fault-injection knob for tests: extra seconds per task
+    # Largest task message this worker accepts (NodeInfo.max_receive_bytes): grpclib sets no
+    # limit of its own, so this is what the coordinator sizes tasks by.
+    max_receive_bytes: int = 64 << 20
+    # Curves to take tasks of (NodeInfo.curves); None: every curve the native core has.
+    curves: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
 
@@ -82,6 +87,8 @@ class WorkerConfig:
             raise ValueError("drain_grace must be >= 0")
         if self.scalar_cache_bytes < 0:
             raise ValueError("scalar_cache_bytes must be >= 0")
+        if self.max_receive_bytes < 0:
+            raise ValueError("max_receive_bytes must be >= 0 (0: unknown, taken as 4 MiB)")
 
 
 class Backoff:
@@ -203,6 +210,9 @@ class Worker:
         ) as (client, bulk):
             node = self.probe.node_info(self.threads, self.bench_pps)
             node.scalar_cache_bytes = self.config.scalar_cache_bytes
+            node.max_receive_bytes = self.config.max_receive_bytes
+            if self.config.curves is not None:
+                node.curves = list(self.config.curves)
             reg = await client.call(
                 "register_worker",
                 RegisterWorkerRequest(
@@ -251,6 +261,7 @@ class _Session:
         self.cancelled: set[tuple[str, int]] = set()
         self.current: TaskAssignment | None = None
         self.current_stop: MsmStop | None = None  # stops the current task's native MSM
+        self.current_scope: trio.CancelScope | None = None  # the current task's fetch and delay
         self.current_done = trio.Event()
         self.draining = False
         # Scalars by hash, updated in stream order as the coordinator's mirror is
@@ -289,6 +300,8 @@ class _Session:
                 if cur is not None and (cur.task_id, cur.attempt) == (value.task_id, value.attempt):
                     if self.current_stop is not None:
                         self.current_stop.set()  # free the cores now, not when the MSM ends
+                    if self.current_scope is not None:
+                        self.current_scope.cancel()  # stop fetching its bases too
 
         await self.bulk.stream(
             "receive_tasks",
@@ -330,6 +343,7 @@ class _Session:
                 self.w._busy = 0
                 self.current = None
                 self.current_stop = None
+                self.current_scope = None
                 self.current_done.set()
 
     async def run_one(self, task: TaskAssignment) -> None:
@@ -343,10 +357,13 @@ class _Session:
 
         stop = self.current_stop = MsmStop()
         try:
-            bases, fetch_s = await self.bases_for(task)
-            if self.w.config.task_delay > 0:
-                await trio.sleep(self.w.config.task_delay)
-            if stop.is_set():
+            with trio.CancelScope() as scope:
+                self.current_scope = scope
+                bases, fetch_s = await self.bases_for(task)
+                if self.w.config.task_delay > 0:
+                    await trio.sleep(self.w.config.task_delay)
+            self.current_scope = None
+            if stop.is_set() or scope.cancelled_caught:
                 raise MsmCancelled("cancelled before it started")
             res: TaskResult = await run_partial(
                 task.curve, task.group, bases, task.scalars, self.w.threads, stop
@@ -472,5 +489,7 @@ class _Session:
             if self.current is running:
                 if self.current_stop is not None:
                     self.current_stop.set()  # stop the native MSM rather than abandon it
+                if self.current_scope is not None:
+                    self.current_scope.cancel()
                 await self.hand_back(running, "worker is shutting down (task abandoned)")
         scope.cancel()

@@ -31,8 +31,18 @@ class NodeInfo(betterproto.Message):
     cores: int = betterproto.uint32_field(3)
     memory_bytes: int = betterproto.uint64_field(4)
     curves: List[str] = betterproto.string_field(5)
+    """
+    Curves the worker computes on ("bn254", "bls12_381"; at most 8). Empty: every curve
+     (workers older than this field). Tasks of other curves never go to it.
+    """
+
     native_build: str = betterproto.string_field(6)
     bench_points_per_sec: float = betterproto.double_field(7)
+    """
+    Startup MSM micro-benchmark in points per second: zkedge.fleet.common.BENCH_POINTS (8192)
+     BN254 G1 points with full-size random scalars, one MSM with all `threads`. 0: not run.
+    """
+
     threads: int = betterproto.uint32_field(8)
     version: str = betterproto.string_field(9)
     scalar_cache_bytes: int = betterproto.uint64_field(10)
@@ -40,6 +50,13 @@ class NodeInfo(betterproto.Message):
     Bytes of task scalars the worker keeps by scalars_hash (0: none). Both ends run the same
      least-recently-used rule over the assignments in stream order (docs/fleet.md "Scalars sent
      once"), so the coordinator knows which slices it may leave out.
+    """
+
+    max_receive_bytes: int = betterproto.uint64_field(11)
+    """
+    Largest message body (bytes) the worker's gRPC stack accepts on ReceiveTasks. 0: unknown,
+     taken as 4 MiB (grpc-go's and grpc-core's default). Every TaskAssignment sent to it has
+     32 * count bytes of scalars plus at most 1 KiB of other fields, within this limit.
     """
 
 
@@ -68,6 +85,10 @@ class RegisterWorkerResponse(betterproto.Message):
     heartbeat_interval_ms: int = betterproto.uint32_field(2)
     max_missed_heartbeats: int = betterproto.uint32_field(3)
     bases_block_points: int = betterproto.uint32_field(4)
+    """
+    FetchBases serves, and workers cache, blocks of this many points: block i holds points
+     [i * bases_block_points, min(table_n, (i + 1) * bases_block_points)).
+    """
 
 
 @dataclass(eq=False, repr=False)
@@ -112,7 +133,8 @@ class ReceiveTasksRequest(betterproto.Message):
 @dataclass(eq=False, repr=False)
 class TaskAssignment(betterproto.Message):
     """
-    Compute sum(scalars[i] * table[start + i]) for i < count and report it.
+    Compute sum(scalars[i] * table[start + i]) for i < count and report it. A worker runs its
+     assignments one at a time, in the order received.
     """
 
     task_id: str = betterproto.string_field(1)
@@ -126,7 +148,7 @@ class TaskAssignment(betterproto.Message):
     count: int = betterproto.uint64_field(9)
     scalars: bytes = betterproto.bytes_field(10)
     expected_seconds: float = betterproto.double_field(11)
-    """the worker holds them under scalars_hash (see NodeInfo)"""
+    """worker holds them under scalars_hash (see NodeInfo)"""
 
     scalars_hash: str = betterproto.string_field(12)
 
@@ -134,7 +156,8 @@ class TaskAssignment(betterproto.Message):
 @dataclass(eq=False, repr=False)
 class TaskCancel(betterproto.Message):
     """
-    The coordinator no longer needs this attempt (another attempt won, or the job ended).
+    The coordinator no longer needs this attempt (another attempt won, or the job ended or was
+     cancelled): the worker stops it at once and reports nothing for it.
     """
 
     task_id: str = betterproto.string_field(1)
@@ -177,6 +200,12 @@ class ReportAck(betterproto.Message):
 
 @dataclass(eq=False, repr=False)
 class FetchBasesRequest(betterproto.Message):
+    """
+    Answered with whole blocks: blocks floor(start / B) .. floor((start + count - 1) / B), with
+     B = bases_block_points, one BasesChunk each, in order. A chunk may therefore begin before
+     `start` and end after start + count; the last block of a table may be shorter than B.
+    """
+
     worker_id: str = betterproto.string_field(1)
     table_hash: str = betterproto.string_field(2)
     start: int = betterproto.uint64_field(3)
@@ -204,9 +233,18 @@ class SubmitMsmRequest(betterproto.Message):
     scalars: bytes = betterproto.bytes_field(4)
     table_hash: str = betterproto.string_field(5)
     """
-    Instead of bases: the content hash of a table the coordinator already has (from an earlier
+    uses the table's first m points
+     Instead of bases: the content hash of a table the coordinator already has (from an earlier
      SubmitMsm, see docs/fleet.md "Bases and locality"); NOT_FOUND if it does not. Lets a client
      send a zkey's tables once, then only scalars.
+    """
+
+    detach: bool = betterproto.bool_field(6)
+    """
+    false (default): the job belongs to its watcher. It is cancelled once no WatchJob stream
+     of it has been open for the coordinator's grace period (the first stream must open within
+     it too), so a client that is gone leaves no work behind, also across coordinator restarts.
+     true: the job runs to its end without a watcher (collect it later with WatchJob).
     """
 
 
@@ -237,6 +275,31 @@ class JobUpdate(betterproto.Message):
     results: List[bytes] = betterproto.bytes_field(5)
     error: str = betterproto.string_field(6)
     shares: List["WorkerShare"] = betterproto.message_field(7)
+    label: str = betterproto.string_field(8)
+    detach: bool = betterproto.bool_field(9)
+
+
+@dataclass(eq=False, repr=False)
+class CancelJobRequest(betterproto.Message):
+    job_id: str = betterproto.string_field(1)
+    reason: str = betterproto.string_field(2)
+
+
+@dataclass(eq=False, repr=False)
+class CancelJobResponse(betterproto.Message):
+    job_id: str = betterproto.string_field(1)
+    cancelled: bool = betterproto.bool_field(2)
+    state: str = betterproto.string_field(3)
+
+
+@dataclass(eq=False, repr=False)
+class ListJobsRequest(betterproto.Message):
+    running_only: bool = betterproto.bool_field(1)
+
+
+@dataclass(eq=False, repr=False)
+class ListJobsResponse(betterproto.Message):
+    jobs: List["JobUpdate"] = betterproto.message_field(1)
 
 
 @dataclass(eq=False, repr=False)
@@ -405,6 +468,40 @@ class CoordinatorServiceStub(betterproto.ServiceStub):
         ):
             yield response
 
+    async def cancel_job(
+        self,
+        cancel_job_request: "CancelJobRequest",
+        *,
+        timeout: Optional[float] = None,
+        deadline: Optional["Deadline"] = None,
+        metadata: Optional["MetadataLike"] = None
+    ) -> "CancelJobResponse":
+        return await self._unary_unary(
+            "/zkedge.coordinator.v1.CoordinatorService/CancelJob",
+            cancel_job_request,
+            CancelJobResponse,
+            timeout=timeout,
+            deadline=deadline,
+            metadata=metadata,
+        )
+
+    async def list_jobs(
+        self,
+        list_jobs_request: "ListJobsRequest",
+        *,
+        timeout: Optional[float] = None,
+        deadline: Optional["Deadline"] = None,
+        metadata: Optional["MetadataLike"] = None
+    ) -> "ListJobsResponse":
+        return await self._unary_unary(
+            "/zkedge.coordinator.v1.CoordinatorService/ListJobs",
+            list_jobs_request,
+            ListJobsResponse,
+            timeout=timeout,
+            deadline=deadline,
+            metadata=metadata,
+        )
+
     async def get_status(
         self,
         get_status_request: "GetStatusRequest",
@@ -467,6 +564,16 @@ class CoordinatorServiceBase(ServiceBase):
     ) -> AsyncIterator[JobUpdate]:
         raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
         yield JobUpdate()
+
+    async def cancel_job(
+        self, cancel_job_request: "CancelJobRequest"
+    ) -> "CancelJobResponse":
+        raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
+
+    async def list_jobs(
+        self, list_jobs_request: "ListJobsRequest"
+    ) -> "ListJobsResponse":
+        raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
 
     async def get_status(
         self, get_status_request: "GetStatusRequest"
@@ -539,6 +646,20 @@ class CoordinatorServiceBase(ServiceBase):
             request,
         )
 
+    async def __rpc_cancel_job(
+        self, stream: "grpclib.server.Stream[CancelJobRequest, CancelJobResponse]"
+    ) -> None:
+        request = await stream.recv_message()
+        response = await self.cancel_job(request)
+        await stream.send_message(response)
+
+    async def __rpc_list_jobs(
+        self, stream: "grpclib.server.Stream[ListJobsRequest, ListJobsResponse]"
+    ) -> None:
+        request = await stream.recv_message()
+        response = await self.list_jobs(request)
+        await stream.send_message(response)
+
     async def __rpc_get_status(
         self, stream: "grpclib.server.Stream[GetStatusRequest, GetStatusResponse]"
     ) -> None:
@@ -595,6 +716,18 @@ class CoordinatorServiceBase(ServiceBase):
                 grpclib.const.Cardinality.UNARY_STREAM,
                 WatchJobRequest,
                 JobUpdate,
+            ),
+            "/zkedge.coordinator.v1.CoordinatorService/CancelJob": grpclib.const.Handler(
+                self.__rpc_cancel_job,
+                grpclib.const.Cardinality.UNARY_UNARY,
+                CancelJobRequest,
+                CancelJobResponse,
+            ),
+            "/zkedge.coordinator.v1.CoordinatorService/ListJobs": grpclib.const.Handler(
+                self.__rpc_list_jobs,
+                grpclib.const.Cardinality.UNARY_UNARY,
+                ListJobsRequest,
+                ListJobsResponse,
             ),
             "/zkedge.coordinator.v1.CoordinatorService/GetStatus": grpclib.const.Handler(
                 self.__rpc_get_status,
