@@ -40,6 +40,7 @@ __all__ = [
     "Progress",
     "Task",
     "VerifyRequest",
+    "clock",
 ]
 
 RUNNING, DONE, FAILED, LOST, CANCELLED, PENDING = (
@@ -266,6 +267,15 @@ class VerifyRequest:
     error: str | None = None
 
 
+def clock() -> float:
+    """trio's clock inside a trio run (a fake one in tests), else 0 (scheduler unit tests drive
+    jobs outside a run)."""
+    try:
+        return trio.current_time()
+    except RuntimeError:
+        return 0.0
+
+
 class Job:
     """A submitted job; awaitable through :class:`zkedge.fleet.coordinator.JobHandle`."""
 
@@ -280,6 +290,16 @@ class Job:
         self._changed = trio.Event()
         self.points_total = sum(m.n for m in msms)
         self.points_done = 0
+        self.submitted_at = clock()  # or, recovered, the coordinator's start
+        self.ended_at: float | None = None
+        self.cancelled = False  # failed through JobHandle.cancel
+
+    @property
+    def outcome(self) -> str:
+        """``running``, ``done``, ``failed`` or ``cancelled``."""
+        if self.state == FAILED and self.cancelled:
+            return "cancelled"
+        return self.state
 
     def progress(self) -> Progress:
         """Current progress snapshot."""
