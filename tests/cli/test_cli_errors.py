@@ -267,7 +267,7 @@ def test_coordinator_killed_during_a_proof(tmp_path: Path) -> None:
             worker.kill()
             worker.wait(timeout=30)
     res = subprocess.CompletedProcess(prove.args, prove.returncode, out, err)
-    assert_error(res, 1)
+    assert_error(res, 1, "coordinator")
     assert not (tmp_path / "p.json").exists()
 
 

@@ -108,8 +108,9 @@ def add_global_flags(p: argparse.ArgumentParser, *, suppress: bool = False) -> N
 
 
 def _leaf(exc: BaseException) -> BaseException:
-    """The one exception inside nested single-exception groups (trio's nurseries wrap)."""
-    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+    """The first exception inside nested groups (trio's nurseries wrap what their tasks
+    raise; several tasks losing one connection raise the same error each)."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
         exc = exc.exceptions[0]
     return exc
 
@@ -132,7 +133,7 @@ def describe(exc: BaseException) -> tuple[int, str]:
             return 1, f"the coordinator refused this client: {exc.message}"
         return 1, f"the coordinator answered {exc.status}: {exc.message}"
     if isinstance(exc, ConnectionLost):
-        return 1, str(exc)
+        return 1, f"lost the connection to the coordinator: {exc}"
     if isinstance(exc, FleetError):
         return 1, str(exc)
     if isinstance(exc, ssl.SSLError):

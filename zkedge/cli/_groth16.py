@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from zkedge.cli._common import CliError, add_client_flags, client_tls, hostport_arg
 from zkedge.fleet.common import FleetError
+from zkedge.fleet.rpc import ConnectionLost
 
 if TYPE_CHECKING:  # zkedge.msm loads the native core: imported where it runs
     from zkedge.msm import MsmStop
@@ -147,6 +148,8 @@ def cmd_prove(args: argparse.Namespace) -> int:
     except FormatError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except ConnectionLost as e:
+        raise CliError(f"lost the coordinator at {args.coordinator}: {e}") from None
     except (OSError, RuntimeError, FleetError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
