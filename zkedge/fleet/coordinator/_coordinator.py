@@ -315,8 +315,8 @@ class Coordinator:
     def status(self) -> dict[str, Any]:
         """The fleet now as JSON-ready data (numbers as numbers), as ``/api/status`` serves
         it: GetStatus's workers, jobs and task counts (camelCase keys, as ``zkedge status
-        --json``), each job's ``label`` and ``ageSeconds``, the ``recentJobs`` with their
-        times, and ``coordinator`` facts."""
+        --json``), each job's ``label``, ``outcome`` and ``ageSeconds``, the ``recentJobs``
+        with their times, and ``coordinator`` facts."""
         service = self._service
         sched = self._scheduler_or_raise()
         if service is None:
@@ -327,6 +327,7 @@ class Coordinator:
             job = sched.jobs.get(j.get("jobId", ""))
             if job is not None:
                 j["label"] = job.label
+                j["outcome"] = job.outcome  # "cancelled" where state says "failed"
                 j["ageSeconds"] = (job.ended_at or now) - job.submitted_at
         out["recentJobs"] = [
             {

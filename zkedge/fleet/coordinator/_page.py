@@ -193,7 +193,7 @@ function renderJobs(st) {
     const tr = el("tr", {"data-job": j.jobId});
     tr.appendChild(cell(j.jobId));
     tr.appendChild(cell(j.label || ""));
-    tr.appendChild(pill(j.state));
+    tr.appendChild(pill(j.outcome || j.state));
     const frac = j.pointsTotal > 0 ? j.pointsDone / j.pointsTotal : 0;
     tr.appendChild(meter(frac, Math.floor(100 * frac) + "%", true));
     tr.appendChild(cell(fmt(j.pointsDone) + " / " + fmt(j.pointsTotal), "num"));
