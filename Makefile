@@ -8,7 +8,7 @@ NODE_STAMP := $(NODE_DIR)/node_modules/.zkedge-installed
 
 .PHONY: all venv native node proto proto-check lint typecheck pytest pytest-limb32 test docs demo \
         bench bench-groth16 firmware-test firmware-test-full clean header-check format format-check \
-        clang-format
+        clang-format chromium status-screenshot
 
 all: venv
 
@@ -75,6 +75,17 @@ clang-format:
 	    clang-format >/dev/null; \
 	}
 
+# Headless chromium from apt when missing (the status page's browser test; its test skips
+# with a message where there is none), as root or through passwordless sudo.
+chromium:
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then sudo=; else sudo="sudo -n"; fi; \
+	  echo "installing chromium"; \
+	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	    chromium >/dev/null; \
+	}
+
 format: clang-format
 	clang-format -i $(C_SOURCES)
 
@@ -84,7 +95,7 @@ format-check: clang-format
 typecheck: venv
 	$(VENV)/bin/mypy zkedge tests tools bench firmware_tests
 
-pytest: venv node
+pytest: venv node chromium
 	$(VENV)/bin/pytest -q -p no:cacheprovider
 
 # The same native tests against the forced 32-bit-limb build (the armv6/armv7 code path).
@@ -116,6 +127,11 @@ firmware-test-full: venv
 
 demo: venv node
 	$(VPY) -m zkedge demo
+
+# The coordinator's status page with a demo fleet (3 in-process workers, finished, cancelled
+# and running jobs), as headless chromium draws it: build/status.png.
+status-screenshot: venv chromium
+	$(VPY) tools/status_screenshot.py --out build/status.png
 
 # MSM table against py_ecc, ffjavascript (bench/ installs it with npm) and arkworks; ~6 min.
 bench: venv node

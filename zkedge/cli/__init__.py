@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
-import os
 import sys
 from collections.abc import Sequence
 
 from zkedge import __version__
+from zkedge.cli._common import add_global_flags, run_command
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
@@ -37,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="zkedge", description="A fleet of small ARM boards as one zero-knowledge prover."
     )
     ap.add_argument("--version", action="version", version=f"zkedge {__version__}")
+    add_global_flags(ap)
     sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _fleet.register(sub)
     _groth16.register(sub)
@@ -47,20 +47,21 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("info", help="show the native build (limb width, compiler, threads)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_info)
+    for p in sub.choices.values():  # also after the subcommand: `zkedge status --debug`
+        add_global_flags(p, suppress=True)
     return ap
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``zkedge`` with ``argv`` (default: the process arguments)."""
-    logging.basicConfig(level=os.environ.get("ZKEDGE_LOG", "WARNING"))
+    """Run ``zkedge`` with ``argv`` (default: the process arguments). A failure is one
+    ``error:`` line on stderr and exit status 2 (usage, bad input) or 1 (runtime);
+    ``--debug`` also prints its traceback."""
     words = list(sys.argv[1:] if argv is None else argv)
     if words[:1] == ["wtns"]:  # a witness needs none of the fleet's imports (about 0.2 s)
         from zkedge.cli._circom import main as circom_main
 
         return circom_main(words)
-    args = build_parser().parse_args(argv)
-    rc: int = args.func(args)
-    return rc
+    return run_command(build_parser(), words)
 
 
 if __name__ == "__main__":

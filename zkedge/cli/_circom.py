@@ -187,12 +187,13 @@ def cmd_export_solidity(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """``zkedge wtns|groth16|zkey ...`` with only these commands in the parser."""
+    from zkedge.cli._common import add_global_flags, run_command
+
     ap = argparse.ArgumentParser(prog="zkedge")
+    add_global_flags(ap)
     sub = ap.add_subparsers(dest="command", required=True)
     register(sub)
-    args = ap.parse_args(argv)
-    rc: int = args.func(args)
-    return rc
+    return run_command(ap, argv)
 
 
 if __name__ == "__main__":

@@ -1,14 +1,53 @@
-"""Flags every client subcommand shares: the coordinator's address, token and TLS."""
+"""What every subcommand shares: client flags (address, token, TLS), the global flags
+(``--debug``, ``--log-level``, ``--log-format``) and turning failures into one ``error:`` line.
+
+Every failure a user can cause ends the command with one line on stderr, ``error: ...``, and
+exit status 2 (usage, bad input) or 1 (a runtime failure: unreachable coordinator, refused
+token, port in use, ...); ``--debug`` also prints the traceback. The table of these messages is
+in docs/errors.md.
+"""
 
 from __future__ import annotations
 
 import argparse
 import os
+import ssl
+import sys
+import traceback
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
-from zkedge.fleet.common import TlsConfig
+from zkedge.cli._log import LEVELS, setup_logging
+from zkedge.fleet.common import FleetError, TlsConfig, parse_hostport
 
-__all__ = ["add_client_flags", "add_token", "client_tls"]
+__all__ = [
+    "CliError",
+    "add_client_flags",
+    "add_global_flags",
+    "add_token",
+    "client_tls",
+    "describe",
+    "hostport_arg",
+    "run_command",
+]
+
+
+class CliError(Exception):
+    """A failure to report as ``error: <message>`` with exit status ``code`` (2: usage or bad
+    input, 1: runtime)."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def hostport_arg(flag: str, value: str) -> tuple[str, int]:
+    """``HOST:PORT`` of a flag, or a usage error naming the flag."""
+    try:
+        return parse_hostport(value)
+    except ValueError as exc:
+        raise CliError(f"{flag}: {exc}", 2) from None
 
 
 def add_token(p: argparse.ArgumentParser) -> None:
@@ -37,3 +76,99 @@ def client_tls(args: argparse.Namespace) -> TlsConfig | None:
     return TlsConfig(
         cert=args.tls_cert, key=args.tls_key, ca=args.tls_ca, server_name=args.tls_server_name
     )
+
+
+def add_global_flags(p: argparse.ArgumentParser, *, suppress: bool = False) -> None:
+    """``--debug``, ``--log-level``, ``--log-format``. On a subcommand's parser
+    (``suppress=True``) they have no default, so ``zkedge --debug status`` and
+    ``zkedge status --debug`` both work."""
+
+    def default(value: Any) -> Any:
+        return argparse.SUPPRESS if suppress else value
+
+    p.add_argument(
+        "--debug",
+        action="store_true",
+        default=default(False),
+        help="print the traceback of a failure (and log at debug level)",
+    )
+    p.add_argument(
+        "--log-level",
+        type=str.lower,
+        choices=LEVELS,
+        default=default(os.environ.get("ZKEDGE_LOG", "info").lower()),
+        help="level of zkedge's log lines on stderr (default: $ZKEDGE_LOG or info)",
+    )
+    p.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default=default("text"),
+        help="text lines with a UTC time, or one JSON object per line (for log collectors)",
+    )
+
+
+def _leaf(exc: BaseException) -> BaseException:
+    """The first exception inside nested groups (trio's nurseries wrap what their tasks
+    raise; several tasks losing one connection raise the same error each)."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return exc
+
+
+def describe(exc: BaseException) -> tuple[int, str]:
+    """(exit status, one-line message) for a failure that reached the command line."""
+    from zkedge.fleet.rpc import ConnectionLost, RpcError
+
+    exc = _leaf(exc)
+    if isinstance(exc, CliError):
+        return exc.code, str(exc)
+    if isinstance(exc, RpcError):
+        if exc.status == "UNAUTHENTICATED":
+            return 1, (
+                f"the coordinator refused the token (UNAUTHENTICATED: {exc.message}): pass "
+                "--token or set "
+                "$ZKEDGE_TOKEN to the coordinator's token"
+            )
+        if exc.status == "PERMISSION_DENIED":
+            return 1, f"the coordinator refused this client: {exc.message}"
+        return 1, f"the coordinator answered {exc.status}: {exc.message}"
+    if isinstance(exc, ConnectionLost):
+        return 1, f"lost the connection to the coordinator: {exc}"
+    if isinstance(exc, FleetError):
+        return 1, str(exc)
+    if isinstance(exc, ssl.SSLError):
+        return 1, f"TLS: {exc.reason or exc}"
+    if isinstance(exc, OSError):
+        where = f"{exc.filename}: " if exc.filename else ""
+        return 1, f"{where}{exc.strerror or exc}"
+    if isinstance(exc, ValueError):
+        return 2, str(exc)
+    return 1, f"{type(exc).__name__}: {exc} (an internal error: --debug shows where)"
+
+
+def _one_line(message: str) -> str:
+    return " ".join(message.split()) or "failed"
+
+
+def run_command(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> int:
+    """Parse ``argv``, set up logging and run the chosen subcommand's ``func``; a failure is
+    one ``error:`` line and exit status 1 or 2 (the traceback too with ``--debug``)."""
+    args = parser.parse_args(argv)
+    debug = getattr(args, "debug", False)
+    level = "debug" if debug else getattr(args, "log_level", "info")
+    setup_logging(level, getattr(args, "log_format", "text"))
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # every failure a user can cause ends here as one line
+        if isinstance(_leaf(exc), KeyboardInterrupt):
+            print("interrupted", file=sys.stderr)
+            return 130
+        code, message = describe(exc)
+        if debug:
+            traceback.print_exception(exc)
+        print(f"error: {_one_line(message)}", file=sys.stderr)
+        return code

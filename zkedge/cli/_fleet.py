@@ -12,8 +12,6 @@ from __future__ import annotations
 import argparse
 import gc
 import json
-import logging
-import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -22,8 +20,16 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
-from zkedge.cli._common import add_client_flags, add_token, client_tls
-from zkedge.fleet.common import FleetError
+from zkedge.cli._common import (
+    CliError,
+    add_client_flags,
+    add_global_flags,
+    add_token,
+    client_tls,
+    hostport_arg,
+    run_command,
+)
+from zkedge.fleet.common import FleetError, JobFailed
 from zkedge.fleet.worker.config_file import ConfigError, add_config_argument, apply_config
 
 if TYPE_CHECKING:  # the gRPC client is imported where a command connects
@@ -90,6 +96,19 @@ def register(subparsers: Any) -> None:
         default=60.0,
         help="seconds a job may wait with no worker able to take it before it fails",
     )
+    p.add_argument(
+        "--forget-dead-after",
+        type=float,
+        default=600.0,
+        metavar="SECONDS",
+        help="a dead worker leaves the registry (and `zkedge status`) this long after it was "
+        "declared dead (default 600)",
+    )
+    p.add_argument(
+        "--http",
+        metavar="HOST:PORT",
+        help="serve /metrics (Prometheus), /healthz, /api/status and a status page on HOST:PORT",
+    )
     _add_keep_freed(p, 64)
     p.set_defaults(func=cmd_coordinator)
 
@@ -111,6 +130,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--no-benchmark", action="store_true", help="skip the startup micro-benchmark")
     p.add_argument("--debug-task-delay", type=float, default=0.0, help=argparse.SUPPRESS)
     p.add_argument("--backoff-initial", type=float, default=0.5, help=argparse.SUPPRESS)
+    p.add_argument(
+        "--http", metavar="HOST:PORT", help="serve /metrics (Prometheus) and /healthz on HOST:PORT"
+    )
     add_client_flags(p)
     add_config_argument(p)  # last: --config PATH (TOML), flags given win over the file
     p.set_defaults(func=cmd_worker)
@@ -189,11 +211,31 @@ def _quiet_gc() -> None:
     gc.set_threshold(50_000, 20, 100)
 
 
+def _store_arg(value: str) -> Path | None:
+    """``--store``: None for ':memory:', else a file path whose directory exists."""
+    if value == ":memory:":
+        return None
+    path = Path(value)
+    if path.is_dir():
+        raise CliError(f"--store {value}: is a directory, not a file", 2)
+    parent = path.parent
+    if not parent.is_dir():
+        raise CliError(f"--store {value}: directory {parent} does not exist", 2)
+    return path
+
+
 def cmd_coordinator(args: argparse.Namespace) -> int:
     """``zkedge coordinator``: serve until SIGTERM/SIGINT."""
     from zkedge.fleet.alloc import retain_freed_memory
     from zkedge.fleet.coordinator import Coordinator, SizingPolicy, TlsConfig
+    from zkedge.fleet.coordinator.store import StoreError
 
+    hostport_arg("--bind", args.bind)
+    if args.http is not None:
+        hostport_arg("--http", args.http)
+    store = _store_arg(args.store)
+    if args.forget_dead_after < 0:
+        raise CliError("--forget-dead-after must be >= 0 seconds", 2)
     if args.keep_freed_mb > 0:  # every task's scalars pass through fresh buffers otherwise
         retain_freed_memory(args.keep_freed_mb << 20)
     tls = None
@@ -206,7 +248,7 @@ def cmd_coordinator(args: argparse.Namespace) -> int:
     )
     coord = Coordinator(
         args.bind,
-        store=None if args.store == ":memory:" else args.store,
+        store=store,
         token=args.token,
         tls=tls,
         policy=policy,
@@ -216,6 +258,8 @@ def cmd_coordinator(args: argparse.Namespace) -> int:
         max_connections_per_peer=args.max_connections_per_peer,
         watch_grace=args.watch_grace,
         no_worker_timeout=args.no_worker_timeout,
+        forget_dead_after=args.forget_dead_after,
+        http=args.http,
     )
 
     async def run() -> None:
@@ -223,15 +267,14 @@ def cmd_coordinator(args: argparse.Namespace) -> int:
             c = await nursery.start(coord.serve)
             _quiet_gc()
             print(f"coordinator listening on {c.host}:{c.port}", flush=True)
+            if c.http_port is not None:
+                print(f"status page on http://{c.http_host}:{c.http_port}/", flush=True)
             nursery.start_soon(_until_signal, nursery.cancel_scope, nursery.cancel_scope.cancel)
-
-    from zkedge.fleet.coordinator.store import StoreError
 
     try:
         trio.run(run)
-    except (StoreError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    except* StoreError as group:
+        raise CliError(f"--store {args.store}: {group.exceptions[0]}") from None
     return 0
 
 
@@ -243,8 +286,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
     try:
         apply_config(args)
     except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        raise CliError(str(exc), 2) from None
+    hostport_arg("--coordinator", args.coordinator)
+    if args.http is not None:
+        hostport_arg("--http", args.http)
     if args.keep_freed_mb > 0:  # every task's scalars arrive through fresh buffers otherwise
         retain_freed_memory(args.keep_freed_mb << 20)
     cfg = WorkerConfig(
@@ -261,6 +306,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         benchmark=not args.no_benchmark,
         task_delay=args.debug_task_delay,
         backoff_initial=args.backoff_initial,
+        http=args.http,
     )
     worker = Worker(cfg)
 
@@ -275,17 +321,25 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 async def _with_client(args: argparse.Namespace, fn: Any) -> Any:
-    from zkedge.fleet.client import open_coordinator
+    from zkedge.fleet.client import ConnectionLost, open_coordinator
 
-    async with open_coordinator(args.coordinator, token=args.token, tls=client_tls(args)) as c:
-        return await fn(c)
+    hostport_arg("--coordinator", args.coordinator)
+    try:
+        async with open_coordinator(args.coordinator, token=args.token, tls=client_tls(args)) as c:
+            return await fn(c)
+    except ConnectionLost as exc:
+        raise CliError(f"cannot reach the coordinator at {args.coordinator}: {exc}") from None
 
 
 def cmd_msm(args: argparse.Namespace) -> int:
     """``zkedge msm``: submit bases+scalars, wait, print the result and each worker's share."""
     from zkedge.curves import get_curve
 
-    curve = get_curve(args.curve)
+    try:
+        curve = get_curve(args.curve)
+    except ValueError as exc:
+        raise CliError(f"--curve: {exc}", 2) from None
+    hostport_arg("--coordinator", args.coordinator)
     bases = args.bases.read_bytes()
     if args.bases_encoding == "be":
         from zkedge import ec
@@ -307,9 +361,8 @@ def cmd_msm(args: argparse.Namespace) -> int:
 
     try:
         out = trio.run(_with_client, args, go)
-    except FleetError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    except JobFailed as exc:
+        raise CliError(f"job failed: {exc}") from None
     if args.detach:
         print(out)  # the job id: `zkedge jobs`, `zkedge cancel JOB`
         return 0
@@ -363,13 +416,11 @@ def cmd_status(args: argparse.Namespace) -> int:
     async def go(client: CoordinatorClient) -> Any:
         return await client.status()
 
-    try:
-        st = trio.run(_with_client, args, go)
-    except FleetError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    st = trio.run(_with_client, args, go)
     if args.json:
-        print(json.dumps(st.to_dict(), indent=2))
+        from zkedge.fleet.client import status_json
+
+        print(json.dumps(status_json(st), indent=2))
         return 0
     print(
         f"{'worker':<20}{'state':<12}{'cores':>6}{'load':>6}{'cpu':>6}{'temp':>6}"
@@ -433,13 +484,11 @@ def cmd_cancel(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Standalone entry point (``python -m zkedge.cli._fleet``)."""
-    logging.basicConfig(level=os.environ.get("ZKEDGE_LOG", "WARNING"))
     ap = argparse.ArgumentParser(prog="zkedge")
+    add_global_flags(ap)
     sub = ap.add_subparsers(dest="command", required=True)
     register(sub)
-    args = ap.parse_args(argv)
-    rc: int = args.func(args)
-    return rc
+    return run_command(ap, argv)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ the parsed namespace, returning an exit code).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import threading
 import time
@@ -14,8 +15,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from zkedge.cli._common import add_client_flags, client_tls
+from zkedge.cli._common import CliError, add_client_flags, client_tls, hostport_arg
 from zkedge.fleet.common import FleetError
+from zkedge.fleet.rpc import ConnectionLost
 
 if TYPE_CHECKING:  # zkedge.msm loads the native core: imported where it runs
     from zkedge.msm import MsmStop
@@ -91,11 +93,27 @@ def _interruptible(fn: Callable[[MsmStop], T]) -> T:
     return out[0]
 
 
+def check_output(path: Path) -> None:
+    """Fail before any work when ``path`` cannot be written: its directory is missing or not
+    writable, or it is a directory (a proof takes long; losing it at the end is worse)."""
+    parent = path.parent
+    if path.is_dir():
+        raise CliError(f"{path}: is a directory", 2)
+    if not parent.is_dir():
+        raise CliError(f"{path}: directory {parent} does not exist", 2)
+    if not os.access(parent, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise CliError(f"{path}: not writable", 2)
+
+
 def cmd_prove(args: argparse.Namespace) -> int:
     """``zkedge prove``."""
     from zkedge.groth16 import FormatError, dump_json, explain_verify, vkey_from_zkey
     from zkedge.groth16.prover import load_inputs
 
+    check_output(args.proof)
+    check_output(args.public)
+    if args.coordinator:
+        hostport_arg("--coordinator", args.coordinator)
     t0 = time.monotonic()
     try:
         zk, wit = load_inputs(args.zkey, args.witness)
@@ -130,6 +148,8 @@ def cmd_prove(args: argparse.Namespace) -> int:
     except FormatError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except ConnectionLost as e:
+        raise CliError(f"lost the coordinator at {args.coordinator}: {e}") from None
     except (OSError, RuntimeError, FleetError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
@@ -168,12 +188,13 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Standalone entry point (``python -m zkedge.cli._groth16 prove ...``)."""
+    from zkedge.cli._common import add_global_flags, run_command
+
     ap = argparse.ArgumentParser(prog="zkedge")
+    add_global_flags(ap)
     sub = ap.add_subparsers(dest="command", required=True)
     register(sub)
-    args = ap.parse_args(argv)
-    rc: int = args.func(args)
-    return rc
+    return run_command(ap, argv)
 
 
 if __name__ == "__main__":

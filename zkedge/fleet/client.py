@@ -33,6 +33,7 @@ from zkedge.fleet.proto.coordinator.v1 import (
     SubmitMsmRequest,
     WatchJobRequest,
 )
+from zkedge.fleet.status import status_json
 from zkedge.groth16 import Progress, ProofResult, explain_verify, vkey_from_zkey
 from zkedge.groth16.plan import MsmTask, plan_proof
 from zkedge.groth16.prover import compute_h, finish_proof, public_signals
@@ -47,6 +48,7 @@ __all__ = [
     "RpcError",
     "open_coordinator",
     "prove_remote",
+    "status_json",
 ]
 
 RpcError = _rpc.RpcError

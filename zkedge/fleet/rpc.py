@@ -6,6 +6,8 @@ trio-asyncio loop and exposes trio-flavoured entry points:
 * :func:`serve_grpc` serves a generated betterproto service, dispatching every RPC to a plain
   trio object (``impl.register_worker(request)`` etc.), checking the shared token first. A
   unary RPC whose handler never waits may instead be implemented as ``<name>_sync(request)``.
+  Extra grpclib handlers (:func:`health_service`: the standard ``grpc.health.v1.Health``) run
+  on the same port, without the token check.
 * :class:`GrpcClient` (from :func:`open_client`) calls unary RPCs and consumes server streams
   from trio code.
 
@@ -20,10 +22,13 @@ import binascii
 import hmac
 import inspect
 import logging
+import math
+import os
 import re
 import ssl as _ssl
+import time
 import weakref
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
@@ -49,6 +54,7 @@ __all__ = [
     "GrpcClient",
     "RpcError",
     "TrioStream",
+    "health_service",
     "install_frame_repr",
     "open_client",
     "open_clients",
@@ -78,7 +84,13 @@ class RpcError(FleetError):
 
 
 class ConnectionLost(FleetError):
-    """The channel to the server could not be opened or broke mid-call."""
+    """The channel to the server could not be opened or broke mid-call. ``tls`` is True when
+    TLS failed (a handshake refused, a certificate not trusted, TLS spoken to a plain
+    server)."""
+
+    def __init__(self, message: str, *, tls: bool = False) -> None:
+        super().__init__(message)
+        self.tls = tls
 
 
 class TrioStream(Protocol):
@@ -114,6 +126,9 @@ def _token_ok(metadata: Mapping[str, Any], token: str | None) -> bool:
     return hmac.compare_digest(got.encode(), f"Bearer {token}".encode())
 
 
+_REFUSED_LOG_EVERY = 10.0  # seconds between two logged token refusals from one address
+
+
 class _Adapter:
     """A grpclib handler object (``__mapping__``) dispatching to a trio implementation."""
 
@@ -128,6 +143,7 @@ class _Adapter:
         self._token = token
         self._limits = dict(limits or {})
         self._default_limit = self._limits.pop("*", DEFAULT_MAX_MESSAGE)
+        self._refused_logged: dict[str, float] = {}  # address -> when its refusal was logged
         self._mapping: dict[str, grpclib.const.Handler] = {}
         for path, h in base().__mapping__().items():
             name = _snake(path.rsplit("/", 1)[1])
@@ -153,6 +169,7 @@ class _Adapter:
         declared length over the limit is refused before its body is read (RESOURCE_EXHAUSTED),
         and every malformed body or frame is INVALID_ARGUMENT, never UNKNOWN."""
         if not _token_ok(stream.metadata or {}, self._token):
+            self._log_refusal(stream, name)
             raise grpclib.GRPCError(grpclib.const.Status.UNAUTHENTICATED, "missing or bad token")
         raw = stream._stream  # grpclib's HTTP/2 stream (private: see the version bound)
         try:
@@ -184,6 +201,18 @@ class _Adapter:
         except Exception as exc:  # any decoding failure is the client's: never UNKNOWN
             raise _bad(f"undecodable request: {type(exc).__name__}: {exc}") from None
         return request
+
+    def _log_refusal(self, stream: grpclib.server.Stream[Any, Any], name: str) -> None:
+        """Log a refused token, at most once per address every few seconds (a worker with
+        the wrong token retries with backoff; a flood must not flood the log)."""
+        address = _peer_of(stream).address
+        now = time.monotonic()
+        if now - self._refused_logged.get(address, -math.inf) < _REFUSED_LOG_EVERY:
+            return
+        if len(self._refused_logged) > 1024:
+            self._refused_logged.clear()
+        self._refused_logged[address] = now
+        log.warning("refused %s from %s: missing or wrong token", name, address or "?")
 
     def _call_args(self, stream: grpclib.server.Stream[Any, Any], method: Any) -> tuple[Any, ...]:
         """Extra arguments: a :class:`Peer` for handlers that take one (``peer=``)."""
@@ -422,6 +451,15 @@ class _Server(Server):
 _WINDOW = 1 << 20  # HTTP/2 inbound flow-control window per stream and per connection (bytes)
 
 
+def health_service() -> object:
+    """grpclib's standard health-checking service (``grpc.health.v1.Health``: ``Check`` and
+    ``Watch``), answering SERVING for the server as a whole (service ``""``) while it runs.
+    Pass it to :func:`serve_grpc` in ``extra_handlers``."""
+    from grpclib.health.service import Health
+
+    return Health()
+
+
 async def serve_grpc(
     base: type[Any],
     impl: object,
@@ -432,6 +470,7 @@ async def serve_grpc(
     ssl_context: _ssl.SSLContext | None = None,
     limits: Mapping[str, int] | None = None,
     max_connections_per_peer: int = 64,
+    extra_handlers: Sequence[object] = (),
     task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve ``base`` (a generated ``*ServiceBase``) with trio object ``impl`` until cancelled.
@@ -439,15 +478,20 @@ async def serve_grpc(
     ``limits`` maps RPC names (snake_case) to their largest accepted request in bytes (``"*"``:
     every other RPC; default ``DEFAULT_MAX_MESSAGE``). An address holding more than
     ``max_connections_per_peer`` connections has the newest closed at once.
+    ``extra_handlers`` are grpclib handler objects (asyncio code, e.g. :func:`health_service`)
+    served on the same port as they are: no token check, grpclib's own message handling.
     ``task_status.started(port)`` reports the bound port once the socket listens (port 0 picks
-    a free one). Cancellation stops accepting, cancels running handlers and waits for them.
+    a free one); a failure to listen is an ``OSError`` naming the address. Cancellation stops
+    accepting, cancels running handlers and waits for them.
     """
     if max_connections_per_peer < 1:
         raise ValueError("max_connections_per_peer must be >= 1")
     adapter = _Adapter(base, impl, token, limits)
 
     def make() -> _Server:  # inside the asyncio loop: grpclib's Server takes the running loop
-        return _Server([adapter], max_connections_per_peer=max_connections_per_peer)
+        return _Server(
+            [adapter, *extra_handlers], max_connections_per_peer=max_connections_per_peer
+        )
 
     try:
         await _serve(make, host, port, ssl_context, task_status)
@@ -472,7 +516,11 @@ async def _serve(
             await server.start(host, port, ssl=ssl_context)
             return server
 
-        server = await trio_asyncio.aio_as_trio(_start)()
+        try:
+            server = await trio_asyncio.aio_as_trio(_start)()
+        except OSError as exc:
+            why = os.strerror(exc.errno) if exc.errno else str(exc)
+            raise OSError(exc.errno, f"cannot listen on {host}:{port}: {why}") from None
         try:
             listener: Any = server._server
             sockets = listener.sockets if listener is not None else ()
@@ -563,6 +611,8 @@ class GrpcClient:
             return await trio_asyncio.aio_as_trio(fn)()
         except grpclib.GRPCError as exc:
             raise RpcError(exc.status.name, exc.message or "") from None
+        except _ssl.SSLError as exc:
+            raise ConnectionLost(f"TLS failed: {exc.reason or exc}", tls=True) from None
         except (
             TimeoutError,
             OSError,

@@ -1,9 +1,12 @@
-"""The embeddable coordinator: a gRPC server plus scheduler, started with ``nursery.start``."""
+"""The embeddable coordinator: a gRPC server plus scheduler, started with ``nursery.start``;
+optionally an HTTP server for ``/metrics``, ``/healthz``, ``/api/status`` and a status page."""
 
 from __future__ import annotations
 
 import functools
+import json
 import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,13 +17,17 @@ import trio
 from zkedge.curves import Curve, Point, check_group, get_curve
 from zkedge.fleet import rpc
 from zkedge.fleet.common import TlsConfig, parse_hostport, server_context
+from zkedge.fleet.coordinator import _page
+from zkedge.fleet.coordinator.metrics import CoordinatorMetrics
 from zkedge.fleet.coordinator.model import Job, PartialResult, Progress
 from zkedge.fleet.coordinator.registry import Registry, WorkerRecord
 from zkedge.fleet.coordinator.scheduler import Scheduler
 from zkedge.fleet.coordinator.service import CoordinatorService
 from zkedge.fleet.coordinator.sizing import SizingPolicy
 from zkedge.fleet.coordinator.store import Store, StoreError
+from zkedge.fleet.http import Response, serve_http
 from zkedge.fleet.proto.coordinator.v1 import CoordinatorServiceBase
+from zkedge.fleet.status import status_json
 from zkedge.msm import BaseTable, table_hash
 
 __all__ = ["MAX_MESSAGE", "Coordinator", "JobHandle", "MsmSpec"]
@@ -153,6 +160,11 @@ class Coordinator:
     stream has followed it for this many seconds (its client is gone). ``no_worker_timeout``: a
     job some of whose work no live worker can take (curve, receive limit, memory; no worker at
     all) fails after this many seconds, saying why. ``math.inf`` turns either off.
+    A worker declared dead leaves the registry ``forget_dead_after`` seconds later (None:
+    never). ``http="HOST:PORT"`` also serves ``/metrics`` (Prometheus text format),
+    ``/healthz``, ``/api/status`` (JSON) and a status page at ``/`` (``http_port`` is the bound
+    port). The gRPC port also answers the standard health check (``grpc.health.v1.Health``),
+    without the token.
     """
 
     def __init__(
@@ -173,8 +185,17 @@ class Coordinator:
         max_connections_per_peer: int = 64,
         watch_grace: float = 30.0,
         no_worker_timeout: float = 60.0,
+        forget_dead_after: float | None = 600.0,
+        http: str | None = None,
     ) -> None:
         self.host, self.requested_port = parse_hostport(bind)
+        self.http_host: str | None = None
+        self.http_requested_port: int | None = None
+        if http is not None:
+            self.http_host, self.http_requested_port = parse_hostport(http)
+        if forget_dead_after is not None and forget_dead_after < 0:
+            raise ValueError("forget_dead_after must be >= 0 seconds (or None: never)")
+        self.forget_dead_after = forget_dead_after
         if table_memory is not None and table_memory < 0:
             raise ValueError("table_memory must be >= 0 (or None: no bound)")
         self.table_memory = table_memory
@@ -202,8 +223,18 @@ class Coordinator:
         self.watch_grace = watch_grace
         self.no_worker_timeout = no_worker_timeout
         self.port: int | None = None
+        self.http_port: int | None = None
         self._registry: Registry | None = None
         self._scheduler: Scheduler | None = None
+        self._service: CoordinatorService | None = None
+        self._started_at = 0.0
+        self.metrics = CoordinatorMetrics(self._parts)
+        """This coordinator's Prometheus registry and recent job times."""
+
+    def _parts(self) -> tuple[Registry, Scheduler] | None:
+        if self._registry is None or self._scheduler is None:
+            return None
+        return self._registry, self._scheduler
 
     # ------------------------------------------------------------------ running
     async def serve(
@@ -218,6 +249,7 @@ class Coordinator:
                 heartbeat_interval=self.heartbeat_interval,
                 max_missed=self.max_missed,
                 quarantined=store.quarantined(),
+                forget_dead_after=self.forget_dead_after,
             )
             scheduler = Scheduler(
                 store,
@@ -229,31 +261,105 @@ class Coordinator:
                 watch_grace=self.watch_grace,
                 no_worker_timeout=self.no_worker_timeout,
             )
+            scheduler.on_task = self.metrics.task
+            scheduler.on_job_end = self.metrics.job_end
             scheduler.recover()
             self._registry, self._scheduler = registry, scheduler
+            self._service = service = CoordinatorService(self)
+            self._started_at = trio.current_time()
             ssl_ctx = server_context(self.tls) if self.tls is not None else None
             async with trio.open_nursery() as nursery:
 
                 async def grpc(task_status: trio.TaskStatus[int]) -> None:
                     await rpc.serve_grpc(
                         CoordinatorServiceBase,
-                        CoordinatorService(self),
+                        service,
                         self.host,
                         self.requested_port,
                         token=self.token,
                         ssl_context=ssl_ctx,
                         limits=self.max_message,
                         max_connections_per_peer=self.max_connections_per_peer,
+                        extra_handlers=[rpc.health_service()],
                         task_status=task_status,
                     )
 
                 self.port = await nursery.start(grpc)
+                if self.http_host is not None and self.http_requested_port is not None:
+                    self.http_port = await nursery.start(
+                        functools.partial(
+                            serve_http, self._routes(), self.http_host, self.http_requested_port
+                        )
+                    )
                 nursery.start_soon(self._liveness_loop, registry)
                 nursery.start_soon(self._tick_loop, scheduler)
+                log.info(
+                    "coordinator serving gRPC on %s:%d%s%s",
+                    self.host,
+                    self.port,
+                    " (TLS)" if ssl_ctx is not None else "",
+                    f", HTTP on {self.http_host}:{self.http_port}" if self.http_port else "",
+                )
                 task_status.started(self)
         finally:
-            self._registry = self._scheduler = None
+            self._registry = self._scheduler = self._service = None
+            self.http_port = None
             store.close()
+
+    # ------------------------------------------------------------------ HTTP
+    def _routes(self) -> dict[str, Callable[[], Response]]:
+        def metrics() -> Response:
+            return Response(200, self.metrics.exposition(), "text/plain; version=0.0.4")
+
+        def healthz() -> Response:
+            if self._service is None:
+                return Response(503, b"not serving\n")
+            return Response(200, b"ok\n")
+
+        def api_status() -> Response:
+            body = json.dumps(self.status(), separators=(",", ":")).encode()
+            return Response(200, body, "application/json")
+
+        def page() -> Response:
+            return Response(200, _page.STATUS_PAGE.encode(), "text/html; charset=utf-8")
+
+        return {"/metrics": metrics, "/healthz": healthz, "/api/status": api_status, "/": page}
+
+    def status(self) -> dict[str, Any]:
+        """The fleet now as JSON-ready data (numbers as numbers), as ``/api/status`` serves
+        it: GetStatus's workers, jobs and task counts (camelCase keys, as ``zkedge status
+        --json``), each job's ``label``, ``outcome`` and ``ageSeconds``, the ``recentJobs``
+        with their times, and ``coordinator`` facts."""
+        service = self._service
+        sched = self._scheduler_or_raise()
+        if service is None:
+            raise RuntimeError("coordinator is not serving")
+        out = status_json(service.status())
+        now = trio.current_time()
+        for j in out.get("jobs", []):
+            job = sched.jobs.get(j.get("jobId", ""))
+            if job is not None:
+                j["label"] = job.label
+                j["outcome"] = job.outcome  # "cancelled" where state says "failed"
+                j["ageSeconds"] = (job.ended_at or now) - job.submitted_at
+        out["recentJobs"] = [
+            {
+                "jobId": r.job_id,
+                "kind": r.kind,
+                "outcome": r.outcome,
+                "seconds": r.seconds,
+                "points": r.points,
+                "ended": r.ended,
+            }
+            for r in self.metrics.recent
+        ]
+        out["coordinator"] = {
+            "address": f"{self.host}:{self.port}",
+            "uptimeSeconds": now - self._started_at,
+            "time": time.time(),
+            "heartbeatInterval": self.heartbeat_interval,
+        }
+        return out
 
     async def _liveness_loop(self, registry: Registry) -> None:
         while True:

@@ -40,6 +40,7 @@ __all__ = [
     "Progress",
     "Task",
     "VerifyRequest",
+    "clock",
 ]
 
 RUNNING, DONE, FAILED, LOST, CANCELLED, PENDING = (
@@ -267,6 +268,15 @@ class VerifyRequest:
     error: str | None = None
 
 
+def clock() -> float:
+    """trio's clock inside a trio run (a fake one in tests), else 0 (scheduler unit tests drive
+    jobs outside a run)."""
+    try:
+        return trio.current_time()
+    except RuntimeError:
+        return 0.0
+
+
 class Job:
     """A submitted job; awaitable through :class:`zkedge.fleet.coordinator.JobHandle`."""
 
@@ -290,6 +300,13 @@ class Job:
         self.unwatched_since: float | None = None  # None: from the scheduler's next tick
         # Since when no live worker can take some of its remaining work (None: one can).
         self.stuck_since: float | None = None
+        self.submitted_at = clock()  # or, recovered, the coordinator's start
+        self.ended_at: float | None = None
+
+    @property
+    def outcome(self) -> str:
+        """``running``, ``done``, ``failed`` or ``cancelled``."""
+        return self.state
 
     def progress(self) -> Progress:
         """Current progress snapshot."""

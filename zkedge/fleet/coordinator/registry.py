@@ -2,11 +2,14 @@
 
 Liveness is judged on trio's clock (so tests can use a fake clock): a worker silent for more than
 ``heartbeat_interval`` is *suspect* (gets no new tasks), silent for ``max_missed`` intervals it is
-*dead* and the scheduler requeues its tasks. Quarantined workers get nothing until released.
+*dead* and the scheduler requeues its tasks; ``forget_dead_after`` seconds later it leaves the
+registry (and the status listings). Quarantined workers get nothing until released. Every
+change of a worker's state is logged (logger ``zkedge.fleet.coordinator``).
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import secrets
 from collections.abc import Callable
@@ -24,9 +27,13 @@ from zkedge.fleet.coordinator.sizing import (
 )
 from zkedge.fleet.scalar_lru import SliceLru
 
-__all__ = ["ACTIVE", "DEAD", "QUARANTINED", "SUSPECT", "Registry", "WorkerRecord"]
+__all__ = ["ACTIVE", "DEAD", "QUARANTINED", "STATES", "SUSPECT", "Registry", "WorkerRecord"]
+
+log = logging.getLogger("zkedge.fleet.coordinator")
 
 ACTIVE, SUSPECT, DEAD, QUARANTINED = "active", "suspect", "dead", "quarantined"
+STATES = (ACTIVE, SUSPECT, DEAD, QUARANTINED)
+"""Every state a worker record can be in."""
 _NOMINAL_N = 1 << 16  # size at which "capacity" (points/s) is reported
 # Largest scalar cache a worker's mirror believes in (a bad NodeInfo cannot make the
 # coordinator leave out scalars the worker never kept: it would only cost round trips).
@@ -68,6 +75,7 @@ class WorkerRecord:
     # Mirror of the worker's scalar cache (zkedge.fleet.scalar_lru): slices it holds by hash, as of
     # the assignments sent so far on this session's stream. None: the worker keeps none.
     scalars: SliceLru | None = None
+    dead_since: float | None = None  # trio time it was declared dead
 
     def set_load(self, load: LoadSample | None) -> None:
         """Remember a load report (and the plain snapshot the sizing policy reads)."""
@@ -100,9 +108,13 @@ class Registry:
         max_missed: int = 3,
         quarantined: dict[str, str] | None = None,
         on_lost: Callable[[WorkerRecord, str], None] | None = None,
+        forget_dead_after: float | None = 600.0,
     ) -> None:
         if heartbeat_interval <= 0 or max_missed < 1:
             raise ValueError("heartbeat_interval must be > 0 and max_missed >= 1")
+        if forget_dead_after is not None and forget_dead_after < 0:
+            raise ValueError("forget_dead_after must be >= 0 (or None: never)")
+        self.forget_dead_after = forget_dead_after
         self.policy = policy
         self.heartbeat_interval = heartbeat_interval
         self.max_missed = max_missed
@@ -142,6 +154,16 @@ class Registry:
             rec.state = QUARANTINED
         cap.seed(node.bench_points_per_sec, BENCH_POINTS, rec.factor(self.policy))
         self.workers[worker_id] = rec
+        log.info(
+            "worker %s %s (host %s, %s, %d threads, benchmark %.0f points/s)%s",
+            worker_id,
+            "registered" if old is None else "re-registered",
+            node.hostname or "?",
+            node.arch or "?",
+            node.threads,
+            node.bench_points_per_sec,
+            f"; quarantined: {self.quarantined[worker_id]}" if rec.state == QUARANTINED else "",
+        )
         return rec
 
     def get(self, worker_id: str, session_id: str | None = None) -> WorkerRecord | None:
@@ -159,6 +181,7 @@ class Registry:
         rec.set_load(load)
         if rec.state == SUSPECT:
             rec.state = ACTIVE
+            log.info("worker %s heartbeats again: active", rec.worker_id)
             return True
         return False
 
@@ -180,24 +203,40 @@ class Registry:
             self._lose(rec, "task stream closed", keep_state=True)
 
     def sweep(self) -> list[WorkerRecord]:
-        """Mark silent workers suspect/dead; returns the newly dead ones."""
+        """Mark silent workers suspect/dead and forget the long dead; returns the newly dead."""
         now = trio.current_time()
         dead = []
         for rec in list(self.workers.values()):
-            if rec.state in (DEAD, QUARANTINED):
+            if rec.state == DEAD:
+                since = rec.dead_since if rec.dead_since is not None else now
+                if self.forget_dead_after is not None and now - since >= self.forget_dead_after:
+                    del self.workers[rec.worker_id]
+                    log.info("worker %s forgotten: dead for %.0f s", rec.worker_id, now - since)
+                continue
+            if rec.state == QUARANTINED:
                 continue
             silent = now - rec.last_heartbeat
             if silent > self.max_missed * self.heartbeat_interval:
                 rec.state = DEAD
+                rec.dead_since = now
+                log.warning(
+                    "worker %s dead: heartbeat lost (silent for %.1f s)", rec.worker_id, silent
+                )
                 self._lose(rec, f"no heartbeat for {silent:.1f}s")
                 dead.append(rec)
-            elif silent > 1.5 * self.heartbeat_interval:
+            elif silent > 1.5 * self.heartbeat_interval and rec.state != SUSPECT:
                 rec.state = SUSPECT
+                log.info(
+                    "worker %s suspect: no heartbeat for %.1f s (no new tasks)",
+                    rec.worker_id,
+                    silent,
+                )
         return dead
 
     def quarantine(self, worker_id: str, reason: str) -> None:
         """Stop giving a worker tasks (its running attempts are requeued elsewhere)."""
         self.quarantined[worker_id] = reason
+        log.warning("worker %s quarantined: %s", worker_id, reason)
         rec = self.workers.get(worker_id)
         if rec is not None and rec.state != DEAD:
             rec.state = QUARANTINED
@@ -205,7 +244,8 @@ class Registry:
 
     def release(self, worker_id: str) -> None:
         """Undo :meth:`quarantine`."""
-        self.quarantined.pop(worker_id, None)
+        if self.quarantined.pop(worker_id, None) is not None:
+            log.info("worker %s released from quarantine", worker_id)
         rec = self.workers.get(worker_id)
         if rec is not None and rec.state == QUARANTINED:
             rec.state = ACTIVE

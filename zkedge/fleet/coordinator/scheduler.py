@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import trio
@@ -41,6 +41,7 @@ from zkedge.fleet.coordinator.model import (
     PartialResult,
     Task,
     VerifyRequest,
+    clock,
 )
 from zkedge.fleet.coordinator.registry import Registry, WorkerRecord
 from zkedge.fleet.coordinator.sizing import SizingPolicy
@@ -95,6 +96,10 @@ class Scheduler:
         )
         self.dispatcher.on_store_error = self._fail_job
         registry.on_lost = self.worker_lost
+        # Observers (the coordinator's metrics): a task attempt's outcome ("done", "failed",
+        # "handed_back", "lost", "timed_out"), and a job's end (Job.outcome is set).
+        self.on_task: Callable[[str], None] = lambda outcome: None
+        self.on_job_end: Callable[[Job], None] = lambda job: None
 
     @property
     def policy(self) -> SizingPolicy:
@@ -291,6 +296,7 @@ class Scheduler:
             )
             return False, f"bad partial sum: {exc}"
         att.state = DONE
+        self.on_task("done")
         if w is not None:
             w.inflight.pop((task_id, attempt), None)
             self.dispatcher.promote(w)
@@ -343,6 +349,9 @@ class Scheduler:
         if att is None:
             return False, why
         att.state = FAILED
+        self.on_task("handed_back" if handed_back or scalars_missing else "failed")
+        if not (handed_back or scalars_missing):
+            log.info("task %s attempt %d failed on %s: %s", task_id, attempt, worker_id, error)
         w = self.registry.workers.get(worker_id)
         if w is not None:
             w.inflight.pop((task_id, attempt), None)
@@ -376,6 +385,7 @@ class Scheduler:
             )
         for att in list(w.inflight.values()):
             att.state = LOST
+            self.on_task("lost")
             task = att.task
             if att.verify is None:
                 task.strikes += 1
@@ -393,6 +403,10 @@ class Scheduler:
             for key, att in list(w.inflight.items()):
                 if now > att.deadline:
                     att.state = LOST
+                    self.on_task("timed_out")
+                    log.warning(
+                        "task %s attempt %d on %s timed out", att.task.id, att.number, w.worker_id
+                    )
                     w.inflight.pop(key, None)
                     self.dispatcher.promote(w)
                     task = att.task
@@ -425,7 +439,27 @@ class Scheduler:
             self._finished(job)
 
     def _finished(self, job: Job) -> None:
-        """Bookkeeping when a job ends: wake waiters, keep only a bounded history."""
+        """Bookkeeping when a job ends: log, wake waiters, keep only a bounded history."""
+        job.ended_at = clock()
+        took = job.ended_at - job.submitted_at
+        if job.state == DONE:
+            log.info(
+                "job %s (%s) done: %d points in %.2f s", job.id, job.label, job.points_total, took
+            )
+        else:
+            log.log(
+                logging.INFO if job.state == CANCELLED else logging.WARNING,
+                "job %s (%s) %s after %.2f s: %s",
+                job.id,
+                job.label,
+                job.outcome,
+                took,
+                job.error,
+            )
+        try:
+            self.on_job_end(job)
+        except Exception:  # an observer must not stop the bookkeeping
+            log.exception("job-end observer failed")
         self.running.pop(job.id, None)
         job.finished.set()
         job.touch()

@@ -462,6 +462,10 @@ class CoordinatorService:
         )
 
     async def get_status(self, req: GetStatusRequest) -> GetStatusResponse:
+        return self.status()
+
+    def status(self) -> GetStatusResponse:
+        """The fleet now: workers, jobs, task counts (GetStatus, and the status page)."""
         now = trio.current_time()
         policy = self._coord.policy
         workers = [

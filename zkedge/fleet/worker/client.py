@@ -9,6 +9,7 @@ running task may finish within ``drain_grace`` seconds, everything else is hande
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import math
@@ -26,6 +27,7 @@ import trio
 from zkedge.curves import check_group, get_curve
 from zkedge.fleet import rpc
 from zkedge.fleet.common import BENCH_POINTS, TlsConfig, client_context, parse_hostport
+from zkedge.fleet.http import Response, serve_http
 from zkedge.fleet.proto.coordinator.v1 import (
     CoordinatorServiceBase,
     FetchBasesRequest,
@@ -41,6 +43,7 @@ from zkedge.fleet.proto.coordinator.v1 import (
 from zkedge.fleet.scalar_lru import SliceLru
 from zkedge.fleet.worker.cache import BaseCache
 from zkedge.fleet.worker.executor import TaskResult, run_partial
+from zkedge.fleet.worker.metrics import WorkerMetrics
 from zkedge.fleet.worker.probe import Probe, micro_benchmark
 
 if TYPE_CHECKING:  # zkedge.msm loads the native core: imported where a task runs
@@ -75,10 +78,12 @@ class WorkerConfig:
     max_receive_bytes: int = 64 << 20
     # Curves to take tasks of (NodeInfo.curves); None: every curve the native core has.
     curves: tuple[str, ...] | None = None
+    http: str | None = None  # HOST:PORT serving /metrics and /healthz
 
     def __post_init__(self) -> None:
-
         parse_hostport(self.coordinator)  # validate early
+        if self.http is not None:
+            parse_hostport(self.http)
         if self.threads is not None and self.threads < 1:
             raise ValueError("threads must be >= 1")
         if self.backoff_initial <= 0 or self.backoff_max < self.backoff_initial:
@@ -126,7 +131,9 @@ async def reconnect_loop(
 
     ``session`` returns False after a session that got going (registered), which resets the
     backoff, and raises ``SessionEnded`` / :class:`zkedge.fleet.rpc.ConnectionLost` /
-    :class:`zkedge.fleet.rpc.RpcError` when it could not connect or broke.
+    :class:`zkedge.fleet.rpc.RpcError` when it could not connect or broke. Each failure is
+    logged with the delay before the next attempt: a refused token or a TLS failure as an
+    error, an unreachable coordinator as a warning.
     """
     while not stopping():
         try:
@@ -135,10 +142,35 @@ async def reconnect_loop(
             backoff.reset()
             continue
         except (SessionEnded, rpc.ConnectionLost, rpc.RpcError) as exc:
-            log.info("session ended: %s", exc)
+            error: Exception = exc
         if stopping():
             return
-        await wait(backoff.next())
+        delay = backoff.next()
+        _log_retry(error, delay)
+        await wait(delay)
+
+
+def _log_retry(exc: Exception, delay: float) -> None:
+    """One log line for a failed or ended session, saying when the next attempt is."""
+    retry = f"retrying in {delay:.1f} s"
+    if isinstance(exc, rpc.RpcError) and exc.status in ("UNAUTHENTICATED", "PERMISSION_DENIED"):
+        log.error(
+            "the coordinator refused this worker (%s: %s): check the token (--token, "
+            "$ZKEDGE_TOKEN, [auth] in worker.toml) or the client certificate; %s",
+            exc.status,
+            exc.message,
+            retry,
+        )
+    elif isinstance(exc, rpc.ConnectionLost) and exc.tls:
+        log.error("TLS with the coordinator failed: %s; %s", exc, retry)
+    elif isinstance(exc, rpc.ConnectionLost):
+        log.warning(
+            "coordinator unreachable: %s (TLS on one side only looks like this too); %s",
+            exc,
+            retry,
+        )
+    else:
+        log.info("session ended: %s; %s", exc, retry)
 
 
 class Worker:
@@ -159,6 +191,10 @@ class Worker:
         self.tasks_done = 0
         self.tasks_stopped = 0  # attempts whose MSM was stopped (cancelled, or handed back)
         self.sessions = 0
+        self.metrics = WorkerMetrics()
+        """This worker's Prometheus registry (``/metrics`` with ``WorkerConfig.http``)."""
+        self.http_port: int | None = None
+        self.registered = False
         self._stop = trio.Event()
         self._stopped = False
         self._busy = 0
@@ -169,15 +205,36 @@ class Worker:
         self._stop.set()
 
     async def run(self, *, task_status: trio.TaskStatus[Worker] = trio.TASK_STATUS_IGNORED) -> None:
-        """Benchmark, then serve sessions until :meth:`stop`; ``started`` after registering."""
+        """Benchmark, then serve sessions until :meth:`stop`; ``started`` after registering.
+        With ``config.http`` the HTTP server (``/metrics``, ``/healthz``) listens first, so a
+        failure to listen there ends ``run`` with an ``OSError`` at once."""
         rpc.install_frame_repr()
-        if self.config.benchmark:
-            self.bench_pps = await trio.to_thread.run_sync(
-                micro_benchmark, self.threads, BENCH_POINTS
-            )
-        self._started = task_status.started
-        backoff = Backoff(self.config.backoff_initial, self.config.backoff_max)
-        await reconnect_loop(self._session, backoff, self._stop.is_set, self._backoff_wait)
+        async with trio.open_nursery() as nursery:
+            if self.config.http is not None:
+                host, port = parse_hostport(self.config.http)
+                self.http_port = await nursery.start(
+                    functools.partial(serve_http, self._routes(), host, port)
+                )
+                log.info("worker %s: HTTP on %s:%d", self.worker_id, host, self.http_port)
+            if self.config.benchmark:
+                self.bench_pps = await trio.to_thread.run_sync(
+                    micro_benchmark, self.threads, BENCH_POINTS
+                )
+            self._started = task_status.started
+            backoff = Backoff(self.config.backoff_initial, self.config.backoff_max)
+            await reconnect_loop(self._session, backoff, self._stop.is_set, self._backoff_wait)
+            nursery.cancel_scope.cancel()
+
+    def _routes(self) -> dict[str, Callable[[], Response]]:
+        def metrics() -> Response:
+            return Response(200, self.metrics.exposition(), "text/plain; version=0.0.4")
+
+        def healthz() -> Response:
+            if self.registered:
+                return Response(200, b"ok: registered\n")
+            return Response(503, b"not registered with the coordinator\n")
+
+        return {"/metrics": metrics, "/healthz": healthz}
 
     async def _backoff_wait(self, delay: float) -> None:
         """Sleep before reconnecting, but wake at once when asked to stop."""
@@ -223,9 +280,20 @@ class Worker:
                 ),
             )
             self.sessions += 1
+            self.metrics.sessions.inc()
             sess = _Session(self, client, bulk, reg.session_id, reg.bases_block_points)
             interval = max(reg.heartbeat_interval_ms, 10) / 1000
+            log.info(
+                "worker %s %s with %s (%d threads, heartbeat every %.1f s)",
+                self.worker_id,
+                "registered" if self.sessions == 1 else "re-registered",
+                self.config.coordinator,
+                self.threads,
+                interval,
+            )
             ended: str | None = None
+            self.registered = True
+            self.metrics.registered.set(1)
             try:
                 async with trio.open_nursery() as nursery:
                     nursery.start_soon(sess.heartbeats, interval)
@@ -235,8 +303,11 @@ class Worker:
                     self._mark_started()
             except* (SessionEnded, rpc.ConnectionLost, rpc.RpcError) as group:
                 ended = "; ".join(str(e) for e in group.exceptions)
+            finally:
+                self.registered = False
+                self.metrics.registered.set(0)
             if ended is not None and not self._stopped:
-                log.info("session ended: %s", ended)
+                log.warning("session with %s ended: %s", self.config.coordinator, ended)
                 return False
             return self._stopped
 
@@ -373,8 +444,11 @@ class _Session:
             # handed it back: nothing to report.
             log.info("task %s attempt %d stopped early", task.task_id, task.attempt)
             self.w.tasks_stopped += 1
+            self.w.metrics.tasks.labels("stopped").inc()
             return
         except (ValueError, RuntimeError, MemoryError) as exc:
+            log.warning("task %s attempt %d failed: %s", task.task_id, task.attempt, exc)
+            self.w.metrics.tasks.labels("failed").inc()
             await self.report_failure(task, f"{type(exc).__name__}: {exc}")
             return
         if res.seconds > 0:
@@ -395,6 +469,16 @@ class _Session:
             ),
         )
         self.w.tasks_done += 1
+        self.w.metrics.tasks.labels("done").inc()
+        self.w.metrics.points.inc(task.count)
+        self.w.metrics.task_seconds.observe(res.seconds)
+        log.debug(
+            "task %s attempt %d done: %d points in %.3f s",
+            task.task_id,
+            task.attempt,
+            task.count,
+            res.seconds,
+        )
 
     async def report_failure(
         self,
@@ -464,6 +548,7 @@ class _Session:
 
     async def hand_back(self, task: TaskAssignment, why: str) -> None:
         """Return an attempt unrun (shutdown), so it is reassigned without a strike."""
+        self.w.metrics.tasks.labels("handed_back").inc()
         try:
             await self.report_failure(task, why, handed_back=True)
         except (rpc.RpcError, rpc.ConnectionLost):

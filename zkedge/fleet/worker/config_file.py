@@ -10,7 +10,7 @@ Two helpers wire that into an ``argparse`` worker parser::
     add_config_argument(p)                # last: adds --config, remembers the flag defaults
 
     def cmd_worker(args):
-        apply_config(args)                # file values where no flag was given
+        apply_config(args)                # file values where no flag was given on the line
         ...
 
 The file layout (every key optional except ``coordinator``, here or as a flag)::
@@ -141,35 +141,55 @@ def load_worker_config(path: str | Path) -> dict[str, Any]:
     return out
 
 
+class _Default:
+    """An option's default value, marked: :func:`apply_config` tells an option left out (still
+    marked) from one given on the command line, even with the default's value."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return repr(self.value)
+
+    def __str__(self) -> str:  # argparse's help shows %(default)s
+        return str(self.value)
+
+
 def add_config_argument(parser: argparse.ArgumentParser) -> None:
     """Add ``--config PATH`` (default ``$ZKEDGE_WORKER_CONFIG``) to the worker's parser and
-    remember the defaults of its other options; call it after adding them."""
+    mark the defaults of its other options, so :func:`apply_config` knows which were given;
+    call it after adding them, and always call :func:`apply_config` on the parsed options."""
     parser.add_argument(
         "--config",
         type=Path,
         default=os.environ.get(ENV_CONFIG) or None,
-        help=f"worker TOML file (default: ${ENV_CONFIG}); flags override it",
+        help=f"worker TOML file (default: ${ENV_CONFIG}); flags given on the command line win",
     )
-    defaults = {dest: parser.get_default(dest) for dest, _ in _KEYS.values()}
-    parser.set_defaults(_config_defaults=defaults)
+    dests = {dest for dest, _ in _KEYS.values()}
+    parser.set_defaults(**{d: _Default(parser.get_default(d)) for d in dests})
 
 
 def apply_config(args: argparse.Namespace) -> argparse.Namespace:
-    """Fill ``args`` from ``args.config`` wherever the option still has its default value.
+    """Fill ``args`` from ``args.config`` for every option not given on the command line, and
+    unmark the defaults of the rest.
 
-    A flag given explicitly with exactly its default value is indistinguishable from no flag,
-    so the file wins there. ``$ZKEDGE_TOKEN`` (the token option's default) beats the file's
-    token. Options the parser lacks (``cache_memory_mb``) are set as new attributes. Raises
-    :class:`ConfigError` for a bad file or when no coordinator is given anywhere.
+    A flag given on the command line always wins, whatever its value. ``$ZKEDGE_TOKEN`` (the
+    token option's default) beats the file's token. Options the parser lacks are set as new
+    attributes. Raises :class:`ConfigError` for a bad file or when no coordinator is given
+    anywhere.
     """
     path = getattr(args, "config", None)
-    if path:
-        defaults: dict[str, Any] = getattr(args, "_config_defaults", {})
-        for dest, value in load_worker_config(path).items():
-            if dest == "token" and os.environ.get("ZKEDGE_TOKEN"):
-                continue
-            if not hasattr(args, dest) or getattr(args, dest) == defaults.get(dest):
-                setattr(args, dest, value)
+    from_file = load_worker_config(path) if path else {}
+    if os.environ.get("ZKEDGE_TOKEN"):
+        from_file.pop("token", None)
+    for dest, value in vars(args).copy().items():
+        if isinstance(value, _Default):
+            setattr(args, dest, from_file.get(dest, value.value))
+    for dest, value in from_file.items():
+        if not hasattr(args, dest):
+            setattr(args, dest, value)
     if hasattr(args, "coordinator") and not args.coordinator:
         raise ConfigError("no coordinator: pass --coordinator HOST:PORT or set it in --config")
     return args
