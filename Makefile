@@ -16,11 +16,13 @@ $(VPY):
 	$(VPY) -m pip install -q --upgrade pip setuptools wheel
 
 # Reinstall when the packaging or the C sources change (editable install compiles native/).
+# ZKEDGE_BUILD_NATIVE32=1: also build zkedge._native32 (forced 32-bit limbs) for pytest-limb32;
+# release builds (sdist, wheel) ship only zkedge._native.
 # A module left by a manual `python native/build_ffi.py` (named .cpython-3XX-...so) would shadow
 # the one pip builds (.abi3.so): remove it first.
 $(STAMP): $(VPY) pyproject.toml setup.py native/build_ffi.py $(wildcard native/*.c native/*.h)
 	rm -f zkedge/_native*.cpython-*.so
-	$(VPY) -m pip install -q -e '.[dev,bench]'
+	ZKEDGE_BUILD_NATIVE32=1 $(VPY) -m pip install -q -e '.[dev,bench]'
 	touch $@
 
 venv: $(STAMP)
@@ -49,12 +51,14 @@ lint: venv
 typecheck: venv
 	$(VENV)/bin/mypy zkedge
 
+# tests/ plus the board suite's config-file tests (the rest of firmware_tests/ needs a board,
+# or repeats `make firmware-test`).
 pytest: venv node
-	$(VENV)/bin/pytest -q -p no:cacheprovider
+	$(VENV)/bin/pytest -q tests firmware_tests/test_config_file.py
 
 # The same native tests against the forced 32-bit-limb build (the armv6/armv7 code path).
 pytest-limb32: venv
-	ZKEDGE_NATIVE=32 $(VENV)/bin/pytest -q -p no:cacheprovider -m "not slow" tests/native
+	ZKEDGE_NATIVE=32 $(VENV)/bin/pytest -q -m "not slow" tests/native
 
 test: venv proto-check lint typecheck pytest pytest-limb32 firmware-test
 
