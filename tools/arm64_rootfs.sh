@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
 # A real aarch64 Python run of zkedge under emulation (`make firmware-test-full`):
 #   1. host packages (qemu-user-static, debootstrap) and binfmt_misc registration of qemu-aarch64
+#      (qemu-arm with ARCH=armhf)
 #   2. a Debian bookworm arm64 rootfs made with debootstrap, cached in build/arm/rootfs-arm64
 #      (reused when present; built in a .tmp directory and renamed, so a killed run leaves no
 #      half rootfs behind)
-#   3. the sdist built from the working tree on the host (`python -m build --sdist`), then in the
-#      chroot, as a Raspberry Pi OS user installs it: a venv of the rootfs' Python 3.11 and
+#   3. the sdist built from the working tree on the host (`python -m build --sdist`)
+#   4. in the chroot, as a Raspberry Pi OS user installs it: a venv of the rootfs' Python 3.11 and
 #      `pip install zkedge-X.tar.gz` with bookworm's pip and build isolation (pip fetches the
 #      setuptools, wheel and cffi that pyproject.toml asks for, bookworm's own setuptools 66 is
 #      too old for it; the dependencies are aarch64 wheels, the C core is compiled by the
 #      rootfs' gcc)
-#   4. import it (and not the test-only zkedge._native32), run `zkedge selftest`
-#   5. a worker inside the chroot joins a coordinator on the host (127.0.0.1 is shared) and
+#   5. import it (and not the test-only zkedge._native32), run `zkedge selftest`
+#   6. a worker inside the chroot joins a coordinator on the host (127.0.0.1 is shared) and
 #      completes MSM jobs; the results are checked against a host-side local MSM
 #      (firmware_tests/arm_roundtrip.py)
 # Every phase prints "PHASE <name> <seconds>". Needs root (debootstrap, chroot, mounts).
@@ -21,9 +22,9 @@
 # ARCH=armhf runs the same in an armhf (32-bit, armv7l) rootfs with docs/raspberry-pi.md's
 # 32-bit packages (g++, libffi-dev: pip compiles cffi and others there); not part of CI.
 #
-# Env: ARCH=arm64|armhf (default arm64), ROOTFS=dir (default build/arm/rootfs-$ARCH), MIRROR=url (default: the first Debian
-#      archive in the host's own apt sources), PY=host python with zkedge and `build`
-#      installed (default .venv/bin/python),
+# Env: ARCH=arm64|armhf (default arm64), ROOTFS=dir (default build/arm/rootfs-$ARCH),
+#      MIRROR=url (default: the first Debian archive in the host's own apt sources),
+#      PY=host python with zkedge and `build` installed (default .venv/bin/python),
 #      RT_POINTS=points per round-trip MSM (default 20000), KEEP_ROOTFS=0 to delete it after.
 set -euo pipefail
 
@@ -104,7 +105,7 @@ else
   TMP="$ROOT.tmp"
   if grep -q " $TMP" /proc/self/mountinfo; then echo "mounts remain under $TMP; not deleting" >&2; exit 1; fi
   rm -rf --one-file-system "$TMP"
-  echo "debootstrap $ARCH bookworm from $MIRROR into $TMP (5-6 min under emulation on a quiet 2-core host, far longer on a busy one)"
+  echo "debootstrap $ARCH bookworm from $MIRROR into $TMP (5-6 min under emulation on a quiet 2-core host, 10-16 min on a busy one)"
   if ! timeout 2400 debootstrap --arch="$ARCH" --variant=minbase \
       --include="python3,python3-venv,python3-dev,gcc,libc6-dev$EXTRA_PKGS" \
       bookworm "$TMP" "$MIRROR" >"$LOG/debootstrap-$ARCH.log" 2>&1; then
@@ -166,9 +167,12 @@ phase venv "$t"
 
 
 t=$(ts)
-# Compiling the core under emulation is slow (minutes): skip the install when the sdist holds
-# the same files as last time (names and contents; the tarball's own bytes change per build).
-SRC_HASH=$( (tar -tzf "$SDIST" | LC_ALL=C sort; tar -xzOf "$SDIST") | sha256sum | cut -c1-64)
+# Compiling the core under emulation is slow (5-20 min): skip the install when the sdist's
+# build inputs (zkedge/, native/, setup.py, pyproject.toml: names and contents; the tarball's
+# own bytes change per build) are the same as last time. Docs alone do not reinstall.
+INPUTS=('*/zkedge/*' '*/native/*' '*/setup.py' '*/pyproject.toml')
+SRC_HASH=$( (tar -tzf "$SDIST" --wildcards "${INPUTS[@]}" | LC_ALL=C sort
+  tar -xzOf "$SDIST" --wildcards "${INPUTS[@]}") | sha256sum | cut -c1-64)
 if [ "$(cat "$ROOT/opt/venv/.zkedge-sdist-hash" 2>/dev/null)" = "$SRC_HASH" ] \
     && in_arm 'cd / && python -c "import zkedge._native"' 2>/dev/null; then
   echo "zkedge already installed from an identical sdist ($SRC_HASH)"
