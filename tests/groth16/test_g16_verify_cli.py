@@ -18,6 +18,7 @@ import pytest
 from g16_paths import FIXTURES, fixture_dir, needs_native
 
 from zkedge.groth16.cli import main
+from zkedge.groth16.proofjson import _Inexact, _json_number
 
 BN = fixture_dir("bn128")
 VK = BN / "verification_key.json"
@@ -179,9 +180,12 @@ def test_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         '["0x' + "f" * 100_000 + '"]',
         '["' + "0" * 5000 + '7"]',
         "[1e999999, 1.5, -0]",
+        "[1e999999999999999999]",
+        "[-1E+99999999]",
+        "[1e-999999999999999999]",
     ],
     ids=["nested lists", "nested objects", "bare 5000 digits", "5000 digits", "long hex",
-         "5000 leading zeros", "floats"],
+         "5000 leading zeros", "floats", "huge exponent", "huge negative", "tiny exponent"],
 )  # fmt: skip
 def test_hostile_public_file_is_one_line_error(tmp_path: Path, text: str) -> None:
     f = tmp_path / "public.json"
@@ -200,3 +204,15 @@ def test_hostile_public_file_is_one_line_error(tmp_path: Path, text: str) -> Non
         return
     assert r.returncode == 2, r.stdout + r.stderr
     assert len(r.stderr.strip().splitlines()) == 1 and r.stderr.startswith("error: ")
+
+
+@pytest.mark.parametrize(
+    "text, value",
+    [("7", 7), ("7.0", 7), ("1E1", 10), ("0.5e2", 50), ("-0", 0), (str(2**53), 2**53),
+     (str(2**60), 2**60), (str(2**53 + 1), None), ("1.5", None), ("1e400", None),
+     ("1e-400", None), ("1e999999999999999999", None), ("9" * 5000, None)],
+)  # fmt: skip
+def test_bare_json_numbers_as_javascript_reads_them(text: str, value: int | None) -> None:
+    """A bare number counts when JSON.parse's double is exactly the integer written."""
+    got = _json_number(text)
+    assert got == value if value is not None else isinstance(got, _Inexact)

@@ -5,9 +5,10 @@ G1: ``[x, y, "1"]``; G2: ``[[x.c0, x.c1], [y.c0, y.c1], ["1", "0"]]``; infinity 
 non-zero z as Jacobian coordinates (x/z^2, y/z^3), as snarkjs's ``fromObject`` does.
 
 Numbers are read as snarkjs reads them (ffjavascript's ``unstringifyBigInts``): a string of
-ASCII digits (leading zeros allowed) or ``0x`` and hex digits; a bare JSON number only when it is
-an integer JavaScript holds exactly (at most 2^53 - 1). Anything else (spaces, signs, ``_``,
-non-ASCII digits, ``0X``, fractions, larger bare numbers) is rejected.
+ASCII digits (leading zeros allowed) or ``0x`` and hex digits; a bare JSON number only when
+JavaScript reads it as exactly the integer written (every integer up to 2^53, larger ones only
+when a double holds them exactly). Anything else (spaces, signs, ``_``, non-ASCII digits,
+``0X``, fractions, other bare numbers) is rejected.
 """
 
 from __future__ import annotations
@@ -42,8 +43,6 @@ SNARKJS_CURVE_NAMES = {BN254.name: "bn128", BLS12_381.name: "bls12381"}
 
 Proof = tuple[G1Affine | None, G2Affine | None, G1Affine | None]
 
-#: the largest integer a JSON number holds exactly once JavaScript has parsed it (a double)
-MAX_SAFE_INTEGER = 2**53 - 1
 _DECIMAL = re.compile(r"[0-9]+", re.ASCII)
 _HEX = re.compile(r"0x[0-9a-fA-F]+", re.ASCII)
 
@@ -93,15 +92,17 @@ def dump_json(obj: object, path: str | os.PathLike[str]) -> None:
 
 class _Inexact(str):
     """The text of a JSON number JavaScript does not read as the integer written (a fraction,
-    or beyond 2^53 - 1): never a valid coordinate or signal."""
+    or an integer no double holds exactly): never a valid coordinate or signal."""
 
 
 def _json_number(text: str) -> int | str:
     """``parse_int``/``parse_float`` for :func:`json.loads`: an int when JavaScript's
-    ``JSON.parse`` gives the same integer, else an :class:`_Inexact` (no int() of a long digit
-    string either: that is refused beyond 4300 digits)."""
+    ``JSON.parse`` (a correctly rounded double) gives exactly the integer written, else an
+    :class:`_Inexact` (and no int() of a long digit string: refused beyond 4300 digits)."""
     d = Decimal(text)
-    if d == d.to_integral_value() and abs(d) <= MAX_SAFE_INTEGER:
+    # adjusted() first: no double is above 1.8e308, and exponents like 1e99999999999 would
+    # overflow the decimal context below
+    if d.adjusted() < 309 and d == d.to_integral_value() and Decimal(float(d)) == d:
         return int(d)
     return _Inexact(text)
 
@@ -132,7 +133,7 @@ def _show(v: str) -> str:
 
 def _int(name: str, v: object, what: str, bound: int) -> int:
     if isinstance(v, _Inexact):
-        raise FormatError(name, f"{what}: the JSON number {_show(v)} is not an integer below 2^53")
+        raise FormatError(name, f"{what}: JavaScript does not read {_show(v)} exactly")
     if isinstance(v, bool) or not isinstance(v, str | int):
         raise FormatError(name, f"{what}: expected a decimal string, got {type(v).__name__}")
     if isinstance(v, str):
