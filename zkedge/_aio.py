@@ -214,13 +214,21 @@ hyperframe.frame._raw_data_repr = _raw_data_repr
 MAX_FRAME_SIZE = 1 << 20
 
 
+def _accept_large_frames(h2conn: Any) -> None:
+    """Advertise :data:`MAX_FRAME_SIZE` to the peer, and accept such frames at once: h2 raises
+    its own limit only once it has processed the peer's ACK, and parses a whole read with the
+    limit in force when the read began, so a read holding the ACK and the peer's first large
+    frame would fail (FrameTooLargeError: the connection is lost)."""
+    h2conn.update_settings({SettingCodes.MAX_FRAME_SIZE: MAX_FRAME_SIZE})
+    h2conn.max_inbound_frame_size = MAX_FRAME_SIZE
+
+
 class _Protocol(H2Protocol):
     """grpclib's HTTP/2 protocol, advertising :data:`MAX_FRAME_SIZE` to the peer."""
 
     def connection_made(self, transport: Any) -> None:
         super().connection_made(transport)
-        h2conn = self.connection._connection
-        h2conn.update_settings({SettingCodes.MAX_FRAME_SIZE: MAX_FRAME_SIZE})
+        _accept_large_frames(self.connection._connection)
         self.connection.flush()
 
 
