@@ -7,8 +7,8 @@ NODE_DIR := tests/fixtures
 NODE_STAMP := $(NODE_DIR)/node_modules/.zkedge-installed
 
 .PHONY: all venv native node proto proto-check lint typecheck pytest pytest-limb32 test docs demo \
-        bench bench-groth16 firmware-test firmware-test-full clean header-check format format-check \
-        clang-format chromium status-screenshot
+        bench bench-groth16 firmware-test firmware-test-full release-check clean header-check format \
+        format-check clang-format chromium status-screenshot
 
 all: venv
 
@@ -17,13 +17,15 @@ $(VPY):
 	$(VPY) -m pip install -q --upgrade pip setuptools wheel
 
 # Reinstall when the packaging or the C sources change (editable install compiles native/).
+# ZKEDGE_BUILD_NATIVE32=1: also build zkedge._native32 (forced 32-bit limbs) for pytest-limb32;
+# release builds (sdist, wheel) ship only zkedge._native.
 # A module left by a manual `python native/build_ffi.py` (named .cpython-3XX-...so) would shadow
 # the one pip builds (.abi3.so): remove it first. ZKEDGE_WERROR=1: a warning in our C
 # (native/warnings.flags) fails the build here and in CI; a plain pip install only prints it.
 NATIVE_SRC := $(wildcard native/*.c native/*.h native/*.inc native/generated/*.h native/*.flags)
 $(STAMP): $(VPY) pyproject.toml setup.py native/build_ffi.py $(NATIVE_SRC)
 	rm -f zkedge/_native*.cpython-*.so
-	ZKEDGE_WERROR=1 $(VPY) -m pip install -q -e '.[dev,bench]'
+	ZKEDGE_WERROR=1 ZKEDGE_BUILD_NATIVE32=1 $(VPY) -m pip install -q -e '.[dev,bench]'
 	touch $@
 
 venv: $(STAMP)
@@ -95,12 +97,14 @@ format-check: clang-format
 typecheck: venv
 	$(VENV)/bin/mypy zkedge tests tools bench firmware_tests
 
+# tests/ plus the board suite's config-file tests (the rest of firmware_tests/ needs a board,
+# or repeats `make firmware-test`).
 pytest: venv node chromium
-	$(VENV)/bin/pytest -q -p no:cacheprovider
+	$(VENV)/bin/pytest -q tests firmware_tests/test_config_file.py
 
 # The same native tests against the forced 32-bit-limb build (the armv6/armv7 code path).
 pytest-limb32: venv
-	ZKEDGE_NATIVE=32 $(VENV)/bin/pytest -q -p no:cacheprovider -m "not slow" tests/native
+	ZKEDGE_NATIVE=32 $(VENV)/bin/pytest -q -m "not slow" tests/native
 
 test: venv proto-check lint typecheck docs pytest pytest-limb32 firmware-test
 
@@ -118,12 +122,18 @@ firmware-test:
 	PYTHON=$(PY) bash firmware_tests/run.sh
 
 # A real aarch64 Python run (tools/arm64_rootfs.sh): debootstrap arm64 rootfs (cached in
-# build/arm), pip install from source, `zkedge selftest`, and a worker in the chroot completing
-# MSM tasks for a coordinator on the host. Needs root. From nothing: debootstrap ~6 min and the
-# emulated compile of the core ~5 min on a quiet 2-core host (much longer on a busy one); with
-# build/arm cached and the source unchanged, about a minute.
+# build/arm), the sdist pip-installed in it as a Raspberry Pi OS user would, `zkedge selftest`,
+# and a worker in the chroot completing MSM tasks for a coordinator on the host. Needs root.
+# From nothing: debootstrap 6-10 min and the emulated compile of the core 5-10 min on a 2-core
+# host (longer on a busy one); with build/arm cached and the sdist unchanged, about a minute.
 firmware-test-full: venv
-	timeout 5400 bash tools/arm64_rootfs.sh
+	timeout 3600 bash tools/arm64_rootfs.sh
+
+# The release artefacts as users get them (tools/release_check.sh): sdist + wheel, the sdist
+# installed in a clean venv, `zkedge selftest` / `demo` / `verify` outside the checkout, and
+# the board suite run by an unprivileged user against that install (when run as root).
+release-check: venv
+	timeout 3600 bash tools/release_check.sh
 
 demo: venv node
 	$(VPY) -m zkedge demo

@@ -23,19 +23,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:  # run from a checkout without an installed zkedge
-    sys.path.insert(0, str(ROOT))
-
 
 def fleet(*args: str, timeout: float) -> subprocess.CompletedProcess[str]:
+    """``zkedge.cli._fleet`` of the INSTALLED zkedge: ``-P`` keeps the working directory off
+    the path (in a checkout, its zkedge/ has no compiled core)."""
     return subprocess.run(
-        [sys.executable, "-m", "zkedge.cli._fleet", *args],
+        [sys.executable, "-P", "-m", "zkedge.cli._fleet", *args],
         capture_output=True,
         text=True,
         timeout=timeout,
         env=os.environ.copy(),
-        cwd=ROOT,
     )
 
 

@@ -38,7 +38,10 @@ from zkedge.selftest import (
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 KAT = ROOT / "tests" / "vectors" / "kat.json"
-ENV = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+# Subprocesses run the INSTALLED zkedge: no checkout on their path, and a working directory
+# outside it (`python -m` puts the working directory first on sys.path; the checkout's zkedge/
+# has no compiled core unless it is an editable install).
+ENV = dict(os.environ)
 
 
 def test_selftest_passes() -> None:
@@ -50,14 +53,14 @@ def test_selftest_passes() -> None:
     assert {c.name for c in report.checks} == {"field", "group", "encode", "check", "msm", "ntt"}
 
 
-def test_selftest_command_exit_code() -> None:
+def test_selftest_command_exit_code(tmp_path: Path) -> None:
     r = subprocess.run(
         [sys.executable, "-m", "zkedge.selftest", "--no-bench"],
         capture_output=True,
         text=True,
         timeout=600,
         env=ENV,
-        cwd=ROOT,
+        cwd=tmp_path,
     )
     assert r.returncode == 0, r.stdout + r.stderr
     assert "RESULT: PASS" in r.stdout
@@ -80,9 +83,10 @@ def test_selftest_fails_on_a_wrong_answer(tmp_path: Path) -> None:
         text=True,
         timeout=600,
         env=ENV,
-        cwd=ROOT,
+        cwd=tmp_path,
     )
-    assert r.returncode == 1
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "RESULT: FAIL" in r.stdout  # the wrong answer, not a failure to start
 
 
 @pytest.mark.skipif(not KAT.exists(), reason="tests/vectors/kat.json not in this checkout")
@@ -95,7 +99,7 @@ def test_all_known_answers() -> None:
 @pytest.mark.skipif(
     importlib.util.find_spec("zkedge._native32") is None, reason="no forced 32-bit-limb build"
 )
-def test_32bit_limb_build() -> None:
+def test_32bit_limb_build(tmp_path: Path) -> None:
     args = [sys.executable, "-m", "zkedge.selftest", "--no-bench", "--json"]
     if KAT.exists():
         args += ["--vectors", str(KAT)]
@@ -105,7 +109,7 @@ def test_32bit_limb_build() -> None:
         text=True,
         timeout=900,
         env={**ENV, "ZKEDGE_NATIVE": "32"},
-        cwd=ROOT,
+        cwd=tmp_path,
     )
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr
     assert '"limb_bits": 32' in r.stdout
@@ -156,7 +160,7 @@ def fleet(tmp_path: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
         subprocess.Popen(
             [*cmd, "coordinator", "--bind", addr, "--store", ":memory:", "--block-points", "1024"],
             env=env,
-            cwd=ROOT,
+            cwd=tmp_path,
             stdout=subprocess.DEVNULL,
             stderr=clog,
         )
@@ -167,7 +171,7 @@ def fleet(tmp_path: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
             [*cmd, "worker", "--coordinator", addr, "--id", wid, "--cache-mb", "64",
              "--cache-dir", str(tmp_path / "cache")],
             env=env,
-            cwd=ROOT,
+            cwd=tmp_path,
             stdout=subprocess.DEVNULL,
             stderr=wlog,
         )
@@ -187,7 +191,7 @@ def fleet(tmp_path: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
 
 
 @pytest.mark.skipif(not _HAVE_FLEET, reason="the fleet code (coordinator/worker) is not installed")
-def test_worker_round_trip(fleet: tuple[str, str, dict[str, str]]) -> None:
+def test_worker_round_trip(fleet: tuple[str, str, dict[str, str]], tmp_path: Path) -> None:
     addr, wid, env = fleet
     r = subprocess.run(
         [sys.executable, str(HERE / "arm_roundtrip.py"), "--coordinator", addr, "--worker", wid,
@@ -196,7 +200,7 @@ def test_worker_round_trip(fleet: tuple[str, str, dict[str, str]]) -> None:
         text=True,
         timeout=900,
         env=env,
-        cwd=ROOT,
+        cwd=tmp_path,
     )  # fmt: skip
     assert r.returncode == 0, r.stdout + r.stderr
     assert "0 failed" in r.stdout

@@ -145,7 +145,10 @@ def _py_ecc_module(c: Curve) -> Any:
     import importlib
 
     name = "optimized_bn128" if c.name == "bn254" else "optimized_bls12_381"
-    return importlib.import_module(f"py_ecc.{name}")
+    try:
+        return importlib.import_module(f"py_ecc.{name}")
+    except ImportError as e:
+        raise ImportError(f"py_ecc is not installed: pip install 'zkedge[reference]' ({e})") from e
 
 
 def to_py_ecc(curve: str | Curve, group: str, pt: Point) -> Any:

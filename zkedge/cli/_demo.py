@@ -20,7 +20,7 @@ import trio
 from zkedge.groth16 import dump_json
 from zkedge.groth16.demo import demo_circuit, run_demo
 
-__all__ = ["cmd_demo", "register", "run_fleet_demo", "snarkjs_verify"]
+__all__ = ["cmd_demo", "find_snarkjs", "register", "run_fleet_demo", "snarkjs_verify"]
 
 
 def register(subparsers: Any) -> None:
@@ -45,15 +45,23 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
+def find_snarkjs() -> str | None:
+    """A ``snarkjs`` command: on PATH, else the one `make node` installs in a checkout (with
+    an editable install); None without one."""
+    local = Path(__file__).resolve().parents[2] / "tests/fixtures/node_modules/.bin/snarkjs"
+    return shutil.which("snarkjs") or (str(local) if local.exists() else None)
+
+
 def snarkjs_verify(out: Path) -> bool:
-    """Have snarkjs itself check the fleet's proof, when the checkout has it installed."""
-    snarkjs = Path(__file__).resolve().parents[2] / "tests/fixtures/node_modules/.bin/snarkjs"
-    if not snarkjs.exists() or shutil.which("node") is None:
-        print("(snarkjs not installed here: `make node` installs it to cross-check the proof)")
+    """Have snarkjs itself check the fleet's proof, when there is one to run."""
+    snarkjs = find_snarkjs()
+    if snarkjs is None or shutil.which("node") is None:
+        why = "no snarkjs on PATH" if snarkjs is None else "no node on PATH to run snarkjs"
+        print(f"snarkjs cross-check skipped: {why}")
         return True
     vkey = demo_circuit() / "verification_key.json"
     cmd = [
-        str(snarkjs),
+        snarkjs,
         "groth16",
         "verify",
         str(vkey),
@@ -62,7 +70,7 @@ def snarkjs_verify(out: Path) -> bool:
     ]
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     ok = res.returncode == 0 and "OK" in res.stdout
-    print(f"snarkjs groth16 verify: {'OK' if ok else 'REJECTED'}")
+    print(f"snarkjs groth16 verify ({snarkjs}): {'OK' if ok else 'REJECTED'}")
     if not ok:
         print(res.stdout + res.stderr)
     return ok

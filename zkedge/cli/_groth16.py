@@ -53,7 +53,8 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "verify",
         help="check a Groth16 proof (snarkjs JSON)",
-        description="Like `snarkjs groth16 verify`: exit 0 if valid, 1 if not.",
+        description="Like `snarkjs groth16 verify`: exit 0 if the proof is valid, 1 if it is "
+        "not, 2 if a file cannot be read or parsed.",
     )
     p.add_argument("vkey", type=Path, help="verification_key.json")
     p.add_argument("public", type=Path, help="public.json")
@@ -171,11 +172,17 @@ def cmd_prove(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    """``zkedge verify``."""
+    """``zkedge verify``: exit 0 valid, 1 invalid, 2 for a file that cannot be read or parsed
+    (not JSON, wrong shape, a malformed number, a point off the curve)."""
     from zkedge.groth16 import FormatError, explain_verify
+    from zkedge.groth16.proofjson import parse_proof, parse_public
+    from zkedge.groth16.vkey import read_vkey
 
     try:
-        why = explain_verify(args.vkey, args.public, args.proof)
+        vk = read_vkey(args.vkey)
+        parse_proof(args.proof)  # explain_verify calls a malformed proof invalid: here it is 2
+        parse_public(args.public)
+        why = explain_verify(vk, args.public, args.proof)
     except FormatError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 import time
+from importlib.resources import files
 from pathlib import Path
 from typing import TextIO
 
@@ -15,15 +16,19 @@ from zkedge.groth16.proofjson import dump_json
 
 __all__ = ["DEMO_CIRCUIT", "demo_circuit", "run_demo"]
 
-#: the bundled circuit (3 outputs, 3 public inputs, Poseidon + bit decomposition, BN254)
-DEMO_CIRCUIT = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "bn128"
+#: the bundled circuit (3 outputs, 3 public inputs, Poseidon + bit decomposition, BN254),
+#: package data: zkedge/_data/bn128
+DEMO_CIRCUIT = Path(str(files("zkedge"))) / "_data" / "bn128"
 
 
 def demo_circuit(curve: str = "bn128") -> Path:
-    """Directory holding circuit.zkey, witness.wtns and verification_key.json."""
+    """Directory holding circuit.zkey, witness.wtns and verification_key.json: the package's
+    copy for bn128; other curves only from a checkout's tests/fixtures."""
     d = DEMO_CIRCUIT.parent / curve
     if not (d / "circuit.zkey").is_file():
-        raise FileNotFoundError(f"bundled demo circuit not found in {d} (run from a checkout)")
+        d = DEMO_CIRCUIT.parents[2] / "tests" / "fixtures" / curve
+    if not (d / "circuit.zkey").is_file():
+        raise FileNotFoundError(f"no demo circuit for {curve} (only bn128 is installed)")
     return d
 
 

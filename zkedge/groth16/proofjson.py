@@ -3,13 +3,21 @@
 G1: ``[x, y, "1"]``; G2: ``[[x.c0, x.c1], [y.c0, y.c1], ["1", "0"]]``; infinity is
 ``["0", "1", "0"]`` / ``[["0","0"], ["1","0"], ["0","0"]]``. Parsing also accepts any
 non-zero z as Jacobian coordinates (x/z^2, y/z^3), as snarkjs's ``fromObject`` does.
+
+Numbers are read as snarkjs reads them (ffjavascript's ``unstringifyBigInts``): a string of
+ASCII digits (leading zeros allowed) or ``0x`` and hex digits; a bare JSON number only when
+JavaScript reads it as exactly the integer written (every integer up to 2^53, larger ones only
+when a double holds them exactly). Anything else (spaces, signs, ``_``, non-ASCII digits,
+``0X``, fractions, other bare numbers) is rejected.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Sequence
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +42,9 @@ __all__ = [
 SNARKJS_CURVE_NAMES = {BN254.name: "bn128", BLS12_381.name: "bls12381"}
 
 Proof = tuple[G1Affine | None, G2Affine | None, G1Affine | None]
+
+_DECIMAL = re.compile(r"[0-9]+", re.ASCII)
+_HEX = re.compile(r"0x[0-9a-fA-F]+", re.ASCII)
 
 
 def snarkjs_curve_name(curve: Curve) -> str:
@@ -79,26 +90,64 @@ def dump_json(obj: object, path: str | os.PathLike[str]) -> None:
     Path(path).write_text(json.dumps(obj, indent=1))
 
 
+class _Inexact(str):
+    """The text of a JSON number JavaScript does not read as the integer written (a fraction,
+    or an integer no double holds exactly): never a valid coordinate or signal."""
+
+
+def _json_number(text: str) -> int | str:
+    """``parse_int``/``parse_float`` for :func:`json.loads`: an int when JavaScript's
+    ``JSON.parse`` (a correctly rounded double) gives exactly the integer written, else an
+    :class:`_Inexact` (and no int() of a long digit string: refused beyond 4300 digits)."""
+    d = Decimal(text)
+    # adjusted() first: no double is above 1.8e308, and exponents like 1e99999999999 would
+    # overflow the decimal context below
+    if d.adjusted() < 309 and d == d.to_integral_value() and Decimal(float(d)) == d:
+        return int(d)
+    return _Inexact(text)
+
+
 def load_json(src: str | os.PathLike[str] | Any, what: str) -> tuple[str, Any]:
     """(display name, parsed JSON) from a path, or an already parsed object."""
     if isinstance(src, str | os.PathLike):
         path = Path(src)
         try:
-            return str(path), json.loads(path.read_text())
+            text = path.read_text()
         except OSError as e:
             raise FormatError(str(path), f"cannot read {what}: {e.strerror or e}") from None
-        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        except UnicodeDecodeError as e:
             raise FormatError(str(path), f"{what} is not valid JSON: {e}") from None
+        try:
+            obj = json.loads(text, parse_int=_json_number, parse_float=_json_number)
+        except json.JSONDecodeError as e:
+            raise FormatError(str(path), f"{what} is not valid JSON: {e}") from None
+        except RecursionError:
+            raise FormatError(str(path), f"{what}: JSON nested too deeply") from None
+        return str(path), obj
     return f"<{what}>", src
 
 
+def _show(v: str) -> str:
+    return repr(v) if len(v) <= 40 else f"{v[:20]!r}... ({len(v)} characters)"
+
+
 def _int(name: str, v: object, what: str, bound: int) -> int:
+    if isinstance(v, _Inexact):
+        raise FormatError(name, f"{what}: JavaScript does not read {_show(v)} exactly")
     if isinstance(v, bool) or not isinstance(v, str | int):
         raise FormatError(name, f"{what}: expected a decimal string, got {type(v).__name__}")
-    try:
-        n = int(v)
-    except ValueError:
-        raise FormatError(name, f"{what}: {v!r} is not a decimal integer") from None
+    if isinstance(v, str):
+        if _HEX.fullmatch(v):
+            digits, base = v[2:].lstrip("0"), 16
+        elif _DECIMAL.fullmatch(v):
+            digits, base = v.lstrip("0"), 10
+        else:
+            raise FormatError(name, f"{what}: {_show(v)} is not a decimal or 0x-hex integer")
+        if len(digits) > len(format(bound, "x" if base == 16 else "d")):
+            raise FormatError(name, f"{what}: value out of range")
+        n = int(digits or "0", base)
+    else:
+        n = v
     if n < 0 or n >= bound:
         raise FormatError(name, f"{what}: value out of range")
     return n

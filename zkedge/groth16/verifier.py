@@ -22,12 +22,14 @@ __all__ = ["explain_verify", "verify"]
 
 def _backend(curve: Curve) -> ModuleType:
     """py_ecc's optimized module for the curve (imported on first use: it is slow to import)."""
-    if curve.name == BN254.name:
-        import py_ecc.optimized_bn128 as bn
+    try:
+        if curve.name == BN254.name:
+            import py_ecc.optimized_bn128 as bn
 
-        return bn
-    import py_ecc.optimized_bls12_381 as bls
-
+            return bn
+        import py_ecc.optimized_bls12_381 as bls
+    except ImportError as e:
+        raise ImportError(f"py_ecc is not installed: pip install 'zkedge[reference]' ({e})") from e
     return bls
 
 
