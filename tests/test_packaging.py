@@ -39,16 +39,18 @@ def test_runtime_dependencies_are_what_the_package_imports() -> None:
     project = PYPROJECT["project"]
     runtime = _requirement_modules(project["dependencies"])
     reference = _requirement_modules(project["optional-dependencies"]["reference"])
+    circom = _requirement_modules(project["optional-dependencies"]["circom"])
     imported = _imported_modules()
     # cffi: the compiled zkedge._native needs its _cffi_backend at run time
-    assert imported | {"cffi"} == runtime | reference
+    assert imported | {"cffi"} == runtime | reference | circom
+    assert circom == {"wasmtime"}
     assert reference == {"py_ecc"}
     assert "py_ecc" not in runtime and "gmpy2" not in runtime
 
 
 def test_grpclib_is_bounded_below_the_next_minor() -> None:
     (grpclib,) = [r for r in PYPROJECT["project"]["dependencies"] if r.startswith("grpclib")]
-    assert "<0.5" in grpclib  # zkedge/_aio.py uses grpclib's private internals
+    assert "<0.5" in grpclib  # zkedge/fleet/rpc.py uses grpclib's private internals
 
 
 def test_one_version() -> None:
