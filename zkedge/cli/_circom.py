@@ -187,13 +187,9 @@ def cmd_export_solidity(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """``zkedge wtns|groth16|zkey ...`` with only these commands in the parser."""
-    from zkedge.cli._common import add_global_flags, run_command
+    from zkedge.cli._common import standalone
 
-    ap = argparse.ArgumentParser(prog="zkedge")
-    add_global_flags(ap)
-    sub = ap.add_subparsers(dest="command", required=True)
-    register(sub)
-    return run_command(ap, argv)
+    return standalone(register, argv)
 
 
 if __name__ == "__main__":

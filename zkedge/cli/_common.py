@@ -30,6 +30,7 @@ __all__ = [
     "describe",
     "hostport_arg",
     "run_command",
+    "standalone",
 ]
 
 
@@ -172,3 +173,12 @@ def run_command(parser: argparse.ArgumentParser, argv: Sequence[str] | None = No
             traceback.print_exception(exc)
         print(f"error: {_one_line(message)}", file=sys.stderr)
         return code
+
+
+def standalone(register: Callable[[Any], None], argv: Sequence[str] | None = None) -> int:
+    """Run one group of subcommands on its own (``python -m zkedge.cli._fleet ...``): a parser
+    with the global flags and only what ``register`` adds."""
+    ap = argparse.ArgumentParser(prog="zkedge")
+    add_global_flags(ap)
+    register(ap.add_subparsers(dest="command", required=True))
+    return run_command(ap, argv)

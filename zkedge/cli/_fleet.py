@@ -23,11 +23,10 @@ import trio
 from zkedge.cli._common import (
     CliError,
     add_client_flags,
-    add_global_flags,
     add_token,
     client_tls,
     hostport_arg,
-    run_command,
+    standalone,
 )
 from zkedge.fleet.common import FleetError, JobFailed
 from zkedge.fleet.worker.config_file import ConfigError, add_config_argument, apply_config
@@ -484,11 +483,7 @@ def cmd_cancel(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Standalone entry point (``python -m zkedge.cli._fleet``)."""
-    ap = argparse.ArgumentParser(prog="zkedge")
-    add_global_flags(ap)
-    sub = ap.add_subparsers(dest="command", required=True)
-    register(sub)
-    return run_command(ap, argv)
+    return standalone(register, argv)
 
 
 if __name__ == "__main__":

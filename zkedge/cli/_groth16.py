@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from zkedge.cli._common import CliError, add_client_flags, client_tls, hostport_arg
+from zkedge.cli._common import CliError, add_client_flags, client_tls, hostport_arg, standalone
 from zkedge.fleet.common import FleetError
 from zkedge.fleet.rpc import ConnectionLost
 
@@ -195,13 +195,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Standalone entry point (``python -m zkedge.cli._groth16 prove ...``)."""
-    from zkedge.cli._common import add_global_flags, run_command
-
-    ap = argparse.ArgumentParser(prog="zkedge")
-    add_global_flags(ap)
-    sub = ap.add_subparsers(dest="command", required=True)
-    register(sub)
-    return run_command(ap, argv)
+    return standalone(register, argv)
 
 
 if __name__ == "__main__":
