@@ -196,5 +196,7 @@ async def test_cancelling_a_job_stops_the_msm_on_the_board(
             await handle.result()
         while not (w.tasks_stopped or w.tasks_done):
             await trio.sleep(0.01)
-        assert (w.tasks_stopped, w.tasks_done) == (1, 0)
+        # the running attempt stopped; an attempt queued behind it may have started before its
+        # own TaskCancel arrived, and then it stops too: none runs to its end
+        assert w.tasks_stopped >= 1 and w.tasks_done == 0
         await stop([w])
