@@ -214,14 +214,20 @@ class _Adapter:
         self._refused_logged[address] = now
         log.warning("refused %s from %s: missing or wrong token", name, address or "?")
 
-    def _call_args(self, stream: grpclib.server.Stream[Any, Any], method: Any) -> tuple[Any, ...]:
-        """Extra arguments: a :class:`Peer` for handlers that take one (``peer=``)."""
-        return (_peer_of(stream),) if "peer" in inspect.signature(method).parameters else ()
+    @staticmethod
+    def _call_args(method: Any) -> Callable[[grpclib.server.Stream[Any, Any]], tuple[Any, ...]]:
+        """Extra arguments for a handler: a :class:`Peer` for one that takes ``peer``
+        (decided once per handler, not per call)."""
+        if "peer" in inspect.signature(method).parameters:
+            return lambda stream: (_peer_of(stream),)
+        return lambda stream: ()
 
     def _unary(self, name: str, method: Callable[..., Any]) -> Callable[..., Any]:
+        args_of = self._call_args(method)
+
         async def handle(stream: grpclib.server.Stream[Any, Any]) -> None:
             request = await self._recv(stream, name)
-            extra = self._call_args(stream, method)
+            extra = args_of(stream)
             with _as_status(name):
                 reply = await trio_asyncio.trio_as_aio(method)(request, *extra)
             await stream.send_message(reply)
@@ -242,9 +248,11 @@ class _Adapter:
         return handle
 
     def _server_stream(self, name: str, method: Callable[..., Any]) -> Callable[..., Any]:
+        args_of = self._call_args(method)
+
         async def handle(stream: grpclib.server.Stream[Any, Any]) -> None:
             request = await self._recv(stream, name)
-            extra = self._call_args(stream, method)
+            extra = args_of(stream)
             with _as_status(name):
                 source: TrioStream = await trio_asyncio.trio_as_aio(method)(request, *extra)
             try:
