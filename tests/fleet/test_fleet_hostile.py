@@ -58,6 +58,7 @@ METHODS = [
     "WatchJob",
     "CancelJob",
     "ListJobs",
+    "SubmitProof",
     "GetStatus",
 ]
 NODE = NodeInfo(hostname="h", cores=2, curves=["bn254"], bench_points_per_sec=1e4)

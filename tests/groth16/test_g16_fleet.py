@@ -105,7 +105,7 @@ def test_cli_prove_through_remote_coordinator(
     tmp_path: Path, snarkjs_verify: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """``zkedge prove ... --coordinator HOST:PORT`` against real coordinator/worker processes,
-    twice: the second proof sends the coordinator only scalars (tables named by hash)."""
+    twice: a proof job on the coordinator; the second proof names the zkey by hash only."""
     import os
     import re
     import subprocess
@@ -144,26 +144,26 @@ def test_cli_prove_through_remote_coordinator(
         proof, public = tmp_path / "proof.json", tmp_path / "public.json"
         import zkedge.fleet.proto.coordinator.v1 as pb
 
-        sent: list[bool] = []  # per SubmitMsm: did it carry the bases?
+        sent: list[bool] = []  # per SubmitProof: did it carry the zkey?
 
-        class Recording(pb.SubmitMsmRequest):
+        class Recording(pb.SubmitProofRequest):
             def __post_init__(self) -> None:
                 super().__post_init__()
-                sent.append(bool(self.bases))
+                sent.append(bool(self.zkey))
 
         import zkedge.fleet.client
 
-        monkeypatch.setattr(zkedge.fleet.client, "SubmitMsmRequest", Recording)
+        monkeypatch.setattr(zkedge.fleet.client, "SubmitProofRequest", Recording)
         for wtns in ("witness.wtns", "witness2.wtns"):
             sent.clear()
             rc = main(["prove", str(d / "circuit.zkey"), str(d / wtns), str(proof),
                        str(public), "--coordinator", addr, "-q"])  # fmt: skip
             assert rc == 0
             assert snarkjs_verify(d / "verification_key.json", public, proof, tmp_path)
-            # first proof: each of the 5 MSMs names its table by hash, is told NOT_FOUND and
-            # sends it; the second names them only
+            # first proof: names the zkey by hash, is told NOT_FOUND and sends it; the second
+            # names it only
             first = wtns == "witness.wtns"
-            assert sorted(sent) == [False] * 5 + [True] * 5 if first else sent == [False] * 5, sent
+            assert sent == ([False, True] if first else [False]), sent
     finally:
         for p in reversed(procs):
             p.terminate()
@@ -234,3 +234,91 @@ async def test_same_zkey_object_adds_its_tables_once(
     assert len(first) == len(set(first)) == 5 and added == first
     assert set(zk.fleet_tables.values()) == set(first)
     assert res1.public == res2.public and (res1.a, res1.c) != (res2.a, res2.c)  # fresh r, s
+
+
+async def test_a_lying_worker_through_the_client_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, snarkjs_verify: Any
+) -> None:
+    """A proof submitted over gRPC (what ``zkedge prove --coordinator`` and any client written
+    from the proto do) with a lying worker in the fleet: the coordinator re-runs, blames and
+    quarantines, and the client gets a valid proof."""
+    import zkedge.fleet.worker.client as wc
+    from zkedge import ec
+    from zkedge.fleet.client import prove_on_coordinator
+    from zkedge.fleet.worker.executor import TaskResult, run_partial
+
+    real = run_partial
+
+    async def lying(
+        curve: str, group: str, bases: bytes, scalars: bytes, threads: Any, stop: Any = None
+    ) -> Any:
+        res = await real(curve, group, bases, scalars, threads, stop)
+        if ROLE.get() != "liar":
+            return res
+        pt = ec.decode(curve, group, res.result, "be")
+        bad = ec.add(curve, group, pt, ec.generator(curve, group))
+        return TaskResult(ec.encode(curve, group, bad, "be"), res.seconds)
+
+    monkeypatch.setattr(wc, "run_partial", lying)
+    d = BN
+    async with trio.open_nursery() as nursery:
+        coord = await start_fleet(nursery, tmp_path, n=3, liar=1)
+        with trio.fail_after(180):
+            res = await trio.to_thread.run_sync(
+                lambda: prove_on_coordinator(
+                    f"127.0.0.1:{coord.port}", d / "circuit.zkey", d / "witness.wtns"
+                )
+            )
+        states = {w.worker_id: w.state for w in coord.workers()}
+        nursery.cancel_scope.cancel()
+    assert res.quarantined == ["w1"] and states["w1"] == "quarantined"
+    pf, pb = tmp_path / "proof.json", tmp_path / "public.json"
+    import json
+
+    pf.write_text(json.dumps(res.proof))
+    pb.write_text(json.dumps(res.public))
+    assert snarkjs_verify(d / "verification_key.json", pb, pf, tmp_path)
+
+
+async def test_submit_proof_refuses_bad_input_and_cancels(tmp_path: Path) -> None:
+    """SubmitProof: a zkey that is not one, an unknown hash, no witness, a witness of another
+    circuit; then a proof job cancelled while it waits for workers ends as cancelled."""
+    from support.fleet import client
+
+    from zkedge.fleet import rpc
+    from zkedge.fleet.coordinator import Coordinator
+    from zkedge.fleet.proto.coordinator.v1 import (
+        CancelJobRequest,
+        SubmitProofRequest,
+        WatchJobRequest,
+    )
+
+    zkey = (BN / "circuit.zkey").read_bytes()
+    wtns = (BN / "witness.wtns").read_bytes()
+    other = (BLS / "witness.wtns").read_bytes()
+    async with trio.open_nursery() as nursery:
+        coord = await nursery.start(Coordinator(store=None, token="t").serve)
+        async with client(coord.port, token="t") as c:
+            bad = [
+                (SubmitProofRequest(zkey=b"not a zkey", witness=wtns), "INVALID_ARGUMENT"),
+                (SubmitProofRequest(zkey_hash="ab" * 32, witness=wtns), "NOT_FOUND"),
+                (SubmitProofRequest(zkey=zkey), "INVALID_ARGUMENT"),
+                (SubmitProofRequest(zkey=zkey, witness=other), "INVALID_ARGUMENT"),
+                (SubmitProofRequest(zkey=zkey, witness=b"junk"), "INVALID_ARGUMENT"),
+            ]
+            for req, status in bad:
+                with pytest.raises(rpc.RpcError) as info:
+                    await c.call("submit_proof", req)
+                assert info.value.status == status, (req.zkey_hash, info.value)
+            # no workers: the job waits; cancelling it ends it as cancelled
+            with trio.fail_after(30):
+                reply = await c.call("submit_proof", SubmitProofRequest(zkey=zkey, witness=wtns))
+                again = await c.call(
+                    "submit_proof", SubmitProofRequest(zkey_hash=reply.zkey_hash, witness=wtns)
+                )
+                assert again.job_id != reply.job_id
+                done = await c.call("cancel_job", CancelJobRequest(job_id=reply.job_id))
+                assert done.cancelled and done.state == "cancelled"
+                (last,) = await c.collect("watch_job", WatchJobRequest(job_id=reply.job_id))
+                assert last.state == "cancelled" and last.label == "proof"
+        nursery.cancel_scope.cancel()

@@ -115,6 +115,7 @@ def cmd_prove(args: argparse.Namespace) -> int:
     check_output(args.public)
     if args.coordinator:
         hostport_arg("--coordinator", args.coordinator)
+        return _prove_on_coordinator(args)
     t0 = time.monotonic()
     try:
         zk, wit = load_inputs(args.zkey, args.witness)
@@ -123,26 +124,13 @@ def cmd_prove(args: argparse.Namespace) -> int:
         return 2
     t_read = time.monotonic() - t0
     try:
-        if args.coordinator:
-            from zkedge.fleet.client import prove_remote
+        from zkedge.groth16.prover import prove_points
 
-            res = prove_remote(
-                args.coordinator,
-                zk,
-                wit,
-                threads=args.threads,
-                progress=not args.quiet,
-                token=args.token,
-                tls=client_tls(args),
+        res = _interruptible(
+            lambda stop: prove_points(
+                zk, wit, threads=args.threads, progress=not args.quiet, stop=stop
             )
-        else:
-            from zkedge.groth16.prover import prove_points
-
-            res = _interruptible(
-                lambda stop: prove_points(
-                    zk, wit, threads=args.threads, progress=not args.quiet, stop=stop
-                )
-            )
+        )
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         return 130
@@ -166,6 +154,40 @@ def cmd_prove(args: argparse.Namespace) -> int:
         steps = ", ".join(f"{k} {v:.2f}" for k, v in res.times.items())
         print(
             f"proved in {time.monotonic() - t0:.2f} s (read {t_read:.2f} s; {steps})",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def _prove_on_coordinator(args: argparse.Namespace) -> int:
+    """``zkedge prove --coordinator``: the coordinator proves, checks, and blames a lying
+    worker; this process sends the zkey (once per coordinator) and the witness."""
+    from zkedge.fleet.client import RpcError, prove_on_coordinator
+    from zkedge.groth16 import dump_json
+
+    for path in (args.zkey, args.witness):
+        if not path.is_file():
+            raise CliError(f"{path}: no such file", 2)
+    t0 = time.monotonic()
+    try:
+        res = prove_on_coordinator(
+            args.coordinator, args.zkey, args.witness, token=args.token, tls=client_tls(args)
+        )
+    except KeyboardInterrupt:
+        print("\ninterrupted (the proof job is cancelled)", file=sys.stderr)
+        return 130
+    except ConnectionLost as e:
+        raise CliError(f"lost the coordinator at {args.coordinator}: {e}") from None
+    except RpcError as e:
+        raise CliError(str(e), 2 if e.status == "INVALID_ARGUMENT" else 1) from None
+    except FleetError as e:
+        raise CliError(str(e)) from None
+    dump_json(res.proof, args.proof)
+    dump_json(res.public, args.public)
+    if not args.quiet:
+        liars = f"; quarantined {', '.join(res.quarantined)}" if res.quarantined else ""
+        print(
+            f"proved by the fleet in {time.monotonic() - t0:.2f} s (job {res.job_id}{liars})",
             file=sys.stderr,
         )
     return 0

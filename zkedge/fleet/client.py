@@ -9,12 +9,16 @@ check.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import secrets
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import trio
 
@@ -31,6 +35,8 @@ from zkedge.fleet.proto.coordinator.v1 import (
     JobUpdate,
     ListJobsRequest,
     SubmitMsmRequest,
+    SubmitProofRequest,
+    SubmitProofResponse,
     WatchJobRequest,
 )
 from zkedge.fleet.status import status_json
@@ -45,8 +51,10 @@ __all__ = [
     "ConnectionLost",
     "CoordinatorClient",
     "JobFailed",
+    "RemoteProof",
     "RpcError",
     "open_coordinator",
+    "prove_on_coordinator",
     "prove_remote",
     "status_json",
 ]
@@ -141,6 +149,32 @@ class CoordinatorClient:
             raise JobFailed(f"job {job} {u.state}: {u.error or 'no result'}")
         return MsmOutcome(bytes(u.results[0]), u)
 
+    async def submit_proof(
+        self,
+        witness: bytes,
+        *,
+        zkey_hash: str | None = None,
+        zkey: Callable[[], bytes] | None = None,
+        detach: bool = False,
+    ) -> SubmitProofResponse:
+        """Submit a Groth16 proof job (the coordinator proves, checks and blames). With
+        ``zkey_hash`` the coordinator is asked by hash first and ``zkey()`` (the file's bytes)
+        is sent only when it does not have that zkey."""
+        if zkey_hash is None and zkey is None:
+            raise ValueError("give the zkey or its hash")
+        if zkey_hash is not None:
+            try:
+                req = SubmitProofRequest(zkey_hash=zkey_hash, witness=witness, detach=detach)
+                reply: SubmitProofResponse = await self._rpc.call("submit_proof", req)
+                return reply
+            except RpcError as exc:
+                if exc.status != "NOT_FOUND" or zkey is None:
+                    raise
+        assert zkey is not None
+        req = SubmitProofRequest(zkey=zkey(), witness=witness, detach=detach)
+        reply = await self._rpc.call("submit_proof", req)
+        return reply
+
     async def cancel_job(self, job_id: str, reason: str = "") -> CancelJobResponse:
         """Cancel a job (its attempts stop on the workers); ``cancelled`` is False when it had
         already ended. An unknown job is NOT_FOUND (:class:`RpcError`)."""
@@ -182,6 +216,58 @@ async def open_coordinator(
         yield CoordinatorClient(rpc)
 
 
+@dataclass(frozen=True)
+class RemoteProof:
+    """A proof the coordinator made and checked: snarkjs's proof.json and public.json objects,
+    the workers it quarantined on the way, and the job's id."""
+
+    proof: dict[str, Any]
+    public: list[str]
+    quarantined: list[str]
+    job_id: str
+
+
+def prove_on_coordinator(
+    coordinator: str,
+    zkey: str | os.PathLike[str],
+    witness: str | os.PathLike[str],
+    *,
+    token: str | None = None,
+    tls: TlsConfig | None = None,
+    detach: bool = False,
+) -> RemoteProof:
+    """``zkedge prove --coordinator HOST:PORT``: the proof as the coordinator's own job
+    (``SubmitProof``): it computes H, runs the MSMs on its fleet, draws the blinding, checks the
+    proof and, when a worker lied, re-runs, blames and quarantines before answering. The zkey
+    travels once per coordinator (named by its sha256 afterwards). Interrupted
+    (``KeyboardInterrupt``, or cancelled), it cancels the job before the exception propagates.
+    Raises :class:`zkedge.fleet.common.JobFailed` when the job ends without a proof."""
+    zkey_path, witness_path = Path(zkey), Path(witness)
+    wtns = witness_path.read_bytes()
+    digest = hashlib.sha256(zkey_path.read_bytes()).hexdigest()
+    job: list[str] = []
+
+    async def go() -> JobUpdate:
+        async with open_coordinator(coordinator, token=token, tls=tls) as client:
+            try:
+                reply = await client.submit_proof(
+                    wtns, zkey_hash=digest, zkey=zkey_path.read_bytes, detach=detach
+                )
+                job.append(reply.job_id)
+                return await client.watch(reply.job_id)
+            except BaseException:
+                with trio.CancelScope(shield=True):
+                    await _cancel_jobs(client, job, "the proving client was interrupted")
+                raise
+
+    last = trio.run(go)
+    if last.state != "done" or not last.proof_json:
+        raise JobFailed(f"proof job {last.job_id} {last.state}: {last.error or 'no proof'}")
+    return RemoteProof(
+        json.loads(last.proof_json), json.loads(last.public_json), list(last.quarantined), job[0]
+    )
+
+
 def prove_remote(
     coordinator: str,
     zk: Zkey,
@@ -192,9 +278,10 @@ def prove_remote(
     token: str | None = None,
     tls: TlsConfig | None = None,
 ) -> ProofResult:
-    """``zkedge prove --coordinator HOST:PORT``: H here, the five MSMs as jobs on a running
-    coordinator, blinding here, then the proof is verified. This client has no access to the
-    coordinator's blame API: an invalid result is :class:`zkedge.fleet.common.ProofRejected`.
+    """H here, the five MSMs as jobs on a running coordinator, blinding here, then the proof is
+    verified: a proof whose witness and blinding never leave this process, at the price of the
+    coordinator's blame (an invalid result is :class:`zkedge.fleet.common.ProofRejected`;
+    :func:`prove_on_coordinator` has the coordinator prove, blame and quarantine).
 
     Interrupted (``KeyboardInterrupt``, or cancelled), it cancels the jobs it submitted before
     the exception propagates, so the fleet stops working on them at once; should that fail (the

@@ -20,6 +20,7 @@ from zkedge.fleet.common import TlsConfig, parse_hostport, server_context
 from zkedge.fleet.coordinator import _page
 from zkedge.fleet.coordinator.metrics import CoordinatorMetrics
 from zkedge.fleet.coordinator.model import Job, PartialResult, Progress
+from zkedge.fleet.coordinator.proofs import ProofJobs
 from zkedge.fleet.coordinator.registry import Registry, WorkerRecord
 from zkedge.fleet.coordinator.scheduler import Scheduler
 from zkedge.fleet.coordinator.service import CoordinatorService
@@ -133,6 +134,7 @@ MAX_MESSAGE: dict[str, int] = {
     "*": 64 << 10,
     "register_worker": 1 << 20,
     "submit_msm": 512 << 20,
+    "submit_proof": 512 << 20,
 }
 
 
@@ -230,6 +232,8 @@ class Coordinator:
         self._started_at = 0.0
         self.metrics = CoordinatorMetrics(self._parts)
         """This coordinator's Prometheus registry and recent job times."""
+        self.proofs = ProofJobs(self)
+        """Proofs submitted as jobs (``SubmitProof``), run while the coordinator serves."""
 
     def _parts(self) -> tuple[Registry, Scheduler] | None:
         if self._registry is None or self._scheduler is None:
@@ -269,6 +273,7 @@ class Coordinator:
             self._started_at = trio.current_time()
             ssl_ctx = server_context(self.tls) if self.tls is not None else None
             async with trio.open_nursery() as nursery:
+                self.proofs.attach(nursery)
 
                 async def grpc(task_status: trio.TaskStatus[int]) -> None:
                     await rpc.serve_grpc(
@@ -370,6 +375,10 @@ class Coordinator:
         while True:
             await trio.sleep(self.tick_interval)
             _survive(scheduler.tick, "scheduler tick")
+            _survive(
+                lambda: self.proofs.check_watchers(trio.current_time(), self.watch_grace),
+                "proof job watch check",
+            )
 
     def _registry_or_raise(self) -> Registry:
         if self._registry is None:

@@ -16,6 +16,7 @@ import betterproto
 import trio
 
 from zkedge.curves import CURVES, check_group, get_curve
+from zkedge.fleet.coordinator.proofs import ProofJob
 from zkedge.fleet.coordinator.registry import DEAD, QUARANTINED, WorkerRecord
 from zkedge.fleet.coordinator.store import StoreError
 from zkedge.fleet.coordinator.tables import Table
@@ -48,12 +49,15 @@ from zkedge.fleet.proto.coordinator.v1 import (
     ReportFailureRequest,
     SubmitMsmRequest,
     SubmitMsmResponse,
+    SubmitProofRequest,
+    SubmitProofResponse,
     TaskMessage,
     WatchJobRequest,
     WorkerShare,
     WorkerStatus,
 )
 from zkedge.fleet.rpc import Peer, RpcError
+from zkedge.groth16 import FormatError
 
 if TYPE_CHECKING:
     from zkedge.fleet.coordinator._coordinator import Coordinator
@@ -195,6 +199,43 @@ class _BasesSource:
 
     def close(self) -> None:
         self._next = self._last + 1
+
+
+def proof_update(job: ProofJob, *, results: bool = True) -> JobUpdate:
+    """A JobUpdate for a proof job (proof.json and public.json once done)."""
+    return JobUpdate(
+        job_id=job.id,
+        state=job.state,
+        error=job.error if job.state != "running" else "",
+        label="proof",
+        detach=not job.watched,
+        proof_json=job.proof_json if results else "",
+        public_json=job.public_json if results else "",
+        quarantined=list(job.quarantined),
+    )
+
+
+class _ProofWatch:
+    """A :class:`zkedge.fleet.rpc.TrioStream` of a proof job: its state now, then its end."""
+
+    def __init__(self, job: ProofJob) -> None:
+        self._job = job
+        self._sent = 0  # 0: nothing yet, 1: the running state, 2: the end
+        self._open = True
+        job.watchers += 1
+
+    async def receive(self) -> JobUpdate | None:
+        if self._sent == 2:
+            return None
+        if self._sent == 1:
+            await self._job.finished.wait()
+        self._sent = 2 if self._job.finished.is_set() else 1
+        return proof_update(self._job)
+
+    def close(self) -> None:
+        if self._open:
+            self._open = False
+            self._job.watchers -= 1
 
 
 class _JobWatch:
@@ -401,7 +442,34 @@ class CoordinatorService:
             raise RpcError("UNAVAILABLE", str(exc)) from None
         return SubmitMsmResponse(job_id=handle.id)
 
-    async def watch_job(self, req: WatchJobRequest) -> _JobWatch | _ListSource:
+    async def submit_proof(self, req: SubmitProofRequest) -> SubmitProofResponse:
+        proofs = self._coord.proofs
+        digest = req.zkey_hash
+        if req.zkey:
+            try:
+                digest = await proofs.add_zkey(bytes(req.zkey))
+            except FormatError as exc:
+                raise _bad(str(exc)) from None
+            if req.zkey_hash and req.zkey_hash != digest:
+                raise _bad("zkey_hash is not the sha256 of the zkey sent")
+        elif not digest:
+            raise _bad("give the zkey, or the zkey_hash of one sent before")
+        elif not proofs.has_zkey(digest):
+            raise RpcError("NOT_FOUND", f"no zkey with hash {digest[:80]!r}: send the zkey")
+        if not req.witness:
+            raise _bad("the witness (.wtns bytes) is required")
+        try:
+            job = await proofs.submit(digest, bytes(req.witness), watched=not req.detach)
+        except FormatError as exc:
+            raise _bad(str(exc)) from None
+        except KeyError:  # dropped from memory meanwhile
+            raise RpcError("NOT_FOUND", f"no zkey with hash {digest[:80]!r}: send it") from None
+        return SubmitProofResponse(job_id=job.id, zkey_hash=digest)
+
+    async def watch_job(self, req: WatchJobRequest) -> _JobWatch | _ListSource | _ProofWatch:
+        proof = self._coord.proofs.jobs.get(req.job_id)
+        if proof is not None:
+            return _ProofWatch(proof)
         job = self._sched.jobs.get(req.job_id)
         if job is None:
             row = self._sched.store.job_row(req.job_id)
@@ -419,6 +487,13 @@ class CoordinatorService:
 
     async def cancel_job(self, req: CancelJobRequest) -> CancelJobResponse:
         _check_id(req.job_id, "job_id")
+        proof = self._coord.proofs.jobs.get(req.job_id)
+        if proof is not None:
+            ok = self._coord.proofs.cancel(proof, req.reason[:256] or "cancelled by a client")
+            if ok:
+                with trio.move_on_after(5):  # its MSM jobs are being cancelled with it
+                    await proof.finished.wait()
+            return CancelJobResponse(job_id=proof.id, cancelled=ok, state=proof.state)
         job = self._sched.jobs.get(req.job_id)
         if job is None:
             row = self._sched.store.job_row(req.job_id)
@@ -434,6 +509,11 @@ class CoordinatorService:
             self.job_update(j, results=False)
             for j in self._sched.jobs.values()
             if not req.running_only or j.state == "running"
+        ]
+        jobs += [
+            proof_update(p, results=False)
+            for p in self._coord.proofs.jobs.values()
+            if not req.running_only or p.state == "running"
         ]
         return ListJobsResponse(jobs=jobs)
 

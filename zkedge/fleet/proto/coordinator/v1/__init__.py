@@ -277,6 +277,14 @@ class JobUpdate(betterproto.Message):
     shares: List["WorkerShare"] = betterproto.message_field(7)
     label: str = betterproto.string_field(8)
     detach: bool = betterproto.bool_field(9)
+    proof_json: str = betterproto.string_field(10)
+    """
+    A proof job (SubmitProof), once done: proof.json and public.json exactly as snarkjs
+     writes them; and the workers it quarantined for wrong partial sums, if any.
+    """
+
+    public_json: str = betterproto.string_field(11)
+    quarantined: List[str] = betterproto.string_field(12)
 
 
 @dataclass(eq=False, repr=False)
@@ -290,6 +298,29 @@ class CancelJobResponse(betterproto.Message):
     job_id: str = betterproto.string_field(1)
     cancelled: bool = betterproto.bool_field(2)
     state: str = betterproto.string_field(3)
+
+
+@dataclass(eq=False, repr=False)
+class SubmitProofRequest(betterproto.Message):
+    zkey_hash: str = betterproto.string_field(1)
+    """
+    sha256 hex of the .zkey file's bytes: a zkey the coordinator was sent before (it keeps
+     the most recent ones in memory); NOT_FOUND if it has not got it: send `zkey` instead.
+    """
+
+    zkey: bytes = betterproto.bytes_field(2)
+    witness: bytes = betterproto.bytes_field(3)
+    detach: bool = betterproto.bool_field(4)
+    """
+    Runs without a watcher (see SubmitMsmRequest.detach): not cancelled when no WatchJob
+     stream follows it.
+    """
+
+
+@dataclass(eq=False, repr=False)
+class SubmitProofResponse(betterproto.Message):
+    job_id: str = betterproto.string_field(1)
+    zkey_hash: str = betterproto.string_field(2)
 
 
 @dataclass(eq=False, repr=False)
@@ -502,6 +533,23 @@ class CoordinatorServiceStub(betterproto.ServiceStub):
             metadata=metadata,
         )
 
+    async def submit_proof(
+        self,
+        submit_proof_request: "SubmitProofRequest",
+        *,
+        timeout: Optional[float] = None,
+        deadline: Optional["Deadline"] = None,
+        metadata: Optional["MetadataLike"] = None
+    ) -> "SubmitProofResponse":
+        return await self._unary_unary(
+            "/zkedge.coordinator.v1.CoordinatorService/SubmitProof",
+            submit_proof_request,
+            SubmitProofResponse,
+            timeout=timeout,
+            deadline=deadline,
+            metadata=metadata,
+        )
+
     async def get_status(
         self,
         get_status_request: "GetStatusRequest",
@@ -573,6 +621,11 @@ class CoordinatorServiceBase(ServiceBase):
     async def list_jobs(
         self, list_jobs_request: "ListJobsRequest"
     ) -> "ListJobsResponse":
+        raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
+
+    async def submit_proof(
+        self, submit_proof_request: "SubmitProofRequest"
+    ) -> "SubmitProofResponse":
         raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
 
     async def get_status(
@@ -660,6 +713,13 @@ class CoordinatorServiceBase(ServiceBase):
         response = await self.list_jobs(request)
         await stream.send_message(response)
 
+    async def __rpc_submit_proof(
+        self, stream: "grpclib.server.Stream[SubmitProofRequest, SubmitProofResponse]"
+    ) -> None:
+        request = await stream.recv_message()
+        response = await self.submit_proof(request)
+        await stream.send_message(response)
+
     async def __rpc_get_status(
         self, stream: "grpclib.server.Stream[GetStatusRequest, GetStatusResponse]"
     ) -> None:
@@ -728,6 +788,12 @@ class CoordinatorServiceBase(ServiceBase):
                 grpclib.const.Cardinality.UNARY_UNARY,
                 ListJobsRequest,
                 ListJobsResponse,
+            ),
+            "/zkedge.coordinator.v1.CoordinatorService/SubmitProof": grpclib.const.Handler(
+                self.__rpc_submit_proof,
+                grpclib.const.Cardinality.UNARY_UNARY,
+                SubmitProofRequest,
+                SubmitProofResponse,
             ),
             "/zkedge.coordinator.v1.CoordinatorService/GetStatus": grpclib.const.Handler(
                 self.__rpc_get_status,
