@@ -46,11 +46,15 @@ mkdir -p "$LOG"
 
 ts() { date +%s.%N; }
 host_mirror() {  # the first archive (not -security) in the host's apt sources, deb822 or one-line
-  {
-    cat /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '$1 == "URIs:" { for (i = 2; i <= NF; i++) print $i }'
-    cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null \
+  # (either kind of file may be missing: with pipefail a failed cat would end the script here)
+  local uris
+  uris=$(
+    { cat /etc/apt/sources.list.d/*.sources 2>/dev/null || true; } \
+      | awk '$1 == "URIs:" { for (i = 2; i <= NF; i++) print $i }'
+    { cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null || true; } \
       | sed -nE 's/^deb[[:space:]]+(\[[^]]*\][[:space:]]+)?([^[:space:]]+).*/\2/p'
-  } | grep -v -e '-security' | head -1
+  )
+  printf '%s\n' "$uris" | grep -v -e '-security' | head -1 || true
 }
 T_ALL=$(ts)
 phase() { awk -v n="$1" -v a="$2" -v b="$(ts)" 'BEGIN{printf "PHASE %-26s %7.1f s\n", n, b-a}'; }
@@ -89,11 +93,11 @@ cleanup() {
   local rc=$?
   [ -n "${WORKER_PID:-}" ] && kill "$WORKER_PID" 2>/dev/null && wait "$WORKER_PID" 2>/dev/null
   [ -n "${COORD_PID:-}" ] && kill "$COORD_PID" 2>/dev/null && wait "$COORD_PID" 2>/dev/null
-  for m in "${MOUNTS[@]}"; do mountpoint -q "$ROOT/$m" && umount -l "$ROOT/$m"; done
+  for m in "${MOUNTS[@]}"; do if mountpoint -q "$ROOT/$m"; then umount -l "$ROOT/$m"; fi; done
   return $rc
 }
 trap cleanup EXIT
-for m in "${MOUNTS[@]}"; do mountpoint -q "$ROOT/$m" && umount -l "$ROOT/$m"; done  # a killed run
+for m in "${MOUNTS[@]}"; do if mountpoint -q "$ROOT/$m"; then umount -l "$ROOT/$m"; fi; done  # a killed run
 
 # ------------------------------------------------------------------ 2. rootfs (cached)
 t=$(ts)
@@ -128,7 +132,7 @@ DIST=$LOG/dist-$ARCH
 rm -rf "$DIST" "$LOG/sdist-src-$ARCH"
 mkdir -p "$LOG/sdist-src-$ARCH"
 git ls-files -z --cached --others --exclude-standard \
-  | while IFS= read -r -d '' f; do [ -f "$f" ] && printf '%s\0' "$f"; done \
+  | while IFS= read -r -d '' f; do if [ -f "$f" ]; then printf '%s\0' "$f"; fi; done \
   | tar --null -T - -cf - | tar -xf - -C "$LOG/sdist-src-$ARCH"
 timeout 600 "$PY" -m build --sdist --outdir "$DIST" "$LOG/sdist-src-$ARCH" >"$LOG/sdist-$ARCH.log" 2>&1 \
   || { tail -30 "$LOG/sdist-$ARCH.log"; echo "FAIL: python -m build --sdist"; exit 1; }

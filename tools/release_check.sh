@@ -44,7 +44,7 @@ t=$(ts)
 # setuptools walks every file under the project before applying MANIFEST.in, and build/ can
 # hold an ARM rootfs: build from a copy of the tracked and new files.
 git ls-files -z --cached --others --exclude-standard \
-  | while IFS= read -r -d '' f; do [ -f "$f" ] && printf '%s\0' "$f"; done \
+  | while IFS= read -r -d '' f; do if [ -f "$f" ]; then printf '%s\0' "$f"; fi; done \
   | tar --null -T - -cf - | tar -xf - -C "$WORK/src"
 run 600 build "$PY" -m build --sdist --outdir "$WORK/dist" "$WORK/src"
 SDIST=$(ls "$WORK"/dist/zkedge-*.tar.gz)
