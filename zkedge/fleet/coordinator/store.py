@@ -133,6 +133,11 @@ class Store:
             raise StoreError(f"job store {target}: cannot open it: {exc}") from exc
         self._db = _Guarded(db, target)
         try:
+            # Exclusive locking before WAL: the WAL index lives in this process's heap, not in
+            # a memory-mapped -shm file. Touching a page of such a mapping on a full
+            # filesystem is SIGBUS, which would kill the coordinator instead of failing a write.
+            # The coordinator is the store's only user while it runs (zkedge prune: stopped).
+            self._db.execute("PRAGMA locking_mode=EXCLUSIVE")
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
