@@ -322,3 +322,37 @@ async def test_submit_proof_refuses_bad_input_and_cancels(tmp_path: Path) -> Non
                 (last,) = await c.collect("watch_job", WatchJobRequest(job_id=reply.job_id))
                 assert last.state == "cancelled" and last.label == "proof"
         nursery.cancel_scope.cancel()
+
+
+async def test_inputs_over_the_fleet(tmp_path: Path, snarkjs_verify: Any) -> None:
+    """``zkedge groth16 fullprove ... --coordinator``: the device sends input.json and the
+    circuit's wasm (the wasm once: named by hash afterwards); the coordinator computes the
+    witness and proves; snarkjs accepts the proof. A failing input is INVALID_ARGUMENT."""
+    pytest.importorskip("wasmtime")
+    import hashlib
+
+    from support.circom_paths import pubmix
+
+    from zkedge.cli import main
+    from zkedge.fleet.client import RpcError, prove_on_coordinator
+
+    wasm = pubmix("bn128")
+    inputs = wasm.parent / "input.json"
+    async with trio.open_nursery() as nursery:
+        coord = await start_fleet(nursery, tmp_path)
+        addr = f"127.0.0.1:{coord.port}"
+        proof, public = tmp_path / "proof.json", tmp_path / "public.json"
+        argv = ["groth16", "fullprove", str(inputs), str(wasm), str(BN / "circuit.zkey"),
+                str(proof), str(public), "--coordinator", addr, "-q"]  # fmt: skip
+        with trio.fail_after(120):
+            assert await trio.to_thread.run_sync(main, argv) == 0
+            assert snarkjs_verify(BN / "verification_key.json", public, proof, tmp_path)
+            assert coord.proofs.has_wasm(hashlib.sha256(wasm.read_bytes()).hexdigest())
+            with pytest.raises(RpcError) as info:  # a signal the circuit does not have
+                await trio.to_thread.run_sync(
+                    lambda: prove_on_coordinator(
+                        addr, BN / "circuit.zkey", inputs='{"nope": 1}', wasm=wasm
+                    )
+                )
+            assert info.value.status == "INVALID_ARGUMENT"
+        nursery.cancel_scope.cancel()

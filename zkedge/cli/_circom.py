@@ -15,6 +15,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from zkedge.cli._common import add_client_flags
+
 __all__ = ["register"]
 
 
@@ -80,7 +82,12 @@ def _prove_args(p: argparse.ArgumentParser, *, witness: bool) -> None:
         p.add_argument("zkey", type=Path, help="circuit.zkey (snarkjs Groth16 proving key)")
     p.add_argument("proof", type=Path, help="output proof.json")
     p.add_argument("public", type=Path, help="output public.json")
-    p.add_argument("--coordinator", metavar="HOST:PORT", help="spread the MSMs over a zkedge fleet")
+    p.add_argument(
+        "--coordinator",
+        metavar="HOST:PORT",
+        help="prove on a zkedge fleet (fullprove: the coordinator computes the witness too)",
+    )
+    add_client_flags(p)
     p.add_argument("--threads", type=int, help="threads for local work (default: all cores)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar or timings")
     p.add_argument("--verify", action="store_true", help="check the proof before writing it")
@@ -136,7 +143,17 @@ def cmd_wtns_calculate(args: argparse.Namespace) -> int:
 
 def cmd_fullprove(args: argparse.Namespace) -> int:
     """``zkedge groth16 fullprove input.json circuit.wasm circuit.zkey proof.json
-    public.json``: the witness stays in memory and goes to ``zkedge prove``."""
+    public.json``: the witness stays in memory and goes to ``zkedge prove``. With
+    ``--coordinator`` the inputs and the wasm go to the coordinator, which computes the witness
+    and proves there (a device sends inputs, not witnesses)."""
+    if args.coordinator:
+        try:
+            text = Path(args.input).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            return _error(f"{args.input}: {getattr(e, 'strerror', None) or e}", 2)
+        ns = argparse.Namespace(**vars(args))
+        ns.inputs_json, ns.wasm_path, ns.witness = text, Path(args.wasm), None
+        return cmd_prove(ns)
     data = _witness(args.wasm, args.input)
     if isinstance(data, int):
         return data

@@ -161,17 +161,27 @@ def cmd_prove(args: argparse.Namespace) -> int:
 
 def _prove_on_coordinator(args: argparse.Namespace) -> int:
     """``zkedge prove --coordinator``: the coordinator proves, checks, and blames a lying
-    worker; this process sends the zkey (once per coordinator) and the witness."""
+    worker; this process sends the zkey (once per coordinator) and the witness, or (from
+    ``groth16 fullprove``) the inputs and the circuit's wasm for the coordinator to compute it."""
     from zkedge.fleet.client import RpcError, prove_on_coordinator
     from zkedge.groth16 import dump_json
 
-    for path in (args.zkey, args.witness):
-        if not path.is_file():
+    inputs: str | None = getattr(args, "inputs_json", None)
+    wasm: Path | None = getattr(args, "wasm_path", None)
+    witness = None if inputs is not None else args.witness
+    for path in (args.zkey, witness, wasm):
+        if isinstance(path, Path) and not path.is_file():
             raise CliError(f"{path}: no such file", 2)
     t0 = time.monotonic()
     try:
         res = prove_on_coordinator(
-            args.coordinator, args.zkey, args.witness, token=args.token, tls=client_tls(args)
+            args.coordinator,
+            args.zkey,
+            witness,
+            inputs=inputs,
+            wasm=wasm,
+            token=args.token,
+            tls=client_tls(args),
         )
     except KeyboardInterrupt:
         print("\ninterrupted (the proof job is cancelled)", file=sys.stderr)

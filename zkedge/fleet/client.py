@@ -230,8 +230,10 @@ class RemoteProof:
 def prove_on_coordinator(
     coordinator: str,
     zkey: str | os.PathLike[str],
-    witness: str | os.PathLike[str],
+    witness: str | os.PathLike[str] | bytes | None = None,
     *,
+    inputs: str | None = None,
+    wasm: str | os.PathLike[str] | None = None,
     token: str | None = None,
     tls: TlsConfig | None = None,
     detach: bool = False,
@@ -239,22 +241,56 @@ def prove_on_coordinator(
     """``zkedge prove --coordinator HOST:PORT``: the proof as the coordinator's own job
     (``SubmitProof``): it computes H, runs the MSMs on its fleet, draws the blinding, checks the
     proof and, when a worker lied, re-runs, blames and quarantines before answering. The zkey
-    travels once per coordinator (named by its sha256 afterwards). Interrupted
+    travels once per coordinator (named by its sha256 afterwards). Give the ``witness`` (a
+    .wtns path or its bytes), or ``inputs`` (input.json's text) with the circuit's ``wasm``:
+    the coordinator then computes the witness (the wasm, too, travels once). Interrupted
     (``KeyboardInterrupt``, or cancelled), it cancels the job before the exception propagates.
     Raises :class:`zkedge.fleet.common.JobFailed` when the job ends without a proof."""
-    zkey_path, witness_path = Path(zkey), Path(witness)
-    wtns = witness_path.read_bytes()
+    if (witness is None) == (inputs is None) or (inputs is not None and wasm is None):
+        raise ValueError("give the witness, or the inputs and the wasm")
+    zkey_path = Path(zkey)
+    if isinstance(witness, bytes):
+        wtns = witness
+    elif witness is not None:
+        wtns = Path(witness).read_bytes()
+    else:
+        wtns = b""
+    wasm_path = Path(wasm) if wasm is not None else None
     digest = hashlib.sha256(zkey_path.read_bytes()).hexdigest()
+    wasm_digest = hashlib.sha256(wasm_path.read_bytes()).hexdigest() if wasm_path else ""
     job: list[str] = []
+
+    async def submit(client: CoordinatorClient) -> str:
+        # name the zkey and the wasm by hash; send whichever the coordinator says it lacks
+        send_zkey = send_wasm = False
+        while True:
+            req = SubmitProofRequest(
+                zkey_hash="" if send_zkey else digest,
+                zkey=zkey_path.read_bytes() if send_zkey else b"",
+                witness=wtns,
+                detach=detach,
+                input_json=inputs or "",
+                wasm_hash="" if send_wasm or wasm_path is None else wasm_digest,
+                wasm=wasm_path.read_bytes() if send_wasm and wasm_path is not None else b"",
+            )
+            try:
+                reply: SubmitProofResponse = await client._rpc.call("submit_proof", req)
+                return reply.job_id
+            except RpcError as exc:
+                if exc.status != "NOT_FOUND":
+                    raise
+                if "no zkey" in exc.message and not send_zkey:
+                    send_zkey = True
+                elif "no wasm" in exc.message and not send_wasm and wasm_path is not None:
+                    send_wasm = True
+                else:
+                    raise
 
     async def go() -> JobUpdate:
         async with open_coordinator(coordinator, token=token, tls=tls) as client:
             try:
-                reply = await client.submit_proof(
-                    wtns, zkey_hash=digest, zkey=zkey_path.read_bytes, detach=detach
-                )
-                job.append(reply.job_id)
-                return await client.watch(reply.job_id)
+                job.append(await submit(client))
+                return await client.watch(job[0])
             except BaseException:
                 with trio.CancelScope(shield=True):
                     await _cancel_jobs(client, job, "the proving client was interrupted")

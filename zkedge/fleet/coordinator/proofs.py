@@ -74,6 +74,7 @@ class ProofJobs:
         self.history = history
         self.jobs: OrderedDict[str, ProofJob] = OrderedDict()
         self._zkeys: OrderedDict[str, Zkey] = OrderedDict()
+        self._wasms: OrderedDict[str, Any] = OrderedDict()  # sha256 -> WitnessCalculator
         self._nursery: trio.Nursery | None = None
 
     def attach(self, nursery: trio.Nursery) -> None:
@@ -94,6 +95,34 @@ class ProofJobs:
                 self._zkeys.popitem(last=False)
         self._zkeys.move_to_end(digest)
         return digest
+
+    def has_wasm(self, digest: str) -> bool:
+        """Whether a witness calculator with this hash (sha256 of the .wasm) is in memory."""
+        return digest in self._wasms
+
+    async def add_wasm(self, data: bytes) -> str:
+        """Compile a circom witness calculator (in a thread) and keep it; returns its hash.
+        Raises :class:`zkedge.circom.CircomError` (WasmtimeUnavailable where wasmtime is
+        missing, InputError for a file that is not one)."""
+        from zkedge.circom import WitnessCalculator
+
+        digest = await trio.to_thread.run_sync(zkey_hash, data)
+        if digest not in self._wasms:
+            self._wasms[digest] = await trio.to_thread.run_sync(WitnessCalculator, data)
+            while len(self._wasms) > self.keep_zkeys:
+                self._wasms.popitem(last=False)
+        self._wasms.move_to_end(digest)
+        return digest
+
+    async def witness_from_inputs(self, wasm_digest: str, input_json: str) -> bytes:
+        """The .wtns bytes for ``input_json`` (input.json's text) with a kept calculator.
+        Raises KeyError (unknown calculator), ValueError (not JSON) or CircomError."""
+        calc = self._wasms[wasm_digest]
+        inputs = json.loads(input_json)
+        if not isinstance(inputs, dict):
+            raise ValueError("input.json must be a JSON object of signal names")
+        data: bytes = await trio.to_thread.run_sync(calc.wtns, inputs)
+        return data
 
     async def submit(self, digest: str, witness: bytes, *, watched: bool) -> ProofJob:
         """Start a proof of ``witness`` with the zkey named ``digest``. Raises KeyError for an

@@ -456,15 +456,43 @@ class CoordinatorService:
             raise _bad("give the zkey, or the zkey_hash of one sent before")
         elif not proofs.has_zkey(digest):
             raise RpcError("NOT_FOUND", f"no zkey with hash {digest[:80]!r}: send the zkey")
-        if not req.witness:
-            raise _bad("the witness (.wtns bytes) is required")
+        if req.wasm and not req.input_json:
+            raise _bad("a wasm without input_json")
+        witness = bytes(req.witness)
+        if not witness and req.input_json:
+            witness = await self._witness_from_inputs(req)
+        if not witness:
+            raise _bad("give the witness (.wtns bytes), or input_json and the circuit's wasm")
         try:
-            job = await proofs.submit(digest, bytes(req.witness), watched=not req.detach)
+            job = await proofs.submit(digest, witness, watched=not req.detach)
         except FormatError as exc:
             raise _bad(str(exc)) from None
         except KeyError:  # dropped from memory meanwhile
             raise RpcError("NOT_FOUND", f"no zkey with hash {digest[:80]!r}: send it") from None
         return SubmitProofResponse(job_id=job.id, zkey_hash=digest)
+
+    async def _witness_from_inputs(self, req: SubmitProofRequest) -> bytes:
+        """The witness of a SubmitProof that sent input.json and the circuit's wasm."""
+        from zkedge.circom import CircomError, WasmtimeUnavailable
+
+        proofs = self._coord.proofs
+        try:
+            digest = req.wasm_hash
+            if req.wasm:
+                digest = await proofs.add_wasm(bytes(req.wasm))
+            elif not digest:
+                raise _bad("input_json needs the circuit's wasm (or the wasm_hash of one sent)")
+            elif not proofs.has_wasm(digest):
+                raise RpcError("NOT_FOUND", f"no wasm with hash {digest[:80]!r}: send the wasm")
+            return await proofs.witness_from_inputs(digest, req.input_json)
+        except WasmtimeUnavailable as exc:
+            raise RpcError("FAILED_PRECONDITION", f"{exc}: send the witness instead") from None
+        except (CircomError, ValueError, RecursionError) as exc:
+            raise _bad(
+                f"input_json: {exc}" if isinstance(exc, RecursionError) else str(exc)
+            ) from None
+        except KeyError:
+            raise RpcError("NOT_FOUND", "no wasm with that hash: send the wasm") from None
 
     async def watch_job(self, req: WatchJobRequest) -> _JobWatch | _ListSource | _ProofWatch:
         proof = self._coord.proofs.jobs.get(req.job_id)

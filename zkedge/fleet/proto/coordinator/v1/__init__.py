@@ -316,6 +316,18 @@ class SubmitProofRequest(betterproto.Message):
      stream follows it.
     """
 
+    input_json: str = betterproto.string_field(5)
+    """
+    Instead of `witness`: the circuit's inputs (input.json as snarkjs reads it) and its
+     witness calculator (the .wasm circom compiles), named by the sha256 of the file once sent
+     (NOT_FOUND "no wasm ..." when unknown: send `wasm`). The coordinator computes the witness
+     (FAILED_PRECONDITION where it has no wasmtime); a bad input or a failing assert of the
+     circuit is INVALID_ARGUMENT with circom's message.
+    """
+
+    wasm_hash: str = betterproto.string_field(6)
+    wasm: bytes = betterproto.bytes_field(7)
+
 
 @dataclass(eq=False, repr=False)
 class SubmitProofResponse(betterproto.Message):
