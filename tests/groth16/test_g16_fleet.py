@@ -39,6 +39,28 @@ async def start_fleet(nursery: trio.Nursery, tmp: Path, n: int = 2, liar: int | 
     return coord
 
 
+def _make_workers_lie(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Workers started with ROLE "liar" add the generator to every partial sum they report
+    (an on-curve, wrong result)."""
+    import zkedge.fleet.worker.client as wc
+    from zkedge import ec
+    from zkedge.fleet.worker.executor import TaskResult, run_partial
+
+    real = run_partial
+
+    async def lying(
+        curve: str, group: str, bases: bytes, scalars: bytes, threads: Any, stop: Any = None
+    ) -> Any:
+        res = await real(curve, group, bases, scalars, threads, stop)
+        if ROLE.get() != "liar":
+            return res
+        pt = ec.decode(curve, group, res.result, "be")
+        bad = ec.add(curve, group, pt, ec.generator(curve, group))
+        return TaskResult(ec.encode(curve, group, bad, "be"), res.seconds)
+
+    monkeypatch.setattr(wc, "run_partial", lying)
+
+
 @pytest.mark.parametrize("name", ["bn128", "bls12381"])
 async def test_fleet_proof_verifies(name: str, tmp_path: Path, snarkjs_verify: Any) -> None:
     """Both plans: H first and one job (the default here, the workers share this host), and H
@@ -72,24 +94,9 @@ async def test_lying_worker_is_caught(
 ) -> None:
     """3 workers: re-runs elsewhere disagree, the coordinator settles it and quarantines the
     liar. 1 worker: nobody can re-run, the coordinator recomputes the tasks itself."""
-    import zkedge.fleet.worker.client as wc
-    from zkedge import ec
     from zkedge.fleet.coordinator._groth16 import prove_groth16
-    from zkedge.fleet.worker.executor import TaskResult, run_partial
 
-    real = run_partial
-
-    async def lying(
-        curve: str, group: str, bases: bytes, scalars: bytes, threads: Any, stop: Any = None
-    ) -> Any:
-        res = await real(curve, group, bases, scalars, threads, stop)
-        if ROLE.get() != "liar":
-            return res
-        pt = ec.decode(curve, group, res.result, "be")
-        bad = ec.add(curve, group, pt, ec.generator(curve, group))
-        return TaskResult(ec.encode(curve, group, bad, "be"), res.seconds)
-
-    monkeypatch.setattr(wc, "run_partial", lying)
+    _make_workers_lie(monkeypatch)
     d = BLS
     async with trio.open_nursery() as nursery:
         coord = await start_fleet(nursery, tmp_path, n=n, liar=n // 2)
@@ -242,24 +249,9 @@ async def test_a_lying_worker_through_the_client_path(
     """A proof submitted over gRPC (what ``zkedge prove --coordinator`` and any client written
     from the proto do) with a lying worker in the fleet: the coordinator re-runs, blames and
     quarantines, and the client gets a valid proof."""
-    import zkedge.fleet.worker.client as wc
-    from zkedge import ec
     from zkedge.fleet.client import prove_on_coordinator
-    from zkedge.fleet.worker.executor import TaskResult, run_partial
 
-    real = run_partial
-
-    async def lying(
-        curve: str, group: str, bases: bytes, scalars: bytes, threads: Any, stop: Any = None
-    ) -> Any:
-        res = await real(curve, group, bases, scalars, threads, stop)
-        if ROLE.get() != "liar":
-            return res
-        pt = ec.decode(curve, group, res.result, "be")
-        bad = ec.add(curve, group, pt, ec.generator(curve, group))
-        return TaskResult(ec.encode(curve, group, bad, "be"), res.seconds)
-
-    monkeypatch.setattr(wc, "run_partial", lying)
+    _make_workers_lie(monkeypatch)
     d = BN
     async with trio.open_nursery() as nursery:
         coord = await start_fleet(nursery, tmp_path, n=3, liar=1)

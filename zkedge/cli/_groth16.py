@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from zkedge.cli._common import CliError, add_client_flags, client_tls, hostport_arg, standalone
 from zkedge.fleet.common import FleetError
-from zkedge.fleet.rpc import ConnectionLost
 
 if TYPE_CHECKING:  # zkedge.msm loads the native core: imported where it runs
     from zkedge.msm import MsmStop
@@ -137,13 +136,11 @@ def cmd_prove(args: argparse.Namespace) -> int:
     except FormatError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    except ConnectionLost as e:
-        raise CliError(f"lost the coordinator at {args.coordinator}: {e}") from None
-    except (OSError, RuntimeError, FleetError) as e:
+    except (OSError, RuntimeError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     proof, public = res.to_json()
-    if args.verify and not args.coordinator:
+    if args.verify:
         why = explain_verify(vkey_from_zkey(zk), res.public, (res.a, res.b, res.c))
         if why is not None:
             print(f"error: the proof does not verify ({why}); wrong witness?", file=sys.stderr)
@@ -163,7 +160,7 @@ def _prove_on_coordinator(args: argparse.Namespace) -> int:
     """``zkedge prove --coordinator``: the coordinator proves, checks, and blames a lying
     worker; this process sends the zkey (once per coordinator) and the witness, or (from
     ``groth16 fullprove``) the inputs and the circuit's wasm for the coordinator to compute it."""
-    from zkedge.fleet.client import RpcError, prove_on_coordinator
+    from zkedge.fleet.client import ConnectionLost, RpcError, prove_on_coordinator
     from zkedge.groth16 import dump_json
 
     inputs: str | None = getattr(args, "inputs_json", None)
