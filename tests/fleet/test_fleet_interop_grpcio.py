@@ -6,6 +6,7 @@ file name, so the generated modules cannot clash with the ``zkedge`` package).
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import shutil
 import sys
@@ -219,6 +220,136 @@ async def test_grpcio_client_cancels_a_job(nursery: trio.Nursery, tmp_path: Path
     assert res["cancel ''"] == grpc.StatusCode.INVALID_ARGUMENT
     assert res["cancel 'unknown-job'"] == grpc.StatusCode.NOT_FOUND
     assert coord._scheduler_or_raise().running == {}
+
+
+def grpcio_prover(pb2: Any, pb2_grpc: Any, port: int, ready: Any) -> dict[str, Any]:
+    """A third-party worker built with grpcio that takes whole-proof tasks: it fetches the
+    zkey with FetchZkey, checks its sha256, proves (with zkedge's prover, as any Groth16
+    prover would do) and reports A || B || C."""
+    import grpc
+
+    from zkedge import ec
+    from zkedge.groth16 import read_zkey
+    from zkedge.groth16.prover import prove_points
+    from zkedge.groth16.wtns import Witness
+
+    md = (("authorization", f"Bearer {TOKEN}"),)
+    out: dict[str, Any] = {}
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as ch:
+        stub = pb2_grpc.CoordinatorServiceStub(ch)
+        node = pb2.NodeInfo(hostname="grpcio", cores=1, proof_tasks=True, curves=["bn254"])
+        reg = stub.RegisterWorker(pb2.RegisterWorkerRequest(worker_id="gp", node=node), metadata=md)
+        stream = stub.ReceiveTasks(
+            pb2.ReceiveTasksRequest(worker_id="gp", session_id=reg.session_id), metadata=md
+        )
+        ready.set()
+        for msg in stream:
+            if msg.WhichOneof("kind") != "prove":
+                continue
+            a = msg.prove
+            chunks = list(
+                stub.FetchZkey(
+                    pb2.FetchZkeyRequest(
+                        worker_id="gp", session_id=reg.session_id, zkey_hash=a.zkey_hash
+                    ),
+                    metadata=md,
+                )
+            )
+            data = b"".join(c.data for c in chunks)
+            out["chunks"] = [(c.offset, c.total_bytes) for c in chunks]
+            out["hash_ok"] = hashlib.sha256(data).hexdigest() == a.zkey_hash
+            out["size_ok"] = len(data) == a.zkey_bytes
+            zk = read_zkey(data)
+            wit = Witness("task", zk.curve, len(a.witness) // 32, a.witness)
+            res = prove_points(zk, wit, threads=1)
+            c = zk.curve
+            result = (
+                ec.encode(c, "G1", res.a) + ec.encode(c, "G2", res.b) + ec.encode(c, "G1", res.c)
+            )
+            ack = stub.ReportCompletion(
+                pb2.ReportCompletionRequest(
+                    worker_id="gp",
+                    task_id=a.task_id,
+                    attempt=a.attempt,
+                    result=result,
+                    compute_seconds=0.1,
+                    session_id=reg.session_id,
+                ),
+                metadata=md,
+            )
+            out["accepted"] = ack.accepted
+            break
+        stream.cancel()
+        try:
+            stub.FetchZkey(
+                pb2.FetchZkeyRequest(worker_id="gp", session_id=reg.session_id, zkey_hash="ab"),
+                metadata=md,
+            ).next()
+        except grpc.RpcError as exc:
+            out["bad_hash"] = exc.code()
+    return out
+
+
+def grpcio_submitter(pb2: Any, pb2_grpc: Any, port: int, zkey: bytes, wtns: bytes) -> Any:
+    """A third-party client built with grpcio: SubmitProof, then WatchJob to the end."""
+    md = (("authorization", f"Bearer {TOKEN}"),)
+    with grpc_channel(port) as ch:
+        stub = pb2_grpc.CoordinatorServiceStub(ch)
+        sub = stub.SubmitProof(pb2.SubmitProofRequest(zkey=zkey, witness=wtns), metadata=md)
+        updates = list(stub.WatchJob(pb2.WatchJobRequest(job_id=sub.job_id), metadata=md))
+        return sub, updates[-1]
+
+
+def grpc_channel(port: int) -> Any:
+    import grpc
+
+    return grpc.insecure_channel(f"127.0.0.1:{port}")
+
+
+async def test_grpcio_worker_and_client_run_a_whole_proof(
+    nursery: trio.Nursery, tmp_path: Path
+) -> None:
+    """SubmitProof and WatchJob from one grpcio client; the whole-proof task (ProveAssignment,
+    FetchZkey, ReportCompletion) on a grpcio worker; the coordinator re-randomises and checks
+    the proof, which then verifies."""
+    native_or_skip()
+    import json
+    import threading
+
+    import grpc
+
+    from zkedge.groth16.verifier import explain_verify
+    from zkedge.groth16.vkey import read_vkey
+
+    pb2, pb2_grpc = generate(tmp_path)
+    d = Path(__file__).resolve().parents[1] / "fixtures" / "bn128"
+    zkey, wtns = (d / "circuit.zkey").read_bytes(), (d / "witness.wtns").read_bytes()
+    ready = threading.Event()
+    with trio.fail_after(120):
+        coord = await start_coordinator(nursery, None)
+        coord.proofs.shape = "whole"
+        out: dict[str, Any] = {}
+
+        async def worker() -> None:
+            out.update(
+                await trio.to_thread.run_sync(grpcio_prover, pb2, pb2_grpc, port_of(coord), ready)
+            )
+
+        nursery.start_soon(worker)
+        await trio.to_thread.run_sync(ready.wait)
+        sub, last = await trio.to_thread.run_sync(
+            grpcio_submitter, pb2, pb2_grpc, port_of(coord), zkey, wtns
+        )
+        while "bad_hash" not in out:
+            await trio.sleep(0.05)
+    assert sub.zkey_hash == hashlib.sha256(zkey).hexdigest()
+    assert last.state == "done", last.error
+    assert out["hash_ok"] and out["size_ok"] and out["accepted"]
+    assert out["chunks"][-1][1] == len(zkey) and out["bad_hash"] == grpc.StatusCode.INVALID_ARGUMENT
+    assert coord.proofs.jobs[sub.job_id].shape == "whole"
+    vk = read_vkey(d / "verification_key.json")
+    proof = json.loads(last.proof_json)
+    assert explain_verify(vk, json.loads(last.public_json), proof) is None
 
 
 def test_codec_and_google_protobuf_read_each_other(tmp_path: Path) -> None:

@@ -17,12 +17,22 @@ BLS = fixture_dir("bls12381")
 ROLE: contextvars.ContextVar[str] = contextvars.ContextVar("g16_worker_role", default="honest")
 
 
-async def start_fleet(nursery: trio.Nursery, tmp: Path, n: int = 2, liar: int | None = None) -> Any:
+async def start_fleet(
+    nursery: trio.Nursery,
+    tmp: Path,
+    n: int = 2,
+    liar: int | None = None,
+    shape: str | None = "split",
+    extra: dict[int, dict[str, Any]] | None = None,
+) -> Any:
+    """A coordinator and ``n`` in-process workers w0.. (``extra[i]``: more WorkerConfig
+    fields for worker i). ``shape``: every proof job's shape (None: chosen per proof)."""
     from zkedge.fleet.coordinator import Coordinator, SizingPolicy
     from zkedge.fleet.worker import Worker, WorkerConfig
 
     policy = SizingPolicy(target_seconds=0.05, min_points=16, block_points=16)
     coord = await nursery.start(Coordinator(store=None, policy=policy).serve)
+    coord.proofs.shape = shape
     for i in range(n):
         cfg = WorkerConfig(
             coordinator=f"127.0.0.1:{coord.port}",
@@ -30,6 +40,7 @@ async def start_fleet(nursery: trio.Nursery, tmp: Path, n: int = 2, liar: int | 
             threads=1,
             cache_dir=tmp / f"w{i}",
             benchmark=False,
+            **(extra or {}).get(i, {}),
         )
         token = ROLE.set("liar" if i == liar else "honest")
         try:
@@ -41,12 +52,26 @@ async def start_fleet(nursery: trio.Nursery, tmp: Path, n: int = 2, liar: int | 
 
 def _make_workers_lie(monkeypatch: pytest.MonkeyPatch) -> None:
     """Workers started with ROLE "liar" add the generator to every partial sum they report
-    (an on-curve, wrong result)."""
+    and to the C of every whole proof (on-curve, wrong results)."""
     import zkedge.fleet.worker.client as wc
     from zkedge import ec
-    from zkedge.fleet.worker.executor import TaskResult, run_partial
+    from zkedge.curves import get_curve
+    from zkedge.fleet.worker.executor import TaskResult, run_partial, run_proof
 
     real = run_partial
+    real_proof = run_proof
+
+    async def lying_proof(zk: Any, witness: bytes, threads: Any, stop: Any = None) -> Any:
+        res = await real_proof(zk, witness, threads, stop)
+        if ROLE.get() != "liar":
+            return res
+        c = zk.curve
+        cut = get_curve(c).point_bytes("G1") + get_curve(c).point_bytes("G2")
+        pt = ec.decode(c, "G1", res.result[cut:], "be")
+        bad = ec.add(c, "G1", pt, ec.generator(c, "G1"))
+        return TaskResult(res.result[:cut] + ec.encode(c, "G1", bad, "be"), res.seconds)
+
+    monkeypatch.setattr(wc, "run_proof", lying_proof)
 
     async def lying(
         curve: str, group: str, bases: bytes, scalars: bytes, threads: Any, stop: Any = None
@@ -348,3 +373,162 @@ async def test_inputs_over_the_fleet(tmp_path: Path, snarkjs_verify: Any) -> Non
                 )
             assert info.value.status == "INVALID_ARGUMENT"
         nursery.cancel_scope.cancel()
+
+
+async def _submit_all(port: int, zkey: bytes, witnesses: list[bytes]) -> list[Any]:
+    """SubmitProof every witness at once (one client), then follow each job to its end."""
+    from support.fleet import client
+
+    from zkedge.fleet.proto.coordinator.v1 import SubmitProofRequest, WatchJobRequest
+
+    async with client(port, token=None) as c:
+        first = await c.call("submit_proof", SubmitProofRequest(zkey=zkey, witness=witnesses[0]))
+        ids = [first.job_id]
+
+        async def one(w: bytes) -> None:
+            req = SubmitProofRequest(zkey_hash=first.zkey_hash, witness=w)
+            ids.append((await c.call("submit_proof", req)).job_id)
+
+        async with trio.open_nursery() as n:
+            for w in witnesses[1:]:
+                n.start_soon(one, w)
+        finals = []
+        for job_id in ids:
+            updates = await c.collect("watch_job", WatchJobRequest(job_id=job_id))
+            finals.append(updates[-1])
+        return finals
+
+
+async def test_whole_proofs_when_proofs_outnumber_idle_workers(
+    tmp_path: Path, snarkjs_verify: Any
+) -> None:
+    """Four proofs at once over two workers: the shape rule hands out whole proofs (each
+    worker proves some of them, the coordinator re-randomises and checks each), the zkey is
+    fetched once per worker, and snarkjs accepts every proof."""
+    import json
+
+    d = BN
+    zkey = (d / "circuit.zkey").read_bytes()
+    wits = [(d / name).read_bytes() for name in ("witness.wtns", "witness2.wtns")] * 2
+    async with trio.open_nursery() as nursery:
+        coord = await start_fleet(nursery, tmp_path, shape=None)
+        with trio.fail_after(120):
+            finals = await _submit_all(coord.port, zkey, wits)
+        shapes = [coord.proofs.jobs[f.job_id].shape for f in finals]
+        done = {w.worker_id: w.tasks_done for w in coord.workers()}
+        states = {w.worker_id: w.state for w in coord.workers()}
+        nursery.cancel_scope.cancel()
+    assert [f.state for f in finals] == ["done"] * 4, [f.error for f in finals]
+    assert states == {"w0": "active", "w1": "active"}  # every re-randomised proof held
+    assert all(not f.quarantined for f in finals)
+    assert shapes.count("whole") >= 3, shapes
+    assert all(v > 0 for v in done.values()), done  # both workers proved
+    assert len(list((tmp_path / "w0-zkeys").glob("*.zkey"))) == 1
+    for i, f in enumerate(finals):
+        pf, pb = tmp_path / f"proof{i}.json", tmp_path / f"public{i}.json"
+        pf.write_text(f.proof_json)
+        pb.write_text(f.public_json)
+        assert snarkjs_verify(d / "verification_key.json", pb, pf, tmp_path)
+    assert len({json.loads(f.proof_json)["pi_a"][0] for f in finals}) == 4
+
+
+@pytest.mark.parametrize("n", [1, 2])
+async def test_a_lying_worker_with_whole_proof_tasks(
+    n: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, snarkjs_verify: Any
+) -> None:
+    """Whole proofs through the client path with a liar (w0) in the fleet: the coordinator
+    finds the proof invalid, proves the witness itself, quarantines the liar, and the client
+    gets a valid proof."""
+    import json
+
+    from zkedge.fleet.client import prove_on_coordinator
+
+    _make_workers_lie(monkeypatch)
+    d = BLS
+    async with trio.open_nursery() as nursery:
+        coord = await start_fleet(nursery, tmp_path, n=n, liar=0, shape="whole")
+        # with two workers, the honest one gets no whole proofs until the liar has one
+        got = []
+        with trio.fail_after(180):
+            while "w0" not in got:
+                res = await trio.to_thread.run_sync(
+                    lambda: prove_on_coordinator(
+                        f"127.0.0.1:{coord.port}", d / "circuit.zkey", d / "witness.wtns"
+                    )
+                )
+                got += res.quarantined
+                pf, pb = tmp_path / "proof.json", tmp_path / "public.json"
+                pf.write_text(json.dumps(res.proof))
+                pb.write_text(json.dumps(res.public))
+                assert snarkjs_verify(d / "verification_key.json", pb, pf, tmp_path)
+        states = {w.worker_id: w.state for w in coord.workers()}
+        nursery.cancel_scope.cancel()
+    assert got == ["w0"] and states["w0"] == "quarantined"
+    assert all(s == "active" for w, s in states.items() if w != "w0")
+
+
+async def test_a_witness_that_does_not_satisfy_the_circuit_blames_no_worker(
+    tmp_path: Path,
+) -> None:
+    """A whole proof of a wrong witness is invalid whoever proves it: the coordinator's own
+    proof fails too, the job fails saying so, and no worker is quarantined."""
+    d = BN
+    wtns = bytearray((d / "witness.wtns").read_bytes())
+    wtns[-1] ^= 1  # the last signal's top byte: still below r, no longer a solution
+    zkey = (d / "circuit.zkey").read_bytes()
+    async with trio.open_nursery() as nursery:
+        coord = await start_fleet(nursery, tmp_path, n=1, shape="whole")
+        with trio.fail_after(120):
+            (final,) = await _submit_all(coord.port, zkey, [bytes(wtns)])
+        states = {w.worker_id: w.state for w in coord.workers()}
+        nursery.cancel_scope.cancel()
+    assert final.state == "failed" and "does not satisfy the circuit" in final.error
+    assert states == {"w0": "active"}
+
+
+async def test_cancelling_a_whole_proof_stops_the_worker(tmp_path: Path) -> None:
+    """CancelJob on a whole-proof job: its task is called back and the worker stops it; the
+    scheduler holds nothing of it afterwards."""
+    from support.fleet import client
+
+    from zkedge.fleet.proto.coordinator.v1 import CancelJobRequest, SubmitProofRequest
+
+    d = BN
+    async with trio.open_nursery() as nursery:
+        coord = await start_fleet(
+            nursery, tmp_path, n=1, shape="whole", extra={0: {"task_delay": 30.0}}
+        )
+        async with client(coord.port, token=None) as c:
+            with trio.fail_after(30):
+                req = SubmitProofRequest(
+                    zkey=(d / "circuit.zkey").read_bytes(),
+                    witness=(d / "witness.wtns").read_bytes(),
+                    detach=True,
+                )
+                job_id = (await c.call("submit_proof", req)).job_id
+                while not any(w.inflight for w in coord.workers()):
+                    await trio.sleep(0.05)
+                reply = await c.call("cancel_job", CancelJobRequest(job_id=job_id))
+                assert reply.cancelled
+                sched = coord._scheduler_or_raise()
+                while any(w.inflight for w in coord.workers()) or sched.running:
+                    await trio.sleep(0.05)
+        assert coord.proofs.jobs[job_id].state == "cancelled"
+        nursery.cancel_scope.cancel()
+
+
+async def test_whole_proofs_go_only_to_workers_that_take_them(tmp_path: Path) -> None:
+    """w0 declares no proof tasks: with every proof whole, w1 proves them all."""
+    d = BN
+    zkey = (d / "circuit.zkey").read_bytes()
+    wits = [(d / "witness.wtns").read_bytes()] * 3
+    async with trio.open_nursery() as nursery:
+        coord = await start_fleet(
+            nursery, tmp_path, shape="whole", extra={0: {"proof_tasks": False}}
+        )
+        with trio.fail_after(120):
+            finals = await _submit_all(coord.port, zkey, wits)
+        done = {w.worker_id: w.tasks_done for w in coord.workers()}
+        nursery.cancel_scope.cancel()
+    assert [f.state for f in finals] == ["done"] * 3
+    assert done == {"w0": 0, "w1": 3}

@@ -108,6 +108,13 @@ def register(subparsers: Any) -> None:
         metavar="HOST:PORT",
         help="serve /metrics (Prometheus), /healthz, /api/status and a status page on HOST:PORT",
     )
+    p.add_argument(
+        "--proof-shape",
+        choices=["auto", "split", "whole"],
+        default="auto",
+        help="how submitted proofs run: auto (whole proofs on one worker each while more "
+        "proofs wait than workers idle, else split into MSM ranges), or always one shape",
+    )
     _add_keep_freed(p, 64)
     p.set_defaults(func=cmd_coordinator)
 
@@ -127,6 +134,11 @@ def register(subparsers: Any) -> None:
     p.add_argument("--drain-grace", type=float, default=30.0, help="seconds to finish on SIGTERM")
     _add_keep_freed(p, KEEP_FREED_MB_WORKER)
     p.add_argument("--no-benchmark", action="store_true", help="skip the startup micro-benchmark")
+    p.add_argument(
+        "--no-proof-tasks",
+        action="store_true",
+        help="take no whole-proof tasks (only MSM ranges; no zkey is fetched or kept)",
+    )
     p.add_argument("--debug-task-delay", type=float, default=0.0, help=argparse.SUPPRESS)
     p.add_argument("--backoff-initial", type=float, default=0.5, help=argparse.SUPPRESS)
     p.add_argument(
@@ -259,6 +271,7 @@ def cmd_coordinator(args: argparse.Namespace) -> int:
         no_worker_timeout=args.no_worker_timeout,
         forget_dead_after=args.forget_dead_after,
         http=args.http,
+        proof_shape=None if args.proof_shape == "auto" else args.proof_shape,
     )
 
     async def run() -> None:
@@ -303,6 +316,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         tls=client_tls(args),
         drain_grace=args.drain_grace,
         benchmark=not args.no_benchmark,
+        proof_tasks=not args.no_proof_tasks,
         task_delay=args.debug_task_delay,
         backoff_initial=args.backoff_initial,
         http=args.http,

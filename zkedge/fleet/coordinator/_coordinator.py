@@ -166,7 +166,8 @@ class Coordinator:
     never). ``http="HOST:PORT"`` also serves ``/metrics`` (Prometheus text format),
     ``/healthz``, ``/api/status`` (JSON) and a status page at ``/`` (``http_port`` is the bound
     port). The gRPC port also answers the standard health check (``grpc.health.v1.Health``),
-    without the token.
+    without the token. ``proof_shape``: "split" or "whole" runs every submitted proof in that
+    shape; None chooses per proof (:func:`zkedge.fleet.coordinator.shape.choose_shape`).
     """
 
     def __init__(
@@ -189,6 +190,7 @@ class Coordinator:
         no_worker_timeout: float = 60.0,
         forget_dead_after: float | None = 600.0,
         http: str | None = None,
+        proof_shape: str | None = None,
     ) -> None:
         self.host, self.requested_port = parse_hostport(bind)
         self.http_host: str | None = None
@@ -232,7 +234,7 @@ class Coordinator:
         self._started_at = 0.0
         self.metrics = CoordinatorMetrics(self._parts)
         """This coordinator's Prometheus registry and recent job times."""
-        self.proofs = ProofJobs(self)
+        self.proofs = ProofJobs(self, shape=proof_shape)
         """Proofs submitted as jobs (``SubmitProof``), run while the coordinator serves."""
 
     def _parts(self) -> tuple[Registry, Scheduler] | None:

@@ -13,6 +13,13 @@ A wrong partial sum makes the check fail. Then every task is re-run on another w
 task whose two results disagree is recomputed here (the tie-breaker), the worker(s) that
 returned a wrong sum are quarantined, the correct sums are used, and the proof is checked
 again.
+
+:func:`prove_whole` is the other shape: one worker proves the witness whole (a whole-proof
+task). The worker's blinding is not trusted: the coordinator re-randomises the proof with its
+own t, u (A' = A/t, B' = t*B + u*delta2, C' = C + (u/t)*A, again a valid proof of the same
+statement, distributed as a fresh one) and checks it. An invalid proof is settled here: the
+coordinator proves the witness itself; if its own proof holds, the worker lied and is
+quarantined, otherwise the witness does not satisfy the circuit.
 """
 
 from __future__ import annotations
@@ -21,14 +28,17 @@ import secrets
 import socket
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import trio
 
 from zkedge import ec
-from zkedge.curves import Point
+from zkedge.curves import G1Affine, G2Affine, Point
 from zkedge.fleet.common import ProofRejected
 from zkedge.fleet.coordinator._coordinator import MsmSpec
+from zkedge.fleet.coordinator.scheduler import split_proof
+from zkedge.fleet.coordinator.shape import proof_memory
+from zkedge.fleet.coordinator.sizing import group_cost
 from zkedge.groth16 import Source
 from zkedge.groth16.plan import MsmTask, ProofPlan, plan_proof
 from zkedge.groth16.prover import (
@@ -36,6 +46,7 @@ from zkedge.groth16.prover import (
     compute_h,
     finish_proof,
     load_inputs,
+    prove_points,
     public_signals,
 )
 from zkedge.groth16.verifier import explain_verify
@@ -47,7 +58,7 @@ from zkedge.msm import msm_in_thread
 if TYPE_CHECKING:
     from zkedge.fleet.coordinator._coordinator import Coordinator
 
-__all__ = ["FleetProof", "prove_groth16", "workers_share_this_host"]
+__all__ = ["FleetProof", "prove_groth16", "prove_whole", "rerandomize", "workers_share_this_host"]
 
 
 @dataclass
@@ -239,3 +250,97 @@ async def _blame(
     for tk, pt in fixed:
         sums[tk.msm] = ec.add(curve, tk.group, sums[tk.msm], pt)
     return sums, sorted(bad)
+
+
+def rerandomize(
+    zk: Zkey, a: Point, b: Point, c: Point, t: int, u: int
+) -> tuple[Point, Point, Point]:
+    """(A/t, t*B + u*delta2, C + (u/t)*A): e(A', B') = e(A, B) * e((u/t)*A, delta2), which the
+    change of C pays for, so a valid proof stays valid; ``t`` must be nonzero mod r."""
+    curve = zk.curve
+    q = curve.r
+    t %= q
+    if t == 0:
+        raise ValueError("t must be nonzero mod r")
+    ti = pow(t, -1, q)
+    a2 = ec.mul(curve, "G1", a, ti)
+    b2 = ec.add(
+        curve, "G2", ec.mul(curve, "G2", b, t), ec.mul(curve, "G2", zk.header.delta2, u % q)
+    )
+    c2 = ec.add(curve, "G1", c, ec.mul(curve, "G1", a, (u * ti) % q))
+    return a2, b2, c2
+
+
+async def prove_whole(
+    coord: Coordinator,
+    zk: Zkey,
+    wit: Witness,
+    zkey_hash: str,
+    zkey_bytes: int,
+    *,
+    threads: int | None = None,
+) -> FleetProof:
+    """Prove on one worker (a whole-proof task; the zkey named by ``zkey_hash``, which the
+    coordinator serves with FetchZkey), re-randomise and check the proof, and settle an
+    invalid one here (see the module docstring). Cancelling the call cancels the task.
+    Raises :class:`ProofRejected` if the witness does not satisfy the circuit, ``JobFailed``
+    if no worker finishes the task."""
+    times: dict[str, float] = {}
+    h = zk.header
+    curve = h.curve
+    tasks = [tk for tk in plan_proof(h).tasks if tk.count > 0]
+    units = sum(tk.count * group_cost(curve.name, tk.group) for tk in tasks)
+    sched = coord._scheduler_or_raise()
+    t0 = time.monotonic()
+    job = sched.submit_proof(
+        curve.name,
+        zkey_hash,
+        zkey_bytes,
+        wit.data,
+        units=units,
+        points=sum(tk.count for tk in tasks),
+        memory=proof_memory(zkey_bytes),
+    )
+    try:
+        await job.finished.wait()
+    finally:
+        sched.cancel_job(job, "the proof was cancelled")  # a no-op once it has ended
+    raw, worker = job.proof_result()
+    times["fleet proof"] = time.monotonic() - t0
+    t0 = time.monotonic()
+    vk = vkey_from_zkey(zk)
+    pub = public_signals(zk, wit)
+    q = curve.r
+
+    def check() -> tuple[Point, Point, Point, str | None]:
+        a, b, c = split_proof(curve.name, raw)
+        abc = rerandomize(zk, a, b, c, 1 + secrets.randbelow(q - 1), secrets.randbelow(q))
+        return (*abc, explain_verify(vk, pub, abc))
+
+    a2, b2, c2, why = await trio.to_thread.run_sync(check)
+    times["verify"] = time.monotonic() - t0
+    shares = {worker: (job.points_total, 1, job.proof.compute_seconds if job.proof else 0.0)}
+    if why is None:
+        return FleetProof(
+            curve,
+            cast(G1Affine | None, a2),
+            cast(G2Affine | None, b2),
+            cast(G1Affine | None, c2),
+            pub,
+            times,
+            shares=shares,
+            job_id=job.id,
+        )
+    t0 = time.monotonic()
+    mine = await trio.to_thread.run_sync(lambda: prove_points(zk, wit, threads=threads))
+    own = await trio.to_thread.run_sync(explain_verify, vk, pub, (mine.a, mine.b, mine.c))
+    times["blame"] = time.monotonic() - t0
+    if own is not None:
+        raise ProofRejected(
+            f"the witness does not satisfy the circuit: the coordinator's own proof fails "
+            f"too ({own})"
+        )
+    coord.quarantine(worker, "invalid whole proof")
+    return FleetProof(
+        curve, mine.a, mine.b, mine.c, pub, times, quarantined=[worker], job_id=job.id
+    )

@@ -5,7 +5,10 @@ brings a worker back, a tick). It fills each assignable worker's pipeline (``pip
 attempts: one running, the next queued behind it) in this order: re-runs asked for by blame,
 requeued fixed ranges (preferring ones the worker caches), then a new range carved from the
 oldest running job, sized by :mod:`zkedge.fleet.coordinator.sizing` to the worker's share of
-what is left. When nothing is left to carve, idle workers take over attempts queued on busy
+what is left. Whole-proof tasks (:class:`zkedge.fleet.coordinator.model.ProofTask`) come right
+after the re-runs, to workers that can take them
+(:func:`zkedge.fleet.coordinator.shape.takes_whole`), first those of a zkey the worker holds.
+When nothing is left to carve, idle workers take over attempts queued on busy
 ones, then speculative copies of stragglers (the first result wins).
 
 Routing: a worker gets only tasks it can take (:func:`task_cap`): of a curve it declared (an
@@ -31,6 +34,7 @@ import trio
 from zkedge.curves import check_group, get_curve
 from zkedge.fleet.coordinator.model import (
     CANCELLED,
+    DEFAULT_RECEIVE_BYTES,
     DONE,
     LOST,
     PENDING,
@@ -40,11 +44,14 @@ from zkedge.fleet.coordinator.model import (
     Cancellation,
     Job,
     MsmState,
+    ProofTask,
+    ProveOrder,
     Task,
     VerifyRequest,
     inflight_units,
 )
 from zkedge.fleet.coordinator.registry import ACTIVE, SUSPECT, Registry, WorkerRecord
+from zkedge.fleet.coordinator.shape import takes_whole
 from zkedge.fleet.coordinator.sizing import (
     SizingPolicy,
     attempt_deadline,
@@ -64,9 +71,6 @@ __all__ = [
     "task_memory",
     "unplaceable",
 ]
-
-DEFAULT_RECEIVE_BYTES = 4 << 20
-"""Receive limit assumed for a worker that declares none (grpc-go's and grpc-core's default)."""
 
 TASK_OVERHEAD = 1024
 """Bytes of a task message besides its scalars (ids, hashes, numbers, the gRPC prefix), with
@@ -107,6 +111,13 @@ def unplaceable(job: Job, workers: list[WorkerRecord], pending: list[Task]) -> s
     live = [w for w in workers if _live(w)]
     if not live:
         return "no worker is connected"
+    pt = job.proof
+    if pt is not None and pt.state == PENDING:
+        if not any(takes_whole(w.node, pt.curve, pt.zkey_bytes, len(pt.witness)) for w in live):
+            return (
+                f"no worker takes whole {pt.curve} proofs of a {pt.zkey_bytes}-byte zkey "
+                "(proof tasks off, curve, receive limit or memory)"
+            )
     fixed: dict[int, int] = {}
     for t in pending:
         if t.job is job:
@@ -152,6 +163,7 @@ class Dispatcher:
         self.tasks = tasks  # the scheduler's tasks by id (shared)
         self.pipeline_depth = pipeline_depth
         self.pending: list[Task] = []  # fixed ranges waiting for a (new) attempt
+        self.proofs: list[ProofTask] = []  # whole-proof tasks waiting for a (new) attempt
         self.verifies: list[VerifyRequest] = []  # blame re-runs waiting for a worker
         self._held_total = 0.0  # work held by assignable workers, during a dispatch pass
         self._dispatching = False
@@ -171,7 +183,7 @@ class Dispatcher:
             return
         self._dispatching = True
         try:
-            work = bool(self.verifies or self.pending) or any(
+            work = bool(self.verifies or self.pending or self.proofs) or any(
                 m.free for j in self.running.values() for m in j.msms
             )
             workers = [w for w in self.registry.workers.values() if w.assignable]
@@ -217,7 +229,14 @@ class Dispatcher:
                 a.verify is v and a.state == RUNNING for a in v.task.runs.values()
             ):
                 return self._start(w, v.task, verify=v)
-        # 2. requeued fixed ranges, preferring ones the worker caches
+        # 2. whole proofs, first those of a zkey the worker holds
+        self.proofs = [t for t in self.proofs if t.job.state == RUNNING]
+        fitting = [t for t in self.proofs if self._fits(w, t)]
+        if fitting:
+            pt = max(fitting, key=lambda t: t.zkey_hash in w.zkeys)  # the oldest among equals
+            self.proofs.remove(pt)
+            return self._start(w, pt)
+        # 3. requeued fixed ranges, preferring ones the worker caches
         self.pending = [t for t in self.pending if t.job.state == RUNNING]
         candidates = [t for t in self.pending if self._fits(w, t)]
         if candidates:
@@ -226,7 +245,7 @@ class Dispatcher:
             )
             self.pending.remove(best)
             return self._start(w, best)
-        # 3. carve a new range from the oldest running job with free points
+        # 4. carve a new range from the oldest running job with free points
         remaining = sum(
             m.cost(a, e - a) for j in self.running.values() for m in j.msms for a, e in m.free
         )
@@ -276,8 +295,11 @@ class Dispatcher:
             return self._start(w, task)
         return False
 
-    def _fits(self, w: WorkerRecord, task: Task) -> bool:
-        """Whether the worker can take this fixed range (curve, receive limit, memory)."""
+    def _fits(self, w: WorkerRecord, task: Task | ProofTask) -> bool:
+        """Whether the worker can take this fixed range or whole proof (curve, receive limit,
+        memory)."""
+        if isinstance(task, ProofTask):
+            return takes_whole(w.node, task.curve, task.zkey_bytes, len(task.witness))
         return task.count <= task_cap(w, task.msm.curve, task.msm.group)
 
     def _held_fraction(self, w: WorkerRecord, h: str, start: int, count: int) -> float:
@@ -299,9 +321,13 @@ class Dispatcher:
         self.tasks[task.id] = task
         return task
 
-    def _start(self, w: WorkerRecord, task: Task, verify: VerifyRequest | None = None) -> bool:
+    def _start(
+        self, w: WorkerRecord, task: Task | ProofTask, verify: VerifyRequest | None = None
+    ) -> bool:
         if w.stream is None:
             return False
+        if isinstance(task, ProofTask):
+            return self._start_proof(w, task)
         self.store.task_attempts(task.id, task.attempts + 1)  # first: it may fail
         task.attempts += 1
         now = trio.current_time()
@@ -359,6 +385,47 @@ class Dispatcher:
             self._held_total += task.units
         return True
 
+    def _start_proof(self, w: WorkerRecord, task: ProofTask) -> bool:
+        """Send a whole-proof task (not stored: proof jobs live in memory). Its expected time
+        is its MSMs' at the worker's rate, plus a quarter for the rest of the prover; its
+        deadline adds time to fetch a zkey the worker does not hold at 1 MB/s."""
+        assert w.stream is not None
+        task.attempts += 1
+        now = trio.current_time()
+        expected = 1.25 * w.capacity.seconds_for(task.units, w.factor(self.policy), task.count)
+        began = now if not w.inflight else math.inf
+        fetch = 0.0 if task.zkey_hash in w.zkeys else task.zkey_bytes / 1e6
+        att = Attempt(
+            task,
+            task.attempts,
+            w.worker_id,
+            began,
+            expected,
+            began + attempt_deadline(self.policy, expected) + fetch,
+            session_id=w.session_id,
+        )
+        task.runs[att.number] = att
+        task.state = RUNNING
+        msg = ProveOrder(
+            task_id=task.id,
+            attempt=att.number,
+            job_id=task.job.id,
+            curve=task.curve,
+            zkey_hash=task.zkey_hash,
+            zkey_bytes=task.zkey_bytes,
+            witness=task.witness,
+            expected_seconds=expected if math.isfinite(expected) else 0.0,
+        )
+        try:
+            w.stream.send_nowait(msg)
+        except (trio.ClosedResourceError, trio.BrokenResourceError):
+            att.state = LOST
+            self.requeue(task)
+            return False
+        w.inflight[(task.id, att.number)] = att
+        self._held_total += task.units
+        return True
+
     def _steal_queued(self, idle: list[WorkerRecord], now: float) -> None:
         """Move attempts still queued behind another task on a busy worker to idle workers that
         would finish them sooner (the queued copy is cancelled before it starts; if the busy
@@ -391,7 +458,11 @@ class Dispatcher:
                     idle.remove(w)
 
     def _speculate(self, workers: list[WorkerRecord]) -> None:
-        if self.pending or any(m.free for j in self.running.values() for m in j.msms):
+        if (
+            self.pending
+            or self.proofs
+            or any(m.free for j in self.running.values() for m in j.msms)
+        ):
             return
         idle = [w for w in workers if w.assignable and not w.inflight]
         if not idle:
@@ -429,9 +500,19 @@ class Dispatcher:
             att = queued[0]
             att.started = trio.current_time()
             att.deadline = att.started + attempt_deadline(self.policy, att.expected)
+            t = att.task
+            if isinstance(t, ProofTask) and t.zkey_hash not in w.zkeys:
+                att.deadline += t.zkey_bytes / 1e6  # time to fetch the zkey at 1 MB/s
 
-    def requeue(self, task: Task) -> None:
-        if task.state != DONE and task not in self.pending and task.job.state == RUNNING:
+    def requeue(self, task: Task | ProofTask) -> None:
+        """Put a task whose attempt ended without a result back in line."""
+        if task.state == DONE or task.job.state != RUNNING:
+            return
+        if isinstance(task, ProofTask):
+            if task not in self.proofs:
+                task.state = PENDING
+                self.proofs.append(task)
+        elif task not in self.pending:
             task.state = PENDING
             self.pending.append(task)
 

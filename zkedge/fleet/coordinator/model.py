@@ -1,10 +1,14 @@
-"""The coordinator's domain: jobs of MSMs, their range tasks and attempts, and the orders the
-scheduler sends workers. Plain dataclasses, no wire messages: the service converts at the edge
-(:mod:`zkedge.fleet.coordinator.wire`).
+"""The coordinator's domain: jobs of MSMs, their range tasks and attempts, whole-proof tasks,
+and the orders the scheduler sends workers. Plain dataclasses, no wire messages: the service
+converts at the edge (:mod:`zkedge.fleet.coordinator.wire`).
 
 A job holds one or more MSMs (any curve/group/table each, e.g. the five MSMs of a Groth16
 proof). A task is a fixed range of one MSM; an *attempt* is one assignment of it to a worker,
 numbered 1, 2, ...
+
+A whole-proof job holds no MSM but one :class:`ProofTask`: a worker proves a Groth16 statement
+whole (the zkey by hash, the witness) and returns A, B, C; the proof-job layer above
+(:mod:`zkedge.fleet.coordinator.proofs`) checks and re-randomises it.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from zkedge.fleet.scalar_lru import scalars_hash
 
 __all__ = [
     "CANCELLED",
+    "DEFAULT_RECEIVE_BYTES",
     "DONE",
     "FAILED",
     "LOST",
@@ -38,6 +43,8 @@ __all__ = [
     "Order",
     "PartialResult",
     "Progress",
+    "ProofTask",
+    "ProveOrder",
     "Task",
     "VerifyRequest",
     "clock",
@@ -51,6 +58,10 @@ RUNNING, DONE, FAILED, LOST, CANCELLED, PENDING = (
     "cancelled",
     "pending",
 )
+
+
+DEFAULT_RECEIVE_BYTES = 4 << 20
+"""Receive limit assumed for a worker that declares none (grpc-go's and grpc-core's default)."""
 
 
 @dataclass(frozen=True)
@@ -68,6 +79,7 @@ class NodeFacts:
     version: str = ""
     scalar_cache_bytes: int = 0
     max_receive_bytes: int = 0  # largest task message it accepts (0: unknown, see dispatch)
+    proof_tasks: bool = False  # runs whole-proof tasks
 
 
 @dataclass(frozen=True)
@@ -112,7 +124,21 @@ class Cancellation:
     attempt: int
 
 
-Order = Assignment | Cancellation
+@dataclass(frozen=True)
+class ProveOrder:
+    """An order to a worker: prove this witness whole with the zkey named ``zkey_hash``."""
+
+    task_id: str
+    attempt: int
+    job_id: str
+    curve: str
+    zkey_hash: str
+    zkey_bytes: int
+    witness: bytes
+    expected_seconds: float
+
+
+Order = Assignment | Cancellation | ProveOrder
 
 
 @dataclass(frozen=True)
@@ -242,10 +268,41 @@ class Task:
 
 
 @dataclass(eq=False)
-class Attempt:
-    """One assignment of a task to a worker."""
+class ProofTask:
+    """A whole Groth16 proof for one worker: the zkey by hash, the witness values.
 
-    task: Task
+    ``units`` estimates its work in sizing units (its five MSMs, what the capacity model
+    knows how to time); ``count`` is their points. ``memory`` is what a worker needs for it.
+    """
+
+    id: str
+    job: Job
+    curve: str
+    zkey_hash: str
+    zkey_bytes: int
+    witness: bytes
+    units: float
+    count: int
+    memory: int
+    state: str = PENDING
+    attempts: int = 0
+    strikes: int = 0
+    runs: dict[int, Attempt] = field(default_factory=dict)
+    result: bytes | None = None
+    worker_id: str | None = None
+    winning_attempt: int = 0
+    compute_seconds: float = 0.0
+
+    def running(self) -> list[Attempt]:
+        """Attempts still out on workers."""
+        return [a for a in self.runs.values() if a.state == RUNNING]
+
+
+@dataclass(eq=False)
+class Attempt:
+    """One assignment of a task (a range, or a whole proof) to a worker."""
+
+    task: Task | ProofTask
     number: int
     worker_id: str
     started: float  # inf while queued behind another attempt on the same worker
@@ -302,6 +359,7 @@ class Job:
         self.stuck_since: float | None = None
         self.submitted_at = clock()  # or, recovered, the coordinator's start
         self.ended_at: float | None = None
+        self.proof: ProofTask | None = None  # set for a whole-proof job (no MSMs)
 
     @property
     def outcome(self) -> str:
@@ -310,6 +368,9 @@ class Job:
 
     def progress(self) -> Progress:
         """Current progress snapshot."""
+        if self.proof is not None:
+            done = int(self.proof.state == DONE)
+            return Progress(self.state, self.points_done, self.points_total, done, 1)
         done = sum(1 for t in self.tasks.values() if t.state == DONE)
         return Progress(self.state, self.points_done, self.points_total, done, len(self.tasks))
 
@@ -338,6 +399,16 @@ class Job:
             raise JobFailed(self.error or f"job {self.state}")
         return [m.result for m in self.msms]
 
+    def proof_result(self) -> tuple[bytes, str]:
+        """A whole-proof job's A || B || C ("be") and the worker that proved it (raises
+        :class:`zkedge.fleet.common.JobFailed` if the job failed)."""
+        if self.state in (FAILED, CANCELLED):
+            raise JobFailed(self.error or f"job {self.state}")
+        t = self.proof
+        if t is None or t.result is None or t.worker_id is None:
+            raise ValueError(f"job {self.id} is not a finished whole-proof job")
+        return t.result, t.worker_id
+
     def partials(self) -> list[PartialResult]:
         """Accepted partial sums, in MSM then range order."""
         out = []
@@ -360,6 +431,9 @@ class Job:
     def shares(self) -> dict[str, tuple[int, int, float]]:
         """worker id -> (points, tasks, compute seconds) of accepted results."""
         out: dict[str, tuple[int, int, float]] = {}
+        t0 = self.proof
+        if t0 is not None and t0.state == DONE and t0.worker_id is not None:
+            out[t0.worker_id] = (t0.count, 1, t0.compute_seconds)
         for t in self.tasks.values():
             if t.state == DONE and t.worker_id is not None:
                 p, k, s = out.get(t.worker_id, (0, 0, 0.0))
@@ -373,7 +447,7 @@ def inflight_units(inflight: dict[tuple[str, int], Attempt], now: float) -> floa
     made a worker that had just started a long task look as loaded as one about to finish
     it, and the next MSM went to the wrong one."""
     left = 0.0
-    for a in inflight.values():
+    for a in inflight.values():  # (a whole proof counts by its five MSMs' units)
         if a.verify is not None:
             continue
         frac = 1.0

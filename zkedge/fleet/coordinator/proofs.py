@@ -1,11 +1,15 @@
 """Proofs as the coordinator's own jobs (``SubmitProof``).
 
-A proof job runs :func:`zkedge.fleet.coordinator.prove_groth16` in the coordinator's nursery:
-H here, the five MSMs on the fleet, blinding drawn here, the pairing check, and on a wrong
-partial sum the re-runs, blame and quarantine. Whoever submits the proof (the CLI, a device, a
-client written from the proto alone) gets that defence. Zkeys are named by the sha256 of the
-file and parsed once; the most recent ones stay in memory (a client whose zkey is gone is told
-NOT_FOUND and sends it again).
+A submitted proof waits a moment (``settle``, so proofs submitted together are shaped
+together), then gets its shape (:func:`zkedge.fleet.coordinator.shape.choose_shape`): *split*
+runs :func:`zkedge.fleet.coordinator.prove_groth16` (H here, the five MSMs on the fleet,
+blinding drawn here, the pairing check, and on a wrong partial sum the re-runs, blame and
+quarantine); *whole* runs :func:`zkedge.fleet.coordinator._groth16.prove_whole` (one worker
+proves, the coordinator re-randomises and checks, and settles an invalid proof itself). Whoever
+submits the proof (the CLI, a device, a client written from the proto alone) gets that
+defence. Zkeys are named by the sha256 of the file and parsed once; the most recent ones stay
+in memory, with the file that workers fetch for whole proofs (a client whose zkey is gone is
+told NOT_FOUND and sends it again).
 """
 
 from __future__ import annotations
@@ -22,7 +26,9 @@ from typing import TYPE_CHECKING, Any
 import trio
 
 from zkedge.fleet.common import JobFailed, ProofRejected
+from zkedge.fleet.coordinator.shape import SPLIT, WHOLE, choose_shape, takes_whole
 from zkedge.groth16 import FormatError, Zkey, read_wtns, read_zkey
+from zkedge.groth16.wtns import Witness
 
 if TYPE_CHECKING:
     from zkedge.fleet.coordinator._coordinator import Coordinator
@@ -54,6 +60,7 @@ class ProofJob:
     scope: trio.CancelScope = field(default_factory=trio.CancelScope)
     watchers: int = 0
     unwatched_since: float | None = None
+    shape: str = ""  # "split" or "whole" once chosen
 
     def end(self, state: str, error: str = "") -> None:
         """Finish the job (once)."""
@@ -66,20 +73,44 @@ class ProofJob:
 class ProofJobs:
     """The proof jobs of one coordinator and the zkeys they use."""
 
-    def __init__(self, coord: Coordinator, *, keep_zkeys: int = 4, history: int = 100) -> None:
+    def __init__(
+        self,
+        coord: Coordinator,
+        *,
+        keep_zkeys: int = 4,
+        history: int = 100,
+        settle: float = 0.02,
+        shape: str | None = None,
+    ) -> None:
         if keep_zkeys < 1:
             raise ValueError("keep_zkeys must be >= 1")
+        if settle < 0:
+            raise ValueError("settle must be >= 0 seconds")
+        if shape not in (None, SPLIT, WHOLE):
+            raise ValueError(f"shape must be None, {SPLIT!r} or {WHOLE!r}")
         self._coord = coord
         self.keep_zkeys = keep_zkeys
         self.history = history
+        self.settle = settle
+        self.shape = shape  # None: chosen per proof; else every proof gets this one
         self.jobs: OrderedDict[str, ProofJob] = OrderedDict()
         self._zkeys: OrderedDict[str, Zkey] = OrderedDict()
+        self._files: dict[str, bytes] = {}  # the zkey files of _zkeys, for FetchZkey
         self._wasms: OrderedDict[str, Any] = OrderedDict()  # sha256 -> WitnessCalculator
         self._nursery: trio.Nursery | None = None
+        self._ready: list[tuple[ProofJob, Zkey, Witness]] = []
+        self._wake = trio.Event()
 
     def attach(self, nursery: trio.Nursery) -> None:
         """Run proof jobs in ``nursery`` (the coordinator's, while it serves)."""
         self._nursery = nursery
+        self._ready.clear()
+        self._wake = trio.Event()
+        nursery.start_soon(self._shape_loop)
+
+    def zkey_file(self, digest: str) -> bytes | None:
+        """The bytes of a kept zkey file (what FetchZkey serves), or None."""
+        return self._files.get(digest)
 
     def has_zkey(self, digest: str) -> bool:
         """Whether a zkey with this hash is in memory."""
@@ -91,8 +122,10 @@ class ProofJobs:
         if digest not in self._zkeys:
             zk = await trio.to_thread.run_sync(read_zkey, data)
             self._zkeys[digest] = zk
+            self._files[digest] = data
             while len(self._zkeys) > self.keep_zkeys:
-                self._zkeys.popitem(last=False)
+                old, _ = self._zkeys.popitem(last=False)
+                self._files.pop(old, None)
         self._zkeys.move_to_end(digest)
         return digest
 
@@ -144,15 +177,54 @@ class ProofJobs:
             if not oldest.finished.is_set():
                 break
             self.jobs.popitem(last=False)
-        self._nursery.start_soon(self._run, job, zk, wit)
+        self._ready.append((job, zk, wit))
+        self._wake.set()
         return job
 
-    async def _run(self, job: ProofJob, zk: Zkey, wit: Any) -> None:
-        from zkedge.fleet.coordinator._groth16 import prove_groth16
+    async def _shape_loop(self) -> None:
+        """Give waiting proofs their shape and start them, a ``settle`` after the first of a
+        burst arrives."""
+        while True:
+            await self._wake.wait()
+            self._wake = trio.Event()
+            await trio.sleep(self.settle)
+            self._start_ready()
+
+    def _start_ready(self) -> None:
+        """Shape and start every waiting proof (see the module docstring): the idle workers
+        are those with nothing in flight, less the whole proofs already waiting for one."""
+        assert self._nursery is not None
+        sched = self._coord._scheduler_or_raise()
+        workers = [w for w in self._coord.workers() if w.assignable]
+        idle = max(0, sum(1 for w in workers if not w.inflight) - len(sched.dispatcher.proofs))
+        ready, self._ready = self._ready, []
+        ready = [r for r in ready if not r[0].finished.is_set()]
+        for i, (job, zk, wit) in enumerate(ready):
+            size = len(self._files.get(job.zkey_hash, b""))
+            capable = sum(
+                1 for w in workers if takes_whole(w.node, zk.curve.name, size, len(wit.data))
+            )
+            shape = self.shape or choose_shape(ready=len(ready) - i, idle=idle, capable=capable)
+            if size == 0:
+                shape = SPLIT  # its zkey left memory meanwhile: no worker could fetch it
+            job.shape = shape
+            idle = 0 if shape == SPLIT else max(0, idle - 1)
+            self._nursery.start_soon(self._run, job, zk, wit, size)
+
+    async def _run(self, job: ProofJob, zk: Zkey, wit: Witness, size: int) -> None:
+        from zkedge.fleet.coordinator._groth16 import prove_groth16, prove_whole
 
         with job.scope:
             try:
-                res = await prove_groth16(self._coord, zk, wit)
+                if job.shape == WHOLE:
+                    try:
+                        res = await prove_whole(self._coord, zk, wit, job.zkey_hash, size)
+                    except JobFailed as exc:  # no worker finished it: split it instead
+                        log.warning("proof job %s: whole proof failed (%s); splitting", job.id, exc)
+                        job.shape = SPLIT
+                        res = await prove_groth16(self._coord, zk, wit)
+                else:
+                    res = await prove_groth16(self._coord, zk, wit)
             except ProofRejected as exc:
                 job.end("failed", str(exc))
             except (JobFailed, FormatError, ValueError) as exc:
@@ -168,8 +240,9 @@ class ProofJobs:
                 job.times = dict(res.times)
                 job.end("done")
                 log.info(
-                    "proof job %s done in %.2f s%s",
+                    "proof job %s (%s) done in %.2f s%s",
                     job.id,
+                    job.shape,
                     sum(res.times.values()),
                     f"; quarantined {', '.join(res.quarantined)}" if res.quarantined else "",
                 )

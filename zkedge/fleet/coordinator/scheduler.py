@@ -39,6 +39,7 @@ from zkedge.fleet.coordinator.model import (
     Job,
     MsmState,
     PartialResult,
+    ProofTask,
     Task,
     VerifyRequest,
     clock,
@@ -50,7 +51,7 @@ from zkedge.fleet.coordinator.tables import Table, TableCache
 
 log = logging.getLogger("zkedge.fleet.coordinator")
 
-__all__ = ["Scheduler"]
+__all__ = ["Scheduler", "split_proof"]
 
 
 def _ec() -> Any:
@@ -90,6 +91,7 @@ class Scheduler:
         self.jobs: dict[str, Job] = {}  # running jobs and the most recent finished ones
         self.running: dict[str, Job] = {}
         self.tasks: dict[str, Task] = {}
+        self.proof_tasks: dict[str, ProofTask] = {}  # whole-proof tasks of kept jobs
         self.tables = TableCache(store, table_memory)
         self.dispatcher = Dispatcher(
             store, registry, policy, self.running, self.tasks, pipeline_depth=pipeline_depth
@@ -154,6 +156,34 @@ class Scheduler:
         job = Job(job_id, label, states, watched=watched)
         self.jobs[job_id] = job
         self.running[job_id] = job
+        self.dispatch()
+        return job
+
+    def submit_proof(
+        self,
+        curve: str,
+        zkey_hash: str,
+        zkey_bytes: int,
+        witness: bytes,
+        *,
+        units: float,
+        points: int,
+        memory: int,
+        label: str = "groth16 whole",
+    ) -> Job:
+        """New whole-proof job: one worker proves ``witness`` with the zkey ``zkey_hash``
+        (``units``/``points``: its MSMs' work, for timing; ``memory``: what a worker needs).
+        Not stored: proof jobs live in memory (see :mod:`zkedge.fleet.coordinator.proofs`)."""
+        job = Job(secrets.token_hex(8), label, [])
+        task = ProofTask(
+            f"{job.id}.proof", job, curve, zkey_hash, zkey_bytes, witness, units, points, memory
+        )
+        job.proof = task
+        job.points_total = points
+        self.jobs[job.id] = job
+        self.running[job.id] = job
+        self.proof_tasks[task.id] = task
+        self.dispatcher.proofs.append(task)
         self.dispatch()
         return job
 
@@ -252,7 +282,7 @@ class Scheduler:
     def _attempt(
         self, worker_id: str, task_id: str, attempt: int, session_id: str | None
     ) -> tuple[Attempt | None, str]:
-        task = self.tasks.get(task_id)
+        task: Task | ProofTask | None = self.tasks.get(task_id) or self.proof_tasks.get(task_id)
         if task is None:
             return None, "unknown task"
         att = task.runs.get(attempt)
@@ -281,6 +311,8 @@ class Scheduler:
         att, why = self._attempt(worker_id, task_id, attempt, session_id)
         if att is None:
             return False, why
+        if isinstance(att.task, ProofTask):
+            return self._complete_proof(att, result, compute_seconds, session_id)
         task = att.task
         w = self.registry.workers.get(worker_id)
         try:
@@ -331,6 +363,45 @@ class Scheduler:
         self.dispatch()
         return True, "accepted"
 
+    def _complete_proof(
+        self, att: Attempt, result: bytes, compute_seconds: float, session_id: str | None
+    ) -> tuple[bool, str]:
+        """A whole proof came in: its points must decode (on the curve, in the subgroup); the
+        proof-job layer checks the proof itself."""
+        task = att.task
+        assert isinstance(task, ProofTask)
+        worker_id = att.worker_id
+        try:
+            split_proof(task.curve, result)
+        except ValueError as exc:
+            why = f"bad proof: {exc}"
+            self.fail(worker_id, task.id, att.number, why, False, session_id=session_id)
+            return False, why
+        att.state = DONE
+        self.on_task("done")
+        w = self.registry.workers.get(worker_id)
+        if w is not None:
+            w.inflight.pop((task.id, att.number), None)
+            self.dispatcher.promote(w)
+            w.compute_seconds += compute_seconds
+            w.points_done += task.count
+            w.tasks_done += 1
+            w.zkeys.add(task.zkey_hash)
+        if task.state == DONE:
+            self.dispatch()
+            return False, "task already completed by another attempt"
+        task.state, task.result = DONE, result
+        task.worker_id, task.winning_attempt = worker_id, att.number
+        task.compute_seconds = compute_seconds
+        for other in task.running():
+            self.dispatcher.cancel(other)
+        job = task.job
+        job.points_done = task.count
+        job.state = DONE
+        self._finished(job)
+        self.dispatch()
+        return True, "accepted"
+
     def fail(
         self,
         worker_id: str,
@@ -358,7 +429,7 @@ class Scheduler:
             self.dispatcher.promote(w)
             if handed_back:
                 w.draining = True
-            if scalars_missing and w.scalars is not None:
+            if scalars_missing and w.scalars is not None and isinstance(att.task, Task):
                 self.dispatcher.scalar_resends += 1
                 m = att.task.msm
                 w.scalars.discard(m.scalar_hash(att.task.start, att.task.count))
@@ -473,10 +544,14 @@ class Scheduler:
                     self.store.drop_scalars(old.id)
                 except StoreError as exc:
                     log.error("could not release job %s's stored scalars: %s", old.id, exc)
+        if job.proof is not None:
+            job.proof.witness = b""  # no re-runs of a whole proof: release its witness
         for old in done[: max(0, len(done) - self.history)]:
             del self.jobs[old.id]
             for t in old.tasks:
                 self.tasks.pop(t, None)
+            if old.proof is not None:
+                self.proof_tasks.pop(old.proof.id, None)
 
     def _fail_job(self, job: Job, error: str, state: str = FAILED) -> None:
         if job.state != RUNNING:
@@ -486,6 +561,12 @@ class Scheduler:
             for att in t.running():
                 self.dispatcher.cancel(att)
         self.dispatcher.pending[:] = [t for t in self.pending if t.job is not job]
+        if job.proof is not None:  # a whole-proof job: in memory only
+            for att in job.proof.running():
+                self.dispatcher.cancel(att)
+            self.dispatcher.proofs[:] = [t for t in self.dispatcher.proofs if t.job is not job]
+            self._finished(job)
+            return
         try:
             self.store.finish_job(job.id, state, None, error)
         except StoreError as exc:
@@ -541,3 +622,19 @@ class Scheduler:
             job.id, DONE, [ec.encode(x.curve, x.group, x.result, "be") for x in job.msms], None
         )
         job.touch()
+
+
+def split_proof(curve: str, data: bytes) -> tuple[Point, Point, Point]:
+    """A whole-proof task's result, A || B || C ("be"), as points checked on the curve and in
+    their subgroup (a ValueError says what is wrong)."""
+    from zkedge.curves import get_curve
+
+    ec = _ec()
+    c = get_curve(curve)
+    g1, g2 = c.point_bytes("G1"), c.point_bytes("G2")
+    if len(data) != 2 * g1 + g2:
+        raise ValueError(f"{len(data)} bytes, want {2 * g1 + g2} (A, B, C)")
+    a = ec.decode(curve, "G1", data[:g1], "be", check="subgroup")
+    b = ec.decode(curve, "G2", data[g1 : g1 + g2], "be", check="subgroup")
+    cc = ec.decode(curve, "G1", data[g1 + g2 :], "be", check="subgroup")
+    return a, b, cc

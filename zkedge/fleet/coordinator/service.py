@@ -32,6 +32,7 @@ from zkedge.fleet.proto.coordinator.v1 import (
     CancelJobRequest,
     CancelJobResponse,
     FetchBasesRequest,
+    FetchZkeyRequest,
     GetStatusRequest,
     GetStatusResponse,
     HeartbeatRequest,
@@ -55,6 +56,7 @@ from zkedge.fleet.proto.coordinator.v1 import (
     WatchJobRequest,
     WorkerShare,
     WorkerStatus,
+    ZkeyChunk,
 )
 from zkedge.fleet.rpc import Peer, RpcError
 from zkedge.groth16 import FormatError
@@ -75,6 +77,7 @@ _MAX_BYTES = 1 << 50  # memory, cache sizes
 _MAX_RATE = 1e12  # points per second
 _MAX_SECONDS = 86400.0  # one task's compute or fetch time
 _MAX_CACHED_RANGES = 4096
+_MAX_CACHED_ZKEYS = 64
 _MAX_CURVES = 8
 
 
@@ -201,6 +204,37 @@ class _BasesSource:
         self._next = self._last + 1
 
 
+class _ZkeySource:
+    """A :class:`zkedge.fleet.rpc.TrioStream` of a zkey file from an offset, one chunk at a
+    time (a client that does not read holds the server to one chunk)."""
+
+    CHUNK = 1 << 20
+
+    def __init__(self, data: bytes, offset: int) -> None:
+        self._data = memoryview(data)
+        self._pos = offset
+        self._first = True
+
+    async def receive(self) -> ZkeyChunk | None:
+        await trio.lowlevel.checkpoint()
+        pos, n = self._pos, len(self._data)
+        if pos >= n and not self._first:
+            return None
+        self._first = False
+        end = min(n, pos + self.CHUNK)
+        self._pos = end
+        return ZkeyChunk(offset=pos, total_bytes=n, data=bytes(self._data[pos:end]))
+
+    def close(self) -> None:
+        self._pos = len(self._data)
+        self._first = False
+
+
+def _is_sha256(value: str) -> bool:
+    """Lowercase hex of 32 bytes."""
+    return len(value) == 64 and all(ch in "0123456789abcdef" for ch in value)
+
+
 def proof_update(job: ProofJob, *, results: bool = True) -> JobUpdate:
     """A JobUpdate for a proof job (proof.json and public.json once done)."""
     return JobUpdate(
@@ -314,7 +348,12 @@ class CoordinatorService:
         _check_node(node)
         load = _load_of(req.load_report)
         cached = self._cached_blocks(req)
+        if len(req.cached_zkeys) > _MAX_CACHED_ZKEYS:
+            raise _bad(f"more than {_MAX_CACHED_ZKEYS} cached zkeys")
+        if any(not _is_sha256(h) for h in req.cached_zkeys):
+            raise _bad("cached_zkeys must be sha256 hex digests")
         rec = self._reg.register(req.worker_id, node_facts(node), cached, load)
+        rec.zkeys.update(req.cached_zkeys)
         self._sched.dispatch()
         return RegisterWorkerResponse(
             session_id=rec.session_id,
@@ -383,6 +422,12 @@ class CoordinatorService:
             want = get_curve(task.msm.curve).point_bytes(check_group(task.msm.group))
             if len(req.result) != want:
                 raise _bad(f"result must be {want} bytes")
+        whole = self._sched.proof_tasks.get(req.task_id)
+        if whole is not None:
+            c = get_curve(whole.curve)
+            want = 2 * c.point_bytes("G1") + c.point_bytes("G2")
+            if len(req.result) != want:
+                raise _bad(f"a proof result must be {want} bytes (A, B, C)")
         ok, detail = self._sched.complete(
             req.worker_id,
             req.task_id,
@@ -422,6 +467,20 @@ class CoordinatorService:
         first, last = req.start // block, (req.start + req.count - 1) // block
         rec.held.setdefault(req.table_hash, set()).update(range(first, last + 1))
         return _BasesSource(req.table_hash, table, block, first, last)
+
+    async def fetch_zkey(self, req: FetchZkeyRequest) -> _ZkeySource:
+        rec = self._session(req.worker_id, req.session_id)
+        if rec.state == QUARANTINED:
+            raise RpcError("FAILED_PRECONDITION", f"worker is {rec.state}")
+        if not _is_sha256(req.zkey_hash):
+            raise _bad("zkey_hash must be a sha256 hex digest")
+        data = self._coord.proofs.zkey_file(req.zkey_hash)
+        if data is None:
+            raise RpcError("NOT_FOUND", f"no zkey with hash {req.zkey_hash!r}")
+        if req.offset > len(data):
+            raise _bad(f"offset {req.offset} is past the zkey's {len(data)} bytes")
+        rec.zkeys.add(req.zkey_hash)
+        return _ZkeySource(data, req.offset)
 
     # ------------------------------------------------------------------ operator RPCs
     async def submit_msm(self, req: SubmitMsmRequest) -> SubmitMsmResponse:

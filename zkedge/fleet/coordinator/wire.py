@@ -9,10 +9,12 @@ from zkedge.fleet.coordinator.model import (
     LoadSample,
     NodeFacts,
     Order,
+    ProveOrder,
 )
 from zkedge.fleet.proto.coordinator.v1 import (
     LoadReport,
     NodeInfo,
+    ProveAssignment,
     TaskAssignment,
     TaskCancel,
     TaskMessage,
@@ -35,6 +37,7 @@ def node_facts(node: NodeInfo) -> NodeFacts:
         version=node.version,
         scalar_cache_bytes=node.scalar_cache_bytes,
         max_receive_bytes=node.max_receive_bytes,
+        proof_tasks=node.proof_tasks,
     )
 
 
@@ -52,6 +55,7 @@ def node_info(facts: NodeFacts) -> NodeInfo:
         version=facts.version,
         scalar_cache_bytes=facts.scalar_cache_bytes,
         max_receive_bytes=facts.max_receive_bytes,
+        proof_tasks=facts.proof_tasks,
     )
 
 
@@ -93,6 +97,19 @@ def task_message(order: Order) -> TaskMessage:
     """The ``ReceiveTasks`` message for an order."""
     if isinstance(order, Cancellation):
         return TaskMessage(cancel=TaskCancel(task_id=order.task_id, attempt=order.attempt))
+    if isinstance(order, ProveOrder):
+        return TaskMessage(
+            prove=ProveAssignment(
+                task_id=order.task_id,
+                attempt=order.attempt,
+                job_id=order.job_id,
+                curve=order.curve,
+                zkey_hash=order.zkey_hash,
+                zkey_bytes=order.zkey_bytes,
+                witness=order.witness,
+                expected_seconds=order.expected_seconds,
+            )
+        )
     assert isinstance(order, Assignment)
     return TaskMessage(
         assign=TaskAssignment(

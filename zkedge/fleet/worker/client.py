@@ -31,7 +31,9 @@ from zkedge.fleet.http import Response, serve_http
 from zkedge.fleet.proto.coordinator.v1 import (
     CoordinatorServiceBase,
     FetchBasesRequest,
+    FetchZkeyRequest,
     HeartbeatRequest,
+    ProveAssignment,
     ReceiveTasksRequest,
     RegisterWorkerRequest,
     ReportCompletionRequest,
@@ -42,9 +44,10 @@ from zkedge.fleet.proto.coordinator.v1 import (
 )
 from zkedge.fleet.scalar_lru import SliceLru
 from zkedge.fleet.worker.cache import BaseCache
-from zkedge.fleet.worker.executor import TaskResult, run_partial
+from zkedge.fleet.worker.executor import TaskResult, run_partial, run_proof
 from zkedge.fleet.worker.metrics import WorkerMetrics
 from zkedge.fleet.worker.probe import Probe, micro_benchmark
+from zkedge.fleet.worker.zkeys import ZkeyStore
 
 if TYPE_CHECKING:  # zkedge.msm loads the native core: imported where a task runs
     from zkedge.msm import MsmStop
@@ -79,6 +82,9 @@ class WorkerConfig:
     # Curves to take tasks of (NodeInfo.curves); None: every curve the native core has.
     curves: tuple[str, ...] | None = None
     http: str | None = None  # HOST:PORT serving /metrics and /healthz
+    proof_tasks: bool = True  # take whole-proof tasks (NodeInfo.proof_tasks)
+    zkey_dir: Path | None = None  # default: "zkeys" beside the base cache directory
+    keep_zkeys: int = 2  # zkey files kept on disk
 
     def __post_init__(self) -> None:
         parse_hostport(self.coordinator)  # validate early
@@ -94,6 +100,8 @@ class WorkerConfig:
             raise ValueError("scalar_cache_bytes must be >= 0")
         if self.max_receive_bytes < 0:
             raise ValueError("max_receive_bytes must be >= 0 (0: unknown, taken as 4 MiB)")
+        if self.keep_zkeys < 1:
+            raise ValueError("keep_zkeys must be >= 1")
 
 
 class Backoff:
@@ -186,6 +194,9 @@ class Worker:
             or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "zkedge" / "bases"
         )
         self.cache = BaseCache(cache_dir, config.cache_bytes, config.cache_memory_bytes)
+        self.zkeys = ZkeyStore(
+            config.zkey_dir or cache_dir.parent / f"{cache_dir.name}-zkeys", config.keep_zkeys
+        )
         self.bench_pps = 0.0
         self.recent_pps = 0.0
         self.tasks_done = 0
@@ -268,6 +279,7 @@ class Worker:
             node = self.probe.node_info(self.threads, self.bench_pps)
             node.scalar_cache_bytes = self.config.scalar_cache_bytes
             node.max_receive_bytes = self.config.max_receive_bytes
+            node.proof_tasks = self.config.proof_tasks
             if self.config.curves is not None:
                 node.curves = list(self.config.curves)
             reg = await client.call(
@@ -276,6 +288,7 @@ class Worker:
                     worker_id=self.worker_id,
                     node=node,
                     cached=self.cache.ranges(),
+                    cached_zkeys=self.zkeys.hashes()[:64] if self.config.proof_tasks else [],
                     load_report=self.probe.load_report(0, self.recent_pps),
                 ),
             )
@@ -328,9 +341,9 @@ class _Session:
         self.bulk = bulk  # the task stream and base fetches
         self.session_id = session_id
         self.block = max(1, block_points)
-        self.send, self.recv = trio.open_memory_channel[TaskAssignment](math.inf)
+        self.send, self.recv = trio.open_memory_channel[TaskAssignment | ProveAssignment](math.inf)
         self.cancelled: set[tuple[str, int]] = set()
-        self.current: TaskAssignment | None = None
+        self.current: TaskAssignment | ProveAssignment | None = None
         self.current_stop: MsmStop | None = None  # stops the current task's native MSM
         self.current_scope: trio.CancelScope | None = None  # the current task's fetch and delay
         self.current_done = trio.Event()
@@ -364,6 +377,8 @@ class _Session:
             kind, value = betterproto.which_one_of(msg, "kind")
             if kind == "assign" and isinstance(value, TaskAssignment):
                 self.resolve_scalars(value)
+                self.send.send_nowait(value)
+            elif kind == "prove" and isinstance(value, ProveAssignment):
                 self.send.send_nowait(value)
             elif kind == "cancel" and isinstance(value, TaskCancel):
                 self.cancelled.add((value.task_id, value.attempt))
@@ -417,8 +432,12 @@ class _Session:
                 self.current_scope = None
                 self.current_done.set()
 
-    async def run_one(self, task: TaskAssignment) -> None:
-        """Fetch missing bases, compute the partial sum, report it (or the failure)."""
+    async def run_one(self, task: TaskAssignment | ProveAssignment) -> None:
+        """Fetch missing bases, compute the partial sum, report it (or the failure); or prove
+        whole (:meth:`run_proof`)."""
+        if isinstance(task, ProveAssignment):
+            await self.run_proof(task)
+            return
         if (task.task_id, task.attempt) in self.missing:
             self.missing.discard((task.task_id, task.attempt))
             why = f"scalars {task.scalars_hash[:16]} not in the worker's cache"
@@ -480,9 +499,74 @@ class _Session:
             res.seconds,
         )
 
+    async def run_proof(self, task: ProveAssignment) -> None:
+        """Fetch the zkey if not held, prove the witness whole, report A || B || C."""
+        from zkedge.msm import MsmCancelled, MsmStop
+
+        stop = self.current_stop = MsmStop()
+        try:
+            with trio.CancelScope() as scope:
+                self.current_scope = scope
+                t0 = trio.current_time()
+                if not self.w.config.proof_tasks:
+                    raise ValueError("this worker does not take whole-proof tasks")
+                zk = await self.w.zkeys.get(task.zkey_hash, task.zkey_bytes, self.fetch_zkey)
+                fetch_s = trio.current_time() - t0
+                if zk.curve.name != task.curve:
+                    raise ValueError(f"zkey is {zk.curve.name}, the task says {task.curve}")
+                if self.w.config.task_delay > 0:
+                    await trio.sleep(self.w.config.task_delay)
+            self.current_scope = None
+            if stop.is_set() or scope.cancelled_caught:
+                raise MsmCancelled("cancelled before it started")
+            res = await run_proof(zk, bytes(task.witness), self.w.threads, stop)
+        except MsmCancelled:
+            log.info("proof task %s attempt %d stopped early", task.task_id, task.attempt)
+            self.w.tasks_stopped += 1
+            self.w.metrics.tasks.labels("stopped").inc()
+            return
+        except (ValueError, RuntimeError, MemoryError, OSError, rpc.RpcError) as exc:
+            log.warning("proof task %s attempt %d failed: %s", task.task_id, task.attempt, exc)
+            self.w.metrics.tasks.labels("failed").inc()
+            await self.report_failure(task, f"{type(exc).__name__}: {exc}")
+            return
+        await self.client.call(
+            "report_completion",
+            ReportCompletionRequest(
+                worker_id=self.w.worker_id,
+                task_id=task.task_id,
+                attempt=task.attempt,
+                result=res.result,
+                compute_seconds=res.seconds,
+                fetch_seconds=fetch_s,
+                session_id=self.session_id,
+            ),
+        )
+        self.w.tasks_done += 1
+        self.w.metrics.tasks.labels("done").inc()
+        self.w.metrics.task_seconds.observe(res.seconds)
+        log.debug(
+            "proof task %s attempt %d done in %.3f s", task.task_id, task.attempt, res.seconds
+        )
+
+    async def fetch_zkey(
+        self, digest: str, offset: int, write: Callable[[int, bytes], None]
+    ) -> None:
+        """Stream a zkey from ``offset`` over the bulk connection into ``write``."""
+        await self.bulk.stream(
+            "fetch_zkey",
+            FetchZkeyRequest(
+                worker_id=self.w.worker_id,
+                session_id=self.session_id,
+                zkey_hash=digest,
+                offset=offset,
+            ),
+            lambda ch: write(ch.offset, bytes(ch.data)) if ch.data else None,
+        )
+
     async def report_failure(
         self,
-        task: TaskAssignment,
+        task: TaskAssignment | ProveAssignment,
         error: str,
         *,
         scalars_missing: bool = False,
@@ -546,7 +630,7 @@ class _Session:
             raise ValueError("base range shorter than the task")
         return out, fetch_s
 
-    async def hand_back(self, task: TaskAssignment, why: str) -> None:
+    async def hand_back(self, task: TaskAssignment | ProveAssignment, why: str) -> None:
         """Return an attempt unrun (shutdown), so it is reassigned without a strike."""
         self.w.metrics.tasks.labels("handed_back").inc()
         try:

@@ -20,6 +20,7 @@ The file layout (every key optional except ``coordinator``, here or as a flag)::
     threads = 4
     drain_grace = 30.0
     benchmark = true
+    proof_tasks = true
     [cache]
     dir = "/var/cache/zkedge/bases"
     size_mb = 1024
@@ -54,6 +55,7 @@ _KEYS: dict[str, tuple[str, type]] = {
     "drain_grace": ("drain_grace", float),
     "keep_freed_mb": ("keep_freed_mb", int),
     "benchmark": ("no_benchmark", bool),  # inverted: the CLI flag is --no-benchmark
+    "proof_tasks": ("no_proof_tasks", bool),  # inverted: --no-proof-tasks
     "cache.dir": ("cache_dir", Path),
     "cache.size_mb": ("cache_mb", int),
     "cache.memory_mb": ("cache_memory_mb", int),
@@ -130,7 +132,7 @@ def load_worker_config(path: str | Path) -> dict[str, Any]:
         v = _convert(f"{p}: {key}", value, typ, zero_ok=key in ("cache.memory_mb", "keep_freed_mb"))
         if isinstance(v, Path) and not v.is_absolute():
             v = p.parent / v
-        if key == "benchmark":
+        if key in ("benchmark", "proof_tasks"):
             v = not v
         if key == "auth.token_file":
             try:

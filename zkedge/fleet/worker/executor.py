@@ -1,4 +1,4 @@
-"""Runs one MSM range task through the native core in a worker thread.
+"""Runs one task through the native core in a worker thread: an MSM range, or a whole proof.
 
 The native call releases the GIL and uses ``threads`` threads inside C, so the trio loop (and its
 heartbeats) keeps running while the board computes.
@@ -12,14 +12,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # zkedge.msm loads the native core: imported where it runs
+    from zkedge.groth16.zkey import Zkey
     from zkedge.msm import MsmStop
 
-__all__ = ["TaskResult", "compute_partial", "run_partial"]
+__all__ = ["TaskResult", "compute_partial", "compute_proof", "run_partial", "run_proof"]
 
 
 @dataclass(frozen=True)
 class TaskResult:
-    """A partial sum ("be" bytes) and the seconds spent in the native MSM."""
+    """A result ("be" bytes: a partial sum, or A || B || C) and the seconds spent on it."""
 
     result: bytes
     seconds: float
@@ -62,3 +63,34 @@ async def run_partial(
     return await run_stoppable(
         functools.partial(compute_partial, curve, group, bases_mont, scalars, threads), stop
     )
+
+
+def compute_proof(
+    zk: Zkey, witness: bytes, threads: int | None, stop: MsmStop | None = None
+) -> TaskResult:
+    """A whole Groth16 proof of ``witness`` (n_vars * 32 bytes, little-endian standard form)
+    as A || B || C ("be"), with the seconds it took (blocking; call in a thread). The blinding
+    is this worker's; the coordinator re-randomises the proof anyway."""
+    from zkedge import ec
+    from zkedge.groth16.prover import prove_points
+    from zkedge.groth16.wtns import Witness
+
+    h = zk.header
+    if len(witness) != 32 * h.n_vars:
+        raise ValueError(f"witness of {len(witness)} bytes for a zkey of {h.n_vars} signals")
+    t0 = time.perf_counter()
+    wit = Witness("task", h.curve, h.n_vars, witness)
+    res = prove_points(zk, wit, threads=threads, stop=stop)
+    c = h.curve
+    out = ec.encode(c, "G1", res.a, "be") + ec.encode(c, "G2", res.b, "be")
+    out += ec.encode(c, "G1", res.c, "be")
+    return TaskResult(out, time.perf_counter() - t0)
+
+
+async def run_proof(
+    zk: Zkey, witness: bytes, threads: int | None, stop: MsmStop | None = None
+) -> TaskResult:
+    """:func:`compute_proof` in a thread, stoppable like :func:`run_partial`."""
+    from zkedge.msm import run_stoppable
+
+    return await run_stoppable(functools.partial(compute_proof, zk, witness, threads), stop)

@@ -56,7 +56,15 @@ class NodeInfo(betterproto.Message):
     """
     Largest message body (bytes) the worker's gRPC stack accepts on ReceiveTasks. 0: unknown,
      taken as 4 MiB (grpc-go's and grpc-core's default). Every TaskAssignment sent to it has
-     32 * count bytes of scalars plus at most 1 KiB of other fields, within this limit.
+     32 * count bytes of scalars plus at most 1 KiB of other fields, within this limit; a
+     ProveAssignment its witness plus at most 1 KiB.
+    """
+
+    proof_tasks: bool = betterproto.bool_field(12)
+    """
+    The worker runs whole-proof tasks (ProveAssignment). Only such workers get them, and only
+     proofs whose zkey, at three times its file size, fits in half of memory_bytes (any size
+     when memory_bytes is 0).
     """
 
 
@@ -77,6 +85,11 @@ class RegisterWorkerRequest(betterproto.Message):
     node: "NodeInfo" = betterproto.message_field(2)
     cached: List["CachedRange"] = betterproto.message_field(3)
     load_report: "LoadReport" = betterproto.message_field(4)
+    cached_zkeys: List[str] = betterproto.string_field(5)
+    """
+    zkey_hash of the zkeys the worker holds (at most 64): whole-proof tasks of those zkeys go
+     to it first (it need not fetch them).
+    """
 
 
 @dataclass(eq=False, repr=False)
@@ -165,9 +178,30 @@ class TaskCancel(betterproto.Message):
 
 
 @dataclass(eq=False, repr=False)
+class ProveAssignment(betterproto.Message):
+    """
+    Prove a Groth16 statement whole: read the zkey named zkey_hash (FetchZkey when not held;
+     check that the sha256 of the file is zkey_hash), compute the proof (A, B, C) for the witness
+     with any blinding, and report A || B || C ("be" encoding: G1, G2, G1 point_bytes) as the
+     result of ReportCompletion. A worker runs its assignments (of both kinds) one at a time, in
+     the order received; a TaskCancel names its (task_id, attempt) like any other.
+    """
+
+    task_id: str = betterproto.string_field(1)
+    attempt: int = betterproto.uint32_field(2)
+    job_id: str = betterproto.string_field(3)
+    curve: str = betterproto.string_field(4)
+    zkey_hash: str = betterproto.string_field(5)
+    zkey_bytes: int = betterproto.uint64_field(6)
+    witness: bytes = betterproto.bytes_field(7)
+    expected_seconds: float = betterproto.double_field(8)
+
+
+@dataclass(eq=False, repr=False)
 class TaskMessage(betterproto.Message):
     assign: "TaskAssignment" = betterproto.message_field(1, group="kind")
     cancel: "TaskCancel" = betterproto.message_field(2, group="kind")
+    prove: "ProveAssignment" = betterproto.message_field(3, group="kind")
 
 
 @dataclass(eq=False, repr=False)
@@ -176,6 +210,11 @@ class ReportCompletionRequest(betterproto.Message):
     task_id: str = betterproto.string_field(2)
     attempt: int = betterproto.uint32_field(3)
     result: bytes = betterproto.bytes_field(4)
+    """
+    TaskAssignment: the partial sum, "be" encoding (point_bytes; infinity all zeros).
+     ProveAssignment: A || B || C, "be" encoding (G1, G2, G1 point_bytes).
+    """
+
     compute_seconds: float = betterproto.double_field(5)
     fetch_seconds: float = betterproto.double_field(6)
     session_id: str = betterproto.string_field(7)
@@ -223,6 +262,21 @@ class BasesChunk(betterproto.Message):
     count: int = betterproto.uint64_field(6)
     data: bytes = betterproto.bytes_field(7)
     sha256: str = betterproto.string_field(8)
+
+
+@dataclass(eq=False, repr=False)
+class FetchZkeyRequest(betterproto.Message):
+    worker_id: str = betterproto.string_field(1)
+    session_id: str = betterproto.string_field(2)
+    zkey_hash: str = betterproto.string_field(3)
+    offset: int = betterproto.uint64_field(4)
+
+
+@dataclass(eq=False, repr=False)
+class ZkeyChunk(betterproto.Message):
+    offset: int = betterproto.uint64_field(1)
+    total_bytes: int = betterproto.uint64_field(2)
+    data: bytes = betterproto.bytes_field(3)
 
 
 @dataclass(eq=False, repr=False)
@@ -476,6 +530,24 @@ class CoordinatorServiceStub(betterproto.ServiceStub):
         ):
             yield response
 
+    async def fetch_zkey(
+        self,
+        fetch_zkey_request: "FetchZkeyRequest",
+        *,
+        timeout: Optional[float] = None,
+        deadline: Optional["Deadline"] = None,
+        metadata: Optional["MetadataLike"] = None
+    ) -> AsyncIterator[ZkeyChunk]:
+        async for response in self._unary_stream(
+            "/zkedge.coordinator.v1.CoordinatorService/FetchZkey",
+            fetch_zkey_request,
+            ZkeyChunk,
+            timeout=timeout,
+            deadline=deadline,
+            metadata=metadata,
+        ):
+            yield response
+
     async def submit_msm(
         self,
         submit_msm_request: "SubmitMsmRequest",
@@ -614,6 +686,12 @@ class CoordinatorServiceBase(ServiceBase):
         raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
         yield BasesChunk()
 
+    async def fetch_zkey(
+        self, fetch_zkey_request: "FetchZkeyRequest"
+    ) -> AsyncIterator[ZkeyChunk]:
+        raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
+        yield ZkeyChunk()
+
     async def submit_msm(
         self, submit_msm_request: "SubmitMsmRequest"
     ) -> "SubmitMsmResponse":
@@ -690,6 +768,16 @@ class CoordinatorServiceBase(ServiceBase):
         request = await stream.recv_message()
         await self._call_rpc_handler_server_stream(
             self.fetch_bases,
+            stream,
+            request,
+        )
+
+    async def __rpc_fetch_zkey(
+        self, stream: "grpclib.server.Stream[FetchZkeyRequest, ZkeyChunk]"
+    ) -> None:
+        request = await stream.recv_message()
+        await self._call_rpc_handler_server_stream(
+            self.fetch_zkey,
             stream,
             request,
         )
@@ -776,6 +864,12 @@ class CoordinatorServiceBase(ServiceBase):
                 grpclib.const.Cardinality.UNARY_STREAM,
                 FetchBasesRequest,
                 BasesChunk,
+            ),
+            "/zkedge.coordinator.v1.CoordinatorService/FetchZkey": grpclib.const.Handler(
+                self.__rpc_fetch_zkey,
+                grpclib.const.Cardinality.UNARY_STREAM,
+                FetchZkeyRequest,
+                ZkeyChunk,
             ),
             "/zkedge.coordinator.v1.CoordinatorService/SubmitMsm": grpclib.const.Handler(
                 self.__rpc_submit_msm,

@@ -1,0 +1,133 @@
+"""The shape of a proof (split or whole), which workers can take a whole proof, the
+re-randomisation of a worker's proof, and the worker's zkey store."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trio
+from support.g16_paths import fixture_dir, needs_native
+
+from zkedge.fleet.coordinator.model import NodeFacts
+from zkedge.fleet.coordinator.shape import (
+    SPLIT,
+    WHOLE,
+    choose_shape,
+    proof_memory,
+    takes_whole,
+)
+from zkedge.fleet.worker.zkeys import ZkeyStore
+
+
+@pytest.mark.parametrize(
+    ("ready", "idle", "capable", "shape"),
+    [
+        (1, 2, 2, SPLIT),  # one proof, two idle workers: cut it, use both
+        (2, 2, 2, SPLIT),  # as many proofs as idle workers: not outnumbered
+        (3, 2, 2, WHOLE),  # more proofs than idle workers: nobody would idle
+        (1, 0, 2, WHOLE),  # every worker busy: a whole proof waits for the first free one
+        (8, 2, 1, WHOLE),
+        (8, 2, 0, SPLIT),  # nobody can hold it whole
+    ],
+)
+def test_choose_shape(ready: int, idle: int, capable: int, shape: str) -> None:
+    assert choose_shape(ready=ready, idle=idle, capable=capable) == shape
+
+
+def test_choose_shape_refuses_impossible_counts() -> None:
+    for kw in ({"ready": 0, "idle": 1, "capable": 1}, {"ready": 1, "idle": -1, "capable": 1}):
+        with pytest.raises(ValueError):
+            choose_shape(**kw)
+
+
+def test_takes_whole_follows_the_node_facts() -> None:
+    zkey, wit = 10 << 20, 1 << 20
+    ok = NodeFacts(proof_tasks=True)
+    assert takes_whole(ok, "bn254", zkey, wit)
+    assert not takes_whole(NodeFacts(), "bn254", zkey, wit)  # does not run them
+    assert not takes_whole(NodeFacts(proof_tasks=True, curves=("bls12_381",)), "bn254", zkey, wit)
+    assert takes_whole(NodeFacts(proof_tasks=True, curves=("bn254",)), "bn254", zkey, wit)
+    # the witness must fit the receive limit (4 MiB when undeclared)
+    assert not takes_whole(ok, "bn254", zkey, 4 << 20)
+    assert takes_whole(
+        NodeFacts(proof_tasks=True, max_receive_bytes=8 << 20), "bn254", zkey, 4 << 20
+    )
+    # half the memory must hold three times the zkey
+    mem = 2 * proof_memory(zkey)
+    assert takes_whole(NodeFacts(proof_tasks=True, memory_bytes=mem), "bn254", zkey, wit)
+    assert not takes_whole(NodeFacts(proof_tasks=True, memory_bytes=mem - 1), "bn254", zkey, wit)
+
+
+@needs_native
+@pytest.mark.parametrize("name", ["bn128", "bls12381"])
+def test_rerandomized_proofs_verify_and_look_fresh(name: str) -> None:
+    """A' = A/t, B' = tB + u delta2, C' = C + (u/t) A: valid again, and unlike the original;
+    a wrong proof stays wrong."""
+    from zkedge import ec
+    from zkedge.fleet.coordinator._groth16 import rerandomize
+    from zkedge.groth16.prover import load_inputs, prove_points
+    from zkedge.groth16.verifier import explain_verify
+    from zkedge.groth16.vkey import vkey_from_zkey
+
+    d = fixture_dir(name)
+    zk, wit = load_inputs(d / "circuit.zkey", d / "witness.wtns")
+    res = prove_points(zk, wit, threads=1)
+    vk = vkey_from_zkey(zk)
+    assert explain_verify(vk, res.public, (res.a, res.b, res.c)) is None
+    a2, b2, c2 = rerandomize(zk, res.a, res.b, res.c, 12345, 678)
+    assert explain_verify(vk, res.public, (a2, b2, c2)) is None
+    assert a2 != res.a and b2 != res.b and c2 != res.c
+    bad_c = ec.add(zk.curve, "G1", res.c, ec.generator(zk.curve, "G1"))
+    assert explain_verify(vk, res.public, rerandomize(zk, res.a, res.b, bad_c, 5, 7)) is not None
+    with pytest.raises(ValueError):
+        rerandomize(zk, res.a, res.b, res.c, zk.curve.r, 1)
+
+
+def _serve(data: bytes, cut: int | None = None) -> Callable[..., Any]:
+    """A FetchZkey stand-in: chunks of 1000 bytes from the offset (stopping at ``cut``)."""
+    calls: list[int] = []
+
+    async def fetch(digest: str, offset: int, write: Callable[[int, bytes], None]) -> None:
+        calls.append(offset)
+        end = len(data) if cut is None else cut
+        for pos in range(offset, end, 1000):
+            write(pos, data[pos : min(end, pos + 1000)])
+        if cut is not None:
+            raise ConnectionError("link dropped")
+
+    fetch.calls = calls  # type: ignore[attr-defined]
+    return fetch
+
+
+@needs_native
+async def test_zkey_store_downloads_checks_resumes_and_evicts(tmp_path: Path) -> None:
+    data = (fixture_dir("bn128") / "circuit.zkey").read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    store = ZkeyStore(tmp_path / "zk", keep=1)
+    # a broken download leaves its part; the next one resumes from there
+    with pytest.raises(ConnectionError):
+        await store.get(digest, len(data), _serve(data, cut=2500))
+    assert (tmp_path / "zk" / f"{digest}.part").stat().st_size == 2500
+    resume = _serve(data)
+    zk = await store.get(digest, len(data), resume)
+    assert resume.calls == [2500] and zk.curve.name == "bn254"  # type: ignore[attr-defined]
+    assert store.hashes() == [digest]
+    # held: no fetch; the parsed zkey is reused
+    assert await store.get(digest, len(data), _serve(b"")) is zk
+    # bytes that are not the file named are refused and not kept
+    other = hashlib.sha256(b"x").hexdigest()
+    with pytest.raises(ValueError, match="sha256"):
+        await store.get(other, len(data), _serve(data))
+    assert not list((tmp_path / "zk").glob(f"{other}*"))
+    with pytest.raises(ValueError):
+        store.path("../etc/passwd")
+    # a second zkey evicts the first (keep=1)
+    data2 = (fixture_dir("bls12381") / "circuit.zkey").read_bytes()
+    d2 = hashlib.sha256(data2).hexdigest()
+    await trio.sleep(0.01)
+    await store.get(d2, len(data2), _serve(data2))
+    assert store.hashes() == [d2]

@@ -1,0 +1,47 @@
+"""The shape of a proof on the fleet: split into MSM ranges, or whole on one worker.
+
+Splitting a proof shortens it while workers would otherwise idle, at the price of the split's
+overhead (H on the coordinator, five MSMs cut into ranges, partial sums combined, more traffic).
+With more proofs waiting than workers idle, nobody idles anyway, and whole proofs (one per
+worker, no cuts) finish more proofs per minute. :func:`choose_shape` is that rule, a pure
+function of counts; :func:`proof_memory` and :func:`takes_whole` say which workers can hold a
+whole proof.
+"""
+
+from __future__ import annotations
+
+from zkedge.fleet.coordinator.model import DEFAULT_RECEIVE_BYTES, NodeFacts
+
+__all__ = ["SPLIT", "WHOLE", "choose_shape", "proof_memory", "takes_whole"]
+
+SPLIT, WHOLE = "split", "whole"
+
+#: Bytes of a whole-proof task's message besides its witness (ids, hashes, numbers).
+PROVE_OVERHEAD = 1024
+
+
+def choose_shape(*, ready: int, idle: int, capable: int) -> str:
+    """``WHOLE`` while the ``ready`` proofs (waiting for a shape, this one included) outnumber
+    the ``idle`` workers and some worker (``capable``) can prove this one whole; else
+    ``SPLIT`` (one proof would leave workers idle: cutting it uses them all)."""
+    if ready < 1 or idle < 0 or capable < 0:
+        raise ValueError("need ready >= 1, idle >= 0, capable >= 0")
+    return WHOLE if capable > 0 and ready > idle else SPLIT
+
+
+def proof_memory(zkey_bytes: int) -> int:
+    """Bytes a worker needs to prove with a zkey of this size: the file, its tables joined for
+    the native MSMs and the prover's vectors (measured peak resident memory of a whole proof
+    stays under three times the file size; docs/fleet.md)."""
+    return 3 * zkey_bytes
+
+
+def takes_whole(node: NodeFacts, curve: str, zkey_bytes: int, witness_bytes: int) -> bool:
+    """Whether a worker can take a whole-proof task: it runs them, declared the curve (or
+    none), its receive limit holds the witness, and half its memory (when known) holds
+    :func:`proof_memory`."""
+    if not node.proof_tasks or (node.curves and curve not in node.curves):
+        return False
+    if witness_bytes + PROVE_OVERHEAD > (node.max_receive_bytes or DEFAULT_RECEIVE_BYTES):
+        return False
+    return not node.memory_bytes or proof_memory(zkey_bytes) <= node.memory_bytes // 2
