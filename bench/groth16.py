@@ -253,21 +253,27 @@ def run_snarkjs(d: Path, out: Path) -> dict[str, float]:
 
 
 def snarkjs_verifies(d: Path, out: Path) -> bool:
+    return snarkjs_verifies_files(
+        d / "verification_key.json", out / "public.json", out / "proof.json"
+    )
+
+
+def snarkjs_verifies_files(vkey: Path, public: Path, proof: Path) -> bool:
+    """Whether `snarkjs groth16 verify` accepts the proof."""
     proc = subprocess.run(
-        [
-            "node",
-            str(fixtures.SNARKJS),
-            "groth16",
-            "verify",
-            str(d / "verification_key.json"),
-            str(out / "public.json"),
-            str(out / "proof.json"),
-        ],
+        ["node", str(fixtures.SNARKJS), "groth16", "verify", str(vkey), str(public), str(proof)],
         capture_output=True,
         text=True,
         check=False,
     )
     return proc.returncode == 0
+
+
+def have_snarkjs() -> bool:
+    """Whether node and the fixtures' snarkjs are installed (`make node`)."""
+    import shutil
+
+    return shutil.which("node") is not None and Path(fixtures.SNARKJS).is_file()
 
 
 def zero_one_fraction(d: Path) -> float:
