@@ -13,10 +13,12 @@ setup, built on demand under build/groth16-bench/). The fleet is real processes 
 A client submits the N proofs at once with SubmitProof and follows each with WatchJob; the
 fleet's time runs from the first submission to the last proof. The local reference is one
 process that has read the zkey and proves N times with one thread (what a gateway proving on
-its own would do). Both sides are warm: one untimed batch first (workers fetch the zkey, the
-coordinator parses it). Every fleet proof is checked by zkedge's verifier, and one per round
-by snarkjs when it is installed. Shapes come from the coordinator's log ("proof job ...
-(whole) done").
+its own would do). Beside it, W such processes share the N proofs at once: no scheduler, no
+network, the most W one-thread provers get out of this host (on a VM whose cores share
+caches or hyperthreads, well under W times one). Both sides are warm: one untimed batch
+first (workers fetch the zkey, the coordinator parses it). Every fleet proof is checked by
+zkedge's verifier, and one per round by snarkjs when it is installed. Shapes come from the
+coordinator's log ("proof job ... (whole) done").
 """
 
 from __future__ import annotations
@@ -53,17 +55,20 @@ g16bench = _load_groth16_bench()
 
 PY = sys.executable
 
-# N sequential one-thread proofs in one process with the zkey read once; prints the seconds.
+# n sequential one-thread proofs in one process with the zkey read once: it says "ready",
+# waits for a line on stdin, proves, and prints the seconds.
 LOCAL_CHILD = r"""
 import json, sys, time
 from zkedge.groth16.prover import load_inputs, prove_points
 zkey, wtns, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
 zk, wit = load_inputs(zkey, wtns)
 zk.load_tables()
+print("ready", flush=True)
+sys.stdin.readline()
 t = time.monotonic()
 for _ in range(n):
     prove_points(zk, wit, threads=1)
-print(json.dumps({"seconds": time.monotonic() - t}))
+print(json.dumps({"seconds": time.monotonic() - t}), flush=True)
 """
 
 
@@ -122,6 +127,16 @@ class Fleet:
                 out[m.group(1)] = out.get(m.group(1), 0) + 1
         return out
 
+    def cpu(self) -> tuple[float, float]:
+        """CPU seconds used so far by the coordinator and by all workers."""
+        tick = os.sysconf("SC_CLK_TCK")
+
+        def one(pid: int) -> float:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / tick
+
+        return one(self.procs[0].pid), sum(one(p.pid) for p in self.procs[1:])
+
     def close(self) -> None:
         for p in reversed(self.procs):
             p.terminate()
@@ -167,15 +182,40 @@ async def _batch(
         return time.monotonic() - t0, finals
 
 
-def _local(d: Path, n: int) -> float:
-    proc = subprocess.run(
-        [PY, "-c", LOCAL_CHILD, str(d / "circuit.zkey"), str(d / "witness.wtns"), str(n)],
-        capture_output=True, text=True, check=False, cwd=ROOT, timeout=3600,
-    )  # fmt: skip
-    if proc.returncode:
-        raise RuntimeError(proc.stdout + proc.stderr)
-    seconds: float = json.loads(proc.stdout.strip().splitlines()[-1])["seconds"]
-    return seconds
+def _local(d: Path, n: int, processes: int = 1) -> float:
+    """Seconds for n one-thread proofs shared by ``processes`` local provers started together
+    (each has read the zkey first), from the start signal to the last proof."""
+    shares = [n // processes + (i < n % processes) for i in range(processes)]
+    procs = [
+        subprocess.Popen(
+            [PY, "-c", LOCAL_CHILD, str(d / "circuit.zkey"), str(d / "witness.wtns"), str(k)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+        )
+        for k in shares
+        if k > 0
+    ]
+    try:
+        for p in procs:
+            assert p.stdout is not None
+            if p.stdout.readline().strip() != "ready":
+                raise RuntimeError("a local prover did not start")
+        t0 = time.monotonic()
+        for p in procs:
+            assert p.stdin is not None
+            p.stdin.write("go\n")
+            p.stdin.flush()
+        for p in procs:
+            if p.wait(timeout=3600):
+                raise RuntimeError("a local prover failed")
+        return time.monotonic() - t0
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
 
 
 def _check(d: Path, finals: list[Any], tmp: Path, snarkjs: bool) -> None:
@@ -232,13 +272,18 @@ def main() -> int:
             warm = fleet.shapes()
             for r in range(args.rounds):
                 local = _local(d, args.proofs)
-                before = fleet.shapes()
+                par = _local(d, args.proofs, args.workers)
+                before, cpu0 = fleet.shapes(), fleet.cpu()
                 secs, finals = trio.run(_batch, fleet.addr, zkey, digest, wtns, args.proofs)
+                cpu1 = fleet.cpu()
                 _check(d, finals, tmp, snarkjs)
                 after = fleet.shapes()
                 shapes = {k: after.get(k, 0) - before.get(k, 0) for k in after}
-                rows.append((local, secs, shapes))
-                log(f"round {r + 1}: local {local:.2f} s, fleet {secs:.2f} s, shapes {shapes}")
+                cpu = (cpu1[0] - cpu0[0], cpu1[1] - cpu0[1])
+                rows.append((local, par, secs, shapes, cpu))
+                log(f"round {r + 1}: local {local:.2f} s, {args.workers} local provers "
+                    f"{par:.2f} s, fleet {secs:.2f} s, shapes {shapes}, "
+                    f"CPU s coordinator {cpu[0]:.2f}, workers {cpu[1]:.2f}")  # fmt: skip
         finally:
             fleet.close()
     n = args.proofs
@@ -247,18 +292,27 @@ def main() -> int:
         f"{args.workers} one-thread workers, --proof-shape {args.shape}; "
         f"local: {n} sequential one-thread proofs, zkey read once; warm-up shapes {warm}"
     )
-    print(f"{'round':>5} | {'local s':>8} | {'fleet s':>8} | {'local /min':>10} | "
-          f"{'fleet /min':>10} | {'fleet ÷ local throughput':>24} | shapes")  # fmt: skip
-    print("-" * 96)
-    ratios = []
-    for i, (local, secs, shapes) in enumerate(rows, 1):
-        ratio = local / secs
+    w = args.workers
+    print(f"{'round':>5} | {'local s':>7} | {f'{w} local s':>9} | {'fleet s':>7} | "
+          f"{'local /min':>10} | {'fleet /min':>10} | {f'{w} local ÷ local':>15} | "
+          f"{'fleet ÷ local':>13} | {'coord CPU s':>11} | {'workers CPU s':>13} | "
+          "shapes")  # fmt: skip
+    print("-" * 140)
+    ratios, ceilings = [], []
+    for i, (local, par, secs, shapes, cpu) in enumerate(rows, 1):
+        ratio, ceiling = local / secs, local / par
         ratios.append(ratio)
+        ceilings.append(ceiling)
         shown = ", ".join(f"{k} {v}" for k, v in sorted(shapes.items()))
-        print(f"{i:>5} | {local:8.2f} | {secs:8.2f} | {60 * n / local:10.1f} | "
-              f"{60 * n / secs:10.1f} | {ratio:24.2f} | {shown}")  # fmt: skip
+        print(f"{i:>5} | {local:7.2f} | {par:9.2f} | {secs:7.2f} | {60 * n / local:10.1f} | "
+              f"{60 * n / secs:10.1f} | {ceiling:15.2f} | {ratio:13.2f} | {cpu[0]:11.2f} | "
+              f"{cpu[1]:13.2f} | {shown}")  # fmt: skip
     print(
-        f"\nthroughput ratio (fleet ÷ local): median {statistics.median(ratios):.2f}, "
+        f"\n{w} local provers at once ÷ one (this host's ceiling for {w} workers): median "
+        f"{statistics.median(ceilings):.2f}, min {min(ceilings):.2f}, max {max(ceilings):.2f}"
+    )
+    print(
+        f"throughput ratio (fleet ÷ local): median {statistics.median(ratios):.2f}, "
         f"min {min(ratios):.2f}, max {max(ratios):.2f}"
         + ("; every fleet proof verified, one per round also by snarkjs" if snarkjs else
            "; every fleet proof verified (snarkjs not installed)")

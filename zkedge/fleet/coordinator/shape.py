@@ -30,9 +30,9 @@ def choose_shape(*, ready: int, idle: int, capable: int) -> str:
 
 
 def proof_memory(zkey_bytes: int) -> int:
-    """Bytes a worker needs to prove with a zkey of this size: the file, its tables joined for
-    the native MSMs and the prover's vectors (measured peak resident memory of a whole proof
-    stays under three times the file size; docs/fleet.md)."""
+    """Bytes a worker needs to prove with a zkey of this size: its native tables, the
+    coefficients and the prover's vectors. A proof's peak memory above the worker's own is
+    under twice the file (docs/perf-log.md); three times leaves room for its caches."""
     return 3 * zkey_bytes
 
 
