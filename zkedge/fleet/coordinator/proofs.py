@@ -4,7 +4,7 @@ A submitted proof waits a moment (``settle``, so proofs submitted together are s
 together), then gets its shape (:func:`zkedge.fleet.coordinator.shape.choose_shape`): *split*
 runs :func:`zkedge.fleet.coordinator.prove_groth16` (H here, the five MSMs on the fleet,
 blinding drawn here, the pairing check, and on a wrong partial sum the re-runs, blame and
-quarantine); *whole* runs :func:`zkedge.fleet.coordinator._groth16.prove_whole` (one worker
+quarantine); *whole* runs ``prove_whole`` (one worker
 proves, the coordinator re-randomises and checks, and settles an invalid proof itself). Whoever
 submits the proof (the CLI, a device, a client written from the proto alone) gets that
 defence. Zkeys are named by the sha256 of the file and parsed once; the most recent ones stay

@@ -189,7 +189,7 @@ class Worker:
         self.worker_id = config.worker_id or socket.gethostname()
         self.probe = Probe(config.probe_root)
         self.threads = config.threads or len(self.probe.cpus)
-        cache_dir = (
+        cache_dir = Path(
             config.cache_dir
             or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "zkedge" / "bases"
         )
