@@ -177,6 +177,16 @@ def circuit_for(k: int, setup: str) -> tuple[Path, int, int]:
     return d, h.n_constraints, h.n_wires
 
 
+def circuit_wasm(d: Path) -> Path:
+    """The witness calculator (.wasm) of a bench circuit from :func:`circuit_for` (compiled
+    again when the build cache lost it)."""
+    out = fixtures.WORK / "circom" / d.name
+    wasm = out / "chain_js" / "chain.wasm"
+    if not wasm.is_file():
+        fixtures.compile_circuit(d / "chain.circom", "bn128", out)
+    return wasm
+
+
 def run_zkedge(d: Path, threads: int, out: Path) -> dict[str, Any]:
     t0 = time.monotonic()
     proc = subprocess.run(

@@ -200,3 +200,33 @@ async def test_cancelling_a_job_stops_the_msm_on_the_board(
         # own TaskCancel arrived, and then it stops too: none runs to its end
         assert w.tasks_stopped >= 1 and w.tasks_done == 0
         await stop([w])
+
+
+async def test_idle_workers_prefetch_the_tables_of_recent_tasks(
+    nursery: trio.Nursery, tmp_path: Path
+) -> None:
+    """After a job that touched only part of a table, an idle worker fetches the rest of its
+    blocks (the coordinator learns it holds them), and a later MSM over the whole table
+    fetches nothing."""
+    native_or_skip()
+    from zkedge.msm import msm
+
+    t1, s1 = make_table("bn254", "G1", 96, seed=9)
+    with trio.fail_after(90):
+        coord = await start_coordinator(nursery, None)
+        (w,) = await start_workers(nursery, coord, tmp_path, ["p"], prefetch_idle=0.2)
+        h = await coord.submit_msm("bn254", "G1", t1, s1[:16])  # the first block only
+        assert await h.result() == msm(t1, s1[:16])
+        digest = t1.content_hash()
+        block = coord.policy.block_points
+        blocks = set(range(-(-96 // block)))
+        (rec,) = coord.workers()
+        rest = 64 * (96 - block)  # bytes of the blocks the job did not touch
+        while rec.held.get(digest, set()) != blocks or w.metrics.prefetched._value.get() < rest:
+            await trio.sleep(0.05)
+        assert w.metrics.prefetched._value.get() == rest
+        sent = dict(coord._scheduler_or_raise().dispatcher.bytes_sent)
+        h2 = await coord.submit_msm("bn254", "G1", t1, s1)
+        assert await h2.result() == msm(t1, s1)
+        assert coord._scheduler_or_raise().dispatcher.bytes_sent["bases"] == sent["bases"]
+        await stop([w])

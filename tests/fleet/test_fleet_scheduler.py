@@ -251,7 +251,8 @@ async def test_idle_worker_takes_a_task_queued_elsewhere(
     h = sched.add_table("bn254", "G1", bytes(64 * n))
     a = reg.register("a", NodeFacts(bench_points_per_sec=1e4), {}, None)
     a_stream = reg.open_stream(a)
-    job = sched.submit("x", [(h, n, dense), (h, n // 2, dense[: 16 * n])])
+    other = (6 << 240).to_bytes(32, "little") * (n // 2)  # not dense's: no aligned group
+    job = sched.submit("x", [(h, n, dense), (h, n // 2, other)])
     assert len(a.inflight) == 2  # one running, one queued behind it
     queued = next(x for x in a.inflight.values() if not math.isfinite(x.started))
     b = reg.register("b", NodeFacts(bench_points_per_sec=1e4), {}, None)

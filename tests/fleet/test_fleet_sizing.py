@@ -149,6 +149,12 @@ def test_speculation_rules() -> None:
     assert should_speculate(p, elapsed=1.0, expected=10.0, idle_expected=2.0)  # idle is faster
     assert not should_speculate(p, elapsed=1.0, expected=2.0, idle_expected=2.0)
     assert not should_speculate(p, elapsed=1.0, expected=2.0, idle_expected=math.inf)
+    # time on the wire is not straggling: 1.93 s since it was sent, 1.8 s of it the transfer
+    assert not should_speculate(p, elapsed=1.93, expected=0.107, idle_expected=0.1, transfer=1.8)
+    assert should_speculate(p, elapsed=1.93, expected=0.107, idle_expected=0.1, transfer=0.1)
+    # a copy whose own transfer eats what it could save is not sent
+    assert not should_speculate(p, elapsed=1.0, expected=10.0, idle_expected=2.0, idle_transfer=8)
+    assert not should_speculate(p, elapsed=3.1, expected=2.0, idle_expected=1.0, idle_transfer=4)
     assert attempt_deadline(p, 1.0) == p.deadline_min_seconds
     assert attempt_deadline(p, 100.0) == 100.0 * p.deadline_ratio
 
@@ -265,3 +271,29 @@ def test_whole_range_within_the_share_is_not_cut() -> None:
     # worker, but an idle one still gets its minimum
     assert size(3000.0, remaining=3000.0, inflight_here=2300.0, inflight_total=2400.0) == 0
     assert size(3000.0, remaining=3000.0, inflight_here=0.0, inflight_total=4700.0) >= 256
+
+
+def test_link_meter_averages_round_trips_and_large_downloads() -> None:
+    from zkedge.fleet.worker.client import LinkMeter
+
+    m = LinkMeter(alpha=0.5, min_bytes=1000)
+    assert (m.rtt, m.rate) == (0.0, 0.0)
+    m.round_trip(0.010)
+    m.round_trip(0.030)
+    assert m.rtt == pytest.approx(0.020)
+    m.download(500, 0.001)  # too small to say anything about the rate
+    assert m.rate == 0.0
+    m.download(2_000_000, 1.0)
+    m.download(1_000_000, 1.0)
+    assert m.rate == pytest.approx(1_500_000)
+
+
+async def test_transfer_seconds_from_the_reported_link() -> None:
+    from zkedge.fleet.coordinator.model import LoadSample, NodeFacts
+    from zkedge.fleet.coordinator.registry import Registry
+
+    reg = Registry(SizingPolicy())
+    w = reg.register("w", NodeFacts(), {}, None)
+    assert w.transfer_seconds(10_000_000) == 0.0  # nothing measured: no transfer time assumed
+    w.set_load(LoadSample(rtt_seconds=0.01, recv_bytes_per_sec=2.5e6))  # 20 Mbit/s
+    assert w.transfer_seconds(5_000_000) == pytest.approx(2.01)

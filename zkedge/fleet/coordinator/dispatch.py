@@ -2,14 +2,21 @@
 
 :meth:`Dispatcher.dispatch` runs after every state change (a submit, a report, a heartbeat that
 brings a worker back, a tick). It fills each assignable worker's pipeline (``pipeline_depth``
-attempts: one running, the next queued behind it) in this order: re-runs asked for by blame,
-requeued fixed ranges (preferring ones the worker caches), then a new range carved from the
-oldest running job, sized by :mod:`zkedge.fleet.coordinator.sizing` to the worker's share of
-what is left. Whole-proof tasks (:class:`zkedge.fleet.coordinator.model.ProofTask`) come right
-after the re-runs, to workers that can take them
-(:func:`zkedge.fleet.coordinator.shape.takes_whole`), first those of a zkey the worker holds.
-When nothing is left to carve, idle workers take over attempts queued on busy
-ones, then speculative copies of stragglers (the first result wins).
+attempts: one running, the next queued behind it) in this order: re-runs asked for by blame;
+whole-proof tasks (:class:`zkedge.fleet.coordinator.model.ProofTask`) for workers that can
+take them (:func:`zkedge.fleet.coordinator.shape.takes_whole`), first those of a zkey the
+worker holds; fixed ranges waiting (first those carved for this worker, then unclaimed ones,
+preferring ranges whose bases the worker caches); a new range carved from the oldest running
+job, sized by :mod:`zkedge.fleet.coordinator.sizing` to the worker's share of what is left;
+last, ranges carved for a busy worker. When nothing is left to carve, idle workers take over
+attempts queued on busy ones, then speculative copies of stragglers (the first result wins).
+
+Scalars once: MSMs of a job that take the same scalar vector (the A, B1, B2 and C MSMs of a
+Groth16 proof all take the witness; :func:`zkedge.fleet.coordinator.model.align_scalars`)
+are carved aligned. A range carved from one of them brings the free ranges of the others at
+the same scalars with it, claimed by the same worker (the range is shrunk so that together
+they cost the worker's share), so one slice of the witness travels once and serves four
+MSMs (the worker's scalar cache, :mod:`zkedge.fleet.scalar_lru`).
 
 Routing: a worker gets only tasks it can take (:func:`task_cap`): of a curve it declared (an
 empty list: every curve), no larger than its receive limit allows (``32 * count`` bytes of
@@ -173,6 +180,10 @@ class Dispatcher:
         self.scalar_bytes_sent = 0
         self.scalar_bytes_saved = 0
         self.scalar_resends = 0
+        # Bytes sent to workers by kind ("scalars", "witness" of whole proofs; the service adds
+        # "bases" and "zkey"), and speculative copies started (metrics, benchmarks).
+        self.bytes_sent: dict[str, int] = dict.fromkeys(("scalars", "witness", "bases", "zkey"), 0)
+        self.speculative_copies = 0
 
     def dispatch(self) -> None:
         """Fill every assignable worker's pipeline; then consider speculative re-issues.
@@ -236,15 +247,15 @@ class Dispatcher:
             pt = max(fitting, key=lambda t: t.zkey_hash in w.zkeys)  # the oldest among equals
             self.proofs.remove(pt)
             return self._start(w, pt)
-        # 3. requeued fixed ranges, preferring ones the worker caches
+        # 3. fixed ranges waiting: first those carved for this worker (aligned with a range it
+        # has: their scalars are there), then unclaimed ones, preferring cached bases
         self.pending = [t for t in self.pending if t.job.state == RUNNING]
         candidates = [t for t in self.pending if self._fits(w, t)]
-        if candidates:
-            best = max(
-                candidates, key=lambda t: self._held_fraction(w, t.msm.table_hash, t.start, t.count)
-            )
-            self.pending.remove(best)
-            return self._start(w, best)
+        pool = [t for t in candidates if t.prefer == w.worker_id] or [
+            t for t in candidates if not self._claimed(t)
+        ]
+        if pool:
+            return self._start(w, self._take_pending(w, pool))
         # 4. carve a new range from the oldest running job with free points
         remaining = sum(
             m.cost(a, e - a) for j in self.running.values() for m in j.msms for a, e in m.free
@@ -253,6 +264,8 @@ class Dispatcher:
         for job in self.running.values():
             pick: tuple[bool, float, MsmState, int, int, int] | None = None
             for m in job.msms:
+                if 0 <= m.lead != m.idx and job.msms[m.lead].free:
+                    continue  # a group is carved from its leader's ranges, the rest follow
                 cap = task_cap(w, m.curve, m.group) if m.free else 0
                 if cap < 1:
                     continue
@@ -261,6 +274,8 @@ class Dispatcher:
                 )
                 e = m.free[i][1]
                 whole = m.cost(start, e - start)
+                # a grouped range brings its aligned ranges along: size them all as one
+                r = self._group_ratio(job, m, start, e - start) if m.lead >= 0 else 1.0
                 size = task_size(
                     self.policy,
                     worker_rate_k=w.capacity.k or 0.0,
@@ -270,8 +285,8 @@ class Dispatcher:
                     free_here=e - start,
                     inflight_here=mine,
                     inflight_total=self._held_total,
-                    to_points=functools.partial(m.points_for, start),
-                    free_units=whole,
+                    to_points=functools.partial(_points_at_ratio, m, start, r),
+                    free_units=whole * r,
                 )
                 if size <= 0:
                     return False
@@ -291,9 +306,82 @@ class Dispatcher:
                     (start + size) // self.policy.block_points * self.policy.block_points - start,
                 )
                 size = min(size, task_cap(w, m.curve, m.group))
+            cut = max((x.offset for x in job.msms if x.lead == m.idx), default=0)
+            if m.lead == m.idx and start < cut < start + size:
+                # Points below the largest offset have no aligned scalars in that member (C
+                # starts at the witness's first private signal): a range of their own, so the
+                # rest's slice is the member's too.
+                rest = self._carve(job, m, i, cut, start + size - cut)
+                rest.prefer = w.worker_id
+                self.pending.append(rest)
+                self._carve_aligned(job, rest, w)
+                size = cut - start
             task = self._carve(job, m, i, start, size)
+            self._carve_aligned(job, task, w)
             return self._start(w, task)
+        # 5. nothing left to carve and nothing to do: help with ranges carved for busy workers
+        # (their scalars travel again, but an idle worker gains nothing by waiting)
+        if candidates and not w.inflight:
+            return self._start(w, self._take_pending(w, candidates))
         return False
+
+    def _claimed(self, t: Task) -> bool:
+        """Whether a waiting range was carved for another worker that can still take it."""
+        if t.prefer is None:
+            return False
+        other = self.registry.workers.get(t.prefer)
+        return other is not None and other.assignable
+
+    def _take_pending(self, w: WorkerRecord, pool: list[Task]) -> Task:
+        """Remove and return the waiting range of ``pool`` the worker caches most of (the
+        oldest among equals)."""
+        best = max(pool, key=lambda t: self._held_fraction(w, t.msm.table_hash, t.start, t.count))
+        self.pending.remove(best)
+        return best
+
+    def _aligned(
+        self, job: Job, m: MsmState, start: int, count: int
+    ) -> list[tuple[MsmState, int, int]]:
+        """The free parts (msm, start, count) of the other MSMs of m's group aligned with
+        points [start, start + count) of m (the same scalars)."""
+        out = []
+        a = start + m.offset
+        b = a + count
+        for m2 in job.msms:
+            if m2 is m or m2.lead != m.lead or m2.done:
+                continue
+            s2, e2 = max(0, a - m2.offset), min(m2.n, b - m2.offset)
+            for fs, fe in m2.free:
+                lo, hi = max(s2, fs), min(e2, fe)
+                if hi > lo:
+                    out.append((m2, lo, hi - lo))
+        return out
+
+    def _group_ratio(self, job: Job, m: MsmState, start: int, count: int) -> float:
+        """Work of points [start, start + count) of a grouped MSM and of its aligned free
+        ranges, over the work of the range alone."""
+        own = m.cost(start, count)
+        if own <= 0:
+            return 1.0
+        return (
+            own + sum(m2.cost(s2, c2) for m2, s2, c2 in self._aligned(job, m, start, count))
+        ) / own
+
+    def _carve_aligned(self, job: Job, task: Task, w: WorkerRecord) -> None:
+        """Carve the free ranges of the task's group aligned with it, for the same worker (they
+        wait in ``pending`` claimed by it; their scalars travel once, with the first)."""
+        m = task.msm
+        if m.lead < 0:
+            return
+        for m2, lo, cnt in self._aligned(job, m, task.start, task.count):
+            cap = max(1, task_cap(w, m2.curve, m2.group))
+            while cnt > 0:
+                piece = min(cnt, cap)
+                i2 = next(k for k, (fs, fe) in enumerate(m2.free) if fs <= lo < fe)
+                sib = self._carve(job, m2, i2, lo, piece)
+                sib.prefer = w.worker_id
+                self.pending.append(sib)
+                lo, cnt = lo + piece, cnt - piece
 
     def _fits(self, w: WorkerRecord, task: Task | ProofTask) -> bool:
         """Whether the worker can take this fixed range or whole proof (curve, receive limit,
@@ -333,15 +421,18 @@ class Dispatcher:
         now = trio.current_time()
         expected = w.capacity.seconds_for(task.units, w.factor(self.policy), task.count)
         began = now if not w.inflight else math.inf  # workers run one task at a time
+        transfer = w.transfer_seconds(self._task_bytes(w, task))
         att = Attempt(
             task,
             task.attempts,
             w.worker_id,
             began,
             expected,
-            began + attempt_deadline(self.policy, expected),
+            began + attempt_deadline(self.policy, expected) + transfer,
             verify=verify,
             session_id=w.session_id,
+            transfer=transfer,
+            sent=now,
         )
         task.runs[att.number] = att
         if verify is None:
@@ -360,6 +451,7 @@ class Dispatcher:
                 w.scalars.put(h, 32 * task.count)
                 scalars = m.scalar_slice(task.start, task.count)
         self.scalar_bytes_sent += len(scalars)
+        self.bytes_sent["scalars"] += len(scalars)
         msg = Assignment(
             task_id=task.id,
             attempt=att.number,
@@ -395,14 +487,17 @@ class Dispatcher:
         expected = 1.25 * w.capacity.seconds_for(task.units, w.factor(self.policy), task.count)
         began = now if not w.inflight else math.inf
         fetch = 0.0 if task.zkey_hash in w.zkeys else task.zkey_bytes / 1e6
+        transfer = w.transfer_seconds(len(task.witness))
         att = Attempt(
             task,
             task.attempts,
             w.worker_id,
             began,
             expected,
-            began + attempt_deadline(self.policy, expected) + fetch,
+            began + attempt_deadline(self.policy, expected) + fetch + transfer,
             session_id=w.session_id,
+            transfer=transfer,
+            sent=now,
         )
         task.runs[att.number] = att
         task.state = RUNNING
@@ -424,7 +519,26 @@ class Dispatcher:
             return False
         w.inflight[(task.id, att.number)] = att
         self._held_total += task.units
+        self.bytes_sent["witness"] += len(task.witness)
         return True
+
+    def _task_bytes(self, w: WorkerRecord, task: Task | ProofTask) -> int:
+        """Bytes the worker must receive for a task: its scalars unless the worker holds them,
+        and the base blocks of its range it does not hold (a whole proof: the witness)."""
+        if isinstance(task, ProofTask):
+            return len(task.witness)
+        m = task.msm
+        nbytes = 0
+        if w.scalars is None or m.scalar_hash(task.start, task.count) not in w.scalars:
+            nbytes += 32 * task.count
+        b = self.policy.block_points
+        held = w.held.get(m.table_hash, set())
+        first, last = task.start // b, (task.start + task.count - 1) // b
+        missing = sum(1 for i in range(first, last + 1) if i not in held)
+        if missing:
+            pb = get_curve(m.curve).point_bytes(check_group(m.group))
+            nbytes += missing * b * pb
+        return nbytes
 
     def _steal_queued(self, idle: list[WorkerRecord], now: float) -> None:
         """Move attempts still queued behind another task on a busy worker to idle workers that
@@ -448,6 +562,7 @@ class Dispatcher:
                         continue
                     t = att.task
                     mine = w.capacity.seconds_for(t.units, w.factor(self.policy), t.count)
+                    mine += w.transfer_seconds(self._task_bytes(w, t))
                     gain = ahead + att.expected - mine
                     if math.isfinite(gain) and gain > 0 and (best is None or gain > best[0]):
                         best = (gain, att)
@@ -490,8 +605,11 @@ class Dispatcher:
                     elapsed=now - att.started,
                     expected=att.expected,
                     idle_expected=idle_expected,
+                    transfer=att.transfer,
+                    idle_transfer=best.transfer_seconds(self._task_bytes(best, task)),
                 ) and self._start(best, task):
                     idle.remove(best)
+                    self.speculative_copies += 1
 
     def promote(self, w: WorkerRecord) -> None:
         """The worker finished something: its oldest queued attempt is now running."""
@@ -499,7 +617,9 @@ class Dispatcher:
         if queued and not any(math.isfinite(a.started) for a in w.inflight.values()):
             att = queued[0]
             att.started = trio.current_time()
-            att.deadline = att.started + attempt_deadline(self.policy, att.expected)
+            # its data travelled while the worker computed the one before: what is left of it
+            att.transfer = max(0.0, att.transfer - (att.started - att.sent))
+            att.deadline = att.started + attempt_deadline(self.policy, att.expected) + att.transfer
             t = att.task
             if isinstance(t, ProofTask) and t.zkey_hash not in w.zkeys:
                 att.deadline += t.zkey_bytes / 1e6  # time to fetch the zkey at 1 MB/s
@@ -514,6 +634,7 @@ class Dispatcher:
                 self.proofs.append(task)
         elif task not in self.pending:
             task.state = PENDING
+            task.prefer = None  # its worker failed or lost it: anyone may take it
             self.pending.append(task)
 
     def cancel(self, att: Attempt) -> None:
@@ -528,3 +649,9 @@ class Dispatcher:
                 w.stream.send_nowait(Cancellation(att.task.id, att.number))
             except (trio.ClosedResourceError, trio.BrokenResourceError):
                 pass
+
+
+def _points_at_ratio(m: MsmState, start: int, ratio: float, units: float) -> int:
+    """Points of m from ``start`` whose work, times ``ratio`` (its group's share), is
+    ``units``."""
+    return m.points_for(start, units / ratio)

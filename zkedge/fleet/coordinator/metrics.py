@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import trio
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from zkedge.fleet.coordinator.registry import STATES
@@ -70,6 +70,18 @@ class _Live(Collector):
         pending = GaugeMetricFamily("zkedge_tasks_pending", "Task ranges waiting for a worker")
         running = GaugeMetricFamily("zkedge_tasks_running", "Task attempts sent to workers")
         jobs = GaugeMetricFamily("zkedge_jobs_running", "Jobs not finished")
+        sent = CounterMetricFamily(
+            "zkedge_sent_bytes",
+            "Bytes sent to workers: task scalars, whole-proof witnesses, bases, zkeys",
+            labels=["kind"],
+        )
+        saved = CounterMetricFamily(
+            "zkedge_scalar_bytes_saved",
+            "Task scalars left out because the worker held them (sent once)",
+        )
+        copies = CounterMetricFamily(
+            "zkedge_speculative_copies", "Speculative copies of straggling attempts started"
+        )
         if parts is not None:
             reg, sched = parts
             now = trio.current_time()
@@ -83,7 +95,12 @@ class _Live(Collector):
             pending.add_metric([], len(sched.pending))
             running.add_metric([], sum(len(w.inflight) for w in reg.workers.values()))
             jobs.add_metric([], len(sched.running))
-        yield from (workers, age, capacity, pending, running, jobs)
+            d = sched.dispatcher
+            for kind, n in d.bytes_sent.items():
+                sent.add_metric([kind], n)
+            saved.add_metric([], d.scalar_bytes_saved)
+            copies.add_metric([], d.speculative_copies)
+        yield from (workers, age, capacity, pending, running, jobs, sent, saved, copies)
 
 
 class CoordinatorMetrics:

@@ -47,6 +47,7 @@ __all__ = [
     "ProveOrder",
     "Task",
     "VerifyRequest",
+    "align_scalars",
     "clock",
 ]
 
@@ -95,6 +96,8 @@ class LoadSample:
     throttle_bits: int = 0
     tasks_in_flight: int = 0
     recent_points_per_sec: float = 0.0
+    rtt_seconds: float = 0.0  # heartbeat round trip the worker measured (0: unknown)
+    recv_bytes_per_sec: float = 0.0  # its download rate from the coordinator (0: unknown)
 
 
 @dataclass(frozen=True)
@@ -178,6 +181,12 @@ class MsmState:
     ``cum[i]`` is the work (sizing units: see :mod:`zkedge.fleet.coordinator.sizing`) of the first
     ``i`` blocks of ``block`` points, from the group's weight and the scalars' sizes, so ranges
     are sized by what they cost rather than by their length.
+
+    ``lead``/``offset``: MSMs of one job whose scalars are the same vector (equal, or a suffix
+    of the longest: the A, B1, B2 and C MSMs of a Groth16 proof all take the witness) form a
+    group led by the longest; point i of this MSM is scalar ``i + offset`` of the leader's.
+    Their ranges are carved aligned on that vector, so one slice of scalars, sent once, serves
+    them all (see :mod:`zkedge.fleet.coordinator.dispatch`). ``lead`` is -1 outside a group.
     """
 
     idx: int
@@ -193,6 +202,8 @@ class MsmState:
     cum: list[float] = field(default_factory=list)
     table_n: int = 0  # points in the whole table (the MSM may use a prefix)
     hashes: dict[tuple[int, int], str] = field(default_factory=dict)  # (start, count) -> hash
+    lead: int = -1  # index of the group's leader in the job (-1: in no group)
+    offset: int = 0  # this MSM's point 0 is the leader's scalar ``offset``
 
     def scalar_slice(self, start: int, count: int) -> bytes:
         """The scalars of points [start, start + count) (a copy, for the wire)."""
@@ -256,6 +267,7 @@ class Task:
     worker_id: str | None = None
     winning_attempt: int = 0
     compute_seconds: float = 0.0
+    prefer: str | None = None  # worker it was carved for (aligned with that worker's range)
 
     @property
     def units(self) -> float:
@@ -311,6 +323,9 @@ class Attempt:
     state: str = RUNNING
     verify: VerifyRequest | None = None
     session_id: str = ""  # the worker session it was sent down; only that session reports it
+    transfer: float = 0.0  # expected seconds to get its data to the worker (counted in
+    # the time since ``started``: the straggler test and the deadline add it)
+    sent: float = 0.0  # when the order went down the worker's stream
 
 
 @dataclass(eq=False)
@@ -323,6 +338,22 @@ class VerifyRequest:
     done: trio.Event = field(default_factory=trio.Event)
     outcome: PartialResult | None = None
     error: str | None = None
+
+
+def align_scalars(msms: list[MsmState]) -> None:
+    """Group the MSMs whose scalars are another's (equal, or its suffix) under the longest
+    (sets ``lead`` and ``offset``; see :class:`MsmState`). MSMs without scalars stay apart."""
+    leaders: list[MsmState] = []
+    for m in sorted(msms, key=lambda x: -len(x.scalars)):
+        if not m.scalars:
+            continue
+        for lead in leaders:
+            if lead.scalars.endswith(m.scalars):
+                m.lead, m.offset = lead.idx, (len(lead.scalars) - len(m.scalars)) // 32
+                lead.lead = lead.idx
+                break
+        else:
+            leaders.append(m)
 
 
 def clock() -> float:

@@ -88,6 +88,15 @@ class WorkerRecord:
         """Current load/throttle factor from the last load report."""
         return load_factor(policy, self.snap)
 
+    def transfer_seconds(self, nbytes: int) -> float:
+        """Expected seconds to get ``nbytes`` to the worker: its reported round trip plus the
+        bytes at its reported download rate (0 for what it has not measured)."""
+        load = self.load
+        if load is None:
+            return 0.0
+        rate = load.recv_bytes_per_sec
+        return load.rtt_seconds + (nbytes / rate if rate > 0 else 0.0)
+
     def capacity_pps(self, policy: SizingPolicy) -> float:
         """Expected points/s now, at a nominal task size (0 if unknown)."""
         return self.capacity.rate(_NOMINAL_N, self.factor(policy))

@@ -42,6 +42,7 @@ from zkedge.fleet.coordinator.model import (
     ProofTask,
     Task,
     VerifyRequest,
+    align_scalars,
     clock,
 )
 from zkedge.fleet.coordinator.registry import Registry, WorkerRecord
@@ -150,6 +151,7 @@ class Scheduler:
                     i, t[0], t[1], h, n, scalars, [(0, n)], self.policy.block_points, table_n=t[2]
                 )
             )
+        align_scalars(states)
         self.store.add_job(
             job_id, label, [(m.table_hash, m.n, m.scalars) for m in states], watched=watched
         )
@@ -221,6 +223,7 @@ class Scheduler:
                     table_n=t[2],
                 )
             )
+        align_scalars(msms)
         # A watched job's grace period starts again at recovery: its client may reconnect.
         job = Job(sj.id, sj.label, msms, watched=sj.watched)
         covered: dict[int, list[tuple[int, int]]] = {m.idx: [] for m in msms}

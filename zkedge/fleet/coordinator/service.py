@@ -103,6 +103,8 @@ def _check_load(load: LoadReport) -> None:
     _in_range(load.mem_available_bytes, 0, _MAX_BYTES, "mem_available_bytes")
     _in_range(load.soc_temperature_c, -273.15, 1000, "soc_temperature_c")
     _in_range(load.recent_points_per_sec, 0, _MAX_RATE, "recent_points_per_sec")
+    _in_range(load.rtt_seconds, 0, 3600, "rtt_seconds")
+    _in_range(load.recv_bytes_per_sec, 0, _MAX_RATE, "recv_bytes_per_sec")
     _in_range(load.tasks_in_flight, 0, 1 << 20, "tasks_in_flight")
 
 
@@ -172,7 +174,16 @@ class _BasesSource:
     the table (one block's copy) when the previous one has been sent: a client that does not
     read holds the server to one block, not the range."""
 
-    def __init__(self, digest: str, table: Table, block: int, first: int, last: int) -> None:
+    def __init__(
+        self,
+        digest: str,
+        table: Table,
+        block: int,
+        first: int,
+        last: int,
+        sent: dict[str, int] | None = None,
+    ) -> None:
+        self._sent = sent if sent is not None else {}
         self._digest = digest
         self._table = table
         self._pb = get_curve(table.curve).point_bytes(check_group(table.group))
@@ -189,6 +200,7 @@ class _BasesSource:
         t = self._table
         s, e = b * self._block, min(t.n, (b + 1) * self._block)
         piece = t.mont[s * self._pb : e * self._pb]
+        self._sent["bases"] = self._sent.get("bases", 0) + len(piece)
         return BasesChunk(
             table_hash=self._digest,
             curve=t.curve,
@@ -210,7 +222,8 @@ class _ZkeySource:
 
     CHUNK = 1 << 20
 
-    def __init__(self, data: bytes, offset: int) -> None:
+    def __init__(self, data: bytes, offset: int, sent: dict[str, int] | None = None) -> None:
+        self._sent = sent if sent is not None else {}
         self._data = memoryview(data)
         self._pos = offset
         self._first = True
@@ -223,6 +236,7 @@ class _ZkeySource:
         self._first = False
         end = min(n, pos + self.CHUNK)
         self._pos = end
+        self._sent["zkey"] = self._sent.get("zkey", 0) + end - pos
         return ZkeyChunk(offset=pos, total_bytes=n, data=bytes(self._data[pos:end]))
 
     def close(self) -> None:
@@ -466,7 +480,9 @@ class CoordinatorService:
         block = self._coord.policy.block_points
         first, last = req.start // block, (req.start + req.count - 1) // block
         rec.held.setdefault(req.table_hash, set()).update(range(first, last + 1))
-        return _BasesSource(req.table_hash, table, block, first, last)
+        return _BasesSource(
+            req.table_hash, table, block, first, last, self._sched.dispatcher.bytes_sent
+        )
 
     async def fetch_zkey(self, req: FetchZkeyRequest) -> _ZkeySource:
         rec = self._session(req.worker_id, req.session_id)
@@ -480,7 +496,7 @@ class CoordinatorService:
         if req.offset > len(data):
             raise _bad(f"offset {req.offset} is past the zkey's {len(data)} bytes")
         rec.zkeys.add(req.zkey_hash)
-        return _ZkeySource(data, req.offset)
+        return _ZkeySource(data, req.offset, self._sched.dispatcher.bytes_sent)
 
     # ------------------------------------------------------------------ operator RPCs
     async def submit_msm(self, req: SubmitMsmRequest) -> SubmitMsmResponse:

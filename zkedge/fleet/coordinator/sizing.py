@@ -269,18 +269,27 @@ def should_speculate(
     elapsed: float,
     expected: float,
     idle_expected: float,
+    transfer: float = 0.0,
+    idle_transfer: float = 0.0,
 ) -> bool:
     """Re-issue a running attempt to an idle worker?
 
-    Yes when the attempt is a straggler (ran ``straggler_ratio`` x longer than expected) or
-    when the idle worker would finish the whole task before the original is expected to.
+    ``elapsed`` is the time since the attempt started on its worker, of which about
+    ``transfer`` went to getting its data there (scalars, missing bases); ``expected`` is its
+    compute time. The copy would take ``idle_expected`` to compute after ``idle_transfer`` to
+    get its data to the idle worker. Yes when the attempt is a straggler (computed
+    ``straggler_ratio`` x longer than expected: transfer time is not straggling) and the
+    copy's transfer takes less than the original has computed so far, or when the idle worker
+    would finish the whole task, transfer included, before the original is expected to.
     """
     if elapsed < policy.speculate_min_seconds or not math.isfinite(idle_expected):
         return False
-    if math.isfinite(expected) and elapsed > policy.straggler_ratio * expected:
-        return True
-    remaining = expected - elapsed if math.isfinite(expected) else math.inf
-    return idle_expected * 1.2 < remaining
+    copy = idle_expected + idle_transfer
+    computing = elapsed - transfer
+    if math.isfinite(expected) and computing > policy.straggler_ratio * expected:
+        return idle_transfer < computing
+    remaining = expected + transfer - elapsed if math.isfinite(expected) else math.inf
+    return copy * 1.2 < remaining
 
 
 def attempt_deadline(policy: SizingPolicy, expected: float) -> float:

@@ -71,6 +71,8 @@ def load_sample(load: LoadReport) -> LoadSample:
         throttle_bits=load.throttle_bits,
         tasks_in_flight=load.tasks_in_flight,
         recent_points_per_sec=load.recent_points_per_sec,
+        rtt_seconds=load.rtt_seconds,
+        recv_bytes_per_sec=load.recv_bytes_per_sec,
     )
 
 
@@ -90,6 +92,8 @@ def load_report(sample: LoadSample | None) -> LoadReport:
         throttle_bits=sample.throttle_bits,
         tasks_in_flight=sample.tasks_in_flight,
         recent_points_per_sec=sample.recent_points_per_sec,
+        rtt_seconds=sample.rtt_seconds,
+        recv_bytes_per_sec=sample.recv_bytes_per_sec,
     )
 
 

@@ -52,7 +52,7 @@ from zkedge.fleet.worker.zkeys import ZkeyStore
 if TYPE_CHECKING:  # zkedge.msm loads the native core: imported where a task runs
     from zkedge.msm import MsmStop
 
-__all__ = ["Backoff", "Worker", "WorkerConfig", "reconnect_loop"]
+__all__ = ["Backoff", "LinkMeter", "Worker", "WorkerConfig", "reconnect_loop"]
 
 log = logging.getLogger("zkedge.fleet.worker")
 
@@ -83,6 +83,10 @@ class WorkerConfig:
     curves: tuple[str, ...] | None = None
     http: str | None = None  # HOST:PORT serving /metrics and /healthz
     proof_tasks: bool = True  # take whole-proof tasks (NodeInfo.proof_tasks)
+    # Fetch the missing blocks of the tables recent tasks named while idle (a few blocks per
+    # request, given up at once when a task arrives), so later ranges find their bases here.
+    prefetch: bool = True
+    prefetch_idle: float = 1.0  # seconds without a task before prefetching starts
     zkey_dir: Path | None = None  # default: "zkeys" beside the base cache directory
     keep_zkeys: int = 2  # zkey files kept on disk
 
@@ -123,6 +127,32 @@ class Backoff:
     def reset(self) -> None:
         """Back to the initial delay."""
         self.attempt = 0
+
+
+class LinkMeter:
+    """The worker's link to the coordinator as it sees it: the round trip of heartbeats and
+    the rate of bulk downloads (at least ``min_bytes``), each a moving average (``alpha`` for
+    the newest sample). Reported in every heartbeat, so the coordinator can tell transfer time
+    from compute time."""
+
+    def __init__(self, alpha: float = 0.3, min_bytes: int = 64 << 10) -> None:
+        self.alpha = alpha
+        self.min_bytes = min_bytes
+        self.rtt = 0.0
+        self.rate = 0.0
+
+    def _mix(self, old: float, new: float) -> float:
+        return new if old == 0 else self.alpha * new + (1 - self.alpha) * old
+
+    def round_trip(self, seconds: float) -> None:
+        """A unary call to the coordinator took ``seconds``."""
+        if seconds > 0:
+            self.rtt = self._mix(self.rtt, seconds)
+
+    def download(self, nbytes: int, seconds: float) -> None:
+        """``nbytes`` arrived from the coordinator in ``seconds`` (small ones are ignored)."""
+        if nbytes >= self.min_bytes and seconds > 0:
+            self.rate = self._mix(self.rate, nbytes / seconds)
 
 
 class SessionEnded(Exception):
@@ -199,6 +229,7 @@ class Worker:
         )
         self.bench_pps = 0.0
         self.recent_pps = 0.0
+        self.link = LinkMeter()
         self.tasks_done = 0
         self.tasks_stopped = 0  # attempts whose MSM was stopped (cancelled, or handed back)
         self.sessions = 0
@@ -289,7 +320,9 @@ class Worker:
                     node=node,
                     cached=self.cache.ranges(),
                     cached_zkeys=self.zkeys.hashes()[:64] if self.config.proof_tasks else [],
-                    load_report=self.probe.load_report(0, self.recent_pps),
+                    load_report=self.probe.load_report(
+                        0, self.recent_pps, self.link.rtt, self.link.rate
+                    ),
                 ),
             )
             self.sessions += 1
@@ -312,6 +345,7 @@ class Worker:
                     nursery.start_soon(sess.heartbeats, interval)
                     nursery.start_soon(sess.stream)
                     nursery.start_soon(sess.execute)
+                    nursery.start_soon(sess.prefetch)
                     nursery.start_soon(sess.drain_on_stop, nursery.cancel_scope)
                     self._mark_started()
             except* (SessionEnded, rpc.ConnectionLost, rpc.RpcError) as group:
@@ -352,19 +386,27 @@ class _Session:
         # (zkedge.fleet.scalar_lru); assignments that named a slice we no longer hold:
         self.scalars = SliceLru(worker.config.scalar_cache_bytes)
         self.missing: set[tuple[str, int]] = set()
+        # Tables recent tasks named (hash -> curve, group, points), for idle-time prefetch;
+        # a task's arrival cancels the prefetch request in flight.
+        self.tables: dict[str, tuple[str, str, int]] = {}
+        self.last_task = trio.current_time()
+        self.prefetch_scope: trio.CancelScope | None = None
 
     async def heartbeats(self, interval: float) -> None:
         """Heartbeat every ``interval``; "unknown worker" ends the session (re-register)."""
         while True:
             await trio.sleep(interval)
-            load = self.w.probe.load_report(self.w._busy, self.w.recent_pps)
+            link = self.w.link
+            load = self.w.probe.load_report(self.w._busy, self.w.recent_pps, link.rtt, link.rate)
             try:
+                t0 = trio.current_time()
                 await self.client.call(
                     "send_heartbeat",
                     HeartbeatRequest(
                         worker_id=self.w.worker_id, session_id=self.session_id, load_report=load
                     ),
                 )
+                link.round_trip(trio.current_time() - t0)
             except rpc.RpcError as exc:
                 if exc.status == "NOT_FOUND":
                     raise SessionEnded("coordinator forgot us; registering again") from None
@@ -375,8 +417,16 @@ class _Session:
 
         def on_message(msg: TaskMessage) -> None:
             kind, value = betterproto.which_one_of(msg, "kind")
+            if kind in ("assign", "prove"):
+                self.last_task = trio.current_time()
+                if self.prefetch_scope is not None:
+                    self.prefetch_scope.cancel()  # the task's own traffic goes first
             if kind == "assign" and isinstance(value, TaskAssignment):
                 self.resolve_scalars(value)
+                self.tables.pop(value.table_hash, None)
+                self.tables[value.table_hash] = (value.curve, value.group, value.table_n)
+                while len(self.tables) > 8:
+                    del self.tables[next(iter(self.tables))]
                 self.send.send_nowait(value)
             elif kind == "prove" and isinstance(value, ProveAssignment):
                 self.send.send_nowait(value)
@@ -510,8 +560,10 @@ class _Session:
                 t0 = trio.current_time()
                 if not self.w.config.proof_tasks:
                     raise ValueError("this worker does not take whole-proof tasks")
+                got = self.w.zkeys.fetched_bytes
                 zk = await self.w.zkeys.get(task.zkey_hash, task.zkey_bytes, self.fetch_zkey)
                 fetch_s = trio.current_time() - t0
+                self.w.link.download(self.w.zkeys.fetched_bytes - got, fetch_s)
                 if zk.curve.name != task.curve:
                     raise ValueError(f"zkey is {zk.curve.name}, the task says {task.curve}")
                 if self.w.config.task_delay > 0:
@@ -564,6 +616,72 @@ class _Session:
             lambda ch: write(ch.offset, bytes(ch.data)) if ch.data else None,
         )
 
+    def idle(self) -> bool:
+        """No task running or queued, and none arrived for ``prefetch_idle`` seconds."""
+        return (
+            self.current is None
+            and self.recv.statistics().current_buffer_used == 0
+            and trio.current_time() - self.last_task >= self.w.config.prefetch_idle
+        )
+
+    def next_prefetch(self) -> tuple[str, int, int] | None:
+        """(table hash, first block, blocks) of the next run of missing blocks to fetch, from
+        the most recently used table; None when every table is held (or would not fit in a
+        quarter of the cache)."""
+        b = self.block
+        cache = self.w.cache
+        for h, (curve, group, n) in reversed(self.tables.items()):
+            pb = get_curve(curve).point_bytes(check_group(group))
+            if n * pb > cache.max_bytes // 4:
+                continue
+            blocks = -(-n // b)
+            for i in range(blocks):
+                if (h, b, i) not in cache:
+                    run = 1
+                    while run < 4 and i + run < blocks and (h, b, i + run) not in cache:
+                        run += 1
+                    return h, i, run
+        return None
+
+    async def prefetch(self) -> None:
+        """While idle, fetch the missing blocks of recent tables, a few blocks a request."""
+        if not self.w.config.prefetch:
+            return
+        while True:
+            await trio.sleep(max(0.05, self.w.config.prefetch_idle / 4))
+            if self.draining or not self.idle():
+                continue
+            nxt = self.next_prefetch()
+            if nxt is None:
+                continue
+            h, first, count = nxt
+            n = self.tables[h][2]
+            lo, hi = first * self.block, min(n, (first + count) * self.block)
+            t0 = trio.current_time()
+            with trio.CancelScope() as scope:
+                self.prefetch_scope = scope
+                chunks = await self.bulk.collect(
+                    "fetch_bases",
+                    FetchBasesRequest(
+                        worker_id=self.w.worker_id,
+                        session_id=self.session_id,
+                        table_hash=h,
+                        start=lo,
+                        count=hi - lo,
+                    ),
+                )
+            self.prefetch_scope = None
+            if scope.cancelled_caught:
+                continue
+            self.w.link.download(sum(len(ch.data) for ch in chunks), trio.current_time() - t0)
+            for ch in chunks:
+                if hashlib.sha256(ch.data).hexdigest() != ch.sha256 or ch.start % self.block:
+                    raise ValueError("corrupt base chunk from coordinator")
+                await trio.to_thread.run_sync(
+                    self.w.cache.put, h, self.block, ch.start // self.block, ch.data
+                )
+            self.w.metrics.prefetched.inc(sum(len(ch.data) for ch in chunks))
+
     async def report_failure(
         self,
         task: TaskAssignment | ProveAssignment,
@@ -613,6 +731,7 @@ class _Session:
                     count=hi - lo,
                 ),
             )
+            self.w.link.download(sum(len(ch.data) for ch in chunks), trio.current_time() - t0)
             for ch in chunks:
                 if hashlib.sha256(ch.data).hexdigest() != ch.sha256 or ch.start % b:
                     raise ValueError("corrupt base chunk from coordinator")

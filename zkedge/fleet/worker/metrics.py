@@ -40,6 +40,11 @@ class WorkerMetrics:
             "Registrations with the coordinator (first and re-registrations)",
             registry=self.registry,
         )
+        self.prefetched = Counter(
+            "zkedge_worker_prefetched_bytes",
+            "Base bytes fetched ahead of tasks while idle",
+            registry=self.registry,
+        )
         self.registered = Gauge(
             "zkedge_worker_registered",
             "1 while a session with the coordinator is up, else 0",

@@ -146,8 +146,15 @@ class Probe:
         return util, min(util, max(0.0, own_util))
 
     # ------------------------------------------------------------------ reports
-    def load_report(self, tasks_in_flight: int = 0, recent_pps: float = 0.0) -> LoadReport:
-        """A heartbeat's load report."""
+    def load_report(
+        self,
+        tasks_in_flight: int = 0,
+        recent_pps: float = 0.0,
+        rtt: float = 0.0,
+        recv_rate: float = 0.0,
+    ) -> LoadReport:
+        """A heartbeat's load report (``rtt``, ``recv_rate``: the link as the worker measured
+        it, see :class:`zkedge.fleet.worker.client.LinkMeter`)."""
         util, own = self.cpu_utilization()
         _, avail = self.memory()
         temp = self.temperature()
@@ -164,6 +171,8 @@ class Probe:
             throttle_bits=thr.bits if thr is not None else 0,
             tasks_in_flight=tasks_in_flight,
             recent_points_per_sec=recent_pps,
+            rtt_seconds=min(rtt, 3600.0),
+            recv_bytes_per_sec=min(recv_rate, 1e12),
         )
 
     def node_info(self, threads: int, bench_pps: float) -> NodeInfo:

@@ -122,6 +122,16 @@ class LoadReport(betterproto.Message):
     throttle_bits: int = betterproto.uint32_field(9)
     tasks_in_flight: int = betterproto.uint32_field(10)
     recent_points_per_sec: float = betterproto.double_field(11)
+    rtt_seconds: float = betterproto.double_field(12)
+    """
+    The worker's link to the coordinator as it measures it (0: not measured yet): the round
+     trip of its recent heartbeats in seconds (0..3600), and the rate of its recent downloads
+     from the coordinator (base and zkey fetches of at least 64 KiB) in bytes per second
+     (0..10^12). The coordinator counts transfer time with them (straggler detection,
+     speculative copies, deadlines).
+    """
+
+    recv_bytes_per_sec: float = betterproto.double_field(13)
 
 
 @dataclass(eq=False, repr=False)
