@@ -262,7 +262,7 @@ class Dispatcher:
         )
         mine = inflight_units(w.inflight, trio.current_time())
         for job in self.running.values():
-            pick: tuple[bool, float, MsmState, int, int, int] | None = None
+            pick: tuple[bool, bool, float, MsmState, int, int, int] | None = None
             for m in job.msms:
                 if 0 <= m.lead != m.idx and job.msms[m.lead].free:
                     continue  # a group is carved from its leader's ranges, the rest follow
@@ -292,13 +292,15 @@ class Dispatcher:
                     return False
                 size = min(size, cap)
                 # A whole free range that fits the share beats a piece of a bigger one (no
-                # split, no extra fixed cost); among equals, the most work first.
-                key = (size == e - start, whole, m, i, start, size)
-                if pick is None or key[:2] > pick[:2]:
+                # split, no extra fixed cost); then a range whose bases the worker holds (warm
+                # proofs keep their ranges); among equals, the most work first.
+                held = start // self.policy.block_points in w.held.get(m.table_hash, ())
+                key = (size == e - start, held, whole, m, i, start, size)
+                if pick is None or key[:3] > pick[:3]:
                     pick = key
             if pick is None:
                 continue
-            _, _, m, i, start, size = pick
+            _, _, _, m, i, start, size = pick
             e = m.free[i][1]
             if start + size < e and size % self.policy.block_points:
                 size = max(
@@ -306,6 +308,7 @@ class Dispatcher:
                     (start + size) // self.policy.block_points * self.policy.block_points - start,
                 )
                 size = min(size, task_cap(w, m.curve, m.group))
+            size = self._stay_put(w, m, start, size, e)
             cut = max((x.offset for x in job.msms if x.lead == m.idx), default=0)
             if m.lead == m.idx and start < cut < start + size:
                 # Points below the largest offset have no aligned scalars in that member (C
@@ -324,6 +327,25 @@ class Dispatcher:
         if candidates and not w.inflight:
             return self._start(w, self._take_pending(w, candidates))
         return False
+
+    def _stay_put(self, w: WorkerRecord, m: MsmState, start: int, size: int, end: int) -> int:
+        """Ranges that stay put: when the run of blocks the worker holds from ``start`` is
+        within half to one and a half times the size its share asks for, the range ends where
+        that run ends, so a warm proof's ranges match the last one's and fetch no bases."""
+        held = w.held.get(m.table_hash)
+        b = self.policy.block_points
+        if not held or start // b not in held:
+            return size
+        k = start // b
+        while k + 1 in held:
+            k += 1
+        run = min(end, (k + 1) * b) - start
+        cap = task_cap(w, m.curve, m.group)
+        if 0.5 * size <= run <= 1.5 * size and run <= cap and end - start - run >= 0:
+            left = end - start - run
+            if left == 0 or left >= self.policy.min_points:  # no sliver behind it
+                return run
+        return size
 
     def _claimed(self, t: Task) -> bool:
         """Whether a waiting range was carved for another worker that can still take it."""

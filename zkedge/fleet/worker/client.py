@@ -83,8 +83,9 @@ class WorkerConfig:
     curves: tuple[str, ...] | None = None
     http: str | None = None  # HOST:PORT serving /metrics and /healthz
     proof_tasks: bool = True  # take whole-proof tasks (NodeInfo.proof_tasks)
-    # Fetch the missing blocks of the tables recent tasks named while idle (a few blocks per
-    # request, given up at once when a task arrives), so later ranges find their bases here.
+    # Fetch the missing blocks of the tables recent tasks named while the link is idle (a few
+    # blocks per request, given up at once when a task arrives), so later ranges find their
+    # bases here.
     prefetch: bool = True
     prefetch_idle: float = 1.0  # seconds without a task before prefetching starts
     zkey_dir: Path | None = None  # default: "zkeys" beside the base cache directory
@@ -617,12 +618,14 @@ class _Session:
         )
 
     def idle(self) -> bool:
-        """No task running or queued, and none arrived for ``prefetch_idle`` seconds."""
-        return (
-            self.current is None
-            and self.recv.statistics().current_buffer_used == 0
-            and trio.current_time() - self.last_task >= self.w.config.prefetch_idle
-        )
+        """Whether the link is likely idle: no task running or queued and none arrived for
+        ``prefetch_idle`` seconds; or a task running with the next one already here (the
+        coordinator sends the one after only when one finishes)."""
+        since = trio.current_time() - self.last_task
+        queued = self.recv.statistics().current_buffer_used
+        if self.current is None:
+            return queued == 0 and since >= self.w.config.prefetch_idle
+        return queued >= 1 and since >= 0.1
 
     def next_prefetch(self) -> tuple[str, int, int] | None:
         """(table hash, first block, blocks) of the next run of missing blocks to fetch, from
