@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from support.fleet import make_table, native_or_skip, start_coordinator, start_workers
 
 from zkedge.fleet.coordinator import MsmSpec
-from zkedge.fleet.coordinator.model import Assignment, NodeFacts
+from zkedge.fleet.coordinator.model import Assignment, LoadSample, NodeFacts
 from zkedge.fleet.coordinator.registry import Registry
 from zkedge.fleet.coordinator.scheduler import Scheduler
 from zkedge.fleet.coordinator.sizing import SizingPolicy
@@ -191,7 +191,8 @@ async def test_witness_msms_are_carved_aligned_so_each_slice_travels_once() -> N
     reg = Registry(policy)
     sched = Scheduler(Store(None), reg, policy, pipeline_depth=1000)
     node = NodeFacts(bench_points_per_sec=1e4, scalar_cache_bytes=1 << 20)
-    recvs = [reg.open_stream(reg.register(w, node, {}, None)) for w in ("w0", "w1")]
+    slow = LoadSample(rtt_seconds=0.005, recv_bytes_per_sec=1e5)  # 100 kB/s: bytes are dear
+    recvs = [reg.open_stream(reg.register(w, node, {}, slow)) for w in ("w0", "w1")]
     n, off = 256, 3
     wit, h = _groth16_like(sched, n, off)
     got = [_assignments(r) for r in recvs]
@@ -203,3 +204,19 @@ async def test_witness_msms_are_carved_aligned_so_each_slice_travels_once() -> N
     for g in got:
         have = {a.scalars_hash for a in g if a.scalars}
         assert all(a.scalars_hash in have for a in g)
+
+
+async def test_on_a_fast_link_the_witness_msms_go_out_whole() -> None:
+    """Alignment costs compute (shorter ranges); a worker whose measured link moves the
+    witness in far less time than that gets whole MSMs, each with its own copy of the slice;
+    a worker that has measured nothing too."""
+    policy = SizingPolicy(target_seconds=1e6, min_points=8, block_points=8)
+    for load in (LoadSample(rtt_seconds=0.0002, recv_bytes_per_sec=1e12), None):
+        reg = Registry(policy)
+        sched = Scheduler(Store(None), reg, policy, pipeline_depth=1000)
+        node = NodeFacts(bench_points_per_sec=1e4, scalar_cache_bytes=1 << 20)
+        recv = reg.open_stream(reg.register("w", node, {}, load))
+        n, off = 256, 3
+        _groth16_like(sched, n, off)
+        got = _assignments(recv)
+        assert sorted(a.count for a in got) == [n - off, n, n, n, n]  # five whole MSMs

@@ -16,7 +16,9 @@ Groth16 proof all take the witness; :func:`zkedge.fleet.coordinator.model.align_
 are carved aligned. A range carved from one of them brings the free ranges of the others at
 the same scalars with it, claimed by the same worker (the range is shrunk so that together
 they cost the worker's share), so one slice of the witness travels once and serves four
-MSMs (the worker's scalar cache, :mod:`zkedge.fleet.scalar_lru`).
+MSMs (the worker's scalar cache, :mod:`zkedge.fleet.scalar_lru`). It is done for a worker
+whose measured link makes the bytes saved cost more time than the shorter ranges cost in
+compute (``SizingPolicy.align_cost``): on a fast link whole MSMs are cheaper.
 
 Routing: a worker gets only tasks it can take (:func:`task_cap`): of a curve it declared (an
 empty list: every curve), no larger than its receive limit allows (``32 * count`` bytes of
@@ -262,9 +264,10 @@ class Dispatcher:
         )
         mine = inflight_units(w.inflight, trio.current_time())
         for job in self.running.values():
-            pick: tuple[bool, bool, float, MsmState, int, int, int] | None = None
+            pick: tuple[bool, bool, float, MsmState, int, int, int, bool] | None = None
             for m in job.msms:
-                if 0 <= m.lead != m.idx and job.msms[m.lead].free:
+                grouped = self._aligns(w, job, m)
+                if grouped and m.lead != m.idx and job.msms[m.lead].free:
                     continue  # a group is carved from its leader's ranges, the rest follow
                 cap = task_cap(w, m.curve, m.group) if m.free else 0
                 if cap < 1:
@@ -275,7 +278,7 @@ class Dispatcher:
                 e = m.free[i][1]
                 whole = m.cost(start, e - start)
                 # a grouped range brings its aligned ranges along: size them all as one
-                r = self._group_ratio(job, m, start, e - start) if m.lead >= 0 else 1.0
+                r = self._group_ratio(job, m, start, e - start) if grouped else 1.0
                 size = task_size(
                     self.policy,
                     worker_rate_k=w.capacity.k or 0.0,
@@ -295,12 +298,12 @@ class Dispatcher:
                 # split, no extra fixed cost); then a range whose bases the worker holds (warm
                 # proofs keep their ranges); among equals, the most work first.
                 held = start // self.policy.block_points in w.held.get(m.table_hash, ())
-                key = (size == e - start, held, whole, m, i, start, size)
+                key = (size == e - start, held, whole, m, i, start, size, grouped)
                 if pick is None or key[:3] > pick[:3]:
                     pick = key
             if pick is None:
                 continue
-            _, _, _, m, i, start, size = pick
+            _, _, _, m, i, start, size, grouped = pick
             e = m.free[i][1]
             if start + size < e and size % self.policy.block_points:
                 size = max(
@@ -310,7 +313,7 @@ class Dispatcher:
                 size = min(size, task_cap(w, m.curve, m.group))
             size = self._stay_put(w, m, start, size, e)
             cut = max((x.offset for x in job.msms if x.lead == m.idx), default=0)
-            if m.lead == m.idx and start < cut < start + size:
+            if grouped and m.lead == m.idx and start < cut < start + size:
                 # Points below the largest offset have no aligned scalars in that member (C
                 # starts at the witness's first private signal): a range of their own, so the
                 # rest's slice is the member's too.
@@ -320,7 +323,8 @@ class Dispatcher:
                 self._carve_aligned(job, rest, w)
                 size = cut - start
             task = self._carve(job, m, i, start, size)
-            self._carve_aligned(job, task, w)
+            if grouped:
+                self._carve_aligned(job, task, w)
             return self._start(w, task)
         # 5. nothing left to carve and nothing to do: help with ranges carved for busy workers
         # (their scalars travel again, but an idle worker gains nothing by waiting)
@@ -378,6 +382,26 @@ class Dispatcher:
                 if hi > lo:
                     out.append((m2, lo, hi - lo))
         return out
+
+    def _aligns(self, w: WorkerRecord, job: Job, m: MsmState) -> bool:
+        """Whether to carve m's group aligned for this worker: when the scalar bytes it saves
+        take longer on the worker's link than the shorter ranges cost (each of four MSMs gets a
+        part of the range: more tasks, and Pippenger's cost per point grows as n shrinks;
+        ``SizingPolicy.align_cost`` of the compute time). Not on a link the worker has not
+        measured."""
+        if m.lead < 0:
+            return False
+        rate = w.load.recv_bytes_per_sec if w.load is not None else 0.0
+        if rate <= 0:
+            return False
+        members = [x for x in job.msms if x.lead == m.lead and not x.done]
+        free = sum(e - s for s, e in m.free)
+        if free <= 0 or len(members) < 2:
+            return False
+        saved = 32 * free * (len(members) - 1)  # slices the other members would get again
+        work = sum(x.cost(s, e - s) for x in members for s, e in x.free)
+        secs = w.capacity.seconds_for(work, w.factor(self.policy), free)
+        return saved / rate > self.policy.align_cost * secs
 
     def _group_ratio(self, job: Job, m: MsmState, start: int, count: int) -> float:
         """Work of points [start, start + count) of a grouped MSM and of its aligned free

@@ -90,6 +90,11 @@ class SizingPolicy:
     speculate_min_seconds: float = 0.2  # never speculate before an attempt ran this long
     deadline_ratio: float = 8.0  # attempt presumed lost after this x expected ...
     deadline_min_seconds: float = 60.0  # ... and at least this long
+    # Extra time of carving the witness MSMs aligned (four shorter ranges, three times the
+    # tasks), as a share of their compute time (bench/traffic.py: about half on 2^16): alignment
+    # is chosen when the scalar bytes it saves take longer on the worker's link (0: whenever
+    # the worker has measured its link)
+    align_cost: float = 0.5
 
     def __post_init__(self) -> None:
         if self.target_seconds <= 0:
