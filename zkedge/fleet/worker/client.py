@@ -630,18 +630,22 @@ class _Session:
     def next_prefetch(self) -> tuple[str, int, int] | None:
         """(table hash, first block, blocks) of the next run of missing blocks to fetch, from
         the most recently used table; None when every table is held (or would not fit in a
-        quarter of the cache)."""
+        quarter of the cache). A run is at most four blocks, and on a slow link as many as
+        its measured rate moves in half a second (at least one): a request is what a task's
+        data may have to wait behind."""
         b = self.block
         cache = self.w.cache
+        rate = self.w.link.rate
         for h, (curve, group, n) in reversed(self.tables.items()):
             pb = get_curve(curve).point_bytes(check_group(group))
             if n * pb > cache.max_bytes // 4:
                 continue
+            most = 4 if rate <= 0 else max(1, min(4, int(rate * 0.5 // (b * pb))))
             blocks = -(-n // b)
             for i in range(blocks):
                 if (h, b, i) not in cache:
                     run = 1
-                    while run < 4 and i + run < blocks and (h, b, i + run) not in cache:
+                    while run < most and i + run < blocks and (h, b, i + run) not in cache:
                         run += 1
                     return h, i, run
         return None
