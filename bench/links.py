@@ -3,20 +3,25 @@
 
 One network namespace for the coordinator and one per worker; each worker's link is a veth
 pair with private addresses (10.200.N.1 coordinator side, 10.200.N.2 worker side). A link
-setting ``RATE:DELAY`` puts ``tbf`` (rate, 100 ms queue) on both ends of every veth and holds
-each packet DELAY at the receiving end's ingress (an ``NFQUEUE`` rule and a small C delay line
-compiled here against libnetfilter_queue), so the round trip is 2 * DELAY. For every setting a
+setting ``RATE:DELAY`` puts ``tbf`` (the rate, ``--queue-ms`` of queue) on both ends of every
+veth and holds each packet DELAY at the receiving end's ingress (an ``NFQUEUE`` rule and a
+small C delay line compiled here against libnetfilter_queue), so the round trip is 2 * DELAY
+(``ping -U`` shows it; plain ``ping`` takes its receive time stamp before the delay, and shows
+DELAY). For every setting a
 fresh coordinator and fresh workers (``--threads 1``, empty caches) run: one cold proof, then
 ``--proofs`` warm ones, each on a fresh witness, each followed by a local
 ``zkedge prove --threads 2`` of the same witness on this host. The client runs in the
 coordinator's namespace (over its loopback), so the veth byte counters see only
 coordinator-worker traffic.
 
-Per setting it prints fleet / local time (median, min-max of the warm proofs), MB on the links
-per cold and per warm proof (both directions, all links), speculative copies (a task run by more
-than one worker, from the workers' debug logs), the longest heartbeat gap per worker seen during
-fleet proofs (``zkedge_heartbeat_age_seconds`` sampled every 0.2 s), and workers declared suspect
-or dead (the coordinator's log).
+Per setting it prints fleet / local time (median, min-max of the warm proofs); the
+coordinator's proof and MSM job times (its log), the busier worker's compute time and the
+busiest link direction's bytes at the nominal rate, which together say where a fleet proof's
+time goes; MB on the links per cold and per warm proof (both directions, all links, from the
+veth counters in /sys/class/net/IF/statistics); speculative copies (a task run by more than one
+worker, from the workers' debug logs); the longest heartbeat gap per worker seen during fleet
+proofs (``zkedge_heartbeat_age_seconds`` on the coordinator's /metrics, sampled every 0.2 s);
+and workers declared suspect or dead (the coordinator's log).
 
     sudo .venv/bin/python bench/links.py                        # default settings, 3 warm proofs
     sudo .venv/bin/python bench/links.py --links 20mbit:5ms,unshaped --proofs 5 --keep-going
@@ -54,7 +59,6 @@ ZKEDGE = [PY, "-m", "zkedge"]
 DEFAULT_LINKS = "unshaped,1gbit:0.5ms,100mbit:1ms,50mbit:3ms,20mbit:5ms"
 DEFAULT_CIRCUIT = ROOT / "build" / "groth16-bench" / "chain16-fast"
 PORT, HTTP_PORT = 50051, 9464
-QUEUE_MS = 100  # tbf queue: a packet waits at most this long for the rate (`tc ... latency`)
 SAMPLE_S = 0.2  # heartbeat-age sampling period
 
 DELAYLINE_C = r"""
@@ -304,7 +308,7 @@ class Lab:
             sh(["ip", "-n", self.coord_ns, "link", "set", c, "up"])
             sh(["ip", "-n", ns, "link", "set", w, "up"])
 
-    def shape(self, link: Link, delayline: Path) -> None:
+    def shape(self, link: Link, delayline: Path, queue_ms: float) -> None:
         """Apply a link setting to every veth end (rate both ways, delay at each ingress)."""
         if link.rate is not None:
             burst = 128 * 1024 if link.rate > 100_000_000 else 16 * 1024
@@ -327,7 +331,7 @@ class Lab:
                         "burst",
                         str(burst),
                         "latency",
-                        f"{QUEUE_MS}ms",
+                        f"{queue_ms}ms",
                     ]
                 )
         if link.delay_ms > 0:
@@ -414,15 +418,15 @@ class Lab:
         if p in self.procs:
             self.procs.remove(p)
 
-    def counters(self) -> dict[str, int]:
-        """Bytes sent down (coordinator to workers) and up, over all links."""
+    def counters(self) -> list[tuple[int, int]]:
+        """Per link: bytes sent down (coordinator to worker) and up so far."""
         paths = [
             f"/sys/class/net/zkc{i}/statistics/{d}_bytes"
             for i in range(len(self.worker_ns))
             for d in ("tx", "rx")
         ]
         vals = [int(v) for v in sh(["ip", "netns", "exec", self.coord_ns, "cat", *paths]).split()]
-        return {"down": sum(vals[0::2]), "up": sum(vals[1::2])}
+        return list(zip(vals[0::2], vals[1::2], strict=True))
 
     def close(self) -> None:
         """Remove everything: processes, rules, delay lines, qdiscs, links, namespaces."""
@@ -526,15 +530,18 @@ class Proof:
     cold: bool
     fleet_s: float
     local_s: float
-    down: int
-    up: int
     start: float = 0.0  # unix time
     end: float = 0.0
+    links: list[list[int]] = field(default_factory=list)  # per link: [bytes down, bytes up]
     proof_s: float = 0.0  # the coordinator's proof job (read, H, MSMs, check)
     jobs_s: float = 0.0  # the coordinator's MSM jobs, submit to done
     compute_s: dict[str, float] = field(default_factory=dict)  # per worker, summed task times
     copies: int = 0  # tasks run by more than one worker (beyond the first run)
     hb_gap: dict[str, float] = field(default_factory=dict)
+
+    def bytes(self) -> int:
+        """Bytes on all links, both directions."""
+        return sum(map(sum, self.links))
 
 
 class Fleet:
@@ -686,65 +693,32 @@ def run_setting(
 ) -> dict[str, Any]:
     """One link setting: shape, fresh fleet, cold + warm proofs interleaved with local ones."""
     tmp = Path(tempfile.mkdtemp(prefix="setting-", dir=lab.tmp))
-    zkey = args.circuit / "circuit.zkey"
-    wtns = tmp / "witness.wtns"
+    zkey, wtns = args.circuit / "circuit.zkey", tmp / "witness.wtns"
+    in_coord = ["ip", "netns", "exec", lab.coord_ns]
+    fleet_cmd = [*in_coord, *ZKEDGE, "prove", "--coordinator", f"127.0.0.1:{PORT}"]
+    local_cmd = [*ZKEDGE, "prove", "--threads", str(args.local_threads), "--quiet"]
+    files = [str(zkey), str(wtns), str(tmp / "proof.json"), str(tmp / "public.json")]
     proofs: list[Proof] = []
-    lab.shape(link, delayline)
+    lab.shape(link, delayline, args.queue_ms)
     try:
         fleet = Fleet(lab, tmp, args.heartbeat_interval)
-        fleet.account(Proof(True, 0, 0, 0, 0))  # registration lines
+        fleet.account(Proof(True, 0, 0))  # registration lines
         for k in range(1 + args.proofs):
             fresh_witness(args.wasm, wtns, rng)
             before = lab.counters()
             start = time.time()
-            fleet_s = timed(
-                [
-                    "ip",
-                    "netns",
-                    "exec",
-                    lab.coord_ns,
-                    *ZKEDGE,
-                    "prove",
-                    "--coordinator",
-                    f"127.0.0.1:{PORT}",
-                    str(zkey),
-                    str(wtns),
-                    str(tmp / "proof.json"),
-                    str(tmp / "public.json"),
-                ],
-                args.proof_timeout,
-            )
+            fleet_s = timed([*fleet_cmd, *files], args.proof_timeout)
             end = time.time()
             after = lab.counters()
-            local_s = timed(
-                [
-                    *ZKEDGE,
-                    "prove",
-                    "--threads",
-                    str(args.local_threads),
-                    "--quiet",
-                    str(zkey),
-                    str(wtns),
-                    str(tmp / "lproof.json"),
-                    str(tmp / "lpublic.json"),
-                ],
-                args.proof_timeout,
-            )
-            pr = Proof(
-                k == 0,
-                fleet_s,
-                local_s,
-                after["down"] - before["down"],
-                after["up"] - before["up"],
-                start,
-                end,
-            )
+            local_s = timed([*local_cmd, *files], args.proof_timeout)
+            pr = Proof(k == 0, fleet_s, local_s, start=start, end=end)
+            pr.links = [[a[0] - b[0], a[1] - b[1]] for a, b in zip(after, before, strict=True)]
             fleet.account(pr)  # lines up to now: the proof's tasks, its cancelled copies
             pr.hb_gap = fleet.heartbeat_gaps(start, end)
             proofs.append(pr)
             log(
                 f"{link.label}: {'cold' if pr.cold else 'warm'} fleet {fleet_s:.2f} s, local "
-                f"{local_s:.2f} s, {(pr.down + pr.up) / 1e6:.1f} MB, {pr.copies} copies, "
+                f"{local_s:.2f} s, {pr.bytes() / 1e6:.1f} MB, {pr.copies} copies, "
                 f"heartbeat gap {max(pr.hb_gap.values(), default=0):.1f} s"
             )
         events = fleet.events()
@@ -764,8 +738,9 @@ def run_setting(
         "link": link.label,
         "rate": link.rate,
         "delay_ms": link.delay_ms,
+        "queue_ms": args.queue_ms,
         "events": events,
-        "proofs": [vars(p) for p in proofs],
+        "proofs": [{**vars(p), "bytes": p.bytes()} for p in proofs],
     }
 
 
@@ -778,55 +753,71 @@ def summary(res: dict[str, Any]) -> dict[str, Any]:
     proofs = res["proofs"]
     warm = [p for p in proofs if not p["cold"]]
     cold = next((p for p in proofs if p["cold"]), None)
-    ratios = [p["fleet_s"] / p["local_s"] for p in warm]
-    warm_mb = [(p["down"] + p["up"]) / 1e6 for p in warm]
+    nan = float("nan")
+
+    def spread(xs: list[float], f: str = ".2f") -> str:
+        return f"{_med(xs):{f}} ({min(xs, default=nan):{f}}-{max(xs, default=nan):{f}})"
+
+    def wire(p: dict[str, Any]) -> float:  # the busiest link direction at the nominal rate
+        return max(max(d, u) for d, u in p["links"]) * 8 / res["rate"] if res["rate"] else nan
+
     gaps: dict[str, float] = {}
     for p in proofs:
         for w, g in p["hb_gap"].items():
             gaps[w] = max(gaps.get(w, 0.0), g)
-    nan = float("nan")
     return {
         "link": res["link"],
         "fleet": _med([p["fleet_s"] for p in warm]),
         "local": _med([p["local_s"] for p in warm]),
-        "ratio": f"{_med(ratios):.2f} ({min(ratios, default=nan):.2f}-"
-        f"{max(ratios, default=nan):.2f})",
+        "ratio": spread([p["fleet_s"] / p["local_s"] for p in warm]),
         "proof": _med([p["proof_s"] for p in warm]),
         "msm": _med([p["jobs_s"] for p in warm]),
+        "compute": _med([max(p["compute_s"].values(), default=0.0) for p in warm]),
+        "wire": _med([wire(p) for p in warm]),
         "cold_s": cold["fleet_s"] if cold else nan,
-        "cold_mb": (cold["down"] + cold["up"]) / 1e6 if cold else nan,
-        "warm_mb": f"{_med(warm_mb):.1f} ({min(warm_mb, default=nan):.1f}-"
-        f"{max(warm_mb, default=nan):.1f})",
+        "cold_mb": cold["bytes"] / 1e6 if cold else nan,
+        "warm_mb": spread([p["bytes"] / 1e6 for p in warm], ".1f"),
         "copies": f"{cold['copies'] if cold else 0}/{sum(p['copies'] for p in warm)}",
         "gaps": "/".join(f"{gaps[w]:.1f}" for w in sorted(gaps)) or "-",
         "events": "{suspect}/{dead}".format(**res["events"]),
     }
 
 
+COLUMNS = [  # (title, width, summary key, format)
+    ("link", 13, "link", ""),
+    ("fleet s", 7, "fleet", ".2f"),
+    ("local s", 7, "local", ".2f"),
+    ("fleet/local", 17, "ratio", ""),
+    ("proof s", 7, "proof", ".2f"),
+    ("MSM s", 5, "msm", ".2f"),
+    ("busy s", 6, "compute", ".2f"),
+    ("wire s", 6, "wire", ".2f"),
+    ("cold s", 6, "cold_s", ".1f"),
+    ("MB cold", 7, "cold_mb", ".1f"),
+    ("MB warm", 16, "warm_mb", ""),
+    ("copies", 6, "copies", ""),
+    ("hb gap s", 9, "gaps", ""),
+    ("susp/dead", 9, "events", ""),
+]
+
+
 def print_table(results: list[dict[str, Any]], argv: list[str]) -> None:
     """One row per setting; the columns are explained below the table."""
-    head = (
-        f"{'link':>13} {'fleet s':>7} {'local s':>7} {'fleet/local':>17} {'proof s':>7} "
-        f"{'MSM s':>5} {'cold s':>6} {'MB cold':>7} {'MB warm':>16} {'copies':>6} "
-        f"{'hb gap s':>9} {'susp/dead':>9}"
-    )
+    head = " ".join(f"{t:>{w}}" for t, w, _, _ in COLUMNS)
     print(head)
     print("-" * len(head))
     for res in results:
         s = summary(res)
-        print(
-            f"{s['link']:>13} {s['fleet']:>7.2f} {s['local']:>7.2f} {s['ratio']:>17} "
-            f"{s['proof']:>7.2f} {s['msm']:>5.2f} {s['cold_s']:>6.1f} {s['cold_mb']:>7.1f} "
-            f"{s['warm_mb']:>16} {s['copies']:>6} {s['gaps']:>9} {s['events']:>9}",
-            flush=True,
-        )
+        cells = [f"{s[k]:>{w}{f}}" if s[k] == s[k] else f"{'-':>{w}}" for _, w, k, f in COLUMNS]
+        print(" ".join(cells), flush=True)  # (NaN != NaN: no value, e.g. no rate)
     print(
         "\nwarm proofs: median (min-max). fleet s: `zkedge prove --coordinator` wall time; local "
         "s: `zkedge prove --threads N` of the same witness; proof s / MSM s: the coordinator's "
-        "proof job and its MSM jobs (log); cold: the first proof of fresh processes; MB: veth "
-        "bytes, both directions, all links; copies: tasks run by a second worker, cold/warm; hb "
-        "gap: longest time without a heartbeat per worker during fleet proofs; susp/dead: "
-        "workers declared so."
+        "proof job and its MSM jobs (its log); busy s: the busier worker's MSM compute time; "
+        "wire s: the busiest link direction's bytes at the nominal rate; cold: the first proof "
+        "of fresh processes; MB: veth bytes, both directions, all links; copies: tasks run by a "
+        "second worker, cold/warm; hb gap: longest time without a heartbeat per worker during "
+        "fleet proofs; susp/dead: workers declared so."
     )
     print(f"command: bench/links.py {' '.join(argv)}")
 
@@ -881,6 +872,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--local-threads", type=int, default=2, help="threads of the local prove")
     ap.add_argument("--proof-timeout", type=float, default=900, help="seconds per proof")
     ap.add_argument("--heartbeat-interval", type=float, help="coordinator's (default its own)")
+    ap.add_argument(
+        "--queue-ms",
+        type=float,
+        default=100,
+        help="tbf queue: longest wait of a packet for the rate, ms (default 100)",
+    )
     ap.add_argument("--json", type=Path, help="also write every measurement here")
     ap.add_argument("--logs", type=Path, help="keep each setting's process logs under this dir")
     ap.add_argument("--seed", type=int, default=2026, help="witness inputs")
