@@ -249,7 +249,14 @@ def _die_with_parent() -> None:
 
 def sh(cmd: list[str], timeout: float = 30, check: bool = True) -> str:
     """Run a command (bounded in time); its stdout; raises with its stderr on failure."""
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+    p = subprocess.run(
+        cmd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        preexec_fn=_die_with_parent,
+    )
     if check and p.returncode:
         raise RuntimeError(f"{' '.join(cmd)}: {p.stderr.strip() or p.returncode}")
     return p.stdout
@@ -453,12 +460,16 @@ def remove_namespace(ns: str) -> None:
 
 
 def remove_stale() -> None:
-    """Namespaces of an earlier run killed outright (its PID gone)."""
+    """Namespaces and temporary directories of an earlier run killed outright (PID gone)."""
     for line in sh(["ip", "netns", "list"], check=False).splitlines():
         m = re.match(r"(zkl-(\d+)-\S+)", line)
         if m and not Path(f"/proc/{m[2]}").exists():
             log(f"removing {m[1]} left by a killed run")
             remove_namespace(m[1])
+    for d in Path(tempfile.gettempdir()).glob("zkedge-links-*-*"):
+        m = re.match(r"zkedge-links-(\d+)-", d.name)
+        if m and d.is_dir() and not Path(f"/proc/{m[1]}").exists():
+            shutil.rmtree(d, ignore_errors=True)
 
 
 def wait_for(
@@ -682,7 +693,15 @@ def fresh_witness(wasm: Path, out: Path, rng: random.Random) -> None:
 def timed(cmd: list[str], timeout: float) -> float:
     """Wall seconds of a command that must succeed within timeout."""
     t = time.monotonic()
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False, cwd=ROOT)
+    p = subprocess.run(
+        cmd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        cwd=ROOT,
+        preexec_fn=_die_with_parent,
+    )
     if p.returncode:
         raise RuntimeError(f"{' '.join(cmd[:6])}...: {(p.stderr or p.stdout).strip()[-500:]}")
     return time.monotonic() - t
@@ -756,7 +775,7 @@ def summary(res: dict[str, Any]) -> dict[str, Any]:
     nan = float("nan")
 
     def spread(xs: list[float], f: str = ".2f") -> str:
-        return f"{_med(xs):{f}} ({min(xs, default=nan):{f}}-{max(xs, default=nan):{f}})"
+        return f"{_med(xs):{f}} ({min(xs):{f}}-{max(xs):{f}})" if xs else "-"
 
     def wire(p: dict[str, Any]) -> float:  # the busiest link direction at the nominal rate
         return max(max(d, u) for d, u in p["links"]) * 8 / res["rate"] if res["rate"] else nan
@@ -901,7 +920,10 @@ def main(argv: list[str] | None = None) -> int:
     results: list[dict[str, Any]] = []
     failed, code = 0, 1
     failures: list[str] = []
-    with exit_on_signals(), tempfile.TemporaryDirectory(prefix="zkedge-links-") as tmpdir:
+    with (
+        exit_on_signals(),
+        tempfile.TemporaryDirectory(prefix=f"zkedge-links-{os.getpid()}-") as tmpdir,
+    ):
         tmp = Path(tmpdir)
         lab = Lab(args.workers, tmp)
         try:
