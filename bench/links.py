@@ -7,9 +7,14 @@ setting ``RATE:DELAY`` puts ``tbf`` (the rate, ``--queue-ms`` of queue) on both 
 veth and holds each packet DELAY at the receiving end's ingress (an ``NFQUEUE`` rule and a
 small C delay line compiled here against libnetfilter_queue), so the round trip is 2 * DELAY
 (``ping -U`` shows it; plain ``ping`` takes its receive time stamp before the delay, and shows
-DELAY). For every setting a
-fresh coordinator and fresh workers (``--threads 1``, empty caches) run: one cold proof, then
-``--proofs`` warm ones, each on a fresh witness, each followed by a local
+DELAY). With ``--router`` each link runs through a forwarding namespace of its own that holds
+the rate limit instead, as a switch or access point would: there the queue builds as it does
+on a real link, while a rate limit on the sending end is kept nearly empty by TCP small queues
+(the socket holds the backlog). ``--cc`` picks TCP's congestion control in every namespace
+(default: the host's; the table's footer names it).
+
+For every setting a fresh coordinator and fresh workers (``--threads 1``, empty caches) run:
+one cold proof, then ``--proofs`` warm ones, each on a fresh witness, each followed by a local
 ``zkedge prove --threads 2`` of the same witness on this host. The client runs in the
 coordinator's namespace (over its loopback), so the veth byte counters see only
 coordinator-worker traffic.
@@ -263,12 +268,20 @@ def sh(cmd: list[str], timeout: float = 30, check: bool = True) -> str:
 
 
 class Lab:
-    """Namespaces, veths, shaping and processes of one run; :meth:`close` removes them all."""
+    """Namespaces, veths, shaping and processes of one run; :meth:`close` removes them all.
 
-    def __init__(self, workers: int, tmp: Path) -> None:
+    ``router``: each link runs through a namespace of its own that forwards between the two
+    veth pairs and holds the rate limit, as a switch or access point would; otherwise the
+    rate limit sits on the link's two ends."""
+
+    def __init__(
+        self, workers: int, tmp: Path, router: bool = False, cc: str | None = None
+    ) -> None:
         self.tag = f"zkl-{os.getpid()}"
         self.coord_ns = f"{self.tag}-c"
         self.worker_ns = [f"{self.tag}-w{i}" for i in range(workers)]
+        self.router_ns = [f"{self.tag}-r{i}" for i in range(workers)] if router else []
+        self.cc = cc
         self.tmp = tmp
         self.procs: list[subprocess.Popen[bytes]] = []
         self.delaylines: list[subprocess.Popen[bytes]] = []
@@ -276,70 +289,63 @@ class Lab:
         self.made: list[str] = []  # namespaces created
 
     def ends(self) -> Iterator[tuple[str, str]]:
-        """(namespace, interface) of every veth end."""
+        """(namespace, interface) of the coordinator's and the workers' link ends."""
         for i, ns in enumerate(self.worker_ns):
             yield self.coord_ns, f"zkc{i}"
             yield ns, f"zkw{i}"
+
+    def rate_ends(self) -> Iterator[tuple[str, str]]:
+        """(namespace, interface) of every rate limit: the routers' sides, or the ends."""
+        if not self.router_ns:
+            yield from self.ends()
+        for i, ns in enumerate(self.router_ns):
+            yield ns, f"zkrc{i}"  # towards the coordinator: upstream
+            yield ns, f"zkrw{i}"  # towards the worker: downstream
 
     def worker_addr(self, i: int) -> str:
         """The coordinator's address on worker i's link."""
         return f"10.200.{i + 1}.1"
 
+    def congestion_control(self) -> str:
+        """TCP's congestion control in the coordinator's namespace."""
+        key = "net.ipv4.tcp_congestion_control"
+        return sh(["ip", "netns", "exec", self.coord_ns, "sysctl", "-n", key]).strip()
+
+    def _veth(self, ns_a: str, a: str, addr_a: str, ns_b: str, b: str, addr_b: str) -> None:
+        sh(f"ip link add {a} netns {ns_a} type veth peer name {b} netns {ns_b}".split())
+        for ns, dev, addr in ((ns_a, a, addr_a), (ns_b, b, addr_b)):
+            sh(f"ip -n {ns} addr add {addr}/24 dev {dev}".split())
+            sh(f"ip -n {ns} link set {dev} up".split())
+
     def up(self) -> None:
         """Create the namespaces and links."""
-        for ns in [self.coord_ns, *self.worker_ns]:
+        for ns in [self.coord_ns, *self.worker_ns, *self.router_ns]:
             sh(["ip", "netns", "add", ns])
             self.made.append(ns)
             sh(["ip", "-n", ns, "link", "set", "lo", "up"])
+            if self.cc:  # one of net.ipv4.tcp_allowed_congestion_control (EPERM otherwise)
+                key = "net.ipv4.tcp_congestion_control"
+                sh(f"ip netns exec {ns} sysctl -qw {key}={self.cc}".split())
         for i, ns in enumerate(self.worker_ns):
-            c, w = f"zkc{i}", f"zkw{i}"
-            sh(
-                [
-                    "ip",
-                    "link",
-                    "add",
-                    c,
-                    "netns",
-                    self.coord_ns,
-                    "type",
-                    "veth",
-                    "peer",
-                    "name",
-                    w,
-                    "netns",
-                    ns,
-                ]
-            )
-            sh(["ip", "-n", self.coord_ns, "addr", "add", f"10.200.{i + 1}.1/24", "dev", c])
-            sh(["ip", "-n", ns, "addr", "add", f"10.200.{i + 1}.2/24", "dev", w])
-            sh(["ip", "-n", self.coord_ns, "link", "set", c, "up"])
-            sh(["ip", "-n", ns, "link", "set", w, "up"])
+            n, c = i + 1, self.coord_ns
+            if not self.router_ns:
+                self._veth(c, f"zkc{i}", f"10.200.{n}.1", ns, f"zkw{i}", f"10.200.{n}.2")
+                continue
+            r = self.router_ns[i]
+            self._veth(c, f"zkc{i}", f"10.200.{n}.1", r, f"zkrc{i}", f"10.200.{n}.254")
+            self._veth(r, f"zkrw{i}", f"10.201.{n}.254", ns, f"zkw{i}", f"10.201.{n}.2")
+            sh(f"ip netns exec {r} sysctl -qw net.ipv4.ip_forward=1".split())
+            sh(f"ip -n {c} route add 10.201.{n}.0/24 via 10.200.{n}.254".split())
+            sh(f"ip -n {ns} route add default via 10.201.{n}.254".split())
 
     def shape(self, link: Link, delayline: Path, queue_ms: float) -> None:
-        """Apply a link setting to every veth end (rate both ways, delay at each ingress)."""
+        """Apply a link setting: the rate both ways, the delay at each end's ingress."""
         if link.rate is not None:
             burst = 128 * 1024 if link.rate > 100_000_000 else 16 * 1024
-            for ns, dev in self.ends():
+            for ns, dev in self.rate_ends():
                 sh(
-                    [
-                        "ip",
-                        "netns",
-                        "exec",
-                        ns,
-                        "tc",
-                        "qdisc",
-                        "replace",
-                        "dev",
-                        dev,
-                        "root",
-                        "tbf",
-                        "rate",
-                        f"{link.rate}bit",
-                        "burst",
-                        str(burst),
-                        "latency",
-                        f"{queue_ms}ms",
-                    ]
+                    f"ip netns exec {ns} tc qdisc replace dev {dev} root tbf rate {link.rate}bit "
+                    f"burst {burst} latency {queue_ms}ms".split()
                 )
         if link.delay_ms > 0:
             for ns in [self.coord_ns, *self.worker_ns]:
@@ -349,23 +355,8 @@ class Lab:
                 wait_for(lambda out=out: "ready" in out.read_text(), 10, f"delay line in {ns}", p)
             for ns, dev in self.ends():
                 sh(
-                    [
-                        "ip",
-                        "netns",
-                        "exec",
-                        ns,
-                        "iptables",
-                        "-t",
-                        "mangle",
-                        "-A",
-                        "PREROUTING",
-                        "-i",
-                        dev,
-                        "-j",
-                        "NFQUEUE",
-                        "--queue-num",
-                        "0",
-                    ]
+                    f"ip netns exec {ns} iptables -t mangle -A PREROUTING -i {dev} "
+                    "-j NFQUEUE --queue-num 0".split()
                 )
                 self.rules.append((ns, dev))
 
@@ -374,29 +365,14 @@ class Lab:
         while self.rules:
             ns, dev = self.rules.pop()
             sh(
-                [
-                    "ip",
-                    "netns",
-                    "exec",
-                    ns,
-                    "iptables",
-                    "-t",
-                    "mangle",
-                    "-D",
-                    "PREROUTING",
-                    "-i",
-                    dev,
-                    "-j",
-                    "NFQUEUE",
-                    "--queue-num",
-                    "0",
-                ],
+                f"ip netns exec {ns} iptables -t mangle -D PREROUTING -i {dev} "
+                "-j NFQUEUE --queue-num 0".split(),
                 check=False,
             )
         while self.delaylines:
             self.stop(self.delaylines.pop())
-        for ns, dev in self.ends():
-            sh(["ip", "netns", "exec", ns, "tc", "qdisc", "del", "dev", dev, "root"], check=False)
+        for ns, dev in self.rate_ends():
+            sh(f"ip netns exec {ns} tc qdisc del dev {dev} root".split(), check=False)
 
     def start(self, ns: str, cmd: list[str], out: Path) -> subprocess.Popen[bytes]:
         """A process in namespace ns, output to out; stopped by :meth:`close` at the latest."""
@@ -758,6 +734,8 @@ def run_setting(
         "rate": link.rate,
         "delay_ms": link.delay_ms,
         "queue_ms": args.queue_ms,
+        "router": args.router,
+        "cc": lab.congestion_control(),
         "events": events,
         "proofs": [{**vars(p), "bytes": p.bytes()} for p in proofs],
     }
@@ -838,6 +816,10 @@ def print_table(results: list[dict[str, Any]], argv: list[str]) -> None:
         "second worker, cold/warm; hb gap: longest time without a heartbeat per worker during "
         "fleet proofs; susp/dead: workers declared so."
     )
+    setup = {(r["cc"], r["router"], r["queue_ms"]) for r in results}
+    for cc, router, queue in sorted(setup):
+        where = "in a router namespace per link" if router else "on both ends of each link"
+        print(f"TCP congestion control {cc}; rate limit {where}, {queue:g} ms queue")
     print(f"command: bench/links.py {' '.join(argv)}")
 
 
@@ -897,6 +879,16 @@ def main(argv: list[str] | None = None) -> int:
         default=100,
         help="tbf queue: longest wait of a packet for the rate, ms (default 100)",
     )
+    ap.add_argument(
+        "--cc",
+        help="TCP congestion control in every namespace, one the host allows in namespaces "
+        "(net.ipv4.tcp_allowed_congestion_control); default: the host's",
+    )
+    ap.add_argument(
+        "--router",
+        action="store_true",
+        help="each link through a forwarding namespace that holds the rate limit (and its queue)",
+    )
     ap.add_argument("--json", type=Path, help="also write every measurement here")
     ap.add_argument("--logs", type=Path, help="keep each setting's process logs under this dir")
     ap.add_argument("--seed", type=int, default=2026, help="witness inputs")
@@ -925,7 +917,7 @@ def main(argv: list[str] | None = None) -> int:
         tempfile.TemporaryDirectory(prefix=f"zkedge-links-{os.getpid()}-") as tmpdir,
     ):
         tmp = Path(tmpdir)
-        lab = Lab(args.workers, tmp)
+        lab = Lab(args.workers, tmp, router=args.router, cc=args.cc)
         try:
             try:
                 delayline = build_delayline(tmp)
