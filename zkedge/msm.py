@@ -8,7 +8,6 @@ over any sub-range runs in place, without copying, with the GIL released.
 from __future__ import annotations
 
 import functools
-import hashlib
 import operator
 from collections.abc import Callable, Iterable, Sequence
 from typing import TypeVar
@@ -97,6 +96,8 @@ class BaseTable:
 
 def table_hash(curve: str, group: str, mont: bytes | bytearray | memoryview) -> str:
     """Content hash naming a base table ('mont' bytes) on the wire and in worker caches."""
+    import hashlib  # here: OpenSSL's load is a local proof's start-up cost otherwise
+
     h = hashlib.sha256(f"zkedge-bases:{curve}:{group}:".encode())
     h.update(mont)
     return h.hexdigest()
