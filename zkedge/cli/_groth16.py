@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from zkedge.cli._common import CliError, add_client_flags, client_tls, hostport_arg, standalone
-from zkedge.fleet.common import FleetError
 
 if TYPE_CHECKING:  # zkedge.msm loads the native core: imported where it runs
     from zkedge.msm import MsmStop
@@ -161,6 +160,7 @@ def _prove_on_coordinator(args: argparse.Namespace) -> int:
     worker; this process sends the zkey (once per coordinator) and the witness, or (from
     ``groth16 fullprove``) the inputs and the circuit's wasm for the coordinator to compute it."""
     from zkedge.fleet.client import ConnectionLost, RpcError, prove_on_coordinator
+    from zkedge.fleet.common import FleetError
     from zkedge.groth16 import dump_json
 
     inputs: str | None = getattr(args, "inputs_json", None)
