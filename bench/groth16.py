@@ -39,7 +39,9 @@ from fixtures import build as fixtures  # noqa: E402
 BENCH = ROOT / "build" / "groth16-bench"
 PY = sys.executable
 
-# Runs in a fresh interpreter: read + prove, report times and peak RSS as JSON.
+# Runs in a fresh interpreter: read + prove, report times and peak RSS as JSON. The peak is
+# VmHWM, this process image's own: ru_maxrss also counts the parent's peak at the fork and exec
+# (this script's, hundreds of MB after a fast setup).
 ZKEDGE_CHILD = r"""
 import json, resource, sys, time
 t0 = time.monotonic()
@@ -56,8 +58,13 @@ res = prove_points(zk, wit, threads=int(threads) or None)
 t_prove = time.monotonic() - t2
 p, pub = res.to_json()
 dump_json(p, proof); dump_json(pub, public)
+try:
+    with open("/proc/self/status") as f:
+        peak = next(int(ln.split()[1]) for ln in f if ln.startswith("VmHWM:"))
+except (OSError, StopIteration):
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 print(json.dumps({"import": t_import, "read": t_read, "prove": t_prove, "steps": res.times,
-                  "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+                  "maxrss_kb": peak}))
 """
 
 # Runs in a fresh interpreter: a coordinator here and N worker processes (1 thread each); one cold
@@ -120,7 +127,8 @@ async def main():
 trio.run(main)
 """
 
-# Wraps a command: wall time and the child's peak RSS.
+# Wraps a command: wall time and the child's peak RSS (never below this wrapper's own, about
+# 10 MB, which the child's accounting starts from).
 WRAP_CHILD = r"""
 import json, resource, subprocess, sys, time
 t0 = time.monotonic()
@@ -471,7 +479,8 @@ def print_table(rows: list[dict[str, Any]], ncpu: int, repeat: int) -> None:
         f"\nGroth16 prove, BN254, {ncpu} cores ({os.uname().machine}); best of {repeat} rounds, "
         "each prover's run pinned with taskset to the given cores and the provers taking turns "
         "within a round. Times are whole-process wall seconds (zkedge: interpreter start, "
-        "imports, reading and proving; its read+prove alone in 'r+p s'); MB = peak RSS."
+        "imports, reading and proving; its read+prove alone in 'r+p s'); MB = peak RSS (of "
+        "rapidsnark and snarkjs: at least the timing wrapper's, about 10 MB)."
     )
     print(
         "zk/rs, zk/sj: zkedge's process time divided by rapidsnark's, snarkjs's (below 1: zkedge "
