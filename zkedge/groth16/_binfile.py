@@ -6,6 +6,7 @@ and that many bytes. All integers little-endian. Field elements are fixed-width 
 
 from __future__ import annotations
 
+import mmap
 import os
 import struct
 from collections.abc import Callable
@@ -56,13 +57,24 @@ class BinFile:
 
     @classmethod
     def read_path(cls, path: str | os.PathLike[str], magic: str, max_version: int) -> BinFile:
-        """Like :meth:`parse` on the file's bytes, but each section is read into a buffer of
-        its own: a point section then is a whole ``bytes`` object, aligned, that a native
-        table can use in place (no second copy of the megabytes of points)."""
+        """Like :meth:`parse` on the file's bytes, without reading them: the file is mapped
+        read-only and each section is a view into the mapping, so a point section at an
+        8-byte aligned offset becomes a native table in place and pages come from the page
+        cache as they are used. A file that cannot be mapped (a pipe, an empty file) is read
+        section by section into buffers of its own. The file must not be truncated while its
+        sections are in use (touching a page past the new end is SIGBUS, as for any mapping)."""
         name = str(Path(path))
         try:
             with open(path, "rb") as f:
                 total = os.fstat(f.fileno()).st_size
+                try:
+                    mapped = memoryview(mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ))
+                except (OSError, ValueError):  # not a regular file, or empty
+                    mapped = None
+                if mapped is not None:
+                    if len(mapped) != total:
+                        raise FormatError(name, "file changed while reading")
+                    return cls.parse(name, mapped, magic, max_version)
 
                 def read_at(pos: int, n: int) -> memoryview:
                     f.seek(pos)

@@ -10,6 +10,7 @@ Points are affine, little-endian Montgomery form: exactly the ``"mont"`` layout 
 
 from __future__ import annotations
 
+import mmap
 import struct
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
@@ -107,8 +108,8 @@ class Zkey:
             raw = self.raw.get(which)
             if raw is None:
                 raise RuntimeError(f"{self.name}: points {which} were released")
-            # A section read on its own (BinFile.read_path) is a whole bytes object: the table
-            # uses it in place. A view into a larger buffer is copied into a table.
+            # A section of a mapped file (BinFile.read_path), or read on its own into a whole
+            # bytes object, becomes the table in place; a view into other memory is copied.
             whole = raw.obj if isinstance(raw.obj, bytes) and len(raw.obj) == raw.nbytes else raw
             try:
                 tab = BaseTable.from_bytes(self.curve, group, whole, encoding="mont", check=check)
@@ -119,13 +120,14 @@ class Zkey:
 
     def load_tables(self, check: Literal["curve", "none"] = "curve") -> None:
         """Load every point section into native tables and release the file's bytes (the
-        coefficients are copied out unless section 4 is a buffer of its own): afterwards
-        memory is the tables plus section 4."""
+        coefficients are copied out unless section 4 is a buffer of its own or in a mapped
+        file): afterwards memory is the tables plus section 4."""
         for which in POINT_SECTIONS:
             self.table(which, check)
         self.raw = {}
         owner = self.coefs.obj
-        if not isinstance(owner, bytes) or len(owner) != self.coefs.nbytes + 4:
+        own = isinstance(owner, bytes) and len(owner) == self.coefs.nbytes + 4
+        if not own and not isinstance(owner, mmap.mmap):
             self.coefs = memoryview(bytes(self.coefs))
 
 
