@@ -50,8 +50,7 @@ from zkedge.groth16.proofjson import dump_json
 t_import = time.monotonic() - t0
 zkey, wtns, proof, public, threads = sys.argv[1:6]
 t1 = time.monotonic()
-zk, wit = load_inputs(zkey, wtns)
-zk.load_tables()
+zk, wit = load_inputs(zkey, wtns)  # as `zkedge prove`: tables are loaded as the MSMs come
 t_read = time.monotonic() - t1
 t2 = time.monotonic()
 res = prove_points(zk, wit, threads=int(threads) or None)

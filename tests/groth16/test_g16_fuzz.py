@@ -129,3 +129,19 @@ def test_zkey_tables_from_a_file_are_the_mapped_sections() -> None:
     zk = read_zkey(BLS / "circuit.zkey")
     for w in raw:
         assert bytes(copied.table(w)._data) == bytes(zk.table(w)._data)
+
+
+def test_evicted_sections_are_read_again() -> None:
+    """A proof gives back the mapped pages of section 4 and of each table once used; a second
+    proof with the same Zkey pages them in again and gets the same points."""
+    from zkedge.groth16 import prove_points
+
+    for name in ("bn128", "bls12381"):
+        d = fixture_dir(name)
+        zk, wit = read_zkey(d / "circuit.zkey"), read_wtns(d / "witness.wtns")
+        first = prove_points(zk, wit, rs=(3, 5))
+        zk.evict("coefs")
+        for w in ("A", "B1", "B2", "C", "H"):
+            zk.evict(w)
+        again = prove_points(zk, wit, rs=(3, 5))
+        assert (again.a, again.b, again.c) == (first.a, first.b, first.c)

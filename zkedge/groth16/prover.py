@@ -214,7 +214,8 @@ def msm_partials(
 
     prog = progress or Progress("", 1.0, enabled=False)
     sums: dict[PointSet, Point] = {}
-    for t in plan.tasks:
+    last = {t.msm: i for i, t in enumerate(plan.tasks)}
+    for i, t in enumerate(plan.tasks):
         with prog.step(f"msm {t.msm}", t.cost):
             table = zk.table(t.msm)
             part = msm(
@@ -225,6 +226,8 @@ def msm_partials(
                 threads=threads,
                 stop=stop,
             )
+            if last[t.msm] == i:  # done with these bases: their mapped pages go back
+                zk.evict(t.msm)
         prev = sums.get(t.msm)
         sums[t.msm] = part if prev is None else ec.add(zk.curve, t.group, prev, part)
     for name in MSM_NAMES:
@@ -295,18 +298,21 @@ def prove_points(
     zk, wit = load_inputs(zkey, witness)
     h = zk.header
     plan = plan or plan_proof(h)
-    zk.load_tables()  # native tables (cached on zk); the file's bytes are released
     if isinstance(progress, Progress):
         prog = progress
     else:
         weight = 0.33 * h.domain_size + plan.total_cost + 1.0
         prog = Progress("zkedge prove", weight, enabled=progress)
     check()
+    # H first, then each table as its MSM comes (checked then, its mapped pages given back
+    # after): peak memory is the larger phase, not the sum of the NTT buffers and the bases
     hvec = compute_h(zk, wit, threads=threads, progress=prog)
+    zk.evict("coefs")
     check()
     sums = msm_partials(
         zk, {"witness": wit.data, "h": hvec}, plan, threads=threads, progress=prog, stop=stop
     )
+    zk.load_tables()  # every table now cached on zk; the file's other bytes are released
     if rs is None:
         r, s = random_below(h.curve.r), random_below(h.curve.r)
     else:

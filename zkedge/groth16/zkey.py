@@ -116,7 +116,21 @@ class Zkey:
             except ValueError as e:
                 raise FormatError(self.name, f"section {sid} (points {which}): {e}") from None
             self._tables[which] = tab
+            if tab._data is not raw:  # copied (an unaligned section): its pages are not needed
+                evict(raw)
         return tab
+
+    def evict(self, which: PointSet | Literal["coefs"]) -> None:
+        """Give back the resident pages of a section of a mapped file (its table, or section 4)
+        once a proof is done with it. Nothing changes for the caller: a page used again is
+        read again from the page cache. Sections not in a mapped file are left alone."""
+        if which == "coefs":
+            evict(self.coefs)
+            return
+        tab = self._tables.get(which)
+        buf = tab._data if tab is not None else self.raw.get(which)
+        if isinstance(buf, memoryview):
+            evict(buf)
 
     def load_tables(self, check: Literal["curve", "none"] = "curve") -> None:
         """Load every point section into native tables and release the file's bytes (the
@@ -129,6 +143,25 @@ class Zkey:
         own = isinstance(owner, bytes) and len(owner) == self.coefs.nbytes + 4
         if not own and not isinstance(owner, mmap.mmap):
             self.coefs = memoryview(bytes(self.coefs))
+
+
+def evict(view: memoryview) -> None:
+    """MADV_DONTNEED over the whole pages of ``view`` when it is part of a read-only file
+    mapping: they leave this process's resident memory (the page cache keeps them, and a
+    later access maps them again). Anything else is left alone."""
+    m = view.obj
+    if not isinstance(m, mmap.mmap) or not hasattr(m, "madvise") or not view.nbytes:
+        return
+    from zkedge._lib import ffi
+
+    off = int(ffi.cast("uintptr_t", ffi.from_buffer(view))) - int(
+        ffi.cast("uintptr_t", ffi.from_buffer(m))
+    )
+    page = mmap.PAGESIZE
+    start = -(-off // page) * page
+    end = (off + view.nbytes) // page * page
+    if end > start:
+        m.madvise(mmap.MADV_DONTNEED, start, end - start)
 
 
 def _g1(z: BinFile, curve: Curve, data: memoryview, what: str) -> G1Affine:
