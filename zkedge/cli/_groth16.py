@@ -106,7 +106,8 @@ def check_output(path: Path) -> None:
 
 def cmd_prove(args: argparse.Namespace) -> int:
     """``zkedge prove``."""
-    from zkedge.groth16 import FormatError, dump_json, explain_verify, vkey_from_zkey
+    from zkedge.groth16._binfile import FormatError
+    from zkedge.groth16.proofjson import dump_json
     from zkedge.groth16.prover import load_inputs
 
     check_output(args.proof)
@@ -140,6 +141,9 @@ def cmd_prove(args: argparse.Namespace) -> int:
         return 1
     proof, public = res.to_json()
     if args.verify:
+        from zkedge.groth16.verifier import explain_verify
+        from zkedge.groth16.vkey import vkey_from_zkey
+
         why = explain_verify(vkey_from_zkey(zk), res.public, (res.a, res.b, res.c))
         if why is not None:
             print(f"error: the proof does not verify ({why}); wrong witness?", file=sys.stderr)
