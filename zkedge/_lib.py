@@ -11,7 +11,7 @@ import importlib
 import mmap
 import operator
 import os
-from typing import Any
+from typing import Any, TypeGuard
 
 from zkedge.curves import Curve, Group, check_group, get_curve
 
@@ -279,7 +279,7 @@ def table_load(
     return table
 
 
-def is_fixed(data: object) -> bool:
+def is_fixed(data: object) -> TypeGuard[bytes | memoryview]:
     """Whether ``data``'s bytes cannot change under a table: a ``bytes`` object, or a
     read-only view of a read-only file mapping (:meth:`zkedge.groth16.BinFile.read_path`)."""
     if type(data) is bytes:

@@ -45,7 +45,6 @@ class BaseTable:
         copied."""
         c, g = get_curve(curve), check_group(group)
         if encoding == "mont" and _lib.is_fixed(data):
-            assert isinstance(data, bytes | memoryview)
             return cls(c, g, _lib.table_adopt(c, g, data, check))
         return cls(c, g, _lib.table_load(c, g, data, encoding, check))
 

@@ -106,8 +106,7 @@ def check_output(path: Path) -> None:
 
 def cmd_prove(args: argparse.Namespace) -> int:
     """``zkedge prove``."""
-    from zkedge.groth16._binfile import FormatError
-    from zkedge.groth16.proofjson import dump_json
+    from zkedge.groth16 import FormatError, dump_json
     from zkedge.groth16.prover import load_inputs
 
     check_output(args.proof)

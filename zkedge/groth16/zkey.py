@@ -21,6 +21,7 @@ from zkedge.groth16._binfile import (
     FormatError,
     Source,
     curve_from_q,
+    drop_pages,
     g1_from_mont,
     g1_on_curve,
     g2_from_mont,
@@ -81,6 +82,10 @@ class Zkey:
     _tables: dict[PointSet, BaseTable] = field(default_factory=dict, repr=False)
     # content hashes of the point sections as added to a coordinator (zkedge.fleet.coordinator)
     fleet_tables: dict[PointSet, str] = field(default_factory=dict, repr=False)
+    # the file's read-only mapping, and (offset, size) of section 4's records and of each
+    # point section in it, for evict()
+    _mapped: mmap.mmap | None = field(default=None, repr=False)
+    _spans: dict[str, tuple[int, int]] = field(default_factory=dict, repr=False)
 
     @property
     def curve(self) -> Curve:
@@ -117,20 +122,17 @@ class Zkey:
                 raise FormatError(self.name, f"section {sid} (points {which}): {e}") from None
             self._tables[which] = tab
             if tab._data is not raw:  # copied (an unaligned section): its pages are not needed
-                evict(raw)
+                self.evict(which)
         return tab
 
     def evict(self, which: PointSet | Literal["coefs"]) -> None:
-        """Give back the resident pages of a section of a mapped file (its table, or section 4)
-        once a proof is done with it. Nothing changes for the caller: a page used again is
-        read again from the page cache. Sections not in a mapped file are left alone."""
-        if which == "coefs":
-            evict(self.coefs)
-            return
-        tab = self._tables.get(which)
-        buf = tab._data if tab is not None else self.raw.get(which)
-        if isinstance(buf, memoryview):
-            evict(buf)
+        """Give back the resident pages of a section of a mapped file (a table's points, or
+        section 4) once a proof is done with it. Nothing changes for the caller: a page used
+        again is read again from the page cache. A zkey not read from a mapped file is left
+        alone."""
+        span = self._spans.get(which)
+        if self._mapped is not None and span is not None:
+            drop_pages(self._mapped, *span)
 
     def load_tables(self, check: Literal["curve", "none"] = "curve") -> None:
         """Load every point section into native tables and release the file's bytes (the
@@ -143,25 +145,6 @@ class Zkey:
         own = isinstance(owner, bytes) and len(owner) == self.coefs.nbytes + 4
         if not own and not isinstance(owner, mmap.mmap):
             self.coefs = memoryview(bytes(self.coefs))
-
-
-def evict(view: memoryview) -> None:
-    """MADV_DONTNEED over the whole pages of ``view`` when it is part of a read-only file
-    mapping: they leave this process's resident memory (the page cache keeps them, and a
-    later access maps them again). Anything else is left alone."""
-    m = view.obj
-    if not isinstance(m, mmap.mmap) or not hasattr(m, "madvise") or not view.nbytes:
-        return
-    from zkedge._lib import ffi
-
-    off = int(ffi.cast("uintptr_t", ffi.from_buffer(view))) - int(
-        ffi.cast("uintptr_t", ffi.from_buffer(m))
-    )
-    page = mmap.PAGESIZE
-    start = -(-off // page) * page
-    end = (off + view.nbytes) // page * page
-    if end > start:
-        m.madvise(mmap.MADV_DONTNEED, start, end - start)
 
 
 def _g1(z: BinFile, curve: Curve, data: memoryview, what: str) -> G1Affine:
@@ -276,6 +259,11 @@ def read_zkey(src: Source) -> Zkey:
         size = g1s if group == "G1" else g2s
         n = zk.count(which)
         zk.raw[which] = z.expect_size(sid, f"points {which}", n * size, f"{n} {group} points")
+    if z.mapped is not None:
+        zk._mapped = z.mapped
+        zk._spans["coefs"] = (z.starts[4][0] + 4, len(coef_sec) - 4)
+        for which, (sid, _) in POINT_SECTIONS.items():
+            zk._spans[which] = (z.starts[sid][0], len(zk.raw[which]))
     return zk
 
 
