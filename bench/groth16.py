@@ -1,17 +1,22 @@
 #!/usr/bin/env python3
-"""Groth16 benchmark: zkedge local (1 thread, all threads), zkedge across 2 local worker
-processes, and `snarkjs groth16 prove`, on the same zkey and witness.
+"""Groth16 benchmark: zkedge local, rapidsnark (--rapidsnark PATH), `snarkjs groth16 prove`
+on 1 core and on all cores (taskset), and zkedge across 2 local worker processes, on the same
+zkey and witness.
 
     .venv/bin/python bench/groth16.py                 # sizes 2^12, 2^14, 2^16
     .venv/bin/python bench/groth16.py --sizes 12,14 --repeat 3 --fleet 0
+    .venv/bin/python bench/groth16.py --sizes 14,15,16 --setup fast --fleet 0 \
+        --rapidsnark /path/to/rapidsnark/prover
 
 Circuits (tests/fixtures/circuits/chain.circom.in: half bit decompositions, whose witness
 values are 0/1, half chained multiplications) of about 15/16 * 2^k constraints are generated on
 demand and cached under build/groth16-bench/. With --setup auto, sizes whose powers of tau is
 cached in build/fixtures/ptau/ are set up by snarkjs (on 2 busy cores the ptau took 3 min for
 2^12, 16 min for 2^14, over an hour for 2^16); others by tests/fixtures/fast_setup.py (same zkey
-format, known toxic waste: ~5 min at 2^16). Every run is a fresh process; peak memory is that
-process's max RSS. Each zkedge proof is checked with snarkjs.
+format, known toxic waste: ~5 min at 2^16). Every run is a fresh process pinned with taskset to
+the first 1 (or all) of this process's CPUs; the provers take turns within each round (zkedge,
+rapidsnark, snarkjs), and the fastest whole-process wall time of the rounds is kept. Peak memory
+is that process's max RSS. Each zkedge and rapidsnark proof is checked with snarkjs.
 """
 
 from __future__ import annotations
@@ -34,7 +39,9 @@ from fixtures import build as fixtures  # noqa: E402
 BENCH = ROOT / "build" / "groth16-bench"
 PY = sys.executable
 
-# Runs in a fresh interpreter: read + prove, report times and peak RSS as JSON.
+# Runs in a fresh interpreter: read + prove, report times and peak RSS as JSON. The peak is
+# VmHWM, this process image's own: ru_maxrss also counts the parent's peak at the fork and exec
+# (this script's, hundreds of MB after a fast setup).
 ZKEDGE_CHILD = r"""
 import json, resource, sys, time
 t0 = time.monotonic()
@@ -43,16 +50,20 @@ from zkedge.groth16.proofjson import dump_json
 t_import = time.monotonic() - t0
 zkey, wtns, proof, public, threads = sys.argv[1:6]
 t1 = time.monotonic()
-zk, wit = load_inputs(zkey, wtns)
-zk.load_tables()
+zk, wit = load_inputs(zkey, wtns)  # as `zkedge prove`: tables are loaded as the MSMs come
 t_read = time.monotonic() - t1
 t2 = time.monotonic()
 res = prove_points(zk, wit, threads=int(threads) or None)
 t_prove = time.monotonic() - t2
 p, pub = res.to_json()
 dump_json(p, proof); dump_json(pub, public)
+try:
+    with open("/proc/self/status") as f:
+        peak = next(int(ln.split()[1]) for ln in f if ln.startswith("VmHWM:"))
+except (OSError, StopIteration):
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 print(json.dumps({"import": t_import, "read": t_read, "prove": t_prove, "steps": res.times,
-                  "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+                  "maxrss_kb": peak}))
 """
 
 # Runs in a fresh interpreter: a coordinator here and N worker processes (1 thread each); one cold
@@ -115,7 +126,8 @@ async def main():
 trio.run(main)
 """
 
-# Wraps a command: wall time and the child's peak RSS.
+# Wraps a command: wall time and the child's peak RSS (never below this wrapper's own, about
+# 10 MB, which the child's accounting starts from).
 WRAP_CHILD = r"""
 import json, resource, subprocess, sys, time
 t0 = time.monotonic()
@@ -187,19 +199,29 @@ def circuit_wasm(d: Path) -> Path:
     return wasm
 
 
-def run_zkedge(d: Path, threads: int, out: Path) -> dict[str, Any]:
+def pinned(cpus: list[int] | None, cmd: list[str]) -> list[str]:
+    """cmd under `taskset -c CPUS` (None: unpinned)."""
+    if cpus is None:
+        return cmd
+    return ["taskset", "-c", ",".join(map(str, cpus)), *cmd]
+
+
+def run_zkedge(d: Path, threads: int, out: Path, cpus: list[int] | None = None) -> dict[str, Any]:
     t0 = time.monotonic()
     proc = subprocess.run(
-        [
-            PY,
-            "-c",
-            ZKEDGE_CHILD,
-            str(d / "circuit.zkey"),
-            str(d / "witness.wtns"),
-            str(out / "proof.json"),
-            str(out / "public.json"),
-            str(threads),
-        ],
+        pinned(
+            cpus,
+            [
+                PY,
+                "-c",
+                ZKEDGE_CHILD,
+                str(d / "circuit.zkey"),
+                str(d / "witness.wtns"),
+                str(out / "proof.json"),
+                str(out / "public.json"),
+                str(threads),
+            ],
+        ),
         capture_output=True,
         text=True,
         check=False,
@@ -237,34 +259,48 @@ def run_fleet(d: Path, workers: int, out: Path, repeat: int) -> dict[str, Any]:
     return res
 
 
-def run_snarkjs(d: Path, out: Path) -> dict[str, float]:
-    proc = subprocess.run(
-        [
-            PY,
-            "-c",
-            WRAP_CHILD,
-            "node",
-            str(fixtures.SNARKJS),
-            "groth16",
-            "prove",
-            str(d / "circuit.zkey"),
-            str(d / "witness.wtns"),
-            str(out / "sj_proof.json"),
-            str(out / "sj_public.json"),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+def run_wrapped(cmd: list[str]) -> dict[str, float]:
+    """Wall time and peak RSS of one whole process (WRAP_CHILD)."""
+    proc = subprocess.run([PY, "-c", WRAP_CHILD, *cmd], capture_output=True, text=True, check=False)
     if proc.returncode:
         raise RuntimeError(proc.stdout + proc.stderr)
     res: dict[str, float] = json.loads(proc.stdout.strip().splitlines()[-1])
     return res
 
 
-def snarkjs_verifies(d: Path, out: Path) -> bool:
-    return snarkjs_verifies_files(
-        d / "verification_key.json", out / "public.json", out / "proof.json"
+def run_snarkjs(d: Path, out: Path, cpus: list[int] | None = None) -> dict[str, float]:
+    return run_wrapped(
+        pinned(
+            cpus,
+            [
+                "node",
+                str(fixtures.SNARKJS),
+                "groth16",
+                "prove",
+                str(d / "circuit.zkey"),
+                str(d / "witness.wtns"),
+                str(out / "sj_proof.json"),
+                str(out / "sj_public.json"),
+            ],
+        )
+    )
+
+
+def run_rapidsnark(
+    prover: Path, d: Path, out: Path, cpus: list[int] | None = None
+) -> dict[str, float]:
+    """`prover <zkey> <wtns> <proof.json> <public.json>` (rapidsnark's command line)."""
+    return run_wrapped(
+        pinned(
+            cpus,
+            [
+                str(prover),
+                str(d / "circuit.zkey"),
+                str(d / "witness.wtns"),
+                str(out / "rs_proof.json"),
+                str(out / "rs_public.json"),
+            ],
+        )
     )
 
 
@@ -279,18 +315,29 @@ def snarkjs_verifies_files(vkey: Path, public: Path, proof: Path) -> bool:
     return proc.returncode == 0
 
 
+def snarkjs_verifies(d: Path, out: Path, prefix: str = "") -> bool:
+    proc = subprocess.run(
+        [
+            "node",
+            str(fixtures.SNARKJS),
+            "groth16",
+            "verify",
+            str(d / "verification_key.json"),
+            str(out / f"{prefix}public.json"),
+            str(out / f"{prefix}proof.json"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return proc.returncode == 0
+
+
 def have_snarkjs() -> bool:
     """Whether node and the fixtures' snarkjs are installed (`make node`)."""
     import shutil
 
     return shutil.which("node") is not None and Path(fixtures.SNARKJS).is_file()
-
-
-def zero_one_fraction(d: Path) -> float:
-    from zkedge.groth16 import read_wtns
-
-    vals = read_wtns(d / "witness.wtns").values()
-    return sum(1 for v in vals if v in (0, 1)) / len(vals)
 
 
 def zero_one_msm(d: Path) -> tuple[float, float, float]:
@@ -315,12 +362,32 @@ def zero_one_msm(d: Path) -> tuple[float, float, float]:
     return sum(1 for v in vals if v in (0, 1)) / len(vals), best[0], best[1]
 
 
-def main() -> int:
+def best_of(runs: list[dict[str, Any]], key: str = "wall") -> dict[str, Any]:
+    """The run with the smallest `key`, with every run's `key` under "all"."""
+    best = dict(min(runs, key=lambda r: float(r[key])))
+    best["all"] = [round(float(r[key]), 3) for r in runs]
+    return best
+
+
+def parse_args() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="12,14,16", help="comma-separated log2 sizes")
-    ap.add_argument("--repeat", type=int, default=2, help="runs per configuration (best kept)")
+    ap.add_argument("--repeat", type=int, default=2, help="rounds per configuration (best kept)")
     ap.add_argument("--no-snarkjs", action="store_true", help="skip snarkjs timings")
     ap.add_argument("--fleet", type=int, default=2, help="local workers (0: no fleet run)")
+    ap.add_argument(
+        "--cores",
+        default=None,
+        help="comma-separated core counts, each run pinned with taskset to that many of this "
+        "process's CPUs (default: 1 and all)",
+    )
+    ap.add_argument(
+        "--rapidsnark",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="rapidsnark's prover binary: timed in the same rounds as zkedge",
+    )
     ap.add_argument(
         "--setup",
         choices=["auto", "snarkjs", "fast"],
@@ -328,125 +395,157 @@ def main() -> int:
         help="zkey from snarkjs (needs a ptau: slow above 2^14) or tests/fixtures/fast_setup.py "
         "(insecure, same format); auto: snarkjs when its ptau is cached, else fast",
     )
-    args = ap.parse_args()
-    if not fixtures.node_available():
-        log("node toolchain missing: run `make node`")
-        return 2
-    ncpu = len(os.sched_getaffinity(0))
-    rows = []
-    for k in (int(s) for s in args.sizes.split(",")):
-        setup = args.setup
-        if setup == "auto":
-            ptau = fixtures.WORK / "ptau" / f"bn128_{k}.ptau"
-            setup = (
-                "snarkjs"
-                if ptau.is_file() or (BENCH / f"chain{k}" / "circuit.zkey").is_file()
-                else "fast"
-            )
-        d, ncons, nwires = circuit_for(k, setup)
-        out = BENCH / f"out{k}"
-        out.mkdir(parents=True, exist_ok=True)
-        row: dict[str, object] = {
-            "setup": setup,
-            "dir": str(d),
-            "k": k,
-            "constraints": ncons,
-            "wires": nwires,
-            "01": zero_one_fraction(d),
-        }
-        for label, threads in (("zk1", 1), ("zkN", 0)):
-            best = None
-            for _ in range(args.repeat):
-                r = run_zkedge(d, threads, out)
-                if best is None or r["read"] + r["prove"] < best["read"] + best["prove"]:
-                    best = r
-            assert best is not None
-            if not snarkjs_verifies(d, out):
-                raise SystemExit(f"snarkjs rejects zkedge's 2^{k} proof ({label})")
-            row[label] = best
-            log(
-                f"2^{k} {label}: read {best['read']:.2f} s, prove {best['prove']:.2f} s, "
-                f"process {best['wall']:.2f} s, {best['maxrss_kb'] / 1024:.0f} MB; "
-                + ", ".join(f"{a} {b:.2f}" for a, b in best["steps"].items())
-            )
-        if args.fleet:
-            fl = run_fleet(d, args.fleet, out, args.repeat)
-            if not snarkjs_verifies(d, out):
-                raise SystemExit(f"snarkjs rejects zkedge's 2^{k} fleet proof")
-            row["fleet"] = fl
-            warm = fl["warm_steps"]
-            log(
-                f"2^{k} fleet x{args.fleet}: cold {fl['cold']:.2f} s, best warm {fl['warm']:.2f} s "
-                f"(without the check: all warm {sorted(round(x, 2) for x in fl['warm_all'])}) "
-                f"({', '.join(f'{a} {b:.2f}' for a, b in warm.items())}), "
-                f"shares {fl['warm_shares']}; task scalars of the cold proof: "
-                f"{fl['scalars_cold_mb'][0]:.1f} MB sent, "
-                f"{fl['scalars_cold_mb'][1]:.1f} MB left out (held by the worker); all proofs "
-                f"(one witness, so warm ones find C and H held too): "
-                f"{fl['scalars_mb'][0]:.1f} MB sent, {fl['scalars_mb'][1]:.1f} MB left out, "
-                f"{fl['scalars_mb'][2]} resent"
-            )
-        if not args.no_snarkjs:
-            best_sj = None
-            for _ in range(args.repeat):
-                r = run_snarkjs(d, out)
-                if best_sj is None or r["wall"] < best_sj["wall"]:
-                    best_sj = r
-            row["sj"] = best_sj
-            assert best_sj is not None
-            log(f"2^{k} snarkjs: {best_sj['wall']:.2f} s, {best_sj['maxrss_kb'] / 1024:.0f} MB")
-        rows.append(row)
+    return ap.parse_args()
 
-    print(
-        f"\nGroth16 prove, BN254, {ncpu} cores ({os.uname().machine}); best of {args.repeat}. "
-        "zkedge: read+prove in-process (process wall incl. interpreter start in brackets); "
-        "snarkjs: whole `snarkjs groth16 prove` process."
+
+def log_fleet(k: int, n: int, fl: dict[str, Any]) -> None:
+    warm = fl["warm_steps"]
+    log(
+        f"2^{k} fleet x{n}: cold {fl['cold']:.2f} s, best warm {fl['warm']:.2f} s (without the "
+        f"check: all warm {sorted(round(x, 2) for x in fl['warm_all'])}) "
+        f"({', '.join(f'{a} {b:.2f}' for a, b in warm.items())}), "
+        f"shares {fl['warm_shares']}; task scalars of the cold proof: "
+        f"{fl['scalars_cold_mb'][0]:.1f} MB sent, "
+        f"{fl['scalars_cold_mb'][1]:.1f} MB left out (held by the worker); all proofs "
+        f"(one witness, so warm ones find C and H held too): "
+        f"{fl['scalars_mb'][0]:.1f} MB sent, {fl['scalars_mb'][1]:.1f} MB left out, "
+        f"{fl['scalars_mb'][2]} resent"
     )
-    print(
-        "fleet: coordinator + worker processes (1 thread each) on this machine, warm base cache,"
-        f" best of {args.repeat} warm proofs;"
-        " 'fleet s'"
-        " includes H, MSMs and blinding, not the py_ecc check of the proof (given apart)."
-        " * = zkey from tests/fixtures/fast_setup.py (same format, insecure) instead of snarkjs."
+
+
+def log_row(row: dict[str, Any]) -> None:
+    k, c, zk = row["k"], row["cores"], row["zk"]
+    log(
+        f"2^{k} {c} cores: zkedge process {zk['wall']:.2f} s (all {zk['all']}): import "
+        f"{zk['import']:.2f}, read {zk['read']:.2f}, prove {zk['prove']:.2f} s, "
+        f"{zk['maxrss_kb'] / 1024:.0f} MB; "
+        + ", ".join(f"{a} {b:.2f}" for a, b in zk["steps"].items())
     )
-    cols = [
-        ("size", 5), ("constr", 7), ("0/1 wit", 7), ("snarkjs s", 9), ("MB", 5),
-        ("zk 1t s", 7), ("MB", 5), (f"zk {ncpu}t s", 7), ("MB", 5), ("sj/zk1", 6),
-        ("sj/zkN", 6), ("fleet s", 7), ("check s", 7), ("fl/zkN", 6),
+    for who, name in (("rs", "rapidsnark"), ("sj", "snarkjs")):
+        if who in row:
+            r = row[who]
+            log(
+                f"2^{k} {c} cores: {name} {r['wall']:.2f} s (all {r['all']}), "
+                f"{r['maxrss_kb'] / 1024:.0f} MB"
+            )
+
+
+def measure(args: argparse.Namespace, k: int, cores: list[int]) -> list[dict[str, Any]]:
+    """One row per core count for the 2^k circuit: the provers take turns in each round."""
+    setup = args.setup
+    if setup == "auto":
+        ptau = fixtures.WORK / "ptau" / f"bn128_{k}.ptau"
+        cached = ptau.is_file() or (BENCH / f"chain{k}" / "circuit.zkey").is_file()
+        setup = "snarkjs" if cached else "fast"
+    d, ncons, nwires = circuit_for(k, setup)
+    out = BENCH / f"out{k}"
+    out.mkdir(parents=True, exist_ok=True)
+    cpus_all = sorted(os.sched_getaffinity(0))
+    runs: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    for rnd in range(args.repeat):
+        for c in cores:
+            cpus = cpus_all[:c]
+            runs.setdefault(("zk", c), []).append(run_zkedge(d, 0, out, cpus))
+            if rnd == 0 and not snarkjs_verifies(d, out):
+                raise SystemExit(f"snarkjs rejects zkedge's 2^{k} proof ({c} cores)")
+            if args.rapidsnark is not None:
+                runs.setdefault(("rs", c), []).append(run_rapidsnark(args.rapidsnark, d, out, cpus))
+                if rnd == 0 and not snarkjs_verifies(d, out, "rs_"):
+                    raise SystemExit(f"snarkjs rejects rapidsnark's 2^{k} proof ({c} cores)")
+            if not args.no_snarkjs:
+                runs.setdefault(("sj", c), []).append(run_snarkjs(d, out, cpus))
+    fleet = None
+    if args.fleet:
+        fleet = run_fleet(d, args.fleet, out, args.repeat)
+        if not snarkjs_verifies(d, out):
+            raise SystemExit(f"snarkjs rejects zkedge's 2^{k} fleet proof")
+        log_fleet(k, args.fleet, fleet)
+    rows = []
+    for c in cores:
+        row: dict[str, Any] = {
+            "setup": setup, "dir": str(d), "k": k, "constraints": ncons, "wires": nwires,
+            "cores": c, "fleet": fleet if c == len(cpus_all) else None,
+        }  # fmt: skip
+        for who in ("zk", "rs", "sj"):
+            if (who, c) in runs:
+                row[who] = best_of(runs[who, c])
+        log_row(row)
+        rows.append(row)
+    return rows
+
+
+COLS = [
+    ("size", 5), ("constr", 7), ("cores", 5), ("zkedge s", 8), ("r+p s", 6), ("MB", 5),
+    ("rapidsn s", 9), ("MB", 5), ("snarkjs s", 9), ("MB", 5), ("zk/rs", 5), ("zk/sj", 5),
+    ("fleet s", 7), ("check s", 7), ("fl/zk", 5),
+]  # fmt: skip
+
+
+def row_cells(row: dict[str, Any]) -> list[str]:
+    """The table cells of one row ("-" where a prover was not run)."""
+    z, rs, sj, fl = row["zk"], row.get("rs"), row.get("sj"), row.get("fleet")
+    zt = float(z["wall"])
+    cells = [
+        f"2^{row['k']}" + ("*" if row["setup"] == "fast" else ""),
+        str(row["constraints"]), str(row["cores"]),
+        f"{zt:.2f}", f"{z['read'] + z['prove']:.2f}", f"{z['maxrss_kb'] / 1024:.0f}",
     ]  # fmt: skip
-    hdr = " ".join(f"{name:>{w}}" for name, w in cols)
+    for r in (rs, sj):
+        cells += [f"{r['wall']:.2f}", f"{r['maxrss_kb'] / 1024:.0f}"] if r else ["-", "-"]
+    cells += [f"{zt / r['wall']:.2f}" if r else "-" for r in (rs, sj)]
+    if fl:
+        fleet_s = fl["warm"] - fl["warm_steps"]["verify"]  # read + H + MSMs + blinding
+        cells += [f"{fleet_s:.2f}", f"{fl['warm_steps']['verify']:.2f}", f"{fleet_s / zt:.2f}"]
+    else:
+        cells += ["-", "-", "-"]
+    return cells
+
+
+def print_table(rows: list[dict[str, Any]], ncpu: int, repeat: int) -> None:
+    print(
+        f"\nGroth16 prove, BN254, {ncpu} cores ({os.uname().machine}); best of {repeat} rounds, "
+        "each prover's run pinned with taskset to the given cores and the provers taking turns "
+        "within a round. Times are whole-process wall seconds (zkedge: interpreter start, "
+        "imports, reading and proving; its read+prove alone in 'r+p s'); MB = peak RSS (of "
+        "rapidsnark and snarkjs: at least the timing wrapper's, about 10 MB)."
+    )
+    print(
+        "zk/rs, zk/sj: zkedge's process time divided by rapidsnark's, snarkjs's (below 1: zkedge "
+        "faster). fleet (all-cores rows): coordinator + worker processes (1 thread each) on this"
+        f" machine, warm base cache, best of {repeat} warm proofs; 'fleet s' includes H, MSMs "
+        "and blinding, not the py_ecc check of the proof (given apart). * = zkey from "
+        "tests/fixtures/fast_setup.py (same format, insecure) instead of snarkjs."
+    )
+    hdr = " ".join(f"{name:>{w}}" for name, w in COLS)
     print(hdr)
     print("-" * len(hdr))
     for row in rows:
-        z1: Any = row["zk1"]
-        zn: Any = row["zkN"]
-        sj: Any = row.get("sj")
-        fleet: Any = row.get("fleet")
-        t1 = z1["read"] + z1["prove"]
-        tn = zn["read"] + zn["prove"]
-        cells = [
-            f"2^{row['k']}" + ("*" if row["setup"] == "fast" else ""),
-            str(row["constraints"]), f"{row['01']:.0%}",
-            f"{sj['wall']:.2f}" if sj else "-", f"{sj['maxrss_kb'] / 1024:.0f}" if sj else "-",
-            f"{t1:.2f}", f"{z1['maxrss_kb'] / 1024:.0f}",
-            f"{tn:.2f}", f"{zn['maxrss_kb'] / 1024:.0f}",
-            f"{sj['wall'] / t1:.1f}" if sj else "-", f"{sj['wall'] / tn:.1f}" if sj else "-",
-        ]  # fmt: skip
-        if fleet:
-            st = fleet["warm_steps"]
-            fleet_s = fleet["warm"] - st["verify"]  # read + H + MSMs + blinding
-            cells += [f"{fleet_s:.2f}", f"{st['verify']:.2f}", f"{fleet_s / tn:.2f}"]
-        else:
-            cells += ["-", "-", "-"]
-        print(" ".join(f"{c:>{w}}" for c, (_, w) in zip(cells, cols, strict=True)))
+        print(" ".join(f"{c:>{w}}" for c, (_, w) in zip(row_cells(row), COLS, strict=True)))
+
+
+def main() -> int:
+    args = parse_args()
+    if not fixtures.node_available():
+        log("node toolchain missing: run `make node`")
+        return 2
+    if args.rapidsnark is not None and not os.access(args.rapidsnark, os.X_OK):
+        log(f"{args.rapidsnark} is not an executable")
+        return 2
+    ncpu = len(os.sched_getaffinity(0))
+    wanted = {int(c) for c in args.cores.split(",")} if args.cores else {1, ncpu}
+    cores = sorted({min(max(c, 1), ncpu) for c in wanted})
+    rows = []
+    for k in (int(s) for s in args.sizes.split(",")):
+        rows += measure(args, k, cores)
+    print_table(rows, ncpu, args.repeat)
     print("\nwitness 0/1 values are cheap (MSM over section 5 'A', all threads, best of 3):")
     for row in rows:
-        d = Path(str(row["dir"]))
-        frac, tw, tr = zero_one_msm(d)
-        print(
-            f"  2^{row['k']}: witness ({frac:.0%} 0/1) {tw:.3f} s vs random scalars {tr:.3f} s "
-            f"({tr / tw:.1f}x)"
-        )
+        if row["cores"] == cores[-1]:
+            frac, tw, tr = zero_one_msm(Path(row["dir"]))
+            print(
+                f"  2^{row['k']}: witness ({frac:.0%} 0/1) {tw:.3f} s vs random scalars "
+                f"{tr:.3f} s ({tr / tw:.1f}x)"
+            )
     return 0
 
 

@@ -8,9 +8,10 @@ the forced 32-bit-limb build (the code path of armv6/armv7 boards) for testing.
 from __future__ import annotations
 
 import importlib
+import mmap
 import operator
 import os
-from typing import Any
+from typing import Any, TypeGuard
 
 from zkedge.curves import Curve, Group, check_group, get_curve
 
@@ -197,7 +198,12 @@ def point_op(
 
 
 def points_check(
-    curve: Curve, group: Group, data: bytes, encoding: str, check: str, what: str = "point"
+    curve: Curve,
+    group: Group,
+    data: bytes | memoryview,
+    encoding: str,
+    check: str,
+    what: str = "point",
 ) -> None:
     """Raise ValueError naming the first point of ``data`` that fails ``check`` (as "<what> i")."""
     pb = curve.point_bytes(group)
@@ -209,7 +215,7 @@ def points_check(
     rc = lib.zk_points_check(
         curve.native_id,
         _gid(group),
-        data,
+        data if type(data) is bytes else ffi.from_buffer(data),
         len(data),
         len(data) // pb,
         _enc(encoding),
@@ -273,13 +279,28 @@ def table_load(
     return table
 
 
-def table_adopt(curve: Curve, group: Group, data: bytes, check: str) -> bytes | bytearray:
-    """A base table from 'mont' points: ``data`` itself, checked in place, when it is a whole
-    ``bytes`` object at an 8-byte aligned address (its bytes are exactly the table layout;
-    nothing is copied, and bytes cannot change under the table); otherwise a checked copy.
-    Even ``check="none"`` checks that every coordinate is below p, as a copy would."""
-    aligned = int(ffi.cast("uintptr_t", ffi.from_buffer(data))) % 8 == 0
-    if type(data) is not bytes or not aligned:
+def is_fixed(data: object) -> TypeGuard[bytes | memoryview]:
+    """Whether ``data``'s bytes cannot change under a table: a ``bytes`` object, or a
+    read-only view of a read-only file mapping (:meth:`zkedge.groth16.BinFile.read_path`)."""
+    if type(data) is bytes:
+        return True
+    return (
+        isinstance(data, memoryview)
+        and data.readonly
+        and data.c_contiguous
+        and data.format == "B"
+        and isinstance(data.obj, mmap.mmap)
+    )
+
+
+def table_adopt(
+    curve: Curve, group: Group, data: bytes | memoryview, check: str
+) -> bytes | bytearray | memoryview:
+    """A base table from 'mont' points: ``data`` itself, checked in place, when its bytes
+    cannot change (:func:`is_fixed`) and start at an 8-byte aligned address (they are exactly
+    the table layout; nothing is copied); otherwise a checked copy. Even ``check="none"``
+    checks that every coordinate is below p, as a copy would."""
+    if not is_fixed(data) or int(ffi.cast("uintptr_t", ffi.from_buffer(data))) % 8:
         return table_load(curve, group, data, "mont", check)
     points_check(curve, group, data, "mont", check, what="base point")  # as table_load says it
     return data
@@ -288,7 +309,7 @@ def table_adopt(curve: Curve, group: Group, data: bytes, check: str) -> bytes | 
 def msm(
     curve: Curve,
     group: Group,
-    table: bytes | bytearray,
+    table: bytes | bytearray | memoryview,
     start: int,
     count: int,
     scalars: bytes,

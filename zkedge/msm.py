@@ -8,7 +8,6 @@ over any sub-range runs in place, without copying, with the GIL released.
 from __future__ import annotations
 
 import functools
-import hashlib
 import operator
 from collections.abc import Callable, Iterable, Sequence
 from typing import TypeVar
@@ -23,7 +22,7 @@ class BaseTable:
 
     __slots__ = ("_data", "_hash", "curve", "group")
 
-    def __init__(self, curve: Curve, group: Group, data: bytes | bytearray) -> None:
+    def __init__(self, curve: Curve, group: Group, data: bytes | bytearray | memoryview) -> None:
         """Wrap an already-checked table; use :meth:`from_bytes` or :meth:`from_points`."""
         self.curve = curve
         self.group = group
@@ -41,10 +40,11 @@ class BaseTable:
     ) -> BaseTable:
         """Load points from 'be' or 'mont' bytes, checking each ('subgroup', 'curve', 'none').
 
-        'mont' points in a ``bytes`` object are used in place once checked (no copy: the
-        layout is the table's, and ``bytes`` cannot change); other inputs are copied."""
+        'mont' points in a ``bytes`` object or a read-only file mapping are used in place once
+        checked (no copy: the layout is the table's, and they cannot change); other inputs are
+        copied."""
         c, g = get_curve(curve), check_group(group)
-        if encoding == "mont" and type(data) is bytes:
+        if encoding == "mont" and _lib.is_fixed(data):
             return cls(c, g, _lib.table_adopt(c, g, data, check))
         return cls(c, g, _lib.table_load(c, g, data, encoding, check))
 
@@ -97,6 +97,8 @@ class BaseTable:
 
 def table_hash(curve: str, group: str, mont: bytes | bytearray | memoryview) -> str:
     """Content hash naming a base table ('mont' bytes) on the wire and in worker caches."""
+    import hashlib  # here: OpenSSL's load is a local proof's start-up cost otherwise
+
     h = hashlib.sha256(f"zkedge-bases:{curve}:{group}:".encode())
     h.update(mont)
     return h.hexdigest()

@@ -32,3 +32,32 @@ def test_prover_does_not_import_py_ecc() -> None:
         env={"PYTHONPATH": root},
     )  # fmt: skip
     assert out.stdout.strip() == "False"
+
+
+def test_local_prove_imports_only_the_prover(tmp_path: object) -> None:
+    """`zkedge prove` without --coordinator loads neither the fleet (grpclib, trio) nor
+    OpenSSL (ssl, hashlib, secrets) nor concurrent.futures: its start-up is a small proof's
+    largest cost."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    data = root / "zkedge" / "_data" / "bn128"
+    out = Path(str(tmp_path))
+    argv = ["prove", "-q", str(data / "circuit.zkey"), str(data / "witness.wtns"),
+            str(out / "proof.json"), str(out / "public.json")]  # fmt: skip
+    code = (
+        "import sys\n"
+        "from zkedge.cli import main\n"
+        f"rc = main({argv!r})\n"
+        "heavy = {'trio', 'grpclib', 'betterproto', 'ssl', 'hashlib', 'secrets', 'concurrent'}\n"
+        "print(rc, sorted(m for m in sys.modules\n"
+        "                 if m.split('.')[0] in heavy or m.startswith('zkedge.fleet')))\n"
+    )
+    res = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root,
+        env={"PYTHONPATH": str(root)},
+    )  # fmt: skip
+    assert res.stdout.strip() == "0 []", res.stdout + res.stderr
+    assert (out / "proof.json").is_file()

@@ -102,13 +102,46 @@ def test_zkey_from_a_file_reads_as_from_bytes(data: bytes) -> None:
         os.unlink(path)
 
 
-def test_zkey_tables_from_a_file_are_the_sections_themselves() -> None:
-    zk = read_zkey(BLS / "circuit.zkey")
-    raw: dict[PointSet, memoryview] = {w: zk.raw[w] for w in ("A", "B1", "B2", "C", "H")}
-    zk.load_tables()
-    for w, view in raw.items():
-        assert zk.table(w)._data is view.obj  # no copy
+def test_zkey_tables_from_a_file_are_the_mapped_sections() -> None:
+    """A zkey read from a path is mapped: a point section at an 8-byte aligned offset is its
+    table (no copy); one at another offset (snarkjs leaves B1 and C at 4 mod 8 in BN254 zkeys)
+    is copied. Either way the table holds the section's bytes."""
+    import mmap
+
+    from zkedge._lib import ffi
+
+    for path in (BLS / "circuit.zkey", fixture_dir("bn128") / "circuit.zkey"):
+        zk = read_zkey(path)
+        raw: dict[PointSet, memoryview] = {w: zk.raw[w] for w in ("A", "B1", "B2", "C", "H")}
+        zk.load_tables()
+        in_place = 0
+        for w, view in raw.items():
+            assert isinstance(view.obj, mmap.mmap)
+            data = zk.table(w)._data
+            if int(ffi.cast("uintptr_t", ffi.from_buffer(view))) % 8 == 0:
+                assert isinstance(data, memoryview) and data.obj is view.obj  # no copy
+                in_place += 1
+            assert bytes(data) == bytes(view)
+        assert in_place >= 3
+        assert isinstance(zk.coefs.obj, mmap.mmap)  # section 4 is not copied either
     copied = read_zkey(ZKEY)
     copied.load_tables()
+    zk = read_zkey(BLS / "circuit.zkey")
     for w in raw:
         assert bytes(copied.table(w)._data) == bytes(zk.table(w)._data)
+
+
+def test_evicted_sections_are_read_again() -> None:
+    """A proof gives back the mapped pages of section 4 and of each table once used; a second
+    proof with the same Zkey pages them in again and gets the same points."""
+    from zkedge.groth16 import prove_points
+
+    for name in ("bn128", "bls12381"):
+        d = fixture_dir(name)
+        zk, wit = read_zkey(d / "circuit.zkey"), read_wtns(d / "witness.wtns")
+        first = prove_points(zk, wit, rs=(3, 5))
+        zk.evict("coefs")
+        for w in ("A", "B1", "B2", "C", "H"):
+            zk.evict(w)
+        again = prove_points(zk, wit, rs=(3, 5))
+        assert (again.a, again.b, again.c) == (first.a, first.b, first.c)

@@ -27,10 +27,10 @@ def _cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The full ``zkedge`` argument parser."""
-    from zkedge import selftest
-    from zkedge.cli import _circom, _demo, _fleet, _groth16
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The full ``zkedge`` argument parser; ``only="groth16"``: just ``prove`` and ``verify``
+    (their parsers as in the full one, without importing the fleet, the demo or the rest)."""
+    from zkedge.cli import _groth16
 
     ap = argparse.ArgumentParser(
         prog="zkedge", description="A fleet of small ARM boards as one zero-knowledge prover."
@@ -38,15 +38,21 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--version", action="version", version=f"zkedge {__version__}")
     add_global_flags(ap)
     sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    _fleet.register(sub)
-    _groth16.register(sub)
-    _demo.register(sub)
-    selftest.register(sub)
-    _circom.register(sub)
+    if only == "groth16":
+        _groth16.register(sub)
+    else:
+        from zkedge import selftest
+        from zkedge.cli import _circom, _demo, _fleet
 
-    p = sub.add_parser("info", help="show the native build (limb width, compiler, threads)")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=_cmd_info)
+        _fleet.register(sub)
+        _groth16.register(sub)
+        _demo.register(sub)
+        selftest.register(sub)
+        _circom.register(sub)
+
+        p = sub.add_parser("info", help="show the native build (limb width, compiler, threads)")
+        p.add_argument("--json", action="store_true")
+        p.set_defaults(func=_cmd_info)
     for p in sub.choices.values():  # also after the subcommand: `zkedge status --debug`
         add_global_flags(p, suppress=True)
     return ap
@@ -61,6 +67,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from zkedge.cli._circom import main as circom_main
 
         return circom_main(words)
+    if words[:1] in (["prove"], ["verify"]):  # a local proof needs none of the fleet's imports
+        return run_command(build_parser("groth16"), words)
     return run_command(build_parser(), words)
 
 

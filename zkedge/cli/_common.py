@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import ssl
 import sys
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from zkedge.cli._log import LEVELS, setup_logging
-from zkedge.fleet.common import FleetError, TlsConfig, parse_hostport
+
+if TYPE_CHECKING:  # zkedge.fleet.common loads ssl (OpenSSL): imported where it is needed
+    from zkedge.fleet.common import TlsConfig
 
 __all__ = [
     "CliError",
@@ -45,6 +46,8 @@ class CliError(Exception):
 
 def hostport_arg(flag: str, value: str) -> tuple[str, int]:
     """``HOST:PORT`` of a flag, or a usage error naming the flag."""
+    from zkedge.fleet.common import parse_hostport
+
     try:
         return parse_hostport(value)
     except ValueError as exc:
@@ -74,6 +77,8 @@ def client_tls(args: argparse.Namespace) -> TlsConfig | None:
     """The client TLS settings the flags of :func:`add_client_flags` ask for (None: plain)."""
     if not (args.tls or args.tls_ca or args.tls_cert):
         return None
+    from zkedge.fleet.common import TlsConfig
+
     return TlsConfig(
         cert=args.tls_cert, key=args.tls_key, ca=args.tls_ca, server_name=args.tls_server_name
     )
@@ -118,12 +123,15 @@ def _leaf(exc: BaseException) -> BaseException:
 
 def describe(exc: BaseException) -> tuple[int, str]:
     """(exit status, one-line message) for a failure that reached the command line."""
-    from zkedge.fleet.rpc import ConnectionLost, RpcError
-
     exc = _leaf(exc)
     if isinstance(exc, CliError):
         return exc.code, str(exc)
-    if isinstance(exc, RpcError):
+    # an exception of a module that was never imported cannot have been raised: the fleet's
+    # modules and ssl are looked at only when loaded (a local command loads none of them)
+    rpc, common, ssl = (
+        sys.modules.get(m) for m in ("zkedge.fleet.rpc", "zkedge.fleet.common", "ssl")
+    )
+    if rpc is not None and isinstance(exc, rpc.RpcError):
         if exc.status == "UNAUTHENTICATED":
             return 1, (
                 f"the coordinator refused the token (UNAUTHENTICATED: {exc.message}): pass "
@@ -133,11 +141,11 @@ def describe(exc: BaseException) -> tuple[int, str]:
         if exc.status == "PERMISSION_DENIED":
             return 1, f"the coordinator refused this client: {exc.message}"
         return 1, f"the coordinator answered {exc.status}: {exc.message}"
-    if isinstance(exc, ConnectionLost):
+    if rpc is not None and isinstance(exc, rpc.ConnectionLost):
         return 1, f"lost the connection to the coordinator: {exc}"
-    if isinstance(exc, FleetError):
+    if common is not None and isinstance(exc, common.FleetError):
         return 1, str(exc)
-    if isinstance(exc, ssl.SSLError):
+    if ssl is not None and isinstance(exc, ssl.SSLError):
         return 1, f"TLS: {exc.reason or exc}"
     if isinstance(exc, OSError):
         where = f"{exc.filename}: " if exc.filename else ""

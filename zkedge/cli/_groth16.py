@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from zkedge.cli._common import CliError, add_client_flags, client_tls, hostport_arg, standalone
-from zkedge.fleet.common import FleetError
 
 if TYPE_CHECKING:  # zkedge.msm loads the native core: imported where it runs
     from zkedge.msm import MsmStop
@@ -107,7 +106,7 @@ def check_output(path: Path) -> None:
 
 def cmd_prove(args: argparse.Namespace) -> int:
     """``zkedge prove``."""
-    from zkedge.groth16 import FormatError, dump_json, explain_verify, vkey_from_zkey
+    from zkedge.groth16 import FormatError, dump_json
     from zkedge.groth16.prover import load_inputs
 
     check_output(args.proof)
@@ -141,6 +140,9 @@ def cmd_prove(args: argparse.Namespace) -> int:
         return 1
     proof, public = res.to_json()
     if args.verify:
+        from zkedge.groth16.verifier import explain_verify
+        from zkedge.groth16.vkey import vkey_from_zkey
+
         why = explain_verify(vkey_from_zkey(zk), res.public, (res.a, res.b, res.c))
         if why is not None:
             print(f"error: the proof does not verify ({why}); wrong witness?", file=sys.stderr)
@@ -161,6 +163,7 @@ def _prove_on_coordinator(args: argparse.Namespace) -> int:
     worker; this process sends the zkey (once per coordinator) and the witness, or (from
     ``groth16 fullprove``) the inputs and the circuit's wasm for the coordinator to compute it."""
     from zkedge.fleet.client import ConnectionLost, RpcError, prove_on_coordinator
+    from zkedge.fleet.common import FleetError
     from zkedge.groth16 import dump_json
 
     inputs: str | None = getattr(args, "inputs_json", None)

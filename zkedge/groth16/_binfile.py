@@ -6,10 +6,11 @@ and that many bytes. All integers little-endian. Field elements are fixed-width 
 
 from __future__ import annotations
 
+import mmap
 import os
 import struct
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from zkedge.curves import BLS12_381, BN254, Curve, G1Affine, G2Affine
@@ -41,12 +42,16 @@ def read_source(src: Source, what: str) -> tuple[str, bytes | memoryview]:
 
 @dataclass
 class BinFile:
-    """A parsed container: sections by id (each a list, duplicates kept) as zero-copy views."""
+    """A parsed container: sections by id (each a list, duplicates kept) as zero-copy views,
+    with their offsets in the file (``starts``, same order) and the file's mapping when
+    :meth:`read_path` mapped it."""
 
     name: str
     magic: str
     version: int
     sections: dict[int, list[memoryview]]
+    starts: dict[int, list[int]] = field(default_factory=dict)
+    mapped: mmap.mmap | None = None
 
     @classmethod
     def parse(cls, name: str, data: bytes | memoryview, magic: str, max_version: int) -> BinFile:
@@ -56,13 +61,26 @@ class BinFile:
 
     @classmethod
     def read_path(cls, path: str | os.PathLike[str], magic: str, max_version: int) -> BinFile:
-        """Like :meth:`parse` on the file's bytes, but each section is read into a buffer of
-        its own: a point section then is a whole ``bytes`` object, aligned, that a native
-        table can use in place (no second copy of the megabytes of points)."""
+        """Like :meth:`parse` on the file's bytes, without reading them: the file is mapped
+        read-only and each section is a view into the mapping, so a point section at an
+        8-byte aligned offset becomes a native table in place and pages come from the page
+        cache as they are used. A file that cannot be mapped (a pipe, an empty file) is read
+        section by section into buffers of its own. The file must not be truncated while its
+        sections are in use (touching a page past the new end is SIGBUS, as for any mapping)."""
         name = str(Path(path))
         try:
             with open(path, "rb") as f:
                 total = os.fstat(f.fileno()).st_size
+                try:
+                    mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+                except (OSError, ValueError):  # not a regular file, or empty
+                    mapped = None
+                if mapped is not None:
+                    if len(mapped) != total:
+                        raise FormatError(name, "file changed while reading")
+                    z = cls.parse(name, memoryview(mapped), magic, max_version)
+                    z.mapped = mapped
+                    return z
 
                 def read_at(pos: int, n: int) -> memoryview:
                     f.seek(pos)
@@ -97,6 +115,7 @@ class BinFile:
             )
         pos = 12
         sections: dict[int, list[memoryview]] = {}
+        starts: dict[int, list[int]] = {}
         for i in range(nsec):
             if pos + 12 > total:
                 raise FormatError(
@@ -110,8 +129,9 @@ class BinFile:
                     f"truncated: section {sid} claims {size} bytes, {total - pos} remain",
                 )
             sections.setdefault(sid, []).append(read_at(pos, size))
+            starts.setdefault(sid, []).append(pos)
             pos += size
-        return cls(name, magic, version, sections)
+        return cls(name, magic, version, sections, starts)
 
     def section(self, sid: int, what: str) -> memoryview:
         """The unique section ``sid``; missing or duplicated is a FormatError."""
@@ -131,6 +151,20 @@ class BinFile:
                 self.name, f"section {sid} ({what}) is {len(sec)} bytes, expected {size}{extra}"
             )
         return sec
+
+
+def drop_pages(mapped: mmap.mmap, offset: int, size: int) -> None:
+    """MADV_DONTNEED over the whole pages of bytes [offset, offset + size) of a read-only file
+    mapping: they leave the process's resident memory, the page cache keeps them, and a later
+    access maps them again (no-op where madvise is missing)."""
+    advice = getattr(mmap, "MADV_DONTNEED", None)
+    if advice is None or not hasattr(mapped, "madvise"):
+        return
+    page = mmap.PAGESIZE
+    start = -(-offset // page) * page
+    end = (offset + size) // page * page
+    if end > start:
+        mapped.madvise(advice, start, end - start)
 
 
 def curve_from_q(name: str, n8q: int, q: int) -> Curve:

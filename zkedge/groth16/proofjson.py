@@ -17,7 +17,6 @@ import json
 import os
 import re
 from collections.abc import Sequence
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -99,6 +98,8 @@ def _json_number(text: str) -> int | str:
     """``parse_int``/``parse_float`` for :func:`json.loads`: an int when JavaScript's
     ``JSON.parse`` (a correctly rounded double) gives exactly the integer written, else an
     :class:`_Inexact` (and no int() of a long digit string: refused beyond 4300 digits)."""
+    from decimal import Decimal  # here: writing a proof needs none of it
+
     d = Decimal(text)
     # adjusted() first: no double is above 1.8e308, and exponents like 1e99999999999 would
     # overflow the decimal context below

@@ -9,7 +9,7 @@
    turn these evaluations into [h(tau) t(tau) / delta], so no division by Z is needed.
 4. MSMs (native Pippenger; zero scalars cost nothing, and circom witnesses are full of 0 and 1):
    A, B1, C (private signals), H in G1 and B in G2.
-5. Blinding with fresh r, s from ``secrets``:
+5. Blinding with fresh r, s from ``os.urandom``:
    pi_a = A + alpha + r delta1, pi_b = B + beta2 + s delta2, B1' = B1 + beta1 + s delta1,
    pi_c = C + H + s pi_a + r B1' - r s delta1.
 
@@ -20,11 +20,10 @@ non-residue, 5 on both curves, then squared down): pointsH is laid out for them.
 from __future__ import annotations
 
 import os
-import secrets
-from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from zkedge.curves import Curve, G1Affine, G2Affine, Point
 from zkedge.groth16._binfile import FormatError, Source
@@ -36,6 +35,8 @@ from zkedge.groth16.zkey import PointSet, Zkey, ZkeyHeader, read_zkey
 
 if TYPE_CHECKING:  # zkedge.msm loads the native core: imported where it runs
     from zkedge.msm import MsmStop
+
+T = TypeVar("T")
 
 __all__ = [
     "ProofResult",
@@ -122,6 +123,40 @@ def _coset_evals(curve: Curve, evals: bytes, power: int, threads: int | None) ->
     return coset_evals(curve, evals, omega, coset_shift(curve, power), threads=threads)
 
 
+def random_below(q: int) -> int:
+    """Uniform in [0, q) from ``os.urandom`` by rejection, as ``secrets.randbelow`` draws it
+    (whose import loads hmac and OpenSSL: about 20 ms of a small proof's start-up)."""
+    bits = q.bit_length()
+    while True:
+        v = int.from_bytes(os.urandom((bits + 7) // 8), "little") & ((1 << bits) - 1)
+        if v < q:
+            return v
+
+
+def _started(fn: Callable[[], T]) -> Callable[[], T]:
+    """Run ``fn`` in a new thread; the returned call waits for it and gives its result or
+    raises its exception (a thread without importing concurrent.futures and logging)."""
+    box: list[T] = []
+    err: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            box.append(fn())
+        except BaseException as e:  # handed to the waiting thread
+            err.append(e)
+
+    t = threading.Thread(target=run, name="zkedge-ntt")
+    t.start()
+
+    def result() -> T:
+        t.join()
+        if err:
+            raise err[0]
+        return box[0]
+
+    return result
+
+
 def compute_h(
     zk: Zkey, wit: Witness, *, threads: int | None = None, progress: Progress | None = None
 ) -> bytes:
@@ -144,10 +179,10 @@ def compute_h(
         # A and B side by side, half the threads each, then C with all of them: one NTT's
         # threads share its stages and wait at their ends (3 NTTs of 2^16 at 2 threads took
         # about 80 ms in sequence)
-        with prog.step("ntt A+B", 0.2 * n), ThreadPoolExecutor(1) as pool:
-            fut = pool.submit(_coset_evals, curve, a, h.power, nt // 2)
+        with prog.step("ntt A+B", 0.2 * n):
+            fa = _started(lambda: _coset_evals(curve, a, h.power, nt // 2))
             eb = _coset_evals(curve, b, h.power, nt - nt // 2)
-            ea = fut.result()
+            ea = fa()
         with prog.step("ntt C", 0.1 * n):
             ec = _coset_evals(curve, c, h.power, nt)
     else:
@@ -179,7 +214,8 @@ def msm_partials(
 
     prog = progress or Progress("", 1.0, enabled=False)
     sums: dict[PointSet, Point] = {}
-    for t in plan.tasks:
+    last = {t.msm: i for i, t in enumerate(plan.tasks)}
+    for i, t in enumerate(plan.tasks):
         with prog.step(f"msm {t.msm}", t.cost):
             table = zk.table(t.msm)
             part = msm(
@@ -190,6 +226,8 @@ def msm_partials(
                 threads=threads,
                 stop=stop,
             )
+            if last[t.msm] == i:  # done with these bases: their mapped pages go back
+                zk.evict(t.msm)
         prev = sums.get(t.msm)
         sums[t.msm] = part if prev is None else ec.add(zk.curve, t.group, prev, part)
     for name in MSM_NAMES:
@@ -260,20 +298,23 @@ def prove_points(
     zk, wit = load_inputs(zkey, witness)
     h = zk.header
     plan = plan or plan_proof(h)
-    zk.load_tables()  # native tables (cached on zk); the file's bytes are released
     if isinstance(progress, Progress):
         prog = progress
     else:
         weight = 0.33 * h.domain_size + plan.total_cost + 1.0
         prog = Progress("zkedge prove", weight, enabled=progress)
     check()
+    # H first, then each table as its MSM comes (checked then, its mapped pages given back
+    # after): peak memory is the larger phase, not the sum of the NTT buffers and the bases
     hvec = compute_h(zk, wit, threads=threads, progress=prog)
+    zk.evict("coefs")
     check()
     sums = msm_partials(
         zk, {"witness": wit.data, "h": hvec}, plan, threads=threads, progress=prog, stop=stop
     )
+    zk.load_tables()  # every table now cached on zk; the file's other bytes are released
     if rs is None:
-        r, s = secrets.randbelow(h.curve.r), secrets.randbelow(h.curve.r)
+        r, s = random_below(h.curve.r), random_below(h.curve.r)
     else:
         r, s = rs
     with prog.step("blind", 1.0):

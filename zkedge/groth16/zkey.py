@@ -10,6 +10,7 @@ Points are affine, little-endian Montgomery form: exactly the ``"mont"`` layout 
 
 from __future__ import annotations
 
+import mmap
 import struct
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
@@ -20,6 +21,7 @@ from zkedge.groth16._binfile import (
     FormatError,
     Source,
     curve_from_q,
+    drop_pages,
     g1_from_mont,
     g1_on_curve,
     g2_from_mont,
@@ -80,6 +82,10 @@ class Zkey:
     _tables: dict[PointSet, BaseTable] = field(default_factory=dict, repr=False)
     # content hashes of the point sections as added to a coordinator (zkedge.fleet.coordinator)
     fleet_tables: dict[PointSet, str] = field(default_factory=dict, repr=False)
+    # the file's read-only mapping, and (offset, size) of section 4's records and of each
+    # point section in it, for evict()
+    _mapped: mmap.mmap | None = field(default=None, repr=False)
+    _spans: dict[str, tuple[int, int]] = field(default_factory=dict, repr=False)
 
     @property
     def curve(self) -> Curve:
@@ -107,25 +113,37 @@ class Zkey:
             raw = self.raw.get(which)
             if raw is None:
                 raise RuntimeError(f"{self.name}: points {which} were released")
-            # A section read on its own (BinFile.read_path) is a whole bytes object: the table
-            # uses it in place. A view into a larger buffer is copied into a table.
+            # A section of a mapped file (BinFile.read_path), or read on its own into a whole
+            # bytes object, becomes the table in place; a view into other memory is copied.
             whole = raw.obj if isinstance(raw.obj, bytes) and len(raw.obj) == raw.nbytes else raw
             try:
                 tab = BaseTable.from_bytes(self.curve, group, whole, encoding="mont", check=check)
             except ValueError as e:
                 raise FormatError(self.name, f"section {sid} (points {which}): {e}") from None
             self._tables[which] = tab
+            if tab._data is not raw:  # copied (an unaligned section): its pages are not needed
+                self.evict(which)
         return tab
+
+    def evict(self, which: PointSet | Literal["coefs"]) -> None:
+        """Give back the resident pages of a section of a mapped file (a table's points, or
+        section 4) once a proof is done with it. Nothing changes for the caller: a page used
+        again is read again from the page cache. A zkey not read from a mapped file is left
+        alone."""
+        span = self._spans.get(which)
+        if self._mapped is not None and span is not None:
+            drop_pages(self._mapped, *span)
 
     def load_tables(self, check: Literal["curve", "none"] = "curve") -> None:
         """Load every point section into native tables and release the file's bytes (the
-        coefficients are copied out unless section 4 is a buffer of its own): afterwards
-        memory is the tables plus section 4."""
+        coefficients are copied out unless section 4 is a buffer of its own or in a mapped
+        file): afterwards memory is the tables plus section 4."""
         for which in POINT_SECTIONS:
             self.table(which, check)
         self.raw = {}
         owner = self.coefs.obj
-        if not isinstance(owner, bytes) or len(owner) != self.coefs.nbytes + 4:
+        own = isinstance(owner, bytes) and len(owner) == self.coefs.nbytes + 4
+        if not own and not isinstance(owner, mmap.mmap):
             self.coefs = memoryview(bytes(self.coefs))
 
 
@@ -241,6 +259,11 @@ def read_zkey(src: Source) -> Zkey:
         size = g1s if group == "G1" else g2s
         n = zk.count(which)
         zk.raw[which] = z.expect_size(sid, f"points {which}", n * size, f"{n} {group} points")
+    if z.mapped is not None:
+        zk._mapped = z.mapped
+        zk._spans["coefs"] = (z.starts[4][0] + 4, len(coef_sec) - 4)
+        for which, (sid, _) in POINT_SECTIONS.items():
+            zk._spans[which] = (z.starts[sid][0], len(zk.raw[which]))
     return zk
 
 
