@@ -383,7 +383,7 @@ class Lab:
                 stderr=f,
                 stdin=subprocess.DEVNULL,
                 cwd=ROOT,
-                start_new_session=True,  # Ctrl-C reaches the bench, which stops them in order
+                process_group=0,  # Ctrl-C reaches the bench alone, which stops them in order
                 preexec_fn=_die_with_parent,
             )
         self.procs.append(p)
