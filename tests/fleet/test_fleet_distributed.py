@@ -162,6 +162,8 @@ async def test_straggler_is_reissued_first_result_wins(
         assert trio.current_time() - t0 < 20  # did not wait for the slow worker's 30 s
         assert {p.worker_id for p in handle.partials()} == {"fast"}
         assert any(p.attempt > 1 for p in handle.partials())  # a re-issued attempt won
+        # the slow worker's attempt was called back
+        assert coord.metrics.tasks.labels("cancelled")._value.get() >= 1
         await stop(fast + slow)
 
 

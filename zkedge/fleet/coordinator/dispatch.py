@@ -177,6 +177,7 @@ class Dispatcher:
         self._held_total = 0.0  # work held by assignable workers, during a dispatch pass
         self._dispatching = False
         self.on_store_error: Callable[[Job, str], None] = lambda job, why: None
+        self.on_cancel: Callable[[], None] = lambda: None  # an attempt was called back
         # Task scalars put on the wire, left out because the worker held them, and sent again
         # after a worker reported them missing (bytes, bytes, count).
         self.scalar_bytes_sent = 0
@@ -684,6 +685,9 @@ class Dispatcher:
             self.pending.append(task)
 
     def cancel(self, att: Attempt) -> None:
+        """Call an attempt back (``TaskCancel``): its result is no longer wanted."""
+        if att.state == RUNNING:
+            self.on_cancel()
         att.state = CANCELLED
         w = self.registry.workers.get(att.worker_id)
         if w is None:

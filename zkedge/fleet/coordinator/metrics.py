@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 __all__ = ["JOB_BUCKETS", "TASK_OUTCOMES", "CoordinatorMetrics", "JobTime"]
 
-TASK_OUTCOMES = ("done", "failed", "handed_back", "lost", "timed_out")
+TASK_OUTCOMES = ("done", "failed", "handed_back", "lost", "timed_out", "cancelled")
 """Values of ``zkedge_tasks_total{outcome}``: how a task attempt ended."""
 JOB_OUTCOMES = ("done", "failed", "cancelled")
 JOB_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0)

@@ -98,6 +98,7 @@ class Scheduler:
             store, registry, policy, self.running, self.tasks, pipeline_depth=pipeline_depth
         )
         self.dispatcher.on_store_error = self._fail_job
+        self.dispatcher.on_cancel = lambda: self.on_task("cancelled")
         registry.on_lost = self.worker_lost
         # Observers (the coordinator's metrics): a task attempt's outcome ("done", "failed",
         # "handed_back", "lost", "timed_out"), and a job's end (Job.outcome is set).
