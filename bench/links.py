@@ -210,7 +210,7 @@ while True:
 
 TASK_LINE = re.compile(r"^task (\S+) attempt (\d+) (done: \d+ points in ([\d.]+) s|stopped early)")
 JOB_LINE = re.compile(r"^job \S+ \(([^)]*)\) done: \d+ points in ([\d.]+) s")
-PROOF_LINE = re.compile(r"^proof job \S+ done in ([\d.]+) s")
+PROOF_LINE = re.compile(r"^proof job \S+ (?:\(\w+\) )?done in ([\d.]+) s")
 
 
 class Skip(Exception):
