@@ -513,15 +513,23 @@ class Dispatcher:
             expected_seconds=expected if math.isfinite(expected) else 0.0,
             scalars_hash=h,
         )
+        return self._send(w, att, msg, held=verify is None)
+
+    def _send(
+        self, w: WorkerRecord, att: Attempt, msg: Assignment | ProveOrder, *, held: bool
+    ) -> bool:
+        """Put an attempt's order on the worker's stream and count it in flight (``held``:
+        as the worker's work, which blame re-runs are not); a closed stream loses it."""
+        assert w.stream is not None
         try:
             w.stream.send_nowait(msg)
         except (trio.ClosedResourceError, trio.BrokenResourceError):
             att.state = LOST
-            self.requeue(task)
+            self.requeue(att.task)
             return False
-        w.inflight[(task.id, att.number)] = att
-        if verify is None:
-            self._held_total += task.units
+        w.inflight[(att.task.id, att.number)] = att
+        if held:
+            self._held_total += att.task.units
         return True
 
     def _start_proof(self, w: WorkerRecord, task: ProofTask) -> bool:
@@ -558,14 +566,8 @@ class Dispatcher:
             witness=task.witness,
             expected_seconds=expected if math.isfinite(expected) else 0.0,
         )
-        try:
-            w.stream.send_nowait(msg)
-        except (trio.ClosedResourceError, trio.BrokenResourceError):
-            att.state = LOST
-            self.requeue(task)
+        if not self._send(w, att, msg, held=True):
             return False
-        w.inflight[(task.id, att.number)] = att
-        self._held_total += task.units
         self.bytes_sent["witness"] += len(task.witness)
         return True
 

@@ -526,20 +526,7 @@ class _Session:
             self.w.recent_pps = (
                 pps if self.w.recent_pps == 0 else 0.5 * pps + 0.5 * self.w.recent_pps
             )
-        await self.client.call(
-            "report_completion",
-            ReportCompletionRequest(
-                worker_id=self.w.worker_id,
-                task_id=task.task_id,
-                attempt=task.attempt,
-                result=res.result,
-                compute_seconds=res.seconds,
-                fetch_seconds=fetch_s,
-                session_id=self.session_id,
-            ),
-        )
-        self.w.tasks_done += 1
-        self.w.metrics.tasks.labels("done").inc()
+        await self.report_done(task, res, fetch_s)
         self.w.metrics.points.inc(task.count)
         self.w.metrics.task_seconds.observe(res.seconds)
         log.debug(
@@ -583,6 +570,16 @@ class _Session:
             self.w.metrics.tasks.labels("failed").inc()
             await self.report_failure(task, f"{type(exc).__name__}: {exc}")
             return
+        await self.report_done(task, res, fetch_s)
+        self.w.metrics.task_seconds.observe(res.seconds)
+        log.debug(
+            "proof task %s attempt %d done in %.3f s", task.task_id, task.attempt, res.seconds
+        )
+
+    async def report_done(
+        self, task: TaskAssignment | ProveAssignment, res: TaskResult, fetch_s: float
+    ) -> None:
+        """Report an attempt's result and count it."""
         await self.client.call(
             "report_completion",
             ReportCompletionRequest(
@@ -597,10 +594,6 @@ class _Session:
         )
         self.w.tasks_done += 1
         self.w.metrics.tasks.labels("done").inc()
-        self.w.metrics.task_seconds.observe(res.seconds)
-        log.debug(
-            "proof task %s attempt %d done in %.3f s", task.task_id, task.attempt, res.seconds
-        )
 
     async def fetch_zkey(
         self, digest: str, offset: int, write: Callable[[int, bytes], None]
