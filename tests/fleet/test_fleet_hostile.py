@@ -54,6 +54,7 @@ METHODS = [
     "ReportCompletion",
     "ReportFailure",
     "FetchBases",
+    "FetchZkey",
     "SubmitMsm",
     "WatchJob",
     "CancelJob",
@@ -298,6 +299,14 @@ async def test_message_size_limits_and_framing(nursery: trio.Nursery) -> None:
             )
             assert (await c.call("submit_msm", req)).job_id
         await alive(port)
+
+
+def test_the_fuzzed_methods_are_every_rpc_of_the_contract() -> None:
+    """A new RPC in the proto is fuzzed too (this list follows the contract)."""
+    import re
+
+    proto = Path(__file__).resolve().parents[2] / "protos/zkedge/coordinator/v1/coordinator.proto"
+    assert sorted(re.findall(r"^\s*rpc (\w+)\(", proto.read_text(), re.M)) == sorted(METHODS)
 
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])

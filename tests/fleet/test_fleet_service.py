@@ -392,3 +392,47 @@ async def test_submit_msm_names_a_known_table_by_hash(nursery: trio.Nursery, sto
                 with pytest.raises(rpc.RpcError) as info:
                     await c.call("submit_msm", bad)
                 assert info.value.status == "INVALID_ARGUMENT"
+
+
+async def test_fetch_zkey_serves_a_kept_zkey_and_refuses_the_rest(
+    nursery: trio.Nursery, store: Path
+) -> None:
+    """FetchZkey: the file from any offset, in chunks that add up to it; an unknown zkey is
+    NOT_FOUND, a malformed hash or an offset past the end INVALID_ARGUMENT, no session
+    INVALID_ARGUMENT, a quarantined worker FAILED_PRECONDITION."""
+    import hashlib
+
+    from zkedge.fleet.proto.coordinator.v1 import FetchZkeyRequest
+
+    native_or_skip()
+    data = (
+        Path(__file__).resolve().parents[1] / "fixtures" / "bn128" / "circuit.zkey"
+    ).read_bytes()
+    with trio.fail_after(30):
+        coord = await start_coordinator(nursery, store)
+        digest = await coord.proofs.add_zkey(data)
+        assert digest == hashlib.sha256(data).hexdigest()
+        async with client(port_of(coord)) as c:
+            reg = await c.call("register_worker", RegisterWorkerRequest(worker_id="z", node=NODE))
+
+            def req(**kw: object) -> FetchZkeyRequest:
+                return FetchZkeyRequest(**{"worker_id": "z", "session_id": reg.session_id, **kw})
+
+            for offset in (0, 1000, len(data)):
+                chunks = await c.collect("fetch_zkey", req(zkey_hash=digest, offset=offset))
+                assert b"".join(ch.data for ch in chunks) == data[offset:]
+                assert all(ch.total_bytes == len(data) for ch in chunks)
+            bad = [
+                (req(zkey_hash="ab" * 32), "NOT_FOUND"),
+                (req(zkey_hash="xyz"), "INVALID_ARGUMENT"),
+                (req(zkey_hash=digest, offset=len(data) + 1), "INVALID_ARGUMENT"),
+                (FetchZkeyRequest(worker_id="z", zkey_hash=digest), "INVALID_ARGUMENT"),
+            ]
+            for r, status in bad:
+                with pytest.raises(rpc.RpcError) as info:
+                    await c.collect("fetch_zkey", r)
+                assert info.value.status == status, r
+            coord.quarantine("z", "test")
+            with pytest.raises(rpc.RpcError) as info:
+                await c.collect("fetch_zkey", req(zkey_hash=digest))
+            assert info.value.status == "FAILED_PRECONDITION"
