@@ -220,3 +220,46 @@ async def test_on_a_fast_link_the_witness_msms_go_out_whole() -> None:
         _groth16_like(sched, n, off)
         got = _assignments(recv)
         assert sorted(a.count for a in got) == [n - off, n, n, n, n]  # five whole MSMs
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.integers(0, 3), min_size=1, max_size=40),
+    st.floats(0.01, 50.0),
+    st.integers(0, 39),
+    st.floats(0.0, 5000.0),
+)
+def test_points_for_counts_the_transfer_of_each_point(
+    kinds: list[int], byte_units: float, start: int, units: float
+) -> None:
+    """With transfer counted, points_for is still the fewest points from start whose cost
+    reaches the units (or all that are left)."""
+    from zkedge.fleet.coordinator.model import MsmState
+
+    values = [0, 1, 1 << 40, (1 << 200) + 7]
+    n = len(kinds)
+    scalars = b"".join(values[k].to_bytes(32, "little") for k in kinds)
+    m = MsmState(0, "bn254", "G1", "h", n, scalars, [(0, n)], 4, byte_units=byte_units)
+    start = min(start, n - 1)
+    got = m.points_for(start, units)
+    assert 1 <= got <= n - start
+    if got < n - start:
+        assert m.cost(start, got) >= units - 1e-9
+    if got > 1:
+        assert m.cost(start, got - 1) < units
+
+
+async def test_a_slow_measured_link_makes_fresh_scalars_weigh_more() -> None:
+    """Once a worker has measured its link, an MSM's points carry their transfer in its cost:
+    the group's leader and H count it, the group's members (sharing the slice) do not."""
+    policy = SizingPolicy(target_seconds=1e-3, min_points=8, block_points=8)
+    reg = Registry(policy)
+    sched = Scheduler(Store(None), reg, policy, pipeline_depth=1000)
+    node = NodeFacts(bench_points_per_sec=1e4, scalar_cache_bytes=1 << 20)
+    reg.open_stream(reg.register("w", node, {}, LoadSample(recv_bytes_per_sec=1e5)))
+    _groth16_like(sched, 64, 3)
+    (job,) = sched.jobs.values()
+    a, b1, b2, c, h = job.msms
+    assert a.byte_units > 0 and h.byte_units == a.byte_units
+    assert b1.byte_units == b2.byte_units == c.byte_units == 0
+    assert h.cost(0, 8) == pytest.approx(h.compute_cost(0, 8) + 8 * h.byte_units)

@@ -400,7 +400,7 @@ class Dispatcher:
         if free <= 0 or len(members) < 2:
             return False
         saved = 32 * free * (len(members) - 1)  # slices the other members would get again
-        work = sum(x.cost(s, e - s) for x in members for s, e in x.free)
+        work = sum(x.compute_cost(s, e - s) for x in members for s, e in x.free)
         secs = w.capacity.seconds_for(work, w.factor(self.policy), free)
         return saved / rate > self.policy.align_cost * secs
 
@@ -466,7 +466,7 @@ class Dispatcher:
         self.store.task_attempts(task.id, task.attempts + 1)  # first: it may fail
         task.attempts += 1
         now = trio.current_time()
-        expected = w.capacity.seconds_for(task.units, w.factor(self.policy), task.count)
+        expected = w.capacity.seconds_for(task.compute_units, w.factor(self.policy), task.count)
         began = now if not w.inflight else math.inf  # workers run one task at a time
         transfer = w.transfer_seconds(self._task_bytes(w, task))
         att = Attempt(
@@ -610,7 +610,7 @@ class Dispatcher:
                     if not self._fits(w, att.task):
                         continue
                     t = att.task
-                    mine = w.capacity.seconds_for(t.units, w.factor(self.policy), t.count)
+                    mine = w.capacity.seconds_for(t.compute_units, w.factor(self.policy), t.count)
                     mine += w.transfer_seconds(self._task_bytes(w, t))
                     gain = ahead + att.expected - mine
                     if math.isfinite(gain) and gain > 0 and (best is None or gain > best[0]):
@@ -644,7 +644,7 @@ class Dispatcher:
                 cand = [w for w in idle if w.worker_id != att.worker_id and self._fits(w, task)]
                 if not cand:
                     continue
-                units, n = task.units, task.count
+                units, n = task.compute_units, task.count
                 best = min(
                     cand, key=lambda w: w.capacity.seconds_for(units, w.factor(self.policy), n)
                 )

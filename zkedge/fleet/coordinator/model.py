@@ -204,6 +204,9 @@ class MsmState:
     hashes: dict[tuple[int, int], str] = field(default_factory=dict)  # (start, count) -> hash
     lead: int = -1  # index of the group's leader in the job (-1: in no group)
     offset: int = 0  # this MSM's point 0 is the leader's scalar ``offset``
+    # Work units a point's scalar costs on the wire (0: transfer not counted; see
+    # Scheduler.submit): a group's members share the leader's slice and count none.
+    byte_units: float = 0.0
 
     def scalar_slice(self, start: int, count: int) -> bytes:
         """The scalars of points [start, start + count) (a copy, for the wire)."""
@@ -232,12 +235,29 @@ class MsmState:
         width = min(self.block, self.n - b * self.block)
         return self.cum[b] + (self.cum[b + 1] - self.cum[b]) * r / width
 
-    def cost(self, start: int, count: int) -> float:
-        """Work of points [start, start + count)."""
+    def compute_cost(self, start: int, count: int) -> float:
+        """Compute work of points [start, start + count) (what a worker's MSM costs)."""
         return self._at(start + count) - self._at(start)
 
+    def cost(self, start: int, count: int) -> float:
+        """Work of points [start, start + count) with their scalars' transfer
+        (``byte_units`` a point): what shares and sizes balance."""
+        return self.compute_cost(start, count) + self.byte_units * count
+
     def points_for(self, start: int, units: float) -> int:
-        """Fewest points from ``start`` whose work reaches ``units`` (at most n - start)."""
+        """Fewest points from ``start`` whose work (:meth:`cost`) reaches ``units`` (at most
+        n - start)."""
+        if self.byte_units > 0:
+            lo, hi = 1, self.n - start
+            if hi <= 1 or self.cost(start, hi) <= units:
+                return max(1, hi)
+            while lo < hi:  # the smallest count whose cost reaches units (cost grows with it)
+                mid = (lo + hi) // 2
+                if self.cost(start, mid) >= units:
+                    hi = mid
+                else:
+                    lo = mid + 1
+            return lo
         goal = self._at(start) + units
         if goal >= self.cum[-1]:
             return self.n - start
@@ -271,8 +291,13 @@ class Task:
 
     @property
     def units(self) -> float:
-        """Estimated work of this range (sizing units)."""
+        """Estimated work of this range (sizing units), its scalars' transfer included."""
         return self.msm.cost(self.start, self.count)
+
+    @property
+    def compute_units(self) -> float:
+        """Estimated compute work of this range (what the worker's MSM costs)."""
+        return self.msm.compute_cost(self.start, self.count)
 
     def running(self) -> list[Attempt]:
         """Attempts still out on workers."""
@@ -308,6 +333,11 @@ class ProofTask:
     def running(self) -> list[Attempt]:
         """Attempts still out on workers."""
         return [a for a in self.runs.values() if a.state == RUNNING]
+
+    @property
+    def compute_units(self) -> float:
+        """Estimated compute work (its five MSMs)."""
+        return self.units
 
 
 @dataclass(eq=False)

@@ -153,6 +153,7 @@ class Scheduler:
                 )
             )
         align_scalars(states)
+        self._count_transfer(states)
         self.store.add_job(
             job_id, label, [(m.table_hash, m.n, m.scalars) for m in states], watched=watched
         )
@@ -190,6 +191,24 @@ class Scheduler:
         self.dispatch()
         return job
 
+    def _count_transfer(self, msms: list[MsmState]) -> None:
+        """Count each point's scalar transfer in its MSM's work, at the fleet's median of
+        compute per byte (a worker's points per second over its measured download rate),
+        so that shares balance time rather than compute alone: on a slow link an MSM of
+        fresh full-size scalars (H) weighs more than the witness MSMs, which share one slice.
+        Nothing is counted while no worker has measured its link."""
+        rates = sorted(
+            w.capacity_pps(self.policy) / w.load.recv_bytes_per_sec
+            for w in self.registry.workers.values()
+            if w.assignable and w.load is not None and w.load.recv_bytes_per_sec > 0
+        )
+        if not rates:
+            return
+        per_byte = rates[len(rates) // 2]
+        for m in msms:
+            if m.lead < 0 or m.lead == m.idx:
+                m.byte_units = 32 * per_byte
+
     def recover(self) -> list[Job]:
         """Rebuild unfinished jobs from the store after a restart."""
         ec = None
@@ -225,6 +244,7 @@ class Scheduler:
                 )
             )
         align_scalars(msms)
+        self._count_transfer(msms)
         # A watched job's grace period starts again at recovery: its client may reconnect.
         job = Job(sj.id, sj.label, msms, watched=sj.watched)
         covered: dict[int, list[tuple[int, int]]] = {m.idx: [] for m in msms}
@@ -337,7 +357,9 @@ class Scheduler:
             w.inflight.pop((task_id, attempt), None)
             self.dispatcher.promote(w)
             if compute_seconds > 0:
-                w.capacity.observe(task.units, compute_seconds, w.factor(self.policy), task.count)
+                w.capacity.observe(
+                    task.compute_units, compute_seconds, w.factor(self.policy), task.count
+                )
                 w.compute_seconds += compute_seconds
         if att.verify is not None:
             self._finish_verify(att, point, result)
