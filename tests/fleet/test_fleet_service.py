@@ -436,3 +436,25 @@ async def test_fetch_zkey_serves_a_kept_zkey_and_refuses_the_rest(
             with pytest.raises(rpc.RpcError) as info:
                 await c.collect("fetch_zkey", req(zkey_hash=digest))
             assert info.value.status == "FAILED_PRECONDITION"
+
+
+async def test_a_call_on_a_connection_grpclib_closed_is_connection_lost(
+    nursery: trio.Nursery,
+) -> None:
+    """grpclib deletes a lost connection's transport; a call made on it afterwards (the CLI's
+    cancel after a broken watch) is ConnectionLost, which callers handle, not AttributeError.
+    Other errors pass unchanged."""
+    with trio.fail_after(20):
+        coord = await start_coordinator(nursery, None)
+        async with client(port_of(coord)) as c:
+
+            async def lost() -> None:
+                raise AttributeError("'Connection' object has no attribute '_transport'")
+
+            async def bug() -> None:
+                raise AttributeError("'X' object has no attribute 'y'")
+
+            with pytest.raises(rpc.ConnectionLost):
+                await c._run(lost)
+            with pytest.raises(AttributeError):
+                await c._run(bug)

@@ -628,6 +628,12 @@ class GrpcClient:
             grpclib.exceptions.ProtocolError,
         ) as exc:
             raise ConnectionLost(f"{type(exc).__name__}: {exc}") from None
+        except AttributeError as exc:
+            # grpclib deletes a lost connection's transport; a call made on it afterwards (a
+            # cancel after the watch broke) fails on that attribute
+            if "_transport" in str(exc):
+                raise ConnectionLost("the connection to the coordinator is closed") from None
+            raise
 
 
 @asynccontextmanager
