@@ -328,10 +328,32 @@ class Dispatcher:
                 self._carve_aligned(job, task, w)
             return self._start(w, task)
         # 5. nothing left to carve and nothing to do: help with ranges carved for busy workers
-        # (their scalars travel again, but an idle worker gains nothing by waiting)
-        if candidates and not w.inflight:
-            return self._start(w, self._take_pending(w, candidates))
+        # when this worker would finish one sooner, its scalars' transfer here included
+        helpable = [t for t in candidates if self._sooner_here(w, t)] if not w.inflight else []
+        if helpable:
+            return self._start(w, self._take_pending(w, helpable))
         return False
+
+    def _sooner_here(self, w: WorkerRecord, t: Task) -> bool:
+        """Whether idle worker w would finish a range claimed by another worker sooner than
+        that worker (which holds its scalars and must first finish what it holds)."""
+        now = trio.current_time()
+        here = w.transfer_seconds(self._task_bytes(w, t)) + w.capacity.seconds_for(
+            t.compute_units, w.factor(self.policy), t.count
+        )
+        owner = self.registry.workers.get(t.prefer or "")
+        if owner is None or not owner.assignable:
+            return True
+        ahead = sum(
+            max(0.0, a.expected + a.transfer - (now - a.started))
+            if math.isfinite(a.started)
+            else a.expected + a.transfer
+            for a in owner.inflight.values()
+        )
+        there = ahead + owner.capacity.seconds_for(
+            t.compute_units, owner.factor(self.policy), t.count
+        )
+        return not math.isfinite(there) or here < there
 
     def _stay_put(self, w: WorkerRecord, m: MsmState, start: int, size: int, end: int) -> int:
         """Ranges that stay put: when the run of blocks the worker holds from ``start`` is
