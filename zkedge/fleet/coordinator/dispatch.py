@@ -8,7 +8,8 @@ take them (:func:`zkedge.fleet.coordinator.shape.takes_whole`), first those of a
 worker holds; fixed ranges waiting (first those carved for this worker, then unclaimed ones,
 preferring ranges whose bases the worker caches); a new range carved from the oldest running
 job, sized by :mod:`zkedge.fleet.coordinator.sizing` to the worker's share of what is left;
-last, ranges carved for a busy worker. When nothing is left to carve, idle workers take over
+last, for an idle worker, ranges carved for a busy one that it would finish sooner (the
+transfer of their scalars included). When nothing is left to carve, idle workers take over
 attempts queued on busy ones, then speculative copies of stragglers (the first result wins).
 
 Scalars once: MSMs of a job that take the same scalar vector (the A, B1, B2 and C MSMs of a
