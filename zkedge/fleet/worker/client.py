@@ -612,13 +612,17 @@ class _Session:
 
     def idle(self) -> bool:
         """Whether the link is likely idle: no task running or queued and none arrived for
-        ``prefetch_idle`` seconds; or a task running with the next one already here (the
-        coordinator sends the one after only when one finishes)."""
+        ``prefetch_idle`` seconds; or, on a link that moves a block in a quarter of a second,
+        a task running with the next one already here (the coordinator sends the one after
+        only when one finishes: a slower link would still be carrying a block then, and the
+        next task would wait behind it)."""
         since = trio.current_time() - self.last_task
         queued = self.recv.statistics().current_buffer_used
         if self.current is None:
             return queued == 0 and since >= self.w.config.prefetch_idle
-        return queued >= 1 and since >= 0.1
+        rate = self.w.link.rate
+        block_bytes = self.block * 128  # a block of G2 points, the larger kind (BN254)
+        return queued >= 1 and since >= 0.1 and rate > 0 and block_bytes / rate <= 0.25
 
     def next_prefetch(self) -> tuple[str, int, int] | None:
         """(table hash, first block, blocks) of the next run of missing blocks to fetch, from
