@@ -612,7 +612,7 @@ class _Session:
 
     def idle(self) -> bool:
         """Whether the link is likely idle: no task running or queued and none arrived for
-        ``prefetch_idle`` seconds; or, on a link that moves a block in a quarter of a second,
+        ``prefetch_idle`` seconds; or, on a link that moves a block in half a second,
         a task running with the next one already here (the coordinator sends the one after
         only when one finishes: a slower link would still be carrying a block then, and the
         next task would wait behind it)."""
@@ -622,7 +622,7 @@ class _Session:
             return queued == 0 and since >= self.w.config.prefetch_idle
         rate = self.w.link.rate
         block_bytes = self.block * 128  # a block of G2 points, the larger kind (BN254)
-        return queued >= 1 and since >= 0.1 and rate > 0 and block_bytes / rate <= 0.25
+        return queued >= 1 and since >= 0.1 and rate > 0 and block_bytes / rate <= 0.5
 
     def next_prefetch(self) -> tuple[str, int, int] | None:
         """(table hash, first block, blocks) of the next run of missing blocks to fetch, from
