@@ -232,3 +232,39 @@ async def test_idle_workers_prefetch_the_tables_of_recent_tasks(
         assert await h2.result() == msm(t1, s1)
         assert coord._scheduler_or_raise().dispatcher.bytes_sent["bases"] == sent["bases"]
         await stop([w])
+
+
+async def test_a_prefetch_the_coordinator_refuses_leaves_the_session_up(
+    nursery: trio.Nursery, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the coordinator answers a prefetch with an error (a table it no longer has), the
+    worker stops prefetching that table; its session stays up and it takes the next task."""
+    native_or_skip()
+    from zkedge.msm import msm
+
+    t1, s1 = make_table("bn254", "G1", 96, seed=11)
+    t2, s2 = make_table("bn254", "G1", 16, seed=12)
+    with trio.fail_after(90):
+        coord = await start_coordinator(nursery, None)
+        (w,) = await start_workers(nursery, coord, tmp_path, ["q"], prefetch_idle=0.2)
+        assert await (await coord.submit_msm("bn254", "G1", t1, s1[:16])).result() == msm(
+            t1, s1[:16]
+        )
+        sched = coord._scheduler_or_raise()
+        gone = t1.content_hash()
+        real = sched.table
+        refused = trio.Event()
+
+        def table(h: str) -> object:
+            if h == gone:
+                refused.set()
+                return None
+            return real(h)
+
+        monkeypatch.setattr(sched, "table", table)
+        await refused.wait()  # the worker asked for the rest of t1 and was told NOT_FOUND
+        await trio.sleep(0.5)
+        assert w.sessions == 1 and w.registered
+        assert await (await coord.submit_msm("bn254", "G1", t2, s2)).result() == msm(t2, s2)
+        assert w.sessions == 1
+        await stop([w])

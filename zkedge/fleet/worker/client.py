@@ -662,25 +662,36 @@ class _Session:
             n = self.tables[h][2]
             lo, hi = first * self.block, min(n, (first + count) * self.block)
             t0 = trio.current_time()
-            with trio.CancelScope() as scope:
-                self.prefetch_scope = scope
-                chunks = await self.bulk.collect(
-                    "fetch_bases",
-                    FetchBasesRequest(
-                        worker_id=self.w.worker_id,
-                        session_id=self.session_id,
-                        table_hash=h,
-                        start=lo,
-                        count=hi - lo,
-                    ),
-                )
-            self.prefetch_scope = None
+            try:
+                with trio.CancelScope() as scope:
+                    self.prefetch_scope = scope
+                    chunks = await self.bulk.collect(
+                        "fetch_bases",
+                        FetchBasesRequest(
+                            worker_id=self.w.worker_id,
+                            session_id=self.session_id,
+                            table_hash=h,
+                            start=lo,
+                            count=hi - lo,
+                        ),
+                    )
+            except rpc.RpcError as exc:  # e.g. a table the coordinator no longer has
+                log.info("prefetch of table %s stopped: %s", h[:16], exc)
+                self.tables.pop(h, None)
+                continue
+            finally:
+                self.prefetch_scope = None
             if scope.cancelled_caught:
                 continue
             self.w.link.download(sum(len(ch.data) for ch in chunks), trio.current_time() - t0)
+            if any(
+                hashlib.sha256(ch.data).hexdigest() != ch.sha256 or ch.start % self.block
+                for ch in chunks
+            ):
+                log.warning("corrupt base chunk of table %s: prefetch stopped", h[:16])
+                self.tables.pop(h, None)
+                continue
             for ch in chunks:
-                if hashlib.sha256(ch.data).hexdigest() != ch.sha256 or ch.start % self.block:
-                    raise ValueError("corrupt base chunk from coordinator")
                 await trio.to_thread.run_sync(
                     self.w.cache.put, h, self.block, ch.start // self.block, ch.data
                 )
