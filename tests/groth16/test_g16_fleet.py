@@ -532,3 +532,28 @@ async def test_whole_proofs_go_only_to_workers_that_take_them(tmp_path: Path) ->
         nursery.cancel_scope.cancel()
     assert [f.state for f in finals] == ["done"] * 3
     assert done == {"w0": 0, "w1": 3}
+
+
+async def test_a_fault_while_shaping_fails_the_waiting_proofs_not_the_coordinator(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug in the shape rule ends the proofs waiting for a shape as failed, with the reason;
+    the coordinator keeps serving and proves the next one."""
+    import zkedge.fleet.coordinator.proofs as proofs_mod
+
+    d = BN
+    zkey = (d / "circuit.zkey").read_bytes()
+    wtns = (d / "witness.wtns").read_bytes()
+    def broken(*a: Any) -> bool:
+        raise ZeroDivisionError("shape rule bug")
+
+    async with trio.open_nursery() as nursery:
+        coord = await start_fleet(nursery, tmp_path, n=1, shape=None)
+        with trio.fail_after(120):
+            monkeypatch.setattr(proofs_mod, "takes_whole", broken)
+            (bad,) = await _submit_all(coord.port, zkey, [wtns])
+            monkeypatch.undo()
+            (good,) = await _submit_all(coord.port, zkey, [wtns])
+        nursery.cancel_scope.cancel()
+    assert bad.state == "failed" and "internal error: ZeroDivisionError" in bad.error
+    assert good.state == "done"

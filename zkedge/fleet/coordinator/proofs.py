@@ -188,7 +188,13 @@ class ProofJobs:
             await self._wake.wait()
             self._wake = trio.Event()
             await trio.sleep(self.settle)
-            self._start_ready()
+            try:
+                self._start_ready()
+            except Exception as exc:  # a fault of ours fails the waiting proofs, not the server
+                log.exception("shaping proof jobs failed")
+                for job, _, _ in self._ready:
+                    job.end("failed", f"internal error: {type(exc).__name__}: {exc}")
+                self._ready.clear()
 
     def _start_ready(self) -> None:
         """Shape and start every waiting proof (see the module docstring): the idle workers
@@ -197,19 +203,20 @@ class ProofJobs:
         sched = self._coord._scheduler_or_raise()
         workers = [w for w in self._coord.workers() if w.assignable]
         idle = max(0, sum(1 for w in workers if not w.inflight) - len(sched.dispatcher.proofs))
-        ready, self._ready = self._ready, []
-        ready = [r for r in ready if not r[0].finished.is_set()]
-        for i, (job, zk, wit) in enumerate(ready):
+        self._ready = [r for r in self._ready if not r[0].finished.is_set()]
+        while self._ready:  # each leaves the list only once started
+            job, zk, wit = self._ready[0]
             size = len(self._files.get(job.zkey_hash, b""))
             capable = sum(
                 1 for w in workers if takes_whole(w.node, zk.curve.name, size, len(wit.data))
             )
-            shape = self.shape or choose_shape(ready=len(ready) - i, idle=idle, capable=capable)
+            shape = self.shape or choose_shape(ready=len(self._ready), idle=idle, capable=capable)
             if size == 0:
                 shape = SPLIT  # its zkey left memory meanwhile: no worker could fetch it
             job.shape = shape
             idle = 0 if shape == SPLIT else max(0, idle - 1)
             self._nursery.start_soon(self._run, job, zk, wit, size)
+            self._ready.pop(0)
 
     async def _run(self, job: ProofJob, zk: Zkey, wit: Witness, size: int) -> None:
         from zkedge.fleet.coordinator._groth16 import prove_groth16, prove_whole
