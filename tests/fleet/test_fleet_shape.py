@@ -131,3 +131,25 @@ async def test_zkey_store_downloads_checks_resumes_and_evicts(tmp_path: Path) ->
     await trio.sleep(0.01)
     await store.get(d2, len(data2), _serve(data2))
     assert store.hashes() == [d2]
+
+
+async def test_a_worker_cannot_loop_a_whole_proof_by_claiming_missing_scalars() -> None:
+    """``scalars_missing`` means nothing for a whole proof (its witness travels with it): each
+    such report is a strike, and the job fails after max_attempts instead of cycling."""
+    from zkedge.fleet.coordinator.model import ProveOrder
+    from zkedge.fleet.coordinator.registry import Registry
+    from zkedge.fleet.coordinator.scheduler import Scheduler
+    from zkedge.fleet.coordinator.sizing import SizingPolicy
+    from zkedge.fleet.coordinator.store import Store
+
+    policy = SizingPolicy()
+    reg = Registry(policy)
+    sched = Scheduler(Store(None), reg, policy, max_attempts=3, pipeline_depth=1)
+    w = reg.register("w", NodeFacts(proof_tasks=True, bench_points_per_sec=1e4), {}, None)
+    recv = reg.open_stream(w)
+    job = sched.submit_proof("bn254", "ab" * 32, 1000, b"\x00" * 64, units=10, points=10, memory=0)
+    for _ in range(3):
+        order = recv.receive_nowait()
+        assert isinstance(order, ProveOrder)
+        sched.fail("w", order.task_id, order.attempt, "no", False, scalars_missing=True)
+    assert job.state == "failed" and "failed 3 times" in (job.error or "")

@@ -544,6 +544,7 @@ async def test_a_fault_while_shaping_fails_the_waiting_proofs_not_the_coordinato
     d = BN
     zkey = (d / "circuit.zkey").read_bytes()
     wtns = (d / "witness.wtns").read_bytes()
+
     def broken(*a: Any) -> bool:
         raise ZeroDivisionError("shape rule bug")
 

@@ -445,6 +445,8 @@ class Scheduler:
         att, why = self._attempt(worker_id, task_id, attempt, session_id)
         if att is None:
             return False, why
+        if isinstance(att.task, ProofTask):
+            scalars_missing = False  # a whole proof carries its witness: an ordinary failure
         att.state = FAILED
         self.on_task("handed_back" if handed_back or scalars_missing else "failed")
         if not (handed_back or scalars_missing):
