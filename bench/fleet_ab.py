@@ -23,21 +23,11 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-
-def _load_groth16_bench() -> Any:
-    """bench/groth16.py as a module (its circuits)."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("g16bench", ROOT / "bench" / "groth16.py")
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+from benchlib import groth16_bench  # noqa: E402  (bench/, this script's directory)
 
 
 def start_fleet(tree: Path, tmp: str) -> tuple[str, list[subprocess.Popen[str]]]:
@@ -110,7 +100,7 @@ def main() -> int:
     args = ap.parse_args()
     import trio
 
-    d, constraints, _ = _load_groth16_bench().circuit_for(args.size, "fast")
+    d, constraints, _ = groth16_bench().circuit_for(args.size, "fast")
     zkey = (d / "circuit.zkey").read_bytes()
     wtns = (d / "witness.wtns").read_bytes()
     res: dict[str, list[float]] = {"old": [], "new": []}

@@ -31,19 +31,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchlib import groth16_bench  # noqa: E402  (bench/, this script's directory)
 
-def _load_groth16_bench() -> Any:
-    """bench/groth16.py as a module (its circuits)."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("g16bench", ROOT / "bench" / "groth16.py")
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-g16bench = _load_groth16_bench()
+g16bench = groth16_bench()
 KINDS = ("scalars", "witness", "bases", "zkey")
 
 

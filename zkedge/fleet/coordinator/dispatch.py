@@ -179,15 +179,19 @@ class Dispatcher:
         self._dispatching = False
         self.on_store_error: Callable[[Job, str], None] = lambda job, why: None
         self.on_cancel: Callable[[], None] = lambda: None  # an attempt was called back
-        # Task scalars put on the wire, left out because the worker held them, and sent again
-        # after a worker reported them missing (bytes, bytes, count).
-        self.scalar_bytes_sent = 0
+        # Task scalars left out because the worker held them, and sent again after a worker
+        # reported them missing (bytes, count); those sent are bytes_sent["scalars"].
         self.scalar_bytes_saved = 0
         self.scalar_resends = 0
         # Bytes sent to workers by kind ("scalars", "witness" of whole proofs; the service adds
         # "bases" and "zkey"), and speculative copies started (metrics, benchmarks).
         self.bytes_sent: dict[str, int] = dict.fromkeys(("scalars", "witness", "bases", "zkey"), 0)
         self.speculative_copies = 0
+
+    @property
+    def scalar_bytes_sent(self) -> int:
+        """Task scalars put on the wire (bytes)."""
+        return self.bytes_sent["scalars"]
 
     def dispatch(self) -> None:
         """Fill every assignable worker's pipeline; then consider speculative re-issues.
@@ -520,7 +524,6 @@ class Dispatcher:
             else:
                 w.scalars.put(h, 32 * task.count)
                 scalars = m.scalar_slice(task.start, task.count)
-        self.scalar_bytes_sent += len(scalars)
         self.bytes_sent["scalars"] += len(scalars)
         msg = Assignment(
             task_id=task.id,

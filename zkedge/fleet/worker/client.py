@@ -661,41 +661,18 @@ class _Session:
             h, first, count = nxt
             n = self.tables[h][2]
             lo, hi = first * self.block, min(n, (first + count) * self.block)
-            t0 = trio.current_time()
             try:
                 with trio.CancelScope() as scope:
                     self.prefetch_scope = scope
-                    chunks = await self.bulk.collect(
-                        "fetch_bases",
-                        FetchBasesRequest(
-                            worker_id=self.w.worker_id,
-                            session_id=self.session_id,
-                            table_hash=h,
-                            start=lo,
-                            count=hi - lo,
-                        ),
-                    )
-            except rpc.RpcError as exc:  # e.g. a table the coordinator no longer has
+                    got = await self.fetch_blocks(h, lo, hi)
+            except (rpc.RpcError, ValueError) as exc:  # a table it no longer has; corrupt data
                 log.info("prefetch of table %s stopped: %s", h[:16], exc)
                 self.tables.pop(h, None)
                 continue
             finally:
                 self.prefetch_scope = None
-            if scope.cancelled_caught:
-                continue
-            self.w.link.download(sum(len(ch.data) for ch in chunks), trio.current_time() - t0)
-            if any(
-                hashlib.sha256(ch.data).hexdigest() != ch.sha256 or ch.start % self.block
-                for ch in chunks
-            ):
-                log.warning("corrupt base chunk of table %s: prefetch stopped", h[:16])
-                self.tables.pop(h, None)
-                continue
-            for ch in chunks:
-                await trio.to_thread.run_sync(
-                    self.w.cache.put, h, self.block, ch.start // self.block, ch.data
-                )
-            self.w.metrics.prefetched.inc(sum(len(ch.data) for ch in chunks))
+            if not scope.cancelled_caught:
+                self.w.metrics.prefetched.inc(sum(len(d) for d in got.values()))
 
     async def report_failure(
         self,
@@ -736,23 +713,7 @@ class _Session:
         t0 = trio.current_time()
         if missing:
             lo, hi = missing[0] * b, min(task.table_n, (missing[-1] + 1) * b)
-            chunks = await self.bulk.collect(
-                "fetch_bases",
-                FetchBasesRequest(
-                    worker_id=self.w.worker_id,
-                    session_id=self.session_id,
-                    table_hash=task.table_hash,
-                    start=lo,
-                    count=hi - lo,
-                ),
-            )
-            self.w.link.download(sum(len(ch.data) for ch in chunks), trio.current_time() - t0)
-            for ch in chunks:
-                if hashlib.sha256(ch.data).hexdigest() != ch.sha256 or ch.start % b:
-                    raise ValueError("corrupt base chunk from coordinator")
-                idx = ch.start // b
-                blocks[idx] = ch.data
-                await trio.to_thread.run_sync(self.w.cache.put, task.table_hash, b, idx, ch.data)
+            blocks.update(await self.fetch_blocks(task.table_hash, lo, hi))
         fetch_s = trio.current_time() - t0
         try:
             joined = b"".join(blocks[i] for i in range(first, last + 1))
@@ -763,6 +724,31 @@ class _Session:
         if len(out) != task.count * pb:
             raise ValueError("base range shorter than the task")
         return out, fetch_s
+
+    async def fetch_blocks(self, table_hash: str, lo: int, hi: int) -> dict[int, bytes]:
+        """Fetch the blocks covering points [lo, hi) of a table over the bulk connection,
+        check them, cache them; block index -> bytes. The download times the link. Raises
+        ValueError for a corrupt chunk (nothing of the request is cached then)."""
+        t0 = trio.current_time()
+        chunks = await self.bulk.collect(
+            "fetch_bases",
+            FetchBasesRequest(
+                worker_id=self.w.worker_id,
+                session_id=self.session_id,
+                table_hash=table_hash,
+                start=lo,
+                count=hi - lo,
+            ),
+        )
+        self.w.link.download(sum(len(ch.data) for ch in chunks), trio.current_time() - t0)
+        b = self.block
+        if any(hashlib.sha256(ch.data).hexdigest() != ch.sha256 or ch.start % b for ch in chunks):
+            raise ValueError("corrupt base chunk from coordinator")
+        out = {}
+        for ch in chunks:
+            out[ch.start // b] = ch.data
+            await trio.to_thread.run_sync(self.w.cache.put, table_hash, b, ch.start // b, ch.data)
+        return out
 
     async def hand_back(self, task: TaskAssignment | ProveAssignment, why: str) -> None:
         """Return an attempt unrun (shutdown), so it is reassigned without a strike."""
