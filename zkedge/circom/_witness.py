@@ -210,8 +210,10 @@ def _compile(code: bytes, cache_dir: Path | None) -> Any:
     path = None
     if cache_dir is not None:
         path = cache_dir / f"{digest}-wasmtime-{_runtime_key()}.cwasm"
+        # Read into memory, not deserialize_file: that maps the file, and a cache entry
+        # truncated or rewritten in place while the module lives would be SIGBUS.
         try:
-            module = wasmtime.Module.deserialize_file(engine, str(path))
+            module = wasmtime.Module.deserialize(engine, path.read_bytes())
         except (OSError, wasmtime.WasmtimeError):
             module = None
         if module is not None:
