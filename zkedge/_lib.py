@@ -509,6 +509,58 @@ def scalar_block_counts(scalars: bytes | bytearray | memoryview, block: int) -> 
     return list(out[0:nblocks])
 
 
+def _scalar_view(scalars: bytes | bytearray | memoryview) -> memoryview:
+    mv = memoryview(scalars).cast("B")
+    if mv.nbytes % 32:
+        raise ValueError("scalars must be a multiple of 32 bytes")
+    return mv
+
+
+def scalars_pack(scalars: bytes | bytearray | memoryview) -> bytes:
+    """The packed encoding (native/fleet.h) of 32-byte LE scalars."""
+    mv = _scalar_view(scalars)
+    n = mv.nbytes // 32
+    out = ffi.new("uint8_t[]", max(33 * n, 1))
+    written = ffi.new("size_t *")
+    rc = lib.zk_scalars_pack(ffi.from_buffer(mv), mv.nbytes, n, out, 33 * n, written)
+    _check(rc, "scalar packing")
+    return bytes(ffi.buffer(out, written[0]))
+
+
+def scalars_unpack(packed: bytes | bytearray | memoryview, n: int) -> bytes:
+    """The 32 * n bytes of n packed scalars; ValueError naming the first bad value when
+    ``packed`` is not exactly n of them."""
+    n = as_size(n, "n")
+    mv = memoryview(packed).cast("B")
+    if n > mv.nbytes:  # every value takes at least its length byte
+        raise ValueError(f"packed scalars: {mv.nbytes} bytes cannot hold {n} values")
+    out = bytearray(32 * n)
+    bad = ffi.new("size_t *")
+    src = ffi.from_buffer(mv) if mv.nbytes else ffi.NULL
+    dst = ffi.from_buffer(out) if n else ffi.NULL
+    rc = lib.zk_scalars_unpack(src, mv.nbytes, n, dst, len(out), bad)
+    if rc == lib.ZK_EINVAL:
+        if bad[0] == n:
+            raise ValueError(f"packed scalars: bytes left over after {n} values")
+        raise ValueError(f"packed scalars: value {bad[0]} is malformed or cut short")
+    _check(rc, "scalar unpacking")
+    return bytes(out)
+
+
+def scalars_packed_blocks(scalars: bytes | bytearray | memoryview, block: int) -> list[int]:
+    """For each ``block`` scalars, the bytes of their packing."""
+    block = as_size(block, "block")
+    if block == 0:
+        raise ValueError("block must be positive")
+    mv = _scalar_view(scalars)
+    n = mv.nbytes // 32
+    nblocks = -(-n // block)
+    out = ffi.new("uint32_t[]", max(nblocks, 1))
+    rc = lib.zk_scalars_packed_blocks(ffi.from_buffer(mv), mv.nbytes, n, block, out, nblocks)
+    _check(rc, "scalar packing sizes")
+    return list(out[0:nblocks])
+
+
 PAIRING_MAX = 64  # pairs per zk_pairing_check call (ZK_PAIRING_MAX in native/api.c)
 
 

@@ -231,6 +231,23 @@ def window_size(curve: str | Curve, count: int) -> int:
     return _lib.msm_window(get_curve(curve), count)
 
 
+def pack_scalars(scalars: bytes | bytearray | memoryview) -> bytes:
+    """Scalars (32-byte LE) in the packed encoding the fleet sends when it is shorter: each a
+    length byte L (0..32), then its L low bytes (the rest are zero). A circom witness is mostly
+    small values, so it packs to a fraction of its 32 bytes a value."""
+    return _lib.scalars_pack(scalars)
+
+
+def unpack_scalars(packed: bytes | bytearray | memoryview, n: int) -> bytes:
+    """The 32 * n bytes of ``n`` packed scalars; ValueError when ``packed`` is not exactly n."""
+    return _lib.scalars_unpack(packed, n)
+
+
+def packed_block_bytes(scalars: bytes | bytearray | memoryview, block: int) -> list[int]:
+    """For each ``block`` scalars, the bytes of their packing (the fleet's transfer estimate)."""
+    return _lib.scalars_packed_blocks(scalars, block)
+
+
 def scalar_block_counts(scalars: bytes | bytearray | memoryview, block: int) -> list[int]:
     """For each ``block`` scalars (32-byte LE), how many are 2^64 or more: what an MSM over
     that slice costs beyond its small scalars (the fleet's task sizing counts it)."""

@@ -417,8 +417,10 @@ async def test_whole_proofs_when_proofs_outnumber_idle_workers(
         shapes = [coord.proofs.jobs[f.job_id].shape for f in finals]
         done = {w.worker_id: w.tasks_done for w in coord.workers()}
         states = {w.worker_id: w.state for w in coord.workers()}
+        packing = coord._scheduler_or_raise().dispatcher.packing_saved
         nursery.cancel_scope.cancel()
     assert [f.state for f in finals] == ["done"] * 4, [f.error for f in finals]
+    assert packing > 0  # the witnesses went packed (the workers declare it)
     assert states == {"w0": "active", "w1": "active"}  # every re-randomised proof held
     assert all(not f.quarantined for f in finals)
     assert shapes.count("whole") >= 3, shapes

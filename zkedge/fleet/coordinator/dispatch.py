@@ -183,6 +183,8 @@ class Dispatcher:
         # reported them missing (bytes, count); those sent are bytes_sent["scalars"].
         self.scalar_bytes_saved = 0
         self.scalar_resends = 0
+        # Bytes of scalars and witnesses that packing kept off the wire (zkedge.msm.pack_scalars).
+        self.packing_saved = 0
         # Bytes sent to workers by kind ("scalars", "witness" of whole proofs; the service adds
         # "bases" and "zkey"), and speculative copies started (metrics, benchmarks).
         self.bytes_sent: dict[str, int] = dict.fromkeys(("scalars", "witness", "bases", "zkey"), 0)
@@ -426,7 +428,9 @@ class Dispatcher:
         free = sum(e - s for s, e in m.free)
         if free <= 0 or len(members) < 2:
             return False
-        saved = 32 * free * (len(members) - 1)  # slices the other members would get again
+        packed = w.node.packed_scalars
+        # slices the other members would get again
+        saved = sum(m.wire_bytes(s, e - s, packed) for s, e in m.free) * (len(members) - 1)
         work = sum(x.compute_cost(s, e - s) for x in members for s, e in x.free)
         secs = w.capacity.seconds_for(work, w.factor(self.policy), free)
         return saved / rate > self.policy.align_cost * secs
@@ -524,6 +528,7 @@ class Dispatcher:
             else:
                 w.scalars.put(h, 32 * task.count)
                 scalars = m.scalar_slice(task.start, task.count)
+        scalars, packed = self._pack(w, scalars)
         self.bytes_sent["scalars"] += len(scalars)
         msg = Assignment(
             task_id=task.id,
@@ -538,8 +543,22 @@ class Dispatcher:
             scalars=scalars,
             expected_seconds=expected if math.isfinite(expected) else 0.0,
             scalars_hash=h,
+            packed=packed,
         )
         return self._send(w, att, msg, held=verify is None)
+
+    def _pack(self, w: WorkerRecord, scalars: bytes) -> tuple[bytes, bool]:
+        """The scalars as the worker gets them: packed when it reads packed scalars and that
+        is shorter (the bytes saved are counted), else as they are."""
+        if not scalars or not w.node.packed_scalars:
+            return scalars, False
+        from zkedge.msm import pack_scalars
+
+        packed = pack_scalars(scalars)
+        if len(packed) >= len(scalars):
+            return scalars, False
+        self.packing_saved += len(scalars) - len(packed)
+        return packed, True
 
     def _send(
         self, w: WorkerRecord, att: Attempt, msg: Assignment | ProveOrder, *, held: bool
@@ -568,7 +587,8 @@ class Dispatcher:
         expected = 1.25 * w.capacity.seconds_for(task.units, w.factor(self.policy), task.count)
         began = now if not w.inflight else math.inf
         fetch = 0.0 if task.zkey_hash in w.zkeys else task.zkey_bytes / 1e6
-        transfer = w.transfer_seconds(len(task.witness))
+        witness, packed = self._pack(w, task.witness)
+        transfer = w.transfer_seconds(len(witness))
         att = Attempt(
             task,
             task.attempts,
@@ -589,12 +609,13 @@ class Dispatcher:
             curve=task.curve,
             zkey_hash=task.zkey_hash,
             zkey_bytes=task.zkey_bytes,
-            witness=task.witness,
+            witness=witness,
             expected_seconds=expected if math.isfinite(expected) else 0.0,
+            packed=packed,
         )
         if not self._send(w, att, msg, held=True):
             return False
-        self.bytes_sent["witness"] += len(task.witness)
+        self.bytes_sent["witness"] += len(witness)
         return True
 
     def _task_bytes(self, w: WorkerRecord, task: Task | ProofTask) -> int:
@@ -605,7 +626,7 @@ class Dispatcher:
         m = task.msm
         nbytes = 0
         if w.scalars is None or m.scalar_hash(task.start, task.count) not in w.scalars:
-            nbytes += 32 * task.count
+            nbytes += int(m.wire_bytes(task.start, task.count, w.node.packed_scalars))
         b = self.policy.block_points
         held = w.held.get(m.table_hash, set())
         first, last = task.start // b, (task.start + task.count - 1) // b

@@ -82,6 +82,10 @@ class _Live(Collector):
         copies = CounterMetricFamily(
             "zkedge_speculative_copies", "Speculative copies of straggling attempts started"
         )
+        packing = CounterMetricFamily(
+            "zkedge_packing_saved_bytes",
+            "Bytes of task scalars and witnesses that packing kept off the wire",
+        )
         if parts is not None:
             reg, sched = parts
             now = trio.current_time()
@@ -100,7 +104,8 @@ class _Live(Collector):
                 sent.add_metric([kind], n)
             saved.add_metric([], d.scalar_bytes_saved)
             copies.add_metric([], d.speculative_copies)
-        yield from (workers, age, capacity, pending, running, jobs, sent, saved, copies)
+            packing.add_metric([], d.packing_saved)
+        yield from (workers, age, capacity, pending, running, jobs, sent, saved, copies, packing)
 
 
 class CoordinatorMetrics:

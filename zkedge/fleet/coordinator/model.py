@@ -81,6 +81,7 @@ class NodeFacts:
     scalar_cache_bytes: int = 0
     max_receive_bytes: int = 0  # largest task message it accepts (0: unknown, see dispatch)
     proof_tasks: bool = False  # runs whole-proof tasks
+    packed_scalars: bool = False  # reads packed scalars and witnesses (see zkedge.msm)
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,8 @@ class LoadSample:
 @dataclass(frozen=True)
 class Assignment:
     """An order to a worker: compute the partial sum of one task's range (one attempt).
-    ``scalars`` is empty when the worker holds the slice (``scalars_hash`` names it)."""
+    ``scalars`` is empty when the worker holds the slice (``scalars_hash`` names it), and
+    packed (:func:`zkedge.msm.pack_scalars`) when ``packed``."""
 
     task_id: str
     attempt: int
@@ -117,6 +119,7 @@ class Assignment:
     scalars: bytes
     expected_seconds: float
     scalars_hash: str
+    packed: bool = False
 
 
 @dataclass(frozen=True)
@@ -139,6 +142,7 @@ class ProveOrder:
     zkey_bytes: int
     witness: bytes
     expected_seconds: float
+    packed: bool = False  # the witness is packed (zkedge.msm.pack_scalars)
 
 
 Order = Assignment | Cancellation | ProveOrder
@@ -207,6 +211,9 @@ class MsmState:
     # Work units a point's scalar costs on the wire (0: transfer not counted; see
     # Scheduler.submit): a group's members share the leader's slice and count none.
     byte_units: float = 0.0
+    # Bytes of the packed scalars of the first i blocks (zkedge.msm.pack_scalars), made when
+    # first asked for (:meth:`wire_bytes`).
+    packed_cum: list[int] = field(default_factory=list)
 
     def scalar_slice(self, start: int, count: int) -> bytes:
         """The scalars of points [start, start + count) (a copy, for the wire)."""
@@ -221,6 +228,26 @@ class MsmState:
             view = memoryview(self.scalars)[32 * start : 32 * (start + count)]
             h = self.hashes[(start, count)] = scalars_hash(view)
         return h
+
+    def wire_bytes(self, start: int, count: int, packed: bool) -> float:
+        """Bytes the scalars of points [start, start + count) take on the wire: 32 a point, or
+        their packing (linear inside a block) for a worker that reads packed scalars."""
+        if not packed or count <= 0:
+            return 32.0 * count
+        if not self.packed_cum:
+            from zkedge.msm import packed_block_bytes
+
+            sizes = packed_block_bytes(memoryview(self.scalars)[: 32 * self.n], self.block)
+            self.packed_cum = list(itertools.accumulate(sizes, initial=0))
+
+        def at(x: int) -> float:
+            b, r = divmod(x, self.block)
+            if r == 0:
+                return float(self.packed_cum[b])
+            width = min(self.block, self.n - b * self.block)
+            return self.packed_cum[b] + (self.packed_cum[b + 1] - self.packed_cum[b]) * r / width
+
+        return min(32.0 * count, at(start + count) - at(start))
 
     def __post_init__(self) -> None:
         if not self.cum:

@@ -193,21 +193,25 @@ class Scheduler:
 
     def _count_transfer(self, msms: list[MsmState]) -> None:
         """Count each point's scalar transfer in its MSM's work, at the fleet's median of
-        compute per byte (a worker's points per second over its measured download rate),
-        so that shares balance time rather than compute alone: on a slow link an MSM of
-        fresh full-size scalars (H) weighs more than the witness MSMs, which share one slice.
-        Nothing is counted while no worker has measured its link."""
-        rates = sorted(
-            w.capacity_pps(self.policy) / w.load.recv_bytes_per_sec
+        compute per byte (a worker's points per second over its measured download rate)
+        times the bytes a point's scalar takes on the wire (its MSM's packed average when
+        every measured worker reads packed scalars), so that shares balance time rather
+        than compute alone: on a slow link an MSM of fresh full-size scalars (H) weighs more
+        than the witness MSMs, which share one slice and pack small. Nothing is counted while
+        no worker has measured its link."""
+        measured = [
+            (w, w.load.recv_bytes_per_sec)
             for w in self.registry.workers.values()
             if w.assignable and w.load is not None and w.load.recv_bytes_per_sec > 0
-        )
-        if not rates:
+        ]
+        if not measured:
             return
+        rates = sorted(w.capacity_pps(self.policy) / rate for w, rate in measured)
         per_byte = rates[len(rates) // 2]
+        packed = all(w.node.packed_scalars for w, _ in measured)
         for m in msms:
             if m.lead < 0 or m.lead == m.idx:
-                m.byte_units = 32 * per_byte
+                m.byte_units = m.wire_bytes(0, m.n, packed) / m.n * per_byte
 
     def recover(self) -> list[Job]:
         """Rebuild unfinished jobs from the store after a restart."""

@@ -38,6 +38,7 @@ def node_facts(node: NodeInfo) -> NodeFacts:
         scalar_cache_bytes=node.scalar_cache_bytes,
         max_receive_bytes=node.max_receive_bytes,
         proof_tasks=node.proof_tasks,
+        packed_scalars=node.packed_scalars,
     )
 
 
@@ -56,6 +57,7 @@ def node_info(facts: NodeFacts) -> NodeInfo:
         scalar_cache_bytes=facts.scalar_cache_bytes,
         max_receive_bytes=facts.max_receive_bytes,
         proof_tasks=facts.proof_tasks,
+        packed_scalars=facts.packed_scalars,
     )
 
 
@@ -110,7 +112,8 @@ def task_message(order: Order) -> TaskMessage:
                 curve=order.curve,
                 zkey_hash=order.zkey_hash,
                 zkey_bytes=order.zkey_bytes,
-                witness=order.witness,
+                witness=b"" if order.packed else order.witness,
+                packed_witness=order.witness if order.packed else b"",
                 expected_seconds=order.expected_seconds,
             )
         )
@@ -126,7 +129,8 @@ def task_message(order: Order) -> TaskMessage:
             table_n=order.table_n,
             start=order.start,
             count=order.count,
-            scalars=order.scalars,
+            scalars=b"" if order.packed else order.scalars,
+            packed_scalars=order.scalars if order.packed else b"",
             expected_seconds=order.expected_seconds,
             scalars_hash=order.scalars_hash,
         )

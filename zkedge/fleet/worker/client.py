@@ -312,6 +312,7 @@ class Worker:
             node.scalar_cache_bytes = self.config.scalar_cache_bytes
             node.max_receive_bytes = self.config.max_receive_bytes
             node.proof_tasks = self.config.proof_tasks
+            node.packed_scalars = True
             if self.config.curves is not None:
                 node.curves = list(self.config.curves)
             reg = await client.call(
@@ -387,6 +388,8 @@ class _Session:
         # (zkedge.fleet.scalar_lru); assignments that named a slice we no longer hold:
         self.scalars = SliceLru(worker.config.scalar_cache_bytes)
         self.missing: set[tuple[str, int]] = set()
+        # Assignments whose scalars could not be read (packed wrong): why, reported as failed.
+        self.unreadable: dict[tuple[str, int], str] = {}
         # Tables recent tasks named (hash -> curve, group, points), for idle-time prefetch;
         # a task's arrival cancels the prefetch request in flight.
         self.tables: dict[str, tuple[str, str, int]] = {}
@@ -423,6 +426,7 @@ class _Session:
                 if self.prefetch_scope is not None:
                     self.prefetch_scope.cancel()  # the task's own traffic goes first
             if kind == "assign" and isinstance(value, TaskAssignment):
+                self.unpack_scalars(value)
                 self.resolve_scalars(value)
                 self.tables.pop(value.table_hash, None)
                 self.tables[value.table_hash] = (value.curve, value.group, value.table_n)
@@ -449,11 +453,26 @@ class _Session:
             raise SessionEnded("task stream closed by the coordinator")
         await trio.sleep_forever()
 
+    def unpack_scalars(self, task: TaskAssignment) -> None:
+        """Turn packed scalars (NodeInfo.packed_scalars) into the 32-byte form the cache and
+        the MSM take; scalars that cannot be read fail the assignment with the reason."""
+        if not task.packed_scalars:
+            return
+        from zkedge.msm import unpack_scalars
+
+        try:
+            if task.scalars:
+                raise ValueError("both scalars and packed_scalars are set")
+            task.scalars = unpack_scalars(task.packed_scalars, task.count)
+        except ValueError as exc:
+            self.unreadable[(task.task_id, task.attempt)] = str(exc)
+        task.packed_scalars = b""
+
     def resolve_scalars(self, task: TaskAssignment) -> None:
         """Cache the assignment's scalars under their hash, or fill them in from the cache
         when the coordinator left them out (at receipt, in stream order, like its mirror)."""
         h = task.scalars_hash
-        if not h:
+        if not h or (task.task_id, task.attempt) in self.unreadable:
             return
         if task.scalars:
             self.scalars.put(h, len(task.scalars), bytes(task.scalars))
@@ -471,6 +490,8 @@ class _Session:
                 await self.hand_back(task, "worker is shutting down")
                 continue
             if (task.task_id, task.attempt) in self.cancelled:
+                self.missing.discard((task.task_id, task.attempt))
+                self.unreadable.pop((task.task_id, task.attempt), None)
                 continue
             self.current, self.current_done = task, trio.Event()
             self.w._busy = 1
@@ -493,6 +514,11 @@ class _Session:
             self.missing.discard((task.task_id, task.attempt))
             why = f"scalars {task.scalars_hash[:16]} not in the worker's cache"
             await self.report_failure(task, why, scalars_missing=True)
+            return
+        unreadable = self.unreadable.pop((task.task_id, task.attempt), None)
+        if unreadable is not None:
+            self.w.metrics.tasks.labels("failed").inc()
+            await self.report_failure(task, f"ValueError: {unreadable}")
             return
         from zkedge.msm import MsmCancelled, MsmStop
 
@@ -559,7 +585,14 @@ class _Session:
             self.current_scope = None
             if stop.is_set() or scope.cancelled_caught:
                 raise MsmCancelled("cancelled before it started")
-            res = await run_proof(zk, bytes(task.witness), self.w.threads, stop)
+            witness = bytes(task.witness)
+            if task.packed_witness:
+                from zkedge.msm import unpack_scalars
+
+                if witness:
+                    raise ValueError("both witness and packed_witness are set")
+                witness = unpack_scalars(task.packed_witness, zk.header.n_vars)
+            res = await run_proof(zk, witness, self.w.threads, stop)
         except MsmCancelled:
             log.info("proof task %s attempt %d stopped early", task.task_id, task.attempt)
             self.w.tasks_stopped += 1

@@ -56,8 +56,8 @@ class NodeInfo(betterproto.Message):
     """
     Largest message body (bytes) the worker's gRPC stack accepts on ReceiveTasks. 0: unknown,
      taken as 4 MiB (grpc-go's and grpc-core's default). Every TaskAssignment sent to it has
-     32 * count bytes of scalars plus at most 1 KiB of other fields, within this limit; a
-     ProveAssignment its witness plus at most 1 KiB.
+     at most 32 * count bytes of scalars (fewer packed) plus at most 1 KiB of other fields,
+     within this limit; a ProveAssignment its witness plus at most 1 KiB.
     """
 
     proof_tasks: bool = betterproto.bool_field(12)
@@ -65,6 +65,12 @@ class NodeInfo(betterproto.Message):
     The worker runs whole-proof tasks (ProveAssignment). Only such workers get them, and only
      proofs whose zkey, at three times its file size, fits in half of memory_bytes (any size
      when memory_bytes is 0).
+    """
+
+    packed_scalars: bool = betterproto.bool_field(13)
+    """
+    The worker reads TaskAssignment.packed_scalars and ProveAssignment.packed_witness (see
+     packed at the top). A worker that leaves this false always gets the 32-byte forms.
     """
 
 
@@ -174,6 +180,11 @@ class TaskAssignment(betterproto.Message):
     """worker holds them under scalars_hash (see NodeInfo)"""
 
     scalars_hash: str = betterproto.string_field(12)
+    packed_scalars: bytes = betterproto.bytes_field(13)
+    """
+    Instead of `scalars` (then empty): the count values packed (see packed at the top). The
+     scalars_hash is still that of the 32-byte form.
+    """
 
 
 @dataclass(eq=False, repr=False)
@@ -205,6 +216,10 @@ class ProveAssignment(betterproto.Message):
     zkey_bytes: int = betterproto.uint64_field(6)
     witness: bytes = betterproto.bytes_field(7)
     expected_seconds: float = betterproto.double_field(8)
+    packed_witness: bytes = betterproto.bytes_field(9)
+    """
+    Instead of `witness` (then empty): its n_vars values packed (see packed at the top).
+    """
 
 
 @dataclass(eq=False, repr=False)
