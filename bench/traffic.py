@@ -11,7 +11,8 @@ proof's witness is computed from new inputs with the circuit's wasm (bench/groth
 circuit, fast setup), so no proof finds its scalars in a worker's cache from the one before.
 ``--shape split`` proves with the fleet prover (H here, the five MSMs on the workers);
 ``--shape whole`` submits each proof as a whole-proof task. The counts are the coordinator's
-``zkedge_sent_bytes_total`` counters; every proof is checked by zkedge's verifier. Workers
+``zkedge_sent_bytes_total`` counters ("packed away": ``zkedge_packing_saved_bytes_total``, what
+packing kept off the wire); every proof is checked by zkedge's verifier. Workers
 heartbeat every second here, and the second proof waits 1.5 s, so the coordinator knows each
 worker's measured link from then on (it decides by it whether to carve the witness MSMs
 aligned; ``--align-cost 0`` aligns on any measured link).
@@ -80,10 +81,12 @@ async def run(
                 with trio.fail_after(120):
                     while sum(1 for w in coord.workers() if w.assignable) < workers:
                         await trio.sleep(0.1)
-                sent = coord._scheduler_or_raise().dispatcher.bytes_sent
+                disp = coord._scheduler_or_raise().dispatcher
+                sent = disp.bytes_sent
                 for i in range(proofs):
                     wit = read_wtns(calc.wtns({"x": str(1000 + i), "y": "7"}))
                     before = dict(sent)
+                    packed_before = disp.packing_saved
                     t0 = time.monotonic()
                     with trio.fail_after(600):
                         if shape == "whole":
@@ -99,6 +102,7 @@ async def run(
                             "seconds": secs,
                             "bytes": {k: sent[k] - before.get(k, 0) for k in KINDS},
                             "tasks": sum(v[1] for v in res.shares.values()),
+                            "packed": disp.packing_saved - packed_before,
                         }
                     )
                     print(f"[traffic] proof {i + 1}: {secs:.2f} s, {rows[-1]}", file=sys.stderr)
@@ -140,8 +144,8 @@ def main() -> int:
         "proof; MB sent to the workers"
     )
     print(f"{'proof':>5} | {'s':>6} | {'tasks':>5} | " + " | ".join(f"{k:>8}" for k in KINDS)
-          + f" | {'total':>8}")  # fmt: skip
-    print("-" * 76)
+          + f" | {'total':>8} | {'packed away':>11}")  # fmt: skip
+    print("-" * 90)
     totals = []
     for i, r in enumerate(rows, 1):
         b = r["bytes"]
@@ -149,7 +153,10 @@ def main() -> int:
         if i > 1:
             totals.append(total)
         mb = " | ".join(f"{b[k] / 1e6:8.2f}" for k in KINDS)
-        print(f"{i:>5} | {r['seconds']:6.2f} | {r['tasks']:>5} | {mb} | {total / 1e6:8.2f}")
+        print(
+            f"{i:>5} | {r['seconds']:6.2f} | {r['tasks']:>5} | {mb} | {total / 1e6:8.2f} | "
+            f"{r['packed'] / 1e6:11.2f}"
+        )
     if totals:
         print(
             f"\nwarm proofs (2..{len(rows)}): median {statistics.median(totals) / 1e6:.2f} MB, "
