@@ -264,3 +264,25 @@ async def test_a_slow_measured_link_makes_fresh_scalars_weigh_more() -> None:
     assert a.byte_units > 0 and h.byte_units == a.byte_units
     assert b1.byte_units == b2.byte_units == c.byte_units == 0
     assert h.cost(0, 8) == pytest.approx(h.compute_cost(0, 8) + 8 * h.byte_units)
+
+
+async def test_ranges_on_held_scalars_ride_along_in_the_pipeline() -> None:
+    """Aligned ranges after the first of a group name a slice the worker holds: they take no
+    place in its pipeline. With a depth of 2, each worker gets at most two slices and at once
+    every range that shares them, so a second slice travels while the first group computes."""
+    policy = SizingPolicy(target_seconds=1e-3, min_points=8, block_points=8)
+    reg = Registry(policy)
+    sched = Scheduler(Store(None), reg, policy, pipeline_depth=2)
+    node = NodeFacts(bench_points_per_sec=1e4, scalar_cache_bytes=1 << 20)
+    slow = LoadSample(rtt_seconds=0.005, recv_bytes_per_sec=1e5)
+    recvs = [reg.open_stream(reg.register(w, node, {}, slow)) for w in ("w0", "w1")]
+    _groth16_like(sched, 256, 3)
+    riders = 0
+    for recv in recvs:
+        got = _assignments(recv)
+        carrying = [a for a in got if a.scalars]
+        assert 1 <= len(carrying) <= 2 and len(got) <= 4 * 2
+        assert all(a.scalars_hash in {c.scalars_hash for c in carrying} for a in got)
+        riders += len(got) - len(carrying)
+    assert riders >= 6  # B1 and B2 (and C) of each worker's witness slices
+    assert not any(t.prefer for t in sched.dispatcher.pending)  # nothing claimed left behind

@@ -2,7 +2,8 @@
 
 :meth:`Dispatcher.dispatch` runs after every state change (a submit, a report, a heartbeat that
 brings a worker back, a tick). It fills each assignable worker's pipeline (``pipeline_depth``
-attempts: one running, the next queued behind it) in this order: re-runs asked for by blame;
+attempts that carry data: one running, the next queued behind it; attempts on scalars the
+worker holds ride along free) in this order: re-runs asked for by blame;
 whole-proof tasks (:class:`zkedge.fleet.coordinator.model.ProofTask`) for workers that can
 take them (:func:`zkedge.fleet.coordinator.shape.takes_whole`), first those of a zkey the
 worker holds; fixed ranges waiting (first those carved for this worker, then unclaimed ones,
@@ -219,10 +220,13 @@ class Dispatcher:
                 while progress:
                     progress = False
                     for w in sorted(workers, key=lambda w: len(w.inflight)):
-                        if not w.assignable or len(w.inflight) >= self.pipeline_depth:
+                        if not w.assignable:
                             continue
                         try:
-                            if self._assign_next(w, fleet):
+                            full = self._pipeline_full(w)
+                            if full is None:
+                                continue
+                            if self._ride_along(w) if full else self._assign_next(w, fleet):
                                 progress = True
                         except StoreError as exc:
                             self._store_failed(exc)
@@ -230,6 +234,33 @@ class Dispatcher:
             self._speculate(workers)
         finally:
             self._dispatching = False
+
+    def _pipeline_full(self, w: WorkerRecord) -> bool | None:
+        """Whether the worker holds ``pipeline_depth`` attempts whose orders carried data
+        (None: it holds four times the depth in all, and takes nothing more). Attempts on
+        scalars it already holds (the other members of an aligned group, which follow the
+        first with its slice) cost no transfer and do not count, so the next group's slice
+        travels while the worker computes the current one's ranges."""
+        if len(w.inflight) >= 4 * self.pipeline_depth:
+            return None
+        return sum(1 for a in w.inflight.values() if a.carries) >= self.pipeline_depth
+
+    def _holds_scalars(self, w: WorkerRecord, t: Task) -> bool:
+        return w.scalars is not None and t.msm.scalar_hash(t.start, t.count) in w.scalars
+
+    def _ride_along(self, w: WorkerRecord) -> bool:
+        """Start a range carved for this worker whose scalars it holds (free to send) even
+        though its pipeline is full."""
+        for t in self.pending:
+            if (
+                t.prefer == w.worker_id
+                and t.job.state == RUNNING
+                and self._fits(w, t)
+                and self._holds_scalars(w, t)
+            ):
+                self.pending.remove(t)
+                return self._start(w, t)
+        return False
 
     def _store_failed(self, exc: StoreError) -> None:
         """A store write failed while placing work: the running jobs cannot record their
@@ -389,9 +420,15 @@ class Dispatcher:
         return other is not None and other.assignable
 
     def _take_pending(self, w: WorkerRecord, pool: list[Task]) -> Task:
-        """Remove and return the waiting range of ``pool`` the worker caches most of (the
-        oldest among equals)."""
-        best = max(pool, key=lambda t: self._held_fraction(w, t.msm.table_hash, t.start, t.count))
+        """Remove and return the waiting range of ``pool`` whose scalars the worker holds, else
+        the one whose bases it caches most of (the oldest among equals)."""
+        best = max(
+            pool,
+            key=lambda t: (
+                self._holds_scalars(w, t),  # free to send: its slice is there
+                self._held_fraction(w, t.msm.table_hash, t.start, t.count),
+            ),
+        )
         self.pending.remove(best)
         return best
 
@@ -528,6 +565,7 @@ class Dispatcher:
             else:
                 w.scalars.put(h, 32 * task.count)
                 scalars = m.scalar_slice(task.start, task.count)
+        att.carries = bool(scalars)
         scalars, packed = self._pack(w, scalars)
         self.bytes_sent["scalars"] += len(scalars)
         msg = Assignment(

@@ -383,6 +383,9 @@ class Attempt:
     transfer: float = 0.0  # expected seconds to get its data to the worker (counted in
     # the time since ``started``: the straggler test and the deadline add it)
     sent: float = 0.0  # when the order went down the worker's stream
+    # its order carries data (scalars, a witness); one naming scalars the worker holds does
+    # not, and takes no place in the worker's pipeline (see Dispatcher.dispatch)
+    carries: bool = True
 
 
 @dataclass(eq=False)
