@@ -65,7 +65,7 @@ header-check:
 
 # C formatting (.clang-format; native/generated/ is left to its generators). The check expects
 # Debian bookworm's clang-format 14: other major versions may lay out a few lines differently.
-C_SOURCES := $(wildcard native/*.c native/*.h native/*.inc firmware_tests/*.c)
+C_SOURCES := $(wildcard native/*.c native/*.h native/*.inc firmware_tests/*.c bench/*.c)
 
 # clang-format from apt when missing, as root or through passwordless sudo.
 clang-format:

@@ -14,24 +14,31 @@ int zk_limb_bits(void) { return ZK_LIMB_BITS; }
 #include <cpuid.h>
 
 /* BMI2 (MULX) and ADX (ADCX/ADOX): CPUID leaf 7, EBX bits 8 and 19. */
-static int zk_cpu_has_adx(void) {
+static int zk_cpu_has_asm(void) {
     unsigned eax, ebx, ecx, edx;
     if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) return 0;
     return ((ebx >> 8) & 1) && ((ebx >> 19) & 1);
 }
+#define ZK_ASM_NAME "x86-64 mulx/adx"
+#elif ZK_HAVE_ARM64_ASM
+/* MUL, UMULH, ADDS/ADCS: base ARMv8-A, on every aarch64 CPU. */
+static int zk_cpu_has_asm(void) { return 1; }
+#define ZK_ASM_NAME "aarch64 mul/umulh"
+#endif
 
+#if ZK_HAVE_ASM
 /* Turn the assembly on at load time when the CPU has it, unless ZKEDGE_NO_ASM is set (to
  * anything but "0"): a way to run the portable C path on any machine. */
 __attribute__((constructor)) static void zk_asm_init(void) {
     const char *off = getenv("ZKEDGE_NO_ASM");
     if (off && *off && strcmp(off, "0") != 0) return;
-    zk_asm_on = zk_cpu_has_adx();
+    zk_asm_on = zk_cpu_has_asm();
 }
 #endif
 
 int zk_asm_set(int on) {
-#if ZK_HAVE_X86_ASM
-    if (on >= 0) zk_asm_on = on && zk_cpu_has_adx();
+#if ZK_HAVE_ASM
+    if (on >= 0) zk_asm_on = on && zk_cpu_has_asm();
     return zk_asm_on;
 #else
     (void)on;
@@ -40,8 +47,8 @@ int zk_asm_set(int on) {
 }
 
 const char *zk_asm_name(void) {
-#if ZK_HAVE_X86_ASM
-    return zk_asm_on ? "x86-64 mulx/adx" : "none";
+#if ZK_HAVE_ASM
+    return zk_asm_on ? ZK_ASM_NAME : "none";
 #else
     return "none";
 #endif

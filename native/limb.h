@@ -8,25 +8,35 @@
 
 #include <string.h>
 
+#include "generated/mont_aarch64.h"
 #include "generated/mont_x86_64.h"
 #include "types.h"
 
-/* MULX/ADX Montgomery products for 4 and 6 limbs (x86-64 only, generated/mont_x86_64.h).
- * zk_asm_on is set once at load time when the CPU has BMI2 and ADX (native/api.c); the C code
- * below stays the fallback and the reference the tests compare against. */
-#if ZK_HAVE_X86_ASM
+/* Assembly Montgomery products (and modular add/sub) for 4 and 6 limbs: MULX/ADX on x86-64
+ * (generated/mont_x86_64.h), MUL/UMULH on aarch64 (generated/mont_aarch64.h). zk_asm_on is set
+ * once at load time (native/api.c): on x86-64 when the CPU has BMI2 and ADX, on aarch64 always
+ * (every ARMv8-A CPU has the instructions). The C code below stays the fallback and the
+ * reference the tests compare against; switching zk_asm_on off runs it. */
+#define ZK_HAVE_ASM (ZK_HAVE_X86_ASM || ZK_HAVE_ARM64_ASM)
+#if ZK_HAVE_ASM
 static int zk_asm_on __attribute__((unused));
 /* The switch as a const function: the compiler may then read it once per hot function instead
  * of once per product (with -fno-strict-aliasing, every limb store could have changed the
  * variable). It only changes between native calls (load time, tests). */
 __attribute__((const, noinline, unused)) static int zk_asm(void) { return zk_asm_on; }
 
-/* The one place a limb count picks an assembly kernel: runs x86_<op><n>(...) and is 1 when the
- * assembly is on and n is 4 or 6 (the only sizes generated), else 0 and the caller runs its C
- * code. n is a constant wherever this is inlined, so only the zk_asm() test is left. */
+#if ZK_HAVE_X86_ASM
+#define ZK_ASM_KERNEL(op, n) x86_##op##n
+#else
+#define ZK_ASM_KERNEL(op, n) arm64_##op##n
+#endif
+
+/* The one place a limb count picks an assembly kernel: runs <arch>_<op><n>(...) and is 1 when
+ * the assembly is on and n is 4 or 6 (the only sizes generated), else 0 and the caller runs its
+ * C code. n is a constant wherever this is inlined, so only the zk_asm() test is left. */
 #define ZK_TRY_ASM(op, n, ...)                                                                     \
-    ((n) == 4 && zk_asm()   ? (x86_##op##4(__VA_ARGS__), 1)                                        \
-     : (n) == 6 && zk_asm() ? (x86_##op##6(__VA_ARGS__), 1)                                        \
+    ((n) == 4 && zk_asm()   ? (ZK_ASM_KERNEL(op, 4)(__VA_ARGS__), 1)                               \
+     : (n) == 6 && zk_asm() ? (ZK_ASM_KERNEL(op, 6)(__VA_ARGS__), 1)                               \
                             : 0)
 #else
 #define ZK_TRY_ASM(op, n, ...) 0

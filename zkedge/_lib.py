@@ -133,7 +133,8 @@ def limb_bits() -> int:
 
 
 def asm_name() -> str:
-    """Assembly used for field multiplication ("x86-64 mulx/adx"), or "none" for portable C."""
+    """Assembly used for field multiplication ("x86-64 mulx/adx", "aarch64 mul/umulh"), or
+    "none" for portable C."""
     return str(ffi.string(lib.zk_asm_name()).decode())
 
 

@@ -1,8 +1,10 @@
-"""The MULX/ADX assembly multiplication against the portable C one and Python integers.
+"""The assembly field arithmetic (MULX/ADX on x86-64, MUL/UMULH on aarch64) against the
+portable C one and Python integers.
 
-The rest of the native suite runs with whatever the loaded build uses (the assembly on CPUs that
-have BMI2 and ADX); these tests switch between the two paths in one process and compare them on
-random and edge-case operands, and check the switch itself.
+The rest of the native suite runs with whatever the loaded build uses (the assembly on x86-64
+CPUs that have BMI2 and ADX, and on every aarch64 build with 64-bit limbs); these tests switch
+between the two paths in one process and compare them on random and edge-case operands, and
+check the switch itself.
 """
 
 from __future__ import annotations
@@ -37,10 +39,13 @@ def _cpu_has_adx() -> bool:
     return "adx" in flags and "bmi2" in flags
 
 
-HAS_ASM = (
-    platform.machine().lower() in ("x86_64", "amd64") and _lib.limb_bits() == 64 and _cpu_has_adx()
+MACHINE = platform.machine().lower()
+IS_ARM64 = MACHINE in ("aarch64", "arm64")
+HAS_ASM = _lib.limb_bits() == 64 and (
+    (MACHINE in ("x86_64", "amd64") and _cpu_has_adx()) or IS_ARM64
 )
-needs_asm = pytest.mark.skipif(not HAS_ASM, reason="no x86-64 MULX/ADX on this machine or build")
+ASM_NAME = "aarch64 mul/umulh" if IS_ARM64 else "x86-64 mulx/adx"
+needs_asm = pytest.mark.skipif(not HAS_ASM, reason="no assembly for this machine or build")
 
 
 @pytest.fixture
@@ -74,7 +79,7 @@ def _both(c: Curve, f: str, op: str, a: int, b: int = 0) -> tuple[int, int]:
 def test_info_reports_the_path() -> None:
     """The assembly is on exactly where the CPU supports it (and no ZKEDGE_NO_ASM is set)."""
     want = HAS_ASM and os.environ.get("ZKEDGE_NO_ASM", "") in ("", "0")
-    assert zkedge.native_info()["asm"] == ("x86-64 mulx/adx" if want else "none")
+    assert zkedge.native_info()["asm"] == (ASM_NAME if want else "none")
 
 
 def test_env_turns_it_off() -> None:
@@ -145,7 +150,8 @@ def test_msm_same_on_both_paths(c: Curve, g: str, restore_asm: None) -> None:
 
 @pytest.mark.parametrize("c", [BN254, BLS12_381], ids=["bn254", "bls12_381"])
 def test_pairing_check_on_the_c_path(c: Curve, restore_asm: None) -> None:
-    """The pairing check with the portable C multiplication (what aarch64 boards run)."""
+    """The pairing check with the portable C multiplication (ZKEDGE_NO_ASM=1, x86-64 CPUs
+    without ADX)."""
     _lib.set_asm(False)
     p, q = ec.generator(c, "G1"), ec.generator(c, "G2")
     a = random.Random(f"pair-{c.name}").randrange(2, c.r)
