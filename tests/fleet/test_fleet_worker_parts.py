@@ -172,3 +172,38 @@ def test_keep_freed_mb_from_flag_and_file(tmp_path: Path) -> None:
     flag = ap.parse_args(["worker", "--config", str(cfg), "--keep-freed-mb", "8"])
     assert apply_config(flag).keep_freed_mb == 8
     assert ap.parse_args(["coordinator"]).keep_freed_mb == 64
+
+
+async def test_reports_go_out_in_order_without_holding_the_next_task(tmp_path: Path) -> None:
+    """A completion report is queued and the executor goes on at once; the reporter sends
+    the reports in the order the tasks finished and counts each once answered."""
+    from typing import Any
+
+    import trio
+
+    from zkedge.fleet.proto.coordinator.v1 import TaskAssignment
+    from zkedge.fleet.worker import Worker, WorkerConfig
+    from zkedge.fleet.worker.client import _Session
+    from zkedge.fleet.worker.executor import TaskResult
+
+    sent: list[str] = []
+    answer = trio.Event()
+
+    class SlowControl:
+        async def call(self, method: str, req: Any) -> None:
+            await answer.wait()  # the coordinator answers late (a slow link)
+            sent.append(req.task_id)
+
+    worker = Worker(WorkerConfig(coordinator="127.0.0.1:1", cache_dir=tmp_path / "c"))
+    sess = _Session(worker, SlowControl(), SlowControl(), "s", 4096)  # type: ignore[arg-type]
+    res = TaskResult(result=b"r", seconds=0.1)
+    with trio.fail_after(5):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(sess.reporter)
+            for i in range(3):
+                await sess.report_done(TaskAssignment(task_id=f"t{i}", attempt=1), res, 0.0)
+            assert sent == [] and sess.reports_pending == 3  # nothing waited for an answer
+            answer.set()
+            await sess.reports_flushed.wait()
+            assert sent == ["t0", "t1", "t2"] and worker.tasks_done == 3
+            nursery.cancel_scope.cancel()

@@ -347,6 +347,7 @@ class Worker:
                     nursery.start_soon(sess.heartbeats, interval)
                     nursery.start_soon(sess.stream)
                     nursery.start_soon(sess.execute)
+                    nursery.start_soon(sess.reporter)
                     nursery.start_soon(sess.prefetch)
                     nursery.start_soon(sess.drain_on_stop, nursery.cancel_scope)
                     self._mark_started()
@@ -384,6 +385,13 @@ class _Session:
         self.current_scope: trio.CancelScope | None = None  # the current task's fetch and delay
         self.current_done = trio.Event()
         self.draining = False
+        # Completion reports go out from their own task, in order, while the next task
+        # computes: a report's round trip does not hold the cores idle between tasks.
+        self.reports_send, self.reports_recv = trio.open_memory_channel[ReportCompletionRequest](
+            math.inf
+        )
+        self.reports_pending = 0
+        self.reports_flushed = trio.Event()
         # Scalars by hash, updated in stream order as the coordinator's mirror is
         # (zkedge.fleet.scalar_lru); assignments that named a slice we no longer hold:
         self.scalars = SliceLru(worker.config.scalar_cache_bytes)
@@ -612,9 +620,10 @@ class _Session:
     async def report_done(
         self, task: TaskAssignment | ProveAssignment, res: TaskResult, fetch_s: float
     ) -> None:
-        """Report an attempt's result and count it."""
-        await self.client.call(
-            "report_completion",
+        """Queue an attempt's result for :meth:`reporter` (which counts it once sent)."""
+        self.reports_pending += 1
+        self.reports_flushed = trio.Event()
+        self.reports_send.send_nowait(
             ReportCompletionRequest(
                 worker_id=self.w.worker_id,
                 task_id=task.task_id,
@@ -623,10 +632,19 @@ class _Session:
                 compute_seconds=res.seconds,
                 fetch_seconds=fetch_s,
                 session_id=self.session_id,
-            ),
+            )
         )
-        self.w.tasks_done += 1
-        self.w.metrics.tasks.labels("done").inc()
+
+    async def reporter(self) -> None:
+        """Send completion reports in the order the tasks finished; an error ends the session
+        (the coordinator requeues what it did not hear of)."""
+        async for req in self.reports_recv:
+            await self.client.call("report_completion", req)
+            self.reports_pending -= 1
+            self.w.tasks_done += 1
+            self.w.metrics.tasks.labels("done").inc()
+            if self.reports_pending == 0:
+                self.reports_flushed.set()
 
     async def fetch_zkey(
         self, digest: str, offset: int, write: Callable[[int, bytes], None]
@@ -814,4 +832,7 @@ class _Session:
                 if self.current_scope is not None:
                     self.current_scope.cancel()
                 await self.hand_back(running, "worker is shutting down (task abandoned)")
+        if self.reports_pending:  # results computed are worth sending
+            with trio.move_on_after(self.w.config.drain_grace):
+                await self.reports_flushed.wait()
         scope.cancel()
