@@ -4,8 +4,7 @@
 A coordinator (in this process) and two worker processes, each pinned to its own core with
 ``taskset``; a CPU burner shares the second worker's core. BN254 G1 MSM at n = 2^18 (default).
 Prints makespans with adaptive sizing, with a static equal split, the ideal (n over the sum of the
-workers' measured rates), and the fleet's overhead against one local 2-thread MSM (no burner),
-with the MSM in bit windows (the default for one large MSM) and in point ranges only.
+workers' measured rates), and the fleet's overhead against one local 2-thread MSM (no burner).
 
     .venv/bin/python bench/fleet.py [--log-n 18] [--repeat 3]
 """
@@ -13,7 +12,6 @@ with the MSM in bit windows (the default for one large MSM) and in point ranges 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import random
 import shutil
@@ -125,10 +123,7 @@ async def bench(args: argparse.Namespace) -> None:
 
             # no burner: local 2-thread MSM and fleet runs interleaved, so that whatever else
             # runs on the machine weighs on both alike; the overhead is the median ratio
-            # (the fleet with bit windows, the default for one large MSM, and with point
-            # ranges only)
-            ranges = dataclasses.replace(adaptive, window_min_points=0)
-            local, no_burn, ratios, by_range, range_ratios = [], [], [], [], []
+            local, no_burn, ratios = [], [], []
             for _ in range(args.repeat):
                 t0 = time.perf_counter()
                 await trio.to_thread.run_sync(lambda: msm(table, scalars, threads=2))
@@ -136,23 +131,10 @@ async def bench(args: argparse.Namespace) -> None:
                 t, shares = await run_job(coord, table, scalars)
                 no_burn.append(t)
                 ratios.append(t / local[-1])
-                coord.set_policy(ranges)
-                t, range_shares = await run_job(coord, table, scalars)
-                coord.set_policy(adaptive)
-                by_range.append(t)
-                range_ratios.append(t / local[-1])
             t_local = statistics.median(local)
             t_fleet = statistics.median(no_burn)
             overhead = statistics.median(ratios) - 1
-            range_overhead = statistics.median(range_ratios) - 1
-            rows.append(("fleet adaptive, no burner", t_fleet, fmt_shares(shares, no_burn[-1])))
-            rows.append(
-                (
-                    "fleet point ranges only, no burner",
-                    statistics.median(by_range),
-                    fmt_shares(range_shares, by_range[-1]),
-                )
-            )
+            rows.append(("fleet adaptive, no burner", t_fleet, fmt_shares(shares, t)))
 
             procs.append(pinned(1, [sys.executable, "-c", BURNER], tmp / "burner.log"))
             await trio.sleep(args.settle)
@@ -223,7 +205,6 @@ async def bench(args: argparse.Namespace) -> None:
         f"fleet overhead vs local 2-thread MSM (no burner): {overhead:+.1%}"
         "   (median of interleaved pairs; target: at most +10%)"
     )
-    print(f"the same with point ranges only (no bit windows): {range_overhead:+.1%}")
 
 
 def main() -> None:

@@ -90,33 +90,3 @@ int zk_scalars_packed_blocks(const uint8_t *scalars, size_t len, size_t n, size_
     }
     return ZK_OK;
 }
-
-int zk_scalars_window(const uint8_t *scalars, size_t len, size_t n, unsigned lo, unsigned width,
-                      uint8_t *out, size_t out_len) {
-    if (width == 0 || width > 256 || lo > 256 - width) return ZK_EINVAL;
-    if (n > len / 32 || n > out_len / 32 || (n && (!scalars || !out))) return ZK_ELEN;
-    unsigned word = lo / 64, bit = lo % 64;
-    for (size_t i = 0; i < n; i++) {
-        uint64_t w[5] = {0, 0, 0, 0, 0}, r[4];
-        for (size_t k = 0; k < 4; k++) {
-            uint64_t v = 0;
-            for (size_t b = 8; b-- > 0;) v = (v << 8) | scalars[32 * i + 8 * k + b];
-            w[k] = v;
-        }
-        for (unsigned k = 0; k < 4; k++) {
-            uint64_t a = word + k < 4 ? w[word + k] : 0;
-            uint64_t b = word + k + 1 < 5 ? w[word + k + 1] : 0;
-            r[k] = bit ? (a >> bit) | (b << (64 - bit)) : a;
-        }
-        for (unsigned k = 0; k < 4; k++) {
-            unsigned from = 64 * k;
-            if (from >= width)
-                r[k] = 0;
-            else if (width - from < 64)
-                r[k] &= ((uint64_t)1 << (width - from)) - 1;
-        }
-        for (size_t k = 0; k < 4; k++)
-            for (size_t b = 0; b < 8; b++) out[32 * i + 8 * k + b] = (uint8_t)(r[k] >> (8 * b));
-    }
-    return ZK_OK;
-}

@@ -38,12 +38,6 @@ int zk_scalars_unpack(const uint8_t *packed, size_t len, size_t n, uint8_t *out,
 int zk_scalars_packed_blocks(const uint8_t *scalars, size_t len, size_t n, size_t block,
                              uint32_t *out, size_t out_len);
 
-/* Bits [lo, lo + width) of each of n scalars (32-byte LE), as 32-byte LE values below
- * 2^width: one window of a bit-sliced MSM (sum of 2^lo times each window's MSM is the MSM).
- * ZK_EINVAL unless 0 < width and lo + width <= 256. */
-int zk_scalars_window(const uint8_t *scalars, size_t len, size_t n, unsigned lo, unsigned width,
-                      uint8_t *out, size_t out_len);
-
 #ifdef __cplusplus
 }
 #endif

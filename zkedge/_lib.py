@@ -562,20 +562,6 @@ def scalars_packed_blocks(scalars: bytes | bytearray | memoryview, block: int) -
     return list(out[0:nblocks])
 
 
-def scalars_window(scalars: bytes | bytearray | memoryview, lo: int, width: int) -> bytes:
-    """Bits [lo, lo + width) of each 32-byte LE scalar, as 32-byte LE values."""
-    mv = _scalar_view(scalars)
-    n = mv.nbytes // 32
-    if not (0 < width and 0 <= lo and lo + width <= 256):
-        raise ValueError(f"bit window [{lo}, {lo + width}) is not within 256 bits")
-    out = bytearray(32 * n)
-    src = ffi.from_buffer(mv) if n else ffi.NULL
-    dst = ffi.from_buffer(out) if n else ffi.NULL
-    rc = lib.zk_scalars_window(src, mv.nbytes, n, lo, width, dst, len(out))
-    _check(rc, "scalar window")
-    return bytes(out)
-
-
 PAIRING_MAX = 64  # pairs per zk_pairing_check call (ZK_PAIRING_MAX in native/api.c)
 
 

@@ -248,12 +248,6 @@ def packed_block_bytes(scalars: bytes | bytearray | memoryview, block: int) -> l
     return _lib.scalars_packed_blocks(scalars, block)
 
 
-def scalar_window(scalars: bytes | bytearray | memoryview, lo: int, width: int) -> bytes:
-    """Bits [lo, lo + width) of each scalar (32-byte LE in, 32-byte LE out): the scalars of
-    one window of a bit-sliced MSM, whose results, each times 2^lo, sum to the whole MSM."""
-    return _lib.scalars_window(scalars, lo, width)
-
-
 def scalar_block_counts(scalars: bytes | bytearray | memoryview, block: int) -> list[int]:
     """For each ``block`` scalars (32-byte LE), how many are 2^64 or more: what an MSM over
     that slice costs beyond its small scalars (the fleet's task sizing counts it)."""

@@ -436,22 +436,14 @@ class Coordinator:
         return self._scheduler_or_raise().table(digest) is not None
 
     async def submit_job(
-        self,
-        msms: Sequence[MsmSpec],
-        label: str = "job",
-        *,
-        watched: bool = False,
-        windows: bool = True,
+        self, msms: Sequence[MsmSpec], label: str = "job", *, watched: bool = False
     ) -> JobHandle:
         """One job of several MSMs (e.g. the G1 and G2 MSMs of a Groth16 proof).
 
         ``watched=True`` makes the job belong to its WatchJob streams (what ``SubmitMsm``
         without ``detach`` does): with none open for ``watch_grace`` seconds it is cancelled.
         Jobs submitted here are not watched by default: cancel them with
-        :meth:`JobHandle.cancel` (``prove_groth16`` does when it is cancelled).
-        ``windows=False`` keeps a job of one large MSM from being computed in bit windows
-        (zkedge.fleet.coordinator.windows): its partial sums then cover point ranges of the
-        MSM itself, as blame finding needs."""
+        :meth:`JobHandle.cancel` (``prove_groth16`` does when it is cancelled)."""
         sched = self._scheduler_or_raise()
         prepared = []
         for spec in msms:
@@ -466,7 +458,7 @@ class Coordinator:
                 h = await self.add_table(c, g, spec.bases)
             scalars = await trio.to_thread.run_sync(_scalars_bytes, c, spec.scalars)
             prepared.append((h, len(scalars) // 32, scalars))
-        return JobHandle(self, sched.submit(label, prepared, watched=watched, windows=windows))
+        return JobHandle(self, sched.submit(label, prepared, watched=watched))
 
     def cancel_job(self, job_id: str, reason: str = "cancelled") -> bool:
         """Cancel a running job by id (see :meth:`JobHandle.cancel`); False if it had ended.

@@ -150,9 +150,7 @@ async def prove_groth16(
             alltasks = wtasks + htasks
             jobs.append((await coord.submit_job(await specs(alltasks), label="groth16"), alltasks))
         elif htasks:
-            # no bit windows: blame maps each partial sum to a point range of H's MSM
-            h_job = await coord.submit_job(await specs(htasks), label="groth16 H", windows=False)
-            jobs.append((h_job, htasks))
+            jobs.append((await coord.submit_job(await specs(htasks), label="groth16 H"), htasks))
         for handle, tks in jobs:
             points += await handle.results()
             tasks += tks

@@ -451,10 +451,6 @@ class Job:
         self.submitted_at = clock()  # or, recovered, the coordinator's start
         self.ended_at: float | None = None
         self.proof: ProofTask | None = None  # set for a whole-proof job (no MSMs)
-        # A job of one MSM computed in bit windows (see zkedge.fleet.coordinator.windows):
-        # msms[j] holds bits [j * window_bits, (j + 1) * window_bits) of the scalars, and the
-        # job's one result is the sum of 2^(j * window_bits) times msms[j]'s. 0: not split so.
-        self.window_bits = 0
 
     @property
     def outcome(self) -> str:
@@ -492,19 +488,7 @@ class Job:
         """Per-MSM results (raises :class:`zkedge.fleet.common.JobFailed` if the job failed)."""
         if self.state in (FAILED, CANCELLED):
             raise JobFailed(self.error or f"job {self.state}")
-        if self.window_bits:
-            from zkedge.fleet.coordinator.windows import combine
-
-            return [combine(self.msms, self.window_bits)]
         return [m.result for m in self.msms]
-
-    def encoded_results(self) -> list[bytes]:
-        """:meth:`results` in "be" bytes (what the store keeps and clients get)."""
-        from zkedge import ec
-
-        res = self.results()
-        kinds = self.msms[:1] if self.window_bits else self.msms  # windows: one result
-        return [ec.encode(m.curve, m.group, r, "be") for m, r in zip(kinds, res, strict=True)]
 
     def proof_result(self) -> tuple[bytes, str]:
         """A whole-proof job's A || B || C ("be") and the worker that proved it (raises

@@ -26,8 +26,8 @@ from typing import Any
 
 import trio
 
-from zkedge.curves import Point, get_curve
-from zkedge.fleet.coordinator.dispatch import Dispatcher, task_cap, unplaceable
+from zkedge.curves import Point
+from zkedge.fleet.coordinator.dispatch import Dispatcher, unplaceable
 from zkedge.fleet.coordinator.model import (
     CANCELLED,
     DONE,
@@ -49,7 +49,6 @@ from zkedge.fleet.coordinator.registry import Registry, WorkerRecord
 from zkedge.fleet.coordinator.sizing import SizingPolicy
 from zkedge.fleet.coordinator.store import Store, StoredJob, StoreError
 from zkedge.fleet.coordinator.tables import Table, TableCache
-from zkedge.fleet.coordinator.windows import choose_windows, window_scalars
 
 log = logging.getLogger("zkedge.fleet.coordinator")
 
@@ -134,16 +133,10 @@ class Scheduler:
         return self.tables.get(h)
 
     def submit(
-        self,
-        label: str,
-        msms: Sequence[tuple[str, int, bytes]],
-        *,
-        watched: bool = False,
-        windows: bool = True,
+        self, label: str, msms: Sequence[tuple[str, int, bytes]], *, watched: bool = False
     ) -> Job:
         """New job from ``(table_hash, n, scalars)`` triples (tables already added).
-        ``watched``: cancel it when no WatchJob stream has followed it for ``watch_grace``.
-        ``windows``: a job of one large MSM may be computed in bit windows."""
+        ``watched``: cancel it when no WatchJob stream has followed it for ``watch_grace``."""
         if not msms:
             raise ValueError("a job needs at least one MSM")
         job_id = secrets.token_hex(8)
@@ -159,15 +152,12 @@ class Scheduler:
                     i, t[0], t[1], h, n, scalars, [(0, n)], self.policy.block_points, table_n=t[2]
                 )
             )
-        stored = [(m.table_hash, m.n, m.scalars) for m in states]
-        width = self._window_bits(states) if windows else 0
-        if width:
-            states = self._windows(states[0], width)
         align_scalars(states)
         self._count_transfer(states)
-        self.store.add_job(job_id, label, stored, watched=watched, window_bits=width)
+        self.store.add_job(
+            job_id, label, [(m.table_hash, m.n, m.scalars) for m in states], watched=watched
+        )
         job = Job(job_id, label, states, watched=watched)
-        job.window_bits = width
         self.jobs[job_id] = job
         self.running[job_id] = job
         self.dispatch()
@@ -200,30 +190,6 @@ class Scheduler:
         self.dispatcher.proofs.append(task)
         self.dispatch()
         return job
-
-    def _window_bits(self, msms: list[MsmState]) -> int:
-        """Window width for a job of these MSMs (0: split by points only): one large MSM and
-        workers that can each take its whole table (see zkedge.fleet.coordinator.windows)."""
-        if len(msms) != 1:
-            return 0
-        m = msms[0]
-        capable = sum(
-            1
-            for w in self.registry.workers.values()
-            if w.assignable and task_cap(w, m.curve, m.group) >= m.n
-        )
-        bits = get_curve(m.curve).r.bit_length()
-        return choose_windows(m.n, self.policy.window_min_points, capable, bits)
-
-    def _windows(self, m: MsmState, width: int) -> list[MsmState]:
-        """The window MSMs of ``m``, low bits first (each over m's table and points)."""
-        bits = get_curve(m.curve).r.bit_length()
-        return [
-            MsmState(
-                j, m.curve, m.group, m.table_hash, m.n, s, [(0, m.n)], m.block, table_n=m.table_n
-            )
-            for j, s in enumerate(window_scalars(m.scalars, width, bits))
-        ]
 
     def _count_transfer(self, msms: list[MsmState]) -> None:
         """Count each point's scalar transfer in its MSM's work, at the fleet's median of
@@ -281,15 +247,10 @@ class Scheduler:
                     table_n=t[2],
                 )
             )
-        if sj.window_bits and len(sj.msms) == 1:
-            msms = self._windows(msms[0], sj.window_bits)
-            for m in msms:
-                m.free = []
         align_scalars(msms)
         self._count_transfer(msms)
         # A watched job's grace period starts again at recovery: its client may reconnect.
         job = Job(sj.id, sj.label, msms, watched=sj.watched)
-        job.window_bits = sj.window_bits if len(sj.msms) == 1 else 0
         covered: dict[int, list[tuple[int, int]]] = {m.idx: [] for m in msms}
         for st in sj.tasks:
             m = msms[st.msm_idx]
@@ -574,7 +535,8 @@ class Scheduler:
         if all(x.done for x in job.msms):
             job.state = DONE
             try:
-                self.store.finish_job(job.id, DONE, job.encoded_results(), None)
+                results = [ec.encode(x.curve, x.group, x.result, "be") for x in job.msms]
+                self.store.finish_job(job.id, DONE, results, None)
             except StoreError as exc:
                 log.error("job %s is done but its result was not stored: %s", job.id, exc)
             self._finished(job)
@@ -688,7 +650,9 @@ class Scheduler:
             if t.msm is m:
                 acc = ec.add(m.curve, m.group, acc, t.point)
         m.result, m.done = acc, True
-        self.store.finish_job(job.id, DONE, job.encoded_results(), None)
+        self.store.finish_job(
+            job.id, DONE, [ec.encode(x.curve, x.group, x.result, "be") for x in job.msms], None
+        )
         job.touch()
 
 

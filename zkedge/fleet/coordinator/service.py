@@ -622,10 +622,11 @@ class CoordinatorService:
 
     def job_update(self, job: Job, *, results: bool = True) -> JobUpdate:
         """A JobUpdate for a job (results once done, unless ``results=False``)."""
+        from zkedge import ec
 
         encoded = []
         if results and job.state == "done":
-            encoded = job.encoded_results()
+            encoded = [ec.encode(m.curve, m.group, m.result, "be") for m in job.msms]
         shares = [
             WorkerShare(worker_id=wid, points=points, tasks=tasks, compute_seconds=secs)
             for wid, (points, tasks, secs) in sorted(job.shares().items())

@@ -95,10 +95,6 @@ class SizingPolicy:
     # is chosen when the scalar bytes it saves take longer on the worker's link (0: whenever
     # the worker has measured its link)
     align_cost: float = 0.5
-    # A job of one MSM of at least this many points is computed in bit windows, one per
-    # worker that can take the whole table (at most 4; see zkedge.fleet.coordinator.windows);
-    # 0: never
-    window_min_points: int = 1 << 16
 
     def __post_init__(self) -> None:
         if self.target_seconds <= 0:

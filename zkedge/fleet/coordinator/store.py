@@ -74,9 +74,6 @@ CREATE TABLE IF NOT EXISTS tasks(
 CREATE INDEX IF NOT EXISTS tasks_job ON tasks(job_id);
 CREATE TABLE IF NOT EXISTS msm_results(
     job_id TEXT NOT NULL, idx INTEGER NOT NULL, result BLOB NOT NULL, PRIMARY KEY(job_id, idx));
--- a job of one MSM computed in bit windows of this width (zkedge.fleet.coordinator.windows):
--- its tasks' msm_idx is the window
-CREATE TABLE IF NOT EXISTS job_windows(job_id TEXT PRIMARY KEY, width INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS quarantine(worker_id TEXT PRIMARY KEY, reason TEXT, at REAL);
 """
 
@@ -119,7 +116,6 @@ class StoredJob:
     msms: list[StoredMsm] = field(default_factory=list)
     tasks: list[StoredTask] = field(default_factory=list)
     watched: bool = False
-    window_bits: int = 0  # computed in bit windows of this width (0: not)
 
 
 class Store:
@@ -174,21 +170,11 @@ class Store:
 
     # jobs
     def add_job(
-        self,
-        job_id: str,
-        label: str,
-        msms: list[tuple[str, int, bytes]],
-        watched: bool = False,
-        window_bits: int = 0,
+        self, job_id: str, label: str, msms: list[tuple[str, int, bytes]], watched: bool = False
     ) -> None:
         """Record a new job and its MSMs ``(table_hash, n, scalars)`` in one transaction
-        (``watched``: it belongs to its watchers, see ``zkedge.fleet.coordinator.model.Job``;
-        ``window_bits``: its one MSM is computed in bit windows of that width)."""
+        (``watched``: it belongs to its watchers, see ``zkedge.fleet.coordinator.model.Job``)."""
         with self._tx():
-            if window_bits:
-                self._db.execute(
-                    "INSERT INTO job_windows(job_id, width) VALUES (?,?)", (job_id, window_bits)
-                )
             self._db.execute(
                 "INSERT INTO jobs(id, label, state, created, watched) VALUES (?,?,?,?,?)",
                 (job_id, label, "running", time.time(), int(watched)),
@@ -242,7 +228,6 @@ class Store:
                 "DELETE FROM tasks WHERE job_id = ?",
                 "DELETE FROM msm_results WHERE job_id = ?",
                 "DELETE FROM msms WHERE job_id = ?",
-                "DELETE FROM job_windows WHERE job_id = ?",
                 "DELETE FROM jobs WHERE id = ?",
             ):
                 self._db.executemany(sql, ids)
@@ -287,10 +272,6 @@ class Store:
             " ORDER BY created"
         ).fetchall():
             job = StoredJob(jid, label, state, created, error, watched=bool(watched))
-            row = self._db.execute(
-                "SELECT width FROM job_windows WHERE job_id = ?", (jid,)
-            ).fetchone()
-            job.window_bits = 0 if row is None else int(row[0])
             for idx, h, n, scalars, result in self._db.execute(
                 "SELECT m.idx, m.table_hash, m.n, m.scalars, COALESCE(r.result, m.result)"
                 " FROM msms m LEFT JOIN msm_results r ON r.job_id = m.job_id AND r.idx = m.idx"
