@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -258,16 +259,20 @@ def render() -> str:
         "#define ZK_HAVE_X86_ASM 1",
         "",
     ]
-    for n in (4, 6):
-        lines += mont_mul_function(n)
-        lines.append("")
-        lines += mont_mul_function(n, lazy=True)
-        lines.append("")
-        for op in ("add", "sub", "subl"):
-            lines += addsub_function(n, op)
-            lines.append("")
-    lines += ["#else", "#define ZK_HAVE_X86_ASM 0", "#endif", "", "#endif", ""]
+    lines += _kernels(mont_mul_function, addsub_function, "ZK_HAVE_X86_ASM")
     return "\n".join(lines)
+
+
+def _kernels(
+    mul: Callable[..., list[str]], addsub: Callable[[int, str], list[str]], macro: str
+) -> list[str]:
+    """The kernels of one architecture's header for 4 and 6 limbs (product, lazy product,
+    add, sub, lazy sub), then the #else branch that sets ``macro`` to 0."""
+    lines: list[str] = []
+    for n in (4, 6):
+        for block in (mul(n), mul(n, lazy=True), *(addsub(n, op) for op in ("add", "sub", "subl"))):
+            lines += [*block, ""]
+    return [*lines, "#else", f"#define {macro} 0", "#endif", "", "#endif", ""]
 
 
 # --------------------------------------------------------------------------- aarch64
@@ -500,15 +505,7 @@ def render_aarch64() -> str:
         "#define ZK_HAVE_ARM64_ASM 1",
         "",
     ]
-    for n in (4, 6):
-        lines += arm_mont_mul_function(n)
-        lines.append("")
-        lines += arm_mont_mul_function(n, lazy=True)
-        lines.append("")
-        for op in ("add", "sub", "subl"):
-            lines += arm_addsub_function(n, op)
-            lines.append("")
-    lines += ["#else", "#define ZK_HAVE_ARM64_ASM 0", "#endif", "", "#endif", ""]
+    lines += _kernels(arm_mont_mul_function, arm_addsub_function, "ZK_HAVE_ARM64_ASM")
     return "\n".join(lines)
 
 

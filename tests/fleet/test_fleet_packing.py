@@ -12,10 +12,10 @@ import pytest
 import trio
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from support.fleet import native_or_skip, start_coordinator, start_workers
+from support.fleet import assignments, native_or_skip, start_coordinator, start_workers
 
 from zkedge.fleet.coordinator import MsmSpec
-from zkedge.fleet.coordinator.model import Assignment, MsmState, NodeFacts
+from zkedge.fleet.coordinator.model import MsmState, NodeFacts
 from zkedge.fleet.coordinator.registry import Registry
 from zkedge.fleet.coordinator.scheduler import Scheduler
 from zkedge.fleet.coordinator.sizing import SizingPolicy
@@ -96,17 +96,6 @@ def test_wire_bytes_estimates_the_packing_of_a_range() -> None:
     assert part == pytest.approx(5 / 8 * len(pack_scalars(raw(vals[:8]))))
 
 
-def _assignments(recv: trio.MemoryReceiveChannel[Any]) -> list[Assignment]:
-    out: list[Assignment] = []
-    while True:
-        try:
-            msg = recv.receive_nowait()
-        except trio.WouldBlock:
-            return out
-        if isinstance(msg, Assignment):
-            out.append(msg)
-
-
 ONE_TASK = SizingPolicy(target_seconds=1e6, min_points=8, block_points=8)
 
 
@@ -123,7 +112,7 @@ async def test_a_worker_gets_packed_scalars_only_when_it_reads_them_and_they_are
     big = raw([R - 1 - i for i in range(n)])  # full-size: packing is longer (33 a value)
     tables = [sched.add_table("bn254", "G1", bytes([k]) * (64 * n)) for k in range(2)]
     sched.submit("g16", [(tables[0], n, small), (tables[1], n, big)])
-    got = {a.table_hash: a for a in _assignments(recv)}
+    got = {a.table_hash: a for a in assignments(recv)}
     a_small, a_big = got[tables[0]], got[tables[1]]
     assert not a_big.packed and bytes(a_big.scalars) == big
     msg = task_message(a_small).assign

@@ -5,16 +5,15 @@ when the worker lacks a slice after all, and real workers over gRPC."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 import trio
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from support.fleet import make_table, native_or_skip, start_coordinator, start_workers
+from support.fleet import assignments, make_table, native_or_skip, start_coordinator, start_workers
 
 from zkedge.fleet.coordinator import MsmSpec
-from zkedge.fleet.coordinator.model import Assignment, LoadSample, NodeFacts
+from zkedge.fleet.coordinator.model import LoadSample, NodeFacts
 from zkedge.fleet.coordinator.registry import Registry
 from zkedge.fleet.coordinator.scheduler import Scheduler
 from zkedge.fleet.coordinator.sizing import SizingPolicy
@@ -60,17 +59,6 @@ def test_lru_evicts_least_recent_and_skips_oversized() -> None:
     assert lru.keys() == ["c"] and lru.used == 4
 
 
-def _assignments(recv: trio.MemoryReceiveChannel[Any]) -> list[Assignment]:
-    out: list[Assignment] = []
-    while True:
-        try:
-            msg = recv.receive_nowait()
-        except trio.WouldBlock:
-            return out
-        if isinstance(msg, Assignment):
-            out.append(msg)
-
-
 def _shared_job(sched: Scheduler, n: int = 64) -> tuple[bytes, list[str]]:
     """Three MSMs over different tables with the same scalars (as A, B1, B2 of a proof)."""
     scalars = b"".join((7 * i + 3).to_bytes(32, "little") for i in range(n))
@@ -85,7 +73,7 @@ async def test_shared_scalars_travel_once_to_a_caching_worker() -> None:
     w = reg.register("w", NodeFacts(bench_points_per_sec=1e4, scalar_cache_bytes=1 << 20), {}, None)
     recv = reg.open_stream(w)
     scalars, _ = _shared_job(sched)
-    got = _assignments(recv)
+    got = assignments(recv)
     assert len(got) == 3
     assert {a.scalars_hash for a in got} == {scalars_hash(scalars)}
     assert [len(a.scalars) for a in got] == [len(scalars), 0, 0]
@@ -99,7 +87,7 @@ async def test_worker_without_a_cache_gets_every_slice() -> None:
     w = reg.register("w", NodeFacts(bench_points_per_sec=1e4), {}, None)  # an older worker
     recv = reg.open_stream(w)
     scalars, _ = _shared_job(sched)
-    got = _assignments(recv)
+    got = assignments(recv)
     assert [bytes(a.scalars) for a in got] == [scalars] * 3
     assert all(a.scalars_hash == "" for a in got)
     assert sched.dispatcher.scalar_bytes_saved == 0
@@ -111,12 +99,12 @@ async def test_missing_slice_is_sent_again_without_a_strike() -> None:
     w = reg.register("w", NodeFacts(bench_points_per_sec=1e4, scalar_cache_bytes=1 << 20), {}, None)
     recv = reg.open_stream(w)
     scalars, _ = _shared_job(sched)
-    omitted = [a for a in _assignments(recv) if not a.scalars]
+    omitted = [a for a in assignments(recv) if not a.scalars]
     assert len(omitted) == 2
     a = omitted[0]
     ok, _ = sched.fail("w", a.task_id, a.attempt, "not cached", False, scalars_missing=True)
     assert ok and sched.tasks[a.task_id].strikes == 0 and sched.dispatcher.scalar_resends == 1
-    (again,) = _assignments(recv)  # max_attempts=1, yet the task runs again
+    (again,) = assignments(recv)  # max_attempts=1, yet the task runs again
     assert (again.task_id, again.attempt) == (a.task_id, 2)
     assert bytes(again.scalars) == scalars
 
@@ -196,7 +184,7 @@ async def test_witness_msms_are_carved_aligned_so_each_slice_travels_once() -> N
     recvs = [reg.open_stream(reg.register(w, node, {}, slow)) for w in ("w0", "w1")]
     n, off = 256, 3
     wit, h = _groth16_like(sched, n, off)
-    got = [_assignments(r) for r in recvs]
+    got = [assignments(r) for r in recvs]
     assert sum(a.count for g in got for a in g) == 4 * n - off + n  # every point assigned
     assert all(g for g in got) and len(got[0]) + len(got[1]) > 10  # both workers, many ranges
     sent = sched.dispatcher.scalar_bytes_sent
@@ -219,7 +207,7 @@ async def test_on_a_fast_link_the_witness_msms_go_out_whole() -> None:
         recv = reg.open_stream(reg.register("w", node, {}, load))
         n, off = 256, 3
         _groth16_like(sched, n, off)
-        got = _assignments(recv)
+        got = assignments(recv)
         assert sorted(a.count for a in got) == [n - off, n, n, n, n]  # five whole MSMs
 
 
@@ -279,7 +267,7 @@ async def test_ranges_on_held_scalars_ride_along_in_the_pipeline() -> None:
     _groth16_like(sched, 256, 3)
     riders = 0
     for recv in recvs:
-        got = _assignments(recv)
+        got = assignments(recv)
         carrying = [a for a in got if a.scalars]
         assert 1 <= len(carrying) <= 2 and len(got) <= 4 * 2
         assert all(a.scalars_hash in {c.scalars_hash for c in carrying} for a in got)

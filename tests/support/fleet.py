@@ -13,6 +13,7 @@ import trio
 
 from zkedge.fleet import rpc
 from zkedge.fleet.coordinator import Coordinator, SizingPolicy
+from zkedge.fleet.coordinator.model import Assignment
 from zkedge.fleet.proto.coordinator.v1 import CoordinatorServiceBase
 
 TOKEN = "s3cret-token"
@@ -82,3 +83,16 @@ def make_table(curve: str, group: str, n: int, seed: int = 1) -> tuple[Any, list
     scalars = [rng.randrange(c.r) for _ in range(n)]
     scalars[0], scalars[-1] = 0, 1
     return BaseTable.from_points(c, group, pts), scalars
+
+
+def assignments(recv: trio.MemoryReceiveChannel[Any]) -> list[Assignment]:
+    """The MSM assignments waiting on a worker's order stream (cancellations and whole-proof
+    orders skipped), without blocking."""
+    out: list[Assignment] = []
+    while True:
+        try:
+            msg = recv.receive_nowait()
+        except trio.WouldBlock:
+            return out
+        if isinstance(msg, Assignment):
+            out.append(msg)
