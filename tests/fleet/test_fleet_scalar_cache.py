@@ -274,3 +274,20 @@ async def test_ranges_on_held_scalars_ride_along_in_the_pipeline() -> None:
         riders += len(got) - len(carrying)
     assert riders >= 6  # B1 and B2 (and C) of each worker's witness slices
     assert not any(t.prefer for t in sched.dispatcher.pending)  # nothing claimed left behind
+
+
+async def test_on_measured_links_a_fresh_scalar_msm_is_carved_at_most_a_share_at_a_time() -> None:
+    """H's fresh scalars on measured links: a carve takes at most the worker's share of that
+    MSM (half here: two equal workers), so H goes out in pieces; on unmeasured links a
+    worker whose share of the job covers all of H gets it in one range."""
+    for load, most in ((LoadSample(rtt_seconds=0.005, recv_bytes_per_sec=1e5), 128), (None, 256)):
+        policy = SizingPolicy(target_seconds=1e6, min_points=8, block_points=8)
+        reg = Registry(policy)
+        sched = Scheduler(Store(None), reg, policy, pipeline_depth=1000)
+        node = NodeFacts(bench_points_per_sec=1e4, scalar_cache_bytes=1 << 20)
+        recvs = [reg.open_stream(reg.register(w, node, {}, load)) for w in ("w0", "w1")]
+        _groth16_like(sched, 256, 3)
+        (job,) = sched.jobs.values()
+        h_table = job.msms[4].table_hash
+        got = [a.count for r in recvs for a in assignments(r) if a.table_hash == h_table]
+        assert sum(got) == 256 and max(got) == most
