@@ -51,6 +51,7 @@ METHODS = [
     "RegisterWorker",
     "SendHeartbeat",
     "ReceiveTasks",
+    "ReceiveCancels",
     "ReportCompletion",
     "ReportFailure",
     "FetchBases",

@@ -24,6 +24,7 @@ from zkedge.fleet.proto.coordinator.v1 import (
     ReportFailureRequest,
     SubmitMsmRequest,
     TaskAssignment,
+    TaskCancel,
     TaskMessage,
     WatchJobRequest,
 )
@@ -81,6 +82,10 @@ async def test_unknown_worker_is_told_to_register(nursery: trio.Nursery, store: 
                         ReceiveTasksRequest(worker_id="ghost", session_id=session),
                     ),
                     (
+                        "receive_cancels",
+                        ReceiveTasksRequest(worker_id="ghost", session_id=session),
+                    ),
+                    (
                         "report_completion",
                         ReportCompletionRequest(
                             worker_id="ghost", task_id="t", attempt=1, session_id=session
@@ -101,7 +106,7 @@ async def test_unknown_worker_is_told_to_register(nursery: trio.Nursery, store: 
                 ]
                 for name, req in calls:
                     with pytest.raises(rpc.RpcError) as info:
-                        if name in ("fetch_bases", "receive_tasks"):
+                        if name in ("fetch_bases", "receive_tasks", "receive_cancels"):
                             await c.collect(name, req)
                         else:
                             await c.call(name, req)
@@ -458,3 +463,49 @@ async def test_a_call_on_a_connection_grpclib_closed_is_connection_lost(
                 await c._run(lost)
             with pytest.raises(AttributeError):
                 await c._run(bug)
+
+
+async def test_cancellations_also_come_on_their_own_stream(
+    nursery: trio.Nursery, store: Path
+) -> None:
+    """A worker that opens ReceiveCancels gets every cancellation there as well as on its task
+    stream (where it would wait behind the data sent before it); a second ReceiveCancels
+    replaces the first, which ends."""
+    table, scalars = make_table("bn254", "G1", 64)
+    with trio.fail_after(30):
+        coord = await start_coordinator(nursery, store, pipeline_depth=2)
+        async with client(port_of(coord)) as c:
+            control = c  # a worker opens it on its control connection; one does here
+            recv, stream = await _as_worker(c, "w", 100)
+            (sid,) = [w.session_id for w in coord.workers() if w.worker_id == "w"]
+            req = ReceiveTasksRequest(worker_id="w", session_id=sid)
+            old: list[TaskCancel] = []
+            got: list[TaskCancel] = []
+            async with trio.open_nursery() as local:
+                local.start_soon(stream)
+                ended = trio.Event()
+
+                async def first() -> None:
+                    await control.stream("receive_cancels", req, old.append)
+                    ended.set()
+
+                local.start_soon(first)
+                while not any(w.cancels for w in coord.workers()):
+                    await trio.sleep(0.01)
+                local.start_soon(control.stream, "receive_cancels", req, got.append)
+                await ended.wait()  # replaced by the second
+                handle = await coord.submit_msm("bn254", "G1", table, scalars)
+                msg = await recv.receive()
+                sent = (msg.assign.task_id, msg.assign.attempt)
+                handle.cancel()
+                while not got:
+                    await trio.sleep(0.01)
+                on_tasks: list[tuple[str, int]] = []
+                while len(on_tasks) < len(got):
+                    msg = await recv.receive()
+                    if msg.cancel.task_id:
+                        on_tasks.append((msg.cancel.task_id, msg.cancel.attempt))
+                local.cancel_scope.cancel()
+    assert old == []
+    assert [(x.task_id, x.attempt) for x in got] == on_tasks
+    assert sent in on_tasks

@@ -788,11 +788,15 @@ class Dispatcher:
             return
         w.inflight.pop((att.task.id, att.number), None)
         self.promote(w)
-        if w.stream is not None:
-            try:
-                w.stream.send_nowait(Cancellation(att.task.id, att.number))
-            except (trio.ClosedResourceError, trio.BrokenResourceError):
-                pass
+        order = Cancellation(att.task.id, att.number)
+        # down the task stream, and the cancellation stream when the worker has one (it does
+        # not wait there behind bulk data); the worker takes the first and ignores the other
+        for chan in (w.stream, w.cancels):
+            if chan is not None:
+                try:
+                    chan.send_nowait(order)
+                except (trio.ClosedResourceError, trio.BrokenResourceError):
+                    pass
 
 
 def _points_at_ratio(m: MsmState, start: int, ratio: float, units: float) -> int:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import trio
 
 from zkedge.fleet.common import BENCH_POINTS
-from zkedge.fleet.coordinator.model import Attempt, LoadSample, NodeFacts, Order
+from zkedge.fleet.coordinator.model import Attempt, Cancellation, LoadSample, NodeFacts, Order
 from zkedge.fleet.coordinator.sizing import (
     CapacityEstimate,
     LoadSnapshot,
@@ -65,6 +65,8 @@ class WorkerRecord:
     state: str = ACTIVE
     load: LoadSample | None = None
     stream: trio.MemorySendChannel[Order] | None = None
+    # the session's ReceiveCancels stream, when the worker opened one (cancellations only)
+    cancels: trio.MemorySendChannel[Cancellation] | None = None
     inflight: dict[tuple[str, int], Attempt] = field(default_factory=dict)
     held: dict[str, set[int]] = field(default_factory=dict)  # table hash -> cached blocks
     zkeys: set[str] = field(default_factory=set)  # zkey hashes it holds (whole-proof tasks)
@@ -206,6 +208,19 @@ class Registry:
             rec.scalars = SliceLru(rec.scalars.capacity)
         return recv
 
+    def open_cancels(self, rec: WorkerRecord) -> trio.MemoryReceiveChannel[Cancellation]:
+        """Attach a fresh cancellation stream to a worker (closing an older one)."""
+        if rec.cancels is not None:
+            rec.cancels.close()
+        send, recv = trio.open_memory_channel[Cancellation](math.inf)
+        rec.cancels = send
+        return recv
+
+    def cancels_closed(self, rec: WorkerRecord, send: trio.MemorySendChannel[Cancellation]) -> None:
+        """The ReceiveCancels stream ``send`` belonged to ended."""
+        if rec.cancels is send:
+            rec.cancels = None
+
     def stream_closed(self, rec: WorkerRecord, send: trio.MemorySendChannel[Order]) -> None:
         """The ReceiveTasks stream ``send`` belonged to ended; requeue if it was the current one."""
         if rec.stream is send:
@@ -266,4 +281,7 @@ class Registry:
         if not keep_state and rec.stream is not None:
             rec.stream.close()
             rec.stream = None
+        if not keep_state and rec.cancels is not None:
+            rec.cancels.close()
+            rec.cancels = None
         self.on_lost(rec, why)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import betterproto
 import trio
@@ -52,7 +52,7 @@ from zkedge.fleet.proto.coordinator.v1 import (
     SubmitMsmResponse,
     SubmitProofRequest,
     SubmitProofResponse,
-    TaskMessage,
+    TaskCancel,
     WatchJobRequest,
     WorkerShare,
     WorkerStatus,
@@ -63,7 +63,7 @@ from zkedge.groth16 import FormatError
 
 if TYPE_CHECKING:
     from zkedge.fleet.coordinator._coordinator import Coordinator
-    from zkedge.fleet.coordinator.model import Job, LoadSample, Order
+    from zkedge.fleet.coordinator.model import Cancellation, Job, LoadSample
     from zkedge.fleet.coordinator.registry import Registry
     from zkedge.fleet.coordinator.scheduler import Scheduler
 
@@ -139,13 +139,19 @@ class _Source:
     """A :class:`zkedge.fleet.rpc.TrioStream` of a worker's orders as wire messages, with a
     close callback."""
 
-    def __init__(self, recv: trio.MemoryReceiveChannel[Order], on_close: object) -> None:
+    def __init__(
+        self,
+        recv: trio.MemoryReceiveChannel[Any],
+        on_close: object,
+        wire: Callable[[Any], betterproto.Message] = task_message,
+    ) -> None:
         self._recv = recv
         self._on_close = on_close
+        self._wire = wire
 
-    async def receive(self) -> TaskMessage | None:
+    async def receive(self) -> betterproto.Message | None:
         try:
-            return task_message(await self._recv.receive())
+            return self._wire(await self._recv.receive())
         except (trio.EndOfChannel, trio.ClosedResourceError):
             return None
 
@@ -423,6 +429,22 @@ class CoordinatorService:
 
         self._sched.dispatch()
         return _Source(recv, closed)
+
+    async def receive_cancels(self, req: ReceiveTasksRequest) -> _Source:
+        rec = self._session(req.worker_id, req.session_id)
+        recv = self._reg.open_cancels(rec)
+        send = rec.cancels
+        reg = self._reg
+
+        def closed() -> None:
+            if send is not None:
+                send.close()
+                reg.cancels_closed(rec, send)
+
+        def wire(order: Cancellation) -> TaskCancel:
+            return TaskCancel(task_id=order.task_id, attempt=order.attempt)
+
+        return _Source(recv, closed, wire)
 
     async def report_completion(self, req: ReportCompletionRequest) -> ReportAck:
         self._session(req.worker_id, req.session_id, alive=False)

@@ -348,6 +348,7 @@ class Worker:
                     nursery.start_soon(sess.stream)
                     nursery.start_soon(sess.execute)
                     nursery.start_soon(sess.reporter)
+                    nursery.start_soon(sess.cancels)
                     nursery.start_soon(sess.prefetch)
                     nursery.start_soon(sess.drain_on_stop, nursery.cancel_scope)
                     self._mark_started()
@@ -444,13 +445,7 @@ class _Session:
             elif kind == "prove" and isinstance(value, ProveAssignment):
                 self.send.send_nowait(value)
             elif kind == "cancel" and isinstance(value, TaskCancel):
-                self.cancelled.add((value.task_id, value.attempt))
-                cur = self.current
-                if cur is not None and (cur.task_id, cur.attempt) == (value.task_id, value.attempt):
-                    if self.current_stop is not None:
-                        self.current_stop.set()  # free the cores now, not when the MSM ends
-                    if self.current_scope is not None:
-                        self.current_scope.cancel()  # stop fetching its bases too
+                self.cancel(value)
 
         await self.bulk.stream(
             "receive_tasks",
@@ -460,6 +455,33 @@ class _Session:
         if not self.draining:
             raise SessionEnded("task stream closed by the coordinator")
         await trio.sleep_forever()
+
+    def cancel(self, order: TaskCancel) -> None:
+        """The coordinator called an attempt back (from either stream; the second is a no-op):
+        skip it when it comes up, or stop it now when it is running."""
+        key = (order.task_id, order.attempt)
+        if key in self.cancelled:
+            return
+        self.cancelled.add(key)
+        cur = self.current
+        if cur is not None and (cur.task_id, cur.attempt) == key:
+            if self.current_stop is not None:
+                self.current_stop.set()  # free the cores now, not when the MSM ends
+            if self.current_scope is not None:
+                self.current_scope.cancel()  # stop fetching its bases too
+
+    async def cancels(self) -> None:
+        """Cancellations on the control connection (``ReceiveCancels``), where they do not
+        wait behind the task stream's data. A coordinator without the RPC, or a stream that
+        ends, leaves the task stream's copies (the session goes on)."""
+        try:
+            await self.client.stream(
+                "receive_cancels",
+                ReceiveTasksRequest(worker_id=self.w.worker_id, session_id=self.session_id),
+                self.cancel,
+            )
+        except rpc.RpcError as exc:
+            log.info("no cancellation stream (%s): cancellations come with the tasks", exc)
 
     def unpack_scalars(self, task: TaskAssignment) -> None:
         """Turn packed scalars (NodeInfo.packed_scalars) into the 32-byte form the cache and

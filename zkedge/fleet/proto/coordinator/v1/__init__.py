@@ -503,6 +503,24 @@ class CoordinatorServiceStub(betterproto.ServiceStub):
         ):
             yield response
 
+    async def receive_cancels(
+        self,
+        receive_tasks_request: "ReceiveTasksRequest",
+        *,
+        timeout: Optional[float] = None,
+        deadline: Optional["Deadline"] = None,
+        metadata: Optional["MetadataLike"] = None
+    ) -> AsyncIterator[TaskCancel]:
+        async for response in self._unary_stream(
+            "/zkedge.coordinator.v1.CoordinatorService/ReceiveCancels",
+            receive_tasks_request,
+            TaskCancel,
+            timeout=timeout,
+            deadline=deadline,
+            metadata=metadata,
+        ):
+            yield response
+
     async def report_completion(
         self,
         report_completion_request: "ReportCompletionRequest",
@@ -695,6 +713,12 @@ class CoordinatorServiceBase(ServiceBase):
         raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
         yield TaskMessage()
 
+    async def receive_cancels(
+        self, receive_tasks_request: "ReceiveTasksRequest"
+    ) -> AsyncIterator[TaskCancel]:
+        raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
+        yield TaskCancel()
+
     async def report_completion(
         self, report_completion_request: "ReportCompletionRequest"
     ) -> "ReportAck":
@@ -769,6 +793,16 @@ class CoordinatorServiceBase(ServiceBase):
         request = await stream.recv_message()
         await self._call_rpc_handler_server_stream(
             self.receive_tasks,
+            stream,
+            request,
+        )
+
+    async def __rpc_receive_cancels(
+        self, stream: "grpclib.server.Stream[ReceiveTasksRequest, TaskCancel]"
+    ) -> None:
+        request = await stream.recv_message()
+        await self._call_rpc_handler_server_stream(
+            self.receive_cancels,
             stream,
             request,
         )
@@ -871,6 +905,12 @@ class CoordinatorServiceBase(ServiceBase):
                 grpclib.const.Cardinality.UNARY_STREAM,
                 ReceiveTasksRequest,
                 TaskMessage,
+            ),
+            "/zkedge.coordinator.v1.CoordinatorService/ReceiveCancels": grpclib.const.Handler(
+                self.__rpc_receive_cancels,
+                grpclib.const.Cardinality.UNARY_STREAM,
+                ReceiveTasksRequest,
+                TaskCancel,
             ),
             "/zkedge.coordinator.v1.CoordinatorService/ReportCompletion": grpclib.const.Handler(
                 self.__rpc_report_completion,
