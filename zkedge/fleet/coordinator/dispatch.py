@@ -315,11 +315,11 @@ class Dispatcher:
                     m.free, w.held.get(m.table_hash, ()), self.policy.block_points
                 )
                 e = m.free[i][1]
-                if m.lead < 0 and m.byte_units > 0 and fleet > 0:
+                if m.lead < 0 and m.byte_units > 0 and fleet > 0 and w.capacity.k:
                     # fresh scalars on measured links (H): a carve takes at most the worker's
                     # share of the MSM, so H goes out in several ranges whose transfers
                     # overlap the compute of the ones before (and an idle worker can take)
-                    own = (w.capacity.k or 0.0) * w.factor(self.policy) / fleet
+                    own = w.capacity.k * w.factor(self.policy) / fleet
                     b = self.policy.block_points
                     cap = min(cap, max(self.policy.min_points, -(-int(m.n * own) // b) * b))
                 whole = m.cost(start, e - start)
