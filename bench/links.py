@@ -23,8 +23,9 @@ Per setting it prints fleet / local time (median, min-max of the warm proofs); t
 coordinator's proof and MSM job times (its log), the busier worker's compute time and the
 busiest link direction's bytes at the nominal rate, which together say where a fleet proof's
 time goes; MB on the links per cold and per warm proof (both directions, all links, from the
-veth counters in /sys/class/net/IF/statistics); speculative copies (a task run by more than one
-worker, from the workers' debug logs); the longest heartbeat gap per worker seen during fleet
+veth counters in /sys/class/net/IF/statistics); tasks computed to the end by more than one
+worker, and attempts called back after reaching a worker because another had the task (both
+from the workers' debug logs); the longest heartbeat gap per worker seen during fleet
 proofs (``zkedge_heartbeat_age_seconds`` on the coordinator's /metrics, sampled every 0.2 s);
 and workers declared suspect or dead (the coordinator's log).
 
@@ -523,7 +524,8 @@ class Proof:
     proof_s: float = 0.0  # the coordinator's proof job (read, H, MSMs, check)
     jobs_s: float = 0.0  # the coordinator's MSM jobs, submit to done
     compute_s: dict[str, float] = field(default_factory=dict)  # per worker, summed task times
-    copies: int = 0  # tasks run by more than one worker (beyond the first run)
+    copies: int = 0  # tasks computed to the end more than once (beyond the first)
+    stopped: int = 0  # attempts called back after they reached a worker (another won)
     hb_gap: dict[str, float] = field(default_factory=dict)
 
     def bytes(self) -> int:
@@ -631,17 +633,21 @@ class Fleet:
                 proof.jobs_s += float(m[2])
             elif m := PROOF_LINE.match(msg):
                 proof.proof_s += float(m[1])
-        runs: dict[str, set[int]] = {}
+        done: dict[str, set[int]] = {}
+        stopped = 0
         for i, tail in enumerate(self.worker_logs):
             for rec in tail.read():
                 m = TASK_LINE.match(rec.get("message", ""))
                 if m is None:
                     continue
-                runs.setdefault(m[1], set()).add(int(m[2]))
-                if m[4] is not None:
-                    w = f"w{i}"
-                    proof.compute_s[w] = proof.compute_s.get(w, 0.0) + float(m[4])
-        proof.copies = sum(len(a) - 1 for a in runs.values())
+                if m[4] is None:  # stopped early: the coordinator called it back
+                    stopped += 1
+                    continue
+                done.setdefault(m[1], set()).add(int(m[2]))
+                w = f"w{i}"
+                proof.compute_s[w] = proof.compute_s.get(w, 0.0) + float(m[4])
+        proof.copies = sum(len(a) - 1 for a in done.values())
+        proof.stopped = stopped
 
     def heartbeat_gaps(self, start: float, end: float) -> dict[str, float]:
         """Longest time since a heartbeat per worker, sampled between start and end."""
@@ -714,6 +720,7 @@ def run_setting(
             log(
                 f"{link.label}: {'cold' if pr.cold else 'warm'} fleet {fleet_s:.2f} s, local "
                 f"{local_s:.2f} s, {pr.bytes() / 1e6:.1f} MB, {pr.copies} copies, "
+                f"{pr.stopped} stopped, "
                 f"heartbeat gap {max(pr.hb_gap.values(), default=0):.1f} s"
             )
         events = fleet.events()
@@ -775,6 +782,7 @@ def summary(res: dict[str, Any]) -> dict[str, Any]:
         "cold_mb": cold["bytes"] / 1e6 if cold else nan,
         "warm_mb": spread([p["bytes"] / 1e6 for p in warm], ".1f"),
         "copies": f"{cold['copies'] if cold else 0}/{sum(p['copies'] for p in warm)}",
+        "stopped": f"{cold['stopped'] if cold else 0}/{sum(p['stopped'] for p in warm)}",
         "gaps": "/".join(f"{gaps[w]:.1f}" for w in sorted(gaps)) or "-",
         "events": "{suspect}/{dead}".format(**res["events"]),
     }
@@ -793,6 +801,7 @@ COLUMNS = [  # (title, width, summary key, format)
     ("MB cold", 7, "cold_mb", ".1f"),
     ("MB warm", 16, "warm_mb", ""),
     ("copies", 6, "copies", ""),
+    ("stopped", 7, "stopped", ""),
     ("hb gap s", 9, "gaps", ""),
     ("susp/dead", 9, "events", ""),
 ]
@@ -812,9 +821,10 @@ def print_table(results: list[dict[str, Any]], argv: list[str]) -> None:
         "s: `zkedge prove --threads N` of the same witness; proof s / MSM s: the coordinator's "
         "proof job and its MSM jobs (its log); busy s: the busier worker's MSM compute time; "
         "wire s: the busiest link direction's bytes at the nominal rate; cold: the first proof "
-        "of fresh processes; MB: veth bytes, both directions, all links; copies: tasks run by a "
-        "second worker, cold/warm; hb gap: longest time without a heartbeat per worker during "
-        "fleet proofs; susp/dead: workers declared so."
+        "of fresh processes; MB: veth bytes, both directions, all links; copies: tasks computed "
+        "to the end twice, cold/warm; stopped: attempts called back after reaching a worker "
+        "(another worker had it), cold/warm; hb gap: longest time without a heartbeat per "
+        "worker during fleet proofs; susp/dead: workers declared so."
     )
     setup = {(r["cc"], r["router"], r["queue_ms"]) for r in results}
     for cc, router, queue in sorted(setup):
