@@ -113,23 +113,26 @@ def _ptr_outs() -> list[str]:
     return ['[a] "+r"(a)', '[b] "+r"(b)', '[r] "+r"(r)']
 
 
+def _mul_doc(n: int, lazy: bool) -> str:
+    """The C comment above an n-limb product wrapper (both architectures)."""
+    if lazy:
+        return (
+            f"/* r = a * b * 2^-{64 * n} mod p, possibly plus p (r < 2p), for {n}-limb "
+            "a, b < 2p, 4p < 2^" + f"{64 * n}; r may alias a or b. */"
+        )
+    return (
+        f"/* r = a * b * 2^-{64 * n} mod p for {n}-limb a, b < p < 2^{64 * n - 1} (or "
+        f"a, b < 2p when 4p < 2^{64 * n}); r may alias a or b. */"
+    )
+
+
 def mont_mul_function(n: int, lazy: bool = False) -> list[str]:
     """The C wrapper. The lazy product skips the final subtraction: for a, b < 2p and
     4p < R = 2^(64 n) (BN254: p < 2^254, BLS12-381: p < 2^381), t < (4p^2 + R p) / R < 2p,
     and the running value stays below 3p < R, so the same n + 1 words hold it. A lazy result
     may only feed another product (add, sub and comparisons need values below p)."""
-    if lazy:
-        doc = (
-            f"/* r = a * b * 2^-{64 * n} mod p, possibly plus p (r < 2p), for {n}-limb "
-            "a, b < 2p, 4p < 2^" + f"{64 * n}; r may alias a or b. */"
-        )
-    else:
-        doc = (
-            f"/* r = a * b * 2^-{64 * n} mod p for {n}-limb a, b < p < 2^{64 * n - 1} (or "
-            f"a, b < 2p when 4p < 2^{64 * n}); r may alias a or b. */"
-        )
     lines = [
-        doc,
+        _mul_doc(n, lazy),
         f"ZK_INLINE void x86_mont_mul{'_lazy' if lazy else ''}{n}(limb_t *r, const limb_t *a, "
         "const limb_t *b, const limb_t *p,",
         "                                 limb_t n0) {",
@@ -399,18 +402,8 @@ def arm_mont_mul_function(n: int, lazy: bool = False) -> list[str]:
     live in fixed registers named as clobbers: as operands they would pass the compiler's limit
     of 30 per asm statement. The a and p pointers are read-write operands, reused once the words
     they point at are loaded; early-clobber, so that neither shares a register with r or b."""
-    if lazy:
-        doc = (
-            f"/* r = a * b * 2^-{64 * n} mod p, possibly plus p (r < 2p), for {n}-limb "
-            "a, b < 2p, 4p < 2^" + f"{64 * n}; r may alias a or b. */"
-        )
-    else:
-        doc = (
-            f"/* r = a * b * 2^-{64 * n} mod p for {n}-limb a, b < p < 2^{64 * n - 1} (or "
-            f"a, b < 2p when 4p < 2^{64 * n}); r may alias a or b. */"
-        )
     lines = [
-        doc,
+        _mul_doc(n, lazy),
         f"ZK_INLINE void arm64_mont_mul{'_lazy' if lazy else ''}{n}(limb_t *r, const limb_t *a, "
         "const limb_t *b, const limb_t *p,",
         "                                   limb_t n0) {",

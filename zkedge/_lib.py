@@ -494,27 +494,27 @@ def curve_of(curve: str | Curve) -> Curve:
     return get_curve(curve)
 
 
-def scalar_block_counts(scalars: bytes | bytearray | memoryview, block: int) -> list[int]:
-    """For each ``block`` scalars (32-byte LE), how many are 2^64 or more."""
-    block = as_size(block, "block")
-    if block == 0:
-        raise ValueError("block must be positive")
-    mv = memoryview(scalars).cast("B")
-    if mv.nbytes % 32:
-        raise ValueError("scalars must be a multiple of 32 bytes")
-    n = mv.nbytes // 32
-    nblocks = -(-n // block)
-    out = ffi.new("uint32_t[]", max(nblocks, 1))
-    rc = lib.zk_scalar_block_counts(ffi.from_buffer(mv), mv.nbytes, n, block, out, nblocks)
-    _check(rc, "scalar block counts")
-    return list(out[0:nblocks])
-
-
 def _scalar_view(scalars: bytes | bytearray | memoryview) -> memoryview:
     mv = memoryview(scalars).cast("B")
     if mv.nbytes % 32:
         raise ValueError("scalars must be a multiple of 32 bytes")
     return mv
+
+
+def _per_block(
+    fn: Any, scalars: bytes | bytearray | memoryview, block: int, what: str
+) -> list[int]:
+    """One uint32 per ``block`` scalars (32-byte LE) from the native ``fn`` (fleet.h's
+    per-block helpers share its signature)."""
+    block = as_size(block, "block")
+    if block == 0:
+        raise ValueError("block must be positive")
+    mv = _scalar_view(scalars)
+    n = mv.nbytes // 32
+    nblocks = -(-n // block)
+    out = ffi.new("uint32_t[]", max(nblocks, 1))
+    _check(fn(ffi.from_buffer(mv), mv.nbytes, n, block, out, nblocks), what)
+    return list(out[0:nblocks])
 
 
 def scalars_pack(scalars: bytes | bytearray | memoryview) -> bytes:
@@ -548,18 +548,14 @@ def scalars_unpack(packed: bytes | bytearray | memoryview, n: int) -> bytes:
     return bytes(out)
 
 
+def scalar_block_counts(scalars: bytes | bytearray | memoryview, block: int) -> list[int]:
+    """For each ``block`` scalars (32-byte LE), how many are 2^64 or more."""
+    return _per_block(lib.zk_scalar_block_counts, scalars, block, "scalar block counts")
+
+
 def scalars_packed_blocks(scalars: bytes | bytearray | memoryview, block: int) -> list[int]:
     """For each ``block`` scalars, the bytes of their packing."""
-    block = as_size(block, "block")
-    if block == 0:
-        raise ValueError("block must be positive")
-    mv = _scalar_view(scalars)
-    n = mv.nbytes // 32
-    nblocks = -(-n // block)
-    out = ffi.new("uint32_t[]", max(nblocks, 1))
-    rc = lib.zk_scalars_packed_blocks(ffi.from_buffer(mv), mv.nbytes, n, block, out, nblocks)
-    _check(rc, "scalar packing sizes")
-    return list(out[0:nblocks])
+    return _per_block(lib.zk_scalars_packed_blocks, scalars, block, "scalar packing sizes")
 
 
 PAIRING_MAX = 64  # pairs per zk_pairing_check call (ZK_PAIRING_MAX in native/api.c)
