@@ -536,7 +536,9 @@ class Proof:
 class Fleet:
     """A coordinator, its workers and the heartbeat sampler for one link setting."""
 
-    def __init__(self, lab: Lab, tmp: Path, heartbeat: float | None) -> None:
+    def __init__(
+        self, lab: Lab, tmp: Path, heartbeat: float | None, extra: list[str] | None = None
+    ) -> None:
         self.lab, self.tmp = lab, tmp
         ns = lab.coord_ns
         cmd = [
@@ -553,6 +555,7 @@ class Fleet:
         ]
         if heartbeat is not None:
             cmd += ["--heartbeat-interval", str(heartbeat)]
+        cmd += extra or []
         self.coord = lab.start(ns, cmd, tmp / "coordinator.log")
         self.coord_log = LogTail(tmp / "coordinator.log")
         self.worker_logs = []
@@ -702,7 +705,7 @@ def run_setting(
     proofs: list[Proof] = []
     lab.shape(link, delayline, args.queue_ms)
     try:
-        fleet = Fleet(lab, tmp, args.heartbeat_interval)
+        fleet = Fleet(lab, tmp, args.heartbeat_interval, args.coordinator_arg)
         fleet.account(Proof(True, 0, 0))  # registration lines
         for k in range(1 + args.proofs):
             fresh_witness(args.wasm, wtns, rng)
@@ -883,6 +886,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--local-threads", type=int, default=2, help="threads of the local prove")
     ap.add_argument("--proof-timeout", type=float, default=900, help="seconds per proof")
     ap.add_argument("--heartbeat-interval", type=float, help="coordinator's (default its own)")
+    ap.add_argument(
+        "--coordinator-arg",
+        action="append",
+        default=[],
+        help="one more argument for `zkedge coordinator` (repeat it), e.g. --proof-shape=whole",
+    )
     ap.add_argument(
         "--queue-ms",
         type=float,
