@@ -22,6 +22,13 @@ MSMs (the worker's scalar cache, :mod:`zkedge.fleet.scalar_lru`). It is done for
 whose measured link makes the bytes saved cost more time than the shorter ranges cost in
 compute (``SizingPolicy.align_cost``): on a fast link whole MSMs are cheaper.
 
+Bytes on measured links: a range's work counts the transfer of its own scalars (packed, a
+full-size witness value takes 33 bytes, a 0 or 1 at most two; ``MsmState.transfer_cost``). A carve of
+H or of the witness group takes at most the worker's share of that MSM's or group's work, so
+both spread over every worker's link; and among the ranges a worker could be carved, the one
+with the least transfer for its work comes first, so the worker computes while the bulkier
+scalars (H's) are still on the wire.
+
 Routing: a worker gets only tasks it can take (:func:`task_cap`): of a curve it declared (an
 empty list: every curve), no larger than its receive limit allows (``32 * count`` bytes of
 scalars plus :data:`TASK_OVERHEAD` within ``NodeInfo.max_receive_bytes``, 4 MiB when it
@@ -303,7 +310,7 @@ class Dispatcher:
         )
         mine = inflight_units(w.inflight, trio.current_time())
         for job in self.running.values():
-            pick: tuple[bool, bool, float, MsmState, int, int, int, bool] | None = None
+            pick: tuple[bool, bool, float, float, MsmState, int, int, int, bool] | None = None
             for m in job.msms:
                 grouped = self._aligns(w, job, m)
                 if grouped and m.lead != m.idx and job.msms[m.lead].free:
@@ -315,16 +322,20 @@ class Dispatcher:
                     m.free, w.held.get(m.table_hash, ()), self.policy.block_points
                 )
                 e = m.free[i][1]
-                if m.lead < 0 and m.byte_units > 0 and fleet > 0 and w.capacity.k:
-                    # fresh scalars on measured links (H): a carve takes at most the worker's
-                    # share of the MSM, so H goes out in several ranges whose transfers
-                    # overlap the compute of the ones before (and an idle worker can take)
-                    own = w.capacity.k * w.factor(self.policy) / fleet
-                    b = self.policy.block_points
-                    cap = min(cap, max(self.policy.min_points, -(-int(m.n * own) // b) * b))
                 whole = m.cost(start, e - start)
                 # a grouped range brings its aligned ranges along: size them all as one
                 r = self._group_ratio(job, m, start, e - start) if grouped else 1.0
+                if (m.lead < 0 or grouped) and m.byte_units > 0 and fleet > 0 and w.capacity.k:
+                    # scalars on measured links (H, or a witness group carved aligned): a carve
+                    # takes at most the worker's share of that MSM's (or group's) work, so its
+                    # bytes spread over the workers' links, in several ranges whose transfers
+                    # overlap the compute of the ones before (and an idle worker can take)
+                    own = w.capacity.k * w.factor(self.policy) / fleet
+                    members = [x for x in job.msms if x is m or (grouped and x.lead == m.lead)]
+                    share = own * sum(x.cost(0, x.n) for x in members)
+                    b = self.policy.block_points
+                    pts = _points_at_ratio(m, start, r, share)
+                    cap = min(cap, max(self.policy.min_points, -(-pts // b) * b))
                 size = task_size(
                     self.policy,
                     worker_rate_k=w.capacity.k or 0.0,
@@ -344,12 +355,17 @@ class Dispatcher:
                 # split, no extra fixed cost); then a range whose bases the worker holds (warm
                 # proofs keep their ranges); among equals, the most work first.
                 held = start // self.policy.block_points in w.held.get(m.table_hash, ())
-                key = (size == e - start, held, whole, m, i, start, size, grouped)
-                if pick is None or key[:3] > pick[:3]:
+                # On a slow link, the range with the least transfer for its work first: the
+                # worker starts computing sooner, and bulkier transfers overlap that compute
+                # (tenths of the work: on a fast link the transfer is no part of it).
+                work = m.cost(start, size) * r
+                wire = round(m.transfer_cost(start, size) / work, 1) if work > 0 else 0.0
+                key = (size == e - start, held, -wire, whole, m, i, start, size, grouped)
+                if pick is None or key[:4] > pick[:4]:
                     pick = key
             if pick is None:
                 continue
-            _, _, _, m, i, start, size, grouped = pick
+            _, _, _, _, m, i, start, size, grouped = pick
             e = m.free[i][1]
             if start + size < e and size % self.policy.block_points:
                 size = max(

@@ -211,6 +211,11 @@ class MsmState:
     # Work units a point's scalar costs on the wire (0: transfer not counted; see
     # Scheduler.submit): a group's members share the leader's slice and count none.
     byte_units: float = 0.0
+    # Work units a byte on the wire costs, and whether the bytes are counted packed: when set,
+    # a range's transfer is counted from its own bytes (a packed witness is full-size in some
+    # places and a byte a value in others), ``byte_units`` is then their average a point.
+    wire_units: float = 0.0
+    wire_packed: bool = False
     # Bytes of the packed scalars of the first i blocks (zkedge.msm.pack_scalars), made when
     # first asked for (:meth:`wire_bytes`).
     packed_cum: list[int] = field(default_factory=list)
@@ -266,10 +271,16 @@ class MsmState:
         """Compute work of points [start, start + count) (what a worker's MSM costs)."""
         return self._at(start + count) - self._at(start)
 
+    def transfer_cost(self, start: int, count: int) -> float:
+        """Work units the transfer of points [start, start + count)'s scalars counts for."""
+        if self.wire_units > 0:
+            return self.wire_units * self.wire_bytes(start, count, self.wire_packed)
+        return self.byte_units * count
+
     def cost(self, start: int, count: int) -> float:
         """Work of points [start, start + count) with their scalars' transfer
-        (``byte_units`` a point): what shares and sizes balance."""
-        return self.compute_cost(start, count) + self.byte_units * count
+        (:meth:`transfer_cost`): what shares and sizes balance."""
+        return self.compute_cost(start, count) + self.transfer_cost(start, count)
 
     def points_for(self, start: int, units: float) -> int:
         """Fewest points from ``start`` whose work (:meth:`cost`) reaches ``units`` (at most

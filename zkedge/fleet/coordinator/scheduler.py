@@ -212,6 +212,7 @@ class Scheduler:
         for m in msms:
             if m.lead < 0 or m.lead == m.idx:
                 m.byte_units = m.wire_bytes(0, m.n, packed) / m.n * per_byte
+                m.wire_units, m.wire_packed = per_byte, packed
 
     def recover(self) -> list[Job]:
         """Rebuild unfinished jobs from the store after a restart."""
