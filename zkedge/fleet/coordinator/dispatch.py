@@ -23,11 +23,11 @@ whose measured link makes the bytes saved cost more time than the shorter ranges
 compute (``SizingPolicy.align_cost``): on a fast link whole MSMs are cheaper.
 
 Bytes on measured links: a range's work counts the transfer of its own scalars (packed, a
-full-size witness value takes 33 bytes, a 0 or 1 at most two; ``MsmState.transfer_cost``). A carve of
-H or of the witness group takes at most the worker's share of that MSM's or group's work, so
-both spread over every worker's link; and among the ranges a worker could be carved, the one
-with the least transfer for its work comes first, so the worker computes while the bulkier
-scalars (H's) are still on the wire.
+full-size witness value takes 33 bytes, a 0 or 1 at most two; ``MsmState.transfer_cost``). A
+carve of H or of the witness group takes at most the worker's share of that MSM's or group's
+work, so both spread over every worker's link; and among the ranges a worker could be carved,
+the one with the least transfer for its work comes first, so the worker computes while the
+bulkier scalars (H's) are still on the wire.
 
 Routing: a worker gets only tasks it can take (:func:`task_cap`): of a curve it declared (an
 empty list: every curve), no larger than its receive limit allows (``32 * count`` bytes of
