@@ -586,11 +586,12 @@ class _Session:
         self.w.metrics.points.inc(task.count)
         self.w.metrics.task_seconds.observe(res.seconds)
         log.debug(
-            "task %s attempt %d done: %d points in %.3f s",
+            "task %s attempt %d done: %d points in %.3f s (bases fetched in %.3f s)",
             task.task_id,
             task.attempt,
             task.count,
             res.seconds,
+            fetch_s,
         )
 
     async def run_proof(self, task: ProveAssignment) -> None:
