@@ -198,12 +198,14 @@ POLLER = r"""
 import json, re, sys, time, urllib.request
 url, period = sys.argv[1], float(sys.argv[2])
 pat = re.compile(r'^zkedge_heartbeat_age_seconds\{worker="([^"]+)"\} (\S+)$', re.M)
+sent = re.compile(r'^zkedge_sent_bytes_total\{kind="([^"]+)"\} (\S+)$', re.M)
 while True:
     t = time.time()
     try:
         text = urllib.request.urlopen(url, timeout=2).read().decode()
         ages = {w: float(v) for w, v in pat.findall(text)}
-        print(json.dumps({"t": t, "age": ages}), flush=True)
+        kinds = {k: float(v) for k, v in sent.findall(text)}
+        print(json.dumps({"t": t, "age": ages, "sent": kinds}), flush=True)
     except OSError:
         pass
     time.sleep(max(0.0, period - (time.time() - t)))
@@ -592,7 +594,8 @@ class Fleet:
         wait_for(self.ready, 180, "workers registering", self.coord)
 
     def ready(self) -> bool:
-        """Every worker registered, active, with its task stream open."""
+        """Every worker registered, active, with its task stream open and its link measured
+        (MeasureLink, right after registering: a fleet that has been up knows its links)."""
         p = subprocess.run(
             [
                 "ip",
@@ -615,7 +618,13 @@ class Fleet:
             time.sleep(0.5)
             return False
         ws = json.loads(p.stdout).get("workers", [])
-        n = sum(1 for w in ws if w.get("state") == "active" and w.get("streamOpen"))
+        n = sum(
+            1
+            for w in ws
+            if w.get("state") == "active"
+            and w.get("streamOpen")
+            and w.get("loadReport", {}).get("recvBytesPerSec", 0) > 0
+        )
         return n == len(self.lab.worker_ns)
 
     def events(self) -> dict[str, int]:

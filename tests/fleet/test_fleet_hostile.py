@@ -56,6 +56,7 @@ METHODS = [
     "ReportFailure",
     "FetchBases",
     "FetchZkey",
+    "MeasureLink",
     "SubmitMsm",
     "WatchJob",
     "CancelJob",

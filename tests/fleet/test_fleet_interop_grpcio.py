@@ -74,6 +74,11 @@ def blocking_session(pb2: Any, pb2_grpc: Any, port: int, n: int) -> dict[str, An
             metadata=md,
         )
         out["hb_state"] = hb.state
+        probe = stub.MeasureLink(
+            pb2.MeasureLinkRequest(worker_id="gw", session_id=reg.session_id, bytes=100_000),
+            metadata=md,
+        )
+        out["probe"] = [len(c.data) for c in probe]
         try:
             stub.SendHeartbeat(
                 pb2.HeartbeatRequest(worker_id="gw"), metadata=(("authorization", "x"),)
@@ -159,6 +164,7 @@ async def test_grpcio_client_registers_beats_and_runs_a_task(
         handle = await coord.submit_msm("bn254", "G1", table, scalars)
         res = await trio.to_thread.run_sync(blocking_session, pb2, pb2_grpc, port_of(coord), 4096)
         assert res["hb_state"] == "active"
+        assert res["probe"] == [65536, 100_000 - 65536]
         assert res["bad_token"] == grpc.StatusCode.UNAUTHENTICATED
         assert res["unknown"] == grpc.StatusCode.NOT_FOUND
         assert res["no_session"] == grpc.StatusCode.INVALID_ARGUMENT

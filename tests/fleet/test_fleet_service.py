@@ -8,7 +8,15 @@ from pathlib import Path
 
 import pytest
 import trio
-from support.fleet import TOKEN, client, make_table, native_or_skip, port_of, start_coordinator
+from support.fleet import (
+    TOKEN,
+    client,
+    make_table,
+    native_or_skip,
+    port_of,
+    start_coordinator,
+    start_workers,
+)
 
 from zkedge.fleet import rpc
 from zkedge.fleet.proto.coordinator.v1 import (
@@ -17,6 +25,7 @@ from zkedge.fleet.proto.coordinator.v1 import (
     GetStatusRequest,
     HeartbeatRequest,
     LoadReport,
+    MeasureLinkRequest,
     NodeInfo,
     ReceiveTasksRequest,
     RegisterWorkerRequest,
@@ -103,10 +112,19 @@ async def test_unknown_worker_is_told_to_register(nursery: trio.Nursery, store: 
                             worker_id="ghost", table_hash="0" * 64, count=1, session_id=session
                         ),
                     ),
+                    (
+                        "measure_link",
+                        MeasureLinkRequest(worker_id="ghost", session_id=session, bytes=1),
+                    ),
                 ]
                 for name, req in calls:
                     with pytest.raises(rpc.RpcError) as info:
-                        if name in ("fetch_bases", "receive_tasks", "receive_cancels"):
+                        if name in (
+                            "fetch_bases",
+                            "receive_tasks",
+                            "receive_cancels",
+                            "measure_link",
+                        ):
                             await c.collect(name, req)
                         else:
                             await c.call(name, req)
@@ -509,3 +527,58 @@ async def test_cancellations_also_come_on_their_own_stream(
     assert old == []
     assert [(x.task_id, x.attempt) for x in got] == on_tasks
     assert sent in on_tasks
+
+
+async def test_measure_link_sends_the_filler_asked_for_a_few_times_a_session(
+    nursery: trio.Nursery, store: Path
+) -> None:
+    """MeasureLink streams exactly the bytes asked for, in chunks of at most 64 KiB; a size
+    outside 1..1 MiB is INVALID_ARGUMENT, a session's fifth call RESOURCE_EXHAUSTED, and a new
+    session may measure again."""
+    with trio.fail_after(20):
+        coord = await start_coordinator(nursery, store)
+        async with client(port_of(coord)) as c:
+            reg = await c.call("register_worker", RegisterWorkerRequest(worker_id="w", node=NODE))
+
+            def req(n: int, sid: str = reg.session_id) -> MeasureLinkRequest:
+                return MeasureLinkRequest(worker_id="w", session_id=sid, bytes=n)
+
+            for n in (0, (1 << 20) + 1):
+                with pytest.raises(rpc.RpcError) as info:
+                    await c.collect("measure_link", req(n))
+                assert (
+                    info.value.status == "INVALID_ARGUMENT" and "1..1048576" in info.value.message
+                )
+            sizes = [1, 65536, 65537, 1 << 20]
+            for n in sizes:
+                chunks = await c.collect("measure_link", req(n))
+                assert sum(len(ch.data) for ch in chunks) == n
+                assert all(0 < len(ch.data) <= 65536 and not any(ch.data) for ch in chunks)
+            with pytest.raises(rpc.RpcError) as info:
+                await c.collect("measure_link", req(1))
+            assert info.value.status == "RESOURCE_EXHAUSTED"
+            assert coord._scheduler_or_raise().dispatcher.bytes_sent["probe"] == sum(sizes)
+            again = await c.call("register_worker", RegisterWorkerRequest(worker_id="w", node=NODE))
+            chunks = await c.collect("measure_link", req(10, again.session_id))
+            assert [len(ch.data) for ch in chunks] == [10]
+
+
+async def test_a_worker_reports_its_link_before_its_first_task(
+    nursery: trio.Nursery, store: Path, tmp_path: Path
+) -> None:
+    """A zkedge worker times MeasureLink's filler right after registering and sends the rate in
+    a heartbeat at once (the interval is 5 s here), so the coordinator knows the link before
+    it carves a first job."""
+    native_or_skip()
+    with trio.fail_after(30):
+        coord = await start_coordinator(nursery, store)
+        (w,) = await start_workers(nursery, coord, tmp_path, ["a"])
+        with trio.fail_after(3):
+            while not (
+                (rec := next((x for x in coord.workers() if x.worker_id == "a"), None)) is not None
+                and rec.load is not None
+                and rec.load.recv_bytes_per_sec > 0
+            ):
+                await trio.sleep(0.02)
+        assert coord._scheduler_or_raise().dispatcher.bytes_sent["probe"] == 256 << 10
+        assert rec.tasks_done == 0 and w.link.rate == rec.load.recv_bytes_per_sec

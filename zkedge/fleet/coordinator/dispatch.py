@@ -194,8 +194,10 @@ class Dispatcher:
         # Bytes of scalars and witnesses that packing kept off the wire (zkedge.msm.pack_scalars).
         self.packing_saved = 0
         # Bytes sent to workers by kind ("scalars", "witness" of whole proofs; the service adds
-        # "bases" and "zkey"), and speculative copies started (metrics, benchmarks).
-        self.bytes_sent: dict[str, int] = dict.fromkeys(("scalars", "witness", "bases", "zkey"), 0)
+        # "bases", "zkey" and the "probe" filler of MeasureLink), and speculative copies
+        # started (metrics, benchmarks).
+        kinds = ("scalars", "witness", "bases", "zkey", "probe")
+        self.bytes_sent: dict[str, int] = dict.fromkeys(kinds, 0)
         self.speculative_copies = 0
 
     @property

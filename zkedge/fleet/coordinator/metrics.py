@@ -72,7 +72,7 @@ class _Live(Collector):
         jobs = GaugeMetricFamily("zkedge_jobs_running", "Jobs not finished")
         sent = CounterMetricFamily(
             "zkedge_sent_bytes",
-            "Bytes sent to workers: task scalars, whole-proof witnesses, bases, zkeys",
+            "Bytes sent to workers: task scalars, whole-proof witnesses, bases, zkeys, link probes",
             labels=["kind"],
         )
         saved = CounterMetricFamily(

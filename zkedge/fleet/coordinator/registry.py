@@ -70,6 +70,7 @@ class WorkerRecord:
     inflight: dict[tuple[str, int], Attempt] = field(default_factory=dict)
     held: dict[str, set[int]] = field(default_factory=dict)  # table hash -> cached blocks
     zkeys: set[str] = field(default_factory=set)  # zkey hashes it holds (whole-proof tasks)
+    link_probes: int = 0  # MeasureLink calls of this session
     points_done: int = 0
     tasks_done: int = 0
     compute_seconds: float = 0.0

@@ -38,9 +38,11 @@ from zkedge.fleet.proto.coordinator.v1 import (
     HeartbeatRequest,
     HeartbeatResponse,
     JobUpdate,
+    LinkProbeChunk,
     ListJobsRequest,
     ListJobsResponse,
     LoadReport,
+    MeasureLinkRequest,
     NodeInfo,
     ReceiveTasksRequest,
     RegisterWorkerRequest,
@@ -79,6 +81,8 @@ _MAX_SECONDS = 86400.0  # one task's compute or fetch time
 _MAX_CACHED_RANGES = 4096
 _MAX_CACHED_ZKEYS = 64
 _MAX_CURVES = 8
+MAX_PROBE_BYTES = 1 << 20  # MeasureLink: filler a call may ask for
+MAX_PROBES = 4  # MeasureLink calls a session may make
 
 
 def _check_id(value: str, what: str) -> str:
@@ -248,6 +252,30 @@ class _ZkeySource:
     def close(self) -> None:
         self._pos = len(self._data)
         self._first = False
+
+
+class _ProbeSource:
+    """A :class:`zkedge.fleet.rpc.TrioStream` of ``n`` zero bytes in chunks of at most
+    :attr:`CHUNK` (MeasureLink: a worker times its download rate with them)."""
+
+    CHUNK = 64 << 10
+    _ZEROS = bytes(CHUNK)
+
+    def __init__(self, n: int, sent: dict[str, int] | None = None) -> None:
+        self._left = n
+        self._sent = sent if sent is not None else {}
+
+    async def receive(self) -> LinkProbeChunk | None:
+        await trio.lowlevel.checkpoint()
+        if self._left <= 0:
+            return None
+        k = min(self._left, self.CHUNK)
+        self._left -= k
+        self._sent["probe"] = self._sent.get("probe", 0) + k
+        return LinkProbeChunk(data=self._ZEROS[:k])
+
+    def close(self) -> None:
+        self._left = 0
 
 
 def _is_sha256(value: str) -> bool:
@@ -519,6 +547,17 @@ class CoordinatorService:
             raise _bad(f"offset {req.offset} is past the zkey's {len(data)} bytes")
         rec.zkeys.add(req.zkey_hash)
         return _ZkeySource(data, req.offset, self._sched.dispatcher.bytes_sent)
+
+    async def measure_link(self, req: MeasureLinkRequest) -> _ProbeSource:
+        rec = self._session(req.worker_id, req.session_id)
+        if not 1 <= req.bytes <= MAX_PROBE_BYTES:
+            raise _bad(f"bytes must be 1..{MAX_PROBE_BYTES}")
+        if rec.link_probes >= MAX_PROBES:
+            raise RpcError(
+                "RESOURCE_EXHAUSTED", f"a session may measure its link {MAX_PROBES} times"
+            )
+        rec.link_probes += 1
+        return _ProbeSource(req.bytes, self._sched.dispatcher.bytes_sent)
 
     # ------------------------------------------------------------------ operator RPCs
     async def submit_msm(self, req: SubmitMsmRequest) -> SubmitMsmResponse:

@@ -33,6 +33,7 @@ from zkedge.fleet.proto.coordinator.v1 import (
     FetchBasesRequest,
     FetchZkeyRequest,
     HeartbeatRequest,
+    MeasureLinkRequest,
     ProveAssignment,
     ReceiveTasksRequest,
     RegisterWorkerRequest,
@@ -88,6 +89,7 @@ class WorkerConfig:
     # bases here.
     prefetch: bool = True
     prefetch_idle: float = 1.0  # seconds without a task before prefetching starts
+    link_probe_bytes: int = 256 << 10  # MeasureLink filler timed after registering (0: none)
     zkey_dir: Path | None = None  # default: "zkeys" beside the base cache directory
     keep_zkeys: int = 2  # zkey files kept on disk
 
@@ -350,6 +352,7 @@ class Worker:
                     nursery.start_soon(sess.reporter)
                     nursery.start_soon(sess.cancels)
                     nursery.start_soon(sess.prefetch)
+                    nursery.start_soon(sess.measure_link)
                     nursery.start_soon(sess.drain_on_stop, nursery.cancel_scope)
                     self._mark_started()
             except* (SessionEnded, rpc.ConnectionLost, rpc.RpcError) as group:
@@ -409,21 +412,49 @@ class _Session:
         """Heartbeat every ``interval``; "unknown worker" ends the session (re-register)."""
         while True:
             await trio.sleep(interval)
-            link = self.w.link
-            load = self.w.probe.load_report(self.w._busy, self.w.recent_pps, link.rtt, link.rate)
-            try:
-                t0 = trio.current_time()
-                await self.client.call(
-                    "send_heartbeat",
-                    HeartbeatRequest(
-                        worker_id=self.w.worker_id, session_id=self.session_id, load_report=load
-                    ),
-                )
-                link.round_trip(trio.current_time() - t0)
-            except rpc.RpcError as exc:
-                if exc.status == "NOT_FOUND":
-                    raise SessionEnded("coordinator forgot us; registering again") from None
-                raise
+            await self.beat()
+
+    async def beat(self) -> None:
+        """One heartbeat with the current load and link."""
+        link = self.w.link
+        load = self.w.probe.load_report(self.w._busy, self.w.recent_pps, link.rtt, link.rate)
+        try:
+            t0 = trio.current_time()
+            await self.client.call(
+                "send_heartbeat",
+                HeartbeatRequest(
+                    worker_id=self.w.worker_id, session_id=self.session_id, load_report=load
+                ),
+            )
+            link.round_trip(trio.current_time() - t0)
+        except rpc.RpcError as exc:
+            if exc.status == "NOT_FOUND":
+                raise SessionEnded("coordinator forgot us; registering again") from None
+            raise
+
+    async def measure_link(self) -> None:
+        """Time the download rate on the bulk connection once, right after registering
+        (MeasureLink), and send it in a heartbeat at once: the first proof is then carved
+        knowing the link, and on a slow one its ranges are the ones warm proofs keep. A
+        coordinator without the RPC is no fault: the rate then comes from the first tasks'
+        data."""
+        n = self.w.config.link_probe_bytes
+        if n <= 0:
+            return
+        t0 = trio.current_time()
+        try:
+            chunks = await self.bulk.collect(
+                "measure_link",
+                MeasureLinkRequest(worker_id=self.w.worker_id, session_id=self.session_id, bytes=n),
+            )
+        except rpc.RpcError as exc:
+            log.debug("link not measured: %s %s", exc.status, exc.message)
+            return
+        got = sum(len(ch.data) for ch in chunks)
+        secs = trio.current_time() - t0
+        self.w.link.download(got, secs)
+        log.debug("link measured: %d bytes in %.3f s", got, secs)
+        await self.beat()
 
     async def stream(self) -> None:
         """Receive assignments and cancellations until the coordinator ends the stream."""

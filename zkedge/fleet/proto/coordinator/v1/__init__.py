@@ -305,6 +305,18 @@ class ZkeyChunk(betterproto.Message):
 
 
 @dataclass(eq=False, repr=False)
+class MeasureLinkRequest(betterproto.Message):
+    worker_id: str = betterproto.string_field(1)
+    session_id: str = betterproto.string_field(2)
+    bytes: int = betterproto.uint32_field(3)
+
+
+@dataclass(eq=False, repr=False)
+class LinkProbeChunk(betterproto.Message):
+    data: bytes = betterproto.bytes_field(1)
+
+
+@dataclass(eq=False, repr=False)
 class SubmitMsmRequest(betterproto.Message):
     curve: str = betterproto.string_field(1)
     group: str = betterproto.string_field(2)
@@ -591,6 +603,24 @@ class CoordinatorServiceStub(betterproto.ServiceStub):
         ):
             yield response
 
+    async def measure_link(
+        self,
+        measure_link_request: "MeasureLinkRequest",
+        *,
+        timeout: Optional[float] = None,
+        deadline: Optional["Deadline"] = None,
+        metadata: Optional["MetadataLike"] = None
+    ) -> AsyncIterator[LinkProbeChunk]:
+        async for response in self._unary_stream(
+            "/zkedge.coordinator.v1.CoordinatorService/MeasureLink",
+            measure_link_request,
+            LinkProbeChunk,
+            timeout=timeout,
+            deadline=deadline,
+            metadata=metadata,
+        ):
+            yield response
+
     async def submit_msm(
         self,
         submit_msm_request: "SubmitMsmRequest",
@@ -741,6 +771,12 @@ class CoordinatorServiceBase(ServiceBase):
         raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
         yield ZkeyChunk()
 
+    async def measure_link(
+        self, measure_link_request: "MeasureLinkRequest"
+    ) -> AsyncIterator[LinkProbeChunk]:
+        raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
+        yield LinkProbeChunk()
+
     async def submit_msm(
         self, submit_msm_request: "SubmitMsmRequest"
     ) -> "SubmitMsmResponse":
@@ -841,6 +877,16 @@ class CoordinatorServiceBase(ServiceBase):
             request,
         )
 
+    async def __rpc_measure_link(
+        self, stream: "grpclib.server.Stream[MeasureLinkRequest, LinkProbeChunk]"
+    ) -> None:
+        request = await stream.recv_message()
+        await self._call_rpc_handler_server_stream(
+            self.measure_link,
+            stream,
+            request,
+        )
+
     async def __rpc_submit_msm(
         self, stream: "grpclib.server.Stream[SubmitMsmRequest, SubmitMsmResponse]"
     ) -> None:
@@ -935,6 +981,12 @@ class CoordinatorServiceBase(ServiceBase):
                 grpclib.const.Cardinality.UNARY_STREAM,
                 FetchZkeyRequest,
                 ZkeyChunk,
+            ),
+            "/zkedge.coordinator.v1.CoordinatorService/MeasureLink": grpclib.const.Handler(
+                self.__rpc_measure_link,
+                grpclib.const.Cardinality.UNARY_STREAM,
+                MeasureLinkRequest,
+                LinkProbeChunk,
             ),
             "/zkedge.coordinator.v1.CoordinatorService/SubmitMsm": grpclib.const.Handler(
                 self.__rpc_submit_msm,
