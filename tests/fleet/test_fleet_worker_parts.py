@@ -207,3 +207,29 @@ async def test_reports_go_out_in_order_without_holding_the_next_task(tmp_path: P
             await sess.reports_flushed.wait()
             assert sent == ["t0", "t1", "t2"] and worker.tasks_done == 3
             nursery.cancel_scope.cancel()
+
+
+async def test_prefetch_on_a_slow_link_wants_only_the_share_and_its_neighbours(
+    tmp_path: Path,
+) -> None:
+    """On a link that moves a whole table quickly, idle-time prefetch fetches every missing
+    block; where the table would take longer than ``prefetch_whole_seconds``, only the blocks
+    the worker's tasks used and the ones next to them."""
+    from zkedge.fleet.worker.client import Worker, WorkerConfig, _Session
+
+    worker = Worker(WorkerConfig(coordinator="127.0.0.1:1", cache_dir=tmp_path / "c"))
+    sess = _Session(worker, None, None, "s", 16)  # type: ignore[arg-type]
+    sess.tables[H1] = ("bn254", "G1", 16 * 10)  # ten blocks of 1 KiB
+    for i in (4, 5):
+        worker.cache.put(H1, 16, i, bytes(1024))
+    sess.used[H1] = {4, 5}
+    worker.link.rate = 1e9  # the table in 10 us
+    assert sess.next_prefetch() == (H1, 0, 4)
+    worker.link.rate = 2048.0  # 5 s: the blocks its tasks used, and their neighbours
+    assert sess.next_prefetch() == (H1, 3, 1)
+    worker.cache.put(H1, 16, 3, bytes(1024))
+    assert sess.next_prefetch() == (H1, 6, 1)
+    worker.cache.put(H1, 16, 6, bytes(1024))
+    assert sess.next_prefetch() is None
+    sess.used[H1].add(9)
+    assert sess.next_prefetch() == (H1, 8, 1)

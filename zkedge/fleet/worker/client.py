@@ -90,6 +90,9 @@ class WorkerConfig:
     prefetch: bool = True
     prefetch_idle: float = 1.0  # seconds without a task before prefetching starts
     link_probe_bytes: int = 256 << 10  # MeasureLink filler timed after registering (0: none)
+    # On a link that needs longer than this for a whole table, idle-time prefetch fetches only
+    # the blocks next to those its tasks used (its share moves a block or so between proofs).
+    prefetch_whole_seconds: float = 1.0
     zkey_dir: Path | None = None  # default: "zkeys" beside the base cache directory
     keep_zkeys: int = 2  # zkey files kept on disk
 
@@ -405,6 +408,7 @@ class _Session:
         # Tables recent tasks named (hash -> curve, group, points), for idle-time prefetch;
         # a task's arrival cancels the prefetch request in flight.
         self.tables: dict[str, tuple[str, str, int]] = {}
+        self.used: dict[str, set[int]] = {}  # table hash -> blocks its tasks have used
         self.last_task = trio.current_time()
         self.prefetch_scope: trio.CancelScope | None = None
 
@@ -471,6 +475,7 @@ class _Session:
                 self.tables.pop(value.table_hash, None)
                 self.tables[value.table_hash] = (value.curve, value.group, value.table_n)
                 while len(self.tables) > 8:
+                    self.used.pop(next(iter(self.tables)), None)
                     del self.tables[next(iter(self.tables))]
                 self.send.send_nowait(value)
             elif kind == "prove" and isinstance(value, ProveAssignment):
@@ -734,7 +739,10 @@ class _Session:
         the most recently used table; None when every table is held (or would not fit in a
         quarter of the cache). A run is at most four blocks, and on a slow link as many as
         its measured rate moves in half a second (at least one): a request is what a task's
-        data may have to wait behind."""
+        data may have to wait behind. Where a whole table takes longer than
+        ``prefetch_whole_seconds`` at the measured rate, only the blocks its tasks used and
+        their neighbours are wanted: the rest would hold the link for seconds, and with the
+        link measured the worker's ranges stay put."""
         b = self.block
         cache = self.w.cache
         rate = self.w.link.rate
@@ -744,10 +752,14 @@ class _Session:
                 continue
             most = 4 if rate <= 0 else max(1, min(4, int(rate * 0.5 // (b * pb))))
             blocks = -(-n // b)
-            for i in range(blocks):
+            want: range | set[int] = range(blocks)
+            if rate > 0 and n * pb / rate > self.w.config.prefetch_whole_seconds:
+                used = self.used.get(h, set())
+                want = {j for i in used for j in (i - 1, i, i + 1) if 0 <= j < blocks}
+            for i in sorted(want):
                 if (h, b, i) not in cache:
                     run = 1
-                    while run < most and i + run < blocks and (h, b, i + run) not in cache:
+                    while run < most and i + run in want and (h, b, i + run) not in cache:
                         run += 1
                     return h, i, run
         return None
@@ -807,6 +819,8 @@ class _Session:
         pb = get_curve(task.curve).point_bytes(check_group(task.group))
         b = self.block
         first, last = task.start // b, (task.start + task.count - 1) // b
+        if task.table_hash in self.tables:
+            self.used.setdefault(task.table_hash, set()).update(range(first, last + 1))
         blocks: dict[int, bytes] = {}
         missing = []
         for i in range(first, last + 1):
