@@ -199,8 +199,9 @@ async def test_witness_msms_are_carved_aligned_so_each_slice_travels_once() -> N
 
 async def test_on_a_fast_link_the_witness_msms_go_out_whole() -> None:
     """Alignment costs compute (shorter ranges); a worker whose measured link moves the
-    witness in far less time than that gets whole MSMs, each with its own copy of the slice;
-    a worker that has measured nothing too."""
+    witness in far less time than that gets whole MSMs (a worker that has measured nothing
+    too), A, B1 and B2 each cut at C's offset: the witness from there is C's slice as well, so
+    one copy of the witness serves all four."""
     policy = SizingPolicy(target_seconds=1e6, min_points=8, block_points=8)
     for load in (LoadSample(rtt_seconds=0.0002, recv_bytes_per_sec=1e12), None):
         reg = Registry(policy)
@@ -208,9 +209,10 @@ async def test_on_a_fast_link_the_witness_msms_go_out_whole() -> None:
         node = NodeFacts(bench_points_per_sec=1e4, scalar_cache_bytes=1 << 20)
         recv = reg.open_stream(reg.register("w", node, {}, load))
         n, off = 256, 3
-        _groth16_like(sched, n, off)
+        wit, h = _groth16_like(sched, n, off)
         got = assignments(recv)
-        assert sorted(a.count for a in got) == [n - off, n, n, n, n]  # five whole MSMs
+        assert sorted(a.count for a in got) == [off] * 3 + [n - off] * 4 + [n]
+        assert sched.dispatcher.scalar_bytes_sent == len(wit) + len(h)
 
 
 @settings(max_examples=60, deadline=None)

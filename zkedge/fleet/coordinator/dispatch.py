@@ -376,16 +376,7 @@ class Dispatcher:
                 )
                 size = min(size, task_cap(w, m.curve, m.group))
             size = self._stay_put(w, m, start, size, e)
-            cut = max((x.offset for x in job.msms if x.lead == m.idx), default=0)
-            if grouped and m.lead == m.idx and start < cut < start + size:
-                # Points below the largest offset have no aligned scalars in that member (C
-                # starts at the witness's first private signal): a range of their own, so the
-                # rest's slice is the member's too.
-                rest = self._carve(job, m, i, cut, start + size - cut)
-                rest.prefer = w.worker_id
-                self.pending.append(rest)
-                self._carve_aligned(job, rest, w)
-                size = cut - start
+            size = self._cut_at_offset(job, m, i, start, size, w, grouped)
             task = self._carve(job, m, i, start, size)
             if grouped:
                 self._carve_aligned(job, task, w)
@@ -396,6 +387,26 @@ class Dispatcher:
         if helpable:
             return self._start(w, self._take_pending(w, helpable))
         return False
+
+    def _cut_at_offset(
+        self, job: Job, m: MsmState, i: int, start: int, size: int, w: WorkerRecord, grouped: bool
+    ) -> int:
+        """The size of the range to carve from ``start``: points below the group's largest
+        offset have no aligned scalars in that member (C starts at the witness's first private
+        signal), so a range across it is cut there and the rest waits, claimed by this worker,
+        with the rest's slice the member's too (carved aligned, or whole: a whole A, B1 or B2
+        from the offset on has C's slice, which then rides free)."""
+        if m.lead < 0:
+            return size
+        cut = max(x.offset for x in job.msms if x.lead == m.lead) - m.offset
+        if not start < cut < start + size:
+            return size
+        rest = self._carve(job, m, i, cut, start + size - cut)
+        rest.prefer = w.worker_id
+        self.pending.append(rest)
+        if grouped:
+            self._carve_aligned(job, rest, w)
+        return cut - start
 
     def _sooner_here(self, w: WorkerRecord, t: Task) -> bool:
         """Whether idle worker w would finish a range claimed by another worker sooner than
