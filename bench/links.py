@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import argparse
 import ctypes
+import hashlib
 import json
 import os
 import random
@@ -213,7 +214,7 @@ while True:
 
 TASK_LINE = re.compile(r"^task (\S+) attempt (\d+) (done: \d+ points in ([\d.]+) s|stopped early)")
 JOB_LINE = re.compile(r"^job \S+ \(([^)]*)\) done: \d+ points in ([\d.]+) s")
-PROOF_LINE = re.compile(r"^proof job \S+ (?:\(\w+\) )?done in ([\d.]+) s")
+PROOF_LINE = re.compile(r"^proof job \S+ (?:\((\w+)\) )?done in ([\d.]+) s")
 
 
 class Skip(Exception):
@@ -524,6 +525,7 @@ class Proof:
     end: float = 0.0
     links: list[list[int]] = field(default_factory=list)  # per link: [bytes down, bytes up]
     proof_s: float = 0.0  # the coordinator's proof job (read, H, MSMs, check)
+    shape: str = ""  # the proof job's shape ("split" or "whole")
     jobs_s: float = 0.0  # the coordinator's MSM jobs, submit to done
     compute_s: dict[str, float] = field(default_factory=dict)  # per worker, summed task times
     copies: int = 0  # tasks computed to the end more than once (beyond the first)
@@ -539,9 +541,20 @@ class Fleet:
     """A coordinator, its workers and the heartbeat sampler for one link setting."""
 
     def __init__(
-        self, lab: Lab, tmp: Path, heartbeat: float | None, extra: list[str] | None = None
+        self,
+        lab: Lab,
+        tmp: Path,
+        heartbeat: float | None,
+        extra: list[str] | None = None,
+        seed_zkey: Path | None = None,
     ) -> None:
         self.lab, self.tmp = lab, tmp
+        if seed_zkey is not None:  # each worker starts holding it (as boards flashed with it)
+            digest = hashlib.sha256(seed_zkey.read_bytes()).hexdigest()
+            for i in range(len(lab.worker_ns)):
+                held = tmp / f"cache-w{i}-zkeys"
+                held.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(seed_zkey, held / f"{digest}.zkey")
         ns = lab.coord_ns
         cmd = [
             *ZKEDGE,
@@ -644,7 +657,8 @@ class Fleet:
             if m := JOB_LINE.match(msg):
                 proof.jobs_s += float(m[2])
             elif m := PROOF_LINE.match(msg):
-                proof.proof_s += float(m[1])
+                proof.proof_s += float(m[2])
+                proof.shape = m[1] or proof.shape
         done: dict[str, set[int]] = {}
         stopped = 0
         for i, tail in enumerate(self.worker_logs):
@@ -714,7 +728,13 @@ def run_setting(
     proofs: list[Proof] = []
     lab.shape(link, delayline, args.queue_ms)
     try:
-        fleet = Fleet(lab, tmp, args.heartbeat_interval, args.coordinator_arg)
+        fleet = Fleet(
+            lab,
+            tmp,
+            args.heartbeat_interval,
+            args.coordinator_arg,
+            zkey if args.seed_zkeys else None,
+        )
         fleet.account(Proof(True, 0, 0))  # registration lines
         for k in range(1 + args.proofs):
             fresh_witness(args.wasm, wtns, rng)
@@ -730,7 +750,8 @@ def run_setting(
             pr.hb_gap = fleet.heartbeat_gaps(start, end)
             proofs.append(pr)
             log(
-                f"{link.label}: {'cold' if pr.cold else 'warm'} fleet {fleet_s:.2f} s, local "
+                f"{link.label}: {'cold' if pr.cold else 'warm'} fleet {fleet_s:.2f} s "
+                f"({pr.shape or '?'}), local "
                 f"{local_s:.2f} s, {pr.bytes() / 1e6:.1f} MB, {pr.copies} copies, "
                 f"{pr.stopped} stopped, "
                 f"heartbeat gap {max(pr.hb_gap.values(), default=0):.1f} s"
@@ -920,6 +941,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, help="also write every measurement here")
     ap.add_argument("--logs", type=Path, help="keep each setting's process logs under this dir")
     ap.add_argument("--seed", type=int, default=2026, help="witness inputs")
+    ap.add_argument(
+        "--seed-zkeys",
+        action="store_true",
+        help="workers start holding the circuit's zkey (whole proofs fetch nothing)",
+    )
     args = ap.parse_args(argv)
     if args.wasm is None:
         args.wasm = ROOT / "build/fixtures/circom" / args.circuit.name / "chain_js/chain.wasm"

@@ -4,6 +4,7 @@ re-randomisation of a worker's proof, and the worker's zkey store."""
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,9 @@ from zkedge.fleet.coordinator.shape import (
     WHOLE,
     choose_shape,
     proof_memory,
+    split_seconds,
     takes_whole,
+    whole_seconds,
 )
 from zkedge.fleet.worker.zkeys import ZkeyStore
 
@@ -36,6 +39,84 @@ from zkedge.fleet.worker.zkeys import ZkeyStore
 )
 def test_choose_shape(ready: int, idle: int, capable: int, shape: str) -> None:
     assert choose_shape(ready=ready, idle=idle, capable=capable) == shape
+
+
+def test_a_lone_proof_goes_whole_only_when_one_worker_would_be_sooner() -> None:
+    """With idle workers a proof is split, unless one worker would finish it sooner (slow
+    links); and never whole when nobody can take it."""
+    assert choose_shape(ready=1, idle=2, capable=2, whole_sooner=True) == WHOLE
+    assert choose_shape(ready=1, idle=2, capable=2, whole_sooner=False) == SPLIT
+    assert choose_shape(ready=1, idle=2, capable=0, whole_sooner=True) == SPLIT
+
+
+def test_split_and_whole_estimates() -> None:
+    """The split is bound by the fleet's compute or its links, whichever is slower (they
+    overlap); a whole proof waits for its bytes, then computes alone."""
+    # 1000 units over two workers of 1000 units/s: compute 0.5 s; 2 MB over two 1 MB/s links
+    assert split_seconds(1000, [1000, 1000], 2e6, [1e6, 1e6]) == 1.0
+    assert split_seconds(1000, [1000, 1000], 2e5, [1e6, 1e6]) == 0.5
+    assert whole_seconds(1000, 1000, 1e6, 1e6, rtt=0.01) == 2.01
+    for bad in ([], [0.0]):
+        assert split_seconds(1000, bad, 1, [1e6]) == math.inf
+    assert split_seconds(1000, [1000, 1000], 1, [1e6, 0.0]) == math.inf  # a link not measured
+    assert whole_seconds(1000, 0.0, 1, 1e6) == math.inf
+    assert whole_seconds(1000, 1000, 1, 0.0) == math.inf
+
+
+@needs_native
+@pytest.mark.parametrize(
+    ("rate", "held", "shape"),
+    [
+        (1e12, True, SPLIT),  # fast links: two workers compute it sooner
+        (2e3, True, WHOLE),  # 16 kbit/s: H's evaluations would take longer than proving
+        (2e3, False, SPLIT),  # ... but not when the zkey itself has to cross first
+    ],
+)
+async def test_the_shape_of_a_lone_proof_follows_the_measured_links(
+    nursery: trio.Nursery, rate: float, held: bool, shape: str
+) -> None:
+    """Two idle workers that can prove whole, with links measured at ``rate`` bytes/s: a lone
+    proof is split unless one of them, holding the zkey, would finish it sooner."""
+    from support.fleet import client, port_of, start_coordinator
+
+    from zkedge.fleet.proto.coordinator.v1 import (
+        LoadReport,
+        NodeInfo,
+        ReceiveTasksRequest,
+        RegisterWorkerRequest,
+    )
+
+    d = fixture_dir("bn128")
+    zkey, wtns = (d / "circuit.zkey").read_bytes(), (d / "witness.wtns").read_bytes()
+    digest = hashlib.sha256(zkey).hexdigest()
+    node = NodeInfo(
+        hostname="h", cores=1, bench_points_per_sec=1e5, proof_tasks=True, packed_scalars=True
+    )
+    load = LoadReport(rtt_seconds=0.005, recv_bytes_per_sec=rate)
+    with trio.fail_after(30):
+        coord = await start_coordinator(nursery, None)
+        async with client(port_of(coord)) as c, trio.open_nursery() as streams:
+            for wid in ("w0", "w1"):
+                reg = await c.call(
+                    "register_worker",
+                    RegisterWorkerRequest(
+                        worker_id=wid,
+                        node=node,
+                        load_report=load,
+                        cached_zkeys=[digest] if held else [],
+                    ),
+                )
+                req = ReceiveTasksRequest(worker_id=wid, session_id=reg.session_id)
+                streams.start_soon(c.stream, "receive_tasks", req, lambda _: None)
+            while sum(1 for w in coord.workers() if w.assignable) < 2:
+                await trio.sleep(0.01)
+            await coord.proofs.add_zkey(zkey)
+            job = await coord.proofs.submit(digest, wtns, watched=False)
+            while not job.shape:
+                await trio.sleep(0.01)
+            job.scope.cancel()
+            streams.cancel_scope.cancel()
+    assert job.shape == shape
 
 
 def test_choose_shape_refuses_impossible_counts() -> None:

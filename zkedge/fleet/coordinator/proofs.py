@@ -26,12 +26,20 @@ from typing import TYPE_CHECKING, Any
 import trio
 
 from zkedge.fleet.common import JobFailed, ProofRejected
-from zkedge.fleet.coordinator.shape import SPLIT, WHOLE, choose_shape, takes_whole
+from zkedge.fleet.coordinator.shape import (
+    SPLIT,
+    WHOLE,
+    choose_shape,
+    split_seconds,
+    takes_whole,
+    whole_seconds,
+)
 from zkedge.groth16 import FormatError, Zkey, read_wtns, read_zkey
 from zkedge.groth16.wtns import Witness
 
 if TYPE_CHECKING:
     from zkedge.fleet.coordinator._coordinator import Coordinator
+    from zkedge.fleet.coordinator.registry import WorkerRecord
 
 __all__ = ["ProofJob", "ProofJobs", "zkey_hash"]
 
@@ -210,13 +218,65 @@ class ProofJobs:
             capable = sum(
                 1 for w in workers if takes_whole(w.node, zk.curve.name, size, len(wit.data))
             )
-            shape = self.shape or choose_shape(ready=len(self._ready), idle=idle, capable=capable)
+            sooner = False
+            if self.shape is None and size and capable and len(self._ready) <= idle:
+                sooner = self._whole_sooner(job, zk, wit, size, workers)
+            shape = self.shape or choose_shape(
+                ready=len(self._ready), idle=idle, capable=capable, whole_sooner=sooner
+            )
             if size == 0:
                 shape = SPLIT  # its zkey left memory meanwhile: no worker could fetch it
             job.shape = shape
             idle = 0 if shape == SPLIT else max(0, idle - 1)
             self._nursery.start_soon(self._run, job, zk, wit, size)
             self._ready.pop(0)
+
+    def _whole_sooner(
+        self, job: ProofJob, zk: Zkey, wit: Witness, size: int, workers: list[WorkerRecord]
+    ) -> bool:
+        """Whether one worker would finish this proof sooner than the split, by the capacities
+        and links the workers measured (never while one has not measured its link): the split
+        sends the witness and H's evaluations over the links, a whole proof the witness (and
+        the zkey to a worker without it) over one. Both estimates go to the debug log."""
+        if not workers or any(
+            w.load is None or w.load.recv_bytes_per_sec <= 0 or not w.capacity.k for w in workers
+        ):
+            return False
+        from zkedge.fleet.coordinator.sizing import block_units, group_cost
+        from zkedge.msm import pack_scalars
+
+        h = zk.header
+        curve = h.curve.name
+        policy = self._coord.policy
+        g1, g2 = group_cost(curve, "G1"), group_cost(curve, "G2")
+        # A, B1 and C over the witness in G1, B in G2 (C's few public values left in), and
+        # H's full-size evaluations
+        wu = sum(block_units(wit.data, policy.block_points))
+        work = wu * (3 * g1 + g2) + h.domain_size * g1
+        packed = all(w.node.packed_scalars for w in workers)
+        wbytes = len(pack_scalars(wit.data)) if packed else len(wit.data)
+        split = split_seconds(
+            work,
+            [w.capacity.rate(max(1, h.n_vars // len(workers)), w.factor(policy)) for w in workers],
+            wbytes + 32 * h.domain_size,
+            [w.load.recv_bytes_per_sec for w in workers if w.load is not None],
+        )
+        whole = min(
+            (
+                whole_seconds(
+                    work,
+                    w.capacity.rate(h.n_vars, w.factor(policy)),
+                    wbytes + (0 if job.zkey_hash in w.zkeys else size),
+                    w.load.recv_bytes_per_sec,
+                    w.load.rtt_seconds,
+                )
+                for w in workers
+                if w.load is not None and takes_whole(w.node, curve, size, len(wit.data))
+            ),
+            default=math.inf,
+        )
+        log.debug("proof job %s: split %.2f s, whole %.2f s (estimates)", job.id, split, whole)
+        return whole < split
 
     async def _run(self, job: ProofJob, zk: Zkey, wit: Witness, size: int) -> None:
         from zkedge.fleet.coordinator._groth16 import prove_groth16, prove_whole
