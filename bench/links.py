@@ -13,13 +13,15 @@ on a real link, while a rate limit on the sending end is kept nearly empty by TC
 (the socket holds the backlog). ``--cc`` picks TCP's congestion control in every namespace
 (default: the host's; the table's footer names it).
 
-For every setting a fresh coordinator and fresh workers (``--threads 1``, empty caches) run:
-one cold proof, then ``--proofs`` warm ones, each on a fresh witness, each followed by a local
-``zkedge prove --threads 2`` of the same witness on this host. The client runs in the
+For every setting a fresh coordinator and fresh workers (``--threads 1``, empty caches; with
+``--seed-zkeys`` each holding the circuit's zkey) run, once every worker has measured its
+link: one cold proof, then ``--proofs`` warm ones, each on a fresh witness, each followed by
+a local ``zkedge prove --threads 2`` of the same witness on this host. The client runs in the
 coordinator's namespace (over its loopback), so the veth byte counters see only
 coordinator-worker traffic.
 
-Per setting it prints fleet / local time (median, min-max of the warm proofs); the
+Each proof's line names its shape (split or whole). Per setting it prints fleet / local
+time (median, min-max of the warm proofs); the
 coordinator's proof and MSM job times (its log), the busier worker's compute time and the
 busiest link direction's bytes at the nominal rate, which together say where a fleet proof's
 time goes; MB on the links per cold and per warm proof (both directions, all links, from the
