@@ -4,8 +4,11 @@ The coordinator process reads the zkey and witness. With remote workers it submi
 witness MSMs (A, B1, C in G1; B in G2) as one job at once, computes the H evaluations (native
 NTT) while the fleet works on them, then submits the H MSM as a second job. With a worker on
 its own host (sharing its CPUs) it computes H first and submits all five MSMs as one job.
-Bases are the zkey's point sections as they are (workers fetch each range once and cache it by
-content hash: later proofs with the same zkey send only scalars). It adds alpha/beta/delta and
+Bases are the zkey's point sections (workers fetch each range once and cache it by content
+hash: later proofs with the same zkey send only scalars), C's led by a point at infinity for
+each public signal and the constant: C then takes the whole witness, as A, B1 and B do, so
+one slice of the witness serves all four MSMs with no range cut at C's first private signal
+(:func:`_whole_witness_c`). It adds alpha/beta/delta and
 the blinding r, s (which never leave this process) and verifies the proof (native pairing
 check) before returning it.
 
@@ -27,7 +30,7 @@ from __future__ import annotations
 import secrets
 import socket
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, cast
 
 import trio
@@ -53,7 +56,7 @@ from zkedge.groth16.verifier import explain_verify
 from zkedge.groth16.vkey import vkey_from_zkey
 from zkedge.groth16.wtns import Witness
 from zkedge.groth16.zkey import PointSet, Zkey
-from zkedge.msm import msm_in_thread
+from zkedge.msm import BaseTable, msm_in_thread
 
 if TYPE_CHECKING:
     from zkedge.fleet.coordinator._coordinator import Coordinator
@@ -103,7 +106,7 @@ async def prove_groth16(
     times["read"] = time.monotonic() - t
     h = zk.header
     plan: ProofPlan = plan_proof(h)
-    wtasks = [tk for tk in plan.tasks if tk.count > 0 and tk.source == "witness"]
+    wtasks = [_whole_witness_c(tk) for tk in plan.tasks if tk.count > 0 and tk.source == "witness"]
     htasks = [tk for tk in plan.tasks if tk.count > 0 and tk.source == "h"]
     scal = {"witness": wit.data}
 
@@ -112,9 +115,7 @@ async def prove_groth16(
         # name them by content hash.
         digest = zk.fleet_tables.get(which)
         if digest is None or not coord.has_table(digest):
-            raw = zk.raw.get(which)
-            bases = raw if raw is not None else zk.table(which)
-            digest = await coord.add_table(h.curve, group, bases)
+            digest = await coord.add_table(h.curve, group, _fleet_bases(zk, which))
             zk.fleet_tables[which] = digest
         return digest
 
@@ -195,6 +196,31 @@ async def prove_groth16(
     )  # fmt: skip
 
 
+def _whole_witness_c(tk: MsmTask) -> MsmTask:
+    """C's task over the whole witness: its scalars from 0, and as many points more, which
+    :func:`_fleet_bases` puts at infinity (they add nothing)."""
+    if tk.msm != "C" or tk.start != 0 or tk.scalar_start == 0:
+        return tk
+    return replace(tk, count=tk.count + tk.scalar_start, scalar_start=0)
+
+
+def _fleet_bases(zk: Zkey, which: PointSet) -> bytes | memoryview | BaseTable:
+    """The bases of a point section as the fleet gets them (C's: :func:`_c_bases`)."""
+    if which == "C":
+        return _c_bases(zk)
+    raw = zk.raw.get(which)
+    return raw if raw is not None else zk.table(which)
+
+
+def _c_bases(zk: Zkey) -> bytes:
+    """C's section led by a point at infinity (zero bytes) for each public signal and the
+    constant, so C's points line up with the witness (:func:`_whole_witness_c`)."""
+    h = zk.header
+    raw = zk.raw.get("C")
+    pad = bytes((h.n_public + 1) * h.curve.point_bytes("G1"))
+    return pad + bytes(raw if raw is not None else zk.table("C").to_bytes())
+
+
 def _cancel_jobs(handles: list[Any], reason: str) -> None:
     """Cancel the jobs still running (a coordinator that stopped serving runs none)."""
     for handle in handles:
@@ -229,6 +255,7 @@ async def _blame(
             nursery.start_soon(rerun, p)
     bad: set[str] = set()
     fixed: list[tuple[MsmTask, Point]] = []
+    tables: dict[str, BaseTable] = {}
     for p, tk in partials:
         other = alt.get(p.task_id)
         if other is not None and other.point == p.point:
@@ -236,7 +263,12 @@ async def _blame(
             continue
         lo = (tk.scalar_start + p.start) * 32
         scalars = scal[tk.source][lo : lo + p.count * 32]
-        table = zk.table(tk.msm)
+        if tk.msm == "C":
+            table = tables.get("C") or tables.setdefault(
+                "C", BaseTable.from_bytes(curve, "G1", _c_bases(zk), "mont")
+            )
+        else:
+            table = zk.table(tk.msm)
         truth = await msm_in_thread(
             table, scalars, start=tk.start + p.start, count=p.count, threads=threads
         )
