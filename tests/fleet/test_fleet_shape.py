@@ -120,9 +120,11 @@ async def test_the_shape_of_a_lone_proof_follows_the_measured_links(
 
 
 def test_choose_shape_refuses_impossible_counts() -> None:
-    for kw in ({"ready": 0, "idle": 1, "capable": 1}, {"ready": 1, "idle": -1, "capable": 1}):
+    for ready, idle in ((0, 1), (1, -1)):
         with pytest.raises(ValueError):
-            choose_shape(**kw)
+            choose_shape(ready=ready, idle=idle, capable=1)
+    with pytest.raises(ValueError):
+        choose_shape(ready=1, idle=1, capable=-1)
 
 
 def test_takes_whole_follows_the_node_facts() -> None:
