@@ -233,3 +233,44 @@ async def test_prefetch_on_a_slow_link_wants_only_the_share_and_its_neighbours(
     assert sess.next_prefetch() is None
     sess.used[H1].add(9)
     assert sess.next_prefetch() == (H1, 8, 1)
+
+
+async def test_a_cancelled_fetch_keeps_the_blocks_that_arrived(tmp_path: Path) -> None:
+    """A base fetch cancelled midway (a prefetch a task's arrival calls back) caches the
+    blocks that arrived whole and check out, and counts the blocks still to come."""
+    import hashlib
+    from typing import Any
+
+    import trio
+
+    from zkedge.fleet.proto.coordinator.v1 import BasesChunk
+    from zkedge.fleet.worker.client import Worker, WorkerConfig, _Session
+
+    blocks = [bytes([i]) * 1024 for i in range(4)]
+    sent = trio.Event()
+
+    class Bulk:
+        async def stream(self, method: str, req: Any, on_message: Any) -> None:
+            for i in (0, 1):  # two of the four blocks, then the link stalls
+                data = blocks[i]
+                digest = hashlib.sha256(data).hexdigest()
+                on_message(BasesChunk(start=16 * i, count=16, data=data, sha256=digest))
+            on_message(BasesChunk(start=32, count=16, data=blocks[2], sha256="bad"))
+            sent.set()
+            await trio.sleep_forever()
+
+    worker = Worker(WorkerConfig(coordinator="127.0.0.1:1", cache_dir=tmp_path / "c"))
+    sess = _Session(worker, None, Bulk(), "s", 16)  # type: ignore[arg-type]
+    got: dict[int, bytes] = {}
+    with trio.fail_after(5):
+        async with trio.open_nursery() as nursery:
+
+            async def fetch() -> None:
+                await sess.fetch_blocks(H1, 0, 64, got, prefetch=True)
+
+            nursery.start_soon(fetch)
+            await sent.wait()
+            assert sess.prefetch_left == 1  # three of four arrived (one of them corrupt)
+            nursery.cancel_scope.cancel()
+    assert got == {0: blocks[0], 1: blocks[1]}
+    assert worker.cache.get(H1, 16, 1) == blocks[1] and worker.cache.get(H1, 16, 2) is None

@@ -29,6 +29,7 @@ from zkedge.fleet import rpc
 from zkedge.fleet.common import BENCH_POINTS, TlsConfig, client_context, parse_hostport
 from zkedge.fleet.http import Response, serve_http
 from zkedge.fleet.proto.coordinator.v1 import (
+    BasesChunk,
     CoordinatorServiceBase,
     FetchBasesRequest,
     FetchZkeyRequest,
@@ -411,6 +412,7 @@ class _Session:
         self.used: dict[str, set[int]] = {}  # table hash -> blocks its tasks have used
         self.last_task = trio.current_time()
         self.prefetch_scope: trio.CancelScope | None = None
+        self.prefetch_left = 0  # blocks of the prefetch request in flight not yet received
 
     async def heartbeats(self, interval: float) -> None:
         """Heartbeat every ``interval``; "unknown worker" ends the session (re-register)."""
@@ -467,8 +469,10 @@ class _Session:
             kind, value = betterproto.which_one_of(msg, "kind")
             if kind in ("assign", "prove"):
                 self.last_task = trio.current_time()
-                if self.prefetch_scope is not None:
-                    self.prefetch_scope.cancel()  # the task's own traffic goes first
+                if self.prefetch_scope is not None and self.prefetch_left > 1:
+                    # the task's own traffic goes first; a request's last block, already on
+                    # the wire, is let in (cancelled, its bytes would be spent for nothing)
+                    self.prefetch_scope.cancel()
             if kind == "assign" and isinstance(value, TaskAssignment):
                 self.unpack_scalars(value)
                 self.resolve_scalars(value)
@@ -778,18 +782,19 @@ class _Session:
             h, first, count = nxt
             n = self.tables[h][2]
             lo, hi = first * self.block, min(n, (first + count) * self.block)
+            got: dict[int, bytes] = {}
             try:
                 with trio.CancelScope() as scope:
                     self.prefetch_scope = scope
-                    got = await self.fetch_blocks(h, lo, hi)
+                    await self.fetch_blocks(h, lo, hi, got, prefetch=True)
             except (rpc.RpcError, ValueError) as exc:  # a table it no longer has; corrupt data
                 log.info("prefetch of table %s stopped: %s", h[:16], exc)
                 self.tables.pop(h, None)
                 continue
             finally:
                 self.prefetch_scope = None
-            if not scope.cancelled_caught:
-                self.w.metrics.prefetched.inc(sum(len(d) for d in got.values()))
+                self.prefetch_left = 0
+            self.w.metrics.prefetched.inc(sum(len(d) for d in got.values()))
 
     async def report_failure(
         self,
@@ -844,30 +849,61 @@ class _Session:
             raise ValueError("base range shorter than the task")
         return out, fetch_s
 
-    async def fetch_blocks(self, table_hash: str, lo: int, hi: int) -> dict[int, bytes]:
+    async def fetch_blocks(
+        self,
+        table_hash: str,
+        lo: int,
+        hi: int,
+        out: dict[int, bytes] | None = None,
+        *,
+        prefetch: bool = False,
+    ) -> dict[int, bytes]:
         """Fetch the blocks covering points [lo, hi) of a table over the bulk connection,
-        check them, cache them; block index -> bytes. The download times the link. Raises
-        ValueError for a corrupt chunk (nothing of the request is cached then)."""
-        t0 = trio.current_time()
-        chunks = await self.bulk.collect(
-            "fetch_bases",
-            FetchBasesRequest(
-                worker_id=self.w.worker_id,
-                session_id=self.session_id,
-                table_hash=table_hash,
-                start=lo,
-                count=hi - lo,
-            ),
-        )
-        self.w.link.download(sum(len(ch.data) for ch in chunks), trio.current_time() - t0)
+        check them, cache them; block index -> bytes (into ``out`` when given). The download
+        times the link. Raises ValueError for a corrupt chunk (nothing of the request is
+        cached then). Cancelled, it still caches the blocks that arrived whole and check out.
+        ``prefetch``: count the blocks still to come in ``prefetch_left``."""
+        out = {} if out is None else out
+        chunks: list[BasesChunk] = []
         b = self.block
-        if any(hashlib.sha256(ch.data).hexdigest() != ch.sha256 or ch.start % b for ch in chunks):
+        if prefetch:
+            self.prefetch_left = (hi - 1) // b - lo // b + 1
+
+        def arrived(ch: BasesChunk) -> None:
+            chunks.append(ch)
+            if prefetch:
+                self.prefetch_left -= 1
+
+        t0 = trio.current_time()
+        req = FetchBasesRequest(
+            worker_id=self.w.worker_id,
+            session_id=self.session_id,
+            table_hash=table_hash,
+            start=lo,
+            count=hi - lo,
+        )
+        try:
+            await self.bulk.stream("fetch_bases", req, arrived)
+        except trio.Cancelled:
+            with trio.CancelScope(shield=True):
+                await self._keep(table_hash, [ch for ch in chunks if self._sound(ch)], out)
+            raise
+        self.w.link.download(sum(len(ch.data) for ch in chunks), trio.current_time() - t0)
+        if not all(self._sound(ch) for ch in chunks):
             raise ValueError("corrupt base chunk from coordinator")
-        out = {}
+        await self._keep(table_hash, chunks, out)
+        return out
+
+    def _sound(self, ch: BasesChunk) -> bool:
+        """A base chunk whose bytes match its sha256 and that starts on a block."""
+        return hashlib.sha256(ch.data).hexdigest() == ch.sha256 and ch.start % self.block == 0
+
+    async def _keep(self, table_hash: str, chunks: list[BasesChunk], out: dict[int, bytes]) -> None:
+        """Cache checked base chunks (by block) and add them to ``out``."""
+        b = self.block
         for ch in chunks:
             out[ch.start // b] = ch.data
             await trio.to_thread.run_sync(self.w.cache.put, table_hash, b, ch.start // b, ch.data)
-        return out
 
     async def hand_back(self, task: TaskAssignment | ProveAssignment, why: str) -> None:
         """Return an attempt unrun (shutdown), so it is reassigned without a strike."""
