@@ -255,7 +255,7 @@ async def _blame(
             nursery.start_soon(rerun, p)
     bad: set[str] = set()
     fixed: list[tuple[MsmTask, Point]] = []
-    tables: dict[str, BaseTable] = {}
+    c_table: BaseTable | None = None
     for p, tk in partials:
         other = alt.get(p.task_id)
         if other is not None and other.point == p.point:
@@ -264,9 +264,9 @@ async def _blame(
         lo = (tk.scalar_start + p.start) * 32
         scalars = scal[tk.source][lo : lo + p.count * 32]
         if tk.msm == "C":
-            table = tables.get("C") or tables.setdefault(
-                "C", BaseTable.from_bytes(curve, "G1", _c_bases(zk), "mont")
-            )
+            if c_table is None:  # the padded table the fleet computed C on
+                c_table = BaseTable.from_bytes(curve, "G1", _c_bases(zk), "mont")
+            table = c_table
         else:
             table = zk.table(tk.msm)
         truth = await msm_in_thread(

@@ -52,10 +52,10 @@ def split_seconds(
     ``compute_rates`` (units/s), or the ``nbytes`` of scalars over their ``link_rates``
     (bytes/s), whichever takes longer (a worker computes one range while the next one's
     scalars travel, so the two overlap). inf when either is unknown."""
-    c, b = sum(compute_rates), sum(link_rates)
-    if c <= 0 or b <= 0 or not compute_rates or min(link_rates) <= 0:
+    c = sum(compute_rates)
+    if c <= 0 or not link_rates or min(link_rates) <= 0:
         return math.inf
-    return max(work / c, nbytes / b)
+    return max(work / c, nbytes / sum(link_rates))
 
 
 def whole_seconds(

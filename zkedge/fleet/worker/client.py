@@ -479,8 +479,9 @@ class _Session:
                 self.tables.pop(value.table_hash, None)
                 self.tables[value.table_hash] = (value.curve, value.group, value.table_n)
                 while len(self.tables) > 8:
-                    self.used.pop(next(iter(self.tables)), None)
-                    del self.tables[next(iter(self.tables))]
+                    oldest = next(iter(self.tables))
+                    del self.tables[oldest]
+                    self.used.pop(oldest, None)
                 self.send.send_nowait(value)
             elif kind == "prove" and isinstance(value, ProveAssignment):
                 self.send.send_nowait(value)
