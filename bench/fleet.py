@@ -117,9 +117,11 @@ async def bench(args: argparse.Namespace) -> None:
                 procs.append(pinned(core, cmd, tmp / f"{wid}.log"))
             while len([w for w in coord.workers() if w.stream is not None]) < 2:
                 await trio.sleep(0.1)
-            # warm-up: bases reach the workers' caches, capacities are learned
-            t, _ = await run_job(coord, table, scalars)
-            print(f"# warm-up (cold caches) {t:.2f}s", file=sys.stderr)
+            # warm-up: bases reach the workers' caches, capacities are learned and settle (two
+            # tasks that agree on a worker's rate: see CapacityEstimate.settled)
+            for i in range(3):
+                t, _ = await run_job(coord, table, scalars)
+                print(f"# warm-up {i + 1} {t:.2f}s", file=sys.stderr)
 
             # no burner: local 2-thread MSM and fleet runs interleaved, so that whatever else
             # runs on the machine weighs on both alike; the overhead is the median ratio
@@ -131,6 +133,10 @@ async def bench(args: argparse.Namespace) -> None:
                 t, shares = await run_job(coord, table, scalars)
                 no_burn.append(t)
                 ratios.append(t / local[-1])
+                print(
+                    f"# no burner: local {local[-1]:.3f}s, fleet {t:.3f}s  {fmt_shares(shares, t)}",
+                    file=sys.stderr,
+                )
             t_local = statistics.median(local)
             t_fleet = statistics.median(no_burn)
             overhead = statistics.median(ratios) - 1
@@ -150,6 +156,7 @@ async def bench(args: argparse.Namespace) -> None:
                 coord.set_policy(adaptive)
                 t, shares = await run_job(coord, table, scalars)
                 adapt.append(t)
+                print(f"# burner: adaptive {t:.3f}s  {fmt_shares(shares, t)}", file=sys.stderr)
                 run_rates = {w: p / s for w, (p, _k, s) in shares.items() if s > 0}
                 ideals.append(n / sum(run_rates.values()))
                 for w, (p, _k, s) in shares.items():

@@ -412,3 +412,61 @@ def test_prune_deletes_old_finished_jobs_and_unnamed_tables(tmp_path: Path) -> N
     (tmp_path / "junk.sqlite").write_bytes(b"not a database" * 100)
     junk = prune(tmp_path / "junk.sqlite")
     assert junk.returncode == 1 and "error:" in junk.stderr and "Traceback" not in junk.stderr
+
+
+def test_in_memory_store_keeps_no_copy_of_a_jobs_scalars(tmp_path: Path) -> None:
+    """The scalars in the store serve recovery only: a store in memory keeps none (the job
+    keeps its own), a store file keeps them all."""
+    scal = bytes(range(256)) * 4
+    for store, want in ((Store(None), b""), (Store(tmp_path / "s.sqlite"), scal)):
+        store.add_job("j", "t", [("h", 32, scal)])
+        (job,) = store.unfinished_jobs()
+        assert job.msms[0].scalars == want
+        store.close()
+
+
+def _held_run_setup(
+    rate: float, samples: int
+) -> tuple[Registry, Scheduler, str, list[Any], bytes, int]:
+    """Two equal workers on links of ``rate`` bytes/s with ``samples`` tasks' worth of an
+    agreeing rate estimate; "a" holds the first 9 of 16 blocks of the table, "b" the rest."""
+    from zkedge.fleet.coordinator.model import LoadSample
+
+    policy = SizingPolicy(target_seconds=1e6, min_points=64, block_points=64)
+    reg = Registry(policy)
+    sched = Scheduler(Store(None), reg, policy, pipeline_depth=2)
+    n = 1024
+    h = sched.add_table("bn254", "G1", bytes(64 * n))
+    ws = []
+    for name, blocks in (("a", range(9)), ("b", range(9, 16))):
+        w = reg.register(name, NodeFacts(bench_points_per_sec=1e4), {}, None)
+        reg.heartbeat(w, LoadSample(recv_bytes_per_sec=rate, rtt_seconds=0.001))
+        w.capacity.k, w.capacity.samples, w.capacity.deviation = 1e3, samples, 0.02
+        w.held[h] = set(blocks)
+        reg.open_stream(w)
+        ws.append(w)
+    return reg, sched, h, ws, (5 << 240).to_bytes(32, "little") * n, n
+
+
+def _ranges(w: Any) -> list[tuple[int, int]]:
+    return sorted((a.task.start, a.task.count) for a in w.inflight.values())
+
+
+async def test_settled_workers_on_fast_links_take_their_share_not_an_old_run() -> None:
+    """A held run longer than the worker's share would freeze an old imbalance: on a fast
+    link, a worker whose rate has settled takes its whole share in one task instead (the
+    bases it lacks move sooner than it would compute the difference)."""
+    _, sched, h, (a, b), dense, n = _held_run_setup(1e9, samples=2)
+    sched.submit("x", [(h, n, dense)])
+    assert _ranges(a) == [(0, n // 2)]
+    assert sum(count for _, count in _ranges(b)) == n // 2
+
+
+async def test_slow_links_and_unsettled_rates_keep_the_held_run() -> None:
+    """On a slow link the bases would take longer than the work they balance, and while a
+    rate has not settled factoring sizes the task: either way the range ends where the run
+    of blocks the worker holds ends, and its bases stay put."""
+    for rate, samples in ((1e5, 2), (1e9, 1)):
+        _, sched, h, (a, _b), dense, n = _held_run_setup(rate, samples)
+        sched.submit("x", [(h, n, dense)])
+        assert _ranges(a)[0] == (0, 576), (rate, samples)

@@ -297,3 +297,19 @@ async def test_transfer_seconds_from_the_reported_link() -> None:
     assert w.transfer_seconds(10_000_000) == 0.0  # nothing measured: no transfer time assumed
     w.set_load(LoadSample(rtt_seconds=0.01, recv_bytes_per_sec=2.5e6))  # 20 Mbit/s
     assert w.transfer_seconds(5_000_000) == pytest.approx(2.01)
+
+
+def test_a_rate_settles_when_two_tasks_agree() -> None:
+    """The first task replaces the micro-benchmark; the estimate is settled once a later
+    sample lands within ``settled_deviation`` of it, and unsettled again by one that does not."""
+    p = SizingPolicy(settled_deviation=0.1)
+    est = CapacityEstimate(p)
+    est.seed(1e5, 1 << 16, 1.0)
+    assert not est.settled
+    n = 1 << 16
+    est.observe(1e5, 1.0, 1.0, n)
+    assert not est.settled and est.samples == 1
+    est.observe(1.05e5, 1.0, 1.0, n)
+    assert est.settled and est.deviation == pytest.approx(0.05, rel=1e-6)
+    est.observe(2e5, 1.0, 1.0, n)
+    assert not est.settled

@@ -73,6 +73,7 @@ from zkedge.fleet.coordinator.shape import takes_whole
 from zkedge.fleet.coordinator.sizing import (
     SizingPolicy,
     attempt_deadline,
+    fair_share,
     pick_start,
     should_speculate,
     task_size,
@@ -375,7 +376,22 @@ class Dispatcher:
                     (start + size) // self.policy.block_points * self.policy.block_points - start,
                 )
                 size = min(size, task_cap(w, m.curve, m.group))
-            size = self._stay_put(w, m, start, size, e)
+            share = fair_share(
+                worker_rate_k=w.capacity.k or 0.0,
+                worker_factor=w.factor(self.policy),
+                fleet_capacity=fleet,
+                remaining=remaining,
+                inflight_here=mine,
+                inflight_total=self._held_total,
+            )
+            by_time = w.capacity.points_for(self.policy.target_seconds, w.factor(self.policy))
+            share = min(share, by_time) if by_time > 0 else share
+            r = self._group_ratio(job, m, start, e - start) if grouped else 1.0
+            settled = share > 0 and w.capacity.settled
+            reach = (
+                min(_points_at_ratio(m, start, r, share), self.policy.max_points) if settled else 0
+            )
+            size = self._stay_put(w, m, start, size, e, reach)
             size = self._cut_at_offset(job, m, i, start, size, w, grouped)
             task = self._carve(job, m, i, start, size)
             if grouped:
@@ -429,10 +445,18 @@ class Dispatcher:
         )
         return not math.isfinite(there) or here < there
 
-    def _stay_put(self, w: WorkerRecord, m: MsmState, start: int, size: int, end: int) -> int:
-        """Ranges that stay put: when the run of blocks the worker holds from ``start`` is
-        within half to one and a half times the size its share asks for, the range ends where
-        that run ends, so a warm proof's ranges match the last one's and fetch no bases."""
+    def _stay_put(
+        self, w: WorkerRecord, m: MsmState, start: int, size: int, end: int, reach: int
+    ) -> int:
+        """Ranges that stay put: when the worker holds the block at ``start``, its range ends
+        where the run of blocks it holds ends (within half to one and a half times the
+        ``size`` asked for), so a warm proof's ranges match the last one's and fetch no bases;
+        unless the worker's rate is settled (``reach``: the points its whole share takes from
+        ``start``, 0 while unsettled) and the bases between the end of that run and the end of
+        its share cross its measured link sooner than it computes them: then the range is its
+        whole share in one task. On a fast link, a held run frozen from an earlier proof costs
+        more in waiting than its bases cost to move, and factoring's small tasks cost more per
+        point than one."""
         held = w.held.get(m.table_hash)
         b = self.policy.block_points
         if not held or start // b not in held:
@@ -442,11 +466,27 @@ class Dispatcher:
             k += 1
         run = min(end, (k + 1) * b) - start
         cap = task_cap(w, m.curve, m.group)
+        if reach > 0 and self._refit_pays(w, m, start, reach, run):
+            fit = min(max(b, round(reach / b) * b), cap, end - start)
+            return fit if end - start - fit >= self.policy.min_points else end - start
         if 0.5 * size <= run <= 1.5 * size and run <= cap and end - start - run >= 0:
             left = end - start - run
             if left == 0 or left >= self.policy.min_points:  # no sliver behind it
                 return run
         return size
+
+    def _refit_pays(self, w: WorkerRecord, m: MsmState, start: int, reach: int, run: int) -> bool:
+        """Whether the bases of the points between the end of the held run and the end of the
+        worker's share cross its measured link sooner than it computes those points."""
+        rate = w.load.recv_bytes_per_sec if w.load is not None else 0.0
+        if rate <= 0:
+            return False
+        if run == reach:
+            return True
+        lo, d = min(run, reach), abs(run - reach)
+        pb = get_curve(m.curve).point_bytes(check_group(m.group))
+        compute = w.capacity.seconds_for(m.compute_cost(start + lo, d), w.factor(self.policy), d)
+        return w.transfer_seconds(d * pb) < compute
 
     def _claimed(self, t: Task) -> bool:
         """Whether a waiting range was carved for another worker that can still take it."""

@@ -31,6 +31,7 @@ __all__ = [
     "SizingPolicy",
     "attempt_deadline",
     "block_units",
+    "fair_share",
     "group_cost",
     "load_factor",
     "pick_start",
@@ -86,6 +87,7 @@ class SizingPolicy:
     throttle_factor: float = 0.5  # capacity multiplier while the board reports throttling
     hot_celsius: float = 80.0  # above this, scale capacity down ...
     hot_factor: float = 0.8  # ... by this much (the SoC is about to throttle)
+    settled_deviation: float = 0.1  # a rate sample this close to the estimate: it is settled
     straggler_ratio: float = 1.5  # attempt slower than this x expected is a straggler
     speculate_min_seconds: float = 0.2  # never speculate before an attempt ran this long
     deadline_ratio: float = 8.0  # attempt presumed lost after this x expected ...
@@ -161,6 +163,14 @@ class CapacityEstimate:
     policy: SizingPolicy
     k: float | None = None  # normalised rate; None until a benchmark or task is seen
     samples: int = 0
+    deviation: float = math.inf  # |last sample / the estimate it updated - 1|
+
+    @property
+    def settled(self) -> bool:
+        """Whether the last two tasks agree on the rate: the second came within
+        ``settled_deviation`` of the estimate the first left (a worker's whole share can then
+        go out in one task; while unsettled, factoring's smaller tasks absorb the error)."""
+        return self.samples >= 2 and self.deviation <= self.policy.settled_deviation
 
     def observe(self, units: float, seconds: float, factor: float, n: int | None = None) -> None:
         """Fold in ``units`` of work over ``n`` points (default: as many points as units) done
@@ -174,6 +184,7 @@ class CapacityEstimate:
         if self.k is None or self.samples == 0:
             self.k = sample  # the first real task replaces the micro-benchmark outright
         else:
+            self.deviation = abs(sample / self.k - 1)
             a = self.policy.ewma_alpha
             self.k = a * sample + (1 - a) * self.k
         self.samples += 1
@@ -210,6 +221,24 @@ class CapacityEstimate:
         return int(n) if math.isfinite(n) else MAX_TASK_POINTS
 
 
+def fair_share(
+    *,
+    worker_rate_k: float,
+    worker_factor: float,
+    fleet_capacity: float,
+    remaining: float,
+    inflight_here: float = 0,
+    inflight_total: float = 0,
+) -> float:
+    """The work (units) still due to one worker: its capacity's part of all unfinished work,
+    less what it holds (:func:`task_size` has the arguments). All of ``remaining`` while
+    capacities are unknown; at most 0 when the worker already holds more than its part."""
+    mine = worker_rate_k * worker_factor
+    if fleet_capacity > 0 and mine > 0:
+        return (remaining + inflight_total) * (mine / fleet_capacity) - inflight_here
+    return remaining
+
+
 def task_size(
     policy: SizingPolicy,
     *,
@@ -243,15 +272,19 @@ def task_size(
         return 0
     est = CapacityEstimate(policy, k=worker_rate_k)
     by_time = est.points_for(policy.target_seconds, worker_factor) if worker_rate_k > 0 else 0
-    mine = worker_rate_k * worker_factor
-    known = fleet_capacity > 0 and mine > 0
+    known = fleet_capacity > 0 and worker_rate_k * worker_factor > 0
+    share = fair_share(
+        worker_rate_k=worker_rate_k,
+        worker_factor=worker_factor,
+        fleet_capacity=fleet_capacity,
+        remaining=remaining,
+        inflight_here=inflight_here,
+        inflight_total=inflight_total,
+    )
     if known:
-        share = (remaining + inflight_total) * (mine / fleet_capacity) - inflight_here
         if share <= 0 and inflight_here > 0:
             return 0
         share = max(share, 0.0)
-    else:
-        share = remaining
     whole = free_units is not None and free_units <= share
     if known and whole and (by_time <= 0 or (free_units or 0.0) <= by_time):
         return free_here

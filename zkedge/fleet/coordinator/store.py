@@ -173,7 +173,12 @@ class Store:
         self, job_id: str, label: str, msms: list[tuple[str, int, bytes]], watched: bool = False
     ) -> None:
         """Record a new job and its MSMs ``(table_hash, n, scalars)`` in one transaction
-        (``watched``: it belongs to its watchers, see ``zkedge.fleet.coordinator.model.Job``)."""
+        (``watched``: it belongs to its watchers, see ``zkedge.fleet.coordinator.model.Job``).
+        In memory the scalars are not copied: they serve only recovery, which a store that
+        ends with its process never does, and the copy holds the event loop before the
+        job's first task goes out."""
+        if not self.persistent:
+            msms = [(h, n, b"") for h, n, _ in msms]
         with self._tx():
             self._db.execute(
                 "INSERT INTO jobs(id, label, state, created, watched) VALUES (?,?,?,?,?)",
