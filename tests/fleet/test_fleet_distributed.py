@@ -44,6 +44,11 @@ async def test_distributed_msm_equals_local(
         assert sorted((p.start, p.start + p.count) for p in parts)[0][0] == 0
         assert sum(p.count for p in parts) == n
         assert len({p.worker_id for p in parts}) >= 2  # spread over the fleet
+        # each worker that computed reported the share of its cores it had
+        recs = {w.worker_id: w for w in coord.workers()}
+        for wid in {p.worker_id for p in parts}:
+            share = recs[wid].cpu_share
+            assert share is not None and 0.05 <= share <= 1.0, (wid, share)
         await stop(workers)
 
 

@@ -221,6 +221,13 @@ async def test_absurd_numbers_are_refused_and_the_coordinator_lives(
                 )  # fmt: skip
                 got = await status_of(c.call("report_completion", req2))
                 assert got in ("OK", "INVALID_ARGUMENT")
+            for share in (5e-324, 1e308, -1.0, math.nan, math.inf):
+                req3 = ReportCompletionRequest(
+                    worker_id="w", session_id=reg.session_id, task_id="t", attempt=1,
+                    compute_seconds=0.5, cpu_share=share,
+                )  # fmt: skip
+                got = await status_of(c.call("report_completion", req3))
+                assert got in ("OK", "INVALID_ARGUMENT")
             # a submit after all that still works (the sizing policy saw no absurd rate)
             native_or_skip()
             table, scalars = make_table("bn254", "G1", 8)

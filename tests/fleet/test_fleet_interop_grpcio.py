@@ -135,6 +135,7 @@ def blocking_session(pb2: Any, pb2_grpc: Any, port: int, n: int) -> dict[str, An
                     attempt=a.attempt,
                     result=ec.encode(a.curve, a.group, point, "be"),
                     compute_seconds=0.01,
+                    cpu_share=0.9,
                     session_id=reg.session_id,
                 ),
                 metadata=md,

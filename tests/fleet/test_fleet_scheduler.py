@@ -16,7 +16,7 @@ from zkedge.fleet.coordinator import JobFailed
 from zkedge.fleet.coordinator.model import Assignment, Cancellation, NodeFacts
 from zkedge.fleet.coordinator.registry import Registry
 from zkedge.fleet.coordinator.scheduler import Scheduler
-from zkedge.fleet.coordinator.sizing import SizingPolicy
+from zkedge.fleet.coordinator.sizing import SizingPolicy, size_gain
 from zkedge.fleet.coordinator.store import Store
 
 POLICY = SizingPolicy(target_seconds=1.0, min_points=8, block_points=8, deadline_min_seconds=10)
@@ -470,3 +470,19 @@ async def test_slow_links_and_unsettled_rates_keep_the_held_run() -> None:
         _, sched, h, (a, _b), dense, n = _held_run_setup(rate, samples)
         sched.submit("x", [(h, n, dense)])
         assert _ranges(a)[0] == (0, 576), (rate, samples)
+
+
+async def test_a_reported_cpu_share_normalises_the_rate() -> None:
+    """A task that had half its core computed at half the board's rate: the estimate the
+    coordinator keeps is the whole board's, and the next share is sized at half of it."""
+    reg, sched = setup(pipeline_depth=1)
+    a = reg.register("a", NodeFacts(bench_points_per_sec=1e3), {}, None)
+    reg.open_stream(a)
+    submit(sched, 64)
+    ((task_id, attempt),) = a.inflight
+    task = sched.tasks[task_id]
+    ok, _ = sched.complete("a", task_id, attempt, _g1_be(), 2.0, cpu_share=0.5)
+    assert ok
+    units = task.compute_units
+    assert a.capacity.k == pytest.approx(units / 2.0 / size_gain(task.count) / 0.5)
+    assert a.factor(POLICY) == pytest.approx(0.5)

@@ -190,6 +190,10 @@ async def test_malformed_requests_get_invalid_argument(nursery: trio.Nursery, st
                         worker_id="w", task_id="t", attempt=1, compute_seconds=-1.0
                     ),
                 ),
+                (
+                    "report_completion",
+                    ReportCompletionRequest(worker_id="w", task_id="t", attempt=1, cpu_share=1.5),
+                ),
                 ("submit_msm", SubmitMsmRequest(curve="bn254", group="G1", bases=b"x" * 63)),
                 ("submit_msm", SubmitMsmRequest(curve="nope", group="G1")),
                 (

@@ -313,3 +313,49 @@ def test_a_rate_settles_when_two_tasks_agree() -> None:
     assert est.settled and est.deviation == pytest.approx(0.05, rel=1e-6)
     est.observe(2e5, 1.0, 1.0, n)
     assert not est.settled
+
+
+async def test_a_tasks_cpu_share_stands_for_the_load_until_a_second_heartbeat() -> None:
+    """The heartbeat's utilisation averages over seconds the worker sat idle; a task's
+    measured share of its cores replaces it (throttling still scales it, as a CPU share does
+    not see a slower clock), until a second heartbeat comes after the task."""
+    from zkedge.fleet.coordinator.model import LoadSample, NodeFacts
+    from zkedge.fleet.coordinator.registry import Registry
+
+    busy = LoadSnapshot(cpu_utilization=1.0, own_cpu_utilization=0.2)
+    assert load_factor(POLICY, busy) == pytest.approx(1 / 1.8)
+    assert load_factor(POLICY, busy, 0.97) == pytest.approx(0.97)
+    assert load_factor(POLICY, None, 0.5) == pytest.approx(0.5)
+    assert load_factor(POLICY, LoadSnapshot(throttled=True), 0.8) == pytest.approx(
+        0.8 * POLICY.throttle_factor
+    )
+    assert load_factor(POLICY, None, 0.0) == pytest.approx(0.05)  # a floor, never 0
+    reg = Registry(POLICY)
+    w = reg.register("w", NodeFacts(), {}, None)
+    hb = LoadSample(cpu_utilization=1.0, own_cpu_utilization=0.2)
+    reg.heartbeat(w, hb)
+    assert w.factor(POLICY) == pytest.approx(1 / 1.8)
+    w.note_cpu_share(0.5)
+    assert w.factor(POLICY) == pytest.approx(0.5)
+    reg.heartbeat(w, hb)  # its interval overlaps the task
+    assert w.factor(POLICY) == pytest.approx(0.5)
+    reg.heartbeat(w, hb)  # idle since the task: the heartbeat's view again
+    assert w.factor(POLICY) == pytest.approx(1 / 1.8)
+
+
+def test_cpu_share_of_a_native_msm() -> None:
+    """CPU seconds over wall seconds times the threads the native core uses (one below 256
+    points), at most 1; 0 when there is nothing to measure."""
+    from zkedge.fleet.worker.executor import cpu_share
+
+    assert cpu_share(0.5, 1.0, 1, 4096) == pytest.approx(0.5)
+    assert cpu_share(1.0, 1.0, 2, 4096) == pytest.approx(0.5 if _cores() >= 2 else 1.0)
+    assert cpu_share(0.5, 1.0, 8, 100) == pytest.approx(0.5)  # small: one thread
+    assert cpu_share(1.3, 1.0, 1, 4096) == 1.0
+    assert cpu_share(0.5, 0.0, 1, 4096) == 0.0
+
+
+def _cores() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0))

@@ -76,6 +76,10 @@ class WorkerRecord:
     compute_seconds: float = 0.0
     draining: bool = False  # handed a task back: shutting down, give it nothing new
     snap: LoadSnapshot | None = None  # the policy's view of ``load``
+    # the share of its cores the worker's last reported task had (0..1; None: none measured),
+    # and the heartbeats since: it stands for the board's load until a second heartbeat
+    cpu_share: float | None = None
+    beats_since_share: int = 0
     # Mirror of the worker's scalar cache (zkedge.fleet.scalar_lru): slices it holds by hash, as of
     # the assignments sent so far on this session's stream. None: the worker keeps none.
     scalars: SliceLru | None = None
@@ -86,10 +90,19 @@ class WorkerRecord:
         if load is not None:
             self.load = load
             self.snap = snapshot(load)
+            self.beats_since_share += 1
+
+    def note_cpu_share(self, share: float) -> None:
+        """A finished task's measured share of its cores (> 0)."""
+        self.cpu_share = share
+        self.beats_since_share = 0
 
     def factor(self, policy: SizingPolicy) -> float:
-        """Current load/throttle factor from the last load report."""
-        return load_factor(policy, self.snap)
+        """Current load/throttle factor: the last task's CPU share while no more than one
+        heartbeat came after it (its interval then overlaps the task), else the heartbeat's
+        utilisation; throttling and heat from the last load report either way."""
+        share = self.cpu_share if self.beats_since_share <= 1 else None
+        return load_factor(policy, self.snap, share)
 
     def transfer_seconds(self, nbytes: int) -> float:
         """Expected seconds to get ``nbytes`` to the worker: its reported round trip plus the

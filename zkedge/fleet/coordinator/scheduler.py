@@ -333,10 +333,12 @@ class Scheduler:
         result: bytes,
         compute_seconds: float,
         session_id: str | None = None,
+        cpu_share: float = 0.0,
     ) -> tuple[bool, str]:
         """A worker's result for (task, attempt): (accepted, detail). Idempotent. With a
         ``session_id`` (the service always gives one) only the session the attempt was sent
-        down may report it."""
+        down may report it. ``cpu_share`` (0: not measured) is the share of its cores the task
+        had: the worker's rate is counted with it (``WorkerRecord.factor``)."""
         att, why = self._attempt(worker_id, task_id, attempt, session_id)
         if att is None:
             return False, why
@@ -362,6 +364,8 @@ class Scheduler:
             w.inflight.pop((task_id, attempt), None)
             self.dispatcher.promote(w)
             if compute_seconds > 0:
+                if cpu_share > 0:
+                    w.note_cpu_share(cpu_share)
                 w.capacity.observe(
                     task.compute_units, compute_seconds, w.factor(self.policy), task.count
                 )

@@ -481,6 +481,7 @@ class CoordinatorService:
             raise _bad("attempt numbers start at 1")
         _in_range(req.compute_seconds, 0, _MAX_SECONDS, "compute_seconds")
         _in_range(req.fetch_seconds, 0, _MAX_SECONDS, "fetch_seconds")
+        _in_range(req.cpu_share, 0, 1, "cpu_share")
         task = self._sched.tasks.get(req.task_id)
         if task is not None:
             want = get_curve(task.msm.curve).point_bytes(check_group(task.msm.group))
@@ -499,6 +500,7 @@ class CoordinatorService:
             bytes(req.result),
             req.compute_seconds,
             session_id=req.session_id,
+            cpu_share=req.cpu_share,
         )
         return ReportAck(accepted=ok, detail=detail)
 

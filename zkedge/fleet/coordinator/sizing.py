@@ -87,7 +87,10 @@ class SizingPolicy:
     throttle_factor: float = 0.5  # capacity multiplier while the board reports throttling
     hot_celsius: float = 80.0  # above this, scale capacity down ...
     hot_factor: float = 0.8  # ... by this much (the SoC is about to throttle)
-    settled_deviation: float = 0.1  # a rate sample this close to the estimate: it is settled
+    # A rate sample this close to the estimate: the rate is settled, and a worker's whole
+    # share goes out in one task (factoring's smaller tasks cost more per point than the
+    # imbalance an estimate this close leaves: bench/fleet.py)
+    settled_deviation: float = 0.2
     straggler_ratio: float = 1.5  # attempt slower than this x expected is a straggler
     speculate_min_seconds: float = 0.2  # never speculate before an attempt ran this long
     deadline_ratio: float = 8.0  # attempt presumed lost after this x expected ...
@@ -119,16 +122,31 @@ class LoadSnapshot:
     temperature_c: float | None = None
 
 
-def load_factor(policy: SizingPolicy, load: LoadSnapshot | None) -> float:
+#: Smallest CPU share a task's report may set (a share near 0 is a measuring artefact).
+MIN_CPU_SHARE = 0.05
+
+
+def load_factor(
+    policy: SizingPolicy, load: LoadSnapshot | None, cpu_share: float | None = None
+) -> float:
     """Multiplier in (0, 1] for what a board delivers now relative to idle and cool.
 
     CPU time others use on the worker's CPUs is time our MSM threads share: with an external
     busy share ``e`` the fair-share scheduler leaves about ``1 / (1 + e)`` of the board.
+    ``cpu_share``, the share of its cores a recent task had (its report's ``cpu_share``),
+    replaces that estimate: the heartbeat's utilisation averages over its whole interval,
+    seconds the worker sat idle while other processes ran included. Throttling and heat slow
+    the clock, which a CPU share does not see: they scale either.
     """
-    if load is None:
+    if cpu_share is not None and math.isfinite(cpu_share):
+        factor = min(1.0, max(MIN_CPU_SHARE, cpu_share))
+    elif load is None:
         return 1.0
-    external = min(1.0, max(0.0, load.cpu_utilization - load.own_cpu_utilization))
-    factor = 1.0 / (1.0 + external)
+    else:
+        external = min(1.0, max(0.0, load.cpu_utilization - load.own_cpu_utilization))
+        factor = 1.0 / (1.0 + external)
+    if load is None:
+        return factor
     if load.throttled:
         factor *= policy.throttle_factor
     elif load.temperature_c is not None and load.temperature_c >= policy.hot_celsius:

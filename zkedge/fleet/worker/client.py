@@ -696,6 +696,7 @@ class _Session:
                 compute_seconds=res.seconds,
                 fetch_seconds=fetch_s,
                 session_id=self.session_id,
+                cpu_share=res.cpu_share,
             )
         )
 

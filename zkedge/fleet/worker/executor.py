@@ -7,6 +7,7 @@ heartbeats) keeps running while the board computes.
 from __future__ import annotations
 
 import functools
+import os
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -15,15 +16,38 @@ if TYPE_CHECKING:  # zkedge.msm loads the native core: imported where it runs
     from zkedge.groth16.zkey import Zkey
     from zkedge.msm import MsmStop
 
-__all__ = ["TaskResult", "compute_partial", "compute_proof", "run_partial", "run_proof"]
+__all__ = [
+    "TaskResult",
+    "compute_partial",
+    "compute_proof",
+    "cpu_share",
+    "run_partial",
+    "run_proof",
+]
 
 
 @dataclass(frozen=True)
 class TaskResult:
-    """A result ("be" bytes: a partial sum, or A || B || C) and the seconds spent on it."""
+    """A result ("be" bytes: a partial sum, or A || B || C), the seconds spent on it and the
+    share of its threads' cores it had meanwhile (0: not measured)."""
 
     result: bytes
     seconds: float
+    cpu_share: float = 0.0
+
+
+def cpu_share(cpu_seconds: float, seconds: float, threads: int | None, count: int) -> float:
+    """The share of its cores a native MSM of ``count`` points on ``threads`` threads (None or
+    0: every core this process may use) had: the process's CPU seconds over wall seconds
+    times those cores, at most 1 (the process's other threads count too). 0 when unmeasurable."""
+    if not (seconds > 0 and cpu_seconds >= 0):
+        return 0.0
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        cores = os.cpu_count() or 1
+    nt = 1 if count < 256 else min(threads or cores, cores)  # the native core's own rule
+    return min(1.0, cpu_seconds / (seconds * max(1, nt)))
 
 
 def compute_partial(
@@ -39,11 +63,12 @@ def compute_partial(
     from zkedge import ec
     from zkedge.msm import BaseTable, msm
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     table = BaseTable.from_bytes(curve, group, bases_mont, encoding="mont", check="none")
     point = msm(table, scalars, threads=threads, stop=stop)
-    seconds = time.perf_counter() - t0
-    return TaskResult(ec.encode(curve, group, point, "be"), seconds)
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
+    share = cpu_share(cpu, seconds, threads, len(scalars) // 32)
+    return TaskResult(ec.encode(curve, group, point, "be"), seconds, share)
 
 
 async def run_partial(

@@ -243,6 +243,13 @@ class ReportCompletionRequest(betterproto.Message):
     compute_seconds: float = betterproto.double_field(5)
     fetch_seconds: float = betterproto.double_field(6)
     session_id: str = betterproto.string_field(7)
+    cpu_share: float = betterproto.double_field(8)
+    """
+    The share of its cores the task had while computing, 0..1 (0: not measured): the worker
+     process's CPU seconds over compute_seconds times the task's threads. The coordinator
+     counts the worker's rate with it instead of the heartbeat's utilisation, which averages
+     over seconds when the board was idle too.
+    """
 
 
 @dataclass(eq=False, repr=False)
