@@ -486,3 +486,29 @@ async def test_a_reported_cpu_share_normalises_the_rate() -> None:
     units = task.compute_units
     assert a.capacity.k == pytest.approx(units / 2.0 / size_gain(task.count) / 0.5)
     assert a.factor(POLICY) == pytest.approx(0.5)
+
+
+async def test_shares_count_the_per_point_speed_of_their_size() -> None:
+    """Pippenger's per-point speed grows with n: a worker with twice the capacity of another
+    gets more than two thirds of a job, as its larger share computes each point faster
+    (shares in proportion to capacities at one size left it a block short)."""
+    from zkedge.fleet.coordinator.model import LoadSample
+
+    policy = SizingPolicy(target_seconds=1e6, min_points=64, block_points=64)
+    reg = Registry(policy)
+    sched = Scheduler(Store(None), reg, policy, pipeline_depth=2)
+    n = 4096
+    h = sched.add_table("bn254", "G1", bytes(64 * n))
+    ws = []
+    for name, share in (("a", 1.0), ("b", 0.5)):
+        w = reg.register(name, NodeFacts(bench_points_per_sec=1e4), {}, None)
+        reg.heartbeat(w, LoadSample(recv_bytes_per_sec=1e9, rtt_seconds=0.001))
+        w.capacity.k, w.capacity.samples, w.capacity.deviation = 1e3, 2, 0.02
+        w.note_cpu_share(share)
+        w.held[h] = set(range(n // 64))
+        reg.open_stream(w)
+        ws.append(w)
+    sched.submit("x", [(h, n, (5 << 240).to_bytes(32, "little") * n)])
+    a, b = (sum(count for _, count in _ranges(w)) for w in ws)
+    assert a + b == n
+    assert a >= 2 * n / 3 + 64, (a, b)

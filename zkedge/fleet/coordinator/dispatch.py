@@ -76,6 +76,7 @@ from zkedge.fleet.coordinator.sizing import (
     fair_share,
     pick_start,
     should_speculate,
+    size_gain,
     task_size,
 )
 from zkedge.fleet.coordinator.store import Store, StoreError
@@ -185,6 +186,7 @@ class Dispatcher:
         self.proofs: list[ProofTask] = []  # whole-proof tasks waiting for a (new) attempt
         self.verifies: list[VerifyRequest] = []  # blame re-runs waiting for a worker
         self._held_total = 0.0  # work held by assignable workers, during a dispatch pass
+        self._caps: dict[str, float] = {}  # capacities at share size, during a dispatch pass
         self._dispatching = False
         self.on_store_error: Callable[[Job, str], None] = lambda job, why: None
         self.on_cancel: Callable[[], None] = lambda: None  # an attempt was called back
@@ -222,7 +224,8 @@ class Dispatcher:
             if not workers:
                 return
             if work:
-                fleet = self._fleet_capacity(workers)
+                self._caps = self._capacities(workers)
+                fleet = sum(self._caps.values())
                 # work out on workers, counted once per pass; _start adds what it hands out
                 now = trio.current_time()
                 self._held_total = sum(inflight_units(w.inflight, now) for w in workers)
@@ -279,8 +282,23 @@ class Dispatcher:
         for job in list(self.running.values()):
             self.on_store_error(job, str(exc))
 
-    def _fleet_capacity(self, workers: list[WorkerRecord]) -> float:
-        return sum((w.capacity.k or 0.0) * w.factor(self.policy) for w in workers)
+    def _capacities(self, workers: list[WorkerRecord]) -> dict[str, float]:
+        """Each worker's capacity (units/s) at the size of its share of the free work.
+        Pippenger's per-point speed grows with n (``size_gain``), so a worker with a larger
+        share computes each of its points faster: shares in proportion to capacities at one
+        nominal size leave the faster worker short (a block of 4096 points in 2^18 with a
+        burner on one core of two)."""
+        kf = {w.worker_id: (w.capacity.k or 0.0) * w.factor(self.policy) for w in workers}
+        total = sum(kf.values())
+        left = sum(
+            m.compute_cost(a, e - a)
+            for j in self.running.values()
+            for m in j.msms
+            for a, e in m.free
+        )
+        if total <= 0 or left <= 0:
+            return kf
+        return {wid: v * size_gain(int(left * v / total)) for wid, v in kf.items()}
 
     def _assign_next(self, w: WorkerRecord, fleet: float) -> bool:
         # 1. verification re-runs (Groth16 blame finding), never on an excluded worker
@@ -333,7 +351,7 @@ class Dispatcher:
                     # takes at most the worker's share of that MSM's (or group's) work, so its
                     # bytes spread over the workers' links, in several ranges whose transfers
                     # overlap the compute of the ones before (and an idle worker can take)
-                    own = w.capacity.k * w.factor(self.policy) / fleet
+                    own = self._caps.get(w.worker_id, 0.0) / fleet
                     members = [x for x in job.msms if x is m or (grouped and x.lead == m.lead)]
                     share = own * sum(x.cost(0, x.n) for x in members)
                     b = self.policy.block_points
@@ -350,6 +368,7 @@ class Dispatcher:
                     inflight_total=self._held_total,
                     to_points=functools.partial(_points_at_ratio, m, start, r),
                     free_units=whole * r,
+                    worker_capacity=self._caps.get(w.worker_id),
                 )
                 if size <= 0:
                     return False
@@ -383,6 +402,7 @@ class Dispatcher:
                 remaining=remaining,
                 inflight_here=mine,
                 inflight_total=self._held_total,
+                worker_capacity=self._caps.get(w.worker_id),
             )
             by_time = w.capacity.points_for(self.policy.target_seconds, w.factor(self.policy))
             share = min(share, by_time) if by_time > 0 else share

@@ -247,11 +247,12 @@ def fair_share(
     remaining: float,
     inflight_here: float = 0,
     inflight_total: float = 0,
+    worker_capacity: float | None = None,
 ) -> float:
     """The work (units) still due to one worker: its capacity's part of all unfinished work,
     less what it holds (:func:`task_size` has the arguments). All of ``remaining`` while
     capacities are unknown; at most 0 when the worker already holds more than its part."""
-    mine = worker_rate_k * worker_factor
+    mine = worker_rate_k * worker_factor if worker_capacity is None else worker_capacity
     if fleet_capacity > 0 and mine > 0:
         return (remaining + inflight_total) * (mine / fleet_capacity) - inflight_here
     return remaining
@@ -269,11 +270,13 @@ def task_size(
     inflight_total: float = 0,
     to_points: Callable[[float], int] | None = None,
     free_units: float | None = None,
+    worker_capacity: float | None = None,
 ) -> int:
     """Points to hand one worker next (0: none, it already holds its share).
 
-    ``fleet_capacity`` is the sum of all live workers' current capacities (units/s at a
-    nominal size, same units as this worker's), ``remaining`` the work not yet assigned in
+    ``fleet_capacity`` is the sum of all live workers' current capacities (units/s, at a
+    nominal size or each at the size of its share: ``worker_capacity`` is then this worker's,
+    else ``worker_rate_k * worker_factor``), ``remaining`` the work not yet assigned in
     all running jobs, ``free_here`` the points of the free interval the task is carved from.
     ``inflight_here`` / ``inflight_total`` are the work already handed out and not finished,
     to this worker / to all: a worker's share is of all unfinished work, less what it holds, so
@@ -290,7 +293,6 @@ def task_size(
         return 0
     est = CapacityEstimate(policy, k=worker_rate_k)
     by_time = est.points_for(policy.target_seconds, worker_factor) if worker_rate_k > 0 else 0
-    known = fleet_capacity > 0 and worker_rate_k * worker_factor > 0
     share = fair_share(
         worker_rate_k=worker_rate_k,
         worker_factor=worker_factor,
@@ -298,7 +300,10 @@ def task_size(
         remaining=remaining,
         inflight_here=inflight_here,
         inflight_total=inflight_total,
+        worker_capacity=worker_capacity,
     )
+    mine = worker_rate_k * worker_factor if worker_capacity is None else worker_capacity
+    known = fleet_capacity > 0 and mine > 0
     if known:
         if share <= 0 and inflight_here > 0:
             return 0
