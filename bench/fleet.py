@@ -12,6 +12,7 @@ workers' measured rates), and the fleet's overhead against one local 2-thread MS
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import random
 import shutil
@@ -58,6 +59,15 @@ Shares = dict[str, tuple[int, int, float]]
 """worker id -> (points, tasks, compute seconds), as ``MsmHandle.shares()`` reports them."""
 
 
+def fresh_scalars(rng: random.Random, n: int) -> bytes:
+    """n random scalars of 252 bits (below r): every job gets its own, as a proof's do, so
+    the fleet moves them each time (a worker keeps the slices it was sent, and the same
+    scalars again would cost no transfer)."""
+    data = bytearray(rng.randbytes(32 * n))
+    data[31::32] = bytes(b & 0x0F for b in data[31::32])
+    return bytes(data)
+
+
 async def run_job(coord: Coordinator, table: BaseTable, scalars: bytes) -> tuple[float, Shares]:
     t0 = time.perf_counter()
     h = await coord.submit_msm("bn254", "G1", table, scalars)
@@ -77,6 +87,7 @@ async def bench(args: argparse.Namespace) -> None:
     print(f"# building {n} bases ...", file=sys.stderr)
     table, scalars = make_inputs(n)
     want = msm(table, scalars, threads=2)
+    rng = random.Random(7)
     tmp = Path(tempfile.mkdtemp(prefix="zkedge-bench-"))
     adaptive = SizingPolicy(
         target_seconds=args.target_seconds,
@@ -120,17 +131,18 @@ async def bench(args: argparse.Namespace) -> None:
             # warm-up: bases reach the workers' caches, capacities are learned and settle (two
             # tasks that agree on a worker's rate: see CapacityEstimate.settled)
             for i in range(3):
-                t, _ = await run_job(coord, table, scalars)
+                t, _ = await run_job(coord, table, fresh_scalars(rng, n))
                 print(f"# warm-up {i + 1} {t:.2f}s", file=sys.stderr)
 
             # no burner: local 2-thread MSM and fleet runs interleaved, so that whatever else
             # runs on the machine weighs on both alike; the overhead is the median ratio
             local, no_burn, ratios = [], [], []
             for _ in range(args.repeat):
+                sc = fresh_scalars(rng, n)
                 t0 = time.perf_counter()
-                await trio.to_thread.run_sync(lambda: msm(table, scalars, threads=2))
+                await trio.to_thread.run_sync(functools.partial(msm, table, sc, threads=2))
                 local.append(time.perf_counter() - t0)
-                t, shares = await run_job(coord, table, scalars)
+                t, shares = await run_job(coord, table, sc)
                 no_burn.append(t)
                 ratios.append(t / local[-1])
                 print(
@@ -144,7 +156,7 @@ async def bench(args: argparse.Namespace) -> None:
 
             procs.append(pinned(1, [sys.executable, "-c", BURNER], tmp / "burner.log"))
             await trio.sleep(args.settle)
-            await run_job(coord, table, scalars)  # let the EWMA see the burner
+            await run_job(coord, table, fresh_scalars(rng, n))  # let the EWMA see the burner
 
             # burner: adaptive and static interleaved; ideal from each adaptive run's own rates
             adapt: list[float] = []
@@ -154,7 +166,7 @@ async def bench(args: argparse.Namespace) -> None:
             rates_s: dict[str, float] = {}
             for _ in range(args.repeat):
                 coord.set_policy(adaptive)
-                t, shares = await run_job(coord, table, scalars)
+                t, shares = await run_job(coord, table, fresh_scalars(rng, n))
                 adapt.append(t)
                 print(f"# burner: adaptive {t:.3f}s  {fmt_shares(shares, t)}", file=sys.stderr)
                 run_rates = {w: p / s for w, (p, _k, s) in shares.items() if s > 0}
@@ -164,7 +176,7 @@ async def bench(args: argparse.Namespace) -> None:
                     rates_s[w] = rates_s.get(w, 0.0) + s
                 adapt_shares = shares
                 coord.set_policy(static)
-                t, shares = await run_job(coord, table, scalars)
+                t, shares = await run_job(coord, table, fresh_scalars(rng, n))
                 stat.append(t)
             t_adapt = statistics.median(adapt)
             t_static = statistics.median(stat)
