@@ -466,6 +466,32 @@ def print_targets(rows: list[Row]) -> None:
         )
 
 
+def window_grid(args: argparse.Namespace) -> int:
+    """One-thread BN254 G1 and G2 MSMs of random scalars at every window size 9..15 and the
+    one the native core picks (``zk_msm_window``), best CPU time of the repeats per cell:
+    what the window cost model is fitted to. Each size's windows run in turn, c = 9..15, then
+    again, so drift weighs on all alike."""
+    c = BN254
+    print(f"window grid, {c.name}, one thread, best CPU ms of {REPEATS or 3}; load "
+          f"{os.getloadavg()[0]:.2f}")  # fmt: skip
+    print(f"{'group':<6}{'n':>8}{'picked':>8}{'best':>6}{'picked/best':>13}  ms at c = 9..15")
+    for group in ("G1", "G2"):
+        for k in range(max(args.min_log, 10), args.max_log + 1):
+            n = 1 << k
+            t = msm.BaseTable.from_bytes(c, group, bases(c, group, n), check="none")
+            ks = le(scalars(c, n))
+            picked = msm.window_size(c, n, threads=1)
+            cpu = dict.fromkeys(range(9, 16), math.inf)
+            for _ in range(REPEATS or 3):
+                for w in cpu:
+                    run = functools.partial(msm.msm, t, ks, threads=1, window=w)
+                    cpu[w] = min(cpu[w], best_of(run, 1)[1])
+            best = min(cpu, key=lambda w: cpu[w])
+            cells = " ".join(f"{cpu[w]:7.1f}" for w in cpu)
+            print(f"{group:<6}{n:>8}{picked:>8}{best:>6}{cpu[picked] / cpu[best]:>13.3f}  {cells}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="zkedge MSM benchmark (one table, same run)")
     ap.add_argument("--min-log", type=int, default=10)
@@ -477,6 +503,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--repeats", type=int, default=None, help="timed runs per size for every implementation"
     )
+    ap.add_argument(
+        "--windows",
+        action="store_true",
+        help="instead: one-thread times at every window size (what the window model is fitted to)",
+    )
     args = ap.parse_args(argv)
     global REPEATS
     if args.repeats is not None:
@@ -487,6 +518,8 @@ def main(argv: list[str] | None = None) -> int:
         args.max_log = min(args.max_log, 12)
     if not 1 <= args.min_log <= args.max_log <= 22:
         ap.error("need 1 <= --min-log <= --max-log <= 22")
+    if args.windows:
+        return window_grid(args)
     info = zkedge.native_info()
     load0 = os.getloadavg()
     rows = run(args)

@@ -84,17 +84,23 @@ static int zk_window_plan(int total, int W, int *width, int *off) {
     return base + (extra > 0); /* the widest */
 }
 
-/* Window size minimising W * (n * add + 2^(c-1) * reduce). Weights fitted to callgrind counts:
- * batch-affine (n >= 1024) a bucket costs about 1.6 additions in the reduction (the fit at
- * n = 2^15 over c = 11..14 gave 3450 instructions per addition, 5630 per bucket); for the XYZZ
- * path (small n) a mixed addition is ~10 multiplications and a bucket ~28. */
-int zk_msm_window(int curve, size_t count) {
+/* Window size minimising the wall time ceil(W / nt) * (n * add + 2^(c-1) * reduce) on nt
+ * threads: each thread takes whole windows, so with two threads 17 windows take as long as 18.
+ * For the XYZZ path (small n) a mixed addition is ~10 multiplications and a bucket ~28
+ * (callgrind counts). For batch-affine (n >= 1024) the weights are fitted to single-thread
+ * times over c = 9..15 at n = 2^11..2^18, G1 and G2 (bench/msm.py --windows prints the grid):
+ * a bucket costs about 0.8 additions in the reduction. Counting instructions had given 1.6,
+ * which chose windows one or two bits too small from 2^13 to 2^16 (6-11% slower), as more
+ * buckets also make fewer collisions in the affine batches. */
+int zk_msm_window(int curve, size_t count, int threads) {
     if (curve != ZK_BN254 && curve != ZK_BLS12_381) return 0;
     int bits = r_bits(curve), best = 1;
-    double best_cost = 0, add = count >= 1024 ? 7.0 : 10.0, red = count >= 1024 ? 11.5 : 28.0;
+    int nt = count < 256 ? 1 : zk_resolve_threads(threads, 0);
+    double best_cost = 0, add = count >= 1024 ? 7.0 : 10.0, red = count >= 1024 ? 5.5 : 28.0;
     for (int c = 1; c <= ZK_MAX_WINDOW; c++) {
         int W = (bits + 1 + c - 1) / c;
-        double cost = (double)W * ((double)count * add + (double)((size_t)1 << (c - 1)) * red);
+        int rounds = (W + nt - 1) / nt;
+        double cost = (double)rounds * ((double)count * add + (double)((size_t)1 << (c - 1)) * red);
         if (c == 1 || cost < best_cost) {
             best = c;
             best_cost = cost;
@@ -148,7 +154,7 @@ int zk_msm_stoppable(int curve, int group, const uint8_t *table, size_t table_le
         memset(out, 0, pb);
         return ZK_OK;
     }
-    int c = window ? window : zk_msm_window(curve, count);
+    int c = window ? window : zk_msm_window(curve, count, threads);
     int W = (r_bits(curve) + 1 + c - 1) / c;
     int width[BLS_R_BITS + 1 > BN_R_BITS + 1 ? BLS_R_BITS + 1 : BN_R_BITS + 1];
     int off[sizeof width / sizeof width[0]];

@@ -353,9 +353,10 @@ def msm(
     return bytes(ffi.buffer(out, pb))
 
 
-def msm_window(curve: Curve, count: int) -> int:
-    """The Pippenger window size the native core picks for ``count`` points."""
-    return int(lib.zk_msm_window(curve.native_id, as_size(count, "count")))
+def msm_window(curve: Curve, count: int, threads: int | None = None) -> int:
+    """The Pippenger window size the native core picks for ``count`` points on ``threads``
+    threads (None or 0: every core)."""
+    return int(lib.zk_msm_window(curve.native_id, as_size(count, "count"), check_threads(threads)))
 
 
 def fr_ntt(

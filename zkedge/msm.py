@@ -226,9 +226,10 @@ def msm_points(
     return msm(BaseTable.from_points(curve, group, points), scalars, threads=threads)
 
 
-def window_size(curve: str | Curve, count: int) -> int:
-    """Pippenger window the native core chooses for ``count`` points."""
-    return _lib.msm_window(get_curve(curve), count)
+def window_size(curve: str | Curve, count: int, threads: int | None = None) -> int:
+    """Pippenger window the native core chooses for ``count`` points on ``threads`` threads
+    (as :func:`msm` takes them: None or 0 is every core)."""
+    return _lib.msm_window(get_curve(curve), count, threads)
 
 
 def pack_scalars(scalars: bytes | bytearray | memoryview) -> bytes:

@@ -347,7 +347,7 @@ def test_c_field_and_ntt_entry_points_reject(c: Curve) -> None:
     assert lib.zk_fr_mul_sub(c.native_id, d, ffi.NULL, d, d, 128, 4, 1, nb) == lib.ZK_ELEN
     assert lib.zk_fr_mul_sub(2, d, d, d, d, 128, 4, 1, nb) == lib.ZK_EINVAL
     assert lib.zk_fr_mul_sub(c.native_id, d, d, d, d, 128, 4, 2, nb) == lib.ZK_OK
-    assert int(lib.zk_msm_window(2, 100)) == 0
+    assert int(lib.zk_msm_window(2, 100, 1)) == 0
 
 
 @pytest.mark.parametrize("c", CURVES, ids=CURVE_IDS)

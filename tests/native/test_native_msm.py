@@ -32,7 +32,7 @@ from support.native_ref import (
 from support.native_tables import chain, rand_scalars, table_of
 
 from zkedge import _lib, ec, msm
-from zkedge.curves import Curve, Group
+from zkedge.curves import BN254, Curve, Group
 
 cg = pytest.mark.parametrize(("c", "g"), CURVE_GROUPS, ids=CURVE_GROUP_IDS)
 
@@ -186,9 +186,18 @@ def test_every_window_size(c: Curve, g: str, n: int, window: int, threads: int) 
 
 @pytest.mark.parametrize("c", CURVES, ids=CURVE_IDS)
 def test_window_choice(c: Curve) -> None:
-    ws = [msm.window_size(c, n) for n in (1, 2, 10, 100, 1000, 1 << 14, 1 << 18, 1 << 22)]
-    assert all(1 <= w <= 15 for w in ws)
-    assert ws == sorted(ws)
+    for threads in (None, 1, 2, 4):
+        sizes = (1, 2, 10, 100, 1000, 1 << 14, 1 << 18, 1 << 22)
+        ws = [msm.window_size(c, n, threads) for n in sizes]
+        assert all(1 <= w <= 15 for w in ws)
+        assert ws == sorted(ws), threads
+
+
+def test_window_choice_counts_whole_windows_per_thread() -> None:
+    """Threads take whole windows: at 2^16 points one thread does best with 15-bit windows
+    (17 of them), two with 13 bits (20 windows, ten each, against nine and eight)."""
+    assert msm.window_size(BN254, 1 << 16, threads=1) == 15
+    assert msm.window_size(BN254, 1 << 16, threads=2) == 13
 
 
 @pytest.mark.parametrize("c", CURVES, ids=CURVE_IDS)
