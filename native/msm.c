@@ -111,13 +111,20 @@ int zk_msm_window(int curve, size_t count, int threads) {
 
 /* Scalars >= r are reduced mod r. Python hands in reduced values, so a reduced copy (32 bytes
  * per scalar) is made only when some input needs it. Returns NULL and sets *copy = NULL when
- * none does, or a malloc'ed reduced copy. */
-static int reduce_scalars(int curve, const uint8_t *scalars, size_t count, uint8_t **copy) {
+ * none does, or a malloc'ed reduced copy. *nonzero: how many scalars are not 0 (a zero costs
+ * no addition in any window: circom witnesses are often half zeros, and the window is chosen
+ * for the points that cost). */
+static int reduce_scalars(int curve, const uint8_t *scalars, size_t count, uint8_t **copy,
+                          size_t *nonzero) {
     const zk_field_params *fr = curve == ZK_BN254 ? &ZK_BN_FR : &ZK_BLS_FR;
     *copy = NULL;
+    *nonzero = 0;
     for (size_t i = 0; i < count; i++) {
         limb_t v[N256];
         limbs_from_le(v, scalars + 32 * i, N256);
+        limb_t any = 0;
+        for (int k = 0; k < N256; k++) any |= v[k];
+        *nonzero += any != 0;
         if (!limbs_geq(v, fr->p, N256)) continue;
         if (!*copy) {
             *copy = malloc(count * 32);
@@ -154,14 +161,15 @@ int zk_msm_stoppable(int curve, int group, const uint8_t *table, size_t table_le
         memset(out, 0, pb);
         return ZK_OK;
     }
-    int c = window ? window : zk_msm_window(curve, count, threads);
+    uint8_t *reduced = NULL;
+    size_t nonzero = 0;
+    int rc = reduce_scalars(curve, scalars, count, &reduced, &nonzero);
+    if (rc) return rc;
+    int c = window ? window : zk_msm_window(curve, nonzero ? nonzero : 1, threads);
     int W = (r_bits(curve) + 1 + c - 1) / c;
     int width[BLS_R_BITS + 1 > BN_R_BITS + 1 ? BLS_R_BITS + 1 : BN_R_BITS + 1];
     int off[sizeof width / sizeof width[0]];
     c = zk_window_plan(r_bits(curve) + 1, W, width, off); /* at most c */
-    uint8_t *reduced = NULL;
-    int rc = reduce_scalars(curve, scalars, count, &reduced);
-    if (rc) return rc;
     const uint8_t *sc = reduced ? reduced : scalars;
     int nt = zk_resolve_threads(threads, 0);
     if (count < 256) nt = 1;
@@ -169,7 +177,7 @@ int zk_msm_stoppable(int curve, int group, const uint8_t *table, size_t table_le
     /* Batch-affine buckets pay off once buckets are many and filled (see msm_template.inc);
      * ZKEDGE_MSM_XYZZ=1 forces the plain XYZZ path (for comparison in bench/). */
     const char *force = getenv("ZKEDGE_MSM_XYZZ");
-    int ba = c >= 10 && count >= 1024 && !(force && force[0] == '1');
+    int ba = c >= 10 && nonzero >= 1024 && !(force && force[0] == '1');
     switch (gi) {
     case 0: rc = bn_g1_msm(base, count, sc, c, W, width, off, nt, ba, stop, out); break;
     case 1: rc = bn_g2_msm(base, count, sc, c, W, width, off, nt, ba, stop, out); break;

@@ -110,7 +110,8 @@ int zk_msm_stoppable(int curve, int group, const uint8_t *table, size_t table_le
                      size_t count, const uint8_t *scalars, size_t scalars_len, int threads,
                      int window, uint8_t *out, size_t out_len, const int *stop);
 
-/* The window size zk_msm chooses for count points on threads threads (0: every core). */
+/* The window size zk_msm chooses for count points on threads threads (0: every core); zk_msm
+ * counts only the points whose scalar is not 0. */
 int zk_msm_window(int curve, size_t count, int threads);
 
 /* NTT over Fr, in place, natural order in and out, values 32-byte LE standard form.

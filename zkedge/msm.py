@@ -228,7 +228,8 @@ def msm_points(
 
 def window_size(curve: str | Curve, count: int, threads: int | None = None) -> int:
     """Pippenger window the native core chooses for ``count`` points on ``threads`` threads
-    (as :func:`msm` takes them: None or 0 is every core)."""
+    (as :func:`msm` takes them: None or 0 is every core). :func:`msm` counts the points whose
+    scalar is not 0: zeros cost no addition."""
     return _lib.msm_window(get_curve(curve), count, threads)
 
 

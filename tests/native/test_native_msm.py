@@ -251,6 +251,23 @@ def test_large_g1_threaded_recoding(c: Curve) -> None:
 
 
 @cg
+def test_mostly_zero_scalars(c: Curve, g: str) -> None:
+    """The window is chosen for the scalars that are not 0: a long MSM that is nearly all
+    zeros (a small window, no batch-affine buckets) or half zeros still gives the reference
+    answer, on one thread and two."""
+    n = 3000
+    dlogs, t = table_of(c, g, n)
+    rng = random.Random(11)
+    for nonzero in (0, 40, 1500):
+        ks = [0] * n
+        for i in rng.sample(range(n), nonzero):
+            ks[i] = rng.randrange(c.r)
+        want = msm_ref(c, g, dlogs, ks)
+        for threads in (1, 2):
+            assert msm.msm(t, le(ks), threads=threads) == want, (nonzero, threads)
+
+
+@cg
 def test_table_memory_and_msm_points(c: Curve, g: str) -> None:
     """A table costs exactly n * point_bytes; msm_points equals msm over a table."""
     dlogs, t = table_of(c, g, 20)
