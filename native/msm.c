@@ -22,7 +22,7 @@ static inline int zk_stopped(const int *stop) {
 /* Additions sharing one inversion in the batch-affine accumulation (at most a quarter of the
  * buckets, so few points collide with a bucket already in the batch). */
 #ifndef ZK_BA_CAP
-#define ZK_BA_CAP 512
+#define ZK_BA_CAP 1024
 #endif
 
 /* Signed digits of the window of c bits at bit off for scalars [i0, i0 + cnt), computed on the
