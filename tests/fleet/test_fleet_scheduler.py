@@ -425,27 +425,37 @@ def test_in_memory_store_keeps_no_copy_of_a_jobs_scalars(tmp_path: Path) -> None
         store.close()
 
 
-def _held_run_setup(
-    rate: float, samples: int
-) -> tuple[Registry, Scheduler, str, list[Any], bytes, int]:
-    """Two equal workers on links of ``rate`` bytes/s with ``samples`` tasks' worth of an
-    agreeing rate estimate; "a" holds the first 9 of 16 blocks of the table, "b" the rest."""
+def _settled_pair(
+    rate: float,
+    samples: int,
+    n: int,
+    held: tuple[range, range],
+    shares: tuple[float, float] = (1.0, 1.0),
+) -> tuple[Scheduler, str, list[Any], bytes]:
+    """Workers "a" and "b" on links of ``rate`` bytes/s, with ``samples`` tasks' worth of an
+    agreeing rate estimate, the CPU shares ``shares`` and the 64-point blocks ``held`` of a
+    table of ``n`` points; and the dense scalars of a job over it."""
     from zkedge.fleet.coordinator.model import LoadSample
 
     policy = SizingPolicy(target_seconds=1e6, min_points=64, block_points=64)
     reg = Registry(policy)
     sched = Scheduler(Store(None), reg, policy, pipeline_depth=2)
-    n = 1024
     h = sched.add_table("bn254", "G1", bytes(64 * n))
     ws = []
-    for name, blocks in (("a", range(9)), ("b", range(9, 16))):
+    for name, blocks, share in zip(("a", "b"), held, shares, strict=True):
         w = reg.register(name, NodeFacts(bench_points_per_sec=1e4), {}, None)
         reg.heartbeat(w, LoadSample(recv_bytes_per_sec=rate, rtt_seconds=0.001))
         w.capacity.k, w.capacity.samples, w.capacity.deviation = 1e3, samples, 0.02
+        w.note_cpu_share(share)
         w.held[h] = set(blocks)
         reg.open_stream(w)
         ws.append(w)
-    return reg, sched, h, ws, (5 << 240).to_bytes(32, "little") * n, n
+    return sched, h, ws, (5 << 240).to_bytes(32, "little") * n
+
+
+def _held_run_setup(rate: float, samples: int) -> tuple[Scheduler, str, list[Any], bytes, int]:
+    """Two equal workers; "a" holds the first 9 of 16 blocks of the table, "b" the rest."""
+    return (*_settled_pair(rate, samples, 1024, (range(9), range(9, 16))), 1024)
 
 
 def _ranges(w: Any) -> list[tuple[int, int]]:
@@ -456,7 +466,7 @@ async def test_settled_workers_on_fast_links_take_their_share_not_an_old_run() -
     """A held run longer than the worker's share would freeze an old imbalance: on a fast
     link, a worker whose rate has settled takes its whole share in one task instead (the
     bases it lacks move sooner than it would compute the difference)."""
-    _, sched, h, (a, b), dense, n = _held_run_setup(1e9, samples=2)
+    sched, h, (a, b), dense, n = _held_run_setup(1e9, samples=2)
     sched.submit("x", [(h, n, dense)])
     assert _ranges(a) == [(0, n // 2)]
     assert sum(count for _, count in _ranges(b)) == n // 2
@@ -467,7 +477,7 @@ async def test_slow_links_and_unsettled_rates_keep_the_held_run() -> None:
     rate has not settled factoring sizes the task: either way the range ends where the run
     of blocks the worker holds ends, and its bases stay put."""
     for rate, samples in ((1e5, 2), (1e9, 1)):
-        _, sched, h, (a, _b), dense, n = _held_run_setup(rate, samples)
+        sched, h, (a, _b), dense, n = _held_run_setup(rate, samples)
         sched.submit("x", [(h, n, dense)])
         assert _ranges(a)[0] == (0, 576), (rate, samples)
 
@@ -492,23 +502,10 @@ async def test_shares_count_the_per_point_speed_of_their_size() -> None:
     """Pippenger's per-point speed grows with n: a worker with twice the capacity of another
     gets more than two thirds of a job, as its larger share computes each point faster
     (shares in proportion to capacities at one size left it a block short)."""
-    from zkedge.fleet.coordinator.model import LoadSample
-
-    policy = SizingPolicy(target_seconds=1e6, min_points=64, block_points=64)
-    reg = Registry(policy)
-    sched = Scheduler(Store(None), reg, policy, pipeline_depth=2)
     n = 4096
-    h = sched.add_table("bn254", "G1", bytes(64 * n))
-    ws = []
-    for name, share in (("a", 1.0), ("b", 0.5)):
-        w = reg.register(name, NodeFacts(bench_points_per_sec=1e4), {}, None)
-        reg.heartbeat(w, LoadSample(recv_bytes_per_sec=1e9, rtt_seconds=0.001))
-        w.capacity.k, w.capacity.samples, w.capacity.deviation = 1e3, 2, 0.02
-        w.note_cpu_share(share)
-        w.held[h] = set(range(n // 64))
-        reg.open_stream(w)
-        ws.append(w)
-    sched.submit("x", [(h, n, (5 << 240).to_bytes(32, "little") * n)])
+    whole = range(n // 64)
+    sched, h, ws, dense = _settled_pair(1e9, 2, n, (whole, whole), shares=(1.0, 0.5))
+    sched.submit("x", [(h, n, dense)])
     a, b = (sum(count for _, count in _ranges(w)) for w in ws)
     assert a + b == n
     assert a >= 2 * n / 3 + 64, (a, b)
