@@ -89,9 +89,8 @@ static int zk_window_plan(int total, int W, int *width, int *off) {
  * For the XYZZ path (small n) a mixed addition is ~10 multiplications and a bucket ~28
  * (callgrind counts). For batch-affine (n >= 1024) the weights are fitted to single-thread
  * times over c = 9..15 at n = 2^11..2^18, G1 and G2 (bench/msm.py --windows prints the grid):
- * a bucket costs about 0.8 additions in the reduction. Counting instructions had given 1.6,
- * which chose windows one or two bits too small from 2^13 to 2^16 (6-11% slower), as more
- * buckets also make fewer collisions in the affine batches. */
+ * a bucket costs about 0.8 additions in the reduction, less than its instructions say, as
+ * more buckets also make fewer collisions in the affine batches. */
 int zk_msm_window(int curve, size_t count, int threads) {
     if (curve != ZK_BN254 && curve != ZK_BLS12_381) return 0;
     int bits = r_bits(curve), best = 1;

@@ -395,22 +395,7 @@ class Dispatcher:
                     (start + size) // self.policy.block_points * self.policy.block_points - start,
                 )
                 size = min(size, task_cap(w, m.curve, m.group))
-            share = fair_share(
-                worker_rate_k=w.capacity.k or 0.0,
-                worker_factor=w.factor(self.policy),
-                fleet_capacity=fleet,
-                remaining=remaining,
-                inflight_here=mine,
-                inflight_total=self._held_total,
-                worker_capacity=self._caps.get(w.worker_id),
-            )
-            by_time = w.capacity.points_for(self.policy.target_seconds, w.factor(self.policy))
-            share = min(share, by_time) if by_time > 0 else share
-            r = self._group_ratio(job, m, start, e - start) if grouped else 1.0
-            settled = share > 0 and w.capacity.settled
-            reach = (
-                min(_points_at_ratio(m, start, r, share), self.policy.max_points) if settled else 0
-            )
+            reach = self._reach(w, job, m, start, e, grouped, fleet, remaining, mine)
             size = self._stay_put(w, m, start, size, e, reach)
             size = self._cut_at_offset(job, m, i, start, size, w, grouped)
             task = self._carve(job, m, i, start, size)
@@ -464,6 +449,32 @@ class Dispatcher:
             t.compute_units, owner.factor(self.policy), t.count
         )
         return not math.isfinite(there) or here < there
+
+    def _reach(
+        self,
+        w: WorkerRecord,
+        job: Job,
+        m: MsmState,
+        start: int,
+        end: int,
+        grouped: bool,
+        fleet: float,
+        remaining: float,
+        mine: float,
+    ) -> int:
+        """The points from ``start`` that the worker's whole share takes (at most
+        ``target_seconds`` of its work and ``max_points``); 0 while its rate is unsettled."""
+        if not w.capacity.settled:
+            return 0
+        cap = self._caps.get(w.worker_id, 0.0)
+        share = fair_share(cap, fleet, remaining, mine, self._held_total)
+        if share is None or share <= 0:
+            return 0
+        by_time = w.capacity.points_for(self.policy.target_seconds, w.factor(self.policy))
+        if by_time > 0:
+            share = min(share, by_time)
+        r = self._group_ratio(job, m, start, end - start) if grouped else 1.0
+        return min(_points_at_ratio(m, start, r, share), self.policy.max_points)
 
     def _stay_put(
         self, w: WorkerRecord, m: MsmState, start: int, size: int, end: int, reach: int

@@ -140,11 +140,11 @@ def load_factor(
     """
     if cpu_share is not None and math.isfinite(cpu_share):
         factor = min(1.0, max(MIN_CPU_SHARE, cpu_share))
-    elif load is None:
-        return 1.0
-    else:
+    elif load is not None:
         external = min(1.0, max(0.0, load.cpu_utilization - load.own_cpu_utilization))
         factor = 1.0 / (1.0 + external)
+    else:
+        factor = 1.0
     if load is None:
         return factor
     if load.throttled:
@@ -240,22 +240,19 @@ class CapacityEstimate:
 
 
 def fair_share(
-    *,
-    worker_rate_k: float,
-    worker_factor: float,
+    capacity: float,
     fleet_capacity: float,
     remaining: float,
     inflight_here: float = 0,
     inflight_total: float = 0,
-    worker_capacity: float | None = None,
-) -> float:
-    """The work (units) still due to one worker: its capacity's part of all unfinished work,
-    less what it holds (:func:`task_size` has the arguments). All of ``remaining`` while
-    capacities are unknown; at most 0 when the worker already holds more than its part."""
-    mine = worker_rate_k * worker_factor if worker_capacity is None else worker_capacity
-    if fleet_capacity > 0 and mine > 0:
-        return (remaining + inflight_total) * (mine / fleet_capacity) - inflight_here
-    return remaining
+) -> float | None:
+    """The work (units) still due to a worker of ``capacity`` (units/s, in the units of
+    ``fleet_capacity``): its part of all unfinished work, less what it holds (at most 0 when it
+    already holds more). None while either capacity is unknown (see :func:`task_size` for the
+    other arguments)."""
+    if fleet_capacity > 0 and capacity > 0:
+        return (remaining + inflight_total) * (capacity / fleet_capacity) - inflight_here
+    return None
 
 
 def task_size(
@@ -293,21 +290,15 @@ def task_size(
         return 0
     est = CapacityEstimate(policy, k=worker_rate_k)
     by_time = est.points_for(policy.target_seconds, worker_factor) if worker_rate_k > 0 else 0
-    share = fair_share(
-        worker_rate_k=worker_rate_k,
-        worker_factor=worker_factor,
-        fleet_capacity=fleet_capacity,
-        remaining=remaining,
-        inflight_here=inflight_here,
-        inflight_total=inflight_total,
-        worker_capacity=worker_capacity,
-    )
     mine = worker_rate_k * worker_factor if worker_capacity is None else worker_capacity
-    known = fleet_capacity > 0 and mine > 0
-    if known:
-        if share <= 0 and inflight_here > 0:
-            return 0
-        share = max(share, 0.0)
+    fair = fair_share(mine, fleet_capacity, remaining, inflight_here, inflight_total)
+    known = fair is not None
+    if fair is None:
+        share = remaining
+    elif fair <= 0 and inflight_here > 0:
+        return 0
+    else:
+        share = max(fair, 0.0)
     whole = free_units is not None and free_units <= share
     if known and whole and (by_time <= 0 or (free_units or 0.0) <= by_time):
         return free_here
