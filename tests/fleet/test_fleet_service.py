@@ -355,9 +355,8 @@ async def test_stream_push_completion_and_idempotent_reports(
 
 
 async def test_messages_of_megabytes_both_ways(nursery: trio.Nursery, store: Path) -> None:
-    """A 1.3 MB SubmitMsm up and a 0.6 MB task down arrive intact, in HTTP/2 frames of h2's
-    default 16 KiB (neither end changes it: a frame-size change in flight raced with the
-    peer's first frames)."""
+    """A 1.3 MB SubmitMsm up and a 0.6 MB task down arrive intact, both ends having agreed on
+    HTTP/2 frames of up to rpc.MAX_FRAME_SIZE (h2's default is 16 KiB)."""
     native_or_skip()
     from zkedge import ec
     from zkedge.curves import BN254
@@ -383,8 +382,8 @@ async def test_messages_of_megabytes_both_ways(nursery: trio.Nursery, store: Pat
                 a = (await recv.receive()).assign
                 assert (a.start, a.count) == (0, n) and a.scalars == scalars
                 h2conn = c._channel._protocol.connection._connection  # type: ignore[union-attr]
-                assert h2conn.max_inbound_frame_size == 16384
-                assert h2conn.max_outbound_frame_size == 16384
+                assert h2conn.max_inbound_frame_size == rpc.MAX_FRAME_SIZE
+                assert h2conn.max_outbound_frame_size == rpc.MAX_FRAME_SIZE
                 local.cancel_scope.cancel()
 
 

@@ -41,10 +41,11 @@ import grpclib.server
 import hyperframe.frame
 import trio
 import trio_asyncio
-from grpclib.client import Channel
+from grpclib.client import Channel, Handler
 from grpclib.config import Configuration
 from grpclib.protocol import H2Protocol
 from grpclib.server import Server
+from h2.settings import SettingCodes
 
 from zkedge.fleet._codec import FastProtoCodec
 from zkedge.fleet.common import FleetError
@@ -398,9 +399,50 @@ def install_frame_repr() -> None:
     hyperframe.frame._raw_data_repr = _raw_data_repr
 
 
+MAX_FRAME_SIZE = 1 << 20
+"""Largest HTTP/2 DATA frame either end accepts, advertised on every connection. h2's default,
+16 KiB, cuts a 4 MB task into 257 frames, each a round of pure-Python frame handling on both
+ends (half the CPU a task's delivery costs); frames never exceed the 1 MiB flow-control
+window, so what a peer can make either end buffer stays the same."""
+
+
+def accept_large_frames(h2conn: Any) -> None:
+    """Advertise :data:`MAX_FRAME_SIZE` on h2 connection ``h2conn`` and accept such frames at
+    once (the caller flushes the SETTINGS frame this queues).
+
+    h2 raises its inbound limit only when it processes the peer's SETTINGS ACK, and parses a
+    whole read under the limit in force when the read began: a read holding the ACK and the
+    peer's first large frame would fail with FrameTooLargeError and lose the connection.
+    Accepting large frames before the ACK is safe: the peer sends them only after it has the
+    SETTINGS."""
+    h2conn.update_settings({SettingCodes.MAX_FRAME_SIZE: MAX_FRAME_SIZE})
+    h2conn.max_inbound_frame_size = MAX_FRAME_SIZE
+
+
+def _advertise_large_frames(protocol: H2Protocol) -> None:
+    accept_large_frames(protocol.connection._connection)
+    protocol.connection.flush()
+
+
+class _ClientProtocol(H2Protocol):
+    """grpclib's client-side HTTP/2 protocol with :data:`MAX_FRAME_SIZE` frames."""
+
+    def connection_made(self, transport: Any) -> None:
+        super().connection_made(transport)
+        _advertise_large_frames(self)
+
+
+class _Channel(Channel):
+    """grpclib's client channel over :class:`_ClientProtocol`."""
+
+    def _protocol_factory(self) -> H2Protocol:
+        return _ClientProtocol(Handler(), self._config, self._h2_config)
+
+
 class _Protocol(H2Protocol):
-    """grpclib's HTTP/2 protocol, counting open connections per peer address for
-    :class:`_Server` (which closes a connection over its peer's limit at once)."""
+    """grpclib's HTTP/2 protocol with :data:`MAX_FRAME_SIZE` frames, counting open connections
+    per peer address for :class:`_Server` (which closes a connection over its peer's limit at
+    once)."""
 
     def __init__(self, server: _Server, *args: Any) -> None:
         super().__init__(*args)
@@ -417,6 +459,8 @@ class _Protocol(H2Protocol):
             log.warning("closing a connection from %s: over %d connections from that address",
                         self._peer, self._server.max_connections_per_peer)  # fmt: skip
             transport.close()
+            return
+        _advertise_large_frames(self)
 
     def connection_lost(self, exc: BaseException | None) -> None:
         left = self._server.per_peer.get(self._peer, 1) - 1
@@ -675,7 +719,7 @@ async def open_clients(
 
             async def _make() -> Channel:
                 config = Configuration(ssl_target_name_override=server_name)
-                return Channel(host, port, ssl=ssl_context, config=config, codec=FastProtoCodec())
+                return _Channel(host, port, ssl=ssl_context, config=config, codec=FastProtoCodec())
 
             channels = [await trio_asyncio.aio_as_trio(_make)() for _ in range(count)]
             try:
