@@ -101,8 +101,17 @@ ONE_TASK = SizingPolicy(target_seconds=1e6, min_points=8, block_points=8)
 
 @pytest.mark.parametrize("declares", [True, False])
 async def test_a_worker_gets_packed_scalars_only_when_it_reads_them_and_they_are_shorter(
-    declares: bool,
+    declares: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import zkedge.msm
+
+    packs: list[int] = []  # the ranges packed: the full-size one never is (known from submit)
+
+    def counted(scalars: bytes) -> bytes:
+        packs.append(len(scalars) // 32)
+        return pack_scalars(scalars)
+
+    monkeypatch.setattr(zkedge.msm, "pack_scalars", counted)
     reg = Registry(ONE_TASK)
     sched = Scheduler(Store(None), reg, ONE_TASK, pipeline_depth=3)
     node = NodeFacts(bench_points_per_sec=1e4, packed_scalars=declares)
@@ -124,6 +133,7 @@ async def test_a_worker_gets_packed_scalars_only_when_it_reads_them_and_they_are
         assert not a_small.packed and msg.scalars == small and msg.packed_scalars == b""
         assert sched.dispatcher.packing_saved == 0
     assert sched.dispatcher.scalar_bytes_sent == len(big) + len(msg.scalars or msg.packed_scalars)
+    assert packs == ([n] if declares else [])
 
 
 async def test_real_workers_compute_from_packed_scalars(
