@@ -50,6 +50,39 @@ def test_cache_lru_order_from_mtime(tmp_path: Path) -> None:
     assert (H1, 16, 0) in d and (H1, 16, 1) not in d
 
 
+def test_cache_run_joins_once_and_keeps_memory_bounded(tmp_path: Path) -> None:
+    """A run of blocks comes back joined; asked again it is the same object (no copy), its
+    blocks are still readable one by one, and memory counts each byte once."""
+    c = BaseCache(tmp_path, max_bytes=1 << 20, memory_bytes=1000)
+    blocks = [bytes([i]) * 100 for i in range(6)]
+    for i, b in enumerate(blocks[:5]):
+        c.put(H1, 16, i, b)
+    c.put(H1, 16, 5, b"e" * 40)  # a table's short last block
+    assert c.run(H1, 16, 0, 6) is None  # block 6 is not cached
+    run = c.run(H1, 16, 1, 3)
+    assert run == b"".join(blocks[1:4]) and c.run(H1, 16, 1, 3) is run
+    assert c.get(H1, 16, 2) == blocks[2] and c._hot_bytes == 540  # the run and 0, 4, 5
+    tail = c.run(H1, 16, 3, 5)  # overlaps the first run, which leaves memory
+    assert tail == blocks[3] + blocks[4] + b"e" * 40 and c.get(H1, 16, 5) == b"e" * 40
+    assert c.run(H1, 16, 3, 5) is tail and c._hot_bytes <= 1000
+    assert c.run(H1, 16, 1, 3) == b"".join(blocks[1:4])  # from the disk again
+    assert c._hot_bytes <= 1000
+    c2 = BaseCache(tmp_path, max_bytes=1 << 20, memory_bytes=150)
+    big = c2.run(H1, 16, 0, 2)  # over the memory layer: joined, not kept
+    assert big == b"".join(blocks[:3]) and c2.run(H1, 16, 0, 2) is not big
+    assert c2._hot_bytes <= 150
+
+
+def test_cache_run_drops_with_an_evicted_block(tmp_path: Path) -> None:
+    c = BaseCache(tmp_path, max_bytes=300, memory_bytes=1000)
+    for i in range(3):
+        c.put(H1, 16, i, bytes([i]) * 100)
+    assert c.run(H1, 16, 0, 2) is not None
+    c.put(H2, 16, 0, b"w" * 100)  # the disk bound evicts block 0, and with it the run
+    assert c.run(H1, 16, 0, 2) is None and c.get(H1, 16, 1) == bytes([1]) * 100
+    assert c._hot_bytes == 200  # block 1 read back from disk, and H2's block
+
+
 def test_cache_rejects_bad_arguments(tmp_path: Path) -> None:
     with pytest.raises(ValueError):
         BaseCache(tmp_path, max_bytes=0)

@@ -828,23 +828,26 @@ class _Session:
         first, last = task.start // b, (task.start + task.count - 1) // b
         if task.table_hash in self.tables:
             self.used.setdefault(task.table_hash, set()).update(range(first, last + 1))
-        blocks: dict[int, bytes] = {}
-        missing = []
-        for i in range(first, last + 1):
-            data = self.w.cache.get(task.table_hash, b, i)
-            if data is None:
-                missing.append(i)
-            else:
-                blocks[i] = data
-        t0 = trio.current_time()
-        if missing:
-            lo, hi = missing[0] * b, min(task.table_n, (missing[-1] + 1) * b)
-            blocks.update(await self.fetch_blocks(task.table_hash, lo, hi))
-        fetch_s = trio.current_time() - t0
-        try:
-            joined = b"".join(blocks[i] for i in range(first, last + 1))
-        except KeyError:
-            raise ValueError("coordinator did not send every base block") from None
+        fetch_s = 0.0
+        joined = self.w.cache.run(task.table_hash, b, first, last)  # held: no copy
+        if joined is None:
+            blocks: dict[int, bytes] = {}
+            missing = []
+            for i in range(first, last + 1):
+                data = self.w.cache.get(task.table_hash, b, i)
+                if data is None:
+                    missing.append(i)
+                else:
+                    blocks[i] = data
+            t0 = trio.current_time()
+            if missing:
+                lo, hi = missing[0] * b, min(task.table_n, (missing[-1] + 1) * b)
+                blocks.update(await self.fetch_blocks(task.table_hash, lo, hi))
+            fetch_s = trio.current_time() - t0
+            try:
+                joined = b"".join(blocks[i] for i in range(first, last + 1))
+            except KeyError:
+                raise ValueError("coordinator did not send every base block") from None
         off = (task.start - first * b) * pb
         out = joined[off : off + task.count * pb]
         if len(out) != task.count * pb:
