@@ -112,10 +112,13 @@ int zk_msm_window(int curve, size_t count, int threads) {
  * per scalar) is made only when some input needs it. Returns NULL and sets *copy = NULL when
  * none does, or a malloc'ed reduced copy. *nonzero: how many scalars are not 0 (a zero costs
  * no addition in any window: circom witnesses are often half zeros, and the window is chosen
- * for the points that cost). */
+ * for the points that cost). *bits: the bit length of the largest (reduced) scalar, at least
+ * 1: the windows cover only the bits some scalar has (a vector of bits or small counters costs
+ * a pass per window it fills, not one per window of r). */
 static int reduce_scalars(int curve, const uint8_t *scalars, size_t count, uint8_t **copy,
-                          size_t *nonzero) {
+                          size_t *nonzero, int *bits) {
     const zk_field_params *fr = curve == ZK_BN254 ? &ZK_BN_FR : &ZK_BLS_FR;
+    limb_t top[N256] = {0}; /* the OR of all scalars: its bit length is the largest's */
     *copy = NULL;
     *nonzero = 0;
     for (size_t i = 0; i < count; i++) {
@@ -124,14 +127,24 @@ static int reduce_scalars(int curve, const uint8_t *scalars, size_t count, uint8
         limb_t any = 0;
         for (int k = 0; k < N256; k++) any |= v[k];
         *nonzero += any != 0;
-        if (!limbs_geq(v, fr->p, N256)) continue;
-        if (!*copy) {
-            *copy = malloc(count * 32);
-            if (!*copy) return ZK_ENOMEM;
-            memcpy(*copy, scalars, count * 32);
+        if (limbs_geq(v, fr->p, N256)) {
+            if (!*copy) {
+                *copy = malloc(count * 32);
+                if (!*copy) return ZK_ENOMEM;
+                memcpy(*copy, scalars, count * 32);
+            }
+            while (limbs_geq(v, fr->p, N256)) limbs_sub(v, v, fr->p, N256); /* < 2^256 < 6r */
+            limbs_to_le(*copy + 32 * i, v, N256);
         }
-        while (limbs_geq(v, fr->p, N256)) limbs_sub(v, v, fr->p, N256); /* < 2^256 < 6r */
-        limbs_to_le(*copy + 32 * i, v, N256);
+        for (int k = 0; k < N256; k++) top[k] |= v[k];
+    }
+    *bits = 1;
+    for (int k = N256 - 1; k >= 0; k--) {
+        if (!top[k]) continue;
+        int b = 0;
+        for (limb_t t = top[k]; t; t >>= 1) b++;
+        *bits = k * (int)(8 * sizeof(limb_t)) + b;
+        break;
     }
     return ZK_OK;
 }
@@ -162,13 +175,17 @@ int zk_msm_stoppable(int curve, int group, const uint8_t *table, size_t table_le
     }
     uint8_t *reduced = NULL;
     size_t nonzero = 0;
-    int rc = reduce_scalars(curve, scalars, count, &reduced, &nonzero);
+    int bits = 1;
+    int rc = reduce_scalars(curve, scalars, count, &reduced, &nonzero, &bits);
     if (rc) return rc;
+    /* The window is the one for full-size scalars; the windows above the largest scalar's
+     * bits, whose digits are all 0, are left out. (Choosing the window for the bits instead
+     * picks few wide windows, which two threads share unevenly.) */
     int c = window ? window : zk_msm_window(curve, nonzero ? nonzero : 1, threads);
-    int W = (r_bits(curve) + 1 + c - 1) / c;
+    int W = (bits + 1 + c - 1) / c;
     int width[BLS_R_BITS + 1 > BN_R_BITS + 1 ? BLS_R_BITS + 1 : BN_R_BITS + 1];
     int off[sizeof width / sizeof width[0]];
-    c = zk_window_plan(r_bits(curve) + 1, W, width, off); /* at most c */
+    c = zk_window_plan(bits + 1, W, width, off); /* at most c */
     const uint8_t *sc = reduced ? reduced : scalars;
     int nt = zk_resolve_threads(threads, 0);
     if (count < 256) nt = 1;
