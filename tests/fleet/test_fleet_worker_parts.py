@@ -50,26 +50,36 @@ def test_cache_lru_order_from_mtime(tmp_path: Path) -> None:
     assert (H1, 16, 0) in d and (H1, 16, 1) not in d
 
 
+def _run(c: BaseCache, first: int, last: int) -> tuple[bytes, int]:
+    got = c.run(H1, 16, first, last)
+    assert got is not None, (first, last)
+    return got
+
+
 def test_cache_run_joins_once_and_keeps_memory_bounded(tmp_path: Path) -> None:
-    """A run of blocks comes back joined; asked again it is the same object (no copy), its
-    blocks are still readable one by one, and memory counts each byte once."""
+    """A run of blocks comes back joined; asked again, or for a part of it, it is the same
+    object (no copy) with the block it starts at; its blocks are still readable one by one,
+    and memory counts each byte once."""
     c = BaseCache(tmp_path, max_bytes=1 << 20, memory_bytes=1000)
     blocks = [bytes([i]) * 100 for i in range(6)]
     for i, b in enumerate(blocks[:5]):
         c.put(H1, 16, i, b)
     c.put(H1, 16, 5, b"e" * 40)  # a table's short last block
     assert c.run(H1, 16, 0, 6) is None  # block 6 is not cached
-    run = c.run(H1, 16, 1, 3)
-    assert run == b"".join(blocks[1:4]) and c.run(H1, 16, 1, 3) is run
+    run, at = _run(c, 1, 3)
+    assert (run, at) == (b"".join(blocks[1:4]), 1) and _run(c, 1, 3)[0] is run
+    part, at = _run(c, 2, 3)
+    assert part is run and at == 1  # part of a held run: the run itself
     assert c.get(H1, 16, 2) == blocks[2] and c._hot_bytes == 540  # the run and 0, 4, 5
-    tail = c.run(H1, 16, 3, 5)  # overlaps the first run, which leaves memory
-    assert tail == blocks[3] + blocks[4] + b"e" * 40 and c.get(H1, 16, 5) == b"e" * 40
-    assert c.run(H1, 16, 3, 5) is tail and c._hot_bytes <= 1000
-    assert c.run(H1, 16, 1, 3) == b"".join(blocks[1:4])  # from the disk again
+    tail, at = _run(c, 3, 5)  # overlaps the first run, which leaves memory
+    assert (tail, at) == (blocks[3] + blocks[4] + b"e" * 40, 3)
+    assert c.get(H1, 16, 5) == b"e" * 40 and c._hot_bytes <= 1000
+    assert _run(c, 3, 5)[0] is tail
+    assert _run(c, 1, 3) == (b"".join(blocks[1:4]), 1)  # from the disk again
     assert c._hot_bytes <= 1000
     c2 = BaseCache(tmp_path, max_bytes=1 << 20, memory_bytes=150)
-    big = c2.run(H1, 16, 0, 2)  # over the memory layer: joined, not kept
-    assert big == b"".join(blocks[:3]) and c2.run(H1, 16, 0, 2) is not big
+    big, _ = _run(c2, 0, 2)  # over the memory layer: joined, not kept
+    assert big == b"".join(blocks[:3]) and _run(c2, 0, 2)[0] is not big
     assert c2._hot_bytes <= 150
 
 
@@ -81,6 +91,28 @@ def test_cache_run_drops_with_an_evicted_block(tmp_path: Path) -> None:
     c.put(H2, 16, 0, b"w" * 100)  # the disk bound evicts block 0, and with it the run
     assert c.run(H1, 16, 0, 2) is None and c.get(H1, 16, 1) == bytes([1]) * 100
     assert c._hot_bytes == 200  # block 1 read back from disk, and H2's block
+
+
+def test_partial_from_a_run_that_starts_earlier() -> None:
+    """A task whose bases are part of a longer held run computes over its own points only."""
+    import random
+
+    from support.fleet import native_or_skip
+
+    native_or_skip()
+    from zkedge import ec
+    from zkedge.curves import BN254
+    from zkedge.fleet.worker.executor import compute_partial
+    from zkedge.msm import BaseTable, msm
+
+    g = ec.generator(BN254, "G1")
+    points = [ec.mul(BN254, "G1", g, k + 2) for k in range(40)]
+    table = BaseTable.from_points(BN254, "G1", points)
+    rng = random.Random(4)
+    scalars = b"".join(rng.randrange(BN254.r).to_bytes(32, "little") for _ in range(25))
+    res = compute_partial("bn254", "G1", table.to_bytes(), scalars, 1, start=9)
+    assert ec.decode(BN254, "G1", res.result, "be") == msm(table, scalars, start=9)
+    assert res.result != compute_partial("bn254", "G1", table.to_bytes(), scalars, 1).result
 
 
 def test_cache_rejects_bad_arguments(tmp_path: Path) -> None:

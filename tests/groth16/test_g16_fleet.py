@@ -74,9 +74,16 @@ def _make_workers_lie(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(wc, "run_proof", lying_proof)
 
     async def lying(
-        curve: str, group: str, bases: bytes, scalars: bytes, threads: Any, stop: Any = None
+        curve: str,
+        group: str,
+        bases: bytes,
+        scalars: bytes,
+        threads: Any,
+        stop: Any = None,
+        *,
+        start: int = 0,
     ) -> Any:
-        res = await real(curve, group, bases, scalars, threads, stop)
+        res = await real(curve, group, bases, scalars, threads, stop, start=start)
         if ROLE.get() != "liar":
             return res
         pt = ec.decode(curve, group, res.result, "be")

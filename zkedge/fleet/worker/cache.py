@@ -5,7 +5,8 @@ registration); it is stored as one file named ``<table hash>.<block_points>.<ind
 atomically (temp file + rename), and its recency is the file's mtime, so the LRU order survives
 restarts. A small in-memory layer keeps the hottest blocks so back-to-back tasks skip the disk;
 a task's whole range of blocks is kept there joined (:meth:`BaseCache.run`), so the next task
-on the same range gets its bases without joining them again (8 MB for 2^17 BN254 points).
+on the same range, or on a part of it, gets its bases without joining them again (8 MB for
+2^17 BN254 points).
 """
 
 from __future__ import annotations
@@ -97,17 +98,19 @@ class BaseCache:
         self._remember(key, data)
         return data
 
-    def run(self, table_hash: str, block_points: int, first: int, last: int) -> bytes | None:
-        """Blocks ``first..last`` of a table joined, or None when one is not cached. The joined
-        run stays in memory in place of its blocks (when it fits in the memory layer), so
-        asking for the same run again costs no copy."""
-        rk = (table_hash, block_points, first, last)
-        held = self._runs.get(rk)
-        if held is not None:
+    def run(
+        self, table_hash: str, block_points: int, first: int, last: int
+    ) -> tuple[bytes, int] | None:
+        """Blocks ``first..last`` of a table as one buffer and the index of the block it
+        starts at (``first``, or earlier when a run held in memory covers them), or None when
+        one is not cached. A run joined here stays in memory in place of its blocks (when it
+        fits in the memory layer), so asking for it or a part of it again costs no copy."""
+        rk = self._in_run.get((table_hash, block_points, first))
+        if rk is not None and rk[3] >= last:
             self._runs.move_to_end(rk)
             for i in range(first, last + 1):
                 self._index.move_to_end((table_hash, block_points, i))
-            return held[0]
+            return self._runs[rk][0], rk[2]
         blocks = []
         for i in range(first, last + 1):
             b = self.get(table_hash, block_points, i)
@@ -117,7 +120,8 @@ class BaseCache:
         data = b"".join(blocks)
         size = len(blocks[0])
         if len(data) > self.memory_bytes or any(len(b) != size for b in blocks[:-1]):
-            return data  # (only a table's last block is short)
+            return data, first  # (only a table's last block is short)
+        rk = (table_hash, block_points, first, last)
         for i in range(first, last + 1):
             key = (table_hash, block_points, i)
             old = self._in_run.get(key)
@@ -131,7 +135,7 @@ class BaseCache:
         self._runs[rk] = (data, size)
         self._hot_bytes += len(data)
         self._shrink()
-        return data
+        return data, first
 
     def _drop_run(self, rk: RunKey) -> None:
         held = self._runs.pop(rk, None)

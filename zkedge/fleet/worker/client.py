@@ -597,14 +597,14 @@ class _Session:
         try:
             with trio.CancelScope() as scope:
                 self.current_scope = scope
-                bases, fetch_s = await self.bases_for(task)
+                bases, at, fetch_s = await self.bases_for(task)
                 if self.w.config.task_delay > 0:
                     await trio.sleep(self.w.config.task_delay)
             self.current_scope = None
             if stop.is_set() or scope.cancelled_caught:
                 raise MsmCancelled("cancelled before it started")
             res: TaskResult = await run_partial(
-                task.curve, task.group, bases, task.scalars, self.w.threads, stop
+                task.curve, task.group, bases, task.scalars, self.w.threads, stop, start=at
             )
         except MsmCancelled:
             # The coordinator cancelled this attempt (its report would be ignored), or a drain
@@ -821,16 +821,17 @@ class _Session:
             ),
         )
 
-    async def bases_for(self, task: TaskAssignment) -> tuple[bytes, float]:
-        """The task's base points (mont bytes), from cache or fetched (then cached)."""
+    async def bases_for(self, task: TaskAssignment) -> tuple[bytes, int, float]:
+        """The task's base points (mont bytes, from cache or fetched, then cached): a buffer,
+        the index of the task's first point in it, and the seconds spent fetching."""
         pb = get_curve(task.curve).point_bytes(check_group(task.group))
         b = self.block
         first, last = task.start // b, (task.start + task.count - 1) // b
         if task.table_hash in self.tables:
             self.used.setdefault(task.table_hash, set()).update(range(first, last + 1))
         fetch_s = 0.0
-        joined = self.w.cache.run(task.table_hash, b, first, last)  # held: no copy
-        if joined is None:
+        held = self.w.cache.run(task.table_hash, b, first, last)  # held in memory: no copy
+        if held is None:
             blocks: dict[int, bytes] = {}
             missing = []
             for i in range(first, last + 1):
@@ -845,14 +846,14 @@ class _Session:
                 blocks.update(await self.fetch_blocks(task.table_hash, lo, hi))
             fetch_s = trio.current_time() - t0
             try:
-                joined = b"".join(blocks[i] for i in range(first, last + 1))
+                held = b"".join(blocks[i] for i in range(first, last + 1)), first
             except KeyError:
                 raise ValueError("coordinator did not send every base block") from None
-        off = (task.start - first * b) * pb
-        out = joined[off : off + task.count * pb]
-        if len(out) != task.count * pb:
+        joined, at = held
+        off = task.start - at * b
+        if len(joined) < (off + task.count) * pb:
             raise ValueError("base range shorter than the task")
-        return out, fetch_s
+        return joined, off, fetch_s
 
     async def fetch_blocks(
         self,

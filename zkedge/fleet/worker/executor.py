@@ -57,15 +57,18 @@ def compute_partial(
     scalars: bytes,
     threads: int | None,
     stop: MsmStop | None = None,
+    *,
+    start: int = 0,
 ) -> TaskResult:
-    """sum(scalars[i] * bases[i]) over the given range (blocking; call in a thread).
+    """sum(scalars[i] * bases[start + i]) (blocking; call in a thread): ``bases_mont`` may
+    hold more points than the task, as a run of cached blocks does.
     Raises :class:`zkedge.msm.MsmCancelled` if ``stop`` is set before it finishes."""
     from zkedge import ec
     from zkedge.msm import BaseTable, msm
 
     t0, c0 = time.perf_counter(), time.process_time()
     table = BaseTable.from_bytes(curve, group, bases_mont, encoding="mont", check="none")
-    point = msm(table, scalars, threads=threads, stop=stop)
+    point = msm(table, scalars, start=start, threads=threads, stop=stop)
     seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     share = cpu_share(cpu, seconds, threads, len(scalars) // 32)
     return TaskResult(ec.encode(curve, group, point, "be"), seconds, share)
@@ -78,6 +81,8 @@ async def run_partial(
     scalars: bytes,
     threads: int | None,
     stop: MsmStop | None = None,
+    *,
+    start: int = 0,
 ) -> TaskResult:
     """:func:`compute_partial` in a thread. Setting ``stop`` (the worker does when the
     coordinator cancels the attempt) ends it with :class:`zkedge.msm.MsmCancelled` within
@@ -86,7 +91,8 @@ async def run_partial(
     from zkedge.msm import run_stoppable
 
     return await run_stoppable(
-        functools.partial(compute_partial, curve, group, bases_mont, scalars, threads), stop
+        functools.partial(compute_partial, curve, group, bases_mont, scalars, threads, start=start),
+        stop,
     )
 
 
