@@ -106,3 +106,30 @@ def test_prove_with_a_stop_flag() -> None:
     stop.set()
     with pytest.raises(MsmCancelled):
         prove(d / "circuit.zkey", d / "witness.wtns", stop=stop)
+
+
+@needs_native
+def test_the_command_ends_at_once_with_its_output_and_status(tmp_path: Path) -> None:
+    """As a process, `zkedge prove` and `zkedge verify` end without the interpreter's
+    finalisation (zkedge.cli.main): the files, the output and the exit status are all there."""
+    import subprocess
+    import sys
+
+    def run(*argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "zkedge", *argv],
+            capture_output=True, text=True, timeout=120, cwd=tmp_path,
+        )  # fmt: skip
+
+    proof, public = tmp_path / "proof.json", tmp_path / "public.json"
+    res = run("prove", str(BN / "circuit.zkey"), str(BN / "witness.wtns"), str(proof), str(public))
+    assert res.returncode == 0 and "proved in" in res.stderr, res.stderr
+    assert json.loads(public.read_text()) == json.loads((BN / "public.json").read_text())
+    res = run("verify", str(BN / "verification_key.json"), str(public), str(proof))
+    assert (res.returncode, res.stdout.strip()) == (0, "OK: proof is valid"), res.stderr
+    pub = json.loads(public.read_text())
+    public.write_text(json.dumps([str(int(pub[0]) + 1), *pub[1:]]))
+    res = run("verify", str(BN / "verification_key.json"), str(public), str(proof))
+    assert res.returncode == 1 and res.stdout.strip(), res.stderr
+    res = run("prove", str(tmp_path / "none.zkey"), str(BN / "witness.wtns"), "p.json", "q.json")
+    assert res.returncode == 2 and res.stderr.startswith("error:") and "none.zkey" in res.stderr

@@ -58,11 +58,28 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     return ap
 
 
+ONE_SHOT = ("prove", "verify", "wtns")
+"""Subcommands that end the process as soon as they return when ``zkedge`` runs as a command
+(see :func:`main`)."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``zkedge`` with ``argv`` (default: the process arguments). A failure is one
     ``error:`` line on stderr and exit status 2 (usage, bad input) or 1 (runtime);
-    ``--debug`` also prints its traceback."""
+    ``--debug`` also prints its traceback.
+
+    Run as the process's command (``argv`` None), a one-shot subcommand (:data:`ONE_SHOT`)
+    ends the process when it returns, after flushing its output and logs, without the
+    interpreter's finalisation: tearing down the modules and objects of a proof takes about
+    10 ms, 5% of a 2^14 proof's whole run. Its files are written and closed by then."""
     words = list(sys.argv[1:] if argv is None else argv)
+    rc = _dispatch(words)
+    if argv is None and words[:1] and words[0] in ONE_SHOT:
+        _exit_now(rc)
+    return rc
+
+
+def _dispatch(words: list[str]) -> int:
     if words[:1] == ["wtns"]:  # a witness needs none of the fleet's imports (about 0.2 s)
         from zkedge.cli._circom import main as circom_main
 
@@ -70,6 +87,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     if words[:1] in (["prove"], ["verify"]):  # a local proof needs none of the fleet's imports
         return run_command(build_parser("groth16"), words)
     return run_command(build_parser(), words)
+
+
+def _exit_now(rc: int) -> None:
+    """Flush the standard streams and the logs, then end the process with ``rc``."""
+    import logging
+    import os
+
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe (``| head``) or a closed stream
+            pass
+    os._exit(rc)
 
 
 if __name__ == "__main__":
