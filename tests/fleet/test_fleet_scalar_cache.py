@@ -81,6 +81,41 @@ async def test_shared_scalars_travel_once_to_a_caching_worker() -> None:
     assert sched.dispatcher.scalar_bytes_saved == 2 * len(scalars)
 
 
+async def test_a_shared_vector_is_hashed_once_per_range(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A, B1, B2 and C of a proof (C a suffix of the witness) hash each range of the shared
+    vector once between them, and C's ranges are named as the same points of the others'."""
+    import zkedge.fleet.coordinator.model as model
+
+    hashed: list[int] = []
+
+    def counted(data: bytes | memoryview) -> str:
+        hashed.append(len(data) // 32)
+        return scalars_hash(data)
+
+    monkeypatch.setattr(model, "scalars_hash", counted)
+    reg = Registry(ONE_TASK)
+    sched = Scheduler(Store(None), reg, ONE_TASK, pipeline_depth=8)
+    w = reg.register("w", NodeFacts(bench_points_per_sec=1e4, scalar_cache_bytes=1 << 20), {}, None)
+    recv = reg.open_stream(w)
+    n, k = 64, 16
+    scalars = b"".join((7 * i + 3).to_bytes(32, "little") for i in range(n))
+    tables = [sched.add_table("bn254", "G1", bytes([j]) * (64 * n)) for j in range(4)]
+    job = sched.submit(
+        "g16", [*((h, n, scalars) for h in tables[:3]), (tables[3], n - k, scalars[32 * k :])]
+    )
+    got = assignments(recv)
+    offset = {h: 0 for h in tables[:3]} | {tables[3]: k}
+    ranges = {(a.start + offset[a.table_hash], a.count) for a in got}  # in the witness's points
+    assert sum(a.count for a in got) == 3 * n + n - k  # every point of every MSM, once
+    assert sorted(hashed) == sorted(c for _, c in ranges)  # one hash per range of the vector
+    for a in got:
+        lo = 32 * (a.start + offset[a.table_hash])
+        assert a.scalars_hash == scalars_hash(scalars[lo : lo + 32 * a.count])
+    msms = job.msms
+    assert msms[0].hashes is msms[1].hashes is msms[2].hashes is msms[3].hashes
+    assert msms[3].scalar_hash(0, n - k) == msms[0].scalar_hash(k, n - k)
+
+
 async def test_worker_without_a_cache_gets_every_slice() -> None:
     reg = Registry(ONE_TASK)
     sched = Scheduler(Store(None), reg, ONE_TASK, pipeline_depth=3)

@@ -205,7 +205,9 @@ class MsmState:
     done: bool = False
     cum: list[float] = field(default_factory=list)
     table_n: int = 0  # points in the whole table (the MSM may use a prefix)
-    hashes: dict[tuple[int, int], str] = field(default_factory=dict)  # (start, count) -> hash
+    # (start, count) -> hash, with start counted in the group leader's points (``offset`` added):
+    # the members of a group share their leader's dict (see align_scalars)
+    hashes: dict[tuple[int, int], str] = field(default_factory=dict)
     lead: int = -1  # index of the group's leader in the job (-1: in no group)
     offset: int = 0  # this MSM's point 0 is the leader's scalar ``offset``
     # Work units a point's scalar costs on the wire (0: transfer not counted; see
@@ -225,13 +227,14 @@ class MsmState:
         return self.scalars[32 * start : 32 * (start + count)]
 
     def scalar_hash(self, start: int, count: int) -> str:
-        """The hash (zkedge.fleet.scalar_lru) of those scalars, computed in place once per range:
-        the A, B1 and B2 tasks of a proof often share one, and a worker that holds the slice
-        gets no copy of it."""
-        h = self.hashes.get((start, count))
+        """The hash (zkedge.fleet.scalar_lru) of those scalars, computed in place once per range
+        of the group: the A, B1 and B2 tasks of a proof often share one (and C a part of it),
+        and a worker that holds the slice gets no copy of it."""
+        key = (start + self.offset, count)
+        h = self.hashes.get(key)
         if h is None:
             view = memoryview(self.scalars)[32 * start : 32 * (start + count)]
-            h = self.hashes[(start, count)] = scalars_hash(view)
+            h = self.hashes[key] = scalars_hash(view)
         return h
 
     def wire_bytes(self, start: int, count: int, packed: bool) -> float:
@@ -413,7 +416,8 @@ class VerifyRequest:
 
 def align_scalars(msms: list[MsmState]) -> None:
     """Group the MSMs whose scalars are another's (equal, or its suffix) under the longest
-    (sets ``lead`` and ``offset``; see :class:`MsmState`). MSMs without scalars stay apart."""
+    (sets ``lead`` and ``offset``, and the members share the leader's slice hashes; see
+    :class:`MsmState`). MSMs without scalars stay apart."""
     leaders: list[MsmState] = []
     for m in sorted(msms, key=lambda x: -len(x.scalars)):
         if not m.scalars:
@@ -422,6 +426,7 @@ def align_scalars(msms: list[MsmState]) -> None:
             if lead.scalars.endswith(m.scalars):
                 m.lead, m.offset = lead.idx, (len(lead.scalars) - len(m.scalars)) // 32
                 lead.lead = lead.idx
+                m.hashes = lead.hashes  # one hash per range of the shared vector
                 break
         else:
             leaders.append(m)
