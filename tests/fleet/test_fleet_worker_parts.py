@@ -93,6 +93,51 @@ def test_cache_run_drops_with_an_evicted_block(tmp_path: Path) -> None:
     assert c._hot_bytes == 200  # block 1 read back from disk, and H2's block
 
 
+def test_cache_reads_while_a_thread_writes(tmp_path: Path) -> None:
+    """The worker writes fetched blocks from a thread while its event loop reads runs and
+    blocks: every read is whole and right, however the two interleave (bounded in time)."""
+    import random
+    import threading
+
+    c = BaseCache(tmp_path, max_bytes=40 * 64, memory_bytes=12 * 64)  # evictions all the time
+
+    def block(i: int) -> bytes:
+        return bytes([i]) * 64
+
+    done = threading.Event()
+    errors: list[BaseException] = []
+
+    def writer() -> None:
+        rng = random.Random(1)
+        try:
+            while not done.is_set():
+                i = rng.randrange(48)
+                c.put(H1, 16, i, block(i))
+        except BaseException as exc:  # reported by the main thread
+            errors.append(exc)
+
+    t = threading.Thread(target=writer)
+    t.start()
+    rng = random.Random(2)
+    deadline = time.monotonic() + 1.5
+    try:
+        while time.monotonic() < deadline and not errors:
+            first = rng.randrange(46)
+            last = first + rng.randrange(3)
+            got = c.run(H1, 16, first, last)
+            if got is not None:
+                data, at = got
+                want = b"".join(block(i) for i in range(first, last + 1))
+                assert data[(first - at) * 64 : (last - at + 1) * 64] == want
+            b = c.get(H1, 16, first)
+            assert b is None or b == block(first)
+    finally:
+        done.set()
+        t.join(timeout=10)
+    assert not errors, errors
+    assert c._hot_bytes <= c.memory_bytes and c.total_bytes <= c.max_bytes
+
+
 def test_partial_from_a_run_that_starts_earlier() -> None:
     """A task whose bases are part of a longer held run computes over its own points only."""
     import random

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
 from collections import OrderedDict
 from pathlib import Path
 
@@ -36,6 +37,9 @@ class BaseCache:
         self.dir.mkdir(parents=True, exist_ok=True)
         self.max_bytes = max_bytes
         self.memory_bytes = memory_bytes
+        # The worker writes blocks from a thread (put) while its event loop reads (get, run):
+        # the lock keeps the bookkeeping below whole; file writes happen outside it.
+        self._lock = threading.RLock()
         self._index: OrderedDict[Key, int] = OrderedDict()  # oldest first -> file size
         self._hot: OrderedDict[Key, bytes] = OrderedDict()
         # joined runs of blocks in memory with the size of their (full) blocks (their blocks
@@ -73,6 +77,10 @@ class BaseCache:
 
     def get(self, table_hash: str, block_points: int, index: int) -> bytes | None:
         """A cached block (and mark it recently used), or None."""
+        with self._lock:
+            return self._get(table_hash, block_points, index)
+
+    def _get(self, table_hash: str, block_points: int, index: int) -> bytes | None:
         key = (table_hash, block_points, index)
         data = self._hot.get(key)
         if data is not None:
@@ -105,6 +113,12 @@ class BaseCache:
         starts at (``first``, or earlier when a run held in memory covers them), or None when
         one is not cached. A run joined here stays in memory in place of its blocks (when it
         fits in the memory layer), so asking for it or a part of it again costs no copy."""
+        with self._lock:
+            return self._run(table_hash, block_points, first, last)
+
+    def _run(
+        self, table_hash: str, block_points: int, first: int, last: int
+    ) -> tuple[bytes, int] | None:
         rk = self._in_run.get((table_hash, block_points, first))
         if rk is not None and rk[3] >= last:
             self._runs.move_to_end(rk)
@@ -113,7 +127,7 @@ class BaseCache:
             return self._runs[rk][0], rk[2]
         blocks = []
         for i in range(first, last + 1):
-            b = self.get(table_hash, block_points, i)
+            b = self._get(table_hash, block_points, i)
             if b is None:
                 return None
             blocks.append(b)
@@ -167,13 +181,14 @@ class BaseCache:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-        if key in self._index:
-            self.total_bytes -= self._index[key]
-        self._index[key] = len(data)
-        self._index.move_to_end(key)
-        self.total_bytes += len(data)
-        self._remember(key, data)
-        self._evict()
+        with self._lock:
+            if key in self._index:
+                self.total_bytes -= self._index[key]
+            self._index[key] = len(data)
+            self._index.move_to_end(key)
+            self.total_bytes += len(data)
+            self._remember(key, data)
+            self._evict()
 
     def _remember(self, key: Key, data: bytes) -> None:
         if len(data) > self.memory_bytes or key in self._in_run:
@@ -202,12 +217,15 @@ class BaseCache:
             self._drop(next(iter(self._index)))
 
     def __contains__(self, key: Key) -> bool:
-        return key in self._index
+        with self._lock:
+            return key in self._index
 
     def ranges(self) -> list[CachedRange]:
         """Cached points as contiguous ranges per table (sent when registering)."""
         by_table: dict[tuple[str, int], list[int]] = {}
-        for h, bp, idx in self._index:
+        with self._lock:
+            keys = list(self._index)
+        for h, bp, idx in keys:
             by_table.setdefault((h, bp), []).append(idx)
         out = []
         for (h, bp), idxs in sorted(by_table.items()):
