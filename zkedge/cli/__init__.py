@@ -10,6 +10,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from zkedge import __version__
 from zkedge.cli._common import add_global_flags, run_command
@@ -89,7 +90,7 @@ def _dispatch(words: list[str]) -> int:
     return run_command(build_parser(), words)
 
 
-def _exit_now(rc: int) -> None:
+def _exit_now(rc: int) -> NoReturn:
     """Flush the standard streams and the logs, then end the process with ``rc``."""
     import logging
     import os
