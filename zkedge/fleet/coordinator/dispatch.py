@@ -674,8 +674,8 @@ class Dispatcher:
                 scalars = m.scalar_slice(task.start, task.count)
         att.carries = bool(scalars)
         packed = False
-        # a range whose packing is no shorter (33 bytes a large value: the size per block is
-        # known from submit) is not packed only to be thrown away
+        # a range whose packing is no shorter (33 bytes a large value; the packed size of each
+        # block is counted once per MSM) is not packed only to be thrown away
         if scalars and m.wire_bytes(task.start, task.count, w.node.packed_scalars) < len(scalars):
             scalars, packed = self._pack(w, scalars)
         self.bytes_sent["scalars"] += len(scalars)
