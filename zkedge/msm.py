@@ -226,6 +226,12 @@ def msm_points(
     return msm(BaseTable.from_points(curve, group, points), scalars, threads=threads)
 
 
+def available_cores() -> int:
+    """The cores this process may run on: what ``threads`` None or 0 uses (the native
+    core's own count, from the process's CPU affinity)."""
+    return _lib.cpu_count()
+
+
 def window_size(curve: str | Curve, count: int, threads: int | None = None) -> int:
     """Pippenger window the native core chooses for ``count`` points on ``threads`` threads
     (as :func:`msm` takes them: None or 0 is every core). :func:`msm` counts the points whose

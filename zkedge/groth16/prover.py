@@ -162,6 +162,7 @@ def compute_h(
 ) -> bytes:
     """The H scalars (domain_size * 32 bytes LE): A*B - C on snarkjs's coset."""
     from zkedge import field
+    from zkedge.msm import available_cores
 
     curve = zk.curve
     h = zk.header
@@ -174,7 +175,7 @@ def compute_h(
             )
         except ValueError as e:
             raise FormatError(zk.name, f"section 4 (coefficients): {e}") from None
-    nt = threads or default_threads()
+    nt = threads or available_cores()
     if nt >= 2 and n >= 1024:
         # A and B side by side, half the threads each, then C with all of them: one NTT's
         # threads share its stages and wait at their ends (3 NTTs of 2^16 at 2 threads took
@@ -336,11 +337,3 @@ def prove(
     ``stop``: an :class:`zkedge.msm.MsmStop` another thread may set to abandon the proof
     (:class:`zkedge.msm.MsmCancelled`)."""
     return prove_points(zkey, witness, threads=threads, progress=progress, stop=stop).to_json()
-
-
-def default_threads() -> int:
-    """Cores available to this process."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1

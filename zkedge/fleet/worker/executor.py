@@ -7,7 +7,6 @@ heartbeats) keeps running while the board computes.
 from __future__ import annotations
 
 import functools
-import os
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -42,10 +41,9 @@ def cpu_share(cpu_seconds: float, seconds: float, threads: int | None, count: in
     times those cores, at most 1 (the process's other threads count too). 0 when unmeasurable."""
     if not (seconds > 0 and cpu_seconds >= 0):
         return 0.0
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        cores = os.cpu_count() or 1
+    from zkedge.msm import available_cores
+
+    cores = available_cores()
     nt = 1 if count < 256 else min(threads or cores, cores)  # the native core's own rule
     return min(1.0, cpu_seconds / (seconds * max(1, nt)))
 
