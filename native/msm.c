@@ -13,6 +13,34 @@
  * used from 2048 buckets (c >= 12) where it beats the XYZZ running sum. */
 #define ZK_SEG_LEN 16
 
+/* A fixed-base MSM's work items are stretches of this many points of one window (a multiple of
+ * ZK_DIGIT_BLOCK). With release, each stretch's pages are given back when it is done: about
+ * one stretch per thread stays resident (512 KiB of BN254 G1 points), not every block read. */
+#define ZK_FIXED_CHUNK 8192
+
+#if defined(__unix__) || defined(__APPLE__)
+#include <sys/mman.h>
+#include <unistd.h>
+#endif
+
+/* madvise(MADV_DONTNEED) over the whole pages in [from, to) of a file mapping: they leave the
+ * process's resident memory; a later read maps them again from the page cache. */
+static void zk_drop_pages(const uint8_t *from, const uint8_t *to) {
+#if defined(MADV_DONTNEED)
+    static size_t page;
+    if (!page) {
+        long ps = sysconf(_SC_PAGESIZE);
+        page = ps > 0 ? (size_t)ps : 4096;
+    }
+    uintptr_t a = ((uintptr_t)from + page - 1) & ~(uintptr_t)(page - 1);
+    uintptr_t b = (uintptr_t)to & ~(uintptr_t)(page - 1);
+    if (b > a) (void)madvise((void *)a, b - a, MADV_DONTNEED);
+#else
+    (void)from;
+    (void)to;
+#endif
+}
+
 /* The caller's stop flag (zk_msm_stoppable), written by another thread: an atomic read, so
  * the compiler neither caches it nor reorders it away. NULL: never stops. */
 static inline int zk_stopped(const int *stop) {
@@ -202,4 +230,103 @@ int zk_msm_stoppable(int curve, int group, const uint8_t *table, size_t table_le
     }
     free(reduced);
     return rc;
+}
+
+/* Windows of c bits from bit 0 over [0, total): width c, the top one what is left. */
+static int zk_fixed_plan(int total, int c, int *width, int *off) {
+    int W = (total + c - 1) / c;
+    for (int w = 0; w < W; w++) {
+        off[w] = w * c;
+        width[w] = total - off[w] < c ? total - off[w] : c;
+    }
+    return W;
+}
+
+int zk_msm_fixed_windows(int curve, int window) {
+    if (curve != ZK_BN254 && curve != ZK_BLS12_381) return 0;
+    if (window < 2 || window > ZK_MAX_WINDOW) return 0;
+    return (r_bits(curve) + 1 + window - 1) / window;
+}
+
+int zk_msm_fixed(int curve, int group, const uint8_t *const *blocks, const size_t *block_lens,
+                 int nblocks, int window, size_t start, size_t count, const uint8_t *scalars,
+                 size_t scalars_len, int threads, int release, uint8_t *out, size_t out_len,
+                 const int *stop) {
+    int gi = zk_group_index(curve, group);
+    if (gi < 0) return ZK_EINVAL;
+    int Wall = zk_msm_fixed_windows(curve, window);
+    if (!Wall || nblocks != Wall || !blocks || !block_lens) return ZK_EINVAL;
+    size_t pb = zk_point_bytes(curve, group);
+    if (!out || out_len != pb) return ZK_ELEN;
+    size_t npts = block_lens[0] / pb;
+    for (int w = 0; w < nblocks; w++) {
+        if (!blocks[w] || block_lens[w] != npts * pb || block_lens[w] % pb) return ZK_ELEN;
+        if ((uintptr_t)blocks[w] % sizeof(limb_t) != 0) return ZK_EINVAL;
+    }
+    if (start > npts || count > npts - start) return ZK_ERANGE;
+    if (count > SIZE_MAX / 32 || scalars_len != count * 32 || (count && !scalars)) return ZK_ELEN;
+    if (zk_stopped(stop)) return ZK_ECANCELLED;
+    if (count == 0) {
+        memset(out, 0, pb);
+        return ZK_OK;
+    }
+    uint8_t *reduced = NULL;
+    size_t nonzero = 0;
+    int bits = 1;
+    int rc = reduce_scalars(curve, scalars, count, &reduced, &nonzero, &bits);
+    if (rc) return rc;
+    int width[BLS_R_BITS + 1 > BN_R_BITS + 1 ? BLS_R_BITS + 1 : BN_R_BITS + 1];
+    int off[sizeof width / sizeof width[0]];
+    (void)zk_fixed_plan(r_bits(curve) + 1, window, width, off);
+    /* the windows above the largest scalar's bits have digits 0 (and their blocks are not read) */
+    int W = (bits + 1 + window - 1) / window;
+    if (W > Wall) W = Wall;
+    const uint8_t *base[sizeof width / sizeof width[0]];
+    for (int w = 0; w < W; w++) base[w] = blocks[w] + start * pb;
+    const uint8_t *sc = reduced ? reduced : scalars;
+    int nt = count < 256 ? 1 : threads;
+    switch (gi) {
+    case 0:
+        rc = bn_g1_msm_fixed(base, count, sc, window, W, width, off, nt, release, stop, out);
+        break;
+    case 1:
+        rc = bn_g2_msm_fixed(base, count, sc, window, W, width, off, nt, release, stop, out);
+        break;
+    case 2:
+        rc = bls_g1_msm_fixed(base, count, sc, window, W, width, off, nt, release, stop, out);
+        break;
+    default:
+        rc = bls_g2_msm_fixed(base, count, sc, window, W, width, off, nt, release, stop, out);
+        break;
+    }
+    free(reduced);
+    return rc;
+}
+
+int zk_msm_fixed_blocks(int curve, int group, const uint8_t *table, size_t table_len, int window,
+                        uint8_t *const *blocks, const size_t *block_lens, int nblocks, int threads,
+                        const int *stop) {
+    int gi = zk_group_index(curve, group);
+    if (gi < 0) return ZK_EINVAL;
+    int Wall = zk_msm_fixed_windows(curve, window);
+    if (!Wall || nblocks != Wall - 1 || !blocks || !block_lens) return ZK_EINVAL;
+    size_t pb = zk_point_bytes(curve, group);
+    if (!table || table_len % pb) return ZK_ELEN;
+    if ((uintptr_t)table % sizeof(limb_t) != 0) return ZK_EINVAL;
+    size_t n = table_len / pb;
+    for (int w = 0; w < nblocks; w++) {
+        if (!blocks[w] || block_lens[w] != table_len) return ZK_ELEN;
+        if ((uintptr_t)blocks[w] % sizeof(limb_t) != 0) return ZK_EINVAL;
+    }
+    if (zk_stopped(stop)) return ZK_ECANCELLED;
+    if (n == 0) return ZK_OK;
+    int width[BLS_R_BITS + 1 > BN_R_BITS + 1 ? BLS_R_BITS + 1 : BN_R_BITS + 1];
+    int off[sizeof width / sizeof width[0]];
+    int W = zk_fixed_plan(r_bits(curve) + 1, window, width, off);
+    switch (gi) {
+    case 0: return bn_g1_fixed_tables(table, n, W, off, blocks, threads, stop);
+    case 1: return bn_g2_fixed_tables(table, n, W, off, blocks, threads, stop);
+    case 2: return bls_g1_fixed_tables(table, n, W, off, blocks, threads, stop);
+    default: return bls_g2_fixed_tables(table, n, W, off, blocks, threads, stop);
+    }
 }

@@ -114,6 +114,26 @@ int zk_msm_stoppable(int curve, int group, const uint8_t *table, size_t table_le
  * counts only the points whose scalar is not 0. */
 int zk_msm_window(int curve, size_t count, int threads);
 
+/* Fixed-base MSM (precomputed windows): blocks[w], w < nblocks = zk_msm_fixed_windows(curve,
+ * window), each hold the same npts points times 2^(w * window) in the table layout (block 0 is
+ * the base table itself); sums scalars[i] * P[start + i] over [start, start + count), as zk_msm.
+ * release != 0 gives back the pages of blocks 1.. as the MSM passes them (madvise DONTNEED):
+ * only for blocks in a read-only file mapping, whose pages come back from the file; block 0,
+ * the base table, is left alone. */
+int zk_msm_fixed(int curve, int group, const uint8_t *const *blocks, const size_t *block_lens,
+                 int nblocks, int window, size_t start, size_t count, const uint8_t *scalars,
+                 size_t scalars_len, int threads, int release, uint8_t *out, size_t out_len,
+                 const int *stop);
+
+/* Blocks 1.. of a fixed-base table for a base table (table layout, already checked): blocks[w - 1]
+ * (table_len bytes each, nblocks = zk_msm_fixed_windows - 1) gets 2^(w * window) times each point. */
+int zk_msm_fixed_blocks(int curve, int group, const uint8_t *table, size_t table_len, int window,
+                        uint8_t *const *blocks, const size_t *block_lens, int nblocks, int threads,
+                        const int *stop);
+
+/* The number of windows of zk_msm_fixed for a window width (2..15); 0 if out of range. */
+int zk_msm_fixed_windows(int curve, int window);
+
 /* NTT over Fr, in place, natural order in and out, values 32-byte LE standard form.
  * Computes out[k] = sum_i (shift^i * in[i]) * omega^(i*k), then multiplies every output by
  * scale. shift/scale may be NULL (meaning 1). n must be a power of two, omega a primitive n-th

@@ -294,6 +294,17 @@ def is_fixed(data: object) -> TypeGuard[bytes | memoryview]:
     )
 
 
+def is_mapped(data: object) -> bool:
+    """Whether ``data`` is a read-only view of a file mapping: its pages can be given back
+    (madvise DONTNEED) and come back from the file (heap memory would come back as zeros)."""
+    return (
+        isinstance(data, memoryview)
+        and data.readonly
+        and data.c_contiguous
+        and isinstance(data.obj, mmap.mmap)
+    )
+
+
 def table_adopt(
     curve: Curve, group: Group, data: bytes | memoryview, check: str
 ) -> bytes | bytearray | memoryview:
@@ -351,6 +362,109 @@ def msm(
     )
     _check(rc, f"{curve} {group} msm")
     return bytes(ffi.buffer(out, pb))
+
+
+def msm_fixed_windows(curve: Curve, window: int) -> int:
+    """Blocks of a fixed-base table with ``window``-bit windows (0: window not in 2..15)."""
+    return int(lib.zk_msm_fixed_windows(curve.native_id, as_int(window, "window")))
+
+
+def _blocks(blocks: Any, writable: bool) -> tuple[Any, Any, list[Any]]:
+    """cffi arrays of block pointers and lengths; the third item keeps the buffers exported."""
+    keep = [ffi.from_buffer(b, require_writable=writable) for b in blocks]
+    ptrs = ffi.new("uint8_t *[]", keep) if keep else ffi.NULL
+    lens = ffi.new("size_t[]", [len(b) for b in keep]) if keep else ffi.NULL
+    return ptrs, lens, keep
+
+
+def msm_fixed(
+    curve: Curve,
+    group: Group,
+    blocks: list[Any],
+    window: int,
+    start: int,
+    count: int,
+    scalars: bytes,
+    threads: int,
+    release: bool,
+    stop: bytearray | None = None,
+) -> bytes:
+    """Fixed-base MSM over window blocks (block w: the points times 2^(w * window)), points
+    [start, start + count); result 'be' bytes. ``release`` gives back each block's pages as
+    they are passed: only for blocks in a read-only file mapping."""
+    pb = curve.point_bytes(group)
+    start, count = as_int(start, "start"), as_int(count, "count")
+    want = msm_fixed_windows(curve, window)
+    if not want or len(blocks) != want:
+        raise ValueError(
+            f"{want or 'no'} window blocks for {window}-bit windows, got {len(blocks)}"
+        )
+    npts = len(blocks[0]) // pb
+    if any(len(b) != npts * pb for b in blocks) or len(blocks[0]) % pb:
+        raise ValueError("window blocks differ in size or are not whole points")
+    if start < 0 or count < 0 or start + count > npts:
+        raise ValueError(f"range [{start}, {start + count}) outside the table's {npts} points")
+    if len(scalars) != 32 * count:
+        raise ValueError(f"expected {count} scalars ({32 * count} bytes), got {len(scalars)} bytes")
+    if stop is not None and len(stop) != 4:
+        raise ValueError("the stop flag must be a 4-byte bytearray")
+    if release and not all(is_mapped(b) for b in blocks[1:]):
+        raise ValueError("release is only for blocks in a read-only file mapping")
+    ptrs, lens, _keep = _blocks(blocks, False)
+    flag = ffi.NULL if stop is None else ffi.from_buffer("int[]", stop)
+    out = ffi.new("uint8_t[]", pb)
+    rc = lib.zk_msm_fixed(
+        curve.native_id,
+        _gid(group),
+        ptrs,
+        lens,
+        len(blocks),
+        window,
+        start,
+        count,
+        scalars,
+        len(scalars),
+        threads,
+        1 if release else 0,
+        out,
+        pb,
+        flag,
+    )
+    _check(rc, f"{curve} {group} fixed-base msm")
+    return bytes(ffi.buffer(out, pb))
+
+
+def msm_fixed_blocks(
+    curve: Curve,
+    group: Group,
+    table: bytes | bytearray | memoryview,
+    window: int,
+    out: list[Any],
+    threads: int,
+    stop: bytearray | None = None,
+) -> None:
+    """Fill ``out`` (writable buffers of len(table) bytes, one per window above the first)
+    with the table's points times 2^(w * window), w = 1, 2, ..."""
+    want = msm_fixed_windows(curve, window)
+    if not want or len(out) != want - 1:
+        raise ValueError(f"{max(want - 1, 0)} blocks for {window}-bit windows, got {len(out)}")
+    if any(len(b) != len(table) for b in out):
+        raise ValueError("every block must be the size of the table")
+    ptrs, lens, _keep = _blocks(out, True)
+    flag = ffi.NULL if stop is None else ffi.from_buffer("int[]", stop)
+    rc = lib.zk_msm_fixed_blocks(
+        curve.native_id,
+        _gid(group),
+        ffi.from_buffer(table),
+        len(table),
+        window,
+        ptrs,
+        lens,
+        len(out),
+        threads,
+        flag,
+    )
+    _check(rc, f"{curve} {group} window multiples")
 
 
 def msm_window(curve: Curve, count: int, threads: int | None = None) -> int:

@@ -185,6 +185,114 @@ def msm(
     return _from_be(table.curve, table.group, be)
 
 
+class FixedTable:
+    """A base table with window multiples of its points, for :func:`msm_fixed`: block w holds
+    every point times 2^(w * window), block 0 is the table itself. An MSM over them fills one
+    set of buckets from all windows, reduced once, with no doublings between windows: on
+    BN254 at 15-bit windows, 16 blocks more than the table for about a fifth less work.
+
+    ``blocks`` are the blocks from 1 up, each the table's size in its layout (from
+    :meth:`compute`, or mapped from a file that holds them). ``release`` (only for blocks in
+    a read-only file mapping) makes each MSM give back the blocks' pages as it passes them,
+    so the process holds about one stretch of a block per thread, not every block it read."""
+
+    __slots__ = ("blocks", "release", "table", "window")
+
+    def __init__(
+        self,
+        table: BaseTable,
+        window: int,
+        blocks: Sequence[bytes | bytearray | memoryview],
+        release: bool = False,
+    ) -> None:
+        want = fixed_windows(table.curve, window)
+        if not want:
+            raise ValueError(f"window must be between 2 and 15, got {window}")
+        if len(blocks) != want - 1:
+            raise ValueError(f"{window}-bit windows need {want - 1} blocks, got {len(blocks)}")
+        if any(len(b) != table.nbytes for b in blocks):
+            raise ValueError(f"every block must be {table.nbytes} bytes (the table's size)")
+        if release and not all(_lib.is_mapped(b) for b in blocks):
+            raise ValueError("release is only for blocks in a read-only file mapping")
+        self.table = table
+        self.window = window
+        self.blocks = list(blocks)
+        self.release = release
+
+    @classmethod
+    def compute(cls, table: BaseTable, window: int = 15, threads: int | None = None) -> FixedTable:
+        """The blocks of ``table`` computed in memory."""
+        want = fixed_windows(table.curve, window)
+        if not want:
+            raise ValueError(f"window must be between 2 and 15, got {window}")
+        blocks = [bytearray(table.nbytes) for _ in range(want - 1)]
+        fill_fixed_blocks(table, window, blocks, threads)
+        return cls(table, window, blocks)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the blocks above the table."""
+        return sum(len(b) for b in self.blocks)
+
+    def __repr__(self) -> str:
+        return f"FixedTable({self.table!r}, window={self.window}, blocks={len(self.blocks)})"
+
+
+def fixed_windows(curve: str | Curve, window: int) -> int:
+    """Blocks (the table included) of a fixed-base table with ``window``-bit windows; 0 when
+    the window is outside 2..15."""
+    return _lib.msm_fixed_windows(get_curve(curve), window)
+
+
+def fill_fixed_blocks(
+    table: BaseTable,
+    window: int,
+    out: Sequence[bytearray | memoryview],
+    threads: int | None = None,
+    stop: MsmStop | None = None,
+) -> None:
+    """Write the blocks above ``table`` into ``out`` (writable, the table's size each): block
+    w - 1 gets every point times 2^(w * window). ``out`` may be a writable file mapping."""
+    _lib.msm_fixed_blocks(
+        table.curve,
+        table.group,
+        table._data,
+        window,
+        list(out),
+        _lib.check_threads(threads),
+        None if stop is None else stop._flag,
+    )
+
+
+def msm_fixed(
+    ft: FixedTable,
+    scalars: Sequence[int] | bytes | bytearray | memoryview,
+    start: int = 0,
+    count: int | None = None,
+    threads: int | None = None,
+    stop: MsmStop | None = None,
+) -> Point:
+    """:func:`msm` over ``ft.table``, with its window blocks (same result, less work)."""
+    t = ft.table
+    sb = scalars_to_bytes(t.curve, scalars)
+    count = len(sb) // 32 if count is None else _lib.as_int(count, "count")
+    if stop is not None and not isinstance(stop, MsmStop):
+        raise TypeError(f"stop must be an MsmStop, not {type(stop).__name__}")
+    be = _lib.msm_fixed(
+        t.curve,
+        t.group,
+        [t._data, *ft.blocks],
+        ft.window,
+        start,
+        count,
+        sb,
+        _lib.check_threads(threads),
+        ft.release,
+        None if stop is None else stop._flag,
+    )
+    return _from_be(t.curve, t.group, be)
+
+
 async def run_stoppable(fn: Callable[[MsmStop], T], stop: MsmStop | None = None) -> T:
     """``fn(stop)`` in a worker thread, for trio code; ``fn`` passes ``stop`` to its MSMs. If
     the caller is cancelled, the thread is abandoned and ``stop`` (made here if not given) set,
