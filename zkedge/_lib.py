@@ -366,7 +366,8 @@ def msm(
 
 def msm_fixed_windows(curve: Curve, window: int) -> int:
     """Blocks of a fixed-base table with ``window``-bit windows (0: window not in 2..15)."""
-    return int(lib.zk_msm_fixed_windows(curve.native_id, as_int(window, "window")))
+    w = as_int(window, "window")
+    return int(lib.zk_msm_fixed_windows(curve.native_id, w)) if 0 <= w <= 64 else 0
 
 
 def _blocks(blocks: Any, writable: bool) -> tuple[Any, Any, list[Any]]:

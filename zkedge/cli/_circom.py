@@ -56,6 +56,26 @@ def register(subparsers: Any) -> None:
 
     p = subparsers.add_parser("zkey", help="proving key exports (like `snarkjs zkey export`)")
     sub = p.add_subparsers(dest="zkey_command", required=True, metavar="SUBCOMMAND")
+    q = sub.add_parser(
+        "windows",
+        help="window tables of a zkey's bases for `zkedge prove --windows` (faster MSMs)",
+        description="Writes every point times 2^(w * window) for each window w of the zkey's "
+        "point sets (16 times a set's size at 15-bit windows on BN254) for fixed-base MSMs: "
+        "about a fifth less MSM work per proof. The prover maps the file and gives back its "
+        "pages as it goes, so its memory does not grow; the page cache keeps the file.",
+    )
+    q.add_argument("zkey", type=Path, help="circuit.zkey")
+    q.add_argument("out", type=Path, help="output window file (e.g. circuit.windows)")
+    q.add_argument("--window", type=int, default=15, help="window width in bits, 2..15 (15)")
+    q.add_argument("--sets", default="A,B1,B2,C,H", help="point sets, comma-separated")
+    q.add_argument(
+        "--max-size",
+        metavar="SIZE",
+        help="largest file, e.g. 200M or 2G: sets that do not fit are left out (kept in the "
+        "order B2, H, A, B1, C)",
+    )
+    q.add_argument("--threads", type=int, help="threads (default: all cores)")
+    q.set_defaults(func=cmd_zkey_windows)
     e = sub.add_parser("export", help="verification key, Solidity call data or verifier")
     sub = e.add_subparsers(dest="export_command", required=True, metavar="WHAT")
     q = sub.add_parser("verificationkey", help="verification_key.json from circuit.zkey")
@@ -91,6 +111,10 @@ def _prove_args(p: argparse.ArgumentParser, *, witness: bool) -> None:
     p.add_argument("--threads", type=int, help="threads for local work (default: all cores)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar or timings")
     p.add_argument("--verify", action="store_true", help="check the proof before writing it")
+    if witness:
+        from zkedge.cli._groth16 import add_windows_flag
+
+        add_windows_flag(p)
 
 
 def _error(msg: object, rc: int) -> int:
@@ -160,6 +184,55 @@ def cmd_fullprove(args: argparse.Namespace) -> int:
     ns = argparse.Namespace(**vars(args))
     ns.witness = data
     return cmd_prove(ns)
+
+
+_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+
+
+def parse_size(text: str) -> int:
+    """Bytes from '123', '200M', '1.5G' (binary units, an optional trailing B or iB)."""
+    t = text.strip().upper().removesuffix("IB").removesuffix("B")
+    unit = t[-1:] if t[-1:] in _UNITS and t[-1:] else ""
+    try:
+        value = float(t[: len(t) - len(unit)])
+    except ValueError:
+        raise ValueError(f"not a size: {text!r} (e.g. 200M, 2G)") from None
+    if not value >= 0 or value == float("inf"):
+        raise ValueError(f"not a size: {text!r} (e.g. 200M, 2G)")
+    return int(value * _UNITS[unit])
+
+
+def cmd_zkey_windows(args: argparse.Namespace) -> int:
+    """``zkedge zkey windows circuit.zkey circuit.windows``."""
+    from zkedge.cli._groth16 import check_output
+    from zkedge.groth16 import FormatError, read_zkey
+    from zkedge.groth16.windows import plan_windows, write_windows
+    from zkedge.msm import fixed_windows
+
+    check_output(args.out)
+    if args.threads is not None and args.threads < 1:
+        return _error(f"--threads must be at least 1, got {args.threads}", 2)
+    sets = [s.strip() for s in args.sets.split(",") if s.strip()]
+    try:
+        max_size = None if args.max_size is None else parse_size(args.max_size)
+        zk = read_zkey(args.zkey)
+        if not fixed_windows(zk.curve, args.window):
+            return _error(f"--window must be between 2 and 15, got {args.window}", 2)
+        keep = plan_windows(zk, args.window, sets, max_size)
+    except (FormatError, ValueError) as e:
+        return _error(e, 2)
+    if not keep:
+        return _error("no point set fits in --max-size", 2)
+    try:
+        size = write_windows(zk, args.out, keep, args.window, threads=args.threads)
+    except FormatError as e:
+        return _error(e, 2)
+    except OSError as e:
+        return _error(f"{args.out}: {e.strerror or e}", 1)
+    left = [s for s in sets if s not in keep]
+    note = f"; left out: {', '.join(left)}" if left else ""
+    print(f"{args.out}: {', '.join(keep)} at {args.window}-bit windows, {size / 1e6:.1f} MB{note}")
+    return 0
 
 
 def cmd_export_vkey(args: argparse.Namespace) -> int:

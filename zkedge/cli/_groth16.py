@@ -44,8 +44,9 @@ def register(subparsers: Any) -> None:
         "--verify",
         action="store_true",
         help="check the proof (pairing check: native, about 10 ms; py_ecc, about 1 s, without "
-        "the native core) before writing it; always done with --coordinator",
+        "the native core) before writing it; always done with --coordinator and --windows",
     )
+    add_windows_flag(p)
     p.set_defaults(func=cmd_prove)
 
     p = subparsers.add_parser(
@@ -58,6 +59,17 @@ def register(subparsers: Any) -> None:
     p.add_argument("public", type=Path, help="public.json")
     p.add_argument("proof", type=Path, help="proof.json")
     p.set_defaults(func=cmd_verify)
+
+
+def add_windows_flag(p: argparse.ArgumentParser) -> None:
+    """``--windows FILE`` (a local proof's fixed-base window tables)."""
+    p.add_argument(
+        "--windows",
+        type=Path,
+        metavar="FILE",
+        help="window tables for this zkey (`zkedge zkey windows`): MSMs about a fifth faster; "
+        "the proof is checked before it is written",
+    )
 
 
 def _interruptible(fn: Callable[[MsmStop], T]) -> T:
@@ -111,7 +123,10 @@ def cmd_prove(args: argparse.Namespace) -> int:
 
     check_output(args.proof)
     check_output(args.public)
+    windows = getattr(args, "windows", None)
     if args.coordinator:
+        if windows is not None:
+            raise CliError("--windows is for a local proof; the fleet keeps plain bases", 2)
         hostport_arg("--coordinator", args.coordinator)
         return _prove_on_coordinator(args)
     t0 = time.monotonic()
@@ -124,9 +139,14 @@ def cmd_prove(args: argparse.Namespace) -> int:
     try:
         from zkedge.groth16.prover import prove_points
 
+        wf = None
+        if windows is not None:
+            from zkedge.groth16.windows import WindowFile
+
+            wf = WindowFile(windows, zk)
         res = _interruptible(
             lambda stop: prove_points(
-                zk, wit, threads=args.threads, progress=not args.quiet, stop=stop
+                zk, wit, threads=args.threads, progress=not args.quiet, stop=stop, windows=wf
             )
         )
     except KeyboardInterrupt:
@@ -138,14 +158,29 @@ def cmd_prove(args: argparse.Namespace) -> int:
     except (OSError, RuntimeError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
+    except ValueError as e:
+        if windows is None:
+            raise
+        # the zkey's points are checked as they load; the window blocks' are not
+        print(
+            f"error: {windows}: damaged window tables ({e}); make them again with "
+            "`zkedge zkey windows`",
+            file=sys.stderr,
+        )
+        return 2
     proof, public = res.to_json()
-    if args.verify:
+    if args.verify or windows is not None:
         from zkedge.groth16.verifier import explain_verify
         from zkedge.groth16.vkey import vkey_from_zkey
 
         why = explain_verify(vkey_from_zkey(zk), res.public, (res.a, res.b, res.c))
         if why is not None:
-            print(f"error: the proof does not verify ({why}); wrong witness?", file=sys.stderr)
+            hint = (
+                "wrong witness, or damaged window tables (prove without --windows to tell)"
+                if windows is not None
+                else "wrong witness?"
+            )
+            print(f"error: the proof does not verify ({why}); {hint}", file=sys.stderr)
             return 1
     dump_json(proof, args.proof)
     dump_json(public, args.public)

@@ -34,6 +34,7 @@ from zkedge.groth16.wtns import Witness, read_wtns
 from zkedge.groth16.zkey import PointSet, Zkey, ZkeyHeader, read_zkey
 
 if TYPE_CHECKING:  # zkedge.msm loads the native core: imported where it runs
+    from zkedge.groth16.windows import WindowFile
     from zkedge.msm import MsmStop
 
 T = TypeVar("T")
@@ -204,29 +205,41 @@ def msm_partials(
     threads: int | None = None,
     progress: Progress | None = None,
     stop: MsmStop | None = None,
+    windows: WindowFile | None = None,
 ) -> dict[PointSet, Point]:
     """Run every task of ``plan`` locally and add the partial sums per MSM.
 
     ``scalars`` maps "witness" and "h" to their full LE byte vectors. Setting ``stop`` (from
     another thread) makes it raise :class:`zkedge.msm.MsmCancelled` within about 256 points.
+    The point sets ``windows`` has blocks for run as fixed-base MSMs over them.
     """
     from zkedge import ec
-    from zkedge.msm import msm
+    from zkedge.msm import msm, msm_fixed
 
     prog = progress or Progress("", 1.0, enabled=False)
     sums: dict[PointSet, Point] = {}
     last = {t.msm: i for i, t in enumerate(plan.tasks)}
     for i, t in enumerate(plan.tasks):
         with prog.step(f"msm {t.msm}", t.cost):
-            table = zk.table(t.msm)
-            part = msm(
-                table,
-                t.scalar_slice(scalars[t.source]),
-                start=t.start,
-                count=t.count,
-                threads=threads,
-                stop=stop,
-            )
+            fixed = windows.fixed(t.msm) if windows is not None else None
+            if fixed is not None:
+                part = msm_fixed(
+                    fixed,
+                    t.scalar_slice(scalars[t.source]),
+                    start=t.start,
+                    count=t.count,
+                    threads=threads,
+                    stop=stop,
+                )
+            else:
+                part = msm(
+                    zk.table(t.msm),
+                    t.scalar_slice(scalars[t.source]),
+                    start=t.start,
+                    count=t.count,
+                    threads=threads,
+                    stop=stop,
+                )
             if last[t.msm] == i:  # done with these bases: their mapped pages go back
                 zk.evict(t.msm)
         prev = sums.get(t.msm)
@@ -284,11 +297,14 @@ def prove_points(
     rs: tuple[int, int] | None = None,
     plan: ProofPlan | None = None,
     stop: MsmStop | None = None,
+    windows: str | os.PathLike[str] | WindowFile | None = None,
 ) -> ProofResult:
     """Prove locally; the result as points with step times. ``rs`` fixes the blinding (tests
     only: a reused r, s leaks the witness). Setting ``stop`` from another thread ends the
     proof with :class:`zkedge.msm.MsmCancelled`: at once in an MSM (most of the time),
-    after the step in hand otherwise."""
+    after the step in hand otherwise. ``windows``: a window file for this zkey
+    (:mod:`zkedge.groth16.windows`; its point sets' MSMs run fixed-base, about a fifth faster;
+    its points are not checked, so check the proof)."""
     from zkedge.msm import MsmCancelled
 
     def check() -> None:
@@ -297,6 +313,11 @@ def prove_points(
 
     check()
     zk, wit = load_inputs(zkey, witness)
+    if windows is not None:
+        from zkedge.groth16.windows import WindowFile
+
+        if not isinstance(windows, WindowFile):
+            windows = WindowFile(windows, zk)
     h = zk.header
     plan = plan or plan_proof(h)
     if isinstance(progress, Progress):
@@ -311,7 +332,13 @@ def prove_points(
     zk.evict("coefs")
     check()
     sums = msm_partials(
-        zk, {"witness": wit.data, "h": hvec}, plan, threads=threads, progress=prog, stop=stop
+        zk,
+        {"witness": wit.data, "h": hvec},
+        plan,
+        threads=threads,
+        progress=prog,
+        stop=stop,
+        windows=windows,
     )
     zk.load_tables()  # every table now cached on zk; the file's other bytes are released
     if rs is None:
