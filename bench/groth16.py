@@ -6,7 +6,7 @@ zkey and witness.
     .venv/bin/python bench/groth16.py                 # sizes 2^12, 2^14, 2^16
     .venv/bin/python bench/groth16.py --sizes 12,14 --repeat 3 --fleet 0
     .venv/bin/python bench/groth16.py --sizes 14,15,16 --setup fast --fleet 0 \
-        --rapidsnark /path/to/rapidsnark/prover
+        --rapidsnark /path/to/rapidsnark/prover --windows
 
 Circuits (tests/fixtures/circuits/chain.circom.in: half bit decompositions, whose witness
 values are 0/1, half chained multiplications) of about 15/16 * 2^k constraints are generated on
@@ -16,7 +16,9 @@ cached in build/fixtures/ptau/ are set up by snarkjs (on 2 busy cores the ptau t
 format, known toxic waste: ~5 min at 2^16). Every run is a fresh process pinned with taskset to
 the first 1 (or all) of this process's CPUs; the provers take turns within each round (zkedge,
 rapidsnark, snarkjs), and the fastest whole-process wall time of the rounds is kept. Peak memory
-is that process's max RSS. Each zkedge and rapidsnark proof is checked with snarkjs.
+is that process's max RSS. Each zkedge and rapidsnark proof is checked with snarkjs. --windows
+also times `zkedge prove --windows` (window tables made once per size by `zkedge zkey windows`,
+kept beside the zkey; the command checks its proof before writing it) in the same rounds.
 """
 
 from __future__ import annotations
@@ -304,6 +306,41 @@ def run_rapidsnark(
     )
 
 
+def windows_for(d: Path) -> Path:
+    """The circuit's window file (`zkedge zkey windows`), made once and kept beside the zkey."""
+    path = d / "circuit.windows"
+    if not path.is_file() or path.stat().st_mtime < (d / "circuit.zkey").stat().st_mtime:
+        t0 = time.monotonic()
+        cmd = [PY, "-m", "zkedge", "zkey", "windows", str(d / "circuit.zkey"), str(path)]
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=ROOT)
+        if proc.returncode:
+            raise RuntimeError(proc.stdout + proc.stderr)
+        log(f"{proc.stdout.strip()} in {time.monotonic() - t0:.1f} s")
+    return path
+
+
+def run_windows(d: Path, out: Path, cpus: list[int] | None = None) -> dict[str, float]:
+    """`zkedge prove --windows` as a whole process (it verifies the proof before writing)."""
+    return run_wrapped(
+        pinned(
+            cpus,
+            [
+                PY,
+                "-m",
+                "zkedge",
+                "prove",
+                "-q",
+                "--windows",
+                str(windows_for(d)),
+                str(d / "circuit.zkey"),
+                str(d / "witness.wtns"),
+                str(out / "win_proof.json"),
+                str(out / "win_public.json"),
+            ],
+        )
+    )
+
+
 def snarkjs_verifies_files(vkey: Path, public: Path, proof: Path) -> bool:
     """Whether `snarkjs groth16 verify` accepts the proof."""
     proc = subprocess.run(
@@ -389,6 +426,11 @@ def parse_args() -> argparse.Namespace:
         help="rapidsnark's prover binary: timed in the same rounds as zkedge",
     )
     ap.add_argument(
+        "--windows",
+        action="store_true",
+        help="also time `zkedge prove --windows` (window tables made once per size)",
+    )
+    ap.add_argument(
         "--setup",
         choices=["auto", "snarkjs", "fast"],
         default="auto",
@@ -421,7 +463,7 @@ def log_row(row: dict[str, Any]) -> None:
         f"{zk['maxrss_kb'] / 1024:.0f} MB; "
         + ", ".join(f"{a} {b:.2f}" for a, b in zk["steps"].items())
     )
-    for who, name in (("rs", "rapidsnark"), ("sj", "snarkjs")):
+    for who, name in (("win", "zkedge prove --windows"), ("rs", "rapidsnark"), ("sj", "snarkjs")):
         if who in row:
             r = row[who]
             log(
@@ -448,6 +490,12 @@ def measure(args: argparse.Namespace, k: int, cores: list[int]) -> list[dict[str
             runs.setdefault(("zk", c), []).append(run_zkedge(d, 0, out, cpus))
             if rnd == 0 and not snarkjs_verifies(d, out):
                 raise SystemExit(f"snarkjs rejects zkedge's 2^{k} proof ({c} cores)")
+            if args.windows:
+                runs.setdefault(("win", c), []).append(run_windows(d, out, cpus))
+                if rnd == 0 and not snarkjs_verifies(d, out, "win_"):
+                    raise SystemExit(
+                        f"snarkjs rejects zkedge's 2^{k} proof with windows ({c} cores)"
+                    )
             if args.rapidsnark is not None:
                 runs.setdefault(("rs", c), []).append(run_rapidsnark(args.rapidsnark, d, out, cpus))
                 if rnd == 0 and not snarkjs_verifies(d, out, "rs_"):
@@ -466,7 +514,7 @@ def measure(args: argparse.Namespace, k: int, cores: list[int]) -> list[dict[str
             "setup": setup, "dir": str(d), "k": k, "constraints": ncons, "wires": nwires,
             "cores": c, "fleet": fleet if c == len(cpus_all) else None,
         }  # fmt: skip
-        for who in ("zk", "rs", "sj"):
+        for who in ("zk", "win", "rs", "sj"):
             if (who, c) in runs:
                 row[who] = best_of(runs[who, c])
         log_row(row)
@@ -476,23 +524,26 @@ def measure(args: argparse.Namespace, k: int, cores: list[int]) -> list[dict[str
 
 COLS = [
     ("size", 5), ("constr", 7), ("cores", 5), ("zkedge s", 8), ("r+p s", 6), ("MB", 5),
-    ("rapidsn s", 9), ("MB", 5), ("snarkjs s", 9), ("MB", 5), ("zk/rs", 5), ("zk/sj", 5),
-    ("fleet s", 7), ("check s", 7), ("fl/zk", 5),
+    ("windows s", 9), ("MB", 5), ("rapidsn s", 9), ("MB", 5), ("snarkjs s", 9), ("MB", 5),
+    ("zk/rs", 5), ("win/rs", 6), ("zk/sj", 5), ("fleet s", 7), ("check s", 7), ("fl/zk", 5),
 ]  # fmt: skip
 
 
 def row_cells(row: dict[str, Any]) -> list[str]:
     """The table cells of one row ("-" where a prover was not run)."""
-    z, rs, sj, fl = row["zk"], row.get("rs"), row.get("sj"), row.get("fleet")
+    z, win, rs, sj = row["zk"], row.get("win"), row.get("rs"), row.get("sj")
+    fl = row.get("fleet")
     zt = float(z["wall"])
     cells = [
         f"2^{row['k']}" + ("*" if row["setup"] == "fast" else ""),
         str(row["constraints"]), str(row["cores"]),
         f"{zt:.2f}", f"{z['read'] + z['prove']:.2f}", f"{z['maxrss_kb'] / 1024:.0f}",
     ]  # fmt: skip
-    for r in (rs, sj):
+    for r in (win, rs, sj):
         cells += [f"{r['wall']:.2f}", f"{r['maxrss_kb'] / 1024:.0f}"] if r else ["-", "-"]
-    cells += [f"{zt / r['wall']:.2f}" if r else "-" for r in (rs, sj)]
+    cells.append(f"{zt / rs['wall']:.2f}" if rs else "-")
+    cells.append(f"{win['wall'] / rs['wall']:.2f}" if rs and win else "-")
+    cells.append(f"{zt / sj['wall']:.2f}" if sj else "-")
     if fl:
         fleet_s = fl["warm"] - fl["warm_steps"]["verify"]  # read + H + MSMs + blinding
         cells += [f"{fleet_s:.2f}", f"{fl['warm_steps']['verify']:.2f}", f"{fleet_s / zt:.2f}"]
@@ -511,9 +562,10 @@ def print_table(rows: list[dict[str, Any]], ncpu: int, repeat: int) -> None:
     )
     print(
         "zk/rs, zk/sj: zkedge's process time divided by rapidsnark's, snarkjs's (below 1: zkedge "
-        "faster). fleet (all-cores rows): coordinator + worker processes (1 thread each) on this"
-        f" machine, warm base cache, best of {repeat} warm proofs; 'fleet s' includes H, MSMs "
-        "and blinding, not the py_ecc check of the proof (given apart). * = zkey from "
+        "faster); 'windows s' and win/rs: `zkedge prove --windows` (the command, with its check "
+        "of the proof). fleet (all-cores rows): coordinator + worker processes (1 thread each) "
+        f"on this machine, warm base cache, best of {repeat} warm proofs; 'fleet s' includes H, "
+        "MSMs and blinding, not the py_ecc check of the proof (given apart). * = zkey from "
         "tests/fixtures/fast_setup.py (same format, insecure) instead of snarkjs."
     )
     hdr = " ".join(f"{name:>{w}}" for name, w in COLS)
