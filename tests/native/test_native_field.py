@@ -252,6 +252,14 @@ def test_zkey_eval_ab_threads(c: Curve) -> None:
     bad = coefs[: 44 * 5000] + record(0, n, 0, 1) + coefs[44 * 5001 :]
     with pytest.raises(ValueError, match="record 5000"):
         field.zkey_eval_ab(c, bad, len(recs), w, nvars, n, threads=2)
+    # two threads take a matrix each: the first bad record is named, whichever finds it
+    worse = bad[: 44 * 3000] + record(1, 0, nvars, 1) + bad[44 * 3001 :]
+    for t in (1, 2):
+        with pytest.raises(ValueError, match="record 3000"):
+            field.zkey_eval_ab(c, worse, len(recs), w, nvars, n, threads=t)
+    third = coefs[: 44 * 7000] + record(2, 0, 0, 1) + coefs[44 * 7001 :]
+    with pytest.raises(ValueError, match="record 7000"):
+        field.zkey_eval_ab(c, third, len(recs), w, nvars, n, threads=2)
 
 
 def record(matrix: int, constraint: int, signal: int, value_mont: int) -> bytes:
