@@ -72,12 +72,7 @@ def root_specs(modules: list[str]) -> list[str]:
 
 # Problems in code this build cannot fix from a docstring, each to be removed once mended; an
 # entry that no longer occurs fails the build too, so the list only shrinks.
-KNOWN = {
-    # FleetProof (zkedge/fleet/coordinator/_groth16.py) inherits ProofResult's dataclass fields,
-    # whose string annotations name Curve, G1Affine and G2Affine, which that module does not
-    # import, so pdoc cannot evaluate the generated __init__'s signature.
-    r"Error parsing type annotation .* for zkedge\.fleet\.coordinator\.FleetProof\.__init__",
-}
+KNOWN: set[str] = set()
 
 _ROLE = re.compile(r"(?::py)?:(mod|func|data|const|class|meth|attr|exc|obj):`([^`]+)`")
 

@@ -7,8 +7,9 @@ G1 ``(x, y)``; G2 ``((x.c0, x.c1), (y.c0, y.c1))``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
+
+from zkedge.record import Frozen
 
 Group = Literal["G1", "G2"]
 G1Affine = tuple[int, int]
@@ -19,10 +20,21 @@ Point = G1Affine | G2Affine | None
 GROUPS: tuple[Group, ...] = ("G1", "G2")
 
 
-@dataclass(frozen=True)
-class Curve:
+class Curve(Frozen):
     """A pairing-friendly curve: moduli, sizes, generators and the native core's id."""
 
+    __slots__ = (
+        "b",
+        "b2",
+        "fr_generator",
+        "fr_two_adicity",
+        "g1",
+        "g2",
+        "name",
+        "native_id",
+        "p",
+        "r",
+    )  # fmt: skip
     name: str
     native_id: int
     p: int  # base field modulus
@@ -33,6 +45,23 @@ class Curve:
     g2: G2Affine
     fr_two_adicity: int
     fr_generator: int  # multiplicative generator of Fr* (a quadratic non-residue)
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        native_id: int,
+        p: int,
+        r: int,
+        b: int,
+        b2: Fp2,
+        g1: G1Affine,
+        g2: G2Affine,
+        fr_two_adicity: int,
+        fr_generator: int,
+    ) -> None:
+        self._set(name=name, native_id=native_id, p=p, r=r, b=b, b2=b2, g1=g1, g2=g2,
+                  fr_two_adicity=fr_two_adicity, fr_generator=fr_generator)  # fmt: skip
 
     @property
     def fp_bytes(self) -> int:

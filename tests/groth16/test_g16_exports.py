@@ -36,8 +36,8 @@ def test_prover_does_not_import_py_ecc() -> None:
 
 def test_local_prove_imports_only_the_prover(tmp_path: object) -> None:
     """`zkedge prove` without --coordinator loads neither the fleet (grpclib, trio) nor
-    OpenSSL (ssl, hashlib, secrets) nor concurrent.futures: its start-up is a small proof's
-    largest cost."""
+    OpenSSL (ssl, hashlib, secrets) nor concurrent.futures, nor dataclasses with inspect:
+    its start-up is a small proof's largest cost."""
     import subprocess
     import sys
     from pathlib import Path
@@ -51,7 +51,8 @@ def test_local_prove_imports_only_the_prover(tmp_path: object) -> None:
         "import sys\n"
         "from zkedge.cli import main\n"
         f"rc = main({argv!r})\n"
-        "heavy = {'trio', 'grpclib', 'betterproto', 'ssl', 'hashlib', 'secrets', 'concurrent'}\n"
+        "heavy = {'trio', 'grpclib', 'betterproto', 'ssl', 'hashlib', 'secrets', 'concurrent',\n"
+        "         'dataclasses', 'inspect'}\n"
         "print(rc, sorted(m for m in sys.modules\n"
         "                 if m.split('.')[0] in heavy or m.startswith('zkedge.fleet')))\n"
     )

@@ -10,10 +10,10 @@ import mmap
 import os
 import struct
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from zkedge.curves import BLS12_381, BN254, Curve, G1Affine, G2Affine
+from zkedge.record import Record
 
 __all__ = ["BinFile", "FormatError", "Source", "curve_from_q", "curve_from_r", "read_source"]
 
@@ -40,18 +40,34 @@ def read_source(src: Source, what: str) -> tuple[str, bytes | memoryview]:
         raise FormatError(str(path), f"cannot read {what} file: {e.strerror or e}") from None
 
 
-@dataclass
-class BinFile:
+class BinFile(Record):
     """A parsed container: sections by id (each a list, duplicates kept) as zero-copy views,
     with their offsets in the file (``starts``, same order) and the file's mapping when
     :meth:`read_path` mapped it."""
 
+    __slots__ = ("magic", "mapped", "name", "sections", "starts", "version")
     name: str
     magic: str
     version: int
     sections: dict[int, list[memoryview]]
-    starts: dict[int, list[int]] = field(default_factory=dict)
-    mapped: mmap.mmap | None = None
+    starts: dict[int, list[int]]
+    mapped: mmap.mmap | None
+
+    def __init__(
+        self,
+        name: str,
+        magic: str,
+        version: int,
+        sections: dict[int, list[memoryview]],
+        starts: dict[int, list[int]] | None = None,
+        mapped: mmap.mmap | None = None,
+    ) -> None:
+        self.name = name
+        self.magic = magic
+        self.version = version
+        self.sections = sections
+        self.starts = {} if starts is None else starts
+        self.mapped = mapped
 
     @classmethod
     def parse(cls, name: str, data: bytes | memoryview, magic: str, max_version: int) -> BinFile:

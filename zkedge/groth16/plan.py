@@ -11,10 +11,10 @@ holds the secrets (see :func:`zkedge.groth16.prover.finish_proof`).
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from typing import Literal
 
 from zkedge.groth16.zkey import PointSet, ZkeyHeader
+from zkedge.record import Frozen
 
 __all__ = ["G2_COST", "MSM_NAMES", "MsmTask", "ProofPlan", "plan_proof", "split_range"]
 
@@ -24,11 +24,11 @@ G2_COST = 3.0
 ScalarSource = Literal["witness", "h"]
 
 
-@dataclass(frozen=True)
-class MsmTask:
+class MsmTask(Frozen):
     """One range of one MSM: points [start, start+count) of section ``msm`` times the scalars
     [scalar_start, scalar_start+count) of ``source``."""
 
+    __slots__ = ("count", "group", "index", "msm", "scalar_start", "source", "start")
     index: int
     msm: PointSet
     group: Literal["G1", "G2"]
@@ -36,6 +36,19 @@ class MsmTask:
     count: int
     source: ScalarSource
     scalar_start: int
+
+    def __init__(
+        self,
+        index: int,
+        msm: PointSet,
+        group: Literal["G1", "G2"],
+        start: int,
+        count: int,
+        source: ScalarSource,
+        scalar_start: int,
+    ) -> None:
+        self._set(index=index, msm=msm, group=group, start=start, count=count, source=source,
+                  scalar_start=scalar_start)  # fmt: skip
 
     @property
     def cost(self) -> float:
@@ -48,14 +61,19 @@ class MsmTask:
         return bytes(scalars[lo : lo + self.count * fr_bytes])
 
 
-@dataclass(frozen=True)
-class ProofPlan:
+class ProofPlan(Frozen):
     """All MSM tasks of one proof."""
 
+    __slots__ = ("domain_size", "n_public", "n_vars", "tasks")
     n_vars: int
     n_public: int
     domain_size: int
     tasks: tuple[MsmTask, ...]
+
+    def __init__(
+        self, n_vars: int, n_public: int, domain_size: int, tasks: tuple[MsmTask, ...]
+    ) -> None:
+        self._set(n_vars=n_vars, n_public=n_public, domain_size=domain_size, tasks=tasks)
 
     def msm_size(self, msm: PointSet) -> int:
         """Number of points in an MSM."""

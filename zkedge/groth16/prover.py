@@ -22,7 +22,6 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from zkedge.curves import Curve, G1Affine, G2Affine, Point
@@ -32,6 +31,7 @@ from zkedge.groth16.plan import MSM_NAMES, ProofPlan, plan_proof
 from zkedge.groth16.proofjson import proof_to_json, public_to_json
 from zkedge.groth16.wtns import Witness, read_wtns
 from zkedge.groth16.zkey import PointSet, Zkey, ZkeyHeader, read_zkey
+from zkedge.record import Record
 
 if TYPE_CHECKING:  # zkedge.msm loads the native core: imported where it runs
     from zkedge.groth16.windows import WindowFile
@@ -52,16 +52,32 @@ __all__ = [
 ]
 
 
-@dataclass
-class ProofResult:
+class ProofResult(Record):
     """A proof as points, its public signals and the time of each step."""
 
+    __slots__ = ("a", "b", "c", "curve", "public", "times")
     curve: Curve
     a: G1Affine | None
     b: G2Affine | None
     c: G1Affine | None
     public: list[int]
     times: dict[str, float]
+
+    def __init__(
+        self,
+        curve: Curve,
+        a: G1Affine | None,
+        b: G2Affine | None,
+        c: G1Affine | None,
+        public: list[int],
+        times: dict[str, float],
+    ) -> None:
+        self.curve = curve
+        self.a = a
+        self.b = b
+        self.c = c
+        self.public = public
+        self.times = times
 
     def to_json(self) -> tuple[dict[str, Any], list[str]]:
         """(proof.json, public.json) objects exactly as snarkjs writes them."""

@@ -80,7 +80,7 @@ def plan_windows(
     max_size: int | None = None,
 ) -> list[PointSet]:
     """The point sets a window file keeps: ``only`` (default all five), then, under
-    ``max_size`` bytes of file, in :data:`ORDER` those that still fit."""
+    ``max_size`` bytes of file, in ``ORDER`` those that still fit."""
     from zkedge.msm import fixed_windows
 
     W = fixed_windows(zk.curve, window)
@@ -114,7 +114,7 @@ def write_windows(
 ) -> int:
     """Compute the window blocks of ``sets`` and write them to ``path`` (through a temporary
     file renamed at the end: a failure, a full disk included, leaves no partial file). Returns
-    the file's size. Memory: a stretch of :data:`WRITE_POINTS` points' blocks at a time."""
+    the file's size. Memory: a stretch of ``WRITE_POINTS`` points' blocks at a time."""
     from zkedge.msm import fill_fixed_blocks, fixed_windows
 
     W = fixed_windows(zk.curve, window)
@@ -254,7 +254,7 @@ class WindowFile:
 
     def fixed(self, which: PointSet) -> FixedTable | None:
         """The fixed-base table of ``which`` (None if the file has no blocks for it); the base
-        table is the zkey's (loaded and checked as :meth:`Zkey.table` does)."""
+        table is the zkey's (loaded and checked as :meth:`zkedge.groth16.zkey.Zkey.table` does)."""
         from zkedge.msm import FixedTable, fixed_windows
 
         span = self._sets.get(which)

@@ -9,22 +9,28 @@ from __future__ import annotations
 import struct
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from zkedge.curves import Curve
 from zkedge.groth16._binfile import BinFile, FormatError, Source, curve_from_r, read_source
+from zkedge.record import Record
 
 __all__ = ["Witness", "read_wtns", "witness_from_values"]
 
 
-@dataclass
-class Witness:
+class Witness(Record):
     """Witness values as n * 32 bytes little-endian standard form (what the native core takes)."""
 
+    __slots__ = ("curve", "data", "n", "name")
     name: str
     curve: Curve
     n: int
     data: bytes
+
+    def __init__(self, name: str, curve: Curve, n: int, data: bytes) -> None:
+        self.name = name
+        self.curve = curve
+        self.n = n
+        self.data = data
 
     def value(self, i: int) -> int:
         """The i-th witness value."""

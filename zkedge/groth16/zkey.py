@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import mmap
 import struct
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 from zkedge.curves import Curve, G1Affine, G2Affine
@@ -28,6 +27,7 @@ from zkedge.groth16._binfile import (
     g2_on_curve,
     read_source,
 )
+from zkedge.record import Frozen, Record
 
 if TYPE_CHECKING:
     from zkedge.msm import BaseTable
@@ -48,10 +48,21 @@ GROTH16_PROTOCOL = 1
 COEF_HEADER = 12  # u32 matrix, u32 constraint, u32 signal
 
 
-@dataclass(frozen=True)
-class ZkeyHeader:
+class ZkeyHeader(Frozen):
     """Section 2 of a Groth16 zkey, points decoded to Python affine tuples."""
 
+    __slots__ = (
+        "alpha1",
+        "beta1",
+        "beta2",
+        "curve",
+        "delta1",
+        "delta2",
+        "domain_size",
+        "gamma2",
+        "n_public",
+        "n_vars",
+    )  # fmt: skip
     curve: Curve
     n_vars: int
     n_public: int
@@ -63,29 +74,81 @@ class ZkeyHeader:
     delta1: G1Affine
     delta2: G2Affine
 
+    def __init__(
+        self,
+        *,
+        curve: Curve,
+        n_vars: int,
+        n_public: int,
+        domain_size: int,
+        alpha1: G1Affine,
+        beta1: G1Affine,
+        beta2: G2Affine,
+        gamma2: G2Affine,
+        delta1: G1Affine,
+        delta2: G2Affine,
+    ) -> None:
+        self._set(curve=curve, n_vars=n_vars, n_public=n_public, domain_size=domain_size,
+                  alpha1=alpha1, beta1=beta1, beta2=beta2, gamma2=gamma2, delta1=delta1,
+                  delta2=delta2)  # fmt: skip
+
     @property
     def power(self) -> int:
         """log2 of the domain size."""
         return self.domain_size.bit_length() - 1
 
 
-@dataclass
-class Zkey:
+class Zkey(Record):
     """A parsed proving key. Big sections stay as raw bytes until loaded into native tables."""
 
+    __slots__ = (
+        "_mapped",
+        "_spans",
+        "_tables",
+        "coefs",
+        "fleet_tables",
+        "header",
+        "ic",
+        "n_coefs",
+        "name",
+        "raw",
+    )  # fmt: skip
     name: str
     header: ZkeyHeader
     ic: list[G1Affine | None]
     n_coefs: int
     coefs: memoryview  # n_coefs records of 12 + 32 bytes (after the count)
     raw: dict[PointSet, memoryview]
-    _tables: dict[PointSet, BaseTable] = field(default_factory=dict, repr=False)
+    _tables: dict[PointSet, BaseTable]
     # content hashes of the point sections as added to a coordinator (zkedge.fleet.coordinator)
-    fleet_tables: dict[PointSet, str] = field(default_factory=dict, repr=False)
+    fleet_tables: dict[PointSet, str]
     # the file's read-only mapping, and (offset, size) of section 4's records and of each
     # point section in it, for evict()
-    _mapped: mmap.mmap | None = field(default=None, repr=False)
-    _spans: dict[str, tuple[int, int]] = field(default_factory=dict, repr=False)
+    _mapped: mmap.mmap | None
+    _spans: dict[str, tuple[int, int]]
+
+    def __init__(
+        self,
+        name: str,
+        header: ZkeyHeader,
+        ic: list[G1Affine | None],
+        n_coefs: int,
+        coefs: memoryview,
+        raw: dict[PointSet, memoryview],
+    ) -> None:
+        self.name = name
+        self.header = header
+        self.ic = ic
+        self.n_coefs = n_coefs
+        self.coefs = coefs
+        self.raw = raw
+        self._tables = {}
+        self.fleet_tables = {}
+        self._mapped = None
+        self._spans = {}
+
+    def __repr__(self) -> str:
+        return f"Zkey(name={self.name!r}, header={self.header!r}, n_coefs={self.n_coefs})"
 
     @property
     def curve(self) -> Curve:

@@ -30,13 +30,12 @@ from __future__ import annotations
 import secrets
 import socket
 import time
-from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, cast
 
 import trio
 
 from zkedge import ec
-from zkedge.curves import G1Affine, G2Affine, Point
+from zkedge.curves import Curve, G1Affine, G2Affine, Point
 from zkedge.fleet.common import ProofRejected
 from zkedge.fleet.coordinator._coordinator import MsmSpec
 from zkedge.fleet.coordinator.scheduler import split_proof
@@ -64,13 +63,31 @@ if TYPE_CHECKING:
 __all__ = ["FleetProof", "prove_groth16", "prove_whole", "rerandomize", "workers_share_this_host"]
 
 
-@dataclass
 class FleetProof(ProofResult):
     """A proof made on the fleet, with each worker's share and any quarantined workers."""
 
-    shares: dict[str, tuple[int, int, float]] = field(default_factory=dict)
-    quarantined: list[str] = field(default_factory=list)
-    job_id: str = ""
+    __slots__ = ("job_id", "quarantined", "shares")
+    shares: dict[str, tuple[int, int, float]]
+    quarantined: list[str]
+    job_id: str
+
+    def __init__(
+        self,
+        curve: Curve,
+        a: G1Affine | None,
+        b: G2Affine | None,
+        c: G1Affine | None,
+        public: list[int],
+        times: dict[str, float],
+        *,
+        shares: dict[str, tuple[int, int, float]] | None = None,
+        quarantined: list[str] | None = None,
+        job_id: str = "",
+    ) -> None:
+        super().__init__(curve, a, b, c, public, times)
+        self.shares = {} if shares is None else shares
+        self.quarantined = [] if quarantined is None else quarantined
+        self.job_id = job_id
 
 
 def workers_share_this_host(coord: Coordinator) -> bool:
@@ -201,7 +218,7 @@ def _whole_witness_c(tk: MsmTask) -> MsmTask:
     :func:`_fleet_bases` puts at infinity (they add nothing)."""
     if tk.msm != "C" or tk.start != 0 or tk.scalar_start == 0:
         return tk
-    return replace(tk, count=tk.count + tk.scalar_start, scalar_start=0)
+    return MsmTask(tk.index, tk.msm, tk.group, tk.start, tk.count + tk.scalar_start, tk.source, 0)
 
 
 def _fleet_bases(zk: Zkey, which: PointSet) -> bytes | memoryview | BaseTable:
