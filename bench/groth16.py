@@ -19,6 +19,8 @@ rapidsnark, snarkjs), and the fastest whole-process wall time of the rounds is k
 is that process's max RSS. Each zkedge and rapidsnark proof is checked with snarkjs. --windows
 also times `zkedge prove --windows` (window tables made once per size by `zkedge zkey windows`,
 kept beside the zkey; the command checks its proof before writing it) in the same rounds.
+zkedge's bytecode is compiled first, as an installed wheel has it: where PYTHONDONTWRITEBYTECODE
+is set, every child would otherwise compile each module changed since the last compile.
 """
 
 from __future__ import annotations
@@ -583,6 +585,9 @@ def main() -> int:
     if args.rapidsnark is not None and not os.access(args.rapidsnark, os.X_OK):
         log(f"{args.rapidsnark} is not an executable")
         return 2
+    import compileall
+
+    compileall.compile_dir(str(ROOT / "zkedge"), quiet=1)
     ncpu = len(os.sched_getaffinity(0))
     wanted = {int(c) for c in args.cores.split(",")} if args.cores else {1, ncpu}
     cores = sorted({min(max(c, 1), ncpu) for c in wanted})
