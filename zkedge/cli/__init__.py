@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from zkedge import __version__
-from zkedge.cli._common import add_global_flags, run_command
+from zkedge.cli._common import Parser, add_global_flags, run_command
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
@@ -33,7 +33,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     (their parsers as in the full one, without importing the fleet, the demo or the rest)."""
     from zkedge.cli import _groth16
 
-    ap = argparse.ArgumentParser(
+    ap = Parser(
         prog="zkedge", description="A fleet of small ARM boards as one zero-knowledge prover."
     )
     ap.add_argument("--version", action="version", version=f"zkedge {__version__}")
@@ -92,10 +92,11 @@ def _dispatch(words: list[str]) -> int:
 
 def _exit_now(rc: int) -> NoReturn:
     """Flush the standard streams and the logs, then end the process with ``rc``."""
-    import logging
     import os
 
-    logging.shutdown()
+    logging = sys.modules.get("logging")  # imported only where something logs
+    if logging is not None:
+        logging.shutdown()
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()

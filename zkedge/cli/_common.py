@@ -12,18 +12,17 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-from zkedge.cli._log import LEVELS, setup_logging
 
 if TYPE_CHECKING:  # zkedge.fleet.common loads ssl (OpenSSL): imported where it is needed
     from zkedge.fleet.common import TlsConfig
 
 __all__ = [
+    "LEVELS",
     "CliError",
+    "Parser",
     "add_client_flags",
     "add_global_flags",
     "add_token",
@@ -33,6 +32,51 @@ __all__ = [
     "run_command",
     "standalone",
 ]
+
+
+LEVELS = ("debug", "info", "warning", "error")
+"""The values ``--log-level`` accepts."""
+
+
+def _columns() -> int:
+    """The terminal's width as ``shutil.get_terminal_size`` reads it ($COLUMNS, then the
+    terminal of stdout, then 80), without importing shutil (with bz2 and lzma, about 2 ms)."""
+    try:
+        columns = int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
+
+
+class _Formatter(argparse.HelpFormatter):
+    """argparse's help formatter with the width from :func:`_columns`: argparse makes a
+    formatter for every ``add_argument`` (to check its metavar), and the stock one imports
+    shutil for the width each time it is not given."""
+
+    def __init__(
+        self,
+        prog: str,
+        indent_increment: int = 2,
+        max_help_position: int = 24,
+        width: int | None = None,
+    ) -> None:
+        super().__init__(
+            prog, indent_increment, max_help_position, _columns() - 2 if width is None else width
+        )
+
+
+class Parser(argparse.ArgumentParser):
+    """The ``zkedge`` parsers: argparse's, with :class:`_Formatter` (its subcommands' parsers
+    are of this class too)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)
 
 
 class CliError(Exception):
@@ -164,8 +208,8 @@ def run_command(parser: argparse.ArgumentParser, argv: Sequence[str] | None = No
     one ``error:`` line and exit status 1 or 2 (the traceback too with ``--debug``)."""
     args = parser.parse_args(argv)
     debug = getattr(args, "debug", False)
-    level = "debug" if debug else getattr(args, "log_level", "info")
-    setup_logging(level, getattr(args, "log_format", "text"))
+    if getattr(args, "logs", True):
+        setup_logs(args)
     func: Callable[[argparse.Namespace], int] = args.func
     try:
         return func(args)
@@ -178,15 +222,27 @@ def run_command(parser: argparse.ArgumentParser, argv: Sequence[str] | None = No
             return 130
         code, message = describe(exc)
         if debug:
+            import traceback
+
             traceback.print_exception(exc)
         print(f"error: {_one_line(message)}", file=sys.stderr)
         return code
 
 
+def setup_logs(args: argparse.Namespace) -> None:
+    """Logging as the global flags say (:func:`zkedge.cli._log.setup_logging`). Subcommands
+    that log nothing set ``logs=False`` (a local ``zkedge prove``): importing logging, with
+    traceback, is about 4 ms of their start-up; one that logs only sometimes calls this itself."""
+    from zkedge.cli._log import setup_logging
+
+    level = "debug" if getattr(args, "debug", False) else getattr(args, "log_level", "info")
+    setup_logging(level, getattr(args, "log_format", "text"))
+
+
 def standalone(register: Callable[[Any], None], argv: Sequence[str] | None = None) -> int:
     """Run one group of subcommands on its own (``python -m zkedge.cli._fleet ...``): a parser
     with the global flags and only what ``register`` adds."""
-    ap = argparse.ArgumentParser(prog="zkedge")
+    ap = Parser(prog="zkedge")
     add_global_flags(ap)
     register(ap.add_subparsers(dest="command", required=True))
     return run_command(ap, argv)

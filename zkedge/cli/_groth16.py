@@ -15,7 +15,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from zkedge.cli._common import CliError, add_client_flags, client_tls, hostport_arg, standalone
+from zkedge.cli._common import (
+    CliError,
+    add_client_flags,
+    client_tls,
+    hostport_arg,
+    setup_logs,
+    standalone,
+)
 
 if TYPE_CHECKING:  # zkedge.msm loads the native core: imported where it runs
     from zkedge.msm import MsmStop
@@ -47,7 +54,7 @@ def register(subparsers: Any) -> None:
         "the native core) before writing it; always done with --coordinator and --windows",
     )
     add_windows_flag(p)
-    p.set_defaults(func=cmd_prove)
+    p.set_defaults(func=cmd_prove, logs=False)  # a local proof logs nothing; see below
 
     p = subparsers.add_parser(
         "verify",
@@ -58,7 +65,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("vkey", type=Path, help="verification_key.json")
     p.add_argument("public", type=Path, help="public.json")
     p.add_argument("proof", type=Path, help="proof.json")
-    p.set_defaults(func=cmd_verify)
+    p.set_defaults(func=cmd_verify, logs=False)
 
 
 def add_windows_flag(p: argparse.ArgumentParser) -> None:
@@ -128,6 +135,8 @@ def cmd_prove(args: argparse.Namespace) -> int:
         if windows is not None:
             raise CliError("--windows is for a local proof; the fleet keeps plain bases", 2)
         hostport_arg("--coordinator", args.coordinator)
+        if not getattr(args, "logs", True):  # the fleet client logs
+            setup_logs(args)
         return _prove_on_coordinator(args)
     t0 = time.monotonic()
     try:

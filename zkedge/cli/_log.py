@@ -16,10 +16,9 @@ import sys
 import time
 from typing import Any
 
-__all__ = ["LEVELS", "JsonFormatter", "TextFormatter", "setup_logging"]
+from zkedge.cli._common import LEVELS
 
-LEVELS = ("debug", "info", "warning", "error")
-"""The values ``--log-level`` accepts."""
+__all__ = ["LEVELS", "JsonFormatter", "TextFormatter", "setup_logging"]
 
 
 def _utc(created: float) -> str:
