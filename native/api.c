@@ -318,8 +318,11 @@ int zk_table_load(int curve, int group, const uint8_t *in, size_t in_len, int en
 #define PR_TWIST_M BN_TWIST_M
 #define PR_LOOP BN_ATE_LOOP
 #define PR_LOOP_WORDS BN_ATE_LOOP_WORDS
-#define PR_FEXP BN_FINAL_EXP
-#define PR_FEXP_WORDS BN_FINAL_EXP_WORDS
+#define PR_FROB                                                                                    \
+    { BN_FROB1, BN_FROB2, BN_FROB3, BN_FROB4, BN_FROB5 }
+#define PR_HARD                                                                                    \
+    { BN_HARD_E0, BN_HARD_E1, BN_HARD_E2, BN_HARD_E3 }
+#define PR_HARD_WORDS BN_HARD_WORDS
 #include "pairing_template.inc"
 
 #define PR bls_pair
@@ -333,8 +336,11 @@ int zk_table_load(int curve, int group, const uint8_t *in, size_t in_len, int en
 #define PR_TWIST_M BLS_TWIST_M
 #define PR_LOOP BLS_ATE_LOOP
 #define PR_LOOP_WORDS BLS_ATE_LOOP_WORDS
-#define PR_FEXP BLS_FINAL_EXP
-#define PR_FEXP_WORDS BLS_FINAL_EXP_WORDS
+#define PR_FROB                                                                                    \
+    { BLS_FROB1, BLS_FROB2, BLS_FROB3, BLS_FROB4, BLS_FROB5 }
+#define PR_HARD                                                                                    \
+    { BLS_HARD_E0, BLS_HARD_E1, BLS_HARD_E2, BLS_HARD_E3 }
+#define PR_HARD_WORDS BLS_HARD_WORDS
 #include "pairing_template.inc"
 
 #define ZK_PAIRING_BODY(PFX, G1, G2)                                                               \

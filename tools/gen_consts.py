@@ -81,10 +81,13 @@ BN_U = 4965661367192848881  # BN254: p = 36u^4 + 36u^3 + 24u^2 + 6u + 1
 BLS_X = -0xD201000000010000  # BLS12-381: r = x^4 - x^2 + 1
 
 
-def pairing_block(tag: str, c: Curve, xi0: int) -> list[str]:
+def pairing_block(tag: str, c: Curve, xi0: int, fp_bits: int) -> list[str]:
     """Ate pairing constants: xi = xi0 + u (Fp6 = Fp2[v]/(v^3 - xi), Fp12 = Fp6[w]/(w^2 - v)),
     the twist type, the Miller loop length |t - 1| and the final exponent's hard part: the
-    whole exponent is (p^12 - 1) / r = (p^6 - 1) (p^6 + 1) / r."""
+    whole exponent is (p^12 - 1) / r = (p^6 - 1) (p^2 + 1) (p^4 - p^2 + 1) / r. The hard part
+    (p^4 - p^2 + 1) / r is written in base p, e0 + e1 p + e2 p^2 + e3 p^3, so that f^e is one
+    simultaneous exponentiation of f, f^p, f^(p^2), f^(p^3) by numbers below p; the p-th power
+    (Frobenius) of x w^k, x in Fp2, is conj(x) gamma^k w^k with gamma = xi^((p - 1) / 6)."""
     p, r = c.p, c.r
     if tag == "BN":
         u = BN_U
@@ -109,8 +112,38 @@ def pairing_block(tag: str, c: Curve, xi0: int) -> list[str]:
     else:
         raise AssertionError(f"{c.name}: twist b' is neither b/xi nor b*xi")
     loop, nloop = u64s(abs(t - 1))
-    assert (p**6 + 1) % r == 0
-    fexp, nfexp = u64s((p**6 + 1) // r)
+    hard = p**4 - p**2 + 1
+    assert hard % r == 0 and (p - 1) % 6 == 0
+    e = hard // r
+    digits = [(e // p**i) % p for i in range(4)]
+    assert sum(d * p**i for i, d in enumerate(digits)) == e
+    nw = fp_bits // 64
+
+    def fp2_pow(a: tuple[int, int], k: int) -> tuple[int, int]:
+        out = (1, 0)
+        for bit in bin(k)[2:]:
+            out = fp2_mul(out, out)
+            if bit == "1":
+                out = fp2_mul(out, a)
+        return out
+
+    gamma = fp2_pow((xi0, 1), (p - 1) // 6)
+    frob = []
+    g = (1, 0)
+    for k in range(1, 6):
+        g = fp2_mul(g, gamma)
+        frob.append(
+            f"#define {tag}_FROB{k} {{ {{ {{ {words(mont(g[0], p, fp_bits), nw)} }} }}, "
+            f"{{ {{ {words(mont(g[1], p, fp_bits), nw)} }} }} }}"
+        )
+    hard_words = [u64s(d)[0] for d in digits]
+    nhard = max(u64s(d)[1] for d in digits)
+    pad = "0x0000000000000000ull"
+    hard_defs = []
+    for i, hw in enumerate(hard_words):
+        ws = hw.split(", ")
+        digits_text = ", ".join(ws + [pad] * (nhard - len(ws)))
+        hard_defs.append(f"#define {tag}_HARD_E{i} {{ {digits_text} }}")
     return [
         f"/* {c.name} ate pairing: xi = {xi0} + u; twist {'M' if m_type else 'D'}-type"
         f" (b' = b {'*' if m_type else '/'} xi) */",
@@ -119,9 +152,13 @@ def pairing_block(tag: str, c: Curve, xi0: int) -> list[str]:
         f"/* Miller loop length |t - 1| = {abs(t - 1)} (64-bit words, low first) */",
         f"#define {tag}_ATE_LOOP {{ {loop} }}",
         f"#define {tag}_ATE_LOOP_WORDS {nloop}",
-        "/* final exponent after its easy part p^6 - 1: (p^6 + 1) / r (64-bit words, low first) */",
-        f"#define {tag}_FINAL_EXP {{ {fexp} }}",
-        f"#define {tag}_FINAL_EXP_WORDS {nfexp}",
+        "/* gamma^k = xi^(k (p - 1) / 6), k = 1..5 (Fp2, Montgomery form, c0 then c1): the",
+        " * Frobenius of Fp12 multiplies the conjugate of the coefficient of w^k by gamma^k */",
+        *frob,
+        "/* the final exponent's hard part (p^4 - p^2 + 1) / r = e0 + e1 p + e2 p^2 + e3 p^3,",
+        " * each e_i below p (64-bit words, low first) */",
+        *hard_defs,
+        f"#define {tag}_HARD_WORDS {nhard}",
         "",
     ]
 
@@ -140,8 +177,8 @@ def render() -> str:
     ]
     lines += curve_block("BN", BN254, 256)
     lines += curve_block("BLS", BLS12_381, 384)
-    lines += pairing_block("BN", BN254, 9)
-    lines += pairing_block("BLS", BLS12_381, 1)
+    lines += pairing_block("BN", BN254, 9, 256)
+    lines += pairing_block("BLS", BLS12_381, 1, 384)
     lines += ["#endif", ""]
     return "\n".join(lines)
 

@@ -81,9 +81,20 @@
 /* Miller loop length |t - 1| = 147946756881789318990833708069417712966 (64-bit words, low first) */
 #define BN_ATE_LOOP { 0xf83e9682e87cfd46ull, 0x6f4d8248eeb859fbull }
 #define BN_ATE_LOOP_WORDS 2
-/* final exponent after its easy part p^6 - 1: (p^6 + 1) / r (64-bit words, low first) */
-#define BN_FINAL_EXP { 0x5250a54036e3f812ull, 0xa5635f1596789051ull, 0xd1138bf54d5bd1d4ull, 0xa8ce2533be36c7a2ull, 0x94f69f6b84e09bf6ull, 0x42ad1f5e50ef3644ull, 0x0fcc420e48c3454cull, 0x758e4408ecc9952cull, 0xc901bf1887c6042cull, 0xa733cd65b14bb3b5ull, 0xdf6d76bdcf51b0d8ull, 0xca64c0fd82eb59e1ull, 0x1d2e5726e39276a1ull, 0xc2d1ea74a391cae9ull, 0x07409206c82d647eull, 0x051c6d1aa5afdd17ull, 0xb37f601919667af5ull, 0x150e578c5084015bull, 0xfbdea556c23998e4ull, 0x000fd14cc52f5b83ull }
-#define BN_FINAL_EXP_WORDS 20
+/* gamma^k = xi^(k (p - 1) / 6), k = 1..5 (Fp2, Montgomery form, c0 then c1): the
+ * Frobenius of Fp12 multiplies the conjugate of the coefficient of w^k by gamma^k */
+#define BN_FROB1 { { { L64(0xaf9ba69633144907ull), L64(0xca6b1d7387afb78aull), L64(0x11bded5ef08a2087ull), L64(0x02f34d751a1f3a7cull) } }, { { L64(0xa222ae234c492d72ull), L64(0xd00f02a4565de15bull), L64(0xdc2ff3a253dfc926ull), L64(0x10a75716b3899551ull) } } }
+#define BN_FROB2 { { { L64(0xb5773b104563ab30ull), L64(0x347f91c8a9aa6454ull), L64(0x7a007127242e0991ull), L64(0x1956bcd8118214ecull) } }, { { L64(0x6e849f1ea0aa4757ull), L64(0xaa1c7b6d89f89141ull), L64(0xb6e713cdfae0ca3aull), L64(0x26694fbb4e82ebc3ull) } } }
+#define BN_FROB3 { { { L64(0xe4bbdd0c2936b629ull), L64(0xbb30f162e133bacbull), L64(0x31a9d1b6f9645366ull), L64(0x253570bea500f8ddull) } }, { { L64(0xa1d77ce45ffe77c7ull), L64(0x07affd117826d1dbull), L64(0x6d16bd27bb7edc6bull), L64(0x2c87200285defeccull) } } }
+#define BN_FROB4 { { { L64(0x7361d77f843abe92ull), L64(0xa5bb2bd3273411fbull), L64(0x9c941f314b3e2399ull), L64(0x15df9cddbb9fd3ecull) } }, { { L64(0x5dddfd154bd8c949ull), L64(0x62cb29a5a4445b60ull), L64(0x37bc870a0c7dd2b9ull), L64(0x24830a9d3171f0fdull) } } }
+#define BN_FROB5 { { { L64(0xc970692f41690fe7ull), L64(0xe240342127694b0bull), L64(0x32bee66b83c459e8ull), L64(0x12aabced0ab08841ull) } }, { { L64(0x0d485d2340aebfa9ull), L64(0x05193418ab2fcc57ull), L64(0xd3b0a40b8a4910f5ull), L64(0x2f21ebb535d2925aull) } } }
+/* the final exponent's hard part (p^4 - p^2 + 1) / r = e0 + e1 p + e2 p^2 + e3 p^3,
+ * each e_i below p (64-bit words, low first) */
+#define BN_HARD_E0 { 0x85989436d0f9fa91ull, 0x5cea24f6fd736beaull, 0x048b6e193fd84104ull, 0x30644e72e131a029ull }
+#define BN_HARD_E1 { 0x138f3176606a30c5ull, 0x3b852988dae41fe4ull, 0x048b6e193fd84105ull, 0x30644e72e131a029ull }
+#define BN_HARD_E2 { 0xf83e9682e87cfd46ull, 0x6f4d8248eeb859fbull, 0x0000000000000000ull, 0x0000000000000000ull }
+#define BN_HARD_E3 { 0x0000000000000001ull, 0x0000000000000000ull, 0x0000000000000000ull, 0x0000000000000000ull }
+#define BN_HARD_WORDS 4
 
 /* bls12_381 ate pairing: xi = 1 + u; twist M-type (b' = b * xi) */
 #define BLS_XI0 1
@@ -91,8 +102,19 @@
 /* Miller loop length |t - 1| = 15132376222941642752 (64-bit words, low first) */
 #define BLS_ATE_LOOP { 0xd201000000010000ull }
 #define BLS_ATE_LOOP_WORDS 1
-/* final exponent after its easy part p^6 - 1: (p^6 + 1) / r (64-bit words, low first) */
-#define BLS_FINAL_EXP { 0x8739e1cdc0705d6aull, 0x09a5256de0381a16ull, 0x9cf0f70a61c791e2ull, 0x3a09c4497903f76eull, 0x2d7271563890f133ull, 0x224741b36fec7760ull, 0x338259c22a12bd40ull, 0x38ee1cd4778e0de7ull, 0xc3b5ef4b188a20b0ull, 0x1d615d49e2764d7bull, 0x816101ddd076117dull, 0xf007c01e7ebe3afcull, 0x27d7bd90935021c3ull, 0xc3b5e2f557c0b15full, 0x5e886c94c4f82384ull, 0xee6a95db11e63f56ull, 0x2b822f514a9c4f6full, 0x12d6a874d21b73daull, 0x1304275ef499dffbull, 0x967878febcb95d1full, 0x4744497f8b2f2922ull, 0x85a2e707f0841855ull, 0x9f0c50126c802eecull, 0xfb46e197bd2fa489ull, 0x548ce0809bc5f61aull, 0xcf56fb1573beaa8cull, 0xad7375a3763bdf7cull, 0xe0ec9031179bdeccull, 0x6579aea83c48c1daull, 0xdbf85ae664cf5bb3ull, 0x7b6f235c55ca7566ull, 0x000028b314877503ull }
-#define BLS_FINAL_EXP_WORDS 32
+/* gamma^k = xi^(k (p - 1) / 6), k = 1..5 (Fp2, Montgomery form, c0 then c1): the
+ * Frobenius of Fp12 multiplies the conjugate of the coefficient of w^k by gamma^k */
+#define BLS_FROB1 { { { L64(0x07089552b319d465ull), L64(0xc6695f92b50a8313ull), L64(0x97e83cccd117228full), L64(0xa35baecab2dc29eeull), L64(0x1ce393ea5daace4dull), L64(0x08f2220fb0fb66ebull) } }, { { L64(0xb2f66aad4ce5d646ull), L64(0x5842a06bfc497cecull), L64(0xcf4895d42599d394ull), L64(0xc11b9cba40a8e8d0ull), L64(0x2e3813cbe5a0de89ull), L64(0x110eefda88847fafull) } } }
+#define BLS_FROB2 { { { L64(0x0000000000000000ull), L64(0x0000000000000000ull), L64(0x0000000000000000ull), L64(0x0000000000000000ull), L64(0x0000000000000000ull), L64(0x0000000000000000ull) } }, { { L64(0xcd03c9e48671f071ull), L64(0x5dab22461fcda5d2ull), L64(0x587042afd3851b95ull), L64(0x8eb60ebe01bacb9eull), L64(0x03f97d6e83d050d2ull), L64(0x18f0206554638741ull) } } }
+#define BLS_FROB3 { { { L64(0x7bcfa7a25aa30fdaull), L64(0xdc17dec12a927e7cull), L64(0x2f088dd86b4ebef1ull), L64(0xd1ca2087da74d4a7ull), L64(0x2da2596696cebc1dull), L64(0x0e2b7eedbbfd87d2ull) } }, { { L64(0x7bcfa7a25aa30fdaull), L64(0xdc17dec12a927e7cull), L64(0x2f088dd86b4ebef1ull), L64(0xd1ca2087da74d4a7ull), L64(0x2da2596696cebc1dull), L64(0x0e2b7eedbbfd87d2ull) } } }
+#define BLS_FROB4 { { { L64(0x890dc9e4867545c3ull), L64(0x2af322533285a5d5ull), L64(0x50880866309b7e2cull), L64(0xa20d1b8c7e881024ull), L64(0x14e4f04fe2db9068ull), L64(0x14e56d3f1564853aull) } }, { { L64(0x0000000000000000ull), L64(0x0000000000000000ull), L64(0x0000000000000000ull), L64(0x0000000000000000ull), L64(0x0000000000000000ull), L64(0x0000000000000000ull) } } }
+#define BLS_FROB5 { { { L64(0x82d83cf50dbce43full), L64(0xa2813e53df9d018full), L64(0xc6f0caa53c65e181ull), L64(0x7525cf528d50fe95ull), L64(0x4a85ed50f4798a6bull), L64(0x171da0fd6cf8eebdull) } }, { { L64(0x3726c30af242c66cull), L64(0x7c2ac1aad1b6fe70ull), L64(0xa04007fbba4b14a2ull), L64(0xef517c3266341429ull), L64(0x0095ba654ed2226bull), L64(0x02e370eccc86f7ddull) } } }
+/* the final exponent's hard part (p^4 - p^2 + 1) / r = e0 + e1 p + e2 p^2 + e3 p^3,
+ * each e_i below p (64-bit words, low first) */
+#define BLS_HARD_E0 { 0xaaaa0000aaaaaaacull, 0x33813d5206aa1800ull, 0x665a045e22ec661full, 0xf7a34148de09bf34ull, 0x2b688550f8cebd66ull, 0x1a0111ea397fe69aull }
+#define BLS_HARD_E1 { 0x73ffffffffff5554ull, 0x9d586d584eacaaaaull, 0xc49f25e1a737f5e2ull, 0x26a48d1bb889d46dull, 0x0000000000000000ull, 0x0000000000000000ull }
+#define BLS_HARD_E2 { 0x1ea8ffff5554aaabull, 0xb27c92a7df51e7feull, 0x38158e5c24aff488ull, 0x64774b84f38512bfull, 0x4b1ba7b6434bacd7ull, 0x1a0111ea397fe69aull }
+#define BLS_HARD_E3 { 0x8c00aaab0000aaaaull, 0x396c8c005555e156ull, 0x0000000000000000ull, 0x0000000000000000ull, 0x0000000000000000ull, 0x0000000000000000ull }
+#define BLS_HARD_WORDS 6
 
 #endif
