@@ -51,6 +51,32 @@ def test_same_proof_with_windows(d: Path, threads: int, tmp_path: Path) -> None:
     assert WindowFile(path, read_zkey(d / "circuit.zkey")).sets == ["B2", "H", "A", "B1", "C"]
 
 
+def test_reused_zkey_and_another_zkey_object(tmp_path: Path) -> None:
+    """A zkey object reused for several proofs (its sections released into tables after the
+    first) and a WindowFile opened with another object of the same zkey both prove; a
+    WindowFile for another zkey is refused."""
+    from fixtures import fast_setup
+
+    from zkedge.groth16.prover import prove_points
+
+    zk = read_zkey(BN / "circuit.zkey")
+    path = tmp_path / "w"
+    write_windows(zk, path, plan_windows(zk))
+    wit = read_wtns(BN / "witness.wtns")
+    rs = (5, 7)
+    first = prove_points(zk, wit, rs=rs, windows=path)
+    assert zk.raw == {}  # released into tables by the first proof
+    again = prove_points(zk, wit, rs=rs, windows=path)
+    wf = WindowFile(path, read_zkey(BN / "circuit.zkey"))
+    third = prove_points(zk, wit, rs=rs, windows=wf)
+    plain = prove_points(BN / "circuit.zkey", wit, rs=rs)
+    assert {(r.a, r.b, r.c) for r in (first, again, third)} == {(plain.a, plain.b, plain.c)}
+    other = tmp_path / "other.zkey"
+    fast_setup.fast_setup(BN / "circuit.r1cs", other, seed=4, log=False)
+    with pytest.raises(FormatError, match="another zkey"):
+        prove_points(other, wit, windows=wf)
+
+
 def test_plan_windows_under_a_size() -> None:
     zk = read_zkey(BN / "circuit.zkey")
     assert plan_windows(zk) == ["B2", "H", "A", "B1", "C"]

@@ -332,8 +332,7 @@ def prove_points(
     if windows is not None:
         from zkedge.groth16.windows import WindowFile
 
-        if not isinstance(windows, WindowFile):
-            windows = WindowFile(windows, zk)
+        windows = windows.bind(zk) if isinstance(windows, WindowFile) else WindowFile(windows, zk)
     h = zk.header
     plan = plan or plan_proof(h)
     if isinstance(progress, Progress):

@@ -63,9 +63,10 @@ def zkey_digest(zk: Zkey) -> bytes:
     head = (h.curve.name, h.n_vars, h.n_public, h.domain_size, h.alpha1, h.beta1, h.beta2)
     d.update(repr((*head, h.gamma2, h.delta1, h.delta2)).encode())
     for which, (_sid, group) in POINT_SECTIONS.items():
+        # the section's bytes, or the same bytes as its loaded table once they are released
         raw = zk.raw.get(which)
         if raw is None:
-            raise RuntimeError(f"{zk.name}: points {which} were released")
+            raw = memoryview(zk.table(which)._data)
         pb = h.curve.point_bytes(group)
         d.update(which.encode() + struct.pack("<Q", len(raw)))
         d.update(raw[:pb])
@@ -217,6 +218,7 @@ class WindowFile:
         W = fixed_windows(zk.curve, window)
         if not W:
             raise FormatError(self.name, f"window {window} is not between 2 and 15")
+        self.digest: bytes = digest
         if digest != zkey_digest(zk):
             raise FormatError(
                 self.name, f"made for another zkey than {zk.name} (run `zkedge zkey windows` again)"
@@ -241,6 +243,20 @@ class WindowFile:
                     self.name, f"set {name}: blocks lie outside the file (cut short?)"
                 )
             self._sets[name] = (off, stride)
+
+    def bind(self, zk: Zkey) -> WindowFile:
+        """This file for another :class:`zkedge.groth16.zkey.Zkey` object of the same zkey (the
+        mapping is shared; its tables are ``zk``'s); FormatError if ``zk`` is another zkey."""
+        if zk is self.zkey:
+            return self
+        if zkey_digest(zk) != self.digest:
+            raise FormatError(
+                self.name, f"made for another zkey than {zk.name} (run `zkedge zkey windows` again)"
+            )
+        other = object.__new__(WindowFile)
+        other.__dict__.update(self.__dict__)
+        other.zkey = zk
+        return other
 
     @property
     def sets(self) -> list[PointSet]:
