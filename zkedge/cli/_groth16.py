@@ -50,7 +50,7 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--verify",
         action="store_true",
-        help="check the proof (pairing check: native, about 5 ms; py_ecc, about 1 s, without "
+        help="check the proof (pairing check: native, about 4 ms; py_ecc, about 1 s, without "
         "the native core) before writing it; always done with --coordinator and --windows",
     )
     add_windows_flag(p)
