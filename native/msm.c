@@ -177,6 +177,20 @@ static int reduce_scalars(int curve, const uint8_t *scalars, size_t count, uint8
     return ZK_OK;
 }
 
+/* The checks every MSM entry point makes of its range, scalars and stop flag; for an empty
+ * range *done = 1 and out is infinity (zeros). */
+static int zk_msm_start(size_t npts, size_t start, size_t count, const uint8_t *scalars,
+                        size_t scalars_len, const int *stop, uint8_t *out, size_t pb, int *done) {
+    if (start > npts || count > npts - start) return ZK_ERANGE;
+    if (count > SIZE_MAX / 32 || scalars_len != count * 32 || (count && !scalars)) return ZK_ELEN;
+    if (zk_stopped(stop)) return ZK_ECANCELLED;
+    if (count == 0) {
+        memset(out, 0, pb);
+        *done = 1;
+    }
+    return ZK_OK;
+}
+
 int zk_msm(int curve, int group, const uint8_t *table, size_t table_len, size_t start, size_t count,
            const uint8_t *scalars, size_t scalars_len, int threads, int window, uint8_t *out,
            size_t out_len) {
@@ -193,18 +207,13 @@ int zk_msm_stoppable(int curve, int group, const uint8_t *table, size_t table_le
     if (!table || !out || out_len != pb || table_len % pb != 0) return ZK_ELEN;
     if ((uintptr_t)table % sizeof(limb_t) != 0) return ZK_EINVAL;
     size_t npts = table_len / pb;
-    if (start > npts || count > npts - start) return ZK_ERANGE;
-    if (count > SIZE_MAX / 32 || scalars_len != count * 32 || (count && !scalars)) return ZK_ELEN;
     if (window < 0 || window > ZK_MAX_WINDOW) return ZK_EINVAL;
-    if (zk_stopped(stop)) return ZK_ECANCELLED;
-    if (count == 0) {
-        memset(out, 0, pb);
-        return ZK_OK;
-    }
+    int done = 0, rc = zk_msm_start(npts, start, count, scalars, scalars_len, stop, out, pb, &done);
+    if (rc || done) return rc;
     uint8_t *reduced = NULL;
     size_t nonzero = 0;
     int bits = 1;
-    int rc = reduce_scalars(curve, scalars, count, &reduced, &nonzero, &bits);
+    rc = reduce_scalars(curve, scalars, count, &reduced, &nonzero, &bits);
     if (rc) return rc;
     /* The window is the one for full-size scalars; the windows above the largest scalar's
      * bits, whose digits are all 0, are left out. (Choosing the window for the bits instead
@@ -263,17 +272,12 @@ int zk_msm_fixed(int curve, int group, const uint8_t *const *blocks, const size_
         if (!blocks[w] || block_lens[w] != npts * pb || block_lens[w] % pb) return ZK_ELEN;
         if ((uintptr_t)blocks[w] % sizeof(limb_t) != 0) return ZK_EINVAL;
     }
-    if (start > npts || count > npts - start) return ZK_ERANGE;
-    if (count > SIZE_MAX / 32 || scalars_len != count * 32 || (count && !scalars)) return ZK_ELEN;
-    if (zk_stopped(stop)) return ZK_ECANCELLED;
-    if (count == 0) {
-        memset(out, 0, pb);
-        return ZK_OK;
-    }
+    int done = 0, rc = zk_msm_start(npts, start, count, scalars, scalars_len, stop, out, pb, &done);
+    if (rc || done) return rc;
     uint8_t *reduced = NULL;
     size_t nonzero = 0;
     int bits = 1;
-    int rc = reduce_scalars(curve, scalars, count, &reduced, &nonzero, &bits);
+    rc = reduce_scalars(curve, scalars, count, &reduced, &nonzero, &bits);
     if (rc) return rc;
     int width[BLS_R_BITS + 1 > BN_R_BITS + 1 ? BLS_R_BITS + 1 : BN_R_BITS + 1];
     int off[sizeof width / sizeof width[0]];

@@ -318,6 +318,20 @@ def table_adopt(
     return data
 
 
+def _msm_args(
+    start: object, count: object, npts: int, scalars: bytes, stop: bytearray | None
+) -> tuple[int, int]:
+    """(start, count) of an MSM over npts points, checked with its scalars and stop flag."""
+    start, count = as_int(start, "start"), as_int(count, "count")
+    if start < 0 or count < 0 or start + count > npts:
+        raise ValueError(f"range [{start}, {start + count}) outside the table's {npts} points")
+    if len(scalars) != 32 * count:
+        raise ValueError(f"expected {count} scalars ({32 * count} bytes), got {len(scalars)} bytes")
+    if stop is not None and len(stop) != 4:
+        raise ValueError("the stop flag must be a 4-byte bytearray")
+    return start, count
+
+
 def msm(
     curve: Curve,
     group: Group,
@@ -333,16 +347,9 @@ def msm(
     ``window`` 0 lets the core choose the window size from count. ``stop``: a 4-byte flag;
     once another thread makes it non-zero the MSM gives up and :class:`Cancelled` is raised."""
     pb = curve.point_bytes(group)
-    start, count = as_int(start, "start"), as_int(count, "count")
-    npts = len(table) // pb
     if len(table) % pb:
         raise ValueError("base table size is not a multiple of the point size")
-    if start < 0 or count < 0 or start + count > npts:
-        raise ValueError(f"range [{start}, {start + count}) outside the table's {npts} points")
-    if len(scalars) != 32 * count:
-        raise ValueError(f"expected {count} scalars ({32 * count} bytes), got {len(scalars)} bytes")
-    if stop is not None and len(stop) != 4:
-        raise ValueError("the stop flag must be a 4-byte bytearray")
+    start, count = _msm_args(start, count, len(table) // pb, scalars, stop)
     flag = ffi.NULL if stop is None else ffi.from_buffer("int[]", stop)  # keeps stop exported
     out = ffi.new("uint8_t[]", pb)
     rc = lib.zk_msm_stoppable(
@@ -394,7 +401,6 @@ def msm_fixed(
     [start, start + count); result 'be' bytes. ``release`` gives back each block's pages as
     they are passed: only for blocks in a read-only file mapping."""
     pb = curve.point_bytes(group)
-    start, count = as_int(start, "start"), as_int(count, "count")
     want = msm_fixed_windows(curve, window)
     if not want or len(blocks) != want:
         raise ValueError(
@@ -403,12 +409,7 @@ def msm_fixed(
     npts = len(blocks[0]) // pb
     if any(len(b) != npts * pb for b in blocks) or len(blocks[0]) % pb:
         raise ValueError("window blocks differ in size or are not whole points")
-    if start < 0 or count < 0 or start + count > npts:
-        raise ValueError(f"range [{start}, {start + count}) outside the table's {npts} points")
-    if len(scalars) != 32 * count:
-        raise ValueError(f"expected {count} scalars ({32 * count} bytes), got {len(scalars)} bytes")
-    if stop is not None and len(stop) != 4:
-        raise ValueError("the stop flag must be a 4-byte bytearray")
+    start, count = _msm_args(start, count, npts, scalars, stop)
     if release and not all(is_mapped(b) for b in blocks[1:]):
         raise ValueError("release is only for blocks in a read-only file mapping")
     ptrs, lens, _keep = _blocks(blocks, False)

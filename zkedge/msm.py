@@ -146,6 +146,20 @@ class MsmStop:
         return self._flag[0] != 0
 
 
+def _msm_inputs(
+    curve: Curve,
+    scalars: Sequence[int] | bytes | bytearray | memoryview,
+    count: int | None,
+    stop: MsmStop | None,
+) -> tuple[bytes, int, bytearray | None]:
+    """An MSM's scalars as bytes, its count (default: all of them) and its stop flag."""
+    sb = scalars_to_bytes(curve, scalars)
+    n = len(sb) // 32 if count is None else _lib.as_int(count, "count")
+    if stop is not None and not isinstance(stop, MsmStop):
+        raise TypeError(f"stop must be an MsmStop, not {type(stop).__name__}")
+    return sb, n, None if stop is None else stop._flag
+
+
 def msm(
     table: BaseTable,
     scalars: Sequence[int] | bytes | bytearray | memoryview,
@@ -162,15 +176,12 @@ def msm(
     the Pippenger window size the core picks from count (see window_size); for tuning and tests.
     ``stop``: an :class:`MsmStop`; setting it makes the call raise :class:`MsmCancelled`.
     """
-    sb = scalars_to_bytes(table.curve, scalars)
-    count = len(sb) // 32 if count is None else _lib.as_int(count, "count")
+    sb, count, flag = _msm_inputs(table.curve, scalars, count, stop)
     w = 0
     if window is not None:
         w = _lib.as_int(window, "window")
         if not 1 <= w <= 15:
             raise ValueError(f"window must be between 1 and 15, got {w}")
-    if stop is not None and not isinstance(stop, MsmStop):
-        raise TypeError(f"stop must be an MsmStop, not {type(stop).__name__}")
     be = _lib.msm(
         table.curve,
         table.group,
@@ -180,7 +191,7 @@ def msm(
         sb,
         _lib.check_threads(threads),
         w,
-        None if stop is None else stop._flag,
+        flag,
     )
     return _from_be(table.curve, table.group, be)
 
@@ -274,10 +285,7 @@ def msm_fixed(
 ) -> Point:
     """:func:`msm` over ``ft.table``, with its window blocks (same result, less work)."""
     t = ft.table
-    sb = scalars_to_bytes(t.curve, scalars)
-    count = len(sb) // 32 if count is None else _lib.as_int(count, "count")
-    if stop is not None and not isinstance(stop, MsmStop):
-        raise TypeError(f"stop must be an MsmStop, not {type(stop).__name__}")
+    sb, count, flag = _msm_inputs(t.curve, scalars, count, stop)
     be = _lib.msm_fixed(
         t.curve,
         t.group,
@@ -288,7 +296,7 @@ def msm_fixed(
         sb,
         _lib.check_threads(threads),
         ft.release,
-        None if stop is None else stop._flag,
+        flag,
     )
     return _from_be(t.curve, t.group, be)
 
