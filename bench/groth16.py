@@ -321,6 +321,27 @@ def windows_for(d: Path) -> Path:
     return path
 
 
+def run_cli(d: Path, out: Path, cpus: list[int] | None = None) -> dict[str, float]:
+    """`zkedge prove -q` as a whole process: the command a user runs (the zkedge column's
+    child calls the API, which skips the command line's parsing and exit)."""
+    return run_wrapped(
+        pinned(
+            cpus,
+            [
+                PY,
+                "-m",
+                "zkedge",
+                "prove",
+                "-q",
+                str(d / "circuit.zkey"),
+                str(d / "witness.wtns"),
+                str(out / "cli_proof.json"),
+                str(out / "cli_public.json"),
+            ],
+        )
+    )
+
+
 def run_windows(d: Path, out: Path, cpus: list[int] | None = None) -> dict[str, float]:
     """`zkedge prove --windows` as a whole process (it verifies the proof before writing)."""
     return run_wrapped(
@@ -465,7 +486,12 @@ def log_row(row: dict[str, Any]) -> None:
         f"{zk['maxrss_kb'] / 1024:.0f} MB; "
         + ", ".join(f"{a} {b:.2f}" for a, b in zk["steps"].items())
     )
-    for who, name in (("win", "zkedge prove --windows"), ("rs", "rapidsnark"), ("sj", "snarkjs")):
+    for who, name in (
+        ("cli", "zkedge prove"),
+        ("win", "zkedge prove --windows"),
+        ("rs", "rapidsnark"),
+        ("sj", "snarkjs"),
+    ):
         if who in row:
             r = row[who]
             log(
@@ -492,6 +518,9 @@ def measure(args: argparse.Namespace, k: int, cores: list[int]) -> list[dict[str
             runs.setdefault(("zk", c), []).append(run_zkedge(d, 0, out, cpus))
             if rnd == 0 and not snarkjs_verifies(d, out):
                 raise SystemExit(f"snarkjs rejects zkedge's 2^{k} proof ({c} cores)")
+            runs.setdefault(("cli", c), []).append(run_cli(d, out, cpus))
+            if rnd == 0 and not snarkjs_verifies(d, out, "cli_"):
+                raise SystemExit(f"snarkjs rejects `zkedge prove`'s 2^{k} proof ({c} cores)")
             if args.windows:
                 runs.setdefault(("win", c), []).append(run_windows(d, out, cpus))
                 if rnd == 0 and not snarkjs_verifies(d, out, "win_"):
@@ -516,7 +545,7 @@ def measure(args: argparse.Namespace, k: int, cores: list[int]) -> list[dict[str
             "setup": setup, "dir": str(d), "k": k, "constraints": ncons, "wires": nwires,
             "cores": c, "fleet": fleet if c == len(cpus_all) else None,
         }  # fmt: skip
-        for who in ("zk", "win", "rs", "sj"):
+        for who in ("zk", "cli", "win", "rs", "sj"):
             if (who, c) in runs:
                 row[who] = best_of(runs[who, c])
         log_row(row)
@@ -526,24 +555,27 @@ def measure(args: argparse.Namespace, k: int, cores: list[int]) -> list[dict[str
 
 COLS = [
     ("size", 5), ("constr", 7), ("cores", 5), ("zkedge s", 8), ("r+p s", 6), ("MB", 5),
-    ("windows s", 9), ("MB", 5), ("rapidsn s", 9), ("MB", 5), ("snarkjs s", 9), ("MB", 5),
-    ("zk/rs", 5), ("win/rs", 6), ("zk/sj", 5), ("fleet s", 7), ("check s", 7), ("fl/zk", 5),
+    ("prove s", 7), ("windows s", 9), ("MB", 5), ("rapidsn s", 9), ("MB", 5), ("snarkjs s", 9),
+    ("MB", 5), ("zk/rs", 5), ("cli/rs", 6), ("win/rs", 6), ("zk/sj", 5), ("fleet s", 7),
+    ("check s", 7), ("fl/zk", 5),
 ]  # fmt: skip
 
 
 def row_cells(row: dict[str, Any]) -> list[str]:
     """The table cells of one row ("-" where a prover was not run)."""
-    z, win, rs, sj = row["zk"], row.get("win"), row.get("rs"), row.get("sj")
-    fl = row.get("fleet")
+    z, cli, win = row["zk"], row.get("cli"), row.get("win")
+    rs, sj, fl = row.get("rs"), row.get("sj"), row.get("fleet")
     zt = float(z["wall"])
     cells = [
         f"2^{row['k']}" + ("*" if row["setup"] == "fast" else ""),
         str(row["constraints"]), str(row["cores"]),
         f"{zt:.2f}", f"{z['read'] + z['prove']:.2f}", f"{z['maxrss_kb'] / 1024:.0f}",
+        f"{cli['wall']:.2f}" if cli else "-",
     ]  # fmt: skip
     for r in (win, rs, sj):
         cells += [f"{r['wall']:.2f}", f"{r['maxrss_kb'] / 1024:.0f}"] if r else ["-", "-"]
     cells.append(f"{zt / rs['wall']:.2f}" if rs else "-")
+    cells.append(f"{cli['wall'] / rs['wall']:.2f}" if rs and cli else "-")
     cells.append(f"{win['wall'] / rs['wall']:.2f}" if rs and win else "-")
     cells.append(f"{zt / sj['wall']:.2f}" if sj else "-")
     if fl:
@@ -564,8 +596,9 @@ def print_table(rows: list[dict[str, Any]], ncpu: int, repeat: int) -> None:
     )
     print(
         "zk/rs, zk/sj: zkedge's process time divided by rapidsnark's, snarkjs's (below 1: zkedge "
-        "faster); 'windows s' and win/rs: `zkedge prove --windows` (the command, with its check "
-        "of the proof). fleet (all-cores rows): coordinator + worker processes (1 thread each) "
+        "faster); 'prove s' and cli/rs: the `zkedge prove` command; 'windows s' and win/rs: "
+        "`zkedge prove --windows` (with its check of the proof). fleet (all-cores rows): "
+        "coordinator + worker processes (1 thread each) "
         f"on this machine, warm base cache, best of {repeat} warm proofs; 'fleet s' includes H, "
         "MSMs and blinding, not the py_ecc check of the proof (given apart). * = zkey from "
         "tests/fixtures/fast_setup.py (same format, insecure) instead of snarkjs."
