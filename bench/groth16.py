@@ -321,9 +321,14 @@ def windows_for(d: Path) -> Path:
     return path
 
 
-def run_cli(d: Path, out: Path, cpus: list[int] | None = None) -> dict[str, float]:
-    """`zkedge prove -q` as a whole process: the command a user runs (the zkedge column's
-    child calls the API, which skips the command line's parsing and exit)."""
+def run_cli(
+    d: Path, out: Path, cpus: list[int] | None = None, *, windows: bool = False
+) -> dict[str, float]:
+    """`zkedge prove -q` as a whole process: the command a user runs (the zkedge column's child
+    calls the API, which skips the command line's parsing and exit). With ``windows``, `zkedge
+    prove --windows` (it verifies the proof before writing); its files are prefixed win_."""
+    extra = ["--windows", str(windows_for(d))] if windows else []
+    prefix = "win_" if windows else "cli_"
     return run_wrapped(
         pinned(
             cpus,
@@ -333,32 +338,11 @@ def run_cli(d: Path, out: Path, cpus: list[int] | None = None) -> dict[str, floa
                 "zkedge",
                 "prove",
                 "-q",
+                *extra,
                 str(d / "circuit.zkey"),
                 str(d / "witness.wtns"),
-                str(out / "cli_proof.json"),
-                str(out / "cli_public.json"),
-            ],
-        )
-    )
-
-
-def run_windows(d: Path, out: Path, cpus: list[int] | None = None) -> dict[str, float]:
-    """`zkedge prove --windows` as a whole process (it verifies the proof before writing)."""
-    return run_wrapped(
-        pinned(
-            cpus,
-            [
-                PY,
-                "-m",
-                "zkedge",
-                "prove",
-                "-q",
-                "--windows",
-                str(windows_for(d)),
-                str(d / "circuit.zkey"),
-                str(d / "witness.wtns"),
-                str(out / "win_proof.json"),
-                str(out / "win_public.json"),
+                str(out / f"{prefix}proof.json"),
+                str(out / f"{prefix}public.json"),
             ],
         )
     )
@@ -522,7 +506,7 @@ def measure(args: argparse.Namespace, k: int, cores: list[int]) -> list[dict[str
             if rnd == 0 and not snarkjs_verifies(d, out, "cli_"):
                 raise SystemExit(f"snarkjs rejects `zkedge prove`'s 2^{k} proof ({c} cores)")
             if args.windows:
-                runs.setdefault(("win", c), []).append(run_windows(d, out, cpus))
+                runs.setdefault(("win", c), []).append(run_cli(d, out, cpus, windows=True))
                 if rnd == 0 and not snarkjs_verifies(d, out, "win_"):
                     raise SystemExit(
                         f"snarkjs rejects zkedge's 2^{k} proof with windows ({c} cores)"
