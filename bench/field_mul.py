@@ -1,14 +1,13 @@
-"""BN254 Fp products per nanosecond: the native core's kernel against 8-lane AVX-512 IFMA.
+"""BN254 Fp products per nanosecond: the core's one-at-a-time kernel against its 8 IFMA lanes.
 
-The MSMs spend most of their time in batches of independent affine additions (about 80% of a
-2^16 G1 MSM on one thread: the accumulation's flushes and the reduction's batches), each six
-Montgomery products. The core computes one product at a time (MULX/ADX assembly, 4 x 64-bit
-limbs). CPUs with AVX-512 IFMA multiply 52-bit limbs in eight 64-bit lanes at once, so a batch
-of additions could run eight products at a time. bench/field_mul.c builds the core with an
-8-lane IFMA product beside it, checks the IFMA path against the core on random inputs over the
-whole range it is meant for (below 8p, in and out of the core's Montgomery form), then times
-both, interleaved (four independent chains each). Prints medians and their ratio; on a CPU
-without IFMA, only the core's kernel.
+The MSMs spend most of their time in batches of independent affine additions, six Montgomery
+products each. The core's scalar kernel computes one product at a time (MULX/ADX assembly,
+4 x 64-bit limbs); on CPUs with AVX-512 IFMA, BN254 G1 MSMs run those batches eight additions
+at a time with native/msm_ifma.inc's lane product (five 52-bit limbs per 64-bit lane).
+bench/field_mul.c builds the whole core into one program, checks the lane product against the
+scalar one on random inputs over the range the additions feed it (below 2p), then times both,
+interleaved (four independent chains each). Prints medians and their ratio; where the build
+or the CPU has no IFMA, only the scalar kernel.
 
 Usage: python bench/field_mul.py [--rounds N]
 """
@@ -49,7 +48,7 @@ def main() -> int:
         proc = subprocess.run([str(exe), str(args.rounds)], capture_output=True, text=True)
     if proc.returncode != 0:
         print(proc.stdout + proc.stderr, file=sys.stderr)
-        raise SystemExit("field_mul: the IFMA product disagrees with the core's")
+        raise SystemExit("field_mul: the IFMA lane product disagrees with the scalar one")
     times: dict[str, list[float]] = {"scalar": [], "ifma": []}
     checked = 0
     asm = "?"
@@ -68,10 +67,10 @@ def main() -> int:
     print(f"{label:34s} {core:10.2f} {1.0:8.2f}")
     if times["ifma"]:
         ifma = statistics.median(times["ifma"])
-        print(f"{'AVX-512 IFMA, 8 lanes':34s} {ifma:10.2f} {ifma / core:8.2f}")
-        print(f"IFMA products checked against the core: {checked} (inputs below 8p)")
+        print(f"{'AVX-512 IFMA, per lane (8 lanes)':34s} {ifma:10.2f} {ifma / core:8.2f}")
+        print(f"lane products checked against the scalar kernel: {checked} (inputs below 2p)")
     else:
-        print("AVX-512 IFMA: not on this CPU")
+        print("AVX-512 IFMA: not in this build or on this CPU")
     return 0
 
 

@@ -74,9 +74,14 @@ static inline void zk_window_digits(const uint8_t *scalars, size_t i0, size_t cn
     }
 }
 
+#include "msm_ifma.inc"
+
 #define EC bn_g1
 #define FE bn_fp
 #define FE_T f256
+#if ZK_HAVE_IFMA
+#define ZK_IFMA_ADD zk_bn_g1_ifma_add
+#endif
 #include "msm_template.inc"
 #define EC bn_g2
 #define FE bn_fp2

@@ -27,14 +27,15 @@ def native_available() -> bool:
 
 
 def native_info() -> dict[str, Any]:
-    """Facts about the loaded native core: limb width, compiler, assembly in use, default
-    threads, module."""
+    """Facts about the loaded native core: limb width, compiler, assembly in use, whether the
+    8-lane AVX-512 IFMA additions are on (BN254 G1 MSMs), default threads, module."""
     from zkedge import _lib
 
     return {
         "limb_bits": _lib.limb_bits(),
         "compiler": _lib.compiler(),
         "asm": _lib.asm_name(),
+        "ifma": _lib.set_ifma(),
         "threads": _lib.cpu_count(),
         "module": _lib.MODULE_NAME,
     }

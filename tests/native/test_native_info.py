@@ -19,7 +19,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_native_info_fields() -> None:
     info = zkedge.native_info()
-    assert set(info) == {"limb_bits", "compiler", "asm", "threads", "module"}
+    assert set(info) == {"limb_bits", "compiler", "asm", "ifma", "threads", "module"}
+    assert isinstance(info["ifma"], bool)
     assert info["limb_bits"] in (32, 64)
     assert isinstance(info["compiler"], str) and info["compiler"]
     assert isinstance(info["threads"], int) and info["threads"] >= 1
