@@ -86,6 +86,9 @@ static inline void zk_window_digits(const uint8_t *scalars, size_t i0, size_t cn
 #define EC bn_g2
 #define FE bn_fp2
 #define FE_T f256x2
+#if ZK_HAVE_IFMA
+#define ZK_IFMA_ADD zk_bn_g2_ifma_add
+#endif
 #define FB bn_fp /* base field: batch inversions over norms (msm_template.inc) */
 #define FB_T f256
 #include "msm_template.inc"

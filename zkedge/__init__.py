@@ -28,7 +28,7 @@ def native_available() -> bool:
 
 def native_info() -> dict[str, Any]:
     """Facts about the loaded native core: limb width, compiler, assembly in use, whether the
-    8-lane AVX-512 IFMA additions are on (BN254 G1 MSMs), default threads, module."""
+    8-lane AVX-512 IFMA additions are on (BN254 MSMs), default threads, module."""
     from zkedge import _lib
 
     return {

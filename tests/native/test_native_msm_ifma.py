@@ -1,5 +1,5 @@
-"""The 8-lane AVX-512 IFMA additions of BN254 G1 MSMs (native/msm_ifma.inc) against the
-one-at-a-time path and the discrete-log reference.
+"""The 8-lane AVX-512 IFMA additions of BN254 G1 and G2 MSMs (native/msm_ifma.inc) against
+the one-at-a-time path and the discrete-log reference.
 
 The rest of the suite runs with whatever the machine uses (the IFMA path on x86-64 CPUs with
 AVX-512 IFMA); these tests switch between the two paths in one process on inputs that reach
@@ -27,7 +27,7 @@ from support.native_tables import table_of
 
 import zkedge
 from zkedge import _lib, msm
-from zkedge.curves import BN254
+from zkedge.curves import BN254, Group
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -112,56 +112,69 @@ def _cases(n: int) -> list[tuple[str, list[int], list[int]]]:
 
 
 @needs_ifma
-@pytest.mark.parametrize(("n", "window", "threads"), [(1100, 12, 1), (1100, 15, 2), (2600, 13, 1)])
-def test_same_on_both_paths(n: int, window: int, threads: int, restore_ifma: None) -> None:
+@pytest.mark.parametrize(
+    ("g", "n", "window", "threads"),
+    [
+        ("G1", 1100, 12, 1),
+        ("G1", 1100, 15, 2),
+        ("G1", 2600, 13, 1),
+        ("G2", 1100, 12, 1),
+        ("G2", 1100, 14, 2),
+    ],
+)
+def test_same_on_both_paths(
+    g: Group, n: int, window: int, threads: int, restore_ifma: None
+) -> None:
     """Batch-affine MSMs (n >= 1024) agree on both paths and with the reference."""
-    dlogs, t = table_of(BN254, "G1", n)
-    pb = BN254.point_bytes("G1")
+    dlogs, t = table_of(BN254, g, n)
+    pb = BN254.point_bytes(g)
     raw = t.to_bytes()
     for name, idx, ks in _cases(n):
         tb = msm.BaseTable.from_bytes(
-            BN254, "G1", b"".join(raw[i * pb : (i + 1) * pb] for i in idx), "mont"
+            BN254, g, b"".join(raw[i * pb : (i + 1) * pb] for i in idx), "mont"
         )
         x, y = _both(tb, ks, threads, window)
-        assert x == y == msm_ref(BN254, "G1", [dlogs[i] for i in idx], ks), name
+        assert x == y == msm_ref(BN254, g, [dlogs[i] for i in idx], ks), name
 
 
 @needs_ifma
-def test_points_at_infinity_in_the_table(restore_ifma: None) -> None:
+@pytest.mark.parametrize("g", ["G1", "G2"])
+def test_points_at_infinity_in_the_table(g: Group, restore_ifma: None) -> None:
     """Bases at infinity (a zkey's unused signals) are skipped on both paths."""
     n = 1500
-    dlogs, t = table_of(BN254, "G1", n)
-    pb = BN254.point_bytes("G1")
+    dlogs, t = table_of(BN254, g, n)
+    pb = BN254.point_bytes(g)
     raw = bytearray(t.to_bytes())
     rng = random.Random(3)
     zero = set(rng.sample(range(n), 400))
     for i in zero:
         raw[i * pb : (i + 1) * pb] = bytes(pb)
-    tb = msm.BaseTable.from_bytes(BN254, "G1", bytes(raw), "mont")
+    tb = msm.BaseTable.from_bytes(BN254, g, bytes(raw), "mont")
     ks = [rng.randrange(BN254.r) for _ in range(n)]
-    want = msm_ref(BN254, "G1", [0 if i in zero else a for i, a in enumerate(dlogs)], ks)
+    want = msm_ref(BN254, g, [0 if i in zero else a for i, a in enumerate(dlogs)], ks)
     x, y = _both(tb, ks, 2)
     assert x == y == want
 
 
 @needs_ifma
 @pytest.mark.slow
-def test_large_and_threaded(restore_ifma: None) -> None:
-    """2^14 random terms at the window the MSM picks, on one, two and three threads."""
-    n = 1 << 14
-    dlogs, t = table_of(BN254, "G1", n)
+@pytest.mark.parametrize(("g", "n"), [("G1", 1 << 14), ("G2", 1 << 13)])
+def test_large_and_threaded(g: Group, n: int, restore_ifma: None) -> None:
+    """Many random terms at the window the MSM picks, on one, two and three threads."""
+    dlogs, t = table_of(BN254, g, n)
     rng = random.Random(9)
     ks = [rng.randrange(BN254.r) for _ in range(n)]
-    want = msm_ref(BN254, "G1", dlogs, ks)
+    want = msm_ref(BN254, g, dlogs, ks)
     for threads in (1, 2, 3):
         assert _both(t, ks, threads) == (want, want)
 
 
 @needs_ifma
-def test_fixed_base_msm(restore_ifma: None) -> None:
+@pytest.mark.parametrize("g", ["G1", "G2"])
+def test_fixed_base_msm(g: Group, restore_ifma: None) -> None:
     """The fixed-base MSM (window tables) shares the buckets and batches: same on both paths."""
     n = 1500
-    dlogs, t = table_of(BN254, "G1", n)
+    dlogs, t = table_of(BN254, g, n)
     ft = msm.FixedTable.compute(t, window=12, threads=2)
     rng = random.Random(4)
     ks = [rng.randrange(BN254.r) for _ in range(n)]
@@ -172,13 +185,14 @@ def test_fixed_base_msm(restore_ifma: None) -> None:
         y = msm.msm_fixed(ft, ks, threads=2)
     finally:
         _lib.set_ifma(True)
-    assert x == y == msm_ref(BN254, "G1", dlogs, ks)
+    assert x == y == msm_ref(BN254, g, dlogs, ks)
 
 
 @needs_ifma
+@pytest.mark.parametrize("g", ["G1", "G2"])
 @settings(max_examples=20, deadline=None)
 @given(data=st.data())
-def test_random_inputs(data: st.DataObject) -> None:
+def test_random_inputs(g: Group, data: st.DataObject) -> None:
     """Any mix of bases (repeated, negated by their scalars) and scalars: both paths agree.
     Hypothesis draws the distinct bases and scalars; a seeded spread makes the n >= 1024 terms
     (the batch-affine size) from them."""
@@ -192,14 +206,14 @@ def test_random_inputs(data: st.DataObject) -> None:
     )
     palette = data.draw(st.lists(scalar, min_size=1, max_size=64), label="scalars")
     seed = data.draw(st.integers(0, 2**32 - 1), label="seed")
-    dlogs, t = table_of(BN254, "G1", 64)
-    pb = BN254.point_bytes("G1")
+    dlogs, t = table_of(BN254, g, 64)
+    pb = BN254.point_bytes(g)
     raw = t.to_bytes()
     rng = random.Random(seed)
     idx = [rng.randrange(nb) for _ in range(n)]
     ks = [rng.choice(palette) for _ in range(n)]
     tb = msm.BaseTable.from_bytes(
-        BN254, "G1", b"".join(raw[i * pb : (i + 1) * pb] for i in idx), "mont"
+        BN254, g, b"".join(raw[i * pb : (i + 1) * pb] for i in idx), "mont"
     )
     x, y = _both(tb, ks, data.draw(st.integers(1, 2), label="threads"))
-    assert x == y == msm_ref(BN254, "G1", [dlogs[i] for i in idx], ks)
+    assert x == y == msm_ref(BN254, g, [dlogs[i] for i in idx], ks)
