@@ -1,6 +1,6 @@
 /* Driver for bench/field_mul.py: BN254 Fp Montgomery products, the core's one-at-a-time kernel
  * (4 x 64-bit limbs, MULX/ADX assembly where the CPU has it) against its 8-lane AVX-512 IFMA
- * product (native/msm_ifma.inc: zk_vmul, five 52-bit limbs per lane).
+ * product (native/ifma.h: zk_vmul, five 52-bit limbs per lane).
  *
  * The check: for random A, B < p and the lifts A + i p, B + j p (i, j < 2: inputs below 2p,
  * as the MSM's additions feed it), the IFMA product is below 2p and equal mod p to the
@@ -81,7 +81,7 @@ ZK_IFMA_FN static void bench_v5_load(zk_v5 *v, uint64_t (*l)[5]) {
 /* Random products through zk_vmul against the core's; returns the mismatches. */
 ZK_IFMA_FN static int bench_ifma_check(int rounds) {
     zk_ifma_vk k;
-    zk_ifma_vk_init(&k);
+    zk_ifma_vk_init(&k, &ZK_BN_FP);
     int bad = 0;
     for (int r = 0; r < rounds; r++) {
         f256 A[8], B[8], got[8];
@@ -119,7 +119,7 @@ ZK_IFMA_FN static int bench_ifma_check(int rounds) {
 /* ns per product: 4 independent chains of 8-lane products. */
 ZK_IFMA_FN static double bench_ifma_time(long rounds, uint64_t *sink) {
     zk_ifma_vk k;
-    zk_ifma_vk_init(&k);
+    zk_ifma_vk_init(&k, &ZK_BN_FP);
     uint64_t l[8][5];
     for (int q = 0; q < 8; q++) {
         f256 a;

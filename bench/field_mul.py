@@ -3,7 +3,7 @@
 The MSMs spend most of their time in batches of independent affine additions, six Montgomery
 products each. The core's scalar kernel computes one product at a time (MULX/ADX assembly,
 4 x 64-bit limbs); on CPUs with AVX-512 IFMA, BN254 G1 MSMs run those batches eight additions
-at a time with native/msm_ifma.inc's lane product (five 52-bit limbs per 64-bit lane).
+at a time with native/ifma.h's lane product (five 52-bit limbs per 64-bit lane).
 bench/field_mul.c builds the whole core into one program, checks the lane product against the
 scalar one on random inputs over the range the additions feed it (below 2p), then times both,
 interleaved (four independent chains each). Prints medians and their ratio; where the build
