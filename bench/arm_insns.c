@@ -7,17 +7,11 @@
  * Usage: arm_insns K1 K2 N (prints a checksum so that nothing is left out). */
 #include "unity.c"
 
+#include "bench_rng.h"
+
 #include <stdio.h>
 
 __attribute__((noinline)) static void zk_bench_mark(void) { __asm__ volatile("" ::: "memory"); }
-
-static uint64_t bench_rng = 0x9E3779B97F4A7C15ull;
-static uint64_t bench_next(void) {
-    bench_rng ^= bench_rng >> 12;
-    bench_rng ^= bench_rng << 25;
-    bench_rng ^= bench_rng >> 27;
-    return bench_rng * 0x2545F4914F6CDD1Dull;
-}
 
 #define BENCH_MUL(NAME, F, T)                                                                      \
     __attribute__((noinline)) static uint8_t NAME(long rounds) {                                   \

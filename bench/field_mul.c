@@ -10,17 +10,11 @@
  * interleaved, five times each; "ifma none" where the build or the CPU has no IFMA). */
 #include "unity.c"
 
+#include "bench_rng.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
-
-static uint64_t bench_rng = 0x9E3779B97F4A7C15ull;
-static uint64_t bench_next(void) {
-    bench_rng ^= bench_rng >> 12;
-    bench_rng ^= bench_rng << 25;
-    bench_rng ^= bench_rng >> 27;
-    return bench_rng * 0x2545F4914F6CDD1Dull;
-}
 
 static double bench_now(void) {
     struct timespec t;

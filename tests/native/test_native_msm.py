@@ -29,7 +29,7 @@ from support.native_ref import (
     scalars,
     to_pe,
 )
-from support.native_tables import chain, rand_scalars, table_of
+from support.native_tables import chain, rand_scalars, reduction_cases, table_of
 
 from zkedge import _lib, ec, msm
 from zkedge.curves import BN254, Curve, Group
@@ -330,22 +330,6 @@ def test_concurrent_calls(c: Curve) -> None:
     assert got == wants * 2
 
 
-def _reduction_cases(c: Curve, n: int) -> list[tuple[str, list[int], list[int]]]:
-    """(name, index of the base for each term, scalars): inputs that stress the batch-affine
-    bucket reduction (equal buckets, folded fallbacks, doublings, cancellations)."""
-    rng = random.Random(11)
-    r = c.r
-    few = [1, 2, 3, r - 1, r - 2, 1 << 12, r - (1 << 12)]
-    return [
-        ("random", list(range(n)), [rng.randrange(r) for _ in range(n)]),
-        ("ones", list(range(n)), [1] * n),
-        ("one-base-random", [0] * n, [rng.randrange(r) for _ in range(n)]),
-        ("one-base-few", [0] * n, [rng.choice(few) for _ in range(n)]),
-        ("two-bases-pm", [i % 2 for i in range(n)], [rng.choice(few) for _ in range(n)]),
-        ("digit-ladder", [0] * n, [(i % 4096) + 1 for i in range(n)]),
-    ]
-
-
 @pytest.mark.parametrize("c", CURVES, ids=CURVE_IDS)
 @pytest.mark.parametrize(("g", "window"), [("G1", 12), ("G1", 13), ("G1", 15), ("G2", 12)])
 def test_batch_affine_reduction(c: Curve, g: Group, window: int) -> None:
@@ -357,7 +341,7 @@ def test_batch_affine_reduction(c: Curve, g: Group, window: int) -> None:
     dlogs, t = table_of(c, g, n)
     pb = c.point_bytes(g)
     raw = t.to_bytes()
-    for name, idx, ks in _reduction_cases(c, n):
+    for name, idx, ks in reduction_cases(c, n):
         tb = msm.BaseTable.from_bytes(
             c, g, b"".join(raw[i * pb : (i + 1) * pb] for i in idx), "mont"
         )

@@ -23,7 +23,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from support.native_ref import msm_ref
-from support.native_tables import table_of
+from support.native_tables import reduction_cases, table_of
 
 import zkedge
 from zkedge import _lib, msm
@@ -93,19 +93,13 @@ def test_cannot_turn_on_without_cpu_support(restore_ifma: None) -> None:
 
 
 def _cases(n: int) -> list[tuple[str, list[int], list[int]]]:
-    """(name, base index per term, scalars): random terms, and inputs that send many additions
-    to the XYZZ fallback (folded in by a batch of its own, often more than one chunk), make
-    doublings and cancellations, or leave lane groups partly filled."""
+    """(name, base index per term, scalars): the batch-affine reduction's cases (XYZZ
+    fallbacks folded in by a batch of their own, often more than one chunk; doublings and
+    cancellations), small scalars, and half zeros (partly filled lane groups)."""
     rng = random.Random(2026)
     r = BN254.r
-    few = [1, 2, 3, r - 1, r - 2, 1 << 12, r - (1 << 12)]
     return [
-        ("random", list(range(n)), [rng.randrange(r) for _ in range(n)]),
-        ("ones", list(range(n)), [1] * n),
-        ("one-base-random", [0] * n, [rng.randrange(r) for _ in range(n)]),
-        ("one-base-few", [0] * n, [rng.choice(few) for _ in range(n)]),
-        ("two-bases-pm", [i % 2 for i in range(n)], [rng.choice(few) for _ in range(n)]),
-        ("digit-ladder", [0] * n, [(i % 4096) + 1 for i in range(n)]),
+        *reduction_cases(BN254, n),
         ("small", list(range(n)), [rng.randrange(1 << 20) for _ in range(n)]),
         ("half-zero", list(range(n)), [rng.choice([0, rng.randrange(r)]) for _ in range(n)]),
     ]

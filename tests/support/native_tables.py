@@ -46,3 +46,20 @@ def table_of(c: Curve, g: str, n: int) -> tuple[list[int], msm.BaseTable]:
 def rand_scalars(c: Curve, n: int, seed: int) -> list[int]:
     rng = random.Random(seed)
     return [rng.randrange(c.r) for _ in range(n)]
+
+
+def reduction_cases(c: Curve, n: int) -> list[tuple[str, list[int], list[int]]]:
+    """(name, index of the base for each term, scalars): inputs that stress the batch-affine
+    buckets and their reduction (equal buckets, folded fallbacks, doublings, cancellations;
+    test_native_msm.py and test_native_msm_ifma.py)."""
+    rng = random.Random(11)
+    r = c.r
+    few = [1, 2, 3, r - 1, r - 2, 1 << 12, r - (1 << 12)]
+    return [
+        ("random", list(range(n)), [rng.randrange(r) for _ in range(n)]),
+        ("ones", list(range(n)), [1] * n),
+        ("one-base-random", [0] * n, [rng.randrange(r) for _ in range(n)]),
+        ("one-base-few", [0] * n, [rng.choice(few) for _ in range(n)]),
+        ("two-bases-pm", [i % 2 for i in range(n)], [rng.choice(few) for _ in range(n)]),
+        ("digit-ladder", [0] * n, [(i % 4096) + 1 for i in range(n)]),
+    ]
