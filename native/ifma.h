@@ -189,13 +189,8 @@ ZK_IFMA_FN static inline void zk_vcsub(zk_v5 *r, const zk_v5 *a, const zk_v5 *K,
     zk_v5 d;
     __m512i t[5];
     for (int j = 0; j < 5; j++) t[j] = _mm512_sub_epi64(a->l[j], K->l[j]);
-    t[1] = _mm512_add_epi64(t[1], _mm512_srai_epi64(t[0], 52));
-    t[2] = _mm512_add_epi64(t[2], _mm512_srai_epi64(t[1], 52));
-    t[3] = _mm512_add_epi64(t[3], _mm512_srai_epi64(t[2], 52));
-    t[4] = _mm512_add_epi64(t[4], _mm512_srai_epi64(t[3], 52));
-    for (int j = 0; j < 4; j++) d.l[j] = _mm512_and_si512(t[j], k->mask);
-    d.l[4] = t[4];
-    const __mmask8 neg = _mm512_cmplt_epi64_mask(t[4], _mm512_setzero_si512());
+    zk_v5_carry(&d, t[0], t[1], t[2], t[3], t[4], k->mask); /* the top limb keeps the sign */
+    const __mmask8 neg = _mm512_cmplt_epi64_mask(d.l[4], _mm512_setzero_si512());
     for (int j = 0; j < 5; j++) r->l[j] = _mm512_mask_blend_epi64(neg, d.l[j], a->l[j]);
 }
 
