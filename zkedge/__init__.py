@@ -6,12 +6,14 @@ coordinator and worker live in ``zkedge.fleet.coordinator`` and ``zkedge.fleet.w
 
 from __future__ import annotations
 
-from typing import Any
-
 from zkedge.curves import BLS12_381 as BLS12_381
 from zkedge.curves import BN254 as BN254
 from zkedge.curves import Curve as Curve
 from zkedge.curves import get_curve as get_curve
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (zkedge.record)
+if TYPE_CHECKING:
+    from typing import Any
 
 __version__ = "0.1.0"
 

@@ -11,9 +11,12 @@ import importlib
 import mmap
 import operator
 import os
-from typing import Any, TypeGuard
 
 from zkedge.curves import Curve, Group, check_group, get_curve
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (zkedge.record)
+if TYPE_CHECKING:
+    from typing import Any, TypeGuard
 
 _mod: Any = importlib.import_module(
     "zkedge._native32" if os.environ.get("ZKEDGE_NATIVE", "") == "32" else "zkedge._native"

@@ -7,11 +7,16 @@ G1 ``(x, y)``; G2 ``((x.c0, x.c1), (y.c0, y.c1))``.
 
 from __future__ import annotations
 
-from typing import Literal
-
 from zkedge.record import Frozen
 
-Group = Literal["G1", "G2"]
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (zkedge.record)
+if TYPE_CHECKING:
+    from typing import Literal
+
+    Group = Literal["G1", "G2"]
+else:
+    Group = str
+
 G1Affine = tuple[int, int]
 Fp2 = tuple[int, int]
 G2Affine = tuple[Fp2, Fp2]

@@ -7,10 +7,15 @@ that comes in from outside is checked (on the curve; in the subgroup unless told
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, cast
 
 from zkedge import _lib
 from zkedge.curves import Curve, Group, Point, check_group, get_curve
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (zkedge.record)
+if TYPE_CHECKING:
+    from typing import Any, cast
+else:
+    from zkedge.record import cast
 
 
 def pairing_check(curve: str | Curve, pairs: Sequence[tuple[Point, Point]]) -> bool:

@@ -6,10 +6,14 @@ per-element calls meant for tests and small jobs; the vector helpers work on pac
 
 from __future__ import annotations
 
-from typing import cast
-
 from zkedge import _lib
 from zkedge.curves import Curve, get_curve
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (zkedge.record)
+if TYPE_CHECKING:
+    from typing import cast
+else:
+    from zkedge.record import cast
 
 Elem = int | tuple[int, int]
 

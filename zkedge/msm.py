@@ -10,11 +10,16 @@ from __future__ import annotations
 import functools
 import operator
 from collections.abc import Callable, Iterable, Sequence
-from typing import TypeVar
 
 from zkedge import _lib
 from zkedge.curves import Curve, Group, Point, check_group, get_curve
 from zkedge.ec import _from_be, encode
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (zkedge.record)
+if TYPE_CHECKING:
+    from typing import TypeVar
+
+    T = TypeVar("T")
 
 
 class BaseTable:
@@ -119,8 +124,6 @@ def scalars_to_bytes(
     except (TypeError, ValueError) as e:
         raise ValueError(f"scalars must be integers: {e}") from None
 
-
-T = TypeVar("T")
 
 MsmCancelled = _lib.Cancelled
 """Raised by :func:`msm` when its :class:`MsmStop` was set before it finished."""

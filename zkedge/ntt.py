@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Sequence
-from typing import overload
 
 from zkedge import _lib
 from zkedge.curves import Curve, get_curve
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (zkedge.record)
+if TYPE_CHECKING:
+    from typing import overload
 
 
 def _pack(c: Curve, values: Sequence[int]) -> bytes:
@@ -17,24 +20,26 @@ def _pack(c: Curve, values: Sequence[int]) -> bytes:
         raise ValueError(f"NTT values must be integers: {e}") from None
 
 
-@overload
-def ntt(  # type: ignore[overload-overlap]
-    curve: str | Curve,
-    values: bytes | bytearray | memoryview,
-    *,
-    inverse: bool = ...,
-    coset: int | None = ...,
-    threads: int | None = ...,
-) -> bytes: ...
-@overload
-def ntt(
-    curve: str | Curve,
-    values: Sequence[int],
-    *,
-    inverse: bool = ...,
-    coset: int | None = ...,
-    threads: int | None = ...,
-) -> list[int]: ...
+if TYPE_CHECKING:  # the two typed forms; one function at run time
+
+    @overload
+    def ntt(  # type: ignore[overload-overlap]
+        curve: str | Curve,
+        values: bytes | bytearray | memoryview,
+        *,
+        inverse: bool = ...,
+        coset: int | None = ...,
+        threads: int | None = ...,
+    ) -> bytes: ...
+    @overload
+    def ntt(
+        curve: str | Curve,
+        values: Sequence[int],
+        *,
+        inverse: bool = ...,
+        coset: int | None = ...,
+        threads: int | None = ...,
+    ) -> list[int]: ...
 
 
 def ntt(

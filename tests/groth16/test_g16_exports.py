@@ -36,10 +36,14 @@ def test_prover_does_not_import_py_ecc() -> None:
 
 def test_local_prove_imports_only_the_prover(tmp_path: object) -> None:
     """`zkedge prove` without --coordinator loads neither the fleet (grpclib, trio) nor
-    OpenSSL (ssl, hashlib, secrets) nor concurrent.futures, nor dataclasses with inspect:
-    its start-up is a small proof's largest cost."""
+    OpenSSL (ssl, hashlib, secrets) nor concurrent.futures, nor dataclasses with inspect, nor
+    typing or pathlib (zkedge.record): its start-up is a small proof's largest cost. Run with
+    ``-S``, the installed packages on PYTHONPATH: an editable install's import hook (site)
+    loads pathlib before zkedge does."""
+    import os
     import subprocess
     import sys
+    import sysconfig
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[2]
@@ -52,13 +56,15 @@ def test_local_prove_imports_only_the_prover(tmp_path: object) -> None:
         "from zkedge.cli import main\n"
         f"rc = main({argv!r})\n"
         "heavy = {'trio', 'grpclib', 'betterproto', 'ssl', 'hashlib', 'secrets', 'concurrent',\n"
-        "         'dataclasses', 'inspect'}\n"
+        "         'dataclasses', 'inspect', 'typing', 'pathlib', 'urllib', 'ipaddress'}\n"
         "print(rc, sorted(m for m in sys.modules\n"
         "                 if m.split('.')[0] in heavy or m.startswith('zkedge.fleet')))\n"
     )
+    paths = sysconfig.get_paths()
+    pythonpath = os.pathsep.join(dict.fromkeys([str(root), paths["purelib"], paths["platlib"]]))
     res = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root,
-        env={"PYTHONPATH": str(root)},
+        [sys.executable, "-S", "-c", code], capture_output=True, text=True, check=True,
+        cwd=root, env={"PYTHONPATH": pythonpath},
     )  # fmt: skip
     assert res.stdout.strip() == "0 []", res.stdout + res.stderr
     assert (out / "proof.json").is_file()

@@ -10,10 +10,13 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
 
 from zkedge import __version__
 from zkedge.cli._common import Parser, add_global_flags, run_command
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (zkedge.record)
+if TYPE_CHECKING:
+    from typing import NoReturn
 
 
 def _cmd_info(args: argparse.Namespace) -> int:

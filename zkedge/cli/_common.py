@@ -13,10 +13,13 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:  # zkedge.fleet.common loads ssl (OpenSSL): imported where it is needed
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (zkedge.record)
+if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import Any
+
+    # zkedge.fleet.common loads ssl (OpenSSL): imported where it is needed
     from zkedge.fleet.common import TlsConfig
 
 __all__ = [
@@ -29,6 +32,7 @@ __all__ = [
     "client_tls",
     "describe",
     "hostport_arg",
+    "path_arg",
     "run_command",
     "standalone",
 ]
@@ -107,13 +111,21 @@ def add_token(p: argparse.ArgumentParser) -> None:
     )
 
 
+def path_arg(text: str) -> Path:
+    """argparse ``type`` for an optional path: a :class:`pathlib.Path`, with pathlib loaded
+    only when the option is given (a local proof's start-up goes without it)."""
+    from pathlib import Path
+
+    return Path(text)
+
+
 def add_client_flags(p: argparse.ArgumentParser) -> None:
     """``--token`` and the client's TLS flags."""
     add_token(p)
     p.add_argument("--tls", action="store_true", help="connect with TLS")
-    p.add_argument("--tls-ca", type=Path, help="CA bundle to verify the coordinator with")
-    p.add_argument("--tls-cert", type=Path, help="client certificate (mutual TLS)")
-    p.add_argument("--tls-key", type=Path, help="client key (mutual TLS)")
+    p.add_argument("--tls-ca", type=path_arg, help="CA bundle to verify the coordinator with")
+    p.add_argument("--tls-cert", type=path_arg, help="client certificate (mutual TLS)")
+    p.add_argument("--tls-key", type=path_arg, help="client key (mutual TLS)")
     p.add_argument("--tls-server-name", help="name expected in the coordinator's certificate")
 
 

@@ -12,22 +12,25 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
 
 from zkedge.cli._common import (
     CliError,
     add_client_flags,
     client_tls,
     hostport_arg,
+    path_arg,
     setup_logs,
     standalone,
 )
 
-if TYPE_CHECKING:  # zkedge.msm loads the native core: imported where it runs
-    from zkedge.msm import MsmStop
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (zkedge.record)
+if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import Any, TypeVar
 
-T = TypeVar("T")
+    from zkedge.msm import MsmStop  # loads the native core: imported where it runs
+
+    T = TypeVar("T")
 
 __all__ = ["cmd_prove", "cmd_verify", "register"]
 
@@ -39,10 +42,10 @@ def register(subparsers: Any) -> None:
         help="Groth16 proof from a snarkjs .zkey and a circom .wtns",
         description="Like `snarkjs groth16 prove`: writes proof.json and public.json.",
     )
-    p.add_argument("zkey", type=Path, help="circuit.zkey (snarkjs Groth16 proving key)")
-    p.add_argument("witness", type=Path, help="witness.wtns")
-    p.add_argument("proof", type=Path, help="output proof.json")
-    p.add_argument("public", type=Path, help="output public.json")
+    p.add_argument("zkey", help="circuit.zkey (snarkjs Groth16 proving key)")
+    p.add_argument("witness", help="witness.wtns")
+    p.add_argument("proof", help="output proof.json")
+    p.add_argument("public", help="output public.json")
     p.add_argument("--coordinator", metavar="HOST:PORT", help="spread the MSMs over a zkedge fleet")
     add_client_flags(p)
     p.add_argument("--threads", type=int, help="threads for local work (default: all cores)")
@@ -62,9 +65,9 @@ def register(subparsers: Any) -> None:
         description="Like `snarkjs groth16 verify`: exit 0 if the proof is valid, 1 if it is "
         "not, 2 if a file cannot be read or parsed.",
     )
-    p.add_argument("vkey", type=Path, help="verification_key.json")
-    p.add_argument("public", type=Path, help="public.json")
-    p.add_argument("proof", type=Path, help="proof.json")
+    p.add_argument("vkey", help="verification_key.json")
+    p.add_argument("public", help="public.json")
+    p.add_argument("proof", help="proof.json")
     p.set_defaults(func=cmd_verify, logs=False)
 
 
@@ -72,7 +75,7 @@ def add_windows_flag(p: argparse.ArgumentParser) -> None:
     """``--windows FILE`` (a local proof's fixed-base window tables)."""
     p.add_argument(
         "--windows",
-        type=Path,
+        type=path_arg,
         metavar="FILE",
         help="window tables for this zkey (`zkedge zkey windows`): MSMs about a fifth faster; "
         "the proof is checked before it is written",
@@ -111,16 +114,18 @@ def _interruptible(fn: Callable[[MsmStop], T]) -> T:
     return out[0]
 
 
-def check_output(path: Path) -> None:
+def check_output(path: str | os.PathLike[str]) -> None:
     """Fail before any work when ``path`` cannot be written: its directory is missing or not
     writable, or it is a directory (a proof takes long; losing it at the end is worse)."""
-    parent = path.parent
-    if path.is_dir():
-        raise CliError(f"{path}: is a directory", 2)
-    if not parent.is_dir():
-        raise CliError(f"{path}: directory {parent} does not exist", 2)
-    if not os.access(parent, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        raise CliError(f"{path}: not writable", 2)
+    name = os.fspath(path)
+    parent = os.path.dirname(os.path.normpath(name)) or "."
+    if os.path.isdir(name):
+        raise CliError(f"{name}: is a directory", 2)
+    if not os.path.isdir(parent):
+        raise CliError(f"{name}: directory {parent} does not exist", 2)
+    writable = os.access(parent, os.W_OK | os.X_OK)
+    if not writable or (os.path.exists(name) and not os.access(name, os.W_OK)):
+        raise CliError(f"{name}: not writable", 2)
 
 
 def cmd_prove(args: argparse.Namespace) -> int:
@@ -214,7 +219,7 @@ def _prove_on_coordinator(args: argparse.Namespace) -> int:
     wasm: Path | None = getattr(args, "wasm_path", None)
     witness = None if inputs is not None else args.witness
     for path in (args.zkey, witness, wasm):
-        if isinstance(path, Path) and not path.is_file():
+        if path is not None and not os.path.isfile(path):
             raise CliError(f"{path}: no such file", 2)
     t0 = time.monotonic()
     try:

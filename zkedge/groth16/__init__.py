@@ -7,9 +7,11 @@ The names below load their modules on first use, so that importing one of them (
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (zkedge.record)
 if TYPE_CHECKING:
+    from typing import Any
+
     from zkedge.groth16._binfile import FormatError as FormatError
     from zkedge.groth16._binfile import Source as Source
     from zkedge.groth16._progress import Progress as Progress

@@ -10,7 +10,6 @@ import mmap
 import os
 import struct
 from collections.abc import Callable
-from pathlib import Path
 
 from zkedge.curves import BLS12_381, BN254, Curve, G1Affine, G2Affine
 from zkedge.record import Record
@@ -33,11 +32,12 @@ def read_source(src: Source, what: str) -> tuple[str, bytes | memoryview]:
     """(display name, contents) of a path or an in-memory buffer."""
     if isinstance(src, bytes | bytearray | memoryview):
         return f"<{what} bytes>", src if isinstance(src, bytes) else memoryview(src)
-    path = Path(src)
+    name = os.fspath(src)
     try:
-        return str(path), path.read_bytes()
+        with open(name, "rb") as f:
+            return name, f.read()
     except OSError as e:
-        raise FormatError(str(path), f"cannot read {what} file: {e.strerror or e}") from None
+        raise FormatError(name, f"cannot read {what} file: {e.strerror or e}") from None
 
 
 class BinFile(Record):
@@ -83,7 +83,7 @@ class BinFile(Record):
         cache as they are used. A file that cannot be mapped (a pipe, an empty file) is read
         section by section into buffers of its own. The file must not be truncated while its
         sections are in use (touching a page past the new end is SIGBUS, as for any mapping)."""
-        name = str(Path(path))
+        name = os.fspath(path)
         try:
             with open(path, "rb") as f:
                 total = os.fstat(f.fileno()).st_size

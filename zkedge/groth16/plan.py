@@ -11,7 +11,6 @@ holds the secrets (see :func:`zkedge.groth16.prover.finish_proof`).
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import Literal
 
 from zkedge.groth16.zkey import PointSet, ZkeyHeader
 from zkedge.record import Frozen
@@ -21,7 +20,13 @@ __all__ = ["G2_COST", "MSM_NAMES", "MsmTask", "ProofPlan", "plan_proof", "split_
 MSM_NAMES: tuple[PointSet, ...] = ("A", "B1", "B2", "C", "H")
 #: a G2 point costs about this many G1 points in an MSM (Fp2 vs Fp arithmetic)
 G2_COST = 3.0
-ScalarSource = Literal["witness", "h"]
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (zkedge.record)
+if TYPE_CHECKING:
+    from typing import Literal
+
+    ScalarSource = Literal["witness", "h"]
+else:
+    ScalarSource = str
 
 
 class MsmTask(Frozen):

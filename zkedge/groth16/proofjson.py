@@ -17,11 +17,13 @@ import json
 import os
 import re
 from collections.abc import Sequence
-from pathlib import Path
-from typing import Any
 
 from zkedge.curves import BLS12_381, BN254, Curve, Fp2, G1Affine, G2Affine, get_curve
 from zkedge.groth16._binfile import FormatError, g1_on_curve, g2_on_curve
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (zkedge.record)
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "SNARKJS_CURVE_NAMES",
@@ -86,7 +88,9 @@ def public_to_json(values: Sequence[int]) -> list[str]:
 
 def dump_json(obj: object, path: str | os.PathLike[str]) -> None:
     """Write JSON the way snarkjs does (``JSON.stringify(obj, null, 1)``)."""
-    Path(path).write_text(json.dumps(obj, indent=1))
+    text = json.dumps(obj, indent=1)
+    with open(path, "w") as f:
+        f.write(text)
 
 
 class _Inexact(str):
@@ -111,20 +115,21 @@ def _json_number(text: str) -> int | str:
 def load_json(src: str | os.PathLike[str] | Any, what: str) -> tuple[str, Any]:
     """(display name, parsed JSON) from a path, or an already parsed object."""
     if isinstance(src, str | os.PathLike):
-        path = Path(src)
+        path = os.fspath(src)
         try:
-            text = path.read_text()
+            with open(path) as f:
+                text = f.read()
         except OSError as e:
-            raise FormatError(str(path), f"cannot read {what}: {e.strerror or e}") from None
+            raise FormatError(path, f"cannot read {what}: {e.strerror or e}") from None
         except UnicodeDecodeError as e:
-            raise FormatError(str(path), f"{what} is not valid JSON: {e}") from None
+            raise FormatError(path, f"{what} is not valid JSON: {e}") from None
         try:
             obj = json.loads(text, parse_int=_json_number, parse_float=_json_number)
         except json.JSONDecodeError as e:
-            raise FormatError(str(path), f"{what} is not valid JSON: {e}") from None
+            raise FormatError(path, f"{what} is not valid JSON: {e}") from None
         except RecursionError:
-            raise FormatError(str(path), f"{what}: JSON nested too deeply") from None
-        return str(path), obj
+            raise FormatError(path, f"{what}: JSON nested too deeply") from None
+        return path, obj
     return f"<{what}>", src
 
 

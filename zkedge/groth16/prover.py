@@ -22,7 +22,6 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from zkedge.curves import Curve, G1Affine, G2Affine, Point
 from zkedge.groth16._binfile import FormatError, Source
@@ -33,11 +32,17 @@ from zkedge.groth16.wtns import Witness, read_wtns
 from zkedge.groth16.zkey import PointSet, Zkey, ZkeyHeader, read_zkey
 from zkedge.record import Record
 
-if TYPE_CHECKING:  # zkedge.msm loads the native core: imported where it runs
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (zkedge.record)
+if TYPE_CHECKING:
+    from typing import Any, TypeVar, cast
+
+    # zkedge.msm loads the native core: imported where it runs
     from zkedge.groth16.windows import WindowFile
     from zkedge.msm import MsmStop
 
-T = TypeVar("T")
+    T = TypeVar("T")
+else:
+    from zkedge.record import cast
 
 __all__ = [
     "ProofResult",

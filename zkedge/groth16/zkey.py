@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import mmap
 import struct
-from typing import TYPE_CHECKING, Literal
 
 from zkedge.curves import Curve, G1Affine, G2Affine
 from zkedge.groth16._binfile import (
@@ -29,12 +28,18 @@ from zkedge.groth16._binfile import (
 )
 from zkedge.record import Frozen, Record
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (zkedge.record)
 if TYPE_CHECKING:
+    from typing import Literal
+
     from zkedge.msm import BaseTable
+
+    PointSet = Literal["A", "B1", "B2", "C", "H"]
+else:
+    PointSet = str
 
 __all__ = ["PointSet", "Zkey", "ZkeyHeader", "read_zkey"]
 
-PointSet = Literal["A", "B1", "B2", "C", "H"]
 
 #: section id, group of each point set
 POINT_SECTIONS: dict[PointSet, tuple[int, Literal["G1", "G2"]]] = {
