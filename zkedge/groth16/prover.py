@@ -19,6 +19,7 @@ non-residue, 5 on both curves, then squared down): pointsH is laid out for them.
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from collections.abc import Callable, Mapping
@@ -97,8 +98,10 @@ def _ffjs_nqr(curve: Curve) -> int:
     return q
 
 
+@functools.cache
 def ffjs_root(curve: Curve, power: int) -> int:
-    """ffjavascript's primitive 2^power-th root of unity in Fr (``Fr.w[power]``)."""
+    """ffjavascript's primitive 2^power-th root of unity in Fr (``Fr.w[power]``); kept per
+    curve and power (two 254-bit exponentiations in Python: each NTT of a proof asks)."""
     s = curve.fr_two_adicity
     if not 0 <= power <= s:
         raise ValueError(f"{curve.name}: no 2^{power}-th root of unity in Fr")
