@@ -1,6 +1,7 @@
 /* Eight field products at once with AVX-512 IFMA (internal): elements of a field below 2^254
  * (BN254's Fp and Fr) as five 52-bit limbs per 64-bit lane, in the core's own Montgomery form
- * (R = 2^256). The MSM's batches of affine additions (msm_ifma.inc) run on it.
+ * (R = 2^256). The MSM's batches of affine additions (msm_ifma.inc) and BN254's coset NTT
+ * (ntt_ifma.inc) run on it.
  *
  * The lane product's reduction shifts out four 52-bit digits and a last one of 48 bits
  * (4 * 52 + 48 = 256), so values move between the core's limbs and the lanes without

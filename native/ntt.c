@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "fr.h"
+#include "ifma.h"
 #include "parallel.h"
 #include "zkedge.h"
 
@@ -426,6 +427,13 @@ static void coset_local(void *vctx, int t, int nt) {
     }
 }
 
+#if ZK_HAVE_IFMA
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wsign-conversion"
+#include "ntt_ifma.inc"
+#pragma GCC diagnostic pop
+#endif
+
 int zk_fr_coset_evals(int curve, uint8_t *data, size_t len, size_t n, const uint8_t *omega,
                       const uint8_t *shift, int threads, size_t *bad_index) {
     const zk_field_params *F = fr_params(curve);
@@ -477,6 +485,16 @@ int zk_fr_coset_evals(int curve, uint8_t *data, size_t len, size_t n, const uint
         size_t m = (size_t)1 << k;
         for (size_t l = 0; l < m; l++) fr_mul(&c.lo[l + m], &c.lo[l], &steps[k], F);
     }
+#if ZK_HAVE_IFMA
+    /* BN254's Fr fits the lanes' bounds (below 2^254); blocks of at least one lane vector */
+    if (zk_ifma_on && curve == ZK_BN254 && n >= 16 && c.blk >= 8 && coset_lanes(&c, nt) == ZK_OK) {
+        free(c.a);
+        size_t bad = atomic_load(&c.bad);
+        if (bad == SIZE_MAX) return ZK_OK;
+        if (bad_index) *bad_index = bad;
+        return ZK_ERANGE;
+    }
+#endif
     if (nblk >= 2) {
         c.half = n / 2;
         zk_parallel(nt, coset_first, &c);

@@ -65,7 +65,8 @@ int zk_cpu_count(void);
  * another thread is inside a native call. zk_asm_name() names the code in use ("none" for C). */
 int zk_asm_set(int on);
 const char *zk_asm_name(void);
-/* 8-lane AVX-512 IFMA additions in BN254 G1 and G2 MSMs (native/msm_ifma.inc): on >= 0 turns them on
+/* 8-lane AVX-512 IFMA code: the additions of BN254 G1 and G2 MSMs (native/msm_ifma.inc) and BN254's
+ * coset NTT (native/ntt_ifma.inc). on >= 0 turns them on
  * (only on x86-64 builds and CPUs with AVX-512F and IFMA) or off, -1 just asks; returns 1 when
  * they are in use. Not to be toggled while another thread is inside a native call. */
 int zk_ifma_set(int on);

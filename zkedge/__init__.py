@@ -30,7 +30,7 @@ def native_available() -> bool:
 
 def native_info() -> dict[str, Any]:
     """Facts about the loaded native core: limb width, compiler, assembly in use, whether the
-    8-lane AVX-512 IFMA additions are on (BN254 MSMs), default threads, module."""
+    8-lane AVX-512 IFMA code is on (BN254 MSMs and coset NTT), default threads, module."""
     from zkedge import _lib
 
     return {

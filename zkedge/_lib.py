@@ -148,9 +148,9 @@ def set_asm(on: bool) -> bool:
 
 
 def set_ifma(on: bool | None = None) -> bool:
-    """Use the 8-lane AVX-512 IFMA additions in BN254 G1 and G2 MSMs (when the build and the
-    CPU have them) or not; None just asks. For tests and benchmarks that compare the two paths.
-    Returns whether they are now in use."""
+    """Use the 8-lane AVX-512 IFMA code (the additions of BN254 G1 and G2 MSMs, BN254's coset
+    NTT) when the build and the CPU have it, or not; None just asks. For tests and benchmarks
+    that compare the two paths. Returns whether it is now in use."""
     return bool(lib.zk_ifma_set(-1 if on is None else 1 if on else 0))
 
 
