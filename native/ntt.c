@@ -461,12 +461,6 @@ int zk_fr_coset_evals(int curve, uint8_t *data, size_t len, size_t n, const uint
     c.blk = n / nblk;
     while (((size_t)1 << c.lgblk) < c.blk) c.lgblk++;
     while (((size_t)1 << c.lgnblk) < nblk) c.lgnblk++;
-    /* one allocation: the values, the twiddles, the per-block scale table */
-    c.a = malloc((n + n / 2 + c.blk) * sizeof *c.a);
-    if (!c.a) return ZK_ENOMEM;
-    c.tw = c.a + n;
-    c.lo = c.tw + n / 2;
-    zk_parallel(nt, coset_twiddles, &c);
     /* lo[l] = h^bitrev(l) / n by doubling: bitrev(l + 2^k) = bitrev(l) + blk / 2^(k+1) */
     f256 h, steps[64], ninv;
     fr_pow_index(&h, &c.g, nblk, F);
@@ -480,21 +474,27 @@ int zk_fr_coset_evals(int curve, uint8_t *data, size_t len, size_t n, const uint
         fld_to_mont(nm.l, nm.l, F, N256);
         fld_inv(ninv.l, nm.l, F, N256);
     }
-    c.lo[0] = ninv;
-    for (int k = 0; k < c.lgblk; k++) {
-        size_t m = (size_t)1 << k;
-        for (size_t l = 0; l < m; l++) fr_mul(&c.lo[l + m], &c.lo[l], &steps[k], F);
-    }
 #if ZK_HAVE_IFMA
     /* BN254's Fr fits the lanes' bounds (below 2^254); blocks of at least one lane vector */
-    if (zk_ifma_on && curve == ZK_BN254 && n >= 16 && c.blk >= 8 && coset_lanes(&c, nt) == ZK_OK) {
-        free(c.a);
+    if (zk_ifma_on && curve == ZK_BN254 && n >= 16 && c.blk >= 8 &&
+        coset_lanes(&c, nt, steps, &ninv) == ZK_OK) {
         size_t bad = atomic_load(&c.bad);
         if (bad == SIZE_MAX) return ZK_OK;
         if (bad_index) *bad_index = bad;
         return ZK_ERANGE;
     }
 #endif
+    /* one allocation: the values, the twiddles, the per-block scale table */
+    c.a = malloc((n + n / 2 + c.blk) * sizeof *c.a);
+    if (!c.a) return ZK_ENOMEM;
+    c.tw = c.a + n;
+    c.lo = c.tw + n / 2;
+    zk_parallel(nt, coset_twiddles, &c);
+    c.lo[0] = ninv;
+    for (int k = 0; k < c.lgblk; k++) {
+        size_t m = (size_t)1 << k;
+        for (size_t l = 0; l < m; l++) fr_mul(&c.lo[l + m], &c.lo[l], &steps[k], F);
+    }
     if (nblk >= 2) {
         c.half = n / 2;
         zk_parallel(nt, coset_first, &c);
