@@ -6,7 +6,7 @@ zkey and witness.
     .venv/bin/python bench/groth16.py                 # sizes 2^12, 2^14, 2^16
     .venv/bin/python bench/groth16.py --sizes 12,14 --repeat 3 --fleet 0
     .venv/bin/python bench/groth16.py --sizes 14,15,16 --setup fast --fleet 0 \
-        --rapidsnark /path/to/rapidsnark/prover --windows
+        --rapidsnark /path/to/rapidsnark/prover --windows --command /path/to/venv/bin/zkedge
 
 Circuits (tests/fixtures/circuits/chain.circom.in: half bit decompositions, whose witness
 values are 0/1, half chained multiplications) of about 15/16 * 2^k constraints are generated on
@@ -21,6 +21,9 @@ also times `zkedge prove --windows` (window tables made once per size by `zkedge
 kept beside the zkey; the command checks its proof before writing it) in the same rounds.
 zkedge's bytecode is compiled first, as an installed wheel has it: where PYTHONDONTWRITEBYTECODE
 is set, every child would otherwise compile each module changed since the last compile.
+--command times another `zkedge` executable in the 'prove s' column (e.g. the bin/zkedge of a
+venv with the wheel installed: the development venv's editable install loads setuptools' import
+hook, and pathlib with it, in every interpreter, which an installed package does not).
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from fixtures import build as fixtures  # noqa: E402
 
 BENCH = ROOT / "build" / "groth16-bench"
 PY = sys.executable
+CLI = [PY, "-m", "zkedge"]  # the `zkedge` command timed in the 'prove s' column (--command)
 
 # Runs in a fresh interpreter: read + prove, report times and peak RSS as JSON. The peak is
 # VmHWM, this process image's own: ru_maxrss also counts the parent's peak at the fork and exec
@@ -333,9 +337,7 @@ def run_cli(
         pinned(
             cpus,
             [
-                PY,
-                "-m",
-                "zkedge",
+                *CLI,
                 "prove",
                 "-q",
                 *extra,
@@ -431,6 +433,13 @@ def parse_args() -> argparse.Namespace:
         default=None,
         metavar="PATH",
         help="rapidsnark's prover binary: timed in the same rounds as zkedge",
+    )
+    ap.add_argument(
+        "--command",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="the `zkedge` executable to time as the command (default: python -m zkedge)",
     )
     ap.add_argument(
         "--windows",
@@ -602,6 +611,11 @@ def main() -> int:
     if args.rapidsnark is not None and not os.access(args.rapidsnark, os.X_OK):
         log(f"{args.rapidsnark} is not an executable")
         return 2
+    if args.command is not None:
+        if not os.access(args.command, os.X_OK):
+            log(f"{args.command} is not an executable")
+            return 2
+        CLI[:] = [str(args.command)]
     import compileall
 
     compileall.compile_dir(str(ROOT / "zkedge"), quiet=1)
