@@ -45,10 +45,27 @@ def warning_flags() -> list[str]:
     return [s for s in (line.strip() for line in lines) if s and not s.startswith("#")]
 
 
+def sources_digest() -> str:
+    """SHA-256 of every file the core compiles from (native/, native/generated/)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for f in (
+        sorted(HERE.glob("*.[ch]"))
+        + sorted(HERE.glob("*.inc"))
+        + sorted((HERE / "generated").glob("*.h"))
+    ):
+        h.update(f.name.encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()
+
+
 def _source(werror: bool) -> str:
-    """The C source cffi puts ahead of its wrapper: unity.c inside a diagnostic region."""
+    """The C source cffi puts ahead of its wrapper: unity.c inside a diagnostic region, after a
+    digest of the included files. cffi rewrites its generated file only when that text changes,
+    and setuptools recompiles only a generated file newer than its object: without the digest,
+    a tree with an old build/ directory (``pip wheel .``) would link the old object."""
     kind = "error" if werror else "warning"
-    lines = ["#pragma GCC diagnostic push"]
+    lines = [f"/* native sources {sources_digest()} */", "#pragma GCC diagnostic push"]
     lines += [f'#pragma GCC diagnostic {kind} "{flag}"' for flag in warning_flags()]
     lines += ['#include "unity.c"', "#pragma GCC diagnostic pop"]
     return "\n".join(lines)
