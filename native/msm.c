@@ -57,17 +57,31 @@ static inline int zk_stopped(const int *stop) {
 #define ZK_BA_CAP 1024
 #endif
 
-/* Signed digits of the window of c bits at bit off for scalars [i0, i0 + cnt), computed on the
+/* Signed digits of the window of c bits at bit off for scalars [i0, i0 + cnt) (stride bytes
+ * each, 32 for whole scalars), computed on the
  * fly (no n x W array): with b_w the raw window and t_w its top bit, d_w = b_w - t_w 2^c +
  * t_(w-1). The sum telescopes back to the scalar and |d_w| <= 2^(c-1); the windows cover bits
  * [0, bits + 1) exactly (zk_window_plan), so the top window's t is bit `bits`, zero for scalars
  * below r. Scalars are 32-byte LE, already below r. */
-static inline void zk_window_digits(const uint8_t *scalars, size_t i0, size_t cnt, int off, int c,
-                                    int16_t *out) {
+static inline void zk_window_digits(const uint8_t *scalars, size_t stride, size_t i0, size_t cnt,
+                                    int off, int c, int16_t *out) {
     const uint64_t mask = ((uint64_t)1 << c) - 1;
     for (size_t k = 0; k < cnt; k++) {
-        uint64_t s[4];
-        memcpy(s, scalars + 32 * (i0 + k), 32); /* little-endian target (fields.h checks) */
+        uint64_t s[4] = {0, 0, 0, 0};
+        /* little-endian target (fields.h checks); a value of fewer than 32 bytes (stride: see
+         * zk_msm_windows) reads as its zero-extension, through fixed-size copies (no call) */
+        const uint8_t *p = scalars + stride * (i0 + k);
+        switch (stride) {
+        case 32: memcpy(s, p, 32); break;
+        case 2: memcpy(s, p, 2); break;
+        case 3: memcpy(s, p, 3); break;
+        case 4: memcpy(s, p, 4); break;
+        case 5: memcpy(s, p, 5); break;
+        case 6: memcpy(s, p, 6); break;
+        case 7: memcpy(s, p, 7); break;
+        case 8: memcpy(s, p, 8); break;
+        default: memcpy(s, p, stride); break;
+        }
         int word = off >> 6, sh = off & 63;
         uint64_t v = word < 4 ? s[word] >> sh : 0;
         if (sh + c > 64 && word + 1 < 4) v |= s[word + 1] << (64 - sh);
@@ -244,13 +258,151 @@ int zk_msm_stoppable(int curve, int group, const uint8_t *table, size_t table_le
     const char *force = getenv("ZKEDGE_MSM_XYZZ");
     int ba = c >= 10 && nonzero >= 1024 && !(force && force[0] == '1');
     switch (gi) {
-    case 0: rc = bn_g1_msm(base, count, sc, c, W, width, off, nt, ba, stop, out); break;
-    case 1: rc = bn_g2_msm(base, count, sc, c, W, width, off, nt, ba, stop, out); break;
-    case 2: rc = bls_g1_msm(base, count, sc, c, W, width, off, nt, ba, stop, out); break;
-    default: rc = bls_g2_msm(base, count, sc, c, W, width, off, nt, ba, stop, out); break;
+    case 0: rc = bn_g1_msm(base, count, sc, 32, c, W, width, off, 0, nt, ba, stop, out); break;
+    case 1: rc = bn_g2_msm(base, count, sc, 32, c, W, width, off, 0, nt, ba, stop, out); break;
+    case 2: rc = bls_g1_msm(base, count, sc, 32, c, W, width, off, 0, nt, ba, stop, out); break;
+    default: rc = bls_g2_msm(base, count, sc, 32, c, W, width, off, 0, nt, ba, stop, out); break;
     }
     free(reduced);
     return rc;
+}
+
+/* The bits [lo - 1, hi) of 2^-1 t (t: twice a scalar, as 5 words and a zero word) as stride
+ * bytes LE at out: see zk_scalar_window_bits. */
+static inline void zk_put_bits(const uint64_t t[6], int lo, int hi, size_t stride, uint8_t *out) {
+    const int nb = hi - lo + 1, word = lo >> 6, sh = lo & 63;
+    const int nw = (int)(stride + 7) / 8;
+    uint64_t o[5] = {0, 0, 0, 0, 0};
+    for (int j = 0; j < nw && word + j < 5; j++) {
+        o[j] = t[word + j] >> sh;
+        if (sh) o[j] |= t[word + j + 1] << (64 - sh);
+    }
+    int full = nb >> 6, rest = nb & 63; /* keep nb bits */
+    if (full < 5) {
+        o[full] &= rest ? (((uint64_t)1 << rest) - 1) : 0;
+        for (int j = full + 1; j < 5; j++) o[j] = 0;
+    }
+    memcpy(out, o, stride); /* little-endian target (fields.h checks) */
+}
+
+int zk_scalar_window_bits_many(int curve, const uint8_t *scalars, size_t scalars_len, size_t n,
+                               int ntasks, const size_t *start, const size_t *count, const int *lo,
+                               const int *hi, uint8_t *const *out, const size_t *out_len) {
+    if (curve != ZK_BN254 && curve != ZK_BLS12_381) return ZK_EINVAL;
+    if (n > SIZE_MAX / 32 || scalars_len != n * 32 || (n && !scalars)) return ZK_ELEN;
+    if (ntasks < 0 || (ntasks && (!start || !count || !lo || !hi || !out || !out_len)))
+        return ZK_EINVAL;
+    size_t lo_pt = n, hi_pt = 0;
+    for (int j = 0; j < ntasks; j++) {
+        if (lo[j] < 0 || hi[j] <= lo[j] || hi[j] > 256) return ZK_EINVAL;
+        if (start[j] > n || count[j] > n - start[j]) return ZK_ERANGE;
+        size_t stride = (size_t)(hi[j] - lo[j] + 1 + 7) / 8;
+        if (out_len[j] != count[j] * stride || (count[j] && !out[j])) return ZK_ELEN;
+        if (count[j] && start[j] < lo_pt) lo_pt = start[j];
+        if (count[j] && start[j] + count[j] > hi_pt) hi_pt = start[j] + count[j];
+    }
+    const zk_field_params *fr = curve == ZK_BN254 ? &ZK_BN_FR : &ZK_BLS_FR;
+    uint64_t r[4]; /* r as 64-bit words (limb_t may be 32 bits) */
+    {
+        uint8_t rb[32];
+        limbs_to_le(rb, fr->p, N256);
+        memcpy(r, rb, 32);
+    }
+    /* one pass over the scalars for every task: a task of a few windows needs 2 to 8 bytes
+     * of each scalar, but its cache lines are read whole */
+    for (size_t i = lo_pt; i < hi_pt; i++) {
+        uint64_t s[4];
+        memcpy(s, scalars + 32 * i, 32);
+        if (s[3] >= r[3]) { /* rare: maybe >= r */
+            limb_t v[N256];
+            limbs_from_le(v, scalars + 32 * i, N256);
+            while (limbs_geq(v, fr->p, N256)) limbs_sub(v, v, fr->p, N256);
+            uint8_t vb[32];
+            limbs_to_le(vb, v, N256);
+            memcpy(s, vb, 32);
+        }
+        /* t = 2s: bit lo - 1 of s is bit lo of t */
+        const uint64_t t[6] = {s[0] << 1,
+                               (s[1] << 1) | (s[0] >> 63),
+                               (s[2] << 1) | (s[1] >> 63),
+                               (s[3] << 1) | (s[2] >> 63),
+                               s[3] >> 63,
+                               0};
+        for (int j = 0; j < ntasks; j++) {
+            if (i < start[j] || i - start[j] >= count[j]) continue;
+            const int nb = hi[j] - lo[j] + 1;
+            size_t stride = (size_t)(nb + 7) / 8;
+            uint8_t *o = out[j] + stride * (i - start[j]);
+            if (nb > 64) {
+                zk_put_bits(t, lo[j], hi[j], stride, o);
+                continue;
+            }
+            /* up to 64 bits (four 15-bit windows and the carry): one word, stored by width */
+            const int word = lo[j] >> 6, sh = lo[j] & 63;
+            uint64_t x = t[word] >> sh;
+            if (sh) x |= t[word + 1] << (64 - sh);
+            if (nb < 64) x &= ((uint64_t)1 << nb) - 1;
+            switch (stride) { /* fixed-size copies: no call per value */
+            case 1: o[0] = (uint8_t)x; break;
+            case 2: memcpy(o, &x, 2); break;
+            case 3: memcpy(o, &x, 3); break;
+            case 4: memcpy(o, &x, 4); break;
+            case 5: memcpy(o, &x, 5); break;
+            case 6: memcpy(o, &x, 6); break;
+            case 7: memcpy(o, &x, 7); break;
+            default: memcpy(o, &x, 8); break;
+            }
+        }
+    }
+    return ZK_OK;
+}
+
+int zk_scalar_window_bits(int curve, const uint8_t *scalars, size_t scalars_len, size_t count,
+                          int lo, int hi, uint8_t *out, size_t out_len) {
+    size_t start = 0;
+    return zk_scalar_window_bits_many(curve, scalars, scalars_len, count, 1, &start, &count, &lo,
+                                      &hi, &out, &out_len);
+}
+
+int zk_msm_windows(int curve, int group, const uint8_t *table, size_t table_len, size_t start,
+                   size_t count, const uint8_t *values, size_t values_len, int lo,
+                   const int *widths, int nwin, int threads, uint8_t *out, size_t out_len,
+                   const int *stop) {
+    int gi = zk_group_index(curve, group);
+    if (gi < 0) return ZK_EINVAL;
+    size_t pb = zk_point_bytes(curve, group);
+    if (!table || !out || out_len != pb || table_len % pb != 0) return ZK_ELEN;
+    if ((uintptr_t)table % sizeof(limb_t) != 0) return ZK_EINVAL;
+    if (lo < 0 || nwin < 1 || nwin > 256 || !widths) return ZK_EINVAL;
+    int off[256], c = 0, hi = lo;
+    for (int k = 0; k < nwin; k++) {
+        if (widths[k] < 1 || widths[k] > ZK_MAX_WINDOW) return ZK_EINVAL;
+        off[k] = 1 + hi - lo; /* bit 0 of a value is the carry bit lo - 1 */
+        hi += widths[k];
+        if (hi > 256) return ZK_EINVAL;
+        if (widths[k] > c) c = widths[k];
+    }
+    size_t stride = (size_t)(hi - lo + 1 + 7) / 8;
+    if (count > SIZE_MAX / stride) return ZK_ELEN;
+    size_t npts = table_len / pb;
+    if (start > npts || count > npts - start) return ZK_ERANGE;
+    if (values_len != count * stride || (count && !values)) return ZK_ELEN;
+    if (zk_stopped(stop)) return ZK_ECANCELLED;
+    if (count == 0) {
+        memset(out, 0, pb);
+        return ZK_OK;
+    }
+    int nt = count < 256 ? 1 : zk_resolve_threads(threads, 0);
+    const uint8_t *base = table + start * pb;
+    int ba = c >= 10 && count >= 1024;
+    const int *wd = widths;
+    switch (gi) {
+    case 0: return bn_g1_msm(base, count, values, stride, c, nwin, wd, off, lo, nt, ba, stop, out);
+    case 1: return bn_g2_msm(base, count, values, stride, c, nwin, wd, off, lo, nt, ba, stop, out);
+    case 2: return bls_g1_msm(base, count, values, stride, c, nwin, wd, off, lo, nt, ba, stop, out);
+    default:
+        return bls_g2_msm(base, count, values, stride, c, nwin, wd, off, lo, nt, ba, stop, out);
+    }
 }
 
 /* Windows of c bits from bit 0 over [0, total): width c, the top one what is left. */

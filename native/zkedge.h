@@ -115,6 +115,29 @@ int zk_msm_stoppable(int curve, int group, const uint8_t *table, size_t table_le
                      size_t count, const uint8_t *scalars, size_t scalars_len, int threads,
                      int window, uint8_t *out, size_t out_len, const int *stop);
 
+/* One task of an MSM split by windows: the windows of widths[0..nwin) (1..15 bits each) from
+ * bit lo of the scalars, over table points [start, start + count). values holds each point's
+ * scalar bits [lo - 1, hi), hi = lo + sum(widths), as zk_scalar_window_bits writes them (count *
+ * ceil((hi - lo + 1) / 8) bytes). out (ZK_ENC_BE) is sum_i sum_k 2^(lo + o_k) d_ik P_i, o_k the
+ * window's offset from lo and d_ik the signed digit zk_msm uses for that window, so the tasks of
+ * a plan of windows covering bits [0, r_bits + 1) sum to the whole MSM. stop as zk_msm_stoppable. */
+int zk_msm_windows(int curve, int group, const uint8_t *table, size_t table_len, size_t start,
+                   size_t count, const uint8_t *values, size_t values_len, int lo,
+                   const int *widths, int nwin, int threads, uint8_t *out, size_t out_len,
+                   const int *stop);
+
+/* The values of a window-split task (zk_msm_windows) for scalars bits [lo, hi), 0 <= lo < hi <=
+ * 256: for each of count scalars (32-byte LE, values >= r reduced) its bits [lo - 1, hi) (bit -1
+ * is 0) as ceil((hi - lo + 1) / 8) bytes LE. out_len must be count times that. */
+int zk_scalar_window_bits(int curve, const uint8_t *scalars, size_t scalars_len, size_t count,
+                          int lo, int hi, uint8_t *out, size_t out_len);
+
+/* zk_scalar_window_bits for ntasks tasks in one pass over n scalars: task j's values (bits
+ * [lo[j], hi[j]) of scalars [start[j], start[j] + count[j])) go to out[j], out_len[j] bytes. */
+int zk_scalar_window_bits_many(int curve, const uint8_t *scalars, size_t scalars_len, size_t n,
+                               int ntasks, const size_t *start, const size_t *count, const int *lo,
+                               const int *hi, uint8_t *const *out, const size_t *out_len);
+
 /* The window size zk_msm chooses for count points on threads threads (0: every core); zk_msm
  * counts only the points whose scalar is not 0. */
 int zk_msm_window(int curve, size_t count, int threads);

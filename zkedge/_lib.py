@@ -16,6 +16,7 @@ from zkedge.curves import Curve, Group, check_group, get_curve
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (zkedge.record)
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from typing import Any, TypeGuard
 
 _mod: Any = importlib.import_module(
@@ -379,6 +380,126 @@ def msm(
     )
     _check(rc, f"{curve} {group} msm")
     return bytes(ffi.buffer(out, pb))
+
+
+def window_values_stride(lo: int, hi: int) -> int:
+    """Bytes of one value of a window-split task over scalar bits [lo, hi)."""
+    return (hi - lo + 1 + 7) // 8
+
+
+def msm_windows(
+    curve: Curve,
+    group: Group,
+    table: bytes | bytearray | memoryview,
+    start: int,
+    count: int,
+    values: bytes | bytearray | memoryview,
+    lo: int,
+    widths: Sequence[int],
+    threads: int,
+    stop: bytearray | None = None,
+) -> bytes:
+    """Native MSM of one window-split task (see zk_msm_windows); result 'be' bytes."""
+    pb = curve.point_bytes(group)
+    if len(table) % pb:
+        raise ValueError("base table size is not a multiple of the point size")
+    lo = as_int(lo, "lo")
+    ws = [as_int(w, "window width") for w in widths]
+    if not ws or len(ws) > 256 or any(not 1 <= w <= 15 for w in ws):
+        raise ValueError(f"window widths must be 1 to 256 values in 1..15, got {ws[:8]}")
+    hi = lo + sum(ws)
+    if lo < 0 or hi > 256:
+        raise ValueError(f"windows over bits [{lo}, {hi}) outside [0, 256)")
+    stride = window_values_stride(lo, hi)
+    start, count = as_int(start, "start"), as_int(count, "count")
+    npts = len(table) // pb
+    if start < 0 or count < 0 or start + count > npts:
+        raise ValueError(f"range [{start}, {start + count}) outside the table's {npts} points")
+    if len(values) != stride * count:
+        raise ValueError(
+            f"expected {count} values of {stride} bytes ({stride * count} bytes) for bits "
+            f"[{lo}, {hi}), got {len(values)} bytes"
+        )
+    if stop is not None and len(stop) != 4:
+        raise ValueError("the stop flag must be a 4-byte bytearray")
+    flag = ffi.NULL if stop is None else ffi.from_buffer("int[]", stop)
+    out = ffi.new("uint8_t[]", pb)
+    rc = lib.zk_msm_windows(
+        curve.native_id,
+        _gid(group),
+        ffi.from_buffer(table),
+        len(table),
+        start,
+        count,
+        ffi.from_buffer(values),
+        len(values),
+        lo,
+        ffi.new("int[]", ws),
+        len(ws),
+        threads,
+        out,
+        pb,
+        flag,
+    )
+    _check(rc, f"{curve} {group} msm over windows")
+    return bytes(ffi.buffer(out, pb))
+
+
+def scalar_window_bits_many(
+    curve: Curve,
+    scalars: bytes | bytearray | memoryview,
+    tasks: Sequence[tuple[int, int, int, int]],
+) -> list[bytes]:
+    """Window-split tasks' values in one pass over the scalars: for each (start, count, lo,
+    hi), scalars [start, start + count)'s bits [lo - 1, hi) (zk_scalar_window_bits_many)."""
+    if len(scalars) % 32:
+        raise ValueError(f"scalars must be 32 bytes each, got {len(scalars)} bytes")
+    n = len(scalars) // 32
+    checked = []
+    for start, count, lo, hi in tasks:
+        start, count = as_int(start, "start"), as_int(count, "count")
+        lo, hi = as_int(lo, "lo"), as_int(hi, "hi")
+        if not 0 <= lo < hi <= 256:
+            raise ValueError(f"bits [{lo}, {hi}) not inside [0, 256)")
+        if start < 0 or count < 0 or start + count > n:
+            raise ValueError(f"range [{start}, {start + count}) outside the {n} scalars")
+        checked.append((start, count, lo, hi))
+    outs = [bytearray(c * window_values_stride(lo, hi)) for _, c, lo, hi in checked]
+    keep = [ffi.from_buffer(o) for o in outs]
+    rc = lib.zk_scalar_window_bits_many(
+        curve.native_id,
+        ffi.from_buffer(scalars),
+        len(scalars),
+        n,
+        len(checked),
+        ffi.new("size_t[]", [t[0] for t in checked]),
+        ffi.new("size_t[]", [t[1] for t in checked]),
+        ffi.new("int[]", [t[2] for t in checked]),
+        ffi.new("int[]", [t[3] for t in checked]),
+        ffi.new("uint8_t *[]", keep),
+        ffi.new("size_t[]", [len(o) for o in outs]),
+    )
+    _check(rc, f"{curve} scalar window bits")
+    return [bytes(o) for o in outs]
+
+
+def scalar_window_bits(
+    curve: Curve, scalars: bytes | bytearray | memoryview, lo: int, hi: int
+) -> bytes:
+    """Each scalar's bits [lo - 1, hi) as a window-split task's values (zk_scalar_window_bits)."""
+    lo, hi = as_int(lo, "lo"), as_int(hi, "hi")
+    if not 0 <= lo < hi <= 256:
+        raise ValueError(f"bits [{lo}, {hi}) not inside [0, 256)")
+    if len(scalars) % 32:
+        raise ValueError(f"scalars must be 32 bytes each, got {len(scalars)} bytes")
+    n = len(scalars) // 32
+    out = bytearray(n * window_values_stride(lo, hi))
+    rc = lib.zk_scalar_window_bits(
+        curve.native_id, ffi.from_buffer(scalars), len(scalars), n, lo, hi,
+        ffi.from_buffer(out), len(out),
+    )  # fmt: skip
+    _check(rc, f"{curve} scalar window bits")
+    return bytes(out)
 
 
 def msm_fixed_windows(curve: Curve, window: int) -> int:

@@ -358,6 +358,79 @@ def window_size(curve: str | Curve, count: int, threads: int | None = None) -> i
     return _lib.msm_window(get_curve(curve), count, threads)
 
 
+def window_plan(curve: str | Curve, count: int, threads: int | None = 1) -> tuple[int, ...]:
+    """The widths of the windows that cover every scalar of ``curve`` (bits [0, r_bits + 1):
+    the top bit is the last signed digit's carry) for an MSM of ``count`` points on ``threads``
+    threads, as :func:`msm` chooses them for full-size scalars: c or c - 1 bits each, every
+    window as many additions. The fleet splits an MSM by these windows (:func:`msm_windows`)."""
+    cv = get_curve(curve)
+    c = _lib.msm_window(cv, max(1, count), threads)
+    total = cv.r.bit_length() + 1
+    nwin = -(-total // c)
+    base, extra = divmod(total, nwin)
+    return tuple(base + (k < extra) for k in range(nwin))
+
+
+def scalar_window_bits(
+    curve: str | Curve, scalars: bytes | bytearray | memoryview, lo: int, hi: int
+) -> bytes:
+    """The values a window-split task over scalar bits [lo, hi) takes (see :func:`msm_windows`):
+    each scalar's bits [lo - 1, hi) (bit -1 is 0) as ceil((hi - lo + 1) / 8) bytes, LE. Scalars
+    are 32-byte LE; values >= r are reduced first."""
+    return _lib.scalar_window_bits(get_curve(curve), scalars, lo, hi)
+
+
+def scalar_window_bits_many(
+    curve: str | Curve,
+    scalars: bytes | bytearray | memoryview,
+    tasks: Sequence[tuple[int, int, int, int]],
+) -> list[bytes]:
+    """:func:`scalar_window_bits` of several tasks, (start, count, lo, hi) each (scalars
+    [start, start + count), bits [lo, hi)), in one pass over the scalars."""
+    return _lib.scalar_window_bits_many(get_curve(curve), scalars, tasks)
+
+
+def window_values_bytes(lo: int, hi: int) -> int:
+    """Bytes of one value of a window-split task over scalar bits [lo, hi)."""
+    return _lib.window_values_stride(lo, hi)
+
+
+def msm_windows(
+    table: BaseTable,
+    values: bytes | bytearray | memoryview,
+    lo: int,
+    widths: Sequence[int],
+    start: int = 0,
+    count: int | None = None,
+    threads: int | None = None,
+    stop: MsmStop | None = None,
+) -> Point:
+    """One task of an MSM split by windows: the part of sum(s_i * table[start + i]) that the
+    windows ``widths`` (bits each, from bit ``lo``) carry, with ``values`` from
+    :func:`scalar_window_bits` (count defaults to all of them). Tasks whose windows together
+    cover :func:`window_plan` sum to the whole MSM: each worker of a fleet holds the whole
+    table and computes some windows over every point, at the full MSM's cost per point."""
+    lo = _lib.as_int(lo, "lo")
+    stride = _lib.window_values_stride(lo, lo + sum(int(w) for w in widths))
+    if count is None:
+        count = len(values) // stride
+    if stop is not None and not isinstance(stop, MsmStop):
+        raise TypeError(f"stop must be an MsmStop, not {type(stop).__name__}")
+    be = _lib.msm_windows(
+        table.curve,
+        table.group,
+        table._data,
+        start,
+        count,
+        values,
+        lo,
+        widths,
+        _lib.check_threads(threads),
+        None if stop is None else stop._flag,
+    )
+    return _from_be(table.curve, table.group, be)
+
+
 def pack_scalars(scalars: bytes | bytearray | memoryview) -> bytes:
     """Scalars (32-byte LE) in the packed encoding the fleet sends when it is shorter: each a
     length byte L (0..32), then its L low bytes (the rest are zero). A circom witness is mostly
