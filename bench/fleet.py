@@ -3,8 +3,10 @@
 
 A coordinator (in this process) and two worker processes, each pinned to its own core with
 ``taskset``; a CPU burner shares the second worker's core. BN254 G1 MSM at n = 2^18 (default).
-Prints makespans with adaptive sizing, with a static equal split, the ideal (n over the sum of the
-workers' measured rates), and the fleet's overhead against one local 2-thread MSM (no burner).
+Prints makespans with adaptive sizing (the MSM split by windows, as the coordinator does by
+default for such an MSM, and split by points only), with a static equal split by points, the
+ideal (n over the sum of the workers' measured rates), and the fleet's overhead against one
+local 2-thread MSM (no burner), each configuration interleaved with the others.
 
     .venv/bin/python bench/fleet.py [--log-n 18] [--repeat 3]
 """
@@ -12,6 +14,7 @@ workers' measured rates), and the fleet's overhead against one local 2-thread MS
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import functools
 import os
 import random
@@ -101,6 +104,7 @@ async def bench(args: argparse.Namespace) -> None:
         block_points=4096,
         tail_fraction=args.tail_fraction,
     )
+    by_points = dataclasses.replace(adaptive, window_min_points=0)
     static = SizingPolicy(
         target_seconds=1e6,
         min_points=n // 2,
@@ -108,6 +112,7 @@ async def bench(args: argparse.Namespace) -> None:
         block_points=4096,
         tail_fraction=1.0,
         speculate_min_seconds=1e9,
+        window_min_points=0,
     )
     procs: list[subprocess.Popen[bytes]] = []
     rows: list[tuple[str, float, str]] = []
@@ -142,23 +147,34 @@ async def bench(args: argparse.Namespace) -> None:
 
             # no burner: local 2-thread MSM and fleet runs interleaved, so that whatever else
             # runs on the machine weighs on both alike; the overhead is the median ratio
-            local, no_burn, ratios = [], [], []
+            local, no_burn, ratios, pts, pt_ratios = [], [], [], [], []
             for _ in range(args.repeat):
                 sc = fresh_scalars(rng, n)
                 t0 = time.perf_counter()
                 await trio.to_thread.run_sync(functools.partial(msm, table, sc, threads=2))
                 local.append(time.perf_counter() - t0)
+                coord.set_policy(adaptive)
                 t, shares = await run_job(coord, table, sc)
                 no_burn.append(t)
                 ratios.append(t / local[-1])
+                coord.set_policy(by_points)
+                tp, shares_p = await run_job(coord, table, sc)
+                pts.append(tp)
+                pt_ratios.append(tp / local[-1])
                 print(
-                    f"# no burner: local {local[-1]:.3f}s, fleet {t:.3f}s  {fmt_shares(shares, t)}",
+                    f"# no burner: local {local[-1]:.3f}s, fleet {t:.3f}s "
+                    f"({fmt_shares(shares, t)}), by points {tp:.3f}s ({fmt_shares(shares_p, tp)})",
                     file=sys.stderr,
                 )
+            coord.set_policy(adaptive)
             t_local = statistics.median(local)
             t_fleet = statistics.median(no_burn)
             overhead = statistics.median(ratios) - 1
+            overhead_p = statistics.median(pt_ratios) - 1
             rows.append(("fleet adaptive, no burner", t_fleet, fmt_shares(shares, t)))
+            rows.append(
+                ("fleet by points, no burner", statistics.median(pts), fmt_shares(shares_p, tp))
+            )
 
             procs.append(pinned(1, [sys.executable, "-c", BURNER], tmp / "burner.log"))
             await trio.sleep(args.settle)
@@ -168,6 +184,8 @@ async def bench(args: argparse.Namespace) -> None:
             adapt: list[float] = []
             stat: list[float] = []
             ideals: list[float] = []
+            adapt_p: list[float] = []
+            ideals_p: list[float] = []
             rates_pts: dict[str, int] = {}
             rates_s: dict[str, float] = {}
             for _ in range(args.repeat):
@@ -181,6 +199,12 @@ async def bench(args: argparse.Namespace) -> None:
                     rates_pts[w] = rates_pts.get(w, 0) + p
                     rates_s[w] = rates_s.get(w, 0.0) + s
                 adapt_shares = shares
+                coord.set_policy(by_points)
+                t, shares = await run_job(coord, table, fresh_scalars(rng, n))
+                adapt_p.append(t)
+                run_rates = {w: p / s for w, (p, _k, s) in shares.items() if s > 0}
+                ideals_p.append(n / sum(run_rates.values()))
+                print(f"# burner: by points {t:.3f}s  {fmt_shares(shares, t)}", file=sys.stderr)
                 coord.set_policy(static)
                 t, shares = await run_job(coord, table, fresh_scalars(rng, n))
                 stat.append(t)
@@ -189,9 +213,13 @@ async def bench(args: argparse.Namespace) -> None:
             t_ideal = statistics.median(ideals)
             adapt_ratios = [a / i for a, i in zip(adapt, ideals, strict=True)]
             vs_ideal = statistics.median(adapt_ratios) - 1
+            vs_ideal_p = (
+                statistics.median([a / i for a, i in zip(adapt_p, ideals_p, strict=True)]) - 1
+            )
             rows.append(
                 ("fleet adaptive, burner on core 1", t_adapt, fmt_shares(adapt_shares, adapt[-1]))
             )
+            rows.append(("fleet by points, burner on core 1", statistics.median(adapt_p), ""))
             rates = {w: rates_pts[w] / rates_s[w] for w in rates_pts if rates_s[w] > 0}
             rows.append(("fleet static equal split, burner", t_static, fmt_shares(shares, t)))
             coord.set_policy(adaptive)
@@ -229,11 +257,13 @@ async def bench(args: argparse.Namespace) -> None:
         f"adaptive vs ideal:  {vs_ideal:+.1%} (median of per-run ratios, runs "
         f"{spread(adapt_ratios)}; target: within +10%)"
     )
+    print(f"by points vs ideal: {vs_ideal_p:+.1%} (median of per-run ratios)")
     print(f"static vs ideal:    {t_static / t_ideal - 1:+.1%} (medians)")
     print(
         f"fleet overhead vs local 2-thread MSM (no burner): {overhead:+.1%}"
         f"   (median of interleaved pairs, pairs {spread(ratios)}; target: at most +10%)"
     )
+    print(f"split by points only, overhead vs local: {overhead_p:+.1%} (pairs {spread(pt_ratios)})")
 
 
 def main() -> None:

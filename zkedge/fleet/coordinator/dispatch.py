@@ -36,6 +36,17 @@ declares none) and than half its memory holds (:func:`task_memory`). :func:`unpl
 why no live worker can take a job's remaining work; the scheduler fails such a job after its
 ``no_worker_timeout``.
 
+Windows: an MSM of at least ``SizingPolicy.window_min_points`` points with mostly full-size
+scalars, when every live worker takes window tasks (``NodeInfo.window_tasks``) and can hold
+its whole table, is split by windows instead (:meth:`Dispatcher.plan_windows`): the line of
+(window, point) cells, window by window, is cut once into one stretch per worker in proportion
+to the workers' capacities, and each stretch into a few tasks of whole windows over every point
+(a stretch's ends may be part of a window). Every worker then computes at the full MSM's
+cost per point (a share of the points costs more per point: Pippenger's cost per point falls
+with n); its first task is small, so it starts while the rest of its share travels; and its
+share does not depend on which bases it happens to cache. The values a window task carries
+are only its windows' bits of each scalar (:func:`zkedge.msm.scalar_window_bits`).
+
 Orders go down each worker's stream as :class:`zkedge.fleet.coordinator.model.Assignment` and
 :class:`zkedge.fleet.coordinator.model.Cancellation`; the service turns them into wire messages.
 """
@@ -74,6 +85,7 @@ from zkedge.fleet.coordinator.sizing import (
     SizingPolicy,
     attempt_deadline,
     fair_share,
+    group_cost,
     pick_start,
     should_speculate,
     size_gain,
@@ -86,10 +98,13 @@ log = logging.getLogger("zkedge.fleet.coordinator")
 __all__ = [
     "DEFAULT_RECEIVE_BYTES",
     "TASK_OVERHEAD",
+    "WINDOW_POOL",
+    "WINDOW_TASKS",
     "Dispatcher",
     "task_cap",
     "task_memory",
     "unplaceable",
+    "window_task_fits",
 ]
 
 TASK_OVERHEAD = 1024
@@ -117,6 +132,28 @@ def task_cap(w: WorkerRecord, curve: str, group: str) -> int:
         per_point = task_memory(curve, group, 1)
         cap = min(cap, node.memory_bytes // 2 // per_point)
     return cap
+
+
+WINDOW_TASKS = 2
+"""Tasks of whole windows a worker's share of an MSM split by windows goes out in, at most
+(more when its receive limit needs): one window, then the rest, so the first, small, arrives
+and starts while the larger other travels. Fewer tasks cost less: each pays its windows' bucket
+reduction and a few milliseconds of its own on the worker, and its round on the coordinator."""
+WINDOW_POOL = 1
+"""Windows at the end of an MSM split by windows that no worker is given: halves that the
+first worker out of work takes (see :meth:`Dispatcher.plan_windows`)."""
+
+
+def window_task_fits(w: WorkerRecord, curve: str, group: str, table_n: int, values: int) -> bool:
+    """Whether the worker can take a window task of ``values`` bytes of values over a table
+    of ``table_n`` points: a curve it declared, the message within its receive limit, and the
+    whole table (:func:`task_memory`) within half its memory, when it reported its memory."""
+    node = w.node
+    if node.curves and curve not in node.curves:
+        return False
+    if values + TASK_OVERHEAD > (node.max_receive_bytes or DEFAULT_RECEIVE_BYTES):
+        return False
+    return not node.memory_bytes or task_memory(curve, group, table_n) <= node.memory_bytes // 2
 
 
 def _live(w: WorkerRecord) -> bool:
@@ -224,6 +261,11 @@ class Dispatcher:
             if not workers:
                 return
             if work:
+                try:
+                    self._plan_new(workers)
+                except StoreError as exc:
+                    self._store_failed(exc)
+                    return
                 self._caps = self._capacities(workers)
                 fleet = sum(self._caps.values())
                 # work out on workers, counted once per pass; _start adds what it hands out
@@ -248,6 +290,146 @@ class Dispatcher:
         finally:
             self._dispatching = False
 
+    def _plan_new(self, workers: list[WorkerRecord]) -> None:
+        """Split the untouched MSMs that qualify (see :meth:`window_split`) by windows."""
+        for job in self.running.values():
+            for m in job.msms:
+                if not m.plan and m.free == [(0, m.n)]:
+                    split = self.window_split(job, m, workers)
+                    if split:
+                        self.plan_windows(job, m, split)
+
+    def window_split(
+        self, job: Job, m: MsmState, workers: list[WorkerRecord]
+    ) -> list[WorkerRecord]:
+        """The workers an untouched MSM is split among by windows (empty: it is split by
+        points): at least two live workers, all taking window tasks and able to hold the whole
+        table, an MSM of at least ``window_min_points`` points outside a group of aligned
+        MSMs, with mostly full-size scalars (a small scalar leaves most windows empty, and
+        every window task pays for every point)."""
+        pol = self.policy
+        if pol.window_min_points <= 0 or m.n < pol.window_min_points or m.lead >= 0:
+            return []
+        live = [w for w in workers if w.assignable]
+        if len(live) < 2:
+            return []
+        one = 3  # bytes of one window's values a point, at the most
+        if not all(
+            w.node.window_tasks and window_task_fits(w, m.curve, m.group, m.table_n, m.n * one)
+            for w in live
+        ):
+            return []
+        if m.cum[-1] < 0.5 * m.n * group_cost(m.curve, m.group):
+            return []
+        return live
+
+    def plan_windows(self, job: Job, m: MsmState, workers: list[WorkerRecord]) -> None:
+        """Carve all of an untouched MSM into window tasks. The cells (window, point), window
+        after window, are a line: its last :data:`WINDOW_POOL` windows are cut into halves
+        that no worker is given (whoever runs out of work first takes the next, so the workers
+        finish together though their rates are a little off); the rest into one stretch per
+        worker in proportion to its capacity (cuts inside a window on a block boundary), each
+        stretch into tasks of one, then the rest of its whole windows over every point (its
+        ends part of a window), each within the worker's receive limit. The values of each
+        worker's first ``pipeline_depth`` tasks are made now, the others' when first sent."""
+        from zkedge.msm import window_plan, window_values_bytes
+
+        plan = window_plan(m.curve, m.n, 1)
+        n, nwin, b = m.n, len(plan), self.policy.block_points
+        caps = {w.worker_id: (w.capacity.k or 0.0) * w.factor(self.policy) for w in workers}
+        known = [v for v in caps.values() if v > 0]
+        fill = sum(known) / len(known) if known else 1.0  # a worker without a rate: the mean
+        caps = {wid: v if v > 0 else fill for wid, v in caps.items()}
+        total = sum(caps.values())
+        line = nwin * n
+        half = max(b, n // 2 // b * b)
+        claimed = line - n * min(WINDOW_POOL, nwin // 4)
+        m.plan, m.free = plan, []
+        first: list[Task] = []
+        pos, acc = 0, 0.0
+        order = sorted(workers, key=lambda w: w.worker_id)
+        for i, w in enumerate(order):
+            acc += caps[w.worker_id]
+            end = claimed if i == len(order) - 1 else round(claimed * acc / total)
+            wi, p = divmod(end, n)
+            end = min(claimed, wi * n + min(n, round(p / b) * b))
+            if end <= pos:
+                continue
+            limit = (w.node.max_receive_bytes or DEFAULT_RECEIVE_BYTES) - TASK_OVERHEAD
+            parts = self._stretch(m, pos, end, window_values_bytes, limit)
+            for k, part in enumerate(parts):
+                t = self._carve_windows(job, m, part, w.worker_id)
+                if k < self.pipeline_depth:
+                    first.append(t)
+            pos = end
+        while pos < line:  # the pool: half windows, or what is left of one
+            wi, p = divmod(pos, n)
+            stop = min((wi + 1) * n, wi * n + (p // half + 1) * half)
+            if (wi + 1) * n - stop < b:
+                stop = (wi + 1) * n
+            self._carve_windows(job, m, ((wi, wi + 1), p, stop - wi * n), None)
+            pos = stop
+        self._make_values(m, first)
+
+    def _carve_windows(
+        self, job: Job, m: MsmState, part: tuple[tuple[int, int], int, int], prefer: str | None
+    ) -> Task:
+        """A window task ((w0, w1), start, stop) of m, waiting, claimed by ``prefer``."""
+        (w0, w1), start, stop = part
+        t = Task(f"{job.id}.{m.idx}.w{w0}-{w1}.{start}", job, m, start, stop - start)
+        t.windows, t.prefer = (w0, w1), prefer
+        self.store.add_task(t.id, job.id, m.idx, t.start, t.count, t.windows)  # first: it may fail
+        job.tasks[t.id] = t
+        self.tasks[t.id] = t
+        self.pending.append(t)
+        return t
+
+    @staticmethod
+    def _make_values(m: MsmState, tasks: list[Task]) -> None:
+        """Make the values of these window tasks of m in one pass over its scalars."""
+        from zkedge.msm import scalar_window_bits_many
+
+        if not tasks:
+            return
+        made = scalar_window_bits_many(
+            m.curve, m.scalars, [(t.start, t.count, *m.window_bits(*t.windows)) for t in tasks]
+        )
+        for t, values in zip(tasks, made, strict=True):
+            t.values = values
+
+    @staticmethod
+    def _stretch(
+        m: MsmState, pos: int, end: int, values_bytes: Callable[[int, int], int], limit: int
+    ) -> list[tuple[tuple[int, int], int, int]]:
+        """The tasks ((w0, w1), start, stop) of cells [pos, end) of m's window line."""
+        n = m.n
+        parts: list[tuple[tuple[int, int], int, int]] = []
+        full: list[int] = []
+        while pos < end:
+            wi, p = divmod(pos, n)
+            if p == 0 and end - pos >= n:
+                full.append(wi)
+                pos += n
+                continue
+            stop = min(end, (wi + 1) * n)
+            parts.append(((wi, wi + 1), p, stop - wi * n))
+            pos = stop
+        head = [x for x in parts if full and x[0][0] < full[0]]
+        tail = [x for x in parts if x not in head]
+        chunks: list[tuple[tuple[int, int], int, int]] = []
+        k, size = 0, 1
+        while k < len(full):
+            left = len(full) - k
+            take = left if left < 2 * size or len(chunks) + 1 >= WINDOW_TASKS else size
+            w1 = k + take
+            while (
+                w1 > k + 1 and n * values_bytes(*m.window_bits(full[k], full[w1 - 1] + 1)) > limit
+            ):
+                w1 -= 1
+            chunks.append(((full[k], full[w1 - 1] + 1), 0, n))
+            k, size = w1, 2 * size
+        return head + chunks + tail
+
     def _pipeline_full(self, w: WorkerRecord) -> bool | None:
         """Whether the worker holds ``pipeline_depth`` attempts whose orders carried data
         (None: it holds four times the depth in all, and takes nothing more). Attempts on
@@ -259,6 +441,8 @@ class Dispatcher:
         return sum(1 for a in w.inflight.values() if a.carries) >= self.pipeline_depth
 
     def _holds_scalars(self, w: WorkerRecord, t: Task) -> bool:
+        if t.windowed:
+            return False  # a window task's values are made for it, never cached
         return w.scalars is not None and t.msm.scalar_hash(t.start, t.count) in w.scalars
 
     def _ride_along(self, w: WorkerRecord) -> bool:
@@ -320,8 +504,13 @@ class Dispatcher:
         # has: their scalars are there), then unclaimed ones, preferring cached bases
         self.pending = [t for t in self.pending if t.job.state == RUNNING]
         candidates = [t for t in self.pending if self._fits(w, t)]
+        # (the unclaimed pieces of an MSM split by windows go to a worker with nothing else to
+        # do: taken into a busy worker's queue, one would wait there while another worker
+        # runs out of work)
         pool = [t for t in candidates if t.prefer == w.worker_id] or [
-            t for t in candidates if not self._claimed(t)
+            t
+            for t in candidates
+            if not self._claimed(t) and not (t.windowed and t.prefer is None and w.inflight)
         ]
         if pool:
             return self._start(w, self._take_pending(w, pool))
@@ -610,7 +799,19 @@ class Dispatcher:
         memory)."""
         if isinstance(task, ProofTask):
             return takes_whole(w.node, task.curve, task.zkey_bytes, len(task.witness))
-        return task.count <= task_cap(w, task.msm.curve, task.msm.group)
+        m = task.msm
+        if task.windowed:
+            return w.node.window_tasks and window_task_fits(
+                w, m.curve, m.group, m.table_n, self._values_bytes(task)
+            )
+        return task.count <= task_cap(w, m.curve, m.group)
+
+    @staticmethod
+    def _values_bytes(task: Task) -> int:
+        """Bytes of a window task's values."""
+        from zkedge.msm import window_values_bytes
+
+        return task.count * window_values_bytes(*task.msm.window_bits(*task.windows))
 
     def _held_fraction(self, w: WorkerRecord, h: str, start: int, count: int) -> float:
         blocks = w.held.get(h)
@@ -661,7 +862,25 @@ class Dispatcher:
             task.state = RUNNING
         m = task.msm
         scalars, h = b"", ""
-        if w.scalars is None:  # a worker without a scalar cache gets every slice, no hash
+        lo = 0
+        widths: tuple[int, ...] = ()
+        if task.windowed:
+            w0, w1 = task.windows
+            lo = m.window_bits(w0, w1)[0]
+            widths = m.plan[w0:w1]
+            if task.values is None:
+                # the first of m's tasks to go out without values: make those of every one
+                # still to be done (one pass over the scalars)
+                self._make_values(
+                    m,
+                    [
+                        t
+                        for t in task.job.tasks.values()
+                        if t.msm is m and t.windowed and t.values is None and t.state != DONE
+                    ],
+                )
+            scalars = task.values or b""
+        elif w.scalars is None:  # a worker without a scalar cache gets every slice, no hash
             scalars = m.scalar_slice(task.start, task.count)
         else:
             # Leave the scalars out when the worker holds them; either way the worker's cache
@@ -676,7 +895,11 @@ class Dispatcher:
         packed = False
         # a range whose packing is no shorter (33 bytes a large value; the packed size of each
         # block is counted once per MSM) is not packed only to be thrown away
-        if scalars and m.wire_bytes(task.start, task.count, w.node.packed_scalars) < len(scalars):
+        if (
+            scalars
+            and not task.windowed
+            and m.wire_bytes(task.start, task.count, w.node.packed_scalars) < len(scalars)
+        ):
             scalars, packed = self._pack(w, scalars)
         self.bytes_sent["scalars"] += len(scalars)
         msg = Assignment(
@@ -693,6 +916,8 @@ class Dispatcher:
             expected_seconds=expected if math.isfinite(expected) else 0.0,
             scalars_hash=h,
             packed=packed,
+            window_lo=lo,
+            window_widths=widths,
         )
         return self._send(w, att, msg, held=verify is None)
 
@@ -774,7 +999,9 @@ class Dispatcher:
             return len(task.witness)
         m = task.msm
         nbytes = 0
-        if w.scalars is None or m.scalar_hash(task.start, task.count) not in w.scalars:
+        if task.windowed:
+            nbytes += self._values_bytes(task)
+        elif w.scalars is None or m.scalar_hash(task.start, task.count) not in w.scalars:
             nbytes += int(m.wire_bytes(task.start, task.count, w.node.packed_scalars))
         b = self.policy.block_points
         held = w.held.get(m.table_hash, set())

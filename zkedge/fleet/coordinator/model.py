@@ -82,6 +82,7 @@ class NodeFacts:
     max_receive_bytes: int = 0  # largest task message it accepts (0: unknown, see dispatch)
     proof_tasks: bool = False  # runs whole-proof tasks
     packed_scalars: bool = False  # reads packed scalars and witnesses (see zkedge.msm)
+    window_tasks: bool = False  # runs window tasks (see zkedge.msm.msm_windows)
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,10 @@ class Assignment:
     expected_seconds: float
     scalars_hash: str
     packed: bool = False
+    # a window task: the windows of these widths from scalar bit window_lo, ``scalars`` their
+    # values (zkedge.msm.scalar_window_bits); empty for a range of whole scalars
+    window_lo: int = 0
+    window_widths: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -221,6 +226,21 @@ class MsmState:
     # Bytes of the packed scalars of the first i blocks (zkedge.msm.pack_scalars), made when
     # first asked for (:meth:`wire_bytes`).
     packed_cum: list[int] = field(default_factory=list)
+    # Window widths when the MSM is split by windows (zkedge.msm.window_plan): its tasks are
+    # (windows, points) rectangles; empty while it is split by points only (see
+    # Dispatcher.plan_windows). Set once, when its first tasks are carved.
+    plan: tuple[int, ...] = ()
+    cells_done: int = 0  # (points x windows) of its accepted tasks (see Task.cells)
+
+    @property
+    def nwin(self) -> int:
+        """Windows a point's scalar is cut into for the tasks (1 unless split by windows)."""
+        return max(1, len(self.plan))
+
+    def window_bits(self, w0: int, w1: int) -> tuple[int, int]:
+        """Scalar bits [lo, hi) of the plan's windows [w0, w1)."""
+        lo = sum(self.plan[:w0])
+        return lo, lo + sum(self.plan[w0:w1])
 
     def scalar_slice(self, start: int, count: int) -> bytes:
         """The scalars of points [start, start + count) (a copy, for the wire)."""
@@ -329,16 +349,40 @@ class Task:
     winning_attempt: int = 0
     compute_seconds: float = 0.0
     prefer: str | None = None  # worker it was carved for (aligned with that worker's range)
+    # windows [w0, w1) of the MSM's plan (MsmState.plan) for a window task; (0, 0): every bit
+    # of the range's scalars
+    windows: tuple[int, int] = (0, 0)
+    # a window task's values, made with its MSM's others in one pass (dropped once it is
+    # done; a re-run makes them again)
+    values: bytes | None = None
+
+    @property
+    def windowed(self) -> bool:
+        """Whether this is a window task (some windows of its points' scalars)."""
+        return self.windows[1] > self.windows[0]
+
+    @property
+    def fraction(self) -> float:
+        """The share of its points' work this task does (its windows of the plan's)."""
+        if not self.windowed:
+            return 1.0
+        return (self.windows[1] - self.windows[0]) / self.msm.nwin
+
+    @property
+    def cells(self) -> int:
+        """Its (points x windows): the tasks of an MSM sum to n x MsmState.nwin."""
+        w = self.windows[1] - self.windows[0] if self.windowed else self.msm.nwin
+        return self.count * w
 
     @property
     def units(self) -> float:
         """Estimated work of this range (sizing units), its scalars' transfer included."""
-        return self.msm.cost(self.start, self.count)
+        return self.msm.cost(self.start, self.count) * self.fraction
 
     @property
     def compute_units(self) -> float:
         """Estimated compute work of this range (what the worker's MSM costs)."""
-        return self.msm.compute_cost(self.start, self.count)
+        return self.msm.compute_cost(self.start, self.count) * self.fraction
 
     def running(self) -> list[Attempt]:
         """Attempts still out on workers."""
@@ -536,16 +580,17 @@ class Job:
         return out
 
     def shares(self) -> dict[str, tuple[int, int, float]]:
-        """worker id -> (points, tasks, compute seconds) of accepted results."""
-        out: dict[str, tuple[int, int, float]] = {}
+        """worker id -> (points, tasks, compute seconds) of accepted results; a window task
+        counts its points times its share of the windows (Task.cells over MsmState.nwin)."""
+        acc: dict[str, tuple[float, int, float]] = {}
         t0 = self.proof
         if t0 is not None and t0.state == DONE and t0.worker_id is not None:
-            out[t0.worker_id] = (t0.count, 1, t0.compute_seconds)
+            acc[t0.worker_id] = (t0.count, 1, t0.compute_seconds)
         for t in self.tasks.values():
             if t.state == DONE and t.worker_id is not None:
-                p, k, s = out.get(t.worker_id, (0, 0, 0.0))
-                out[t.worker_id] = (p + t.count, k + 1, s + t.compute_seconds)
-        return out
+                p, k, s = acc.get(t.worker_id, (0.0, 0, 0.0))
+                acc[t.worker_id] = (p + t.cells / t.msm.nwin, k + 1, s + t.compute_seconds)
+        return {w: (round(p), k, s) for w, (p, k, s) in acc.items()}
 
 
 def inflight_units(inflight: dict[tuple[str, int], Attempt], now: float) -> float:

@@ -254,6 +254,10 @@ class Scheduler:
         job = Job(sj.id, sj.label, msms, watched=sj.watched)
         covered: dict[int, list[tuple[int, int]]] = {m.idx: [] for m in msms}
         for st in sj.tasks:
+            if st.w1 > st.w0:
+                # a window task: its MSM's plan is not stored, so the MSM's points are free
+                # again and carved anew (window tasks that finished are computed again)
+                continue
             m = msms[st.msm_idx]
             task = Task(st.id, job, m, st.start, st.count, attempts=st.attempts)
             if st.state == DONE and st.result is not None:
@@ -379,9 +383,10 @@ class Scheduler:
             return False, "task already completed by another attempt"
         task.state, task.result, task.point = DONE, result, point
         task.worker_id, task.winning_attempt = worker_id, attempt
+        task.values = None
         task.compute_seconds = compute_seconds
         if w is not None:
-            w.points_done += task.count
+            w.points_done += task.cells // task.msm.nwin
             w.tasks_done += 1
         try:
             self.store.task_done(task.id, result, worker_id, compute_seconds)
@@ -392,8 +397,11 @@ class Scheduler:
             if other.verify is None:
                 self.dispatcher.cancel(other)
         job = task.job
-        job.points_done += task.count
-        self._maybe_finish_msm(job, task.msm)
+        m = task.msm
+        job.points_done -= m.cells_done // m.nwin
+        m.cells_done += task.cells
+        job.points_done += m.cells_done // m.nwin
+        self._maybe_finish_msm(job, m)
         job.touch()
         self.dispatch()
         return True, "accepted"
@@ -478,6 +486,8 @@ class Scheduler:
         task = att.task
         if not handed_back and not scalars_missing:
             task.strikes += 1
+            if isinstance(task, Task):
+                task.values = None  # a window task's next attempt carries values made anew
         if task.strikes >= self.max_attempts:
             self._fail_job(task.job, f"task {task.id} failed {task.strikes} times: {error}")
         elif task.state != DONE and not task.running():
@@ -530,7 +540,7 @@ class Scheduler:
         if m.done or m.free:
             return
         tasks = [t for t in job.tasks.values() if t.msm is m]
-        if any(t.state != DONE for t in tasks) or sum(t.count for t in tasks) != m.n:
+        if any(t.state != DONE for t in tasks) or sum(t.cells for t in tasks) != m.n * m.nwin:
             return
         ec = _ec()
         acc: Point = None
@@ -569,6 +579,8 @@ class Scheduler:
         except Exception:  # an observer must not stop the bookkeeping
             log.exception("job-end observer failed")
         self.running.pop(job.id, None)
+        for task in job.tasks.values():
+            task.values = None
         job.finished.set()
         job.touch()
         done = [j for j in self.jobs.values() if j.state != RUNNING]

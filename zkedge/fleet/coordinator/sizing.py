@@ -100,6 +100,9 @@ class SizingPolicy:
     # is chosen when the scalar bytes it saves take longer on the worker's link (0: whenever
     # the worker has measured its link)
     align_cost: float = 0.5
+    # MSMs of at least this many points are split by windows when every live worker can take
+    # window tasks (see zkedge.fleet.coordinator.dispatch); 0: always split by points
+    window_min_points: int = 1 << 15
 
     def __post_init__(self) -> None:
         if self.target_seconds <= 0:
@@ -110,6 +113,8 @@ class SizingPolicy:
             raise ValueError("tail_fraction must be in (0, 1]")
         if not 0 < self.ewma_alpha <= 1:
             raise ValueError("ewma_alpha must be in (0, 1]")
+        if self.window_min_points < 0:
+            raise ValueError("window_min_points must be >= 0")
 
 
 @dataclass(frozen=True)

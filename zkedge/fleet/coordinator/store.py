@@ -70,7 +70,8 @@ CREATE TABLE IF NOT EXISTS msms(
 CREATE TABLE IF NOT EXISTS tasks(
     id TEXT PRIMARY KEY, job_id TEXT NOT NULL, msm_idx INTEGER NOT NULL, start INTEGER NOT NULL,
     count INTEGER NOT NULL, state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
-    result BLOB, worker_id TEXT, compute_seconds REAL);
+    result BLOB, worker_id TEXT, compute_seconds REAL, w0 INTEGER NOT NULL DEFAULT 0,
+    w1 INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS tasks_job ON tasks(job_id);
 CREATE TABLE IF NOT EXISTS msm_results(
     job_id TEXT NOT NULL, idx INTEGER NOT NULL, result BLOB NOT NULL, PRIMARY KEY(job_id, idx));
@@ -91,6 +92,8 @@ class StoredTask:
     result: bytes | None
     worker_id: str | None
     compute_seconds: float | None
+    w0: int = 0  # a window task's windows [w0, w1) (0, 0: a range of whole scalars)
+    w1: int = 0
 
 
 @dataclass
@@ -144,6 +147,12 @@ class Store:
             columns = {row[1] for row in self._db.execute("PRAGMA table_info(jobs)")}
             if "watched" not in columns:  # stores made before jobs could belong to a watcher
                 self._db.execute("ALTER TABLE jobs ADD COLUMN watched INTEGER NOT NULL DEFAULT 0")
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(tasks)")}
+            for col in ("w0", "w1"):  # stores made before MSMs were split by windows
+                if col not in columns:
+                    self._db.execute(
+                        f"ALTER TABLE tasks ADD COLUMN {col} INTEGER NOT NULL DEFAULT 0"
+                    )
         except StoreError:
             db.close()
             raise
@@ -248,11 +257,22 @@ class Store:
         """Give freed pages back to the file system (rewrites the file; needs it to itself)."""
         self._db.execute("VACUUM")
 
-    def add_task(self, task_id: str, job_id: str, msm_idx: int, start: int, count: int) -> None:
-        """Record a newly carved task (state ``pending``)."""
+    def add_task(
+        self,
+        task_id: str,
+        job_id: str,
+        msm_idx: int,
+        start: int,
+        count: int,
+        windows: tuple[int, int] = (0, 0),
+    ) -> None:
+        """Record a newly carved task (state ``pending``); ``windows``: a window task's
+        windows of its MSM's plan. A task of the same id (a window task of before a restart,
+        which recovery leaves out) is replaced."""
         self._db.execute(
-            "INSERT INTO tasks(id, job_id, msm_idx, start, count, state) VALUES (?,?,?,?,?,?)",
-            (task_id, job_id, msm_idx, start, count, "pending"),
+            "INSERT OR REPLACE INTO tasks(id, job_id, msm_idx, start, count, state, w0, w1)"
+            " VALUES (?,?,?,?,?,?,?,?)",
+            (task_id, job_id, msm_idx, start, count, "pending", windows[0], windows[1]),
         )
 
     def task_attempts(self, task_id: str, attempts: int) -> None:
@@ -288,7 +308,7 @@ class Store:
                 )
             for row in self._db.execute(
                 "SELECT id, msm_idx, start, count, state, attempts, result, worker_id,"
-                " compute_seconds FROM tasks WHERE job_id = ? ORDER BY msm_idx, start",
+                " compute_seconds, w0, w1 FROM tasks WHERE job_id = ? ORDER BY msm_idx, start",
                 (jid,),
             ):
                 job.tasks.append(StoredTask(*row))

@@ -39,6 +39,7 @@ def node_facts(node: NodeInfo) -> NodeFacts:
         max_receive_bytes=node.max_receive_bytes,
         proof_tasks=node.proof_tasks,
         packed_scalars=node.packed_scalars,
+        window_tasks=node.window_tasks,
     )
 
 
@@ -58,6 +59,7 @@ def node_info(facts: NodeFacts) -> NodeInfo:
         max_receive_bytes=facts.max_receive_bytes,
         proof_tasks=facts.proof_tasks,
         packed_scalars=facts.packed_scalars,
+        window_tasks=facts.window_tasks,
     )
 
 
@@ -133,5 +135,7 @@ def task_message(order: Order) -> TaskMessage:
             packed_scalars=order.scalars if order.packed else b"",
             expected_seconds=order.expected_seconds,
             scalars_hash=order.scalars_hash,
+            window_lo=order.window_lo,
+            window_widths=list(order.window_widths),
         )
     )

@@ -319,6 +319,7 @@ class Worker:
             node.max_receive_bytes = self.config.max_receive_bytes
             node.proof_tasks = self.config.proof_tasks
             node.packed_scalars = True
+            node.window_tasks = True
             if self.config.curves is not None:
                 node.curves = list(self.config.curves)
             reg = await client.call(
@@ -603,8 +604,17 @@ class _Session:
             self.current_scope = None
             if stop.is_set() or scope.cancelled_caught:
                 raise MsmCancelled("cancelled before it started")
+            windows = (task.window_lo, tuple(task.window_widths)) if task.window_widths else None
             res: TaskResult = await run_partial(
-                task.curve, task.group, bases, task.scalars, self.w.threads, stop, start=at
+                task.curve,
+                task.group,
+                bases,
+                task.scalars,
+                self.w.threads,
+                stop,
+                start=at,
+                windows=windows,
+                count=task.count,
             )
         except MsmCancelled:
             # The coordinator cancelled this attempt (its report would be ignored), or a drain

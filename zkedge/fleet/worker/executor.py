@@ -57,18 +57,30 @@ def compute_partial(
     stop: MsmStop | None = None,
     *,
     start: int = 0,
+    windows: tuple[int, tuple[int, ...]] | None = None,
+    count: int | None = None,
 ) -> TaskResult:
     """sum(scalars[i] * bases[start + i]) (blocking; call in a thread): ``bases_mont`` may
-    hold more points than the task, as a run of cached blocks does.
+    hold more points than the task, as a run of cached blocks does. A window task
+    (``windows``: its first bit and window widths) takes ``count`` values of its windows' bits
+    instead of scalars (:func:`zkedge.msm.msm_windows`).
     Raises :class:`zkedge.msm.MsmCancelled` if ``stop`` is set before it finishes."""
     from zkedge import ec
-    from zkedge.msm import BaseTable, msm
+    from zkedge.msm import BaseTable, msm, msm_windows
 
     t0, c0 = time.perf_counter(), time.process_time()
     table = BaseTable.from_bytes(curve, group, bases_mont, encoding="mont", check="none")
-    point = msm(table, scalars, start=start, threads=threads, stop=stop)
+    if windows is not None:
+        n = len(scalars) if count is None else count
+        lo, widths = windows
+        point = msm_windows(
+            table, scalars, lo, widths, start=start, count=n, threads=threads, stop=stop
+        )
+    else:
+        n = len(scalars) // 32
+        point = msm(table, scalars, start=start, threads=threads, stop=stop)
     seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
-    share = cpu_share(cpu, seconds, threads, len(scalars) // 32)
+    share = cpu_share(cpu, seconds, threads, n)
     return TaskResult(ec.encode(curve, group, point, "be"), seconds, share)
 
 
@@ -81,6 +93,8 @@ async def run_partial(
     stop: MsmStop | None = None,
     *,
     start: int = 0,
+    windows: tuple[int, tuple[int, ...]] | None = None,
+    count: int | None = None,
 ) -> TaskResult:
     """:func:`compute_partial` in a thread. Setting ``stop`` (the worker does when the
     coordinator cancels the attempt) ends it with :class:`zkedge.msm.MsmCancelled` within
@@ -89,7 +103,17 @@ async def run_partial(
     from zkedge.msm import run_stoppable
 
     return await run_stoppable(
-        functools.partial(compute_partial, curve, group, bases_mont, scalars, threads, start=start),
+        functools.partial(
+            compute_partial,
+            curve,
+            group,
+            bases_mont,
+            scalars,
+            threads,
+            start=start,
+            windows=windows,
+            count=count,
+        ),
         stop,
     )
 

@@ -73,6 +73,13 @@ class NodeInfo(betterproto.Message):
      packed at the top). A worker that leaves this false always gets the 32-byte forms.
     """
 
+    window_tasks: bool = betterproto.bool_field(14)
+    """
+    The worker runs window tasks (TaskAssignment.window_widths set; see windows at the top).
+     Only such workers get them, and only for tables whose whole point count fits the worker's
+     memory.
+    """
+
 
 @dataclass(eq=False, repr=False)
 class CachedRange(betterproto.Message):
@@ -185,6 +192,17 @@ class TaskAssignment(betterproto.Message):
     Instead of `scalars` (then empty): the count values packed (see packed at the top). The
      scalars_hash is still that of the 32-byte form.
     """
+
+    window_lo: int = betterproto.uint32_field(14)
+    """
+    A window task (see windows at the top) when window_widths is not empty: the partial sum
+     of the windows of these widths (1..15 bits each) from bit window_lo of the scalars, over
+     points [start, start + count). `scalars` then holds count values of
+     ceil((window_hi - window_lo + 1) / 8) bytes each, window_hi = window_lo + sum of the
+     widths (at most 256), and scalars_hash and packed_scalars are empty.
+    """
+
+    window_widths: List[int] = betterproto.uint32_field(15)
 
 
 @dataclass(eq=False, repr=False)

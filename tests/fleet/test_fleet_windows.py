@@ -1,0 +1,223 @@
+"""MSMs split by windows: the dispatcher's choice and plan (every (window, point) cell in exactly
+one task, stretches in proportion to capacity, a pool no worker is given), the wire form, a
+restart that finds window tasks in the store, and real workers over gRPC (results equal local
+MSMs; values cut short fail one attempt, which runs again)."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trio
+from support.fleet import assignments, native_or_skip, start_coordinator, start_workers
+
+from zkedge.fleet.coordinator import MsmSpec
+from zkedge.fleet.coordinator.model import Assignment, NodeFacts, Task
+from zkedge.fleet.coordinator.registry import Registry, WorkerRecord
+from zkedge.fleet.coordinator.scheduler import Scheduler
+from zkedge.fleet.coordinator.sizing import SizingPolicy
+from zkedge.fleet.coordinator.store import Store
+from zkedge.fleet.coordinator.wire import task_message
+
+R = 21888242871839275222246405745257275088548364400416034343698204186575808495617  # bn254 r
+N = 4096
+POLICY = SizingPolicy(target_seconds=1e6, min_points=256, block_points=256, window_min_points=N)
+
+
+def full(n: int, seed: int = 1) -> bytes:
+    rng = random.Random(seed)
+    return b"".join(rng.randrange(R).to_bytes(32, "little") for _ in range(n))
+
+
+def fleet(
+    rates: dict[str, float], store: Store | None = None, **facts: Any
+) -> tuple[Registry, Scheduler, dict[str, WorkerRecord]]:
+    reg = Registry(POLICY)
+    sched = Scheduler(store or Store(None), reg, POLICY, pipeline_depth=2)
+    recs = {}
+    for wid, pps in rates.items():
+        node = NodeFacts(bench_points_per_sec=pps, **{"window_tasks": True, **facts})
+        recs[wid] = reg.register(wid, node, {}, None)
+        reg.open_stream(recs[wid])
+    return reg, sched, recs
+
+
+async def both_streams(coord: Any) -> None:
+    """Wait until both workers take tasks: an MSM is split by windows among the workers
+    there when it is first dispatched."""
+    while len([w for w in coord.workers() if w.stream is not None]) < 2:
+        await trio.sleep(0.01)
+
+
+def window_tasks(sched: Scheduler, job_id: str) -> list[Task]:
+    return [t for t in sched.jobs[job_id].tasks.values() if t.windowed]
+
+
+def cells(tasks: list[Task], n: int, nwin: int) -> list[int]:
+    """How many tasks cover each (window, point) cell."""
+    cover = [0] * (n * nwin)
+    for t in tasks:
+        for w in range(*t.windows):
+            for i in range(t.start, t.start + t.count):
+                cover[w * n + i] += 1
+    return cover
+
+
+async def test_an_msm_is_planned_by_windows_cell_by_cell_in_proportion_to_capacity() -> None:
+    native_or_skip()
+    _, sched, recs = fleet({"fast": 3e4, "slow": 1e4})
+    h = sched.add_table("bn254", "G1", bytes(64 * N))
+    job = sched.submit("msm", [(h, N, full(N))])
+    m = job.msms[0]
+    tasks = window_tasks(sched, job.id)
+    assert m.plan and m.free == [] and len(tasks) == len(job.tasks)
+    assert cells(tasks, N, len(m.plan)) == [1] * (N * len(m.plan))
+    mine = {w: sum(t.cells for t in tasks if t.prefer == w) for w in recs}
+    pool = [t for t in tasks if t.prefer is None]
+    assert pool and all(t.count == N // 2 and t.windows[1] - t.windows[0] == 1 for t in pool)
+    assert mine["fast"] == pytest.approx(3 * mine["slow"], rel=0.05)
+
+
+async def test_orders_carry_their_windows_bits_and_the_task_message_says_so() -> None:
+    native_or_skip()
+    from zkedge.msm import scalar_window_bits
+
+    reg = Registry(POLICY)
+    sched = Scheduler(Store(None), reg, POLICY, pipeline_depth=2)
+    streams = {}
+    for wid in ("a", "b"):
+        rec = reg.register(wid, NodeFacts(bench_points_per_sec=1e4, window_tasks=True), {}, None)
+        streams[wid] = reg.open_stream(rec)
+    h = sched.add_table("bn254", "G1", bytes(64 * N))
+    scalars = full(N, 2)
+    job = sched.submit("msm", [(h, N, scalars)])
+    plan = job.msms[0].plan
+    starts = [sum(plan[:k]) for k in range(len(plan))]
+    for wid, recv in streams.items():
+        orders: list[Assignment] = assignments(recv)
+        assert len(orders) == 2, wid  # the pipeline's depth
+        assert len(orders[0].window_widths) == 1  # the first is small: it starts sooner
+        for a in orders:
+            lo, widths = a.window_lo, a.window_widths
+            w0 = starts.index(lo)
+            assert widths == plan[w0 : w0 + len(widths)]
+            view = scalars[32 * a.start : 32 * (a.start + a.count)]
+            want = scalar_window_bits("bn254", view, lo, lo + sum(widths))
+            assert bytes(a.scalars) == want and not a.packed and a.scalars_hash == ""
+            msg = task_message(a).assign
+            assert msg.window_lo == lo and list(msg.window_widths) == list(widths)
+            assert msg.scalars == want
+
+
+@pytest.mark.parametrize(
+    ("why", "facts", "scalars", "n"),
+    [
+        ("a worker without window tasks", {"window_tasks": False}, None, N),
+        ("a worker that cannot hold the table", {"memory_bytes": 64 * N}, None, N),
+        ("small scalars", {}, b"".join((i % 7).to_bytes(32, "little") for i in range(N)), N),
+        ("below window_min_points", {}, None, N // 2),
+    ],
+)
+async def test_an_msm_is_split_by_points_when_windows_do_not_fit(
+    why: str, facts: dict[str, Any], scalars: bytes | None, n: int
+) -> None:
+    native_or_skip()
+    reg, sched, _ = fleet({"a": 1e4})
+    node = NodeFacts(bench_points_per_sec=1e4, **{"window_tasks": True, **facts})
+    reg.open_stream(reg.register("b", node, {}, None))
+    h = sched.add_table("bn254", "G1", bytes(64 * N))
+    job = sched.submit("msm", [(h, n, scalars or full(n))])
+    assert not job.msms[0].plan and not window_tasks(sched, job.id), why
+
+
+async def test_a_restart_computes_window_tasks_again_by_points(tmp_path: Path) -> None:
+    """The plan is not stored: a recovered MSM whose tasks were window tasks is free again,
+    and carving it anew replaces the old rows."""
+    native_or_skip()
+    path = tmp_path / "s.sqlite"
+    store = Store(path)
+    _, sched, _ = fleet({"a": 1e4, "b": 1e4}, store)
+    h = sched.add_table("bn254", "G1", bytes(64 * N))
+    job = sched.submit("msm", [(h, N, full(N))])
+    assert window_tasks(sched, job.id)
+    store.close()
+    store = Store(path)
+    reg = Registry(POLICY)
+    again = Scheduler(store, reg, POLICY, pipeline_depth=2)
+    (rec,) = again.recover()
+    m = rec.msms[0]
+    assert m.free == [(0, N)] and not m.plan and not rec.tasks and rec.points_done == 0
+    a = reg.register("a", NodeFacts(bench_points_per_sec=1e4, window_tasks=True), {}, None)
+    b = reg.register("b", NodeFacts(bench_points_per_sec=1e4, window_tasks=True), {}, None)
+    reg.open_stream(a)
+    reg.open_stream(b)
+    again.dispatch()
+    assert m.plan and cells(window_tasks(again, rec.id), N, len(m.plan)) == [1] * (N * len(m.plan))
+
+
+async def test_real_workers_compute_an_msm_split_by_windows(
+    nursery: trio.Nursery, tmp_path: Path
+) -> None:
+    native_or_skip()
+    from support.fleet import make_table
+
+    from zkedge.msm import msm
+
+    table, scalars = make_table("bn254", "G1", N, seed=5)
+    g2, k2 = make_table("bn254", "G2", N, seed=6)
+    with trio.fail_after(120):
+        coord = await start_coordinator(nursery, None, policy=POLICY)
+        await start_workers(nursery, coord, tmp_path, ["w0", "w1"])
+        await both_streams(coord)
+        handle = await coord.submit_job(
+            [MsmSpec("bn254", "G1", table, scalars), MsmSpec("bn254", "G2", g2, k2)]
+        )
+        assert await handle.results() == [msm(table, scalars), msm(g2, k2)]
+        job = coord._scheduler_or_raise().jobs[handle.id]
+        assert all(m.plan for m in job.msms)
+        assert all(t.windowed for t in job.tasks.values())
+        shares = job.shares()
+        assert sum(p for p, _, _ in shares.values()) == 2 * N
+
+
+async def test_values_cut_short_fail_that_attempt_and_the_task_runs_again(
+    nursery: trio.Nursery, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    native_or_skip()
+    from support.fleet import make_table
+
+    import zkedge.msm
+    from zkedge.msm import msm
+
+    real = zkedge.msm.scalar_window_bits_many
+    spoiled: list[int] = []
+
+    def spoil(curve: Any, scalars: Any, tasks: Any) -> list[bytes]:
+        out = real(curve, scalars, tasks)
+        if not spoiled:
+            spoiled.append(len(out[0]))
+            out[0] = out[0][:-1]
+        return out
+
+    monkeypatch.setattr(zkedge.msm, "scalar_window_bits_many", spoil)
+    table, scalars = make_table("bn254", "G1", N, seed=7)
+    reasons: list[str] = []
+    with trio.fail_after(120):
+        coord = await start_coordinator(nursery, None, policy=POLICY)
+        sched = coord._scheduler_or_raise()
+        real_fail = sched.fail
+
+        def fail(*args: Any, **kw: Any) -> Any:
+            reasons.append(args[3])
+            return real_fail(*args, **kw)
+
+        monkeypatch.setattr(sched, "fail", fail)
+        await start_workers(nursery, coord, tmp_path, ["w0", "w1"])
+        await both_streams(coord)
+        handle = await coord.submit_job([MsmSpec("bn254", "G1", table, scalars)])
+        assert all(t.windowed for t in sched.jobs[handle.id].tasks.values())
+        assert await handle.results() == [msm(table, scalars)]
+    assert spoiled and len(reasons) == 1
+    assert reasons[0].startswith("ValueError: expected") and "\n" not in reasons[0]
