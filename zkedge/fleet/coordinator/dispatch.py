@@ -504,13 +504,13 @@ class Dispatcher:
         # has: their scalars are there), then unclaimed ones, preferring cached bases
         self.pending = [t for t in self.pending if t.job.state == RUNNING]
         candidates = [t for t in self.pending if self._fits(w, t)]
-        # (the unclaimed pieces of an MSM split by windows go to a worker with nothing else to
-        # do: taken into a busy worker's queue, one would wait there while another worker
-        # runs out of work)
+        # (an unclaimed piece of an MSM split by windows goes to a worker about to run out of
+        # work: taken into a busy worker's queue early, it would wait there while another
+        # worker runs out of work)
         pool = [t for t in candidates if t.prefer == w.worker_id] or [
             t
             for t in candidates
-            if not self._claimed(t) and not (t.windowed and t.prefer is None and w.inflight)
+            if not self._claimed(t) and not (t.windowed and t.prefer is None and self._busy(w, t))
         ]
         if pool:
             return self._start(w, self._take_pending(w, pool))
@@ -597,6 +597,19 @@ class Dispatcher:
         if helpable:
             return self._start(w, self._take_pending(w, helpable))
         return False
+
+    def _busy(self, w: WorkerRecord, t: Task) -> bool:
+        """Whether the worker's attempts are expected to keep it busy for longer than it
+        would take to compute task t (then t would wait in its queue)."""
+        if not w.inflight:
+            return False
+        now = trio.current_time()
+        left = sum(
+            max(0.0, a.expected - (now - a.started)) if math.isfinite(a.started) else a.expected
+            for a in w.inflight.values()
+        )
+        mine = w.capacity.seconds_for(t.compute_units, w.factor(self.policy), t.count)
+        return not left <= mine
 
     def _cut_at_offset(
         self, job: Job, m: MsmState, i: int, start: int, size: int, w: WorkerRecord, grouped: bool
