@@ -7,13 +7,23 @@ heartbeats) keeps running while the board computes.
 from __future__ import annotations
 
 import functools
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # zkedge.msm loads the native core: imported where it runs
     from zkedge.groth16.zkey import Zkey
-    from zkedge.msm import MsmStop
+    from zkedge.msm import BaseTable, MsmStop
+
+# The last base buffers window tasks made into tables, by identity: the tasks of an MSM split
+# by windows each compute over the whole table, a run the worker's cache hands out as the same
+# bytes object, and adopting it checks every coordinate against p again (5 ms for 2^18
+# points). Only window tasks: a worker that takes them holds whole tables anyway.
+_TABLES: OrderedDict[tuple[int, str, str], tuple[bytes, BaseTable]] = OrderedDict()
+_TABLES_KEPT = 2
+_TABLES_LOCK = threading.Lock()
 
 __all__ = [
     "TaskResult",
@@ -69,8 +79,8 @@ def compute_partial(
     from zkedge.msm import BaseTable, msm, msm_windows
 
     t0, c0 = time.perf_counter(), time.process_time()
-    table = BaseTable.from_bytes(curve, group, bases_mont, encoding="mont", check="none")
     if windows is not None:
+        table = _table(curve, group, bases_mont)
         n = len(scalars) if count is None else count
         lo, widths = windows
         point = msm_windows(
@@ -78,10 +88,32 @@ def compute_partial(
         )
     else:
         n = len(scalars) // 32
+        table = BaseTable.from_bytes(curve, group, bases_mont, encoding="mont", check="none")
         point = msm(table, scalars, start=start, threads=threads, stop=stop)
     seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     share = cpu_share(cpu, seconds, threads, n)
     return TaskResult(ec.encode(curve, group, point, "be"), seconds, share)
+
+
+def _table(curve: str, group: str, bases_mont: bytes) -> BaseTable:
+    """The table over these base bytes: the one made last time for the same ``bytes``
+    object (immutable, so checked once), else a new one (see :data:`_TABLES`)."""
+    from zkedge.msm import BaseTable
+
+    if type(bases_mont) is not bytes:
+        return BaseTable.from_bytes(curve, group, bases_mont, encoding="mont", check="none")
+    key = (id(bases_mont), curve, group)
+    with _TABLES_LOCK:
+        hit = _TABLES.get(key)
+        if hit is not None and hit[0] is bases_mont:
+            _TABLES.move_to_end(key)
+            return hit[1]
+    table = BaseTable.from_bytes(curve, group, bases_mont, encoding="mont", check="none")
+    with _TABLES_LOCK:
+        _TABLES[key] = (bases_mont, table)
+        while len(_TABLES) > _TABLES_KEPT:
+            _TABLES.popitem(last=False)
+    return table
 
 
 async def run_partial(
