@@ -221,3 +221,47 @@ async def test_values_cut_short_fail_that_attempt_and_the_task_runs_again(
         assert await handle.results() == [msm(table, scalars)]
     assert spoiled and len(reasons) == 1
     assert reasons[0].startswith("ValueError: expected") and "\n" not in reasons[0]
+
+
+def test_window_tasks_over_one_bases_object_check_the_table_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The worker's window tasks over the same cached run adopt it as a table once (every
+    adoption checks each coordinate against p); a new bytes object is checked again."""
+    native_or_skip()
+    from support.fleet import make_table
+
+    import zkedge._lib
+    from zkedge.fleet.worker.executor import compute_partial
+    from zkedge.msm import msm, scalar_window_bits, window_plan
+
+    table, ks = make_table("bn254", "G1", 512, seed=8)
+    raw = b"".join(k.to_bytes(32, "little") for k in ks)
+    mont = table.to_bytes()
+    checks: list[int] = []
+    real = zkedge._lib.points_check
+
+    def counted(*args: Any, **kw: Any) -> None:
+        if kw.get("what") == "base point":  # a table adopted in place
+            checks.append(1)
+        real(*args, **kw)
+
+    monkeypatch.setattr(zkedge._lib, "points_check", counted)
+    plan = window_plan("bn254", 512)
+    starts = [sum(plan[:k]) for k in range(len(plan) + 1)]
+    from zkedge import ec
+
+    total = None
+    for w in range(len(plan)):
+        vals = scalar_window_bits("bn254", raw, starts[w], starts[w + 1])
+        res = compute_partial(
+            "bn254", "G1", mont, vals, 1, windows=(starts[w], plan[w : w + 1]), count=512
+        )
+        total = ec.add("bn254", "G1", total, ec.decode("bn254", "G1", res.result, "be"))
+    assert total == msm(table, ks)
+    assert len(checks) == 1
+    vals = scalar_window_bits("bn254", raw, 0, plan[0])
+    compute_partial(
+        "bn254", "G1", bytes(bytearray(mont)), vals, 1, windows=(0, plan[:1]), count=512
+    )
+    assert len(checks) == 2

@@ -300,6 +300,7 @@ class Coordinator:
                     )
                 nursery.start_soon(self._liveness_loop, registry)
                 nursery.start_soon(self._tick_loop, scheduler)
+                scheduler.dispatcher.spawn = nursery.start_soon
                 log.info(
                     "coordinator serving gRPC on %s:%d%s%s",
                     self.host,

@@ -56,7 +56,7 @@ from __future__ import annotations
 import functools
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import trio
 
@@ -227,6 +227,9 @@ class Dispatcher:
         self._dispatching = False
         self.on_store_error: Callable[[Job, str], None] = lambda job, why: None
         self.on_cancel: Callable[[], None] = lambda: None  # an attempt was called back
+        # Runs an async function in the coordinator's nursery (None: a dispatcher without one
+        # makes window tasks' values on the spot; see plan_windows)
+        self.spawn: Callable[[Callable[[], Awaitable[None]]], None] | None = None
         # Task scalars left out because the worker held them, and sent again after a worker
         # reported them missing (bytes, count); those sent are bytes_sent["scalars"].
         self.scalar_bytes_saved = 0
@@ -331,7 +334,9 @@ class Dispatcher:
         worker in proportion to its capacity (cuts inside a window on a block boundary), each
         stretch into tasks of one, then the rest of its whole windows over every point (its
         ends part of a window), each within the worker's receive limit. The values of each
-        worker's first ``pipeline_depth`` tasks are made now, the others' when first sent."""
+        worker's first task are made now, the others' in a thread (:attr:`spawn`: the first
+        tasks go out meanwhile), or, without one, those of each worker's first
+        ``pipeline_depth`` tasks now and the others' when the first of them is sent."""
         from zkedge.msm import window_plan, window_values_bytes
 
         plan = window_plan(m.curve, m.n, 1)
@@ -359,7 +364,7 @@ class Dispatcher:
             parts = self._stretch(m, pos, end, window_values_bytes, limit)
             for k, part in enumerate(parts):
                 t = self._carve_windows(job, m, part, w.worker_id)
-                if k < self.pipeline_depth:
+                if k < (1 if self.spawn is not None else self.pipeline_depth):
                     first.append(t)
             pos = end
         while pos < line:  # the pool: half windows, or what is left of one
@@ -370,6 +375,33 @@ class Dispatcher:
             self._carve_windows(job, m, ((wi, wi + 1), p, stop - wi * n), None)
             pos = stop
         self._make_values(m, first)
+        if self.spawn is not None:
+            m.values_pending = True
+            self.spawn(functools.partial(self._values_later, job, m))
+
+    async def _values_later(self, job: Job, m: MsmState) -> None:
+        """Make the values of m's window tasks that have none in a thread (the native call
+        leaves the event loop free to send the first tasks), then dispatch them."""
+        from zkedge.msm import scalar_window_bits_many
+
+        tasks = [t for t in job.tasks.values() if t.msm is m and t.windowed and t.values is None]
+        made: list[bytes] | None = None
+        try:
+            made = await trio.to_thread.run_sync(
+                scalar_window_bits_many,
+                m.curve,
+                m.scalars,
+                [(t.start, t.count, *m.window_bits(*t.windows)) for t in tasks],
+            )
+        except Exception:  # the tasks' values are then made when they are sent
+            log.exception("making window task values failed")
+        finally:
+            m.values_pending = False
+        if made is not None and job.state == RUNNING:
+            for t, values in zip(tasks, made, strict=True):
+                if t.values is None and t.state != DONE:
+                    t.values = values
+        self.dispatch()
 
     def _carve_windows(
         self, job: Job, m: MsmState, part: tuple[tuple[int, int], int, int], prefer: str | None
@@ -507,6 +539,10 @@ class Dispatcher:
         # (an unclaimed piece of an MSM split by windows goes to a worker about to run out of
         # work: taken into a busy worker's queue early, it would wait there while another
         # worker runs out of work)
+        # (window tasks whose values a thread is making wait for them)
+        candidates = [
+            t for t in candidates if not (t.values is None and t.windowed and t.msm.values_pending)
+        ]
         pool = [t for t in candidates if t.prefer == w.worker_id] or [
             t
             for t in candidates

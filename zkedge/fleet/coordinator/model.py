@@ -231,6 +231,7 @@ class MsmState:
     # Dispatcher.plan_windows). Set once, when its first tasks are carved.
     plan: tuple[int, ...] = ()
     cells_done: int = 0  # (points x windows) of its accepted tasks (see Task.cells)
+    values_pending: bool = False  # a thread is making its window tasks' values
 
     @property
     def nwin(self) -> int:
