@@ -334,9 +334,10 @@ class Dispatcher:
         worker in proportion to its capacity (cuts inside a window on a block boundary), each
         stretch into tasks of one, then the rest of its whole windows over every point (its
         ends part of a window), each within the worker's receive limit. The values of each
-        worker's first task are made now, the others' in a thread (:attr:`spawn`: the first
-        tasks go out meanwhile), or, without one, those of each worker's first
-        ``pipeline_depth`` tasks now and the others' when the first of them is sent."""
+        worker's first window's worth of tasks (a part window at its start, and the next) are
+        made now, the others' in a thread (:attr:`spawn`: the first tasks go out meanwhile),
+        or, without one, those of each worker's first ``pipeline_depth`` tasks now and the
+        others' when the first of them is sent."""
         from zkedge.msm import window_plan, window_values_bytes
 
         plan = window_plan(m.curve, m.n, 1)
@@ -362,10 +363,12 @@ class Dispatcher:
                 continue
             limit = (w.node.max_receive_bytes or DEFAULT_RECEIVE_BYTES) - TASK_OVERHEAD
             parts = self._stretch(m, pos, end, window_values_bytes, limit)
+            lead = 0  # cells of this worker's tasks whose values are made now
             for k, part in enumerate(parts):
                 t = self._carve_windows(job, m, part, w.worker_id)
-                if k < (1 if self.spawn is not None else self.pipeline_depth):
+                if (lead < n) if self.spawn is not None else (k < self.pipeline_depth):
                     first.append(t)
+                    lead += t.cells
             pos = end
         while pos < line:  # the pool: half windows, or what is left of one
             wi, p = divmod(pos, n)
