@@ -359,24 +359,3 @@ def _cores() -> int:
     import os
 
     return len(os.sched_getaffinity(0))
-
-
-async def test_cpu_shares_are_averaged_by_how_long_their_tasks_ran() -> None:
-    """A share measured over a few milliseconds moves the factor little; one over seconds
-    sets it; after a second heartbeat the next share starts afresh."""
-    from zkedge.fleet.coordinator.model import LoadSample, NodeFacts
-    from zkedge.fleet.coordinator.registry import CPU_SHARE_SECONDS, Registry
-
-    reg = Registry(POLICY)
-    w = reg.register("w", NodeFacts(), {}, None)
-    w.note_cpu_share(0.5, 0.2)
-    assert w.factor(POLICY) == pytest.approx(0.5)  # the first: as measured
-    w.note_cpu_share(1.0, 0.01)
-    a = 0.01 / (0.01 + CPU_SHARE_SECONDS)
-    assert w.factor(POLICY) == pytest.approx(0.5 + 0.5 * a)
-    w.note_cpu_share(0.6, 100 * CPU_SHARE_SECONDS)
-    assert w.factor(POLICY) == pytest.approx(0.6, abs=0.01)
-    reg.heartbeat(w, LoadSample())
-    reg.heartbeat(w, LoadSample())  # the share is stale now
-    w.note_cpu_share(0.9, 0.01)
-    assert w.factor(POLICY) == pytest.approx(0.9)

@@ -27,16 +27,7 @@ from zkedge.fleet.coordinator.sizing import (
 )
 from zkedge.fleet.scalar_lru import SliceLru
 
-__all__ = [
-    "ACTIVE",
-    "CPU_SHARE_SECONDS",
-    "DEAD",
-    "QUARANTINED",
-    "STATES",
-    "SUSPECT",
-    "Registry",
-    "WorkerRecord",
-]
+__all__ = ["ACTIVE", "DEAD", "QUARANTINED", "STATES", "SUSPECT", "Registry", "WorkerRecord"]
 
 log = logging.getLogger("zkedge.fleet.coordinator")
 
@@ -59,11 +50,6 @@ def snapshot(load: LoadSample | None) -> LoadSnapshot | None:
         throttled=bool(load.throttled),
         temperature_c=load.temperature_c,
     )
-
-
-CPU_SHARE_SECONDS = 0.25
-"""Compute seconds at which a task's CPU share weighs as much as the worker's earlier ones
-(see :meth:`WorkerRecord.note_cpu_share`)."""
 
 
 @dataclass(eq=False)
@@ -106,16 +92,8 @@ class WorkerRecord:
             self.snap = snapshot(load)
             self.beats_since_share += 1
 
-    def note_cpu_share(self, share: float, seconds: float | None = None) -> None:
-        """A finished task's measured share of its cores (> 0), over ``seconds`` of compute.
-        While the last share is current, a task's share is averaged in by how long it ran
-        (a task of :data:`CPU_SHARE_SECONDS` weighs as much as all before it): a share over a
-        few milliseconds is mostly the noise of whatever else ran meanwhile, and a worker's
-        short first and last tasks would otherwise set the factor its long ones are sized by."""
-        if seconds is not None and seconds > 0 and self.cpu_share is not None:
-            if self.beats_since_share <= 1:
-                a = seconds / (seconds + CPU_SHARE_SECONDS)
-                share = a * share + (1 - a) * self.cpu_share
+    def note_cpu_share(self, share: float) -> None:
+        """A finished task's measured share of its cores (> 0)."""
         self.cpu_share = share
         self.beats_since_share = 0
 

@@ -369,7 +369,7 @@ class Scheduler:
             self.dispatcher.promote(w)
             if compute_seconds > 0:
                 if cpu_share > 0:
-                    w.note_cpu_share(cpu_share, compute_seconds)
+                    w.note_cpu_share(cpu_share)
                 w.capacity.observe(
                     task.compute_units, compute_seconds, w.factor(self.policy), task.count
                 )
