@@ -112,24 +112,25 @@ async def test_orders_carry_their_windows_bits_and_the_task_message_says_so() ->
 
 
 @pytest.mark.parametrize(
-    ("why", "facts", "scalars", "n"),
+    ("why", "facts", "scalars", "n", "msms"),
     [
-        ("a worker without window tasks", {"window_tasks": False}, None, N),
-        ("a worker that cannot hold the table", {"memory_bytes": 64 * N}, None, N),
-        ("small scalars", {}, b"".join((i % 7).to_bytes(32, "little") for i in range(N)), N),
-        ("below window_min_points", {}, None, N // 2),
+        ("a worker without window tasks", {"window_tasks": False}, None, N, 1),
+        ("a worker that cannot hold the table", {"memory_bytes": 64 * N}, None, N, 1),
+        ("small scalars", {}, b"".join((i % 7).to_bytes(32, "little") for i in range(N)), N, 1),
+        ("below window_min_points", {}, None, N // 2, 1),
+        ("a job of two MSMs (a proof's are balanced range by range)", {}, None, N, 2),
     ],
 )
 async def test_an_msm_is_split_by_points_when_windows_do_not_fit(
-    why: str, facts: dict[str, Any], scalars: bytes | None, n: int
+    why: str, facts: dict[str, Any], scalars: bytes | None, n: int, msms: int
 ) -> None:
     native_or_skip()
     reg, sched, _ = fleet({"a": 1e4})
     node = NodeFacts(bench_points_per_sec=1e4, **{"window_tasks": True, **facts})
     reg.open_stream(reg.register("b", node, {}, None))
     h = sched.add_table("bn254", "G1", bytes(64 * N))
-    job = sched.submit("msm", [(h, n, scalars or full(n))])
-    assert not job.msms[0].plan and not window_tasks(sched, job.id), why
+    job = sched.submit("msm", [(h, n, scalars or full(n, seed=k)) for k in range(msms)])
+    assert not any(m.plan for m in job.msms) and not window_tasks(sched, job.id), why
 
 
 async def test_a_restart_computes_window_tasks_again_by_points(tmp_path: Path) -> None:
@@ -171,15 +172,13 @@ async def test_real_workers_compute_an_msm_split_by_windows(
         coord = await start_coordinator(nursery, None, policy=POLICY)
         await start_workers(nursery, coord, tmp_path, ["w0", "w1"])
         await both_streams(coord)
-        handle = await coord.submit_job(
-            [MsmSpec("bn254", "G1", table, scalars), MsmSpec("bn254", "G2", g2, k2)]
-        )
-        assert await handle.results() == [msm(table, scalars), msm(g2, k2)]
-        job = coord._scheduler_or_raise().jobs[handle.id]
-        assert all(m.plan for m in job.msms)
-        assert all(t.windowed for t in job.tasks.values())
-        shares = job.shares()
-        assert sum(p for p, _, _ in shares.values()) == 2 * N
+        for spec, want in ((MsmSpec("bn254", "G1", table, scalars), msm(table, scalars)),
+                           (MsmSpec("bn254", "G2", g2, k2), msm(g2, k2))):  # fmt: skip
+            handle = await coord.submit_job([spec])
+            assert await handle.results() == [want]
+            job = coord._scheduler_or_raise().jobs[handle.id]
+            assert job.msms[0].plan and all(t.windowed for t in job.tasks.values())
+            assert sum(p for p, _, _ in job.shares().values()) == N
 
 
 async def test_values_cut_short_fail_that_attempt_and_the_task_runs_again(

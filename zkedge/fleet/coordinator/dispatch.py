@@ -36,9 +36,9 @@ declares none) and than half its memory holds (:func:`task_memory`). :func:`unpl
 why no live worker can take a job's remaining work; the scheduler fails such a job after its
 ``no_worker_timeout``.
 
-Windows: an MSM of at least ``SizingPolicy.window_min_points`` points with mostly full-size
-scalars, when every live worker takes window tasks (``NodeInfo.window_tasks``) and can hold
-its whole table, is split by windows instead (:meth:`Dispatcher.plan_windows`): the line of
+Windows: a job of one MSM of at least ``SizingPolicy.window_min_points`` points with mostly
+full-size scalars, when every live worker takes window tasks (``NodeInfo.window_tasks``) and
+can hold its whole table, is split by windows instead (:meth:`Dispatcher.plan_windows`): the line of
 (window, point) cells, window by window, is cut once into one stretch per worker in proportion
 to the workers' capacities, and each stretch into a few tasks of whole windows over every point
 (a stretch's ends may be part of a window). Every worker then computes at the full MSM's
@@ -307,11 +307,12 @@ class Dispatcher:
     ) -> list[WorkerRecord]:
         """The workers an untouched MSM is split among by windows (empty: it is split by
         points): at least two live workers, all taking window tasks and able to hold the whole
-        table, an MSM of at least ``window_min_points`` points outside a group of aligned
-        MSMs, with mostly full-size scalars (a small scalar leaves most windows empty, and
-        every window task pays for every point)."""
+        table, a job of this one MSM (the plan gives it each worker's whole capacity; the MSMs
+        of a proof are balanced against each other range by range), of at least
+        ``window_min_points`` points, with mostly full-size scalars (a small scalar leaves most
+        windows empty, and every window task pays for every point)."""
         pol = self.policy
-        if pol.window_min_points <= 0 or m.n < pol.window_min_points or m.lead >= 0:
+        if pol.window_min_points <= 0 or m.n < pol.window_min_points or len(job.msms) != 1:
             return []
         live = [w for w in workers if w.assignable]
         if len(live) < 2:
