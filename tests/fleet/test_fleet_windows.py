@@ -264,3 +264,40 @@ def test_window_tasks_over_one_bases_object_check_the_table_once(
         "bn254", "G1", bytes(bytearray(mont)), vals, 1, windows=(0, plan[:1]), count=512
     )
     assert len(checks) == 2
+
+
+async def test_a_rerun_of_a_finished_window_task_carries_its_values() -> None:
+    """A finished task's values are dropped; a re-run (blame's verification) makes them
+    again for that task."""
+    native_or_skip()
+    from zkedge import ec
+    from zkedge.msm import scalar_window_bits
+
+    g = ec.encode("bn254", "G1", ec.generator("bn254", "G1"), "be")
+    reg = Registry(POLICY)
+    sched = Scheduler(Store(None), reg, POLICY, pipeline_depth=2)
+    streams, recs = {}, {}
+    for wid in ("a", "b"):
+        recs[wid] = reg.register(
+            wid, NodeFacts(bench_points_per_sec=1e4, window_tasks=True), {}, None
+        )
+        streams[wid] = reg.open_stream(recs[wid])
+    h = sched.add_table("bn254", "G1", bytes(64 * N))
+    scalars = full(N, 3)
+    job = sched.submit("msm", [(h, N, scalars)])
+    with trio.fail_after(10):
+        while job.state == "running":
+            for wid, rec in recs.items():
+                for task_id, attempt in list(rec.inflight):
+                    sched.complete(wid, task_id, attempt, g, 0.01)
+            await trio.sleep(0.01)
+    assert job.state == "done"
+    task = next(t for t in job.tasks.values() if t.worker_id == "a")
+    assert task.values is None
+    for recv in streams.values():
+        assignments(recv)  # drain
+    sched.request_verify(task.id, exclude=["a"], replace=False)
+    (order,) = [a for a in assignments(streams["b"]) if a.task_id == task.id]
+    lo, hi = job.msms[0].window_bits(*task.windows)
+    view = scalars[32 * task.start : 32 * (task.start + task.count)]
+    assert bytes(order.scalars) == scalar_window_bits("bn254", view, lo, hi) != b""

@@ -540,10 +540,9 @@ class Dispatcher:
         # has: their scalars are there), then unclaimed ones, preferring cached bases
         self.pending = [t for t in self.pending if t.job.state == RUNNING]
         candidates = [t for t in self.pending if self._fits(w, t)]
-        # (an unclaimed piece of an MSM split by windows goes to a worker about to run out of
-        # work: taken into a busy worker's queue early, it would wait there while another
-        # worker runs out of work)
-        # (window tasks whose values a thread is making wait for them)
+        # (window tasks whose values a thread is making wait for them; an unclaimed piece of
+        # an MSM split by windows goes to a worker about to run out of work: taken into a busy
+        # worker's queue early, it would wait there while another worker runs out of work)
         candidates = [
             t for t in candidates if not (t.values is None and t.windowed and t.msm.values_pending)
         ]
@@ -922,14 +921,19 @@ class Dispatcher:
             lo = m.window_bits(w0, w1)[0]
             widths = m.plan[w0:w1]
             if task.values is None:
-                # the first of m's tasks to go out without values: make those of every one
-                # still to be done (one pass over the scalars)
+                # the first of m's tasks to go out without values (or a re-run of a finished
+                # one): make its values and those of every other still to be done, in one pass
                 self._make_values(
                     m,
-                    [
+                    [task]
+                    + [
                         t
                         for t in task.job.tasks.values()
-                        if t.msm is m and t.windowed and t.values is None and t.state != DONE
+                        if t is not task
+                        and t.msm is m
+                        and t.windowed
+                        and t.values is None
+                        and t.state != DONE
                     ],
                 )
             scalars = task.values or b""
