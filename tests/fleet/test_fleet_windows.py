@@ -5,12 +5,15 @@ MSMs; values cut short fail one attempt, which runs again)."""
 
 from __future__ import annotations
 
+import functools
 import random
 from pathlib import Path
 from typing import Any
 
 import pytest
 import trio
+from hypothesis import event, given, settings
+from hypothesis import strategies as st
 from support.fleet import assignments, native_or_skip, start_coordinator, start_workers
 
 from zkedge.fleet.coordinator import MsmSpec
@@ -301,3 +304,43 @@ async def test_a_rerun_of_a_finished_window_task_carries_its_values() -> None:
     lo, hi = job.msms[0].window_bits(*task.windows)
     view = scalars[32 * task.start : 32 * (task.start + task.count)]
     assert bytes(order.scalars) == scalar_window_bits("bn254", view, lo, hi) != b""
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.one_of(st.integers(0, 255), st.integers(0, 2**32 - 1)),
+    st.lists(st.one_of(st.integers(1, 15), st.integers(0, 2**32 - 1)), max_size=20),
+    st.one_of(st.none(), st.integers(0, 600)),
+    st.integers(0, 40),
+    st.binary(min_size=1, max_size=1),
+)
+def test_any_window_order_a_worker_gets_computes_or_fails_in_one_line(
+    lo: int, widths: list[int], nbytes: int | None, count: int, fill: bytes
+) -> None:
+    """Whatever window fields and values a task brings, the worker's computation gives a
+    point or raises ValueError in one line (its failure report): never another error.
+    (``nbytes`` None: as many bytes as the fields ask for, so some orders are good.)"""
+    native_or_skip()
+    from zkedge.fleet.worker.executor import compute_partial
+    from zkedge.msm import window_values_bytes
+
+    mont = _small_table()
+    if nbytes is None:
+        nbytes = count * window_values_bytes(lo, lo + sum(widths))
+    try:
+        res = compute_partial(
+            "bn254", "G1", mont, fill * nbytes, 1, windows=(lo, tuple(widths)), count=count
+        )
+    except ValueError as exc:
+        assert "\n" not in str(exc) and str(exc)
+        event("refused")
+        return
+    event("computed")
+    assert len(res.result) == 64
+
+
+@functools.cache
+def _small_table() -> bytes:
+    from support.fleet import make_table
+
+    return bytes(make_table("bn254", "G1", 40, seed=9)[0].to_bytes())
