@@ -107,6 +107,11 @@ def test_bind_port_out_of_range() -> None:
     assert_error(zkedge("coordinator", "--bind", "127.0.0.1:99999"), 2, "--bind", "99999")
 
 
+def test_window_min_points_below_zero() -> None:
+    res = zkedge("coordinator", "--bind", "127.0.0.1:0", "--window-min-points", "-1")
+    assert_error(res, 2, "--window-min-points", "-1")
+
+
 def test_store_in_missing_directory(tmp_path: Path) -> None:
     res = zkedge("coordinator", "--bind", "127.0.0.1:0", "--store", str(tmp_path / "no/x.db"))
     assert_error(res, 2, "--store", "does not exist")

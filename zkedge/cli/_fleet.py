@@ -65,6 +65,12 @@ def register(subparsers: Any) -> None:
     p.add_argument("--target-seconds", type=float, default=2.0, help="task size target time")
     p.add_argument("--block-points", type=int, default=4096, help="base block size in points")
     p.add_argument(
+        "--window-min-points",
+        type=int,
+        help="one-MSM jobs of at least this many points are split by windows when every "
+        "worker can take them (default: SizingPolicy's, 32768; 0: always by points)",
+    )
+    p.add_argument(
         "--table-memory-mb",
         type=int,
         default=1024,
@@ -252,10 +258,16 @@ def cmd_coordinator(args: argparse.Namespace) -> int:
     tls = None
     if args.tls_cert or args.tls_key:
         tls = TlsConfig(cert=args.tls_cert, key=args.tls_key, client_ca=args.tls_client_ca)
+    windows = {}
+    if args.window_min_points is not None:
+        if args.window_min_points < 0:
+            raise CliError(f"--window-min-points: {args.window_min_points} is below 0", 2)
+        windows["window_min_points"] = args.window_min_points
     policy = SizingPolicy(
         target_seconds=args.target_seconds,
         block_points=args.block_points,
         min_points=max(args.block_points, 4096),
+        **windows,
     )
     coord = Coordinator(
         args.bind,
