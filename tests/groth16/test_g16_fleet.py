@@ -80,10 +80,9 @@ def _make_workers_lie(monkeypatch: pytest.MonkeyPatch) -> None:
         scalars: bytes,
         threads: Any,
         stop: Any = None,
-        *,
-        start: int = 0,
+        **kw: Any,
     ) -> Any:
-        res = await real(curve, group, bases, scalars, threads, stop, start=start)
+        res = await real(curve, group, bases, scalars, threads, stop, **kw)
         if ROLE.get() != "liar":
             return res
         pt = ec.decode(curve, group, res.result, "be")
