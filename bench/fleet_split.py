@@ -23,26 +23,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from zkedge import ec  # noqa: E402
+from fleet import make_inputs  # noqa: E402  (bench/fleet.py)
+
 from zkedge.curves import BN254  # noqa: E402
 from zkedge.fleet.alloc import retain_freed_memory  # noqa: E402
 from zkedge.msm import (  # noqa: E402
-    BaseTable,
     msm,
     msm_windows,
     scalar_window_bits,
     window_plan,
 )
-
-
-def table_of(n: int) -> BaseTable:
-    rng = random.Random(2026)
-    g = ec.mul(BN254, "G1", BN254.g1, rng.randrange(1, BN254.r))
-    pts, acc = [], g
-    for _ in range(n):
-        pts.append(acc)
-        acc = ec.add(BN254, "G1", acc, g)
-    return BaseTable.from_points(BN254, "G1", pts)
 
 
 def main() -> None:
@@ -54,7 +44,7 @@ def main() -> None:
     retain_freed_memory()
     n = 1 << args.log_n
     print(f"# building {n} bases ...", file=sys.stderr)
-    table = table_of(n)
+    table, _ = make_inputs(n)  # bench/fleet.py's bases
     rng = random.Random(7)
     scalars = b"".join(rng.randrange(BN254.r).to_bytes(32, "little") for _ in range(n))
     plan = window_plan(BN254, n)

@@ -12,7 +12,13 @@ import pytest
 import trio
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from support.fleet import assignments, native_or_skip, start_coordinator, start_workers
+from support.fleet import (
+    assignments,
+    failure_reasons,
+    native_or_skip,
+    start_coordinator,
+    start_workers,
+)
 
 from zkedge.fleet.coordinator import MsmSpec
 from zkedge.fleet.coordinator.model import MsmState, NodeFacts
@@ -189,17 +195,9 @@ async def test_a_corrupt_packing_fails_that_attempt_and_the_task_runs_again(
         return out, packed
 
     monkeypatch.setattr(Dispatcher, "_pack", spoil)
-    reasons: list[str] = []
     with trio.fail_after(60):
         coord = await start_coordinator(nursery, None, policy=ONE_TASK)
-        sched = coord._scheduler_or_raise()
-        real_fail = sched.fail
-
-        def fail(*args: Any, **kw: Any) -> Any:
-            reasons.append(args[3])
-            return real_fail(*args, **kw)
-
-        monkeypatch.setattr(sched, "fail", fail)
+        reasons = failure_reasons(coord, monkeypatch)
         await start_workers(nursery, coord, tmp_path, ["w"])
         handle = await coord.submit_job([MsmSpec("bn254", "G1", table, scalars)], label="bad")
         assert await handle.results() == [msm(table, scalars)]

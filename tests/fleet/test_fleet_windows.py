@@ -14,7 +14,13 @@ import pytest
 import trio
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
-from support.fleet import assignments, native_or_skip, start_coordinator, start_workers
+from support.fleet import (
+    assignments,
+    failure_reasons,
+    native_or_skip,
+    start_coordinator,
+    start_workers,
+)
 
 from zkedge.fleet.coordinator import MsmSpec
 from zkedge.fleet.coordinator.model import Assignment, NodeFacts, Task
@@ -205,17 +211,10 @@ async def test_values_cut_short_fail_that_attempt_and_the_task_runs_again(
 
     monkeypatch.setattr(zkedge.msm, "scalar_window_bits_many", spoil)
     table, scalars = make_table("bn254", "G1", N, seed=7)
-    reasons: list[str] = []
     with trio.fail_after(120):
         coord = await start_coordinator(nursery, None, policy=POLICY)
         sched = coord._scheduler_or_raise()
-        real_fail = sched.fail
-
-        def fail(*args: Any, **kw: Any) -> Any:
-            reasons.append(args[3])
-            return real_fail(*args, **kw)
-
-        monkeypatch.setattr(sched, "fail", fail)
+        reasons = failure_reasons(coord, monkeypatch)
         await start_workers(nursery, coord, tmp_path, ["w0", "w1"])
         await both_streams(coord)
         handle = await coord.submit_job([MsmSpec("bn254", "G1", table, scalars)])

@@ -96,3 +96,18 @@ def assignments(recv: trio.MemoryReceiveChannel[Any]) -> list[Assignment]:
             return out
         if isinstance(msg, Assignment):
             out.append(msg)
+
+
+def failure_reasons(coord: Coordinator, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The error of every failure a worker reports to ``coord`` from now on, in order (the
+    scheduler's ``fail`` wrapped: the failures go on as before)."""
+    sched = coord._scheduler_or_raise()
+    real_fail = sched.fail
+    reasons: list[str] = []
+
+    def fail(*args: Any, **kw: Any) -> Any:
+        reasons.append(args[3])
+        return real_fail(*args, **kw)
+
+    monkeypatch.setattr(sched, "fail", fail)
+    return reasons
