@@ -330,14 +330,24 @@ def table_adopt(
 
 
 def _msm_args(
-    start: object, count: object, npts: int, scalars: bytes, stop: bytearray | None
+    start: object,
+    count: object,
+    npts: int,
+    scalars: bytes | bytearray | memoryview,
+    stop: bytearray | None,
+    stride: int = 32,
+    what: str = "scalars",
+    tail: str = "",
 ) -> tuple[int, int]:
-    """(start, count) of an MSM over npts points, checked with its scalars and stop flag."""
+    """(start, count) of an MSM over npts points, checked with its scalars (``stride`` bytes
+    each; ``what`` names them in the error, ``tail`` follows their size) and stop flag."""
     start, count = as_int(start, "start"), as_int(count, "count")
     if start < 0 or count < 0 or start + count > npts:
         raise ValueError(f"range [{start}, {start + count}) outside the table's {npts} points")
-    if len(scalars) != 32 * count:
-        raise ValueError(f"expected {count} scalars ({32 * count} bytes), got {len(scalars)} bytes")
+    if len(scalars) != stride * count:
+        raise ValueError(
+            f"expected {count} {what} ({stride * count} bytes){tail}, got {len(scalars)} bytes"
+        )
     if stop is not None and len(stop) != 4:
         raise ValueError("the stop flag must be a 4-byte bytearray")
     return start, count
@@ -411,17 +421,8 @@ def msm_windows(
     if lo < 0 or hi > 256:
         raise ValueError(f"windows over bits [{lo}, {hi}) outside [0, 256)")
     stride = window_values_stride(lo, hi)
-    start, count = as_int(start, "start"), as_int(count, "count")
-    npts = len(table) // pb
-    if start < 0 or count < 0 or start + count > npts:
-        raise ValueError(f"range [{start}, {start + count}) outside the table's {npts} points")
-    if len(values) != stride * count:
-        raise ValueError(
-            f"expected {count} values of {stride} bytes ({stride * count} bytes) for bits "
-            f"[{lo}, {hi}), got {len(values)} bytes"
-        )
-    if stop is not None and len(stop) != 4:
-        raise ValueError("the stop flag must be a 4-byte bytearray")
+    what, tail = f"values of {stride} bytes", f" for bits [{lo}, {hi})"
+    start, count = _msm_args(start, count, len(table) // pb, values, stop, stride, what, tail)
     flag = ffi.NULL if stop is None else ffi.from_buffer("int[]", stop)
     out = ffi.new("uint8_t[]", pb)
     rc = lib.zk_msm_windows(

@@ -76,13 +76,13 @@ def compute_partial(
     instead of scalars (:func:`zkedge.msm.msm_windows`).
     Raises :class:`zkedge.msm.MsmCancelled` if ``stop`` is set before it finishes."""
     from zkedge import ec
-    from zkedge.msm import BaseTable, msm, msm_windows
+    from zkedge.msm import BaseTable, msm, msm_windows, window_values_bytes
 
     t0, c0 = time.perf_counter(), time.process_time()
     if windows is not None:
         table = _table(curve, group, bases_mont)
-        n = len(scalars) if count is None else count
         lo, widths = windows
+        n = len(scalars) // window_values_bytes(lo, lo + sum(widths)) if count is None else count
         point = msm_windows(
             table, scalars, lo, widths, start=start, count=n, threads=threads, stop=stop
         )
