@@ -267,22 +267,91 @@ int zk_msm_stoppable(int curve, int group, const uint8_t *table, size_t table_le
     return rc;
 }
 
-/* The bits [lo - 1, hi) of 2^-1 t (t: twice a scalar, as 5 words and a zero word) as stride
- * bytes LE at out: see zk_scalar_window_bits. */
-static inline void zk_put_bits(const uint64_t t[6], int lo, int hi, size_t stride, uint8_t *out) {
-    const int nb = hi - lo + 1, word = lo >> 6, sh = lo & 63;
+/* Points a values pass copies to the stack at a time (8 KiB: L1-resident while every task reads
+ * its bits from them). */
+#define ZK_VALUES_BLOCK 256
+
+/* Values of task bits [lo, hi) for points blk[0..cnt) (nb = hi - lo + 1 <= 57 bits, stride bytes
+ * each): one unaligned 64-bit load per value, from the scalar's bytes (t = 2s for lo = 0). A
+ * separate loop per stride, so each store is of a fixed size. */
+static void zk_values_narrow(const uint64_t (*blk)[4], size_t cnt, int lo, int nb, size_t stride,
+                             uint8_t *o) {
+    const uint64_t mask = ((uint64_t)1 << nb) - 1;
+    int off = 0, sh = 0;
+    if (lo > 0) { /* bits [lo - 1, hi) of s: at most 57 bits from a byte inside the 32 */
+        off = (lo - 1) >> 3;
+        if (off > 24) off = 24;
+        sh = lo - 1 - 8 * off;
+    }
+#define ZK_VALUES_LOOP(W)                                                                          \
+    for (size_t k = 0; k < cnt; k++) {                                                             \
+        uint64_t x;                                                                                \
+        if (lo > 0) {                                                                              \
+            memcpy(&x, (const uint8_t *)blk[k] + off, 8);                                          \
+            x = (x >> sh) & mask;                                                                  \
+        } else {                                                                                   \
+            x = (blk[k][0] << 1) & mask;                                                           \
+        }                                                                                          \
+        memcpy(o + (W)*k, &x, (W)); /* little-endian target (fields.h checks) */                   \
+    }                                                                                              \
+    break;
+    switch (stride) {
+    case 1: ZK_VALUES_LOOP(1)
+    case 2: ZK_VALUES_LOOP(2)
+    case 3: ZK_VALUES_LOOP(3)
+    case 4: ZK_VALUES_LOOP(4)
+    case 5: ZK_VALUES_LOOP(5)
+    case 6: ZK_VALUES_LOOP(6)
+    case 7: ZK_VALUES_LOOP(7)
+    default: ZK_VALUES_LOOP(8)
+    }
+#undef ZK_VALUES_LOOP
+}
+
+/* Values of task bits [lo, hi) for points blk[0..cnt) wider than zk_values_narrow takes (stride
+ * 8 to 33 bytes), in up to five words each, from unaligned loads of the scalar's bytes: the bytes
+ * a load takes past the scalar's bits [lo - 1, hi) (from the next rows of blk, or the zero rows
+ * after the last) are masked off. A value's words beyond its stride land on the next value's
+ * bytes, which that value's own store overwrites; only the task's last value (last) is stored
+ * exactly. */
+static void zk_values_wide(const uint64_t (*blk)[4], size_t cnt, int lo, int hi, size_t stride,
+                           uint8_t *o, int last) {
+    const int nb = hi - lo + 1, full = nb >> 6, rest = nb & 63;
+    const int off = lo > 0 ? (lo - 1) >> 3 : 0, sh = lo > 0 ? (lo - 1) & 7 : 0;
+    const uint64_t top = rest ? (((uint64_t)1 << rest) - 1) : 0;
     const int nw = (int)(stride + 7) / 8;
-    uint64_t o[5] = {0, 0, 0, 0, 0};
-    for (int j = 0; j < nw && word + j < 5; j++) {
-        o[j] = t[word + j] >> sh;
-        if (sh) o[j] |= t[word + j + 1] << (64 - sh);
+#define ZK_WIDE_LOOP(NW)                                                                           \
+    for (size_t k = 0; k < cnt; k++) {                                                             \
+        const uint8_t *b = (const uint8_t *)blk[k] + off;                                          \
+        uint64_t w[NW];                                                                            \
+        for (int j = 0; j < (NW); j++) {                                                           \
+            uint64_t x, y = 0;                                                                     \
+            memcpy(&x, b + 8 * j, 8);                                                              \
+            if (lo == 0) { /* bit -1 is 0: the scalar shifted up by one */                         \
+                if (j) memcpy(&y, b + 8 * j - 8, 8);                                               \
+                w[j] = (x << 1) | (y >> 63);                                                       \
+            } else {                                                                               \
+                w[j] = sh ? (x >> sh) | ((uint64_t)b[8 * j + 8] << (64 - sh)) : x;                 \
+            }                                                                                      \
+            w[j] = j < full ? w[j] : j == full ? w[j] & top : 0;                                   \
+        }                                                                                          \
+        uint8_t *v = o + stride * k;                                                               \
+        if (last && k + 1 == cnt) {                                                                \
+            memcpy(v, w, stride);                                                                  \
+            break;                                                                                 \
+        }                                                                                          \
+        for (int j = 0; j < (NW); j++) /* little-endian target (fields.h checks) */                \
+            memcpy(v + 8 * j, &w[j], 8);                                                           \
+    }                                                                                              \
+    break;
+    switch (nw) {
+    case 1: ZK_WIDE_LOOP(1)
+    case 2: ZK_WIDE_LOOP(2)
+    case 3: ZK_WIDE_LOOP(3)
+    case 4: ZK_WIDE_LOOP(4)
+    default: ZK_WIDE_LOOP(5)
     }
-    int full = nb >> 6, rest = nb & 63; /* keep nb bits */
-    if (full < 5) {
-        o[full] &= rest ? (((uint64_t)1 << rest) - 1) : 0;
-        for (int j = full + 1; j < 5; j++) o[j] = 0;
-    }
-    memcpy(out, o, stride); /* little-endian target (fields.h checks) */
+#undef ZK_WIDE_LOOP
 }
 
 int zk_scalar_window_bits_many(int curve, const uint8_t *scalars, size_t scalars_len, size_t n,
@@ -308,50 +377,35 @@ int zk_scalar_window_bits_many(int curve, const uint8_t *scalars, size_t scalars
         limbs_to_le(rb, fr->p, N256);
         memcpy(r, rb, 32);
     }
-    /* one pass over the scalars for every task: a task of a few windows needs 2 to 8 bytes
-     * of each scalar, but its cache lines are read whole */
-    for (size_t i = lo_pt; i < hi_pt; i++) {
-        uint64_t s[4];
-        memcpy(s, scalars + 32 * i, 32);
-        if (s[3] >= r[3]) { /* rare: maybe >= r */
+    /* The scalars go through in blocks copied to the stack (values >= r reduced there), and
+     * each task takes its block's values in a loop of its own: one pass over the scalars for
+     * every task, and stores of one fixed size in a row. Three rows after the block take the
+     * loads zk_values_wide makes past its last value. */
+    uint64_t blk[ZK_VALUES_BLOCK + 3][4];
+    memset(blk, 0, sizeof blk);
+    for (size_t b0 = lo_pt; b0 < hi_pt; b0 += ZK_VALUES_BLOCK) {
+        size_t cnt = hi_pt - b0 < ZK_VALUES_BLOCK ? hi_pt - b0 : ZK_VALUES_BLOCK;
+        memcpy(blk, scalars + 32 * b0, 32 * cnt);
+        if (cnt < ZK_VALUES_BLOCK) memset(blk + cnt, 0, 32 * (ZK_VALUES_BLOCK - cnt));
+        for (size_t k = 0; k < cnt; k++) {
+            if (blk[k][3] < r[3]) continue; /* rare: maybe >= r */
             limb_t v[N256];
-            limbs_from_le(v, scalars + 32 * i, N256);
+            limbs_from_le(v, (const uint8_t *)blk[k], N256);
             while (limbs_geq(v, fr->p, N256)) limbs_sub(v, v, fr->p, N256);
-            uint8_t vb[32];
-            limbs_to_le(vb, v, N256);
-            memcpy(s, vb, 32);
+            limbs_to_le((uint8_t *)blk[k], v, N256);
         }
-        /* t = 2s: bit lo - 1 of s is bit lo of t */
-        const uint64_t t[6] = {s[0] << 1,
-                               (s[1] << 1) | (s[0] >> 63),
-                               (s[2] << 1) | (s[1] >> 63),
-                               (s[3] << 1) | (s[2] >> 63),
-                               s[3] >> 63,
-                               0};
         for (int j = 0; j < ntasks; j++) {
-            if (i < start[j] || i - start[j] >= count[j]) continue;
+            size_t s0 = start[j] > b0 ? start[j] : b0, e = start[j] + count[j];
+            size_t s1 = e < b0 + cnt ? e : b0 + cnt;
+            if (s0 >= s1) continue;
             const int nb = hi[j] - lo[j] + 1;
-            size_t stride = (size_t)(nb + 7) / 8;
-            uint8_t *o = out[j] + stride * (i - start[j]);
-            if (nb > 64) {
-                zk_put_bits(t, lo[j], hi[j], stride, o);
+            const size_t stride = (size_t)(nb + 7) / 8;
+            uint8_t *o = out[j] + stride * (s0 - start[j]);
+            if (nb <= 57) {
+                zk_values_narrow(blk + (s0 - b0), s1 - s0, lo[j], nb, stride, o);
                 continue;
             }
-            /* up to 64 bits (four 15-bit windows and the carry): one word, stored by width */
-            const int word = lo[j] >> 6, sh = lo[j] & 63;
-            uint64_t x = t[word] >> sh;
-            if (sh) x |= t[word + 1] << (64 - sh);
-            if (nb < 64) x &= ((uint64_t)1 << nb) - 1;
-            switch (stride) { /* fixed-size copies: no call per value */
-            case 1: o[0] = (uint8_t)x; break;
-            case 2: memcpy(o, &x, 2); break;
-            case 3: memcpy(o, &x, 3); break;
-            case 4: memcpy(o, &x, 4); break;
-            case 5: memcpy(o, &x, 5); break;
-            case 6: memcpy(o, &x, 6); break;
-            case 7: memcpy(o, &x, 7); break;
-            default: memcpy(o, &x, 8); break;
-            }
+            zk_values_wide(blk + (s0 - b0), s1 - s0, lo[j], hi[j], stride, o, s1 == e);
         }
     }
     return ZK_OK;
