@@ -8,6 +8,12 @@ part), so the machine's drift weighs on both alike. The ratio is windows over po
 the split by windows leaves each worker less to do. Transfer and scheduling are not in it (see
 ``bench/fleet.py`` for whole jobs).
 
+A second table times what the coordinator does per job of a split by windows: the values of
+every task of a plan for k workers (each worker's equal stretch of the (window, point) line as
+the dispatcher cuts it: a part window at each end, one window, the rest) in one pass
+(``scalar_window_bits_many``), against copying the scalars once (the same bytes read, about as
+many written: the floor of such a pass), alternated.
+
     .venv/bin/python bench/fleet_split.py [--log-n 18] [--workers 2,4,8] [--repeat 5]
 """
 
@@ -31,8 +37,32 @@ from zkedge.msm import (  # noqa: E402
     msm,
     msm_windows,
     scalar_window_bits,
+    scalar_window_bits_many,
     window_plan,
 )
+
+
+def plan_tasks(n: int, starts: list[int], k: int) -> list[tuple[int, int, int, int]]:
+    """(start, count, lo, hi) of every window task of k equal stretches of the (window, point)
+    line: a stretch's part windows at its ends, its first whole window, the rest."""
+    nwin = len(starts) - 1
+    tasks: list[tuple[int, int, int, int]] = []
+    for j in range(k):
+        pos, end = nwin * n * j // k, nwin * n * (j + 1) // k
+        full: list[int] = []
+        while pos < end:
+            wi, p = divmod(pos, n)
+            stop = min(end, (wi + 1) * n)
+            if p == 0 and stop - pos == n:
+                full.append(wi)
+            else:
+                tasks.append((p, stop - pos, starts[wi], starts[wi + 1]))
+            pos = stop
+        if full:
+            tasks.append((0, n, starts[full[0]], starts[full[0] + 1]))
+        if len(full) > 1:
+            tasks.append((0, n, starts[full[1]], starts[full[-1] + 1]))
+    return tasks
 
 
 def main() -> None:
@@ -74,6 +104,21 @@ def main() -> None:
             wins.append(time.perf_counter() - t0)
         p, w = statistics.median(pts), statistics.median(wins)
         print(f"{k:>8}{p:>13.4f}{w:>14.4f}{w / p:>16.2f}")
+
+    print(f"\nthe coordinator's values of a plan's tasks, one pass; median of {args.repeat}")
+    print(f"{'workers':>8}{'tasks':>7}{'copy ms':>10}{'values ms':>11}{'values/copy':>13}")
+    for k in (int(x) for x in args.workers.split(",")):
+        tasks = plan_tasks(n, starts, k)
+        copies, passes = [], []
+        for _ in range(args.repeat):
+            t0 = time.perf_counter()
+            bytes(bytearray(scalars))
+            copies.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            scalar_window_bits_many(BN254, scalars, tasks)
+            passes.append(time.perf_counter() - t0)
+        c, v = statistics.median(copies), statistics.median(passes)
+        print(f"{k:>8}{len(tasks):>7}{1e3 * c:>10.2f}{1e3 * v:>11.2f}{v / c:>13.2f}")
 
 
 if __name__ == "__main__":
