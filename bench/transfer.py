@@ -8,9 +8,13 @@ does. Three setups, each in fresh processes on both ends:
 
 * ``stock``: grpclib's own protobuf codec (betterproto's encode/parse) and hyperframe's frame
   repr, which hexlifies whole payloads: the reference, what zkedge did before;
-* ``codec``: :mod:`zkedge.fleet._codec` and the bounded frame repr (what ``zkedge.fleet.rpc`` uses);
-* ``codec+heap``: the same plus :func:`zkedge.fleet.alloc.retain_freed_memory` in both processes,
-  at the ``--keep-freed-mb`` defaults of ``zkedge coordinator`` (64) and ``zkedge worker`` (16).
+* ``codec``: :mod:`zkedge.fleet._codec` and the bounded frame repr, the message joined into
+  one ``bytes`` and framed by h2 as grpclib frames any message;
+* ``codec+heap``: the same plus :func:`zkedge.fleet.alloc.retain_freed_memory` in both
+  processes, at the ``--keep-freed-mb`` defaults of ``zkedge coordinator`` (64) and ``zkedge
+  worker`` (16);
+* ``bulk+heap``: the same, but the message's buffers written to the transport frame by frame
+  (:func:`zkedge.fleet.rpc.install_bulk_send`): the fleet's own setup.
 
     .venv/bin/python bench/transfer.py [--sizes 1,4,8] [--count 12]
 """
@@ -31,7 +35,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-MODES = ("stock", "codec", "codec+heap")
+MODES = ("stock", "codec", "codec+heap", "bulk+heap")
 GAP = 0.15  # seconds between sends: each message lands before the next leaves
 COORDINATOR_KEEP_FREED_MB = 64  # `zkedge coordinator --keep-freed-mb` default
 
@@ -41,18 +45,26 @@ def setup(mode: str, keep_freed_mb: int) -> None:
     import hyperframe.frame
     from grpclib.encoding.proto import ProtoCodec
 
-    from zkedge.fleet import rpc
+    from zkedge.fleet import _codec, rpc
     from zkedge.fleet.alloc import retain_freed_memory
 
+    # Patch the names rpc and hyperframe call (rpc does not re-export FastProtoCodec, and mypy
+    # cannot tell STOCK_RAW_DATA_REPR is hyperframe's own function).
+    def stock_codec(parts: bool = False) -> ProtoCodec:
+        return ProtoCodec()
+
+    def joined_codec(parts: bool = False) -> _codec.FastProtoCodec:
+        return _codec.FastProtoCodec()
+
     if mode == "stock":
-        # Patch the names rpc and hyperframe call (rpc does not re-export FastProtoCodec, and
-        # mypy cannot tell STOCK_RAW_DATA_REPR is hyperframe's own function).
-        rpc.FastProtoCodec = ProtoCodec  # type: ignore[attr-defined,assignment]
+        rpc.FastProtoCodec = stock_codec  # type: ignore[attr-defined,assignment]
         if rpc.STOCK_RAW_DATA_REPR is not None:  # else hyperframe has no repr to put back
             hyperframe.frame._raw_data_repr = rpc.STOCK_RAW_DATA_REPR  # type: ignore[assignment]
         return
+    if mode.startswith("codec"):  # messages joined: no Parts reach the send path
+        rpc.FastProtoCodec = joined_codec  # type: ignore[attr-defined,assignment]
     rpc.install_frame_repr()
-    if mode == "codec+heap" and not retain_freed_memory(keep_freed_mb << 20):
+    if mode.endswith("+heap") and not retain_freed_memory(keep_freed_mb << 20):
         print("warning: retain_freed_memory() not available here", file=sys.stderr)
 
 

@@ -397,3 +397,64 @@ def test_codec_and_google_protobuf_read_each_other(tmp_path: Path) -> None:
     their_chunk = pb2.BasesChunk.FromString(_codec.encode(chunk))
     assert (their_chunk.data, their_chunk.count, their_chunk.sha256) == (big, 5, "s")
     assert _codec.decode(their_chunk.SerializeToString(), BasesChunk) == chunk
+
+
+async def test_grpcio_reads_messages_the_bulk_path_sends(
+    nursery: trio.Nursery, tmp_path: Path
+) -> None:
+    """Messages of several frames, over grpcio's flow-control windows, written by the bulk send
+    path (``rpc.install_bulk_send``), arrive whole at a grpcio client."""
+    import grpc
+
+    from zkedge.fleet import _codec, rpc
+    from zkedge.fleet.proto.coordinator.v1 import (
+        CoordinatorServiceBase,
+        TaskAssignment,
+        TaskMessage,
+    )
+
+    pb2, pb2_grpc = generate(tmp_path)
+    sizes = [(1 << 20) + 1, 3 * (1 << 20) + 7, _codec.THRESHOLD + 1]
+    blobs = [hashlib.sha256(bytes([i])).digest() * (n // 32) + bytes(n % 32) for i, n in
+             enumerate(sizes)]  # fmt: skip
+
+    class Source:
+        def __init__(self) -> None:
+            self.left = [TaskMessage(assign=TaskAssignment(task_id=str(i), scalars=b))
+                         for i, b in enumerate(blobs)]  # fmt: skip
+
+        async def receive(self) -> TaskMessage | None:
+            return self.left.pop(0) if self.left else None
+
+        def close(self) -> None:
+            pass
+
+    class Impl:
+        async def receive_tasks(self, request: Any) -> Source:
+            return Source()
+
+        def __getattr__(self, name: str) -> Any:
+            if name.endswith("_sync"):
+                raise AttributeError(name)
+
+            async def unimplemented(request: Any) -> Any:
+                raise rpc.RpcError("UNIMPLEMENTED", name)
+
+            return unimplemented
+
+    def consume(port: int) -> list[tuple[str, bytes]]:
+        md = (("authorization", f"Bearer {TOKEN}"),)
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as ch:
+            stub = pb2_grpc.CoordinatorServiceStub(ch)
+            stream = stub.ReceiveTasks(pb2.ReceiveTasksRequest(worker_id="g"), metadata=md)
+            return [(m.assign.task_id, m.assign.scalars) for m in stream]
+
+    with trio.fail_after(60):
+        port = await nursery.start(
+            lambda task_status: rpc.serve_grpc(
+                CoordinatorServiceBase, Impl(), "127.0.0.1", 0, token=TOKEN,
+                task_status=task_status,
+            )
+        )  # fmt: skip
+        got = await trio.to_thread.run_sync(consume, port)
+    assert got == [(str(i), b) for i, b in enumerate(blobs)]

@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 import betterproto
 from grpclib.encoding.proto import ProtoCodec
 
-__all__ = ["THRESHOLD", "FastProtoCodec", "decode", "encode"]
+__all__ = ["THRESHOLD", "FastProtoCodec", "Parts", "decode", "encode", "encode_parts"]
 
 # Fields below this size go through betterproto as usual: its cost only matters for big ones.
 THRESHOLD = 1 << 16
@@ -138,6 +138,14 @@ def _fields(buf: memoryview) -> Iterator[tuple[int, int, int, int, int]]:
 
 def encode(msg: betterproto.Message, threshold: int = THRESHOLD) -> bytes:
     """``bytes(msg)``, with large bytes fields copied once instead of several times."""
+    parts = encode_parts(msg, threshold)
+    return parts[0] if len(parts) == 1 and type(parts[0]) is bytes else b"".join(parts)
+
+
+def encode_parts(msg: betterproto.Message, threshold: int = THRESHOLD) -> list[bytes | memoryview]:
+    """:func:`encode`'s bytes as a list of buffers whose concatenation they are, without
+    copying the large fields: a sender that writes buffers one after another (the fleet's
+    HTTP/2 send path, :mod:`zkedge.fleet.rpc`) never joins them."""
     shape = _shape(type(msg))
     own = _large(msg, threshold)
     subs: list[tuple[int, betterproto.Message, list[tuple[int, str, bytes]]]] = []
@@ -147,7 +155,7 @@ def encode(msg: betterproto.Message, threshold: int = THRESHOLD) -> bytes:
             if large := _large(sub, threshold):
                 subs.append((num, sub, large))
     if not own and not subs:
-        return bytes(msg)
+        return [bytes(msg)]
     # Serialize the small rest with the large fields emptied (restored right after; nothing
     # else runs in between), then append the large fields and the rebuilt message fields.
     # Field order on the wire is free in protobuf; a later occurrence of a field wins.
@@ -175,7 +183,7 @@ def encode(msg: betterproto.Message, threshold: int = THRESHOLD) -> bytes:
         parts += [_frame(num, len(small_sub) + sum(len(k) + len(v) for k, v in tail)), small_sub]
         for k, v in tail:
             parts += [k, v]
-    return b"".join(parts)
+    return parts
 
 
 # What betterproto's parser raises on malformed input (EOFError on a truncated varint, struct
@@ -237,13 +245,52 @@ def decode(data: bytes | memoryview, cls: type[M], threshold: int = THRESHOLD) -
     return _decode(memoryview(data).cast("B"), cls, threshold, 0)
 
 
+class Parts:
+    """A message's bytes as the buffers they are made of (:func:`encode_parts`), not joined.
+
+    grpclib puts the 5-byte gRPC prefix before an encoded message with ``prefix + message``:
+    ``bytes.__add__`` does not take a ``Parts`` (it is no buffer), so Python asks
+    ``Parts.__radd__``, which prepends the prefix as one more part instead of copying the
+    message. The fleet's HTTP/2 send path (:func:`zkedge.fleet.rpc.install_bulk_send`) then
+    writes the parts to the socket frame by frame; :meth:`join` is the plain bytes for any
+    other consumer."""
+
+    __slots__ = ("parts", "size")
+
+    def __init__(self, parts: list[bytes | memoryview]) -> None:
+        self.parts = parts
+        self.size = sum(len(p) for p in parts)
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __radd__(self, prefix: object) -> Parts:
+        if not isinstance(prefix, bytes):
+            return NotImplemented
+        return Parts([prefix, *self.parts])
+
+    def join(self) -> bytes:
+        """The bytes, joined (one copy)."""
+        return b"".join(self.parts)
+
+
 class FastProtoCodec(ProtoCodec):
-    """grpclib's protobuf codec using :func:`encode` / :func:`decode` for betterproto messages."""
+    """grpclib's protobuf codec using :func:`encode` / :func:`decode` for betterproto messages.
+    A message with a large bytes field is encoded as :class:`Parts` when ``parts`` is set
+    (the fleet's channels and servers, whose send path writes them)."""
+
+    def __init__(self, *, parts: bool = False) -> None:
+        self.parts = parts
 
     def encode(self, message: Any, message_type: Any) -> bytes:
         if not isinstance(message, message_type):
             raise TypeError(f"Message must be of type {message_type!r}, not {type(message)!r}")
         if isinstance(message, betterproto.Message):
+            if self.parts:
+                parts = encode_parts(message)
+                if len(parts) > 1:
+                    return Parts(parts)  # type: ignore[return-value]  # grpclib adds a prefix
+                return bytes(parts[0])
             return encode(message)
         return super().encode(message, message_type)
 
