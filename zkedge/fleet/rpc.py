@@ -411,7 +411,7 @@ _DATA_HEADER = struct.Struct(">HBBBL")  # an HTTP/2 frame header: 24-bit length,
 async def _send_data(
     self: grpclib.protocol.Stream, data: bytes | Parts, end_stream: bool = False
 ) -> None:
-    """grpclib's ``Stream.send_data``, writing a :class:`Parts` message's buffers to the
+    """grpclib's ``Stream.send_data``, writing a ``_codec.Parts`` message's buffers to the
     transport frame by frame (:func:`install_bulk_send`)."""
     if isinstance(data, Parts):
         if data.size and _BULK_SEND:
@@ -477,11 +477,12 @@ _BULK_SEND = False
 
 
 def install_bulk_send() -> None:
-    """Let grpclib send :class:`Parts` messages (what the fleet's codec gives for a message
-    with a large bytes field) through :func:`_send_parts`: 4 MiB of a task's values cost the
-    sender about a fifth of the CPU they did (``bench/transfer.py``). Idempotent; the fleet's
-    servers and channels call it. The h2 internals it uses are checked here: where they are
-    missing, such messages are joined and sent as grpclib sends any message."""
+    """Let grpclib send ``_codec.Parts`` messages (what the fleet's codec gives for a message
+    with a large bytes field) frame by frame from their own buffers (``_send_parts``): 4 MiB
+    of a task's values cost the sender about half the CPU they did (``bench/transfer.py``).
+    Idempotent; the fleet's servers and channels call it. The h2 internals it uses are checked
+    here: where they are missing, such messages are joined and sent as grpclib sends any
+    message."""
     global _BULK_SEND
     if grpclib.protocol.Stream.send_data is not _send_data:
         grpclib.protocol.Stream.send_data = _send_data  # type: ignore[method-assign]
