@@ -10,14 +10,13 @@ import os
 from typing import Any
 
 import trio
-from support.fleet import TOKEN
+from support.fleet import TOKEN, TaskStreamService
 
 from zkedge.fleet import _codec, rpc
 from zkedge.fleet.proto.coordinator.v1 import (
     CoordinatorServiceBase,
     ReceiveTasksRequest,
     SubmitMsmRequest,
-    SubmitMsmResponse,
     TaskAssignment,
     TaskMessage,
 )
@@ -28,38 +27,6 @@ SIZES = [_codec.THRESHOLD, MIB - 1, MIB, MIB + 1, 3 * MIB + 7, 2 * _codec.THRESH
 
 def payload(i: int, size: int) -> bytes:
     return hashlib.sha256(str(i).encode()).digest() * (size // 32) + os.urandom(size % 32)
-
-
-class Source:
-    def __init__(self, messages: list[TaskMessage]) -> None:
-        self.messages = list(messages)
-
-    async def receive(self) -> TaskMessage | None:
-        return self.messages.pop(0) if self.messages else None
-
-    def close(self) -> None:
-        pass
-
-
-class Impl:
-    def __init__(self, messages: list[TaskMessage]) -> None:
-        self.messages = messages
-
-    async def receive_tasks(self, request: ReceiveTasksRequest) -> Source:
-        return Source(self.messages)
-
-    async def submit_msm(self, request: SubmitMsmRequest) -> SubmitMsmResponse:
-        digest = hashlib.sha256(request.bases + b"|" + request.scalars).hexdigest()
-        return SubmitMsmResponse(job_id=digest)
-
-    def __getattr__(self, name: str) -> Any:
-        if name.endswith("_sync"):
-            raise AttributeError(name)
-
-        async def unimplemented(request: Any) -> Any:
-            raise rpc.RpcError("UNIMPLEMENTED", name)
-
-        return unimplemented
 
 
 def tasks() -> list[TaskMessage]:
@@ -73,7 +40,7 @@ async def start(nursery: trio.Nursery, messages: list[TaskMessage]) -> int:
     port: int = await nursery.start(
         lambda task_status: rpc.serve_grpc(
             CoordinatorServiceBase,
-            Impl(messages),
+            TaskStreamService(messages),
             "127.0.0.1",
             0,
             token=TOKEN,

@@ -16,7 +16,14 @@ from typing import Any
 
 import pytest
 import trio
-from support.fleet import TOKEN, make_table, native_or_skip, port_of, start_coordinator
+from support.fleet import (
+    TOKEN,
+    TaskStreamService,
+    make_table,
+    native_or_skip,
+    port_of,
+    start_coordinator,
+)
 
 PROTO = Path(__file__).resolve().parents[2] / "protos/zkedge/coordinator/v1/coordinator.proto"
 
@@ -417,30 +424,8 @@ async def test_grpcio_reads_messages_the_bulk_path_sends(
     sizes = [(1 << 20) + 1, 3 * (1 << 20) + 7, _codec.THRESHOLD + 1]
     blobs = [hashlib.sha256(bytes([i])).digest() * (n // 32) + bytes(n % 32) for i, n in
              enumerate(sizes)]  # fmt: skip
-
-    class Source:
-        def __init__(self) -> None:
-            self.left = [TaskMessage(assign=TaskAssignment(task_id=str(i), scalars=b))
-                         for i, b in enumerate(blobs)]  # fmt: skip
-
-        async def receive(self) -> TaskMessage | None:
-            return self.left.pop(0) if self.left else None
-
-        def close(self) -> None:
-            pass
-
-    class Impl:
-        async def receive_tasks(self, request: Any) -> Source:
-            return Source()
-
-        def __getattr__(self, name: str) -> Any:
-            if name.endswith("_sync"):
-                raise AttributeError(name)
-
-            async def unimplemented(request: Any) -> Any:
-                raise rpc.RpcError("UNIMPLEMENTED", name)
-
-            return unimplemented
+    sent = [TaskMessage(assign=TaskAssignment(task_id=str(i), scalars=b))
+            for i, b in enumerate(blobs)]  # fmt: skip
 
     def consume(port: int) -> list[tuple[str, bytes]]:
         md = (("authorization", f"Bearer {TOKEN}"),)
@@ -452,7 +437,7 @@ async def test_grpcio_reads_messages_the_bulk_path_sends(
     with trio.fail_after(60):
         port = await nursery.start(
             lambda task_status: rpc.serve_grpc(
-                CoordinatorServiceBase, Impl(), "127.0.0.1", 0, token=TOKEN,
+                CoordinatorServiceBase, TaskStreamService(sent), "127.0.0.1", 0, token=TOKEN,
                 task_status=task_status,
             )
         )  # fmt: skip

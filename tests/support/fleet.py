@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import random
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -111,3 +112,39 @@ def failure_reasons(coord: Coordinator, monkeypatch: pytest.MonkeyPatch) -> list
 
     monkeypatch.setattr(sched, "fail", fail)
     return reasons
+
+
+class TaskStreamService:
+    """A bare ``CoordinatorService`` for transport tests: ``ReceiveTasks`` streams the given
+    messages and ends; ``SubmitMsm`` answers the SHA-256 of its bases, "|" and its scalars
+    (what the server received); every other RPC is UNIMPLEMENTED."""
+
+    def __init__(self, messages: list[Any]) -> None:
+        self.messages = messages
+
+    async def receive_tasks(self, request: Any) -> Any:
+        left = list(self.messages)
+
+        class Source:
+            async def receive(self) -> Any:
+                return left.pop(0) if left else None
+
+            def close(self) -> None:
+                pass
+
+        return Source()
+
+    async def submit_msm(self, request: Any) -> Any:
+        from zkedge.fleet.proto.coordinator.v1 import SubmitMsmResponse
+
+        digest = hashlib.sha256(request.bases + b"|" + request.scalars).hexdigest()
+        return SubmitMsmResponse(job_id=digest)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.endswith("_sync"):  # (rpc looks for a sync fast path of each RPC)
+            raise AttributeError(name)
+
+        async def unimplemented(request: Any) -> Any:
+            raise rpc.RpcError("UNIMPLEMENTED", name)
+
+        return unimplemented
