@@ -310,8 +310,8 @@ static void zk_values_narrow(const uint64_t (*blk)[4], size_t cnt, int lo, int n
 
 /* Values of task bits [lo, hi) for points blk[0..cnt) wider than zk_values_narrow takes (stride
  * 8 to 33 bytes), in up to five words each, from unaligned loads of the scalar's bytes: the bytes
- * a load takes past the scalar's bits [lo - 1, hi) (from the next rows of blk, or the zero rows
- * after the last) are masked off. A value's words beyond its stride land on the next value's
+ * a load takes past the scalar's bits [lo - 1, hi) (from the next rows of blk: other scalars, or
+ * zeros) are masked off. A value's words beyond its stride land on the next value's
  * bytes, which that value's own store overwrites; only the task's last value (last) is stored
  * exactly. */
 static void zk_values_wide(const uint64_t (*blk)[4], size_t cnt, int lo, int hi, size_t stride,
@@ -380,13 +380,13 @@ int zk_scalar_window_bits_many(int curve, const uint8_t *scalars, size_t scalars
     /* The scalars go through in blocks copied to the stack (values >= r reduced there), and
      * each task takes its block's values in a loop of its own: one pass over the scalars for
      * every task, and stores of one fixed size in a row. Three rows after the block take the
-     * loads zk_values_wide makes past its last value. */
+     * loads zk_values_wide makes past its last value; rows past a short last block keep what
+     * they held, which those loads' masks drop. */
     uint64_t blk[ZK_VALUES_BLOCK + 3][4];
     memset(blk, 0, sizeof blk);
     for (size_t b0 = lo_pt; b0 < hi_pt; b0 += ZK_VALUES_BLOCK) {
         size_t cnt = hi_pt - b0 < ZK_VALUES_BLOCK ? hi_pt - b0 : ZK_VALUES_BLOCK;
         memcpy(blk, scalars + 32 * b0, 32 * cnt);
-        if (cnt < ZK_VALUES_BLOCK) memset(blk + cnt, 0, 32 * (ZK_VALUES_BLOCK - cnt));
         for (size_t k = 0; k < cnt; k++) {
             if (blk[k][3] < r[3]) continue; /* rare: maybe >= r */
             limb_t v[N256];
