@@ -384,9 +384,10 @@ def scalar_window_bits_many(
     curve: str | Curve,
     scalars: bytes | bytearray | memoryview,
     tasks: Sequence[tuple[int, int, int, int]],
-) -> list[bytes]:
+) -> list[memoryview]:
     """:func:`scalar_window_bits` of several tasks, (start, count, lo, hi) each (scalars
-    [start, start + count), bits [lo, hi)), in one pass over the scalars."""
+    [start, start + count), bits [lo, hi)), in one pass over the scalars, as read-only views
+    of one buffer (it lives as long as any of them)."""
     return _lib.scalar_window_bits_many(get_curve(curve), scalars, tasks)
 
 

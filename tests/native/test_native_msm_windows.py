@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import itertools
 import random
+from collections.abc import Callable
+from typing import TypeVar
 
 import pytest
 from hypothesis import given
@@ -19,6 +21,8 @@ from support.native_tables import table_of
 
 from zkedge import ec, msm
 from zkedge.curves import BLS12_381, BN254, Curve, Point
+
+T = TypeVar("T")
 
 cg = pytest.mark.parametrize(("c", "g"), CURVE_GROUPS, ids=CURVE_GROUP_IDS)
 
@@ -111,9 +115,29 @@ def test_values_across_the_passes_blocks_match_the_reference(data: st.DataObject
         lo = data.draw(st.integers(0, 255))
         hi = data.draw(st.integers(lo + 1, 256))
         tasks.append((s, cnt, lo, hi))
-    got = msm.scalar_window_bits_many(c, le(ks), tasks)
+    got = _on_garbage(lambda: msm.scalar_window_bits_many(c, le(ks), tasks))
     for (s, cnt, lo, hi), out in zip(tasks, got, strict=True):
         assert out == b"".join(values_ref(c, k, lo, hi) for k in ks[s : s + cnt])
+        assert out.readonly
+
+
+def _on_garbage(call: Callable[[], T]) -> T:
+    """``call()`` with the values pass's output buffers filled with 0xA5 before it runs (they
+    are not zeroed: the pass must write every byte)."""
+    from zkedge import _lib
+
+    plain = _lib._UNZEROED
+
+    def dirty(ctype: str, n: int) -> object:
+        buf = _lib.ffi.new(ctype, n)
+        _lib.ffi.memmove(buf, b"\xa5" * n, n)
+        return buf
+
+    _lib._UNZEROED = dirty
+    try:
+        return call()
+    finally:
+        _lib._UNZEROED = plain
 
 
 @cg

@@ -389,7 +389,7 @@ class Dispatcher:
         from zkedge.msm import scalar_window_bits_many
 
         tasks = [t for t in job.tasks.values() if t.msm is m and t.windowed and t.values is None]
-        made: list[bytes] | None = None
+        made: list[memoryview] | None = None
         try:
             made = await trio.to_thread.run_sync(
                 scalar_window_bits_many,
@@ -913,7 +913,8 @@ class Dispatcher:
         if verify is None:
             task.state = RUNNING
         m = task.msm
-        scalars, h = b"", ""
+        scalars: bytes | memoryview = b""
+        h = ""
         lo = 0
         widths: tuple[int, ...] = ()
         if task.windowed:
@@ -953,7 +954,8 @@ class Dispatcher:
         # a range whose packing is no shorter (33 bytes a large value; the packed size of each
         # block is counted once per MSM) is not packed only to be thrown away
         if (
-            scalars
+            isinstance(scalars, bytes)  # (a window task's values are a view, never packed)
+            and scalars
             and not task.windowed
             and m.wire_bytes(task.start, task.count, w.node.packed_scalars) < len(scalars)
         ):

@@ -117,7 +117,7 @@ class Assignment:
     table_n: int
     start: int
     count: int
-    scalars: bytes
+    scalars: bytes | memoryview
     expected_seconds: float
     scalars_hash: str
     packed: bool = False
@@ -355,7 +355,7 @@ class Task:
     windows: tuple[int, int] = (0, 0)
     # a window task's values, made with its MSM's others in one pass (dropped once it is
     # done; a re-run makes them again)
-    values: bytes | None = None
+    values: bytes | memoryview | None = None
 
     @property
     def windowed(self) -> bool:

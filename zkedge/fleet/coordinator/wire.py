@@ -3,6 +3,8 @@ layer only: the registry, scheduler and dispatcher never see a protobuf message.
 
 from __future__ import annotations
 
+from typing import cast
+
 from zkedge.fleet.coordinator.model import (
     Assignment,
     Cancellation,
@@ -120,6 +122,10 @@ def task_message(order: Order) -> TaskMessage:
             )
         )
     assert isinstance(order, Assignment)
+    # A window task's values are a view of the buffer its MSM's values were made in: the
+    # fleet's codec (zkedge.fleet._codec) writes a large bytes field from any buffer, and
+    # betterproto encodes a memoryview as bytes, so the view goes out uncopied.
+    data = cast(bytes, order.scalars)
     return TaskMessage(
         assign=TaskAssignment(
             task_id=order.task_id,
@@ -131,8 +137,8 @@ def task_message(order: Order) -> TaskMessage:
             table_n=order.table_n,
             start=order.start,
             count=order.count,
-            scalars=b"" if order.packed else order.scalars,
-            packed_scalars=order.scalars if order.packed else b"",
+            scalars=b"" if order.packed else data,
+            packed_scalars=data if order.packed else b"",
             expected_seconds=order.expected_seconds,
             scalars_hash=order.scalars_hash,
             window_lo=order.window_lo,
