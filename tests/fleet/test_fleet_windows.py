@@ -305,6 +305,84 @@ async def test_a_rerun_of_a_finished_window_task_carries_its_values() -> None:
     assert bytes(order.scalars) == scalar_window_bits("bn254", view, lo, hi) != b""
 
 
+def _g1() -> bytes:
+    from zkedge import ec
+
+    return ec.encode("bn254", "G1", ec.generator("bn254", "G1"), "be")
+
+
+def _down_to_the_pool(sched: Scheduler, recs: dict[str, WorkerRecord]) -> list[Task]:
+    """Report running attempts until every worker's own tasks are out and each holds one
+    attempt (nothing queued); the pool's pieces, still waiting."""
+    d = sched.dispatcher
+    for _ in range(100):
+        mine = {t.prefer for t in d.pending if t.prefer is not None}
+        busy = [w for w in recs.values() if w.worker_id in mine or len(w.inflight) > 1]
+        if not busy:
+            break
+        for w in busy:
+            att = min(w.inflight.values(), key=lambda a: a.started)
+            sched.complete(w.worker_id, att.task.id, att.number, _g1(), att.expected)
+    assert all(len(w.inflight) == 1 for w in recs.values())
+    pool = [t for t in d.pending if t.windowed and t.prefer is None]
+    assert len(pool) == 2
+    return pool
+
+
+def _ends_in(w: WorkerRecord, seconds: float) -> Any:
+    """Make the worker's one attempt expected to end ``seconds`` from now (its expected
+    length kept: a report of that length leaves the rate estimate as it is)."""
+    (att,) = w.inflight.values()
+    att.started = trio.current_time() - (att.expected - seconds)
+    return att
+
+
+def _holds(w: WorkerRecord, pool: list[Task]) -> int:
+    return sum(a.task in pool for a in w.inflight.values())
+
+
+@pytest.mark.parametrize("b_ends", [3.0, 0.52])
+async def test_a_pool_piece_goes_to_the_worker_that_ends_it_first_when_that_one_is_due(
+    autojump_clock: trio.testing.MockClock, b_ends: float
+) -> None:
+    """The pool's halves go to the worker expected to finish them first, what it holds
+    counted, and only POOL_LEAD before it runs out of work: a piece sent earlier would wait in
+    that worker's queue while another runs out, one sent on its report would leave it idle
+    for the report's and the order's way. A dispatch is set for when a piece is due."""
+    native_or_skip()
+    from zkedge.fleet.coordinator.dispatch import POOL_LEAD
+
+    _, sched, recs = fleet({"a": 1e3, "b": 1e3})  # a piece: about 0.1 s
+    a, b = recs["a"], recs["b"]
+    async with trio.open_nursery() as nursery:
+        h = sched.add_table("bn254", "G1", bytes(64 * N))
+        sched.submit("msm", [(h, N, full(N))])  # (values made on the spot: no thread)
+        sched.dispatcher.spawn = nursery.start_soon
+        pool = _down_to_the_pool(sched, recs)
+        p = a.capacity.seconds_for(pool[0].compute_units, a.factor(POLICY), pool[0].count)
+        assert 0.05 < p < 0.2
+        t0 = trio.current_time()
+        att = _ends_in(a, 0.5)
+        _ends_in(b, b_ends)
+        sched.dispatch()
+        assert _holds(a, pool) == _holds(b, pool) == 0  # a is 0.5 s from running out
+        await trio.sleep_until(t0 + 0.5 - POOL_LEAD - 0.002)
+        assert _holds(a, pool) == 0
+        await trio.sleep_until(t0 + 0.5 - POOL_LEAD + 0.002)
+        assert (_holds(a, pool), _holds(b, pool)) == (1, 0)  # due: a ends it first
+        await trio.sleep_until(t0 + 0.5)
+        sched.complete("a", att.task.id, att.number, _g1(), att.expected)  # a runs the piece
+        if b_ends - 0.5 < p:  # b ends the other piece first (a: 2 pieces from now)
+            await trio.sleep_until(t0 + b_ends - POOL_LEAD + 0.002)
+            assert (_holds(a, pool), _holds(b, pool)) == (1, 1)
+        else:  # a does (b: 2.5 s and a piece from now)
+            await trio.sleep_until(t0 + 0.5 + p - POOL_LEAD - 0.002)
+            assert (_holds(a, pool), _holds(b, pool)) == (1, 0)
+            await trio.sleep_until(t0 + 0.5 + p - POOL_LEAD + 0.002)
+            assert (_holds(a, pool), _holds(b, pool)) == (2, 0)
+        nursery.cancel_scope.cancel()
+
+
 @settings(max_examples=200, deadline=None)
 @given(
     st.one_of(st.integers(0, 255), st.integers(0, 2**32 - 1)),

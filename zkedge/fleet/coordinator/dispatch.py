@@ -97,6 +97,7 @@ log = logging.getLogger("zkedge.fleet.coordinator")
 
 __all__ = [
     "DEFAULT_RECEIVE_BYTES",
+    "POOL_LEAD",
     "TASK_OVERHEAD",
     "WINDOW_POOL",
     "WINDOW_TASKS",
@@ -142,6 +143,9 @@ reduction and a few milliseconds of its own on the worker, and its round on the 
 WINDOW_POOL = 1
 """Windows at the end of an MSM split by windows that no worker is given: halves that the
 first worker out of work takes (see :meth:`Dispatcher.plan_windows`)."""
+POOL_LEAD = 0.010
+"""Seconds before a worker is expected to run out of work that a piece of the pool is sent to
+it: about what a report and the next order take on their way on a loaded 2-core host."""
 
 
 def window_task_fits(w: WorkerRecord, curve: str, group: str, table_n: int, values: int) -> bool:
@@ -230,6 +234,7 @@ class Dispatcher:
         # Runs an async function in the coordinator's nursery (None: a dispatcher without one
         # makes window tasks' values on the spot; see plan_windows)
         self.spawn: Callable[[Callable[[], Awaitable[None]]], None] | None = None
+        self._wake: float | None = None  # when a dispatch is set for (see _wake_at)
         # Task scalars left out because the worker held them, and sent again after a worker
         # reported them missing (bytes, count); those sent are bytes_sent["scalars"].
         self.scalar_bytes_saved = 0
@@ -549,7 +554,7 @@ class Dispatcher:
         pool = [t for t in candidates if t.prefer == w.worker_id] or [
             t
             for t in candidates
-            if not self._claimed(t) and not (t.windowed and t.prefer is None and self._busy(w, t))
+            if not self._claimed(t) and not (t.windowed and t.prefer is None and self._wait(w, t))
         ]
         if pool:
             return self._start(w, self._take_pending(w, pool))
@@ -637,18 +642,62 @@ class Dispatcher:
             return self._start(w, self._take_pending(w, helpable))
         return False
 
-    def _busy(self, w: WorkerRecord, t: Task) -> bool:
-        """Whether the worker's attempts are expected to keep it busy for longer than it
-        would take to compute task t (then t would wait in its queue)."""
-        if not w.inflight:
-            return False
-        now = trio.current_time()
-        left = sum(
+    @staticmethod
+    def _left(w: WorkerRecord, now: float) -> float:
+        """Expected seconds until the worker finishes the attempts it holds."""
+        return sum(
             max(0.0, a.expected - (now - a.started)) if math.isfinite(a.started) else a.expected
             for a in w.inflight.values()
         )
-        mine = w.capacity.seconds_for(t.compute_units, w.factor(self.policy), t.count)
-        return not left <= mine
+
+    def _wait(self, w: WorkerRecord, t: Task) -> bool:
+        """Whether an unclaimed piece t of an MSM split by windows (the pool) waits rather
+        than go to worker w now. It goes to the worker expected to finish it first, what that
+        worker holds counted, and only within :data:`POOL_LEAD` (plus t's transfer) of that
+        worker running out of work: sent earlier, it would wait in the worker's queue while
+        another worker runs out; sent when the worker reports, the worker idles for the
+        report's and the order's way. A piece that waits sets a dispatch for when it is due
+        (:meth:`_wake_at`). Without rates to go by, it waits while w is busy."""
+        now = trio.current_time()
+        left = self._left(w, now)
+        finish = left + w.capacity.seconds_for(t.compute_units, w.factor(self.policy), t.count)
+        if not math.isfinite(finish):
+            return bool(w.inflight)
+        others = [
+            o
+            for o in self.registry.workers.values()
+            if o is not w and o.assignable and o.node.window_tasks and self._fits(o, t)
+        ]
+        for o in others:
+            o_left = self._left(o, now)
+            o_finish = o_left + o.capacity.seconds_for(
+                t.compute_units, o.factor(self.policy), t.count
+            )
+            if o_finish < finish:
+                if o.inflight and math.isfinite(o_left):
+                    self._wake_at(now + o_left - POOL_LEAD)
+                return True
+        lead = POOL_LEAD + w.transfer_seconds(self._task_bytes(w, t))
+        if left - lead > 1e-3:  # (a millisecond's slack: the wake-up lands on the edge)
+            self._wake_at(now + left - lead)
+            return True
+        return False
+
+    def _wake_at(self, when: float) -> None:
+        """Dispatch again at ``when`` (trio time), in the coordinator's nursery; a dispatch
+        already set for no later than that does instead (it sets the next)."""
+        if self.spawn is None or when <= trio.current_time():
+            return  # (due now: the worker in question takes it, or a report will bring it)
+        if self._wake is not None and self._wake <= when:
+            return
+        self._wake = when
+        self.spawn(functools.partial(self._dispatch_at, when))
+
+    async def _dispatch_at(self, when: float) -> None:
+        await trio.sleep_until(when)
+        if self._wake == when:
+            self._wake = None
+        self.dispatch()
 
     def _cut_at_offset(
         self, job: Job, m: MsmState, i: int, start: int, size: int, w: WorkerRecord, grouped: bool
