@@ -343,6 +343,33 @@ async def test_a_tasks_cpu_share_stands_for_the_load_until_a_second_heartbeat() 
     assert w.factor(POLICY) == pytest.approx(1 / 1.8)
 
 
+async def test_cpu_shares_average_over_compute_time() -> None:
+    """A task's share weighs by its length: a few milliseconds in which the coordinator took
+    half the core barely move the factor, a long task's share mostly replaces it, and after two
+    heartbeats with no task between them the next share stands alone."""
+    import math
+
+    from zkedge.fleet.coordinator.model import LoadSample, NodeFacts
+    from zkedge.fleet.coordinator.registry import SHARE_HORIZON, Registry
+
+    reg = Registry(POLICY)
+    w = reg.register("w", NodeFacts(), {}, None)
+    w.note_cpu_share(1.0, 0.2)
+    assert w.factor(POLICY) == pytest.approx(1.0)  # the first share stands alone
+    w.note_cpu_share(0.5, 0.012)
+    a = 1 - math.exp(-0.012 / SHARE_HORIZON)
+    assert w.factor(POLICY) == pytest.approx(1 - 0.5 * a) and w.factor(POLICY) > 0.95
+    before = w.factor(POLICY)
+    w.note_cpu_share(0.5, 5 * SHARE_HORIZON)
+    a = 1 - math.exp(-5)
+    assert w.factor(POLICY) == pytest.approx(a * 0.5 + (1 - a) * before)
+    hb = LoadSample(cpu_utilization=0.1, own_cpu_utilization=0.1)
+    reg.heartbeat(w, hb)
+    reg.heartbeat(w, hb)
+    w.note_cpu_share(0.8, 0.001)
+    assert w.factor(POLICY) == pytest.approx(0.8)
+
+
 def test_cpu_share_of_a_native_msm() -> None:
     """CPU seconds over wall seconds times the threads the native core uses (one below 256
     points), at most 1; 0 when there is nothing to measure."""

@@ -27,7 +27,16 @@ from zkedge.fleet.coordinator.sizing import (
 )
 from zkedge.fleet.scalar_lru import SliceLru
 
-__all__ = ["ACTIVE", "DEAD", "QUARANTINED", "STATES", "SUSPECT", "Registry", "WorkerRecord"]
+__all__ = [
+    "ACTIVE",
+    "DEAD",
+    "QUARANTINED",
+    "SHARE_HORIZON",
+    "STATES",
+    "SUSPECT",
+    "Registry",
+    "WorkerRecord",
+]
 
 log = logging.getLogger("zkedge.fleet.coordinator")
 
@@ -35,6 +44,9 @@ ACTIVE, SUSPECT, DEAD, QUARANTINED = "active", "suspect", "dead", "quarantined"
 STATES = (ACTIVE, SUSPECT, DEAD, QUARANTINED)
 """Every state a worker record can be in."""
 _NOMINAL_N = 1 << 16  # size at which "capacity" (points/s) is reported
+SHARE_HORIZON = 0.2
+"""Seconds of compute over which a worker's reported CPU shares are averaged (see
+:meth:`WorkerRecord.note_cpu_share`)."""
 # Largest scalar cache a worker's mirror believes in (a bad NodeInfo cannot make the
 # coordinator leave out scalars the worker never kept: it would only cost round trips).
 MAX_SCALAR_CACHE = 1 << 30
@@ -92,9 +104,17 @@ class WorkerRecord:
             self.snap = snapshot(load)
             self.beats_since_share += 1
 
-    def note_cpu_share(self, share: float) -> None:
-        """A finished task's measured share of its cores (> 0)."""
-        self.cpu_share = share
+    def note_cpu_share(self, share: float, seconds: float = math.inf) -> None:
+        """A finished task's measured share of its cores (> 0) over its ``seconds`` of compute,
+        folded into :attr:`cpu_share` with the weight ``1 - exp(-seconds / SHARE_HORIZON)``:
+        a long task's share stands for the board's load, a short one's mostly measures the
+        moments other processes happened to run (on a host the coordinator shares, a task of
+        a few milliseconds can see half its core taken while the next sees none of it)."""
+        if self.cpu_share is None or self.beats_since_share > 1:
+            self.cpu_share = share
+        else:
+            a = -math.expm1(-max(0.0, seconds) / SHARE_HORIZON)
+            self.cpu_share = a * share + (1 - a) * self.cpu_share
         self.beats_since_share = 0
 
     def factor(self, policy: SizingPolicy) -> float:
@@ -103,6 +123,11 @@ class WorkerRecord:
         utilisation; throttling and heat from the last load report either way."""
         share = self.cpu_share if self.beats_since_share <= 1 else None
         return load_factor(policy, self.snap, share)
+
+    def task_factor(self, policy: SizingPolicy, share: float) -> float:
+        """The factor one task ran at: its own CPU share (0: not measured, then
+        :meth:`factor`), with throttling and heat from the last load report."""
+        return load_factor(policy, self.snap, share) if share > 0 else self.factor(policy)
 
     def transfer_seconds(self, nbytes: int) -> float:
         """Expected seconds to get ``nbytes`` to the worker: its reported round trip plus the

@@ -369,9 +369,12 @@ class Scheduler:
             self.dispatcher.promote(w)
             if compute_seconds > 0:
                 if cpu_share > 0:
-                    w.note_cpu_share(cpu_share)
+                    w.note_cpu_share(cpu_share, compute_seconds)
                 w.capacity.observe(
-                    task.compute_units, compute_seconds, w.factor(self.policy), task.count
+                    task.compute_units,
+                    compute_seconds,
+                    w.task_factor(self.policy, cpu_share),
+                    task.count,
                 )
                 w.compute_seconds += compute_seconds
         if att.verify is not None:
