@@ -96,6 +96,11 @@ class BaseTable:
             self._hash = table_hash(self.curve.name, self.group, memoryview(self._data))
         return self._hash
 
+    @property
+    def cached_hash(self) -> str | None:
+        """:meth:`content_hash` if it was computed already, else None (no hashing here)."""
+        return self._hash
+
     def __repr__(self) -> str:
         return f"BaseTable({self.curve.name}, {self.group}, n={self.n})"
 
