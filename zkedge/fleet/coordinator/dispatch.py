@@ -143,9 +143,11 @@ reduction and a few milliseconds of its own on the worker, and its round on the 
 WINDOW_POOL = 1
 """Windows at the end of an MSM split by windows that no worker is given: halves that the
 first worker out of work takes (see :meth:`Dispatcher.plan_windows`)."""
-POOL_LEAD = 0.010
+POOL_LEAD = 0.025
 """Seconds before a worker is expected to run out of work that a piece of the pool is sent to
-it: about what a report and the next order take on their way on a loaded 2-core host."""
+it: more than a report and the next order take on their way to a worker that shares its core
+(5-11 ms on a loaded 2-core host), so estimates that are a little off still find the piece
+there."""
 
 
 def window_task_fits(w: WorkerRecord, curve: str, group: str, table_n: int, values: int) -> bool:
