@@ -6,7 +6,10 @@ A coordinator (in this process) and two worker processes, each pinned to its own
 Prints makespans with adaptive sizing (the MSM split by windows, as the coordinator does by
 default for such an MSM, and split by points only), with a static equal split by points, the
 ideal (n over the sum of the workers' measured rates), and the fleet's overhead against one
-local 2-thread MSM (no burner), each configuration interleaved with the others.
+local 2-thread MSM (no burner), each configuration interleaved with the others. It also
+prints the CPU a job takes in the fleet (this process and both workers) against the local
+MSM's: with the coordinator and the workers on the same cores, that ratio is a floor for the
+overhead that no scheduling can go below.
 
     .venv/bin/python bench/fleet.py [--log-n 18] [--repeat 3]
 """
@@ -76,6 +79,21 @@ async def run_job(coord: Coordinator, table: BaseTable, scalars: bytes) -> tuple
     h = await coord.submit_msm("bn254", "G1", table, scalars)
     await h.result()
     return time.perf_counter() - t0, h.shares()
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """CPU seconds (user + system) of this process and of the processes ``pids`` so far
+    (Linux /proc; 0 for a process it cannot read)."""
+    total = time.process_time()
+    tick = os.sysconf("SC_CLK_TCK")
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
 
 
 def spread(ratios: list[float]) -> str:
@@ -148,13 +166,19 @@ async def bench(args: argparse.Namespace) -> None:
             # no burner: local 2-thread MSM and fleet runs interleaved, so that whatever else
             # runs on the machine weighs on both alike; the overhead is the median ratio
             local, no_burn, ratios, pts, pt_ratios = [], [], [], [], []
+            local_cpu = fleet_cpu = 0.0
+            pids = [p.pid for p in procs]
             for _ in range(args.repeat):
                 sc = fresh_scalars(rng, n)
+                c0 = cpu_seconds([])
                 t0 = time.perf_counter()
                 await trio.to_thread.run_sync(functools.partial(msm, table, sc, threads=2))
                 local.append(time.perf_counter() - t0)
+                local_cpu += cpu_seconds([]) - c0
                 coord.set_policy(adaptive)
+                c0 = cpu_seconds(pids)
                 t, shares = await run_job(coord, table, sc)
+                fleet_cpu += cpu_seconds(pids) - c0
                 no_burn.append(t)
                 ratios.append(t / local[-1])
                 coord.set_policy(by_points)
@@ -167,6 +191,7 @@ async def bench(args: argparse.Namespace) -> None:
                     file=sys.stderr,
                 )
             coord.set_policy(adaptive)
+            cpu_local, cpu_fleet = local_cpu / args.repeat, fleet_cpu / args.repeat
             t_local = statistics.median(local)
             t_fleet = statistics.median(no_burn)
             overhead = statistics.median(ratios) - 1
@@ -264,6 +289,11 @@ async def bench(args: argparse.Namespace) -> None:
         f"   (median of interleaved pairs, pairs {spread(ratios)}; target: at most +10%)"
     )
     print(f"split by points only, overhead vs local: {overhead_p:+.1%} (pairs {spread(pt_ratios)})")
+    print(
+        f"CPU a job, no burner: fleet (coordinator and workers) {cpu_fleet * 1e3:.0f} ms, "
+        f"local {cpu_local * 1e3:.0f} ms: {cpu_fleet / cpu_local - 1:+.1%}, the overhead "
+        "that remains on cores shared by all (fleet CPU over local CPU)"
+    )
 
 
 def main() -> None:
