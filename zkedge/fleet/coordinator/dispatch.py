@@ -659,7 +659,7 @@ class Dispatcher:
         worker running out of work: sent earlier, it would wait in the worker's queue while
         another worker runs out; sent when the worker reports, the worker idles for the
         report's and the order's way. A piece that waits sets a dispatch for when it is due
-        (:meth:`_wake_at`). Without rates to go by, it waits while w is busy."""
+        (``_wake_at``). Without rates to go by, it waits while w is busy."""
         now = trio.current_time()
         left = self._left(w, now)
         finish = left + w.capacity.seconds_for(t.compute_units, w.factor(self.policy), t.count)
