@@ -202,7 +202,7 @@ async def test_values_cut_short_fail_that_attempt_and_the_task_runs_again(
     real = zkedge.msm.scalar_window_bits_many
     spoiled: list[int] = []
 
-    def spoil(curve: Any, scalars: Any, tasks: Any) -> list[bytes]:
+    def spoil(curve: Any, scalars: Any, tasks: Any) -> list[memoryview]:
         out = real(curve, scalars, tasks)
         if not spoiled:
             spoiled.append(len(out[0]))
