@@ -5,6 +5,7 @@
 #endif
 #include "api.c"
 #include "fleet.c"
+#include "mapguard.c"
 #include "msm.c"
 #include "ntt.c"
 #include "parallel.c"

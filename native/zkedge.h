@@ -193,6 +193,15 @@ int zk_fr_mul_sub(int curve, const uint8_t *a, const uint8_t *b, const uint8_t *
 int zk_pairing_check(int curve, const uint8_t *g1, size_t g1_len, const uint8_t *g2, size_t g2_len,
                      size_t n, int *result, size_t *bad_index);
 
+/* Guarded file mappings (mapguard.c). zk_guard_add registers [p, p + len) of a read-only
+ * file mapping: a SIGBUS there (the file was truncated under it) maps zero pages over the rest
+ * of the range instead of ending the process, and zk_guard_hit(slot) then returns 1. Returns
+ * the slot, or -1 when the range cannot be guarded (no slot free, no POSIX signals): it is
+ * then read unguarded. zk_guard_remove frees the slot before the mapping goes away. */
+int zk_guard_add(const void *p, size_t len);
+int zk_guard_hit(int slot);
+void zk_guard_remove(int slot);
+
 #ifdef __cplusplus
 }
 #endif

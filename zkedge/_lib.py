@@ -306,6 +306,28 @@ def is_fixed(data: object) -> TypeGuard[bytes | memoryview]:
     )
 
 
+def guard_mapping(mapped: mmap.mmap) -> int:
+    """Register a read-only file mapping with the native SIGBUS guard (zk_guard_add): if the
+    file is truncated while the mapping is read, the pages past its new end read as zeros
+    instead of ending the process, and :func:`guard_hit` says so. The slot, or -1 when it
+    cannot be guarded (it is then read as any mapping is)."""
+    if len(mapped) == 0:
+        return -1
+    with ffi.from_buffer(mapped) as ptr:  # (released at once: the mapping can still close)
+        return int(lib.zk_guard_add(ptr, len(mapped)))
+
+
+def guard_hit(slot: int) -> bool:
+    """Whether a guarded mapping read past its file's end since it was registered."""
+    return slot >= 0 and bool(lib.zk_guard_hit(slot))
+
+
+def guard_release(slot: int) -> None:
+    """Free a guard slot (before, or as, its mapping goes away)."""
+    if slot >= 0:
+        lib.zk_guard_remove(slot)
+
+
 def is_mapped(data: object) -> bool:
     """Whether ``data`` is a read-only view of a file mapping: its pages can be given back
     (madvise DONTNEED) and come back from the file (heap memory would come back as zeros)."""

@@ -17,6 +17,7 @@ from zkedge.ec import _from_be, encode
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (zkedge.record)
 if TYPE_CHECKING:
+    import mmap
     from typing import TypeVar
 
     T = TypeVar("T")
@@ -458,3 +459,21 @@ def scalar_block_counts(scalars: bytes | bytearray | memoryview, block: int) -> 
     """For each ``block`` scalars (32-byte LE), how many are 2^64 or more: what an MSM over
     that slice costs beyond its small scalars (the fleet's task sizing counts it)."""
     return _lib.scalar_block_counts(scalars, block)
+
+
+def guard_mapping(mapped: mmap.mmap) -> int:
+    """Guard a read-only file mapping whose pages base tables are read from: a file truncated
+    under it reads as zeros past its new end instead of SIGBUS ending the process (the native
+    core's handler; :func:`mapping_hit` then says so). The guard's slot, or -1 when the mapping
+    cannot be guarded. ``zkedge.groth16`` guards the zkeys and window files it maps."""
+    return _lib.guard_mapping(mapped)
+
+
+def mapping_hit(slot: int) -> bool:
+    """Whether the mapping guarded in ``slot`` read past its file's end."""
+    return _lib.guard_hit(slot)
+
+
+def unguard_mapping(slot: int) -> None:
+    """Free a guard's slot (before, or as, its mapping goes away)."""
+    _lib.guard_release(slot)

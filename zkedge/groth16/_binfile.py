@@ -9,12 +9,21 @@ from __future__ import annotations
 import mmap
 import os
 import struct
+import weakref
 from collections.abc import Callable
 
 from zkedge.curves import BLS12_381, BN254, Curve, G1Affine, G2Affine
 from zkedge.record import Record
 
-__all__ = ["BinFile", "FormatError", "Source", "curve_from_q", "curve_from_r", "read_source"]
+__all__ = [
+    "BinFile",
+    "FileGuard",
+    "FormatError",
+    "Source",
+    "curve_from_q",
+    "curve_from_r",
+    "read_source",
+]
 
 Source = str | os.PathLike[str] | bytes | bytearray | memoryview
 
@@ -40,18 +49,61 @@ def read_source(src: Source, what: str) -> tuple[str, bytes | memoryview]:
         raise FormatError(name, f"cannot read {what} file: {e.strerror or e}") from None
 
 
+class FileGuard:
+    """The native SIGBUS guard over one read-only file mapping (:func:`zkedge.msm.guard_mapping`):
+    if another process truncates the file while its pages are read (a zkey rewritten in place
+    under a running prover), the pages past its new end read as zeros instead of ending the
+    process, and :meth:`check` raises. Bytes past the new end but inside its last page read as
+    zeros without a fault: :meth:`check` also compares the file's size (same inode) with the
+    mapping's. The guard lasts as long as the mapping object."""
+
+    __slots__ = ("id", "name", "size", "slot")
+
+    def __init__(self, name: str, mapped: mmap.mmap, st: os.stat_result) -> None:
+        from zkedge.msm import guard_mapping, unguard_mapping
+
+        self.name = name
+        self.size = len(mapped)
+        self.id = (st.st_dev, st.st_ino)
+        self.slot = guard_mapping(mapped)
+        if self.slot >= 0:
+            weakref.finalize(mapped, unguard_mapping, self.slot)
+
+    @property
+    def hit(self) -> bool:
+        """Whether the file shrank under the mapping: a read went past its end, or the file
+        at the same path (the same inode: a replaced file leaves the mapping whole) is now
+        shorter."""
+        from zkedge.msm import mapping_hit
+
+        if mapping_hit(self.slot):
+            return True
+        try:
+            st = os.stat(self.name)
+        except OSError:
+            return False
+        return (st.st_dev, st.st_ino) == self.id and st.st_size < self.size
+
+    def check(self) -> None:
+        """Raise :class:`FormatError` if the file shrank under its mapping: what was computed
+        from it may have seen zeros and is not to be trusted."""
+        if self.hit:
+            raise FormatError(self.name, "file changed while in use (truncated under its mapping)")
+
+
 class BinFile(Record):
     """A parsed container: sections by id (each a list, duplicates kept) as zero-copy views,
     with their offsets in the file (``starts``, same order) and the file's mapping when
     :meth:`read_path` mapped it."""
 
-    __slots__ = ("magic", "mapped", "name", "sections", "starts", "version")
+    __slots__ = ("guard", "magic", "mapped", "name", "sections", "starts", "version")
     name: str
     magic: str
     version: int
     sections: dict[int, list[memoryview]]
     starts: dict[int, list[int]]
     mapped: mmap.mmap | None
+    guard: FileGuard | None
 
     def __init__(
         self,
@@ -68,6 +120,7 @@ class BinFile(Record):
         self.sections = sections
         self.starts = {} if starts is None else starts
         self.mapped = mapped
+        self.guard = None
 
     @classmethod
     def parse(cls, name: str, data: bytes | memoryview, magic: str, max_version: int) -> BinFile:
@@ -81,12 +134,14 @@ class BinFile(Record):
         read-only and each section is a view into the mapping, so a point section at an
         8-byte aligned offset becomes a native table in place and pages come from the page
         cache as they are used. A file that cannot be mapped (a pipe, an empty file) is read
-        section by section into buffers of its own. The file must not be truncated while its
-        sections are in use (touching a page past the new end is SIGBUS, as for any mapping)."""
+        section by section into buffers of its own. The mapping is guarded (:class:`FileGuard`,
+        ``guard``): a file truncated while its sections are in use reads as zeros past its new
+        end instead of ending the process, and the guard's ``check()`` then raises."""
         name = os.fspath(path)
         try:
             with open(path, "rb") as f:
-                total = os.fstat(f.fileno()).st_size
+                st = os.fstat(f.fileno())
+                total = st.st_size
                 try:
                     mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
                 except (OSError, ValueError):  # not a regular file, or empty
@@ -94,8 +149,10 @@ class BinFile(Record):
                 if mapped is not None:
                     if len(mapped) != total:
                         raise FormatError(name, "file changed while reading")
+                    guard = FileGuard(name, mapped, st)
                     z = cls.parse(name, memoryview(mapped), magic, max_version)
-                    z.mapped = mapped
+                    guard.check()
+                    z.mapped, z.guard = mapped, guard
                     return z
 
                 def read_at(pos: int, n: int) -> memoryview:

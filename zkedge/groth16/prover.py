@@ -341,6 +341,35 @@ def prove_points(
         from zkedge.groth16.windows import WindowFile
 
         windows = windows.bind(zk) if isinstance(windows, WindowFile) else WindowFile(windows, zk)
+    try:
+        result = _prove_loaded(zk, wit, threads, progress, rs, plan, stop, windows, check)
+    except Exception:
+        _check_files(zk, windows)  # a file cut short under its mapping explains any failure
+        raise
+    _check_files(zk, windows)
+    return result
+
+
+def _check_files(zk: Zkey, windows: WindowFile | None) -> None:
+    """FormatError if the zkey's or the window file's mapping read past its file's end (the
+    file was truncated while the proof read it: the proof is not to be trusted)."""
+    zk.check_intact()
+    if windows is not None:
+        windows.guard.check()
+
+
+def _prove_loaded(
+    zk: Zkey,
+    wit: Witness,
+    threads: int | None,
+    progress: bool | Progress,
+    rs: tuple[int, int] | None,
+    plan: ProofPlan | None,
+    stop: MsmStop | None,
+    windows: WindowFile | None,
+    check: Callable[[], None],
+) -> ProofResult:
+    """:func:`prove_points` once its inputs are loaded."""
     h = zk.header
     plan = plan or plan_proof(h)
     if isinstance(progress, Progress):

@@ -28,7 +28,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from zkedge.groth16._binfile import FormatError
+from zkedge.groth16._binfile import FileGuard, FormatError
 from zkedge.groth16.zkey import POINT_SECTIONS, PointSet, Zkey
 
 if TYPE_CHECKING:
@@ -198,12 +198,15 @@ class WindowFile:
         self.zkey = zk
         try:
             with open(path, "rb") as f:
-                size = os.fstat(f.fileno()).st_size
+                st = os.fstat(f.fileno())
+                size = st.st_size
                 if size < HEADER.size:
                     raise FormatError(self.name, "too short to be a zkedge window file")
                 self._map = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
         except OSError as e:
             raise FormatError(self.name, e.strerror or str(e)) from None
+        # truncated under us: zeros, then an error (FileGuard)
+        self.guard = FileGuard(self.name, self._map, st)
         magic, version, curve_id, window, nsets, digest = HEADER.unpack_from(self._map, 0)
         if magic != MAGIC:
             raise FormatError(

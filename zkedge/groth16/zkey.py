@@ -16,6 +16,7 @@ import struct
 from zkedge.curves import Curve, G1Affine, G2Affine
 from zkedge.groth16._binfile import (
     BinFile,
+    FileGuard,
     FormatError,
     Source,
     curve_from_q,
@@ -107,6 +108,7 @@ class Zkey(Record):
     """A parsed proving key. Big sections stay as raw bytes until loaded into native tables."""
 
     __slots__ = (
+        "_guard",
         "_mapped",
         "_spans",
         "_tables",
@@ -130,6 +132,7 @@ class Zkey(Record):
     # the file's read-only mapping, and (offset, size) of section 4's records and of each
     # point section in it, for evict()
     _mapped: mmap.mmap | None
+    _guard: FileGuard | None  # the mapping's SIGBUS guard (BinFile.read_path)
     _spans: dict[str, tuple[int, int]]
 
     def __init__(
@@ -150,10 +153,18 @@ class Zkey(Record):
         self._tables = {}
         self.fleet_tables = {}
         self._mapped = None
+        self._guard = None
         self._spans = {}
 
     def __repr__(self) -> str:
         return f"Zkey(name={self.name!r}, header={self.header!r}, n_coefs={self.n_coefs})"
+
+    def check_intact(self) -> None:
+        """Raise :class:`zkedge.groth16.FormatError` if the zkey's file was truncated under
+        its mapping while it was read (its mapping's ``FileGuard``): whatever was computed
+        from it since it was read may have seen zeros there."""
+        if self._guard is not None:
+            self._guard.check()
 
     @property
     def curve(self) -> Curve:
@@ -328,7 +339,7 @@ def read_zkey(src: Source) -> Zkey:
         n = zk.count(which)
         zk.raw[which] = z.expect_size(sid, f"points {which}", n * size, f"{n} {group} points")
     if z.mapped is not None:
-        zk._mapped = z.mapped
+        zk._mapped, zk._guard = z.mapped, z.guard
         zk._spans["coefs"] = (z.starts[4][0] + 4, len(coef_sec) - 4)
         for which, (sid, _) in POINT_SECTIONS.items():
             zk._spans[which] = (z.starts[sid][0], len(zk.raw[which]))
