@@ -54,12 +54,10 @@ class FileGuard:
     if another process truncates the file while its pages are read (a zkey rewritten in place
     under a running prover), the pages past its new end read as zeros instead of ending the
     process, and :meth:`check` raises. Bytes past the new end but inside its last page read as
-    zeros without a fault, and a file written in place shows its new bytes through the mapping:
-    :meth:`check` also compares the file at the same path (the same inode: a file replaced by
-    a rename leaves the mapping whole) with what was mapped, its size and its modification
-    time. The guard lasts as long as the mapping object."""
+    zeros without a fault: :meth:`check` also compares the file's size (same inode) with the
+    mapping's. The guard lasts as long as the mapping object."""
 
-    __slots__ = ("id", "mtime", "name", "size", "slot")
+    __slots__ = ("id", "name", "size", "slot")
 
     def __init__(self, name: str, mapped: mmap.mmap, st: os.stat_result) -> None:
         from zkedge.msm import guard_mapping, unguard_mapping
@@ -67,15 +65,15 @@ class FileGuard:
         self.name = name
         self.size = len(mapped)
         self.id = (st.st_dev, st.st_ino)
-        self.mtime = st.st_mtime_ns
         self.slot = guard_mapping(mapped)
         if self.slot >= 0:
             weakref.finalize(mapped, unguard_mapping, self.slot)
 
     @property
     def hit(self) -> bool:
-        """Whether the file changed under the mapping: a read went past its end, or the file
-        at the same path and inode is now shorter or was written since it was mapped."""
+        """Whether the file shrank under the mapping: a read went past its end, or the file
+        at the same path (the same inode: a replaced file leaves the mapping whole) is now
+        shorter."""
         from zkedge.msm import mapping_hit
 
         if mapping_hit(self.slot):
@@ -84,14 +82,13 @@ class FileGuard:
             st = os.stat(self.name)
         except OSError:
             return False
-        same = (st.st_dev, st.st_ino) == self.id
-        return same and (st.st_size < self.size or st.st_mtime_ns != self.mtime)
+        return (st.st_dev, st.st_ino) == self.id and st.st_size < self.size
 
     def check(self) -> None:
-        """Raise :class:`FormatError` if the file changed under its mapping: what was computed
-        from it may have seen zeros or new bytes and is not to be trusted."""
+        """Raise :class:`FormatError` if the file shrank under its mapping: what was computed
+        from it may have seen zeros and is not to be trusted."""
         if self.hit:
-            raise FormatError(self.name, "file changed while in use (written under its mapping)")
+            raise FormatError(self.name, "file changed while in use (truncated under its mapping)")
 
 
 class BinFile(Record):
