@@ -55,7 +55,9 @@ class FileGuard:
     under a running prover), the pages past its new end read as zeros instead of ending the
     process, and :meth:`check` raises. Bytes past the new end but inside its last page read as
     zeros without a fault: :meth:`check` also compares the file's size (same inode) with the
-    mapping's. The guard lasts as long as the mapping object."""
+    mapping's. A file written in place without shrinking shows its new bytes through the
+    mapping and goes unnoticed (its times cannot tell: caches touch files for their LRU
+    order). The guard lasts as long as the mapping object."""
 
     __slots__ = ("id", "name", "size", "slot")
 
