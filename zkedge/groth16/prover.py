@@ -341,66 +341,58 @@ def prove_points(
         from zkedge.groth16.windows import WindowFile
 
         windows = windows.bind(zk) if isinstance(windows, WindowFile) else WindowFile(windows, zk)
-    try:
-        result = _prove_loaded(zk, wit, threads, progress, rs, plan, stop, windows, check)
-    except Exception:
-        _check_files(zk, windows)  # a file cut short under its mapping explains any failure
-        raise
-    _check_files(zk, windows)
-    return result
+    # a file cut short under its mapping explains any failure, and spoils any result
+    with _FilesChecked(zk, windows):
+        h = zk.header
+        plan = plan or plan_proof(h)
+        if isinstance(progress, Progress):
+            prog = progress
+        else:
+            weight = 0.33 * h.domain_size + plan.total_cost + 1.0
+            prog = Progress("zkedge prove", weight, enabled=progress)
+        check()
+        # H first, then each table as its MSM comes (checked then, its mapped pages given back
+        # after): peak memory is the larger phase, not the sum of the NTT buffers and the bases
+        hvec = compute_h(zk, wit, threads=threads, progress=prog)
+        zk.evict("coefs")
+        check()
+        sums = msm_partials(
+            zk,
+            {"witness": wit.data, "h": hvec},
+            plan,
+            threads=threads,
+            progress=prog,
+            stop=stop,
+            windows=windows,
+        )
+        zk.load_tables()  # every table now cached on zk; the file's other bytes are released
+        if rs is None:
+            r, s = random_below(h.curve.r), random_below(h.curve.r)
+        else:
+            r, s = rs
+        with prog.step("blind", 1.0):
+            a, b, c = finish_proof(h, sums, r, s)
+        prog.close()
+        return ProofResult(h.curve, a, b, c, public_signals(zk, wit), dict(prog.times))
 
 
-def _check_files(zk: Zkey, windows: WindowFile | None) -> None:
-    """FormatError if the zkey's or the window file's mapping read past its file's end (the
-    file was truncated while the proof read it: the proof is not to be trusted)."""
-    zk.check_intact()
-    if windows is not None:
-        windows.guard.check()
+class _FilesChecked:
+    """Around a proof: FormatError if the zkey's or the window file's mapping read past its
+    file's end (the file was truncated while the proof read it), on success or on an error
+    (an interrupt or cancellation passes as it is)."""
 
+    def __init__(self, zk: Zkey, windows: WindowFile | None) -> None:
+        self.zk, self.windows = zk, windows
 
-def _prove_loaded(
-    zk: Zkey,
-    wit: Witness,
-    threads: int | None,
-    progress: bool | Progress,
-    rs: tuple[int, int] | None,
-    plan: ProofPlan | None,
-    stop: MsmStop | None,
-    windows: WindowFile | None,
-    check: Callable[[], None],
-) -> ProofResult:
-    """:func:`prove_points` once its inputs are loaded."""
-    h = zk.header
-    plan = plan or plan_proof(h)
-    if isinstance(progress, Progress):
-        prog = progress
-    else:
-        weight = 0.33 * h.domain_size + plan.total_cost + 1.0
-        prog = Progress("zkedge prove", weight, enabled=progress)
-    check()
-    # H first, then each table as its MSM comes (checked then, its mapped pages given back
-    # after): peak memory is the larger phase, not the sum of the NTT buffers and the bases
-    hvec = compute_h(zk, wit, threads=threads, progress=prog)
-    zk.evict("coefs")
-    check()
-    sums = msm_partials(
-        zk,
-        {"witness": wit.data, "h": hvec},
-        plan,
-        threads=threads,
-        progress=prog,
-        stop=stop,
-        windows=windows,
-    )
-    zk.load_tables()  # every table now cached on zk; the file's other bytes are released
-    if rs is None:
-        r, s = random_below(h.curve.r), random_below(h.curve.r)
-    else:
-        r, s = rs
-    with prog.step("blind", 1.0):
-        a, b, c = finish_proof(h, sums, r, s)
-    prog.close()
-    return ProofResult(h.curve, a, b, c, public_signals(zk, wit), dict(prog.times))
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, *rest: object) -> None:
+        if kind is not None and not issubclass(kind, Exception):
+            return
+        self.zk.check_intact()
+        if self.windows is not None:
+            self.windows.guard.check()
 
 
 def prove(
