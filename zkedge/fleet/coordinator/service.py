@@ -475,6 +475,10 @@ class CoordinatorService:
         return _Source(recv, closed, wire)
 
     async def report_completion(self, req: ReportCompletionRequest) -> ReportAck:
+        return self.report_completion_sync(req)
+
+    def report_completion_sync(self, req: ReportCompletionRequest) -> ReportAck:
+        """Reports never wait either: the fast path, as for heartbeats."""
         self._session(req.worker_id, req.session_id, alive=False)
         _check_id(req.task_id, "task_id")
         if req.attempt < 1:
@@ -505,6 +509,10 @@ class CoordinatorService:
         return ReportAck(accepted=ok, detail=detail)
 
     async def report_failure(self, req: ReportFailureRequest) -> ReportAck:
+        return self.report_failure_sync(req)
+
+    def report_failure_sync(self, req: ReportFailureRequest) -> ReportAck:
+        """Failures never wait: the fast path, as for heartbeats."""
         self._session(req.worker_id, req.session_id, alive=False)
         _check_id(req.task_id, "task_id")
         if req.attempt < 1:
