@@ -289,6 +289,7 @@ def test_private_names_zkedge_patches_still_exist() -> None:
     assert callable(getattr(grpclib.client.Channel, "_protocol_factory", None))
     assert callable(getattr(grpclib.server.Server, "_protocol_factory", None))
     assert hasattr(grpclib.protocol.H2Protocol, "connection_made")
+    assert callable(getattr(grpclib.client.Stream, "_maybe_raise", None))
 
 
 def test_retain_freed_memory_on_glibc() -> None:

@@ -54,6 +54,7 @@ METHODS = [
     "ReceiveCancels",
     "ReportCompletion",
     "ReportFailure",
+    "StreamReports",
     "FetchBases",
     "FetchZkey",
     "MeasureLink",

@@ -61,8 +61,13 @@ def generate(tmp: Path) -> tuple[ModuleType, ModuleType]:
         sys.path.remove(str(tmp))
 
 
-def blocking_session(pb2: Any, pb2_grpc: Any, port: int, n: int) -> dict[str, Any]:
-    """What a third-party worker would do with grpcio: register, beat, take a task, report."""
+def blocking_session(
+    pb2: Any, pb2_grpc: Any, port: int, n: int, streamed: bool = False
+) -> dict[str, Any]:
+    """What a third-party worker would do with grpcio: register, beat, take a task, report
+    (``streamed``: over StreamReports, and then a forged session's report on a new one)."""
+    import queue
+
     import grpc
 
     from zkedge import ec
@@ -116,6 +121,8 @@ def blocking_session(pb2: Any, pb2_grpc: Any, port: int, n: int) -> dict[str, An
         stream = stub.ReceiveTasks(
             pb2.ReceiveTasksRequest(worker_id="gw", session_id=reg.session_id), metadata=md
         )
+        reports: queue.Queue[Any] = queue.Queue()
+        acks = stub.StreamReports(iter(reports.get, None), metadata=md) if streamed else None
         done = 0
         for msg in stream:
             if msg.WhichOneof("kind") != "assign":
@@ -137,28 +144,42 @@ def blocking_session(pb2: Any, pb2_grpc: Any, port: int, n: int) -> dict[str, An
             off = a.start % reg.bases_block_points
             bases = data[off * 64 : (off + a.count) * 64]
             point = msm(BaseTable.from_bytes(a.curve, a.group, bases, "mont"), a.scalars)
-            ack = stub.ReportCompletion(
-                pb2.ReportCompletionRequest(
-                    worker_id="gw",
-                    task_id=a.task_id,
-                    attempt=a.attempt,
-                    result=ec.encode(a.curve, a.group, point, "be"),
-                    compute_seconds=0.01,
-                    cpu_share=0.9,
-                    session_id=reg.session_id,
-                ),
-                metadata=md,
+            report = pb2.ReportCompletionRequest(
+                worker_id="gw",
+                task_id=a.task_id,
+                attempt=a.attempt,
+                result=ec.encode(a.curve, a.group, point, "be"),
+                compute_seconds=0.01,
+                cpu_share=0.9,
+                session_id=reg.session_id,
             )
+            if acks is not None:
+                reports.put(report)
+                ack = next(acks)
+            else:
+                ack = stub.ReportCompletion(report, metadata=md)
             assert ack.accepted, ack.detail
             done += a.count
             if done >= n:
                 break
         stream.cancel()
+        if acks is not None:
+            reports.put(report)  # again: refused, as a duplicate
+            again = next(acks)
+            out["again"] = (again.accepted, again.detail)
+            reports.put(None)
+            out["rest"] = list(acks)
+            bad = pb2.ReportCompletionRequest(worker_id="gw", task_id="t", session_id="s")
+            try:
+                list(stub.StreamReports(iter([bad]), metadata=md))
+            except grpc.RpcError as exc:
+                out["bad_report"] = exc.code()
     return out
 
 
+@pytest.mark.parametrize("streamed", [False, True], ids=["calls", "stream"])
 async def test_grpcio_client_registers_beats_and_runs_a_task(
-    nursery: trio.Nursery, tmp_path: Path
+    nursery: trio.Nursery, tmp_path: Path, streamed: bool
 ) -> None:
     native_or_skip()
     import grpc
@@ -172,7 +193,12 @@ async def test_grpcio_client_registers_beats_and_runs_a_task(
     with trio.fail_after(60):
         coord = await start_coordinator(nursery, tmp_path / "s.sqlite")
         handle = await coord.submit_msm("bn254", "G1", table, scalars)
-        res = await trio.to_thread.run_sync(blocking_session, pb2, pb2_grpc, port_of(coord), 4096)
+        res = await trio.to_thread.run_sync(
+            blocking_session, pb2, pb2_grpc, port_of(coord), 4096, streamed
+        )
+        if streamed:
+            assert res["again"][0] is False and "already" in res["again"][1]
+            assert res["rest"] == [] and res["bad_report"] == grpc.StatusCode.NOT_FOUND
         assert res["hb_state"] == "active"
         assert res["probe"] == [65536, 100_000 - 65536]
         assert res["bad_token"] == grpc.StatusCode.UNAUTHENTICATED

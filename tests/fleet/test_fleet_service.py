@@ -585,3 +585,63 @@ async def test_a_worker_reports_its_link_before_its_first_task(
                 await trio.sleep(0.02)
         assert coord._scheduler_or_raise().dispatcher.bytes_sent["probe"] == 256 << 10
         assert rec.tasks_done == 0 and w.link.rate == rec.load.recv_bytes_per_sec
+
+
+async def test_stream_reports_acks_each_report_in_order_and_ends_on_a_bad_one(
+    nursery: trio.Nursery, store: Path
+) -> None:
+    """StreamReports: the reports of a job's tasks over one stream, each answered as
+    ReportCompletion answers it (accepted, then a duplicate refused); the job completes. A
+    malformed report ends the stream with INVALID_ARGUMENT, a forged session with NOT_FOUND,
+    and a new stream works again."""
+    native_or_skip()
+    from zkedge import ec
+    from zkedge.msm import BaseTable, msm
+
+    table, scalars = make_table("bn254", "G1", 48)
+    with trio.fail_after(60):
+        coord = await start_coordinator(nursery, store, pipeline_depth=1)
+        async with client(port_of(coord)) as c:
+            recv, stream = await _as_worker(c, "w", 100)
+            (sid,) = [w.session_id for w in coord.workers() if w.worker_id == "w"]
+            async with trio.open_nursery() as local:
+                local.start_soon(stream)
+                handle = await coord.submit_msm("bn254", "G1", table, scalars)
+                acks: list[tuple[bool, str]] = []
+                async with c.exchange("stream_reports") as ask:
+                    while not handle.done:
+                        a = (await recv.receive()).assign
+                        chunks = await c.collect(
+                            "fetch_bases",
+                            FetchBasesRequest(
+                                worker_id="w", session_id=sid, table_hash=a.table_hash,
+                                start=a.start, count=a.count,
+                            ),
+                        )  # fmt: skip
+                        bases = b"".join(ch.data for ch in chunks)[: a.count * 64]
+                        part = msm(BaseTable.from_bytes("bn254", "G1", bases, "mont"), a.scalars)
+                        req = ReportCompletionRequest(
+                            worker_id="w", task_id=a.task_id, attempt=a.attempt, session_id=sid,
+                            result=ec.encode("bn254", "G1", part, "be"),
+                        )  # fmt: skip
+                        for _ in range(2):
+                            ack = await ask(req)
+                            acks.append((ack.accepted, ack.detail))
+                assert await handle.result() == msm(table, scalars)
+                assert acks and all(ok for ok, _ in acks[::2])
+                assert all(not ok and "already" in why for ok, why in acks[1::2])
+                no_attempt = ReportCompletionRequest(worker_id="w", task_id="t", session_id=sid)
+                forged = ReportCompletionRequest(
+                    worker_id="w", task_id="t", attempt=1, session_id="forged"
+                )
+                for bad, status in ((no_attempt, "INVALID_ARGUMENT"), (forged, "NOT_FOUND")):
+                    with pytest.raises(rpc.RpcError) as info:
+                        async with c.exchange("stream_reports") as ask:
+                            await ask(bad)
+                    assert info.value.status == status
+                async with c.exchange("stream_reports") as ask:
+                    late = ReportCompletionRequest(
+                        worker_id="w", task_id="gone", attempt=1, session_id=sid
+                    )
+                    assert not (await ask(late)).accepted
+                local.cancel_scope.cancel()

@@ -284,25 +284,43 @@ def test_keep_freed_mb_from_flag_and_file(tmp_path: Path) -> None:
     assert ap.parse_args(["coordinator"]).keep_freed_mb == 64
 
 
-async def test_reports_go_out_in_order_without_holding_the_next_task(tmp_path: Path) -> None:
+@pytest.mark.parametrize("stream", [True, False], ids=["stream", "calls"])
+async def test_reports_go_out_in_order_without_holding_the_next_task(
+    tmp_path: Path, stream: bool
+) -> None:
     """A completion report is queued and the executor goes on at once; the reporter sends
-    the reports in the order the tasks finished and counts each once answered."""
+    the reports in the order the tasks finished and counts each once answered: over a
+    StreamReports stream, or, from a coordinator without one (UNIMPLEMENTED at the first
+    report), by ReportCompletion calls, the refused report first."""
+    from collections.abc import AsyncIterator, Awaitable, Callable
+    from contextlib import asynccontextmanager
     from typing import Any
 
     import trio
 
+    from zkedge.fleet import rpc
     from zkedge.fleet.proto.coordinator.v1 import TaskAssignment
     from zkedge.fleet.worker import Worker, WorkerConfig
     from zkedge.fleet.worker.client import _Session
     from zkedge.fleet.worker.executor import TaskResult
 
-    sent: list[str] = []
+    sent: list[tuple[str, str]] = []
     answer = trio.Event()
 
     class SlowControl:
         async def call(self, method: str, req: Any) -> None:
             await answer.wait()  # the coordinator answers late (a slow link)
-            sent.append(req.task_id)
+            sent.append((method, req.task_id))
+
+        @asynccontextmanager
+        async def exchange(self, method: str) -> AsyncIterator[Callable[[Any], Awaitable[None]]]:
+            async def ask(req: Any) -> None:
+                await answer.wait()
+                if not stream:
+                    raise rpc.RpcError("UNIMPLEMENTED", method)
+                sent.append((method, req.task_id))
+
+            yield ask
 
     worker = Worker(WorkerConfig(coordinator="127.0.0.1:1", cache_dir=tmp_path / "c"))
     sess = _Session(worker, SlowControl(), SlowControl(), "s", 4096)  # type: ignore[arg-type]
@@ -315,7 +333,8 @@ async def test_reports_go_out_in_order_without_holding_the_next_task(tmp_path: P
             assert sent == [] and sess.reports_pending == 3  # nothing waited for an answer
             answer.set()
             await sess.reports_flushed.wait()
-            assert sent == ["t0", "t1", "t2"] and worker.tasks_done == 3
+            how = "stream_reports" if stream else "report_completion"
+            assert sent == [(how, "t0"), (how, "t1"), (how, "t2")] and worker.tasks_done == 3
             nursery.cancel_scope.cancel()
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import binascii
+import functools
 import hmac
 import inspect
 import logging
@@ -29,7 +30,7 @@ import ssl as _ssl
 import struct
 import time
 import weakref
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
@@ -153,8 +154,15 @@ class _Adapter:
         self._mapping: dict[str, grpclib.const.Handler] = {}
         for path, h in base().__mapping__().items():
             name = _snake(path.rsplit("/", 1)[1])
-            method = getattr(impl, name)
             sync = getattr(impl, f"{name}_sync", None)
+            if h.cardinality is grpclib.const.Cardinality.STREAM_STREAM:
+                # the one shape served: a reply to each request, from <name>_sync
+                func = self._exchange(name, sync) if callable(sync) else _unimplemented(name)
+                self._mapping[path] = grpclib.const.Handler(
+                    func, h.cardinality, h.request_type, h.reply_type
+                )
+                continue
+            method = getattr(impl, name)
             if h.cardinality is grpclib.const.Cardinality.UNARY_UNARY and callable(sync):
                 func = self._unary_sync(name, sync)
             elif h.cardinality is grpclib.const.Cardinality.UNARY_UNARY:
@@ -170,11 +178,14 @@ class _Adapter:
     def __mapping__(self) -> dict[str, grpclib.const.Handler]:
         return self._mapping
 
-    async def _recv(self, stream: grpclib.server.Stream[Any, Any], name: str) -> Any:
+    async def _recv(
+        self, stream: grpclib.server.Stream[Any, Any], name: str, *, more: bool = False
+    ) -> Any:
         """The request message, read under its size limit: the 5-byte gRPC prefix first, so a
         declared length over the limit is refused before its body is read (RESOURCE_EXHAUSTED),
-        and every malformed body or frame is INVALID_ARGUMENT, never UNKNOWN."""
-        if not _token_ok(stream.metadata or {}, self._token):
+        and every malformed body or frame is INVALID_ARGUMENT, never UNKNOWN. ``more``: a later
+        message of a stream, whose clean end gives None (the token was checked at its first)."""
+        if not more and not _token_ok(stream.metadata or {}, self._token):
             self._log_refusal(stream, name)
             raise grpclib.GRPCError(grpclib.const.Status.UNAUTHENTICATED, "missing or bad token")
         raw = stream._stream  # grpclib's HTTP/2 stream (private: see the version bound)
@@ -182,6 +193,8 @@ class _Adapter:
             prefix = await raw.recv_data(5)
         except AssertionError:
             prefix = b"?"  # grpclib's short-read check
+        if more and not prefix:
+            return None
         if len(prefix) != 5:
             raise grpclib.GRPCError(grpclib.const.Status.INVALID_ARGUMENT, "empty request")
         if prefix[0] not in (0, 1):
@@ -252,6 +265,22 @@ class _Adapter:
 
         return handle
 
+    def _exchange(self, name: str, method: Callable[[Any], Any]) -> Callable[..., Any]:
+        """A bidirectional stream where each request gets one reply, in order, from a handler
+        that never waits (called in place, as :meth:`_unary_sync`). A bad request ends the
+        stream with its status."""
+
+        async def handle(stream: grpclib.server.Stream[Any, Any]) -> None:
+            request = await self._recv(stream, name)
+            await stream.send_initial_metadata()
+            while request is not None:
+                with _as_status(name):
+                    reply = method(request)
+                await stream.send_message(reply)
+                request = await self._recv(stream, name, more=True)
+
+        return handle
+
     def _server_stream(self, name: str, method: Callable[..., Any]) -> Callable[..., Any]:
         args_of = self._call_args(method)
 
@@ -295,6 +324,13 @@ def _peer_of(stream: grpclib.server.Stream[Any, Any]) -> Peer:
         if kind in ("DNS", "IP Address"):
             names.add(value)
     return Peer(str(addr[0]) if addr else "", frozenset(names))
+
+
+def _unimplemented(name: str) -> Callable[..., Any]:
+    async def handle(stream: grpclib.server.Stream[Any, Any]) -> None:
+        raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED, f"{name} is not served here")
+
+    return handle
 
 
 def _bad(message: str) -> grpclib.GRPCError:
@@ -693,6 +729,70 @@ class GrpcClient:
                     on_message(msg)
 
         await self._run(_consume)
+
+    @asynccontextmanager
+    async def exchange(
+        self, name: str
+    ) -> AsyncIterator[Callable[[betterproto.Message], Awaitable[Any]]]:
+        """Bidirectional-streaming RPC ``name`` where each request gets one reply: yields
+        ``ask(request) -> reply``. The stream ends (cleanly) when the block does; an error, a
+        status from the server included, comes out of ``ask`` as from :meth:`call`."""
+        path, _, req_t, reply_t = self._method(name)
+        cm = self._channel.request(
+            path,
+            grpclib.const.Cardinality.STREAM_STREAM,
+            req_t,
+            reply_t,
+            metadata=self._metadata,
+        )
+        stream = await self._run(lambda: cm.__aenter__())
+
+        async def _ask(request: betterproto.Message) -> Any:
+            try:
+                await stream.send_message(request)
+                reply = await stream.recv_message()
+            except grpclib.exceptions.StreamTerminatedError:
+                # a server refusing a message sends its status and resets the stream (the
+                # client's side of it is still open); grpclib's own exit turns that into the
+                # status's error the same way (private: see the version bound)
+                stream._maybe_raise()
+                raise
+            if reply is None:  # the server ended the stream: its status says why
+                await stream.recv_trailing_metadata()
+                raise grpclib.exceptions.StreamTerminatedError("the stream ended")
+            return reply
+
+        async def ask(request: betterproto.Message) -> Any:
+            return await self._run(functools.partial(_ask, request))
+
+        try:
+            yield ask
+        except BaseException as exc:
+            with trio.CancelScope(shield=True):
+                await self._close_quietly(cm, exc)
+            raise
+        else:
+
+            async def _end() -> None:
+                await stream.end()
+                await stream.recv_trailing_metadata()
+
+            try:
+                await self._run(_end)
+            finally:
+                with trio.CancelScope(shield=True):
+                    await self._close_quietly(cm, None)
+
+    async def _close_quietly(self, cm: Any, exc: BaseException | None) -> None:
+        """Leave a grpclib request context (resetting its stream if still open)."""
+
+        async def _exit() -> None:
+            await cm.__aexit__(type(exc) if exc else None, exc, exc.__traceback__ if exc else None)
+
+        try:
+            await trio_asyncio.aio_as_trio(_exit)()
+        except Exception:  # the stream is going away; its error was reported
+            pass
 
     async def collect(self, name: str, request: betterproto.Message) -> list[Any]:
         """Server-streaming RPC, all messages gathered into a list."""

@@ -508,6 +508,10 @@ class CoordinatorService:
         )
         return ReportAck(accepted=ok, detail=detail)
 
+    def stream_reports_sync(self, req: ReportCompletionRequest) -> ReportAck:
+        """One report of a StreamReports stream: what ReportCompletion does with it."""
+        return self.report_completion_sync(req)
+
     async def report_failure(self, req: ReportFailureRequest) -> ReportAck:
         return self.report_failure_sync(req)
 

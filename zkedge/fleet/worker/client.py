@@ -711,15 +711,34 @@ class _Session:
         )
 
     async def reporter(self) -> None:
-        """Send completion reports in the order the tasks finished; an error ends the session
-        (the coordinator requeues what it did not hear of)."""
+        """Send completion reports in the order the tasks finished, over one StreamReports
+        stream, or by ReportCompletion calls to a coordinator without it; an error ends the
+        session (the coordinator requeues what it did not hear of)."""
+        req: ReportCompletionRequest | None = None
+        try:
+            async with self.client.exchange("stream_reports") as ask:
+                async for req in self.reports_recv:
+                    await ask(req)
+                    req = None
+                    self._reported()
+            return
+        except rpc.RpcError as exc:
+            if exc.status != "UNIMPLEMENTED":
+                raise
+        log.info("the coordinator has no StreamReports: reporting by ReportCompletion calls")
+        if req is not None:  # the report the stream refused
+            await self.client.call("report_completion", req)
+            self._reported()
         async for req in self.reports_recv:
             await self.client.call("report_completion", req)
-            self.reports_pending -= 1
-            self.w.tasks_done += 1
-            self.w.metrics.tasks.labels("done").inc()
-            if self.reports_pending == 0:
-                self.reports_flushed.set()
+            self._reported()
+
+    def _reported(self) -> None:
+        self.reports_pending -= 1
+        self.w.tasks_done += 1
+        self.w.metrics.tasks.labels("done").inc()
+        if self.reports_pending == 0:
+            self.reports_flushed.set()
 
     async def fetch_zkey(
         self, digest: str, offset: int, write: Callable[[int, bytes], None]

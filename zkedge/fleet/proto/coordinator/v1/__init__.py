@@ -6,10 +6,13 @@
 from dataclasses import dataclass
 from typing import (
     TYPE_CHECKING,
+    AsyncIterable,
     AsyncIterator,
     Dict,
+    Iterable,
     List,
     Optional,
+    Union,
 )
 
 import betterproto
@@ -575,6 +578,27 @@ class CoordinatorServiceStub(betterproto.ServiceStub):
             metadata=metadata,
         )
 
+    async def stream_reports(
+        self,
+        report_completion_request_iterator: Union[
+            AsyncIterable[ReportCompletionRequest], Iterable[ReportCompletionRequest]
+        ],
+        *,
+        timeout: Optional[float] = None,
+        deadline: Optional["Deadline"] = None,
+        metadata: Optional["MetadataLike"] = None
+    ) -> AsyncIterator[ReportAck]:
+        async for response in self._stream_stream(
+            "/zkedge.coordinator.v1.CoordinatorService/StreamReports",
+            report_completion_request_iterator,
+            ReportCompletionRequest,
+            ReportAck,
+            timeout=timeout,
+            deadline=deadline,
+            metadata=metadata,
+        ):
+            yield response
+
     async def report_failure(
         self,
         report_failure_request: "ReportFailureRequest",
@@ -779,6 +803,12 @@ class CoordinatorServiceBase(ServiceBase):
     ) -> "ReportAck":
         raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
 
+    async def stream_reports(
+        self, report_completion_request_iterator: AsyncIterator[ReportCompletionRequest]
+    ) -> AsyncIterator[ReportAck]:
+        raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
+        yield ReportAck()
+
     async def report_failure(
         self, report_failure_request: "ReportFailureRequest"
     ) -> "ReportAck":
@@ -874,6 +904,16 @@ class CoordinatorServiceBase(ServiceBase):
         request = await stream.recv_message()
         response = await self.report_completion(request)
         await stream.send_message(response)
+
+    async def __rpc_stream_reports(
+        self, stream: "grpclib.server.Stream[ReportCompletionRequest, ReportAck]"
+    ) -> None:
+        request = stream.__aiter__()
+        await self._call_rpc_handler_server_stream(
+            self.stream_reports,
+            stream,
+            request,
+        )
 
     async def __rpc_report_failure(
         self, stream: "grpclib.server.Stream[ReportFailureRequest, ReportAck]"
@@ -986,6 +1026,12 @@ class CoordinatorServiceBase(ServiceBase):
             "/zkedge.coordinator.v1.CoordinatorService/ReportCompletion": grpclib.const.Handler(
                 self.__rpc_report_completion,
                 grpclib.const.Cardinality.UNARY_UNARY,
+                ReportCompletionRequest,
+                ReportAck,
+            ),
+            "/zkedge.coordinator.v1.CoordinatorService/StreamReports": grpclib.const.Handler(
+                self.__rpc_stream_reports,
+                grpclib.const.Cardinality.STREAM_STREAM,
                 ReportCompletionRequest,
                 ReportAck,
             ),
