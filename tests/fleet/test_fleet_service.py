@@ -59,6 +59,22 @@ async def _as_worker(
     return recv, stream
 
 
+async def _partial(c: rpc.GrpcClient, sid: str, a: TaskAssignment) -> bytes:
+    """What worker "w" (session sid) reports for task a: its bases fetched, its partial sum."""
+    from zkedge import ec
+    from zkedge.msm import BaseTable, msm
+
+    chunks = await c.collect(
+        "fetch_bases",
+        FetchBasesRequest(
+            worker_id="w", session_id=sid, table_hash=a.table_hash, start=a.start, count=a.count
+        ),
+    )
+    bases = b"".join(ch.data for ch in chunks)[: a.count * 64]
+    part = msm(BaseTable.from_bytes("bn254", "G1", bases, "mont"), a.scalars)
+    return ec.encode("bn254", "G1", part, "be")
+
+
 async def test_register_heartbeat_and_status(nursery: trio.Nursery, store: Path) -> None:
     with trio.fail_after(20):
         coord = await start_coordinator(nursery, store)
@@ -275,23 +291,8 @@ async def test_stream_push_completion_and_idempotent_reports(
                 handle = await coord.submit_msm("bn254", "G1", table, scalars)
                 first: TaskAssignment | None = None
                 while not handle.done:
-                    msg = await recv.receive()
-                    a = msg.assign
-                    chunks = await c.collect(
-                        "fetch_bases",
-                        FetchBasesRequest(
-                            worker_id="w",
-                            session_id=sid,
-                            table_hash=a.table_hash,
-                            start=a.start,
-                            count=a.count,
-                        ),
-                    )
-                    bases = b"".join(ch.data for ch in chunks)[: a.count * 64]
-                    from zkedge.msm import BaseTable
-
-                    part = msm(BaseTable.from_bytes("bn254", "G1", bases, "mont"), a.scalars)
-                    res = ec.encode("bn254", "G1", part, "be")
+                    a = (await recv.receive()).assign
+                    res = await _partial(c, sid, a)
                     if first is None:  # a wrong-length result is refused outright
                         with pytest.raises(rpc.RpcError) as info:
                             await c.call(
@@ -595,8 +596,7 @@ async def test_stream_reports_acks_each_report_in_order_and_ends_on_a_bad_one(
     malformed report ends the stream with INVALID_ARGUMENT, a forged session with NOT_FOUND,
     and a new stream works again."""
     native_or_skip()
-    from zkedge import ec
-    from zkedge.msm import BaseTable, msm
+    from zkedge.msm import msm
 
     table, scalars = make_table("bn254", "G1", 48)
     with trio.fail_after(60):
@@ -611,18 +611,9 @@ async def test_stream_reports_acks_each_report_in_order_and_ends_on_a_bad_one(
                 async with c.exchange("stream_reports") as ask:
                     while not handle.done:
                         a = (await recv.receive()).assign
-                        chunks = await c.collect(
-                            "fetch_bases",
-                            FetchBasesRequest(
-                                worker_id="w", session_id=sid, table_hash=a.table_hash,
-                                start=a.start, count=a.count,
-                            ),
-                        )  # fmt: skip
-                        bases = b"".join(ch.data for ch in chunks)[: a.count * 64]
-                        part = msm(BaseTable.from_bytes("bn254", "G1", bases, "mont"), a.scalars)
                         req = ReportCompletionRequest(
                             worker_id="w", task_id=a.task_id, attempt=a.attempt, session_id=sid,
-                            result=ec.encode("bn254", "G1", part, "be"),
+                            result=await _partial(c, sid, a),
                         )  # fmt: skip
                         for _ in range(2):
                             ack = await ask(req)
