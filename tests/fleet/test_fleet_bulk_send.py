@@ -73,6 +73,9 @@ async def test_a_stream_of_large_messages_arrives_whole_and_in_order(
             CoordinatorServiceBase, "127.0.0.1", port, token=TOKEN
         ) as client:
             got = await client.collect("receive_tasks", ReceiveTasksRequest(worker_id="w"))
+            # a read takes a frame's worth, not asyncio's 256 KiB (private: grpclib's protocol)
+            protocol: Any = client._channel._protocol
+            assert protocol.connection._transport.max_size == rpc.READ_BYTES == rpc.MAX_FRAME_SIZE
             # a large request: the client's own message ends its stream
             bases, scalars = payload(100, 5 * MIB + 3), payload(101, 2 * MIB)
             reply = await client.call(

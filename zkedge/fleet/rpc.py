@@ -496,9 +496,18 @@ def accept_large_frames(h2conn: Any) -> None:
     h2conn.max_inbound_frame_size = MAX_FRAME_SIZE
 
 
-def _advertise_large_frames(protocol: H2Protocol) -> None:
+READ_BYTES = MAX_FRAME_SIZE
+"""Bytes one socket read may take on a fleet connection. asyncio reads at most 256 KiB at a
+time, so a 1 MiB frame took four or five rounds through the event loop, grpclib and h2;
+reading a frame's worth at once takes a fifth of the CPU off a 4 MiB task's delivery
+(``bench/transfer.py``). It bounds a read, not what a peer can make this end buffer."""
+
+
+def _advertise_large_frames(protocol: H2Protocol, transport: Any) -> None:
     accept_large_frames(protocol.connection._connection)
     protocol.connection.flush()
+    if isinstance(getattr(transport, "max_size", None), int):  # asyncio's plain socket transport
+        transport.max_size = READ_BYTES
 
 
 class _ClientProtocol(H2Protocol):
@@ -506,7 +515,7 @@ class _ClientProtocol(H2Protocol):
 
     def connection_made(self, transport: Any) -> None:
         super().connection_made(transport)
-        _advertise_large_frames(self)
+        _advertise_large_frames(self, transport)
 
 
 class _Channel(Channel):
@@ -537,7 +546,7 @@ class _Protocol(H2Protocol):
                         self._peer, self._server.max_connections_per_peer)  # fmt: skip
             transport.close()
             return
-        _advertise_large_frames(self)
+        _advertise_large_frames(self, transport)
 
     def connection_lost(self, exc: BaseException | None) -> None:
         left = self._server.per_peer.get(self._peer, 1) - 1
